@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime/debug"
+
+	"anticovid/internal/auth"
+	"anticovid/internal/config"
+	"anticovid/internal/people"
+	"anticovid/internal/sqldb"
+	"anticovid/internal/store"
+	"anticovid/internal/vault"
+	"anticovid/internal/venue"
+)
+
+// app is a deployment's services, wired once for the server and every command.
+type app struct {
+	cfg    *config.Config
+	log    *slog.Logger
+	db     *sqldb.DB
+	vault  *vault.Vault
+	auth   *auth.Service
+	people *people.Service
+	venues *venue.Service
+}
+
+// configFlags registers the shared settings on a new flag set.
+func configFlags(name string) (*flag.FlagSet, *config.Config) {
+	fs := flag.NewFlagSet("anticovid "+name, flag.ContinueOnError)
+	cfg := &config.Config{}
+	cfg.Register(fs)
+	return fs, cfg
+}
+
+// open validates cfg, opens and migrates the database and builds the services.
+func open(ctx context.Context, cfg *config.Config, logOut io.Writer) (*app, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("configuration:\n%w", err)
+	}
+	var level slog.Level
+	level.UnmarshalText([]byte(cfg.LogLevel))
+	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: level}))
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	db, err := store.OpenMigrated(ctx, cfg.DB, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	v, err := vault.Load(cfg.DataKey, cfg.DataDir)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	a := &app{cfg: cfg, log: log, db: db, vault: v,
+		auth:   auth.NewService(db, cfg.SessionTTL),
+		people: people.NewService(db, v),
+		venues: &venue.Service{DB: db, Vault: v, BaseURL: cfg.PublicURL(), Province: cfg.Province},
+	}
+	return a, nil
+}
+
+func (a *app) close() { a.db.Close() }
+
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				return "anticovid " + bi.Main.Version + " " + s.Value
+			}
+		}
+		return "anticovid " + bi.Main.Version + " " + bi.GoVersion
+	}
+	return "anticovid (unknown build)"
+}

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"anticovid/internal/demo"
+	"anticovid/internal/retention"
+	"anticovid/internal/web"
+)
+
+func init() {
+	register("serve", "run the web server (default); --demo loads demo data and accounts", serve)
+	register("migrate", "bring the database schema up to date and exit", migrate)
+	register("version", "print the version", func(_ context.Context, _ []string, w io.Writer) error {
+		fmt.Fprintln(w, version())
+		return nil
+	})
+	register("purge", "delete personal data past its retention period now", purge)
+	register("demo", "load the demo dataset (--scale small|province|country) and demo accounts", loadDemo)
+}
+
+func serve(ctx context.Context, args []string, stdout io.Writer) error {
+	fs, cfg := configFlags("serve")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	a, err := open(ctx, cfg, os.Stderr)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	if cfg.Demo {
+		st, err := demo.Load(ctx, a.db, a.vault, a.auth, cfg.Province, demo.Scales["small"], 1, time.Now())
+		if err != nil {
+			return err
+		}
+		if st.Venues > 0 {
+			fmt.Fprintf(stdout, "Demo data: %d venues, %d people, %d check-ins in %v\n", st.Venues, st.People, st.Visits, st.Elapsed.Round(time.Millisecond))
+		}
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           web.New(web.Deps{Config: cfg, DB: a.db, Auth: a.auth, People: a.people, Venues: a.venues, Log: a.log}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	fmt.Fprintf(stdout, "anticovid serving on http://%s (database: %s)\n", ln.Addr(), a.db.Engine)
+	if cfg.Demo {
+		fmt.Fprintf(stdout, "Log in at http://%s/login — demo accounts (password %q):\n", ln.Addr(), demo.Password)
+		for _, acc := range demo.Accounts(cfg.Province) {
+			fmt.Fprintf(stdout, "  %-13s %-19s %s %s\n", acc.Username, acc.Role, acc.Unit, acc.Department)
+		}
+	}
+	go retention.Run(ctx, a.db, cfg.Retention, time.Hour, a.log)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func migrate(ctx context.Context, args []string, stdout io.Writer) error {
+	fs, cfg := configFlags("migrate")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	a, err := open(ctx, cfg, io.Discard)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	fmt.Fprintf(stdout, "database (%s) is up to date\n", a.db.Engine)
+	return nil
+}
+
+func purge(ctx context.Context, args []string, stdout io.Writer) error {
+	fs, cfg := configFlags("purge")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	a, err := open(ctx, cfg, io.Discard)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	rep, err := retention.Purge(ctx, a.db, time.Now(), cfg.Retention)
+	if err != nil {
+		return err
+	}
+	for table, n := range rep {
+		fmt.Fprintf(stdout, "%s: %d deleted\n", table, n)
+	}
+	return nil
+}
+
+func loadDemo(ctx context.Context, args []string, stdout io.Writer) error {
+	fs, cfg := configFlags("demo")
+	scale := fs.String("scale", "small", "small, province or country")
+	seed := fs.Uint64("seed", 1, "random seed: the same seed gives the same data")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	sc, ok := demo.Scales[*scale]
+	if !ok {
+		return fmt.Errorf("--scale %q: want small, province or country", *scale)
+	}
+	a, err := open(ctx, cfg, io.Discard)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	st, err := demo.Load(ctx, a.db, a.vault, a.auth, cfg.Province, sc, *seed, time.Now())
+	if err != nil {
+		return err
+	}
+	if st.Venues == 0 {
+		fmt.Fprintln(stdout, "the database already holds venues: demo data not loaded again")
+		return nil
+	}
+	fmt.Fprintf(stdout, "loaded %d venues, %d people, %d check-ins in %v\n", st.Venues, st.People, st.Visits, st.Elapsed.Round(time.Millisecond))
+	return nil
+}

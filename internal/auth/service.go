@@ -1,0 +1,250 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"anticovid/internal/errs"
+	"anticovid/internal/geo"
+	"anticovid/internal/sqldb"
+)
+
+// Service manages accounts, sessions and API tokens.
+type Service struct {
+	DB         *sqldb.DB
+	SessionTTL time.Duration
+	Now        func() time.Time
+}
+
+// NewService returns a Service with the given session lifetime.
+func NewService(db *sqldb.DB, sessionTTL time.Duration) *Service {
+	return &Service{DB: db, SessionTTL: sessionTTL, Now: time.Now}
+}
+
+// User is an account as stored (without its password hash).
+type User struct {
+	Principal
+	Disabled  bool      `json:"disabled"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// NewUser is what CreateUser needs.
+type NewUser struct {
+	Username, Password string
+	Role               Role
+	Unit               string
+	Department         string
+}
+
+var usernameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{2,63}$`)
+
+// Validate checks a new account field by field.
+func (u NewUser) Validate() error {
+	f := errs.Fields{}
+	if !usernameRE.MatchString(u.Username) {
+		f.Add("username", "Tên đăng nhập 3–64 ký tự a-z, 0-9, . _ - / 3–64 characters a-z, 0-9, . _ -")
+	}
+	if n := len([]rune(u.Password)); n < 10 || n > 256 {
+		f.Add("password", "Mật khẩu từ 10 đến 256 ký tự / Password must be 10 to 256 characters")
+	}
+	levels, ok := unitLevels[u.Role]
+	if !ok {
+		f.Add("role", "Vai trò không hợp lệ / Unknown role")
+	}
+	unit, found := geo.Get(u.Unit)
+	switch {
+	case !found:
+		f.Add("unit", "Mã đơn vị hành chính không tồn tại / Unknown administrative unit code")
+	case ok && !slices.Contains(levels, unit.Level):
+		f.Add("unit", fmt.Sprintf("Vai trò %s cần đơn vị cấp %s / role %s needs a unit at level %s", u.Role, strings.Join(levels, "/"), u.Role, strings.Join(levels, "/")))
+	}
+	if u.Role == DepartmentOfficer {
+		if _, ok := Departments[u.Department]; !ok {
+			f.Add("department", "Sở/ngành không hợp lệ / Unknown department")
+		}
+	} else if u.Department != "" {
+		f.Add("department", "Chỉ cán bộ sở/ngành có sở/ngành / Only department officers have a department")
+	}
+	return f.Err()
+}
+
+// CreateUser adds an account.
+func (s *Service) CreateUser(ctx context.Context, u NewUser) (User, error) {
+	if err := u.Validate(); err != nil {
+		return User{}, fmt.Errorf("create user: %w", err)
+	}
+	now := s.Now().UTC().Truncate(time.Second)
+	var id int64
+	err := s.DB.W.QueryRowContext(ctx, `INSERT INTO users (username, password_hash, role, unit_code, department, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (username) DO NOTHING RETURNING id`,
+		u.Username, HashPassword(u.Password), string(u.Role), u.Unit, u.Department, now.Unix()).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return User{}, fmt.Errorf("create user %s: %w", u.Username, &errs.Invalid{Fields: map[string]string{"username": "Tên đăng nhập đã tồn tại / Username already taken"}})
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("create user: %w", err)
+	}
+	return User{Principal: Principal{UserID: id, Username: u.Username, Role: u.Role, Unit: u.Unit, Department: u.Department}, CreatedAt: now}, nil
+}
+
+// SetPassword replaces a user's password.
+func (s *Service) SetPassword(ctx context.Context, username, pw string) error {
+	if n := len([]rune(pw)); n < 10 || n > 256 {
+		return fmt.Errorf("set password: %w", &errs.Invalid{Fields: map[string]string{"password": "Mật khẩu từ 10 đến 256 ký tự / Password must be 10 to 256 characters"}})
+	}
+	res, err := s.DB.W.ExecContext(ctx, "UPDATE users SET password_hash = $1 WHERE username = $2", HashPassword(pw), username)
+	if err != nil {
+		return fmt.Errorf("set password: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("set password %s: %w", username, errs.ErrNotFound)
+	}
+	return nil
+}
+
+const userCols = "id, username, role, unit_code, department, disabled, created_at"
+
+func scanUser(row interface{ Scan(...any) error }) (User, error) {
+	var u User
+	var role string
+	var disabled int
+	var created int64
+	if err := row.Scan(&u.UserID, &u.Username, &role, &u.Unit, &u.Department, &disabled, &created); err != nil {
+		return User{}, err
+	}
+	u.Role, u.Disabled, u.CreatedAt = Role(role), disabled != 0, time.Unix(created, 0).UTC()
+	return u, nil
+}
+
+// UserByName returns an account by username.
+func (s *Service) UserByName(ctx context.Context, username string) (User, error) {
+	u, err := scanUser(s.DB.R.QueryRowContext(ctx, "SELECT "+userCols+" FROM users WHERE username = $1", username))
+	if errors.Is(err, sql.ErrNoRows) {
+		return User{}, fmt.Errorf("user %s: %w", username, errs.ErrNotFound)
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("user %s: %w", username, err)
+	}
+	return u, nil
+}
+
+// dummyHash keeps a failed login for an unknown user as slow as for a known one.
+var dummyHash = HashPassword("not a real password")
+
+// Authenticate checks a username and password.
+func (s *Service) Authenticate(ctx context.Context, username, pw string) (User, error) {
+	var hash string
+	row := s.DB.R.QueryRowContext(ctx, "SELECT "+userCols+", password_hash FROM users WHERE username = $1", username)
+	u, err := scanUser(scanExtra{row, &hash})
+	if errors.Is(err, sql.ErrNoRows) {
+		CheckPassword(dummyHash, pw)
+		return User{}, fmt.Errorf("login: %w", errs.ErrUnauthorized)
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("login: %w", err)
+	}
+	if !CheckPassword(hash, pw) || u.Disabled {
+		return User{}, fmt.Errorf("login: %w", errs.ErrUnauthorized)
+	}
+	return u, nil
+}
+
+// scanExtra appends destinations to a row scan.
+type scanExtra struct {
+	row   interface{ Scan(...any) error }
+	extra any
+}
+
+func (s scanExtra) Scan(dest ...any) error { return s.row.Scan(append(dest, s.extra)...) }
+
+// Token kinds.
+const (
+	kindSession = "session"
+	kindAPI     = "api"
+)
+
+func newSecret(prefix string) (secret, hash string) {
+	b := make([]byte, 32)
+	rand.Read(b)
+	secret = prefix + base64.RawURLEncoding.EncodeToString(b)
+	return secret, hashSecret(secret)
+}
+
+func hashSecret(secret string) string {
+	h := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(h[:])
+}
+
+func (s *Service) insertSecret(ctx context.Context, userID int64, kind, prefix string, ttl time.Duration) (string, error) {
+	secret, hash := newSecret(prefix)
+	now := s.Now()
+	_, err := s.DB.W.ExecContext(ctx, `INSERT INTO sessions (token_hash, user_id, kind, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+		hash, userID, kind, now.Unix(), now.Add(ttl).Unix())
+	if err != nil {
+		return "", fmt.Errorf("new %s: %w", kind, err)
+	}
+	return secret, nil
+}
+
+// NewSession starts a browser session for a user and returns its cookie value.
+func (s *Service) NewSession(ctx context.Context, userID int64) (string, error) {
+	return s.insertSecret(ctx, userID, kindSession, "acs_", s.SessionTTL)
+}
+
+// CreateToken issues an API bearer token for a user, valid for ttl.
+func (s *Service) CreateToken(ctx context.Context, username string, ttl time.Duration) (string, error) {
+	u, err := s.UserByName(ctx, username)
+	if err != nil {
+		return "", fmt.Errorf("create token: %w", err)
+	}
+	return s.insertSecret(ctx, u.UserID, kindAPI, "act_", ttl)
+}
+
+// Resolve returns the principal behind a session cookie or bearer token.
+func (s *Service) Resolve(ctx context.Context, secret string) (*Principal, error) {
+	if secret == "" || len(secret) > 100 {
+		return nil, fmt.Errorf("resolve: %w", errs.ErrUnauthorized)
+	}
+	var expires int64
+	row := s.DB.R.QueryRowContext(ctx, `SELECT u.id, u.username, u.role, u.unit_code, u.department, u.disabled, u.created_at, s.expires_at
+		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1`, hashSecret(secret))
+	u, err := scanUser(scanExtra{row, &expires})
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("resolve: %w", errs.ErrUnauthorized)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("resolve: %w", err)
+	}
+	if u.Disabled || s.Now().Unix() >= expires {
+		return nil, fmt.Errorf("resolve: session expired: %w", errs.ErrUnauthorized)
+	}
+	p := u.Principal
+	return &p, nil
+}
+
+// Revoke ends a session or token.
+func (s *Service) Revoke(ctx context.Context, secret string) error {
+	if _, err := s.DB.W.ExecContext(ctx, "DELETE FROM sessions WHERE token_hash = $1", hashSecret(secret)); err != nil {
+		return fmt.Errorf("revoke: %w", err)
+	}
+	return nil
+}
+
+// PurgeExpired deletes expired sessions and tokens.
+func (s *Service) PurgeExpired(ctx context.Context) (int64, error) {
+	res, err := s.DB.W.ExecContext(ctx, "DELETE FROM sessions WHERE expires_at <= $1", s.Now().Unix())
+	if err != nil {
+		return 0, fmt.Errorf("purge sessions: %w", err)
+	}
+	return res.RowsAffected()
+}

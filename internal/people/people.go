@@ -1,0 +1,217 @@
+// Package people is the registry of persons that check in, declare, and are
+// traced. Names, phones and ID numbers are stored encrypted; phones and ID
+// numbers also as keyed hashes, which is how a person is found again.
+package people
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+
+	"anticovid/internal/errs"
+	"anticovid/internal/geo"
+	"anticovid/internal/sqldb"
+	"anticovid/internal/vault"
+)
+
+// Person is one resident, decrypted.
+type Person struct {
+	ID        int64  `json:"id"`
+	Name      string `json:"name"`
+	Phone     string `json:"phone"`
+	IDNumber  string `json:"id_number,omitempty"`
+	BirthYear int    `json:"birth_year"`
+	Commune   string `json:"commune_code"`
+}
+
+// Service finds and stores people.
+type Service struct {
+	DB    *sqldb.DB
+	Vault *vault.Vault
+
+	mu    sync.Mutex
+	cache map[string]int64 // phone hash → id: check-ins find returning people without a query
+}
+
+// NewService returns a people registry.
+func NewService(db *sqldb.DB, v *vault.Vault) *Service {
+	return &Service{DB: db, Vault: v, cache: map[string]int64{}}
+}
+
+// NormalizePhone returns a Vietnamese phone number as 0 followed by 9 digits,
+// accepting +84/84 prefixes, spaces, dots and dashes.
+func NormalizePhone(s string) (string, error) {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case unicode.IsDigit(r):
+			b.WriteRune(r)
+		case r == ' ' || r == '.' || r == '-' || (r == '+' && b.Len() == 0):
+		default:
+			return "", errors.New("invalid character")
+		}
+	}
+	d := b.String()
+	if strings.HasPrefix(d, "84") && len(d) == 11 {
+		d = "0" + d[2:]
+	}
+	if len(d) != 10 || d[0] != '0' || d[1] == '0' {
+		return "", errors.New("want 10 digits starting with 0")
+	}
+	return d, nil
+}
+
+// NormalizeIDNumber accepts a 12-digit CCCD, 9-digit CMND, or a passport
+// number (letter and 7–8 digits).
+func NormalizeIDNumber(s string) (string, bool) {
+	s = strings.ToUpper(strings.TrimSpace(s))
+	if s == "" {
+		return "", true
+	}
+	digits := strings.TrimLeft(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+	if strings.Trim(digits, "0123456789") != "" {
+		return "", false
+	}
+	switch letters := len(s) - len(digits); {
+	case letters == 0 && (len(digits) == 9 || len(digits) == 12):
+		return s, true
+	case letters >= 1 && letters <= 2 && len(digits) >= 7 && len(digits) <= 8:
+		return s, true
+	}
+	return "", false
+}
+
+// Validate normalises p in place and reports every bad field.
+func Validate(p *Person, now time.Time) error {
+	f := errs.Fields{}
+	p.Name = strings.Join(strings.Fields(p.Name), " ")
+	if n := len([]rune(p.Name)); n < 2 || n > 100 {
+		f.Add("name", "Họ tên từ 2 đến 100 ký tự / Name must be 2 to 100 characters")
+	}
+	if ph, err := NormalizePhone(p.Phone); err != nil {
+		f.Add("phone", "Số điện thoại không hợp lệ (10 số, bắt đầu bằng 0) / Invalid phone number (10 digits starting with 0)")
+	} else {
+		p.Phone = ph
+	}
+	if id, ok := NormalizeIDNumber(p.IDNumber); !ok {
+		f.Add("id_number", "Số CCCD/CMND/hộ chiếu không hợp lệ / Invalid ID card or passport number")
+	} else {
+		p.IDNumber = id
+	}
+	if y := now.Year(); p.BirthYear < y-120 || p.BirthYear > y {
+		f.Add("birth_year", fmt.Sprintf("Năm sinh từ %d đến %d / Year of birth between %d and %d", y-120, y, y-120, y))
+	}
+	if u, ok := geo.Get(p.Commune); !ok || u.Level != "commune" {
+		f.Add("commune_code", "Mã xã/phường không hợp lệ / Unknown commune code")
+	}
+	return f.Err()
+}
+
+// FindOrCreate validates p and returns the id of the person with that phone,
+// creating the record when the phone is new. An existing record is not
+// overwritten by what a stranger types: a phone is the key, not a login.
+func (s *Service) FindOrCreate(ctx context.Context, p Person) (int64, error) {
+	if err := Validate(&p, time.Now()); err != nil {
+		return 0, fmt.Errorf("person: %w", err)
+	}
+	h := s.Vault.Hash(p.Phone)
+	s.mu.Lock()
+	id, ok := s.cache[h]
+	s.mu.Unlock()
+	if ok {
+		return id, nil
+	}
+	err := s.DB.R.QueryRowContext(ctx, "SELECT id FROM people WHERE phone_hash = $1 ORDER BY id LIMIT 1", h).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		id, err = s.insert(ctx, s.DB.W, p, h)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("person: %w", err)
+	}
+	s.remember(h, id)
+	return id, nil
+}
+
+func (s *Service) remember(h string, id int64) {
+	s.mu.Lock()
+	if len(s.cache) > 1_000_000 {
+		clear(s.cache)
+	}
+	s.cache[h] = id
+	s.mu.Unlock()
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+}
+
+func (s *Service) insert(ctx context.Context, q querier, p Person, phoneHash string) (int64, error) {
+	d, _ := geo.Ancestor(p.Commune, "district")
+	pr, _ := geo.Ancestor(p.Commune, "province")
+	var id int64
+	err := q.QueryRowContext(ctx, `INSERT INTO people (name_enc, phone_enc, phone_hash, id_number_enc, id_number_hash,
+		birth_year, commune_code, district_code, province_code, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+		s.Vault.Seal(p.Name), s.Vault.Seal(p.Phone), phoneHash, s.Vault.Seal(p.IDNumber), s.Vault.Hash(p.IDNumber),
+		p.BirthYear, p.Commune, d.Code, pr.Code, time.Now().Unix()).Scan(&id)
+	return id, err
+}
+
+// Get returns a person decrypted. Callers check jurisdiction and write the
+// audit entry before showing it.
+func (s *Service) Get(ctx context.Context, id int64) (Person, error) {
+	var name, phone, idn []byte
+	p := Person{ID: id}
+	err := s.DB.R.QueryRowContext(ctx, "SELECT name_enc, phone_enc, id_number_enc, birth_year, commune_code FROM people WHERE id = $1", id).
+		Scan(&name, &phone, &idn, &p.BirthYear, &p.Commune)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Person{}, fmt.Errorf("person %d: %w", id, errs.ErrNotFound)
+	}
+	if err != nil {
+		return Person{}, fmt.Errorf("person %d: %w", id, err)
+	}
+	for _, f := range []struct {
+		dst *string
+		src []byte
+	}{{&p.Name, name}, {&p.Phone, phone}, {&p.IDNumber, idn}} {
+		if *f.dst, err = s.Vault.Open(f.src); err != nil {
+			return Person{}, fmt.Errorf("person %d: %w", id, err)
+		}
+	}
+	return p, nil
+}
+
+// ByPhone returns the ids of people registered with a phone number.
+func (s *Service) ByPhone(ctx context.Context, phone string) ([]int64, error) {
+	ph, err := NormalizePhone(phone)
+	if err != nil {
+		return nil, fmt.Errorf("by phone: %w", &errs.Invalid{Fields: map[string]string{"phone": "Số điện thoại không hợp lệ / Invalid phone number"}})
+	}
+	rows, err := s.DB.R.QueryContext(ctx, "SELECT id FROM people WHERE phone_hash = $1 ORDER BY id", s.Vault.Hash(ph))
+	if err != nil {
+		return nil, fmt.Errorf("by phone: %w", err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// MaskPhone shows only the last three digits, for lists that do not need more.
+func MaskPhone(p string) string {
+	if len(p) < 4 {
+		return "***"
+	}
+	return strings.Repeat("*", len(p)-3) + p[len(p)-3:]
+}

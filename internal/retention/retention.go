@@ -1,0 +1,70 @@
+// Package retention deletes personal data whose time is up: check-ins exist
+// for epidemic control only and are kept for a limited time (21 days by
+// default), then removed for good.
+package retention
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"anticovid/internal/sqldb"
+)
+
+// Report says how many rows one purge removed, by table.
+type Report map[string]int64
+
+// purges lists what is deleted and by which time column; each table has an id key. Tables added by later
+// modules (declarations, contact logs) join this list.
+var purges = []struct{ table, column string }{
+	{"visits", "t_in"},
+}
+
+// Purge deletes every record older than now − keep, and expired sessions, in
+// batches so a large purge never holds the writer for long.
+func Purge(ctx context.Context, db *sqldb.DB, now time.Time, keep time.Duration) (Report, error) {
+	cutoff := now.Add(-keep).Unix()
+	rep := Report{}
+	for _, p := range purges {
+		for {
+			res, err := db.W.ExecContext(ctx, fmt.Sprintf(
+				"DELETE FROM %[1]s WHERE %[2]s IN (SELECT %[2]s FROM %[1]s WHERE %[3]s < $1 LIMIT 10000)",
+				p.table, "id", p.column), cutoff)
+			if err != nil {
+				return rep, fmt.Errorf("purge %s: %w", p.table, err)
+			}
+			n, _ := res.RowsAffected()
+			rep[p.table] += n
+			if n < 10000 {
+				break
+			}
+		}
+	}
+	res, err := db.W.ExecContext(ctx, "DELETE FROM sessions WHERE expires_at <= $1", now.Unix())
+	if err != nil {
+		return rep, fmt.Errorf("purge sessions: %w", err)
+	}
+	rep["sessions"], _ = res.RowsAffected()
+	return rep, nil
+}
+
+
+// Run purges now and then every interval until ctx ends.
+func Run(ctx context.Context, db *sqldb.DB, keep, interval time.Duration, log *slog.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		rep, err := Purge(ctx, db, time.Now(), keep)
+		if err != nil {
+			log.Error("retention purge", "err", err)
+		} else {
+			log.Info("retention purge", "deleted", rep)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,331 @@
+package venue
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"anticovid/internal/auth"
+	"anticovid/internal/errs"
+	"anticovid/internal/geo"
+	"anticovid/internal/sqldb"
+	"anticovid/internal/vault"
+)
+
+// Statuses a venue moves through.
+const (
+	StatusPending   = "pending"
+	StatusApproved  = "approved"
+	StatusSuspended = "suspended"
+	StatusClosed    = "closed"
+)
+
+// Venue is a registered place, event or vehicle.
+type Venue struct {
+	ID           int64      `json:"id"`
+	Name         string     `json:"name"`
+	Category     string     `json:"category"`
+	CommuneCode  string     `json:"commune_code"`
+	DistrictCode string     `json:"district_code"`
+	ProvinceCode string     `json:"province_code"`
+	Address      string     `json:"address"`
+	Lat          *float64   `json:"lat,omitempty"`
+	Lon          *float64   `json:"lon,omitempty"`
+	ContactName  string     `json:"contact_name,omitempty"`
+	ContactPhone string     `json:"contact_phone,omitempty"`
+	Capacity     int        `json:"capacity,omitempty"`
+	OpeningHours string     `json:"opening_hours,omitempty"`
+	StartsAt     *time.Time `json:"starts_at,omitempty"`
+	EndsAt       *time.Time `json:"ends_at,omitempty"`
+	Plate        string     `json:"plate,omitempty"`
+	Route        string     `json:"route,omitempty"`
+	Status       string     `json:"status"`
+	QRGen        int        `json:"-"`
+	ManagerID    *int64     `json:"manager_id,omitempty"`
+	CreatedAt    time.Time  `json:"created_at"`
+	QRURL        string     `json:"qr_url,omitempty"`
+}
+
+// Signer makes the token printed in a venue's QR (internal/token implements it).
+type Signer interface {
+	Sign(venueID int64, gen int) string
+}
+
+// Service registers, lists and changes venues within the caller's jurisdiction.
+type Service struct {
+	DB      *sqldb.DB
+	Vault   *vault.Vault
+	Signer  Signer // nil: no QR URLs yet
+	BaseURL string
+	// Province is the deployment's province code (or geo.Country).
+	Province string
+}
+
+// Validate checks a venue's fields and fills its district and province codes.
+func (v *Venue) Validate() error {
+	f := errs.Fields{}
+	v.Name = strings.Join(strings.Fields(v.Name), " ")
+	if n := len([]rune(v.Name)); n < 2 || n > 200 {
+		f.Add("name", "Tên địa điểm từ 2 đến 200 ký tự / Name must be 2 to 200 characters")
+	}
+	cat, ok := CategoryOf(v.Category)
+	if !ok {
+		f.Add("category", "Loại địa điểm không hợp lệ / Unknown category")
+	}
+	if u, ok := geo.Get(v.CommuneCode); !ok || u.Level != "commune" {
+		f.Add("commune_code", "Mã xã/phường không hợp lệ / Unknown commune code")
+	} else {
+		d, _ := geo.Ancestor(v.CommuneCode, "district")
+		p, _ := geo.Ancestor(v.CommuneCode, "province")
+		v.DistrictCode, v.ProvinceCode = d.Code, p.Code
+	}
+	if len([]rune(v.Address)) > 300 {
+		f.Add("address", "Địa chỉ tối đa 300 ký tự / Address at most 300 characters")
+	}
+	if (v.Lat == nil) != (v.Lon == nil) || (v.Lat != nil && (*v.Lat < -90 || *v.Lat > 90 || *v.Lon < -180 || *v.Lon > 180)) {
+		f.Add("lat", "Toạ độ không hợp lệ / Invalid coordinates")
+	}
+	if v.Capacity < 0 || v.Capacity > 1_000_000 {
+		f.Add("capacity", "Sức chứa không hợp lệ / Invalid capacity")
+	}
+	if cat.Kind == KindEvent {
+		if v.StartsAt == nil || v.EndsAt == nil || !v.EndsAt.After(*v.StartsAt) {
+			f.Add("ends_at", "Sự kiện cần thời gian bắt đầu và kết thúc / An event needs a start before its end")
+		}
+	}
+	if cat.Kind == KindVehicle && strings.TrimSpace(v.Plate) == "" {
+		f.Add("plate", "Phương tiện cần biển số / A vehicle needs a plate number")
+	}
+	return f.Err()
+}
+
+// Create registers a venue. Officers and admins create approved venues within
+// their jurisdiction; a venue manager's venue waits for the commune's approval.
+func (s *Service) Create(ctx context.Context, p *auth.Principal, v Venue) (Venue, error) {
+	if err := v.Validate(); err != nil {
+		return Venue{}, fmt.Errorf("create venue: %w", err)
+	}
+	if s.Province != "" && !geo.Contains(s.Province, v.CommuneCode) {
+		return Venue{}, fmt.Errorf("create venue: %w", &errs.Invalid{Fields: map[string]string{"commune_code": "Xã/phường không thuộc tỉnh triển khai / Commune outside this deployment's province"}})
+	}
+	v.Status = StatusPending
+	switch {
+	case p == nil:
+	case p.Role == auth.VenueManager:
+		id := p.UserID
+		v.ManagerID = &id
+		if !p.InJurisdiction(v.CommuneCode) {
+			return Venue{}, fmt.Errorf("create venue: %w", errs.ErrForbidden)
+		}
+	case !p.InJurisdiction(v.CommuneCode) || !p.SeesSector(categoryDept(v.Category)):
+		return Venue{}, fmt.Errorf("create venue: %w", errs.ErrForbidden)
+	default:
+		v.Status = StatusApproved
+	}
+	v.CreatedAt = time.Now().UTC().Truncate(time.Second)
+	v.QRGen = 1
+	err := s.DB.W.QueryRowContext(ctx, `INSERT INTO venues (name, category, commune_code, district_code, province_code, address,
+		lat, lon, contact_name, contact_phone_enc, capacity, opening_hours, starts_at, ends_at, plate, route, status, qr_gen, manager_id, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) RETURNING id`,
+		v.Name, v.Category, v.CommuneCode, v.DistrictCode, v.ProvinceCode, v.Address, v.Lat, v.Lon, v.ContactName,
+		s.Vault.Seal(v.ContactPhone), v.Capacity, v.OpeningHours, unixOrNil(v.StartsAt), unixOrNil(v.EndsAt),
+		v.Plate, v.Route, v.Status, v.QRGen, v.ManagerID, v.CreatedAt.Unix()).Scan(&v.ID)
+	if err != nil {
+		return Venue{}, fmt.Errorf("create venue: %w", err)
+	}
+	s.addURL(&v)
+	return v, nil
+}
+
+func categoryDept(code string) string {
+	c, _ := CategoryOf(code)
+	return c.Department
+}
+
+func unixOrNil(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.Unix()
+}
+
+func (s *Service) addURL(v *Venue) {
+	if s.Signer != nil {
+		v.QRURL = s.BaseURL + "/c/" + s.Signer.Sign(v.ID, v.QRGen)
+	}
+}
+
+const venueCols = `id, name, category, commune_code, district_code, province_code, address, lat, lon, contact_name,
+	contact_phone_enc, capacity, opening_hours, starts_at, ends_at, plate, route, status, qr_gen, manager_id, created_at`
+
+func (s *Service) scan(row interface{ Scan(...any) error }) (Venue, error) {
+	var v Venue
+	var phone []byte
+	var starts, ends sql.NullInt64
+	var manager sql.NullInt64
+	var created int64
+	if err := row.Scan(&v.ID, &v.Name, &v.Category, &v.CommuneCode, &v.DistrictCode, &v.ProvinceCode, &v.Address,
+		&v.Lat, &v.Lon, &v.ContactName, &phone, &v.Capacity, &v.OpeningHours, &starts, &ends, &v.Plate, &v.Route,
+		&v.Status, &v.QRGen, &manager, &created); err != nil {
+		return Venue{}, err
+	}
+	var err error
+	if v.ContactPhone, err = s.Vault.Open(phone); err != nil {
+		return Venue{}, err
+	}
+	for _, t := range []struct {
+		src sql.NullInt64
+		dst **time.Time
+	}{{starts, &v.StartsAt}, {ends, &v.EndsAt}} {
+		if t.src.Valid {
+			tt := time.Unix(t.src.Int64, 0).UTC()
+			*t.dst = &tt
+		}
+	}
+	if manager.Valid {
+		v.ManagerID = &manager.Int64
+	}
+	v.CreatedAt = time.Unix(created, 0).UTC()
+	s.addURL(&v)
+	return v, nil
+}
+
+// Lookup returns a venue by id with no jurisdiction check: for the public
+// check-in path, which proves access with a signed token instead.
+func (s *Service) Lookup(ctx context.Context, id int64) (Venue, error) {
+	v, err := s.scan(s.DB.R.QueryRowContext(ctx, "SELECT "+venueCols+" FROM venues WHERE id = $1", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Venue{}, fmt.Errorf("venue %d: %w", id, errs.ErrNotFound)
+	}
+	if err != nil {
+		return Venue{}, fmt.Errorf("venue %d: %w", id, err)
+	}
+	return v, nil
+}
+
+// Visible reports whether the caller may see the venue.
+func Visible(p *auth.Principal, v Venue) bool {
+	if p == nil {
+		return false
+	}
+	if p.Role == auth.VenueManager {
+		return v.ManagerID != nil && *v.ManagerID == p.UserID
+	}
+	return p.InJurisdiction(v.CommuneCode) && p.SeesSector(categoryDept(v.Category))
+}
+
+// Get returns a venue the caller may see: ErrForbidden outside the caller's
+// jurisdiction, ErrNotFound when there is no such venue.
+func (s *Service) Get(ctx context.Context, p *auth.Principal, id int64) (Venue, error) {
+	v, err := s.Lookup(ctx, id)
+	if err != nil {
+		return Venue{}, err
+	}
+	if !Visible(p, v) {
+		return Venue{}, fmt.Errorf("venue %d: %w", id, errs.ErrForbidden)
+	}
+	return v, nil
+}
+
+// Filter narrows a venue list.
+type Filter struct {
+	Commune  string // a unit code at any level; empty: the caller's whole jurisdiction
+	Category string
+	Status   string
+	Limit    int
+	Offset   int
+}
+
+// List returns the venues the caller may see that match f, by id.
+func (s *Service) List(ctx context.Context, p *auth.Principal, f Filter) ([]Venue, error) {
+	where, args := scopeSQL(p)
+	if f.Commune != "" {
+		u, ok := geo.Get(f.Commune)
+		if !ok {
+			return nil, fmt.Errorf("list venues: %w", &errs.Invalid{Fields: map[string]string{"commune": "Mã đơn vị không tồn tại / Unknown unit code"}})
+		}
+		if !p.InJurisdiction(f.Commune) {
+			return nil, fmt.Errorf("list venues: %w", errs.ErrForbidden)
+		}
+		if u.Level != "country" {
+			args = append(args, f.Commune)
+			where += fmt.Sprintf(" AND %s_code = $%d", u.Level, len(args))
+		}
+	}
+	if f.Category != "" {
+		args = append(args, f.Category)
+		where += fmt.Sprintf(" AND category = $%d", len(args))
+	}
+	if f.Status != "" {
+		args = append(args, f.Status)
+		where += fmt.Sprintf(" AND status = $%d", len(args))
+	}
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 100
+	}
+	args = append(args, f.Limit, f.Offset)
+	rows, err := s.DB.R.QueryContext(ctx, fmt.Sprintf("SELECT %s FROM venues WHERE %s ORDER BY id LIMIT $%d OFFSET $%d",
+		venueCols, where, len(args)-1, len(args)), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list venues: %w", err)
+	}
+	defer rows.Close()
+	out := []Venue{}
+	for rows.Next() {
+		v, err := s.scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list venues: %w", err)
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// scopeSQL returns the WHERE clause (and its arguments) that limits venues to
+// what the caller may see.
+func scopeSQL(p *auth.Principal) (string, []any) {
+	if p == nil {
+		return "1 = 0", nil
+	}
+	if p.Role == auth.VenueManager {
+		return "manager_id = $1", []any{p.UserID}
+	}
+	where, args := "1 = 1", []any{}
+	if col, val := p.Scope(); col != "" {
+		args = append(args, val)
+		where += fmt.Sprintf(" AND %s = $%d", col, len(args))
+	}
+	if !p.SeesSector("") {
+		cats := CategoriesOf(p.Department)
+		where += " AND category IN (" + sqldb.In(len(args)+1, len(cats)) + ")"
+		for _, c := range cats {
+			args = append(args, c)
+		}
+	}
+	return where, args
+}
+
+// SetStatus approves, suspends or closes a venue. Only officers whose
+// jurisdiction holds the venue may; a venue manager may close their own.
+func (s *Service) SetStatus(ctx context.Context, p *auth.Principal, id int64, status string) (Venue, error) {
+	switch status {
+	case StatusApproved, StatusSuspended, StatusClosed:
+	default:
+		return Venue{}, fmt.Errorf("venue status: %w", &errs.Invalid{Fields: map[string]string{"status": "Trạng thái không hợp lệ / Invalid status"}})
+	}
+	v, err := s.Get(ctx, p, id)
+	if err != nil {
+		return Venue{}, err
+	}
+	if p.Role == auth.VenueManager && status != StatusClosed {
+		return Venue{}, fmt.Errorf("venue status: %w", errs.ErrForbidden)
+	}
+	if _, err := s.DB.W.ExecContext(ctx, "UPDATE venues SET status = $1 WHERE id = $2", status, id); err != nil {
+		return Venue{}, fmt.Errorf("venue status: %w", err)
+	}
+	v.Status = status
+	return v, nil
+}

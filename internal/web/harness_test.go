@@ -1,0 +1,149 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"anticovid/internal/auth"
+	"anticovid/internal/config"
+	"anticovid/internal/people"
+	"anticovid/internal/sqldb"
+	"anticovid/internal/vault"
+	"anticovid/internal/venue"
+)
+
+// testPassword is every test account's password.
+const testPassword = "correct horse battery"
+
+// env is a running server with one account per role and venues in several communes.
+type env struct {
+	t      *testing.T
+	srv    *httptest.Server
+	db     *sqldb.DB
+	auth   *auth.Service
+	tokens map[string]string // username → bearer token
+	venues map[string]int64  // name → id
+}
+
+// accounts: username → role, unit, department. Communes 27991 and 27994 are
+// in district 803 (Bến Lức); 27685 is in 794 (Tân An); 00004 is in Hà Nội.
+var accounts = []auth.NewUser{
+	{Username: "admin", Role: auth.ProvinceAdmin, Unit: "80"},
+	{Username: "hanoi", Role: auth.ProvinceAdmin, Unit: "01"},
+	{Username: "health", Role: auth.DepartmentOfficer, Unit: "80", Department: "health"},
+	{Username: "trade", Role: auth.DepartmentOfficer, Unit: "80", Department: "industry_trade"},
+	{Username: "benluc", Role: auth.DistrictOfficer, Unit: "803"},
+	{Username: "tanan", Role: auth.DistrictOfficer, Unit: "794"},
+	{Username: "communea", Role: auth.CommuneOfficer, Unit: "27991"},
+	{Username: "communeb", Role: auth.CommuneOfficer, Unit: "27994"},
+	{Username: "tracera", Role: auth.HealthTracer, Unit: "27991"},
+	{Username: "managera", Role: auth.VenueManager, Unit: "27991"},
+}
+
+func newEnv(t *testing.T, db *sqldb.DB) *env {
+	t.Helper()
+	ctx := context.Background()
+	v, err := vault.New(bytes.Repeat([]byte{42}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := &config.Config{Addr: "127.0.0.1:0", Province: "80", Retention: 21 * 24 * time.Hour, SessionTTL: time.Hour, MaxBody: 64 << 10, LogLevel: "error"}
+	e := &env{t: t, db: db, auth: auth.NewService(db, time.Hour), tokens: map[string]string{}, venues: map[string]int64{}}
+	venues := &venue.Service{DB: db, Vault: v, Province: ""}
+	s := New(Deps{Config: cfg, DB: db, Auth: e.auth, People: people.NewService(db, v), Venues: venues,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	e.srv = httptest.NewServer(s)
+	t.Cleanup(e.srv.Close)
+	principals := map[string]*auth.Principal{}
+	for _, a := range accounts {
+		a.Password = testPassword
+		u, err := e.auth.CreateUser(ctx, a)
+		if err != nil {
+			t.Fatalf("user %s: %v", a.Username, err)
+		}
+		principals[a.Username] = &u.Principal
+		if e.tokens[a.Username], err = e.auth.CreateToken(ctx, a.Username, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, nv := range []struct {
+		name, cat, commune, owner string
+	}{
+		{"Chợ Bến Lức", "market", "27991", "managera"},
+		{"Bệnh viện Đa khoa Bến Lức", "hospital", "27991", "admin"},
+		{"Trường THCS Thạnh Lợi", "school", "27994", "admin"},
+		{"Chợ Phường 5 Tân An", "market", "27685", "admin"},
+		{"Chợ Hàng Da", "market", "00004", "hanoi"},
+	} {
+		got, err := venues.Create(ctx, principals[nv.owner], venue.Venue{Name: nv.name, Category: nv.cat, CommuneCode: nv.commune,
+			Address: "1 Đường 30/4", ContactName: "Chị Lan", ContactPhone: "0912345678"})
+		if err != nil {
+			t.Fatalf("venue %s: %v", nv.name, err)
+		}
+		e.venues[nv.name] = got.ID
+	}
+	return e
+}
+
+// do sends a request as username (by bearer token; "" for anonymous).
+func (e *env) do(method, path, username string, body any) (int, string) {
+	e.t.Helper()
+	var rd io.Reader
+	if s, ok := body.(string); ok {
+		rd = strings.NewReader(s)
+	} else if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, e.srv.URL+path, rd)
+	if username != "" {
+		req.Header.Set("Authorization", "Bearer "+e.tokens[username])
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// browser returns a client with a cookie jar logged in as username through the form.
+func (e *env) browser(t *testing.T, username string) *http.Client {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	resp, err := c.PostForm(e.srv.URL+"/login", url.Values{"username": {username}, "password": {testPassword}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Request.URL.Path != "/" {
+		t.Fatalf("login as %s ended on %s (%d)", username, resp.Request.URL, resp.StatusCode)
+	}
+	return c
+}
+
+func get(t *testing.T, c *http.Client, u string) (int, string) {
+	t.Helper()
+	resp, err := c.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}

@@ -1,0 +1,121 @@
+package web
+
+import (
+	"bytes"
+	"embed"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"anticovid/internal/auth"
+	"anticovid/internal/geo"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// pages holds one template set per page, each with the shared layout.
+type pages struct {
+	sets map[string]*template.Template
+}
+
+var hcm = time.FixedZone("ICT", 7*3600) // Asia/Ho_Chi_Minh has had no DST since 1975
+
+func loadPages() *pages {
+	funcs := template.FuncMap{
+		"unitName": func(code string) string {
+			u, ok := geo.Get(code)
+			if !ok {
+				return code
+			}
+			return u.Name
+		},
+		"localTime": func(t time.Time) string { return t.In(hcm).Format("15:04 02/01/2006") },
+		"number":    formatNumber,
+	}
+	names, _ := fs.Glob(templateFS, "templates/*.html")
+	p := &pages{sets: map[string]*template.Template{}}
+	for _, n := range names {
+		name := strings.TrimSuffix(path.Base(n), ".html")
+		if name == "layout" {
+			continue
+		}
+		p.sets[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", n))
+	}
+	return p
+}
+
+// view is what every template receives.
+type view struct {
+	Lang  string
+	User  *auth.Principal
+	Path  string
+	Title string
+	Data  any
+}
+
+// T translates a message key into the view's language.
+func (v view) T(key string) string { return translate(v.Lang, key) }
+
+// Other is the language the switch offers.
+func (v view) Other() string {
+	if v.Lang == "en" {
+		return "vi"
+	}
+	return "en"
+}
+
+// lang picks the language: ?lang= (remembered in a cookie), else the cookie, else Vietnamese.
+func lang(w http.ResponseWriter, r *http.Request) string {
+	if l := r.URL.Query().Get("lang"); l == "vi" || l == "en" {
+		http.SetCookie(w, &http.Cookie{Name: "lang", Value: l, Path: "/", MaxAge: 365 * 86400, SameSite: http.SameSiteLaxMode})
+		return l
+	}
+	if c, err := r.Cookie("lang"); err == nil && c.Value == "en" {
+		return "en"
+	}
+	return "vi"
+}
+
+// render writes a page; it renders into a buffer first so a template error
+// never leaves half a page.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
+	v := view{Lang: lang(w, r), User: auth.From(r.Context()), Path: r.URL.Path, Data: data}
+	var buf bytes.Buffer
+	if err := s.pages.sets[name].Execute(&buf, v); err != nil {
+		s.log.Error("template", "page", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Language", v.Lang)
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// formatNumber writes an integer the Vietnamese way: 1.234.567.
+func formatNumber(n int) string {
+	digits := strconv.Itoa(n)
+	sign := ""
+	if n < 0 {
+		sign, digits = "-", digits[1:]
+	}
+	var out []byte
+	for i := range len(digits) {
+		if i > 0 && (len(digits)-i)%3 == 0 {
+			out = append(out, '.')
+		}
+		out = append(out, digits[i])
+	}
+	return sign + string(out)
+}
+
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }

@@ -1,0 +1,90 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"anticovid/internal/auth"
+	"anticovid/internal/errs"
+)
+
+// apiError is the one error shape of the JSON API.
+type apiError struct {
+	Error struct {
+		Code    string            `json:"code"`
+		Message string            `json:"message"`
+		Fields  map[string]string `json:"fields,omitempty"`
+	} `json:"error"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+}
+
+// apiFail answers an API request with the error's status and safe message; the
+// details go to the log only.
+func (s *Server) apiFail(w http.ResponseWriter, r *http.Request, err error) {
+	status, code, msg := errs.HTTP(err)
+	if status >= 500 {
+		s.log.ErrorContext(r.Context(), "request failed", "err", err, "request_id", auth.RequestID(r.Context()))
+	} else {
+		s.log.DebugContext(r.Context(), "request refused", "err", err)
+	}
+	var body apiError
+	body.Error.Code, body.Error.Message, body.Error.Fields = code, msg, errs.FieldsOf(err)
+	writeJSON(w, status, body)
+}
+
+// decodeJSON reads one JSON object into v: a malformed body is ErrInvalid, an
+// oversize one ErrTooLarge, trailing data is refused.
+func decodeJSON(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return fmt.Errorf("decode: %w", errs.ErrTooLarge)
+		}
+		return fmt.Errorf("decode: %w", &errs.Invalid{Fields: map[string]string{"body": "JSON không hợp lệ / Malformed JSON: " + err.Error()}})
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fmt.Errorf("decode: %w", &errs.Invalid{Fields: map[string]string{"body": "Dữ liệu thừa sau JSON / Trailing data after the JSON object"}})
+	}
+	return nil
+}
+
+// pathID parses a numeric path value.
+func pathID(r *http.Request, name string) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, fmt.Errorf("path %s: %w", name, errs.ErrNotFound)
+	}
+	return id, nil
+}
+
+// queryInt parses an optional integer query parameter.
+func queryInt(r *http.Request, name string, def int) (int, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, &errs.Invalid{Fields: map[string]string{name: "Phải là số nguyên không âm / Must be a non-negative integer"}}
+	}
+	return n, nil
+}
+
+func logLevel(s string) slog.Level {
+	var l slog.Level
+	l.UnmarshalText([]byte(s))
+	return l
+}

@@ -1,0 +1,184 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"anticovid/internal/auth"
+	"anticovid/internal/venue"
+)
+
+func (s *Server) routesVenues() {
+	s.page("GET /venues", true, s.venuesPage)
+	s.page("GET /venues/{id}", true, s.venuePage)
+	s.api("GET", "/api/v1/venue-categories", "Every venue category of the directive: code, name.", false, s.apiCategories)
+	s.api("GET", "/api/v1/venues", "Venues in the caller's jurisdiction (?commune=CODE&category=&status=&limit=&offset=).", true, s.apiVenues)
+	s.api("POST", "/api/v1/venues", "Register a venue: name, category, commune_code, address and optional fields.", true, s.apiCreateVenue)
+	s.api("GET", "/api/v1/venues/{id}", "One venue in the caller's jurisdiction.", true, s.apiVenue)
+	s.api("POST", "/api/v1/venues/{id}/status", "Approve, suspend or close a venue: {\"status\": \"approved\"|\"suspended\"|\"closed\"}.", true, s.apiVenueStatus)
+}
+
+func categoryName(lang string) func(string) string {
+	return func(code string) string {
+		c, ok := venue.CategoryOf(code)
+		if !ok {
+			return code
+		}
+		if lang == "en" {
+			return c.NameEN
+		}
+		return c.Name
+	}
+}
+
+func venueFilter(r *http.Request) (venue.Filter, error) {
+	q := r.URL.Query()
+	f := venue.Filter{Commune: q.Get("commune"), Category: q.Get("category"), Status: q.Get("status")}
+	var err error
+	if f.Limit, err = queryInt(r, "limit", 50); err != nil {
+		return f, err
+	}
+	if f.Offset, err = queryInt(r, "offset", 0); err != nil {
+		return f, err
+	}
+	return f, nil
+}
+
+func (s *Server) venuesPage(w http.ResponseWriter, r *http.Request) error {
+	f, err := venueFilter(r)
+	if err != nil {
+		return err
+	}
+	list, err := s.Venues.List(r.Context(), auth.From(r.Context()), f)
+	if err != nil {
+		return err
+	}
+	page := func(offset int) string {
+		q := r.URL.Query()
+		q.Set("offset", strconv.Itoa(offset))
+		return "/venues?" + q.Encode()
+	}
+	data := map[string]any{"Venues": list, "Unit": f.Commune, "CategoryName": categoryName(lang(w, r))}
+	if f.Offset > 0 {
+		data["Prev"] = page(max(f.Offset-f.Limit, 0))
+	}
+	if len(list) == f.Limit {
+		data["Next"] = page(f.Offset + f.Limit)
+	}
+	s.render(w, r, http.StatusOK, "venues", data)
+	return nil
+}
+
+// viewVenue returns a venue the caller may see, recording in the audit log that
+// its contact's personal data was shown.
+func (s *Server) viewVenue(r *http.Request, purpose string) (venue.Venue, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return venue.Venue{}, err
+	}
+	v, err := s.Venues.Get(r.Context(), auth.From(r.Context()), id)
+	if err != nil {
+		return venue.Venue{}, err
+	}
+	if v.ContactPhone != "" {
+		if err := auth.Audit(r.Context(), s.DB, auth.ActionView, "venue_contact", []string{strconv.FormatInt(v.ID, 10)}, purpose); err != nil {
+			return venue.Venue{}, err
+		}
+	}
+	return v, nil
+}
+
+func (s *Server) venuePage(w http.ResponseWriter, r *http.Request) error {
+	v, err := s.viewVenue(r, "Quản lý địa điểm / venue management (page)")
+	if err != nil {
+		return err
+	}
+	s.render(w, r, http.StatusOK, "venue", map[string]any{"Venue": v, "CategoryName": categoryName(lang(w, r))})
+	return nil
+}
+
+func (s *Server) apiVenue(w http.ResponseWriter, r *http.Request) error {
+	v, err := s.viewVenue(r, "Quản lý địa điểm / venue management (API)")
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+func (s *Server) apiCategories(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, venue.Categories)
+	return nil
+}
+
+func (s *Server) apiVenues(w http.ResponseWriter, r *http.Request) error {
+	f, err := venueFilter(r)
+	if err != nil {
+		return err
+	}
+	list, err := s.Venues.List(r.Context(), auth.From(r.Context()), f)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"venues": list})
+	return nil
+}
+
+// venueInput is the JSON a venue is registered with.
+type venueInput struct {
+	Name         string     `json:"name"`
+	Category     string     `json:"category"`
+	CommuneCode  string     `json:"commune_code"`
+	Address      string     `json:"address"`
+	Lat          *float64   `json:"lat"`
+	Lon          *float64   `json:"lon"`
+	ContactName  string     `json:"contact_name"`
+	ContactPhone string     `json:"contact_phone"`
+	Capacity     int        `json:"capacity"`
+	OpeningHours string     `json:"opening_hours"`
+	StartsAt     *time.Time `json:"starts_at"`
+	EndsAt       *time.Time `json:"ends_at"`
+	Plate        string     `json:"plate"`
+	Route        string     `json:"route"`
+}
+
+func (s *Server) apiCreateVenue(w http.ResponseWriter, r *http.Request) error {
+	var in venueInput
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	v, err := s.Venues.Create(r.Context(), auth.From(r.Context()), venueFromInput(in))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", fmt.Sprintf("/api/v1/venues/%d", v.ID))
+	writeJSON(w, http.StatusCreated, v)
+	return nil
+}
+
+func venueFromInput(in venueInput) venue.Venue {
+	return venue.Venue{Name: in.Name, Category: in.Category, CommuneCode: in.CommuneCode, Address: in.Address,
+		Lat: in.Lat, Lon: in.Lon, ContactName: in.ContactName, ContactPhone: in.ContactPhone, Capacity: in.Capacity,
+		OpeningHours: in.OpeningHours, StartsAt: in.StartsAt, EndsAt: in.EndsAt, Plate: in.Plate, Route: in.Route}
+}
+
+func (s *Server) apiVenueStatus(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Status string `json:"status"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	v, err := s.Venues.SetStatus(r.Context(), auth.From(r.Context()), id, in.Status)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
