@@ -49,7 +49,6 @@ func Purge(ctx context.Context, db *sqldb.DB, now time.Time, keep time.Duration)
 	return rep, nil
 }
 
-
 // Run purges now and then every interval until ctx ends.
 func Run(ctx context.Context, db *sqldb.DB, keep, interval time.Duration, log *slog.Logger) {
 	t := time.NewTicker(interval)

@@ -39,14 +39,14 @@ type Deps struct {
 // Server is the HTTP front of anticovid.
 type Server struct {
 	Deps
-	log     *slog.Logger
-	mux     *http.ServeMux
-	routes  []route // API routes, for the OpenAPI document
-	pages   *pages
-	metrics *metrics
+	log       *slog.Logger
+	mux       *http.ServeMux
+	routes    []route // API routes, for the OpenAPI document
+	pages     *pages
+	metrics   *metrics
 	loginIP   *limiter // failed logins per client address
 	loginUser *limiter // failed logins per username
-	handler http.Handler
+	handler   http.Handler
 }
 
 // route is one API route as the OpenAPI document lists it.
