@@ -14,6 +14,7 @@ import (
 	"anticovid/internal/people"
 	"anticovid/internal/sqldb"
 	"anticovid/internal/store"
+	"anticovid/internal/token"
 	"anticovid/internal/vault"
 	"anticovid/internal/venue"
 )
@@ -24,6 +25,7 @@ type app struct {
 	log    *slog.Logger
 	db     *sqldb.DB
 	vault  *vault.Vault
+	keys   *token.Keyring
 	auth   *auth.Service
 	people *people.Service
 	venues *venue.Service
@@ -57,10 +59,15 @@ func open(ctx context.Context, cfg *config.Config, logOut io.Writer) (*app, erro
 		db.Close()
 		return nil, err
 	}
-	a := &app{cfg: cfg, log: log, db: db, vault: v,
+	keys, err := token.LoadKeyring(cfg.DataDir)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	a := &app{cfg: cfg, log: log, db: db, vault: v, keys: keys,
 		auth:   auth.NewService(db, cfg.SessionTTL),
 		people: people.NewService(db, v),
-		venues: &venue.Service{DB: db, Vault: v, BaseURL: cfg.PublicURL(), Province: cfg.Province},
+		venues: &venue.Service{DB: db, Vault: v, Signer: keys, BaseURL: cfg.PublicURL(), Province: cfg.Province},
 	}
 	return a, nil
 }
