@@ -19,6 +19,7 @@ type Report map[string]int64
 // modules (declarations, contact logs) join this list.
 var purges = []struct{ table, column string }{
 	{"visits", "t_in"},
+	{"outbox", "created_at"},
 }
 
 // Purge deletes every record older than now − keep, and expired sessions, in
