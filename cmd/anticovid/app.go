@@ -10,7 +10,9 @@ import (
 	"runtime/debug"
 
 	"anticovid/internal/auth"
+	"anticovid/internal/checkin"
 	"anticovid/internal/config"
+	"anticovid/internal/notify"
 	"anticovid/internal/people"
 	"anticovid/internal/sqldb"
 	"anticovid/internal/store"
@@ -29,6 +31,9 @@ type app struct {
 	auth   *auth.Service
 	people *people.Service
 	venues *venue.Service
+	// checkins is started lazily: only the server and benchmarks ingest.
+	checkins *checkin.Service
+	outbox   *notify.Outbox
 }
 
 // configFlags registers the shared settings on a new flag set.
@@ -68,11 +73,28 @@ func open(ctx context.Context, cfg *config.Config, logOut io.Writer) (*app, erro
 		auth:   auth.NewService(db, cfg.SessionTTL),
 		people: people.NewService(db, v),
 		venues: &venue.Service{DB: db, Vault: v, Signer: keys, BaseURL: cfg.PublicURL(), Province: cfg.Province},
+		outbox: &notify.Outbox{DB: db, Vault: v, Log: log, Senders: map[string]notify.Sender{}},
+	}
+	// Without a provider configured, messages are recorded and logged, not sent.
+	dev := &notify.Recorder{Log: log}
+	for _, ch := range []string{notify.SMS, notify.OTT, notify.Email} {
+		a.outbox.Senders[ch] = dev
 	}
 	return a, nil
 }
 
-func (a *app) close() { a.db.Close() }
+// startCheckins starts the check-in writer.
+func (a *app) startCheckins() *checkin.Service {
+	a.checkins = checkin.NewService(a.db, a.people, a.vault, a.keys, a.cfg.Retention)
+	return a.checkins
+}
+
+func (a *app) close() {
+	if a.checkins != nil {
+		a.checkins.Close()
+	}
+	a.db.Close()
+}
 
 func version() string {
 	if bi, ok := debug.ReadBuildInfo(); ok {

@@ -50,7 +50,8 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           web.New(web.Deps{Config: cfg, DB: a.db, Auth: a.auth, People: a.people, Venues: a.venues, Log: a.log}),
+		Handler: web.New(web.Deps{Config: cfg, DB: a.db, Auth: a.auth, People: a.people, Venues: a.venues,
+			Checkins: a.startCheckins(), Keys: a.keys, Outbox: a.outbox, Log: a.log}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -65,6 +66,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 	}
 	go retention.Run(ctx, a.db, cfg.Retention, time.Hour, a.log)
+	go a.outbox.Run(ctx, 5*time.Second)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -29,7 +29,9 @@ type Config struct {
 	MaxBody       int64         // request body limit in bytes
 	Demo          bool          // load demo data and demo accounts at start
 	LogLevel      string
-	SecureCookies bool // set when served over HTTPS
+	SecureCookies bool    // set when served over HTTPS
+	CheckinRate   float64 // check-ins per second allowed from one address (0: unlimited)
+	AutoApprove   bool    // venues registered by the public are approved at once
 }
 
 // Register declares the flags on fs with defaults taken from the environment.
@@ -45,6 +47,8 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.Int64Var(&c.MaxBody, "max-body", envInt("MAX_BODY", 1<<20), "request body limit in bytes (ANTICOVID_MAX_BODY)")
 	fs.BoolVar(&c.Demo, "demo", envBool("DEMO"), "load demo data and demo accounts (ANTICOVID_DEMO)")
 	fs.StringVar(&c.LogLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (ANTICOVID_LOG_LEVEL)")
+	fs.Float64Var(&c.CheckinRate, "checkin-rate", envFloat("CHECKIN_RATE", 50), "check-ins per second from one address, bursts of 4× (0: unlimited; carriers put many phones behind one address) (ANTICOVID_CHECKIN_RATE)")
+	fs.BoolVar(&c.AutoApprove, "auto-approve", envBool("AUTO_APPROVE"), "approve publicly registered venues at once instead of waiting for the commune (ANTICOVID_AUTO_APPROVE)")
 	fs.BoolVar(&c.SecureCookies, "secure-cookies", envBool("SECURE_COOKIES"), "mark cookies Secure; set behind HTTPS (ANTICOVID_SECURE_COOKIES)")
 }
 
@@ -76,6 +80,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBody < 1024 {
 		errs = append(errs, fmt.Errorf("--max-body %d: at least 1024 bytes", c.MaxBody))
+	}
+	if c.CheckinRate < 0 {
+		errs = append(errs, fmt.Errorf("--checkin-rate %v: must not be negative", c.CheckinRate))
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
@@ -111,6 +118,14 @@ func envInt(name string, def int64) int64 {
 		return def
 	}
 	return n
+}
+
+func envFloat(name string, def float64) float64 {
+	f, err := strconv.ParseFloat(env(name, ""), 64)
+	if err != nil {
+		return def
+	}
+	return f
 }
 
 func envDuration(name string, def time.Duration) time.Duration {

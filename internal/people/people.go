@@ -93,15 +93,17 @@ func Validate(p *Person, now time.Time) error {
 	if n := len([]rune(p.Name)); n < 2 || n > 100 {
 		f.Add("name", "Họ tên từ 2 đến 100 ký tự / Name must be 2 to 100 characters")
 	}
-	if ph, err := NormalizePhone(p.Phone); err != nil {
-		f.Add("phone", "Số điện thoại không hợp lệ (10 số, bắt đầu bằng 0) / Invalid phone number (10 digits starting with 0)")
-	} else {
-		p.Phone = ph
-	}
 	if id, ok := NormalizeIDNumber(p.IDNumber); !ok {
 		f.Add("id_number", "Số CCCD/CMND/hộ chiếu không hợp lệ / Invalid ID card or passport number")
 	} else {
 		p.IDNumber = id
+	}
+	// A phone is how a contact is reached; only a person scanned by staff from
+	// an ID card may lack one.
+	if ph, err := NormalizePhone(p.Phone); err == nil {
+		p.Phone = ph
+	} else if p.Phone != "" || p.IDNumber == "" {
+		f.Add("phone", "Số điện thoại không hợp lệ (10 số, bắt đầu bằng 0) / Invalid phone number (10 digits starting with 0)")
 	}
 	if y := now.Year(); p.BirthYear < y-120 || p.BirthYear > y {
 		f.Add("birth_year", fmt.Sprintf("Năm sinh từ %d đến %d / Year of birth between %d and %d", y-120, y, y-120, y))
@@ -112,54 +114,77 @@ func Validate(p *Person, now time.Time) error {
 	return f.Err()
 }
 
-// FindOrCreate validates p and returns the id of the person with that phone,
-// creating the record when the phone is new. An existing record is not
-// overwritten by what a stranger types: a phone is the key, not a login.
-func (s *Service) FindOrCreate(ctx context.Context, p Person) (int64, error) {
-	if err := Validate(&p, time.Now()); err != nil {
-		return 0, fmt.Errorf("person: %w", err)
+// Key returns the look-up column and keyed hash that identify a validated
+// person: the phone when there is one, else the ID number.
+func (s *Service) Key(p Person) (column, hash string) {
+	if p.Phone != "" {
+		return "phone_hash", s.Vault.Hash(p.Phone)
 	}
-	h := s.Vault.Hash(p.Phone)
-	s.mu.Lock()
-	id, ok := s.cache[h]
-	s.mu.Unlock()
-	if ok {
-		return id, nil
-	}
-	err := s.DB.R.QueryRowContext(ctx, "SELECT id FROM people WHERE phone_hash = $1 ORDER BY id LIMIT 1", h).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		id, err = s.insert(ctx, s.DB.W, p, h)
-	}
-	if err != nil {
-		return 0, fmt.Errorf("person: %w", err)
-	}
-	s.remember(h, id)
-	return id, nil
+	return "id_number_hash", s.Vault.Hash(p.IDNumber)
 }
 
-func (s *Service) remember(h string, id int64) {
+// Cached returns the id remembered for a key hash, if any.
+func (s *Service) Cached(hash string) (int64, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id, ok := s.cache[hash]
+	return id, ok
+}
+
+// Remember caches a key hash → id (bounded: cleared when it grows past a million).
+func (s *Service) Remember(hash string, id int64) {
 	s.mu.Lock()
 	if len(s.cache) > 1_000_000 {
 		clear(s.cache)
 	}
-	s.cache[h] = id
+	s.cache[hash] = id
 	s.mu.Unlock()
 }
 
-type querier interface {
+// Querier is what FindOrCreateTx needs: a transaction or a pool.
+type Querier interface {
 	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
 }
 
-func (s *Service) insert(ctx context.Context, q querier, p Person, phoneHash string) (int64, error) {
-	d, _ := geo.Ancestor(p.Commune, "district")
-	pr, _ := geo.Ancestor(p.Commune, "province")
+// FindOrCreate validates p and returns the id of the person with that phone
+// (or ID number), creating the record when new. An existing record is not
+// overwritten by what a stranger types: a phone is a key, not a login.
+func (s *Service) FindOrCreate(ctx context.Context, p Person) (int64, error) {
+	if err := Validate(&p, time.Now()); err != nil {
+		return 0, fmt.Errorf("person: %w", err)
+	}
+	_, h := s.Key(p)
+	if id, ok := s.Cached(h); ok {
+		return id, nil
+	}
+	id, err := s.FindOrCreateTx(ctx, s.DB.W, p)
+	if err != nil {
+		return 0, err
+	}
+	s.Remember(h, id)
+	return id, nil
+}
+
+// FindOrCreateTx is FindOrCreate for an already validated person inside the
+// caller's transaction (the check-in writer's batch); the caller remembers
+// the id once the transaction commits.
+func (s *Service) FindOrCreateTx(ctx context.Context, q Querier, p Person) (int64, error) {
+	col, h := s.Key(p)
 	var id int64
-	err := q.QueryRowContext(ctx, `INSERT INTO people (name_enc, phone_enc, phone_hash, id_number_enc, id_number_hash,
-		birth_year, commune_code, district_code, province_code, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
-		s.Vault.Seal(p.Name), s.Vault.Seal(p.Phone), phoneHash, s.Vault.Seal(p.IDNumber), s.Vault.Hash(p.IDNumber),
-		p.BirthYear, p.Commune, d.Code, pr.Code, time.Now().Unix()).Scan(&id)
-	return id, err
+	err := q.QueryRowContext(ctx, "SELECT id FROM people WHERE "+col+" = $1 ORDER BY id LIMIT 1", h).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		d, _ := geo.Ancestor(p.Commune, "district")
+		pr, _ := geo.Ancestor(p.Commune, "province")
+		err = q.QueryRowContext(ctx, `INSERT INTO people (name_enc, phone_enc, phone_hash, id_number_enc, id_number_hash,
+			birth_year, commune_code, district_code, province_code, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+			s.Vault.Seal(p.Name), s.Vault.Seal(p.Phone), s.Vault.Hash(p.Phone), s.Vault.Seal(p.IDNumber), s.Vault.Hash(p.IDNumber),
+			p.BirthYear, p.Commune, d.Code, pr.Code, time.Now().Unix()).Scan(&id)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("person: %w", err)
+	}
+	return id, nil
 }
 
 // Get returns a person decrypted. Callers check jurisdiction and write the

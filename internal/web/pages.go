@@ -73,10 +73,18 @@ func (v view) Other() string {
 	return "en"
 }
 
-// lang picks the language: ?lang= (remembered in a cookie), else the cookie, else Vietnamese.
+// lang picks the language and remembers a ?lang= choice in a cookie.
 func lang(w http.ResponseWriter, r *http.Request) string {
-	if l := r.URL.Query().Get("lang"); l == "vi" || l == "en" {
+	l := langOf(r)
+	if q := r.URL.Query().Get("lang"); q == l {
 		http.SetCookie(w, &http.Cookie{Name: "lang", Value: l, Path: "/", MaxAge: 365 * 86400, SameSite: http.SameSiteLaxMode})
+	}
+	return l
+}
+
+// langOf is the request's language: ?lang=, else the cookie, else Vietnamese.
+func langOf(r *http.Request) string {
+	if l := r.URL.Query().Get("lang"); l == "vi" || l == "en" {
 		return l
 	}
 	if c, err := r.Cookie("lang"); err == nil && c.Value == "en" {

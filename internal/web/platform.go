@@ -82,8 +82,8 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 	}
 	u, err := s.Auth.Authenticate(r.Context(), username, r.PostFormValue("password"))
 	if err != nil {
-		s.loginIP.fail(ip)
-		s.loginUser.fail(username)
+		s.loginIP.take(ip)
+		s.loginUser.take(username)
 		s.log.Warn("login failed", "username", username, "ip", ip)
 		data["Error"] = "login.failed"
 		s.render(w, r, http.StatusUnauthorized, "login", data)

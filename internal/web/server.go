@@ -19,21 +19,27 @@ import (
 	"golang.org/x/time/rate"
 
 	"anticovid/internal/auth"
+	"anticovid/internal/checkin"
 	"anticovid/internal/config"
 	"anticovid/internal/errs"
+	"anticovid/internal/notify"
 	"anticovid/internal/people"
 	"anticovid/internal/sqldb"
+	"anticovid/internal/token"
 	"anticovid/internal/venue"
 )
 
 // Deps are the services the web layer serves.
 type Deps struct {
-	Config *config.Config
-	DB     *sqldb.DB
-	Auth   *auth.Service
-	People *people.Service
-	Venues *venue.Service
-	Log    *slog.Logger
+	Config   *config.Config
+	DB       *sqldb.DB
+	Auth     *auth.Service
+	People   *people.Service
+	Venues   *venue.Service
+	Checkins *checkin.Service
+	Keys     *token.Keyring
+	Outbox   *notify.Outbox
+	Log      *slog.Logger
 }
 
 // Server is the HTTP front of anticovid.
@@ -46,6 +52,7 @@ type Server struct {
 	metrics   *metrics
 	loginIP   *limiter // failed logins per client address
 	loginUser *limiter // failed logins per username
+	scans     *limiter // check-ins per client address
 	handler   http.Handler
 }
 
@@ -63,8 +70,10 @@ func New(d Deps) *Server {
 	s := &Server{Deps: d, log: d.Log, mux: http.NewServeMux(), pages: loadPages(),
 		metrics: newMetrics(),
 		loginIP: newLimiter(rate.Every(3*time.Second), 20), loginUser: newLimiter(rate.Every(12*time.Second), 5)}
+	s.scans = newLimiter(rate.Limit(d.Config.CheckinRate), int(4*d.Config.CheckinRate)+1)
 	s.routesPlatform()
 	s.routesVenues()
+	s.routesCheckins()
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, errs.ErrForbidden)
@@ -273,11 +282,11 @@ func (l *limiter) blocked(key string) bool {
 	return l.get(key).Tokens() < 1
 }
 
-// fail counts one failure against key.
-func (l *limiter) fail(key string) {
+// take spends one token of key's bucket, reporting false when it was empty.
+func (l *limiter) take(key string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.get(key).Allow()
+	return l.get(key).Allow()
 }
 
 // clientIP is the peer address (a proxy in front should be configured to set

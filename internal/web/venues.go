@@ -60,7 +60,7 @@ func (s *Server) venuesPage(w http.ResponseWriter, r *http.Request) error {
 		q.Set("offset", strconv.Itoa(offset))
 		return "/venues?" + q.Encode()
 	}
-	data := map[string]any{"Venues": list, "Unit": f.Commune, "CategoryName": categoryName(lang(w, r))}
+	data := map[string]any{"Venues": list, "Unit": f.Commune, "CategoryName": categoryName(langOf(r))}
 	if f.Offset > 0 {
 		data["Prev"] = page(max(f.Offset-f.Limit, 0))
 	}
@@ -95,7 +95,7 @@ func (s *Server) venuePage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.render(w, r, http.StatusOK, "venue", map[string]any{"Venue": v, "CategoryName": categoryName(lang(w, r))})
+	s.render(w, r, http.StatusOK, "venue", map[string]any{"Venue": v, "CategoryName": categoryName(langOf(r))})
 	return nil
 }
 

@@ -1,0 +1,224 @@
+// Package checkin records people entering and leaving venues. It is the path
+// millions of phones touch every day: requests are validated without a
+// database round trip where possible (signed tokens, cached venues and
+// people) and written by a group-commit writer, so an acknowledged check-in
+// is on disk and a burst costs one fsync per batch, not per scan.
+package checkin
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"regexp"
+	"sync"
+	"time"
+
+	"anticovid/internal/errs"
+	"anticovid/internal/people"
+	"anticovid/internal/sqldb"
+	"anticovid/internal/token"
+	"anticovid/internal/vault"
+	"anticovid/internal/venue"
+)
+
+// Directions.
+const (
+	In  = "in"
+	Out = "out"
+)
+
+// Request is one scan as a phone or a staff device sends it.
+type Request struct {
+	ID          string         `json:"id"`
+	Token       string         `json:"token"`
+	Direction   string         `json:"direction"`
+	At          *time.Time     `json:"at,omitempty"`
+	Person      *people.Person `json:"person,omitempty"`
+	PersonToken string         `json:"person_token,omitempty"`
+}
+
+// Result is what a check-in did.
+type Result struct {
+	Created     bool      `json:"created"` // false: the same id was recorded before
+	ID          string    `json:"id"`
+	Direction   string    `json:"direction"`
+	At          time.Time `json:"at"`
+	VenueID     int64     `json:"venue_id"`
+	VenueName   string    `json:"venue_name"`
+	PersonToken string    `json:"person_token"` // lets the phone check in again without resending details
+}
+
+// Verifier checks venue tokens (internal/token's Keyring).
+type Verifier interface {
+	Verify(tok string) (token.Claims, error)
+}
+
+// Service ingests check-ins.
+type Service struct {
+	DB        *sqldb.DB
+	People    *people.Service
+	Vault     *vault.Vault
+	Tokens    Verifier
+	Retention time.Duration
+	Now       func() time.Time
+
+	venues sync.Map // venue id → cachedVenue
+	writer *writer
+}
+
+// NewService starts the service's writer; Close stops it.
+func NewService(db *sqldb.DB, p *people.Service, v *vault.Vault, tokens Verifier, retention time.Duration) *Service {
+	s := &Service{DB: db, People: p, Vault: v, Tokens: tokens, Retention: retention, Now: time.Now}
+	s.writer = newWriter(db, p)
+	return s
+}
+
+// Close stops the writer after it has written what it was handed.
+func (s *Service) Close() { s.writer.close() }
+
+// venueTTL bounds how long a suspension takes to reach this server's cache
+// when another server (or the database directly) changed it.
+const venueTTL = 30 * time.Second
+
+type cachedVenue struct {
+	v       venue.Venue
+	fetched time.Time
+}
+
+// Venue returns a venue's current state, cached briefly.
+func (s *Service) Venue(ctx context.Context, id int64) (venue.Venue, error) {
+	if c, ok := s.venues.Load(id); ok && s.Now().Sub(c.(cachedVenue).fetched) < venueTTL {
+		return c.(cachedVenue).v, nil
+	}
+	var v venue.Venue
+	err := s.DB.R.QueryRowContext(ctx, "SELECT id, name, category, commune_code, address, status, qr_gen FROM venues WHERE id = $1", id).
+		Scan(&v.ID, &v.Name, &v.Category, &v.CommuneCode, &v.Address, &v.Status, &v.QRGen)
+	if errors.Is(err, sql.ErrNoRows) {
+		return venue.Venue{}, fmt.Errorf("venue %d: %w", id, errs.ErrNotFound)
+	}
+	if err != nil {
+		return venue.Venue{}, fmt.Errorf("venue %d: %w", id, err)
+	}
+	s.venues.Store(id, cachedVenue{v, s.Now()})
+	return v, nil
+}
+
+// Forget drops a venue from the cache (after its status or QR changed here).
+func (s *Service) Forget(id int64) { s.venues.Delete(id) }
+
+// VenueOf verifies a scanned token and returns the venue it names, refusing
+// forged tokens, replaced posters and venues not open for check-ins.
+func (s *Service) VenueOf(ctx context.Context, tok string) (venue.Venue, error) {
+	cl, err := s.Tokens.Verify(tok)
+	if err != nil {
+		return venue.Venue{}, err
+	}
+	v, err := s.Venue(ctx, cl.VenueID)
+	if err != nil {
+		return venue.Venue{}, err
+	}
+	refuse := func(msg string) (venue.Venue, error) {
+		return venue.Venue{}, fmt.Errorf("venue %d: %w", v.ID, &errs.Invalid{Fields: map[string]string{"token": msg}})
+	}
+	switch {
+	case cl.Gen != v.QRGen:
+		return refuse("Mã QR này đã được thay bằng mã mới; hãy quét mã đang dán tại địa điểm / This QR code was replaced; scan the current poster")
+	case v.Status == venue.StatusSuspended:
+		return refuse("Địa điểm đang bị tạm ngưng, không nhận quét mã / This venue is suspended")
+	case v.Status == venue.StatusClosed:
+		return refuse("Địa điểm đã đóng / This venue is closed")
+	case v.Status != venue.StatusApproved:
+		return refuse("Địa điểm chưa được xã/phường duyệt / This venue is not approved yet")
+	}
+	return v, nil
+}
+
+var idRE = regexp.MustCompile(`^[A-Za-z0-9_-]{8,64}$`)
+
+// clockSkew is how far in the future a phone's clock may be.
+const clockSkew = 2 * time.Minute
+
+// Ingest validates a scan and records it once: a repeat of the same id
+// changes nothing and reports Created false. It returns only after the
+// record is committed.
+func (s *Service) Ingest(ctx context.Context, req Request) (Result, error) {
+	now := s.Now().UTC()
+	f := errs.Fields{}
+	if !idRE.MatchString(req.ID) {
+		f.Add("id", "Mã lượt quét phải là UUID do thiết bị tạo / id must be a client-generated UUID")
+	}
+	if req.Direction != In && req.Direction != Out {
+		f.Add("direction", `Hướng phải là "in" hoặc "out" / direction must be "in" or "out"`)
+	}
+	at := now
+	if req.At != nil {
+		at = req.At.UTC()
+		switch {
+		case at.After(now.Add(clockSkew)):
+			f.Add("at", "Thời điểm quét ở tương lai / Scan time is in the future")
+		case at.Before(now.Add(-s.Retention)):
+			f.Add("at", "Thời điểm quét quá cũ (quá thời hạn lưu trữ) / Scan time is older than the retention period")
+		}
+	}
+	var personID int64
+	var person people.Person
+	switch {
+	case req.PersonToken != "":
+		id, ok := s.personFromToken(req.PersonToken)
+		if !ok {
+			f.Add("person_token", "Thông tin người dùng đã lưu không hợp lệ; hãy nhập lại / Remembered person is invalid; enter your details again")
+		}
+		personID = id
+	case req.Person != nil:
+		person = *req.Person
+		if err := people.Validate(&person, now); err != nil {
+			for k, v := range errs.FieldsOf(err) {
+				f.Add("person."+k, v)
+			}
+		} else {
+			_, h := s.People.Key(person)
+			personID, _ = s.People.Cached(h)
+		}
+	default:
+		f.Add("person", "Cần thông tin người quét / person details are required")
+	}
+	if err := f.Err(); err != nil {
+		return Result{}, fmt.Errorf("check-in: %w", err)
+	}
+	v, err := s.VenueOf(ctx, req.Token)
+	if err != nil {
+		return Result{}, fmt.Errorf("check-in: %w", err)
+	}
+	cat, _ := venue.CategoryOf(v.Category)
+	it := item{id: req.ID, venueID: v.ID, dir: req.Direction, at: at.Unix(), stay: int64(cat.DefaultStay.Seconds()),
+		personID: personID}
+	if personID == 0 {
+		it.person = &person
+		_, it.personHash = s.People.Key(person)
+	}
+	out, err := s.writer.submit(ctx, it)
+	if err != nil {
+		return Result{}, fmt.Errorf("check-in: %w", err)
+	}
+	return Result{Created: out.created, ID: req.ID, Direction: req.Direction, At: at, VenueID: v.ID, VenueName: v.Name,
+		PersonToken: s.PersonToken(out.personID)}, nil
+}
+
+const personTag = "person-token/v1"
+
+// PersonToken returns the token a phone keeps to check in as this person again.
+func (s *Service) PersonToken(id int64) string {
+	b := binary.BigEndian.AppendUint64(nil, uint64(id))
+	return base64.RawURLEncoding.EncodeToString(append(b, s.Vault.Tag(personTag, b)...))
+}
+
+func (s *Service) personFromToken(tok string) (int64, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil || len(b) != 24 || !s.Vault.CheckTag(personTag, b[:8], b[8:]) {
+		return 0, false
+	}
+	return int64(binary.BigEndian.Uint64(b[:8])), true
+}

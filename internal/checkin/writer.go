@@ -1,0 +1,188 @@
+package checkin
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"anticovid/internal/people"
+	"anticovid/internal/sqldb"
+)
+
+// item is one validated scan handed to the writer.
+type item struct {
+	id         string
+	venueID    int64
+	dir        string
+	at         int64
+	stay       int64 // the category's default stay, seconds
+	personID   int64 // 0: resolve person inside the batch
+	person     *people.Person
+	personHash string
+}
+
+type outcome struct {
+	created  bool
+	personID int64
+	err      error
+}
+
+type job struct {
+	it   item
+	done chan outcome
+}
+
+// writer is the group commit: one goroutine takes every scan waiting in its
+// queue, writes them in one transaction, commits (one fsync), then answers
+// each. While a batch commits the next one gathers, so batches grow with load
+// and latency stays one commit.
+type writer struct {
+	db     *sqldb.DB
+	people *people.Service
+	in     chan job
+	stop   chan struct{}
+	done   chan struct{}
+}
+
+const maxBatch = 2000
+
+func newWriter(db *sqldb.DB, p *people.Service) *writer {
+	w := &writer{db: db, people: p, in: make(chan job, 4*maxBatch), stop: make(chan struct{}), done: make(chan struct{})}
+	go w.run()
+	return w
+}
+
+var errClosed = errors.New("check-in writer closed")
+
+func (w *writer) submit(ctx context.Context, it item) (outcome, error) {
+	j := job{it, make(chan outcome, 1)}
+	select {
+	case w.in <- j:
+	case <-w.stop:
+		return outcome{}, errClosed
+	case <-ctx.Done():
+		return outcome{}, ctx.Err()
+	}
+	// Once queued the scan will be written: wait for it even if the client
+	// has gone, so the answer it missed was at least true.
+	o := <-j.done
+	return o, o.err
+}
+
+func (w *writer) close() {
+	close(w.stop)
+	<-w.done
+}
+
+func (w *writer) run() {
+	defer close(w.done)
+	batch := make([]job, 0, maxBatch)
+	for {
+		select {
+		case j := <-w.in:
+			batch = append(batch[:0], j)
+		case <-w.stop:
+			// Drain what was queued before stopping.
+			for {
+				select {
+				case j := <-w.in:
+					w.commit([]job{j})
+				default:
+					return
+				}
+			}
+		}
+	gather:
+		for len(batch) < maxBatch {
+			select {
+			case j := <-w.in:
+				batch = append(batch, j)
+			default:
+				break gather
+			}
+		}
+		w.commit(batch)
+	}
+}
+
+// commit writes a batch in one transaction. If the transaction fails as a
+// whole, each scan is retried alone so one bad record cannot sink the others.
+func (w *writer) commit(batch []job) {
+	outs := make([]outcome, len(batch))
+	err := w.db.Tx(context.Background(), func(tx *sql.Tx) error {
+		return w.write(tx, batch, outs)
+	})
+	if err != nil && len(batch) > 1 {
+		for _, j := range batch {
+			w.commit([]job{j})
+		}
+		return
+	}
+	for i, j := range batch {
+		if err != nil {
+			outs[i] = outcome{err: fmt.Errorf("write: %w", err)}
+		} else if j.it.personHash != "" {
+			w.people.Remember(j.it.personHash, outs[i].personID)
+		}
+		j.done <- outs[i]
+	}
+}
+
+func (w *writer) write(tx *sql.Tx, batch []job, outs []outcome) error {
+	ctx := context.Background()
+	ins, err := tx.PrepareContext(ctx, "INSERT INTO visits (id, venue_id, person_id, t_in) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING")
+	if err != nil {
+		return err
+	}
+	defer ins.Close()
+	for i, j := range batch {
+		it := j.it
+		if it.personID == 0 {
+			if it.personID, err = w.people.FindOrCreateTx(ctx, tx, *it.person); err != nil {
+				return err
+			}
+		}
+		outs[i].personID = it.personID
+		var created bool
+		if it.dir == In {
+			res, err := ins.ExecContext(ctx, it.id, it.venueID, it.personID, it.at)
+			if err != nil {
+				return err
+			}
+			n, _ := res.RowsAffected()
+			created = n == 1
+		} else if created, err = checkOut(ctx, tx, it); err != nil {
+			return err
+		}
+		outs[i].created = created
+	}
+	return nil
+}
+
+// checkOut closes the person's latest open stay at the venue that began in
+// the 8 hours before the scan or, when there is none (the entry was never
+// scanned), records a stay ending at the scan that began one default stay
+// earlier: the best estimate for tracing.
+func checkOut(ctx context.Context, tx *sql.Tx, it item) (bool, error) {
+	var n int
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM visits WHERE out_id = $1", it.id).Scan(&n); err != nil || n > 0 {
+		return false, err
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE visits SET t_out = $1, out_id = $2 WHERE id = (
+		SELECT id FROM visits WHERE person_id = $3 AND venue_id = $4 AND t_out IS NULL AND t_in <= $1 AND t_in >= $5
+		ORDER BY t_in DESC LIMIT 1)`, it.at, it.id, it.personID, it.venueID, it.at-8*3600)
+	if err != nil {
+		return false, err
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return true, nil
+	}
+	res, err = tx.ExecContext(ctx, `INSERT INTO visits (id, venue_id, person_id, t_in, t_out, out_id) VALUES ($1, $2, $3, $4, $5, $1)
+		ON CONFLICT (id) DO NOTHING`, it.id, it.venueID, it.personID, it.at-it.stay, it.at)
+	if err != nil {
+		return false, err
+	}
+	m, _ := res.RowsAffected()
+	return m == 1, nil
+}

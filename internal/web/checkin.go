@@ -1,0 +1,137 @@
+package web
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"anticovid/internal/checkin"
+	"anticovid/internal/errs"
+	"anticovid/internal/geo"
+	"anticovid/internal/people"
+	"anticovid/internal/venue"
+)
+
+func (s *Server) routesCheckins() {
+	s.api("POST", "/api/v1/checkins", `Record a scan: {"id", "token", "direction": "in"|"out", "at"?, "person": {"name", "phone", "birth_year", "commune_code"} or "person_token"}; 201 new, 200 repeat.`, false, s.apiCheckin)
+	s.page("GET /c/{token}", false, s.checkinPage)
+	s.page("POST /c/{token}", false, s.checkinForm)
+}
+
+// personCookie remembers the person on a phone without JavaScript.
+const personCookie = "anticovid_person"
+
+func (s *Server) apiCheckin(w http.ResponseWriter, r *http.Request) error {
+	if s.Config.CheckinRate > 0 && !s.scans.take(clientIP(r)) {
+		return fmt.Errorf("check-in from %s: %w", clientIP(r), errs.ErrRateLimited)
+	}
+	var req checkin.Request
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	res, err := s.Checkins.Ingest(r.Context(), req)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if res.Created {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, res)
+	return nil
+}
+
+// checkinView is what the citizen page shows.
+type checkinView struct {
+	Token     string
+	Venue     venue.Venue
+	Category  string
+	Districts []districtCommunes
+	FormID    string // idempotency key of the no-JavaScript form
+	Remember  bool   // a person cookie is set
+	Result    *checkin.Result
+	Error     map[string]string
+	Person    people.Person
+}
+
+type districtCommunes struct {
+	Name     string
+	Communes []geo.Unit
+}
+
+func (s *Server) checkinView(r *http.Request) (checkinView, error) {
+	tok := r.PathValue("token")
+	v, err := s.Checkins.VenueOf(r.Context(), tok)
+	if err != nil {
+		return checkinView{}, err
+	}
+	cv := checkinView{Token: tok, Venue: v, Category: categoryName(langOf(r))(v.Category), FormID: newID()}
+	province, _ := geo.Ancestor(v.CommuneCode, "province")
+	for _, d := range geo.Children(province.Code) {
+		cv.Districts = append(cv.Districts, districtCommunes{d.Name, geo.Children(d.Code)})
+	}
+	if c, err := r.Cookie(personCookie); err == nil && c.Value != "" {
+		cv.Remember = true
+	}
+	cv.Person.Commune = v.CommuneCode
+	return cv, nil
+}
+
+func newID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	h := hex.EncodeToString(b)
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+func (s *Server) checkinPage(w http.ResponseWriter, r *http.Request) error {
+	cv, err := s.checkinView(r)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	s.render(w, r, http.StatusOK, "checkin", cv)
+	return nil
+}
+
+// checkinForm is the same check-in for a phone without JavaScript: the form
+// carries an id made when the page was served, so a double tap records once.
+func (s *Server) checkinForm(w http.ResponseWriter, r *http.Request) error {
+	if s.Config.CheckinRate > 0 && !s.scans.take(clientIP(r)) {
+		return errs.ErrRateLimited
+	}
+	cv, err := s.checkinView(r)
+	if err != nil {
+		return err
+	}
+	if err := r.ParseForm(); err != nil {
+		return errs.ErrTooLarge
+	}
+	req := checkin.Request{ID: r.PostFormValue("id"), Token: cv.Token, Direction: r.PostFormValue("direction")}
+	if c, err := r.Cookie(personCookie); err == nil && r.PostFormValue("name") == "" {
+		req.PersonToken = c.Value
+	} else {
+		year, _ := strconv.Atoi(strings.TrimSpace(r.PostFormValue("birth_year")))
+		cv.Person = people.Person{Name: r.PostFormValue("name"), Phone: r.PostFormValue("phone"), BirthYear: year,
+			Commune: r.PostFormValue("commune_code"), IDNumber: r.PostFormValue("id_number")}
+		req.Person = &cv.Person
+	}
+	res, err := s.Checkins.Ingest(r.Context(), req)
+	if err != nil {
+		if f := errs.FieldsOf(err); f != nil {
+			cv.Error = f
+			s.render(w, r, http.StatusBadRequest, "checkin", cv)
+			return nil
+		}
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{Name: personCookie, Value: res.PersonToken, Path: "/c/", HttpOnly: true,
+		Secure: s.Config.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: int((365 * 24 * time.Hour).Seconds())})
+	cv.Result, cv.Remember = &res, true
+	s.render(w, r, http.StatusOK, "checkin", cv)
+	return nil
+}

@@ -1,0 +1,113 @@
+// Citizen check-in: remembers the person on this phone, sends each scan with
+// its own id (so a retry or a double tap records once), and keeps scans made
+// offline in a queue that is sent when the connection returns. No framework:
+// it must load fast on a cheap phone over 3G.
+(function () {
+  "use strict";
+  var root = document.getElementById("checkin");
+  if (!root || !window.fetch || !window.localStorage) return; // the plain form still works
+  var form = document.getElementById("form"), status = document.getElementById("status");
+  var personBox = document.getElementById("person"), who = document.getElementById("who");
+  var forget = document.getElementById("forget");
+  var token = root.dataset.token, venueKey = "acv.in." + root.dataset.venue;
+  var en = document.documentElement.lang === "en";
+  var T = en ? {
+    saved: "No connection: the scan is saved on this phone and will be sent automatically.",
+    sending: "Sending…", in: "Checked in at ", out: "Checked out at ", as: "Checking in as ",
+    fix: "Please check: "
+  } : {
+    saved: "Mất kết nối: lượt quét đã được lưu trên điện thoại và sẽ tự động gửi khi có mạng.",
+    sending: "Đang gửi…", in: "Đã check-in lúc ", out: "Đã check-out lúc ", as: "Khai báo với tên ",
+    fix: "Vui lòng kiểm tra: "
+  };
+
+  function load(k, d) { try { return JSON.parse(localStorage.getItem(k)) || d; } catch (e) { return d; } }
+  function save(k, v) { localStorage.setItem(k, JSON.stringify(v)); }
+  function uuid() {
+    var b = new Uint8Array(16);
+    crypto.getRandomValues(b);
+    b[6] = (b[6] & 15) | 64; b[8] = (b[8] & 63) | 128;
+    var h = Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join("");
+    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
+  }
+  function hhmm(iso) {
+    var d = new Date(iso);
+    return d.toLocaleTimeString(en ? "en-GB" : "vi-VN", { hour: "2-digit", minute: "2-digit", timeZone: "Asia/Ho_Chi_Minh" }) +
+      " " + d.toLocaleDateString("vi-VN", { timeZone: "Asia/Ho_Chi_Minh" });
+  }
+  function say(cls, text) { status.innerHTML = ""; var p = document.createElement("p"); p.className = cls; p.textContent = text; status.appendChild(p); }
+
+  function showPerson() {
+    var p = load("acv.person", null);
+    personBox.hidden = !!p;
+    who.hidden = forget.hidden = !p;
+    if (p) who.textContent = T.as + p.name + " · " + p.phone.replace(/^(\d{3})\d+(\d{3})$/, "$1****$2");
+    var last = load(venueKey, null);
+    document.getElementById("out").classList.toggle("primary", !!last);
+    document.getElementById("in").classList.toggle("primary", !last);
+  }
+
+  var flushing = false;
+  function flush() {
+    var queue = load("acv.queue", []);
+    if (flushing || !queue.length) return Promise.resolve();
+    flushing = true;
+    var scan = queue[0];
+    var p = load("acv.person", null);
+    if (!scan.person && !scan.person_token && p) { scan.person_token = p.token; if (!p.token) scan.person = p.details; }
+    return fetch("/api/v1/checkins", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(scan) })
+      .then(function (r) {
+        return r.json().then(function (body) {
+          var q = load("acv.queue", []).filter(function (s) { return s.id !== scan.id; });
+          if (r.status === 429 || r.status >= 500) { flushing = false; say("warn", T.saved); return; }
+          save("acv.queue", q);
+          flushing = false;
+          if (r.ok) {
+            var person = load("acv.person", null);
+            if (person && body.person_token) { person.token = body.person_token; save("acv.person", person); }
+            if (scan.token === token) {
+              if (scan.direction === "in") save(venueKey, body.at); else localStorage.removeItem(venueKey);
+              say("ok", (scan.direction === "in" ? T.in : T.out) + hhmm(body.at));
+            }
+          } else {
+            var f = (body.error && body.error.fields) || {};
+            var msgs = Object.keys(f).map(function (k) { return f[k]; });
+            if (f["person_token"] || Object.keys(f).some(function (k) { return k.indexOf("person.") === 0; })) {
+              localStorage.removeItem("acv.person");
+            }
+            say("error", T.fix + (msgs.join("; ") || (body.error && body.error.message) || r.status));
+          }
+          showPerson();
+          return flush();
+        });
+      }, function () { flushing = false; say("warn", T.saved); });
+  }
+
+  form.addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var direction = ev.submitter ? ev.submitter.value : "in";
+    var p = load("acv.person", null);
+    if (!p) {
+      var d = {
+        name: form.name.value.trim(), phone: form.phone.value.trim(),
+        birth_year: parseInt(form.birth_year.value, 10) || 0, commune_code: form.commune_code.value,
+        id_number: form.id_number.value.trim()
+      };
+      p = { name: d.name, phone: d.phone, details: d, token: "" };
+      save("acv.person", p);
+    }
+    var scan = { id: uuid(), token: token, direction: direction, at: new Date().toISOString() };
+    if (p.token) scan.person_token = p.token; else scan.person = p.details;
+    var q = load("acv.queue", []);
+    q.push(scan);
+    save("acv.queue", q);
+    say("muted", T.sending);
+    showPerson();
+    flush();
+  });
+  forget.addEventListener("click", function (ev) { ev.preventDefault(); localStorage.removeItem("acv.person"); showPerson(); });
+  window.addEventListener("online", flush);
+  setInterval(flush, 15000);
+  showPerson();
+  flush();
+})();
