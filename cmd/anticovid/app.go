@@ -12,6 +12,7 @@ import (
 	"anticovid/internal/auth"
 	"anticovid/internal/checkin"
 	"anticovid/internal/config"
+	"anticovid/internal/geo"
 	"anticovid/internal/notify"
 	"anticovid/internal/people"
 	"anticovid/internal/sqldb"
@@ -84,9 +85,10 @@ func open(ctx context.Context, cfg *config.Config, logOut io.Writer) (*app, erro
 }
 
 // startCheckins starts the check-in writer.
-func (a *app) startCheckins() *checkin.Service {
-	a.checkins = checkin.NewService(a.db, a.people, a.vault, a.keys, a.cfg.Retention)
-	return a.checkins
+func (a *app) startCheckins(ctx context.Context) (*checkin.Service, error) {
+	var err error
+	a.checkins, err = checkin.NewService(ctx, a.db, a.people, a.vault, a.keys, a.cfg.Retention)
+	return a.checkins, err
 }
 
 func (a *app) close() {
@@ -106,4 +108,13 @@ func version() string {
 		return "anticovid " + bi.Main.Version + " " + bi.GoVersion
 	}
 	return "anticovid (unknown build)"
+}
+
+// provinceCommunes lists the commune codes of the deployment's province.
+func provinceCommunes(province string) []string {
+	var out []string
+	for _, u := range geo.Communes(province) {
+		out = append(out, u.Code)
+	}
+	return out
 }

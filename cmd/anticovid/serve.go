@@ -45,13 +45,17 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 			fmt.Fprintf(stdout, "Demo data: %d venues, %d people, %d check-ins in %v\n", st.Venues, st.People, st.Visits, st.Elapsed.Round(time.Millisecond))
 		}
 	}
+	checkins, err := a.startCheckins(ctx)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{
 		Handler: web.New(web.Deps{Config: cfg, DB: a.db, Auth: a.auth, People: a.people, Venues: a.venues,
-			Checkins: a.startCheckins(), Keys: a.keys, Outbox: a.outbox, Log: a.log}),
+			Checkins: checkins, Keys: a.keys, Outbox: a.outbox, Log: a.log}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,

@@ -70,10 +70,12 @@ type Service struct {
 }
 
 // NewService starts the service's writer; Close stops it.
-func NewService(db *sqldb.DB, p *people.Service, v *vault.Vault, tokens Verifier, retention time.Duration) *Service {
-	s := &Service{DB: db, People: p, Vault: v, Tokens: tokens, Retention: retention, Now: time.Now}
-	s.writer = newWriter(db, p)
-	return s
+func NewService(ctx context.Context, db *sqldb.DB, p *people.Service, v *vault.Vault, tokens Verifier, retention time.Duration) (*Service, error) {
+	w, err := newWriter(ctx, db, p)
+	if err != nil {
+		return nil, err
+	}
+	return &Service{DB: db, People: p, Vault: v, Tokens: tokens, Retention: retention, Now: time.Now, writer: w}, nil
 }
 
 // Close stops the writer after it has written what it was handed.
@@ -196,8 +198,8 @@ func (s *Service) Ingest(ctx context.Context, req Request) (Result, error) {
 	it := item{id: req.ID, venueID: v.ID, dir: req.Direction, at: at.Unix(), stay: int64(cat.DefaultStay.Seconds()),
 		personID: personID}
 	if personID == 0 {
-		it.person = &person
-		_, it.personHash = s.People.Key(person)
+		sp := s.People.Seal(person) // encryption runs here, in parallel, not in the writer
+		it.person = &sp
 	}
 	out, err := s.writer.submit(ctx, it)
 	if err != nil {

@@ -12,14 +12,13 @@ import (
 
 // item is one validated scan handed to the writer.
 type item struct {
-	id         string
-	venueID    int64
-	dir        string
-	at         int64
-	stay       int64 // the category's default stay, seconds
-	personID   int64 // 0: resolve person inside the batch
-	person     *people.Person
-	personHash string
+	id       string
+	venueID  int64
+	dir      string
+	at       int64
+	stay     int64          // the category's default stay, seconds
+	personID int64          // 0: resolve person inside the batch
+	person   *people.Sealed // when personID is 0
 }
 
 type outcome struct {
@@ -38,19 +37,41 @@ type job struct {
 // each. While a batch commits the next one gathers, so batches grow with load
 // and latency stays one commit.
 type writer struct {
-	db     *sqldb.DB
-	people *people.Service
-	in     chan job
-	stop   chan struct{}
-	done   chan struct{}
+	db      *sqldb.DB
+	people  *people.Service
+	persons *people.Writer
+	stmts   map[string]*sql.Stmt // prepared once on the writer connection
+	in      chan job
+	stop    chan struct{}
+	done    chan struct{}
 }
 
 const maxBatch = 2000
 
-func newWriter(db *sqldb.DB, p *people.Service) *writer {
-	w := &writer{db: db, people: p, in: make(chan job, 4*maxBatch), stop: make(chan struct{}), done: make(chan struct{})}
+// The writer's statements.
+const (
+	insertIn  = "INSERT INTO visits (id, venue_id, person_id, t_in) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING"
+	seenOut   = "SELECT count(*) FROM visits WHERE out_id = $1"
+	closeOpen = `UPDATE visits SET t_out = $1, out_id = $2 WHERE id = (
+		SELECT id FROM visits WHERE person_id = $3 AND venue_id = $4 AND t_out IS NULL AND t_in <= $1 AND t_in >= $5
+		ORDER BY t_in DESC LIMIT 1)`
+	insertOut = `INSERT INTO visits (id, venue_id, person_id, t_in, t_out, out_id) VALUES ($1, $2, $3, $4, $5, $1)
+		ON CONFLICT (id) DO NOTHING`
+)
+
+func newWriter(ctx context.Context, db *sqldb.DB, p *people.Service) (*writer, error) {
+	w := &writer{db: db, people: p, stmts: map[string]*sql.Stmt{}, in: make(chan job, 4*maxBatch), stop: make(chan struct{}), done: make(chan struct{})}
+	var err error
+	if w.persons, err = people.NewWriter(ctx, db.W); err != nil {
+		return nil, err
+	}
+	for _, q := range []string{insertIn, seenOut, closeOpen, insertOut} {
+		if w.stmts[q], err = db.W.PrepareContext(ctx, q); err != nil {
+			return nil, fmt.Errorf("check-in writer: %w", err)
+		}
+	}
 	go w.run()
-	return w
+	return w, nil
 }
 
 var errClosed = errors.New("check-in writer closed")
@@ -122,8 +143,8 @@ func (w *writer) commit(batch []job) {
 	for i, j := range batch {
 		if err != nil {
 			outs[i] = outcome{err: fmt.Errorf("write: %w", err)}
-		} else if j.it.personHash != "" {
-			w.people.Remember(j.it.personHash, outs[i].personID)
+		} else if j.it.person != nil {
+			w.people.Remember(j.it.person.Hash, outs[i].personID)
 		}
 		j.done <- outs[i]
 	}
@@ -131,15 +152,13 @@ func (w *writer) commit(batch []job) {
 
 func (w *writer) write(tx *sql.Tx, batch []job, outs []outcome) error {
 	ctx := context.Background()
-	ins, err := tx.PrepareContext(ctx, "INSERT INTO visits (id, venue_id, person_id, t_in) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING")
-	if err != nil {
-		return err
-	}
-	defer ins.Close()
+	stmt := func(q string) *sql.Stmt { return tx.StmtContext(ctx, w.stmts[q]) }
+	ins := stmt(insertIn)
+	var err error
 	for i, j := range batch {
 		it := j.it
 		if it.personID == 0 {
-			if it.personID, err = w.people.FindOrCreateTx(ctx, tx, *it.person); err != nil {
+			if it.personID, err = w.persons.FindOrCreate(ctx, tx, *it.person); err != nil {
 				return err
 			}
 		}
@@ -152,7 +171,7 @@ func (w *writer) write(tx *sql.Tx, batch []job, outs []outcome) error {
 			}
 			n, _ := res.RowsAffected()
 			created = n == 1
-		} else if created, err = checkOut(ctx, tx, it); err != nil {
+		} else if created, err = checkOut(ctx, stmt, it); err != nil {
 			return err
 		}
 		outs[i].created = created
@@ -164,22 +183,19 @@ func (w *writer) write(tx *sql.Tx, batch []job, outs []outcome) error {
 // the 8 hours before the scan or, when there is none (the entry was never
 // scanned), records a stay ending at the scan that began one default stay
 // earlier: the best estimate for tracing.
-func checkOut(ctx context.Context, tx *sql.Tx, it item) (bool, error) {
+func checkOut(ctx context.Context, stmt func(string) *sql.Stmt, it item) (bool, error) {
 	var n int
-	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM visits WHERE out_id = $1", it.id).Scan(&n); err != nil || n > 0 {
+	if err := stmt(seenOut).QueryRowContext(ctx, it.id).Scan(&n); err != nil || n > 0 {
 		return false, err
 	}
-	res, err := tx.ExecContext(ctx, `UPDATE visits SET t_out = $1, out_id = $2 WHERE id = (
-		SELECT id FROM visits WHERE person_id = $3 AND venue_id = $4 AND t_out IS NULL AND t_in <= $1 AND t_in >= $5
-		ORDER BY t_in DESC LIMIT 1)`, it.at, it.id, it.personID, it.venueID, it.at-8*3600)
+	res, err := stmt(closeOpen).ExecContext(ctx, it.at, it.id, it.personID, it.venueID, it.at-8*3600)
 	if err != nil {
 		return false, err
 	}
 	if n, _ := res.RowsAffected(); n == 1 {
 		return true, nil
 	}
-	res, err = tx.ExecContext(ctx, `INSERT INTO visits (id, venue_id, person_id, t_in, t_out, out_id) VALUES ($1, $2, $3, $4, $5, $1)
-		ON CONFLICT (id) DO NOTHING`, it.id, it.venueID, it.personID, it.at-it.stay, it.at)
+	res, err = stmt(insertOut).ExecContext(ctx, it.id, it.venueID, it.personID, it.at-it.stay, it.at)
 	if err != nil {
 		return false, err
 	}

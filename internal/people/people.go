@@ -141,11 +141,6 @@ func (s *Service) Remember(hash string, id int64) {
 	s.mu.Unlock()
 }
 
-// Querier is what FindOrCreateTx needs: a transaction or a pool.
-type Querier interface {
-	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
-}
-
 // FindOrCreate validates p and returns the id of the person with that phone
 // (or ID number), creating the record when new. An existing record is not
 // overwritten by what a stranger types: a phone is a key, not a login.
@@ -153,34 +148,92 @@ func (s *Service) FindOrCreate(ctx context.Context, p Person) (int64, error) {
 	if err := Validate(&p, time.Now()); err != nil {
 		return 0, fmt.Errorf("person: %w", err)
 	}
-	_, h := s.Key(p)
-	if id, ok := s.Cached(h); ok {
+	sp := s.Seal(p)
+	if id, ok := s.Cached(sp.Hash); ok {
 		return id, nil
 	}
-	id, err := s.FindOrCreateTx(ctx, s.DB.W, p)
+	var id int64
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		id, err = findOrCreate(sp, func(q string, args ...any) *sql.Row { return tx.QueryRowContext(ctx, q, args...) })
+		return err
+	})
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("person: %w", err)
 	}
-	s.Remember(h, id)
+	s.Remember(sp.Hash, id)
 	return id, nil
 }
 
-// FindOrCreateTx is FindOrCreate for an already validated person inside the
-// caller's transaction (the check-in writer's batch); the caller remembers
-// the id once the transaction commits.
-func (s *Service) FindOrCreateTx(ctx context.Context, q Querier, p Person) (int64, error) {
+// Sealed is a validated person encrypted and hashed, ready to store. Sealing
+// is CPU work: callers do it in parallel, before a serial writer stores it.
+type Sealed struct {
+	Column, Hash                string // look-up key: phone_hash or id_number_hash
+	Name, Phone, IDNumber       []byte
+	PhoneHash, IDNumberHash     string
+	BirthYear                   int
+	Commune, District, Province string
+}
+
+// Seal encrypts and hashes a validated person.
+func (s *Service) Seal(p Person) Sealed {
+	d, _ := geo.Ancestor(p.Commune, "district")
+	pr, _ := geo.Ancestor(p.Commune, "province")
 	col, h := s.Key(p)
-	var id int64
-	err := q.QueryRowContext(ctx, "SELECT id FROM people WHERE "+col+" = $1 ORDER BY id LIMIT 1", h).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		d, _ := geo.Ancestor(p.Commune, "district")
-		pr, _ := geo.Ancestor(p.Commune, "province")
-		err = q.QueryRowContext(ctx, `INSERT INTO people (name_enc, phone_enc, phone_hash, id_number_enc, id_number_hash,
-			birth_year, commune_code, district_code, province_code, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
-			s.Vault.Seal(p.Name), s.Vault.Seal(p.Phone), s.Vault.Hash(p.Phone), s.Vault.Seal(p.IDNumber), s.Vault.Hash(p.IDNumber),
-			p.BirthYear, p.Commune, d.Code, pr.Code, time.Now().Unix()).Scan(&id)
+	return Sealed{Column: col, Hash: h, Name: s.Vault.Seal(p.Name), Phone: s.Vault.Seal(p.Phone), IDNumber: s.Vault.Seal(p.IDNumber),
+		PhoneHash: s.Vault.Hash(p.Phone), IDNumberHash: s.Vault.Hash(p.IDNumber), BirthYear: p.BirthYear,
+		Commune: p.Commune, District: d.Code, Province: pr.Code}
+}
+
+const (
+	selectByPhone    = "SELECT id FROM people WHERE phone_hash = $1 ORDER BY id LIMIT 1"
+	selectByIDNumber = "SELECT id FROM people WHERE id_number_hash = $1 ORDER BY id LIMIT 1"
+	insertPerson     = `INSERT INTO people (name_enc, phone_enc, phone_hash, id_number_enc, id_number_hash,
+		birth_year, commune_code, district_code, province_code, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`
+)
+
+// findOrCreate looks a sealed person up by its key and inserts it when absent,
+// running each statement through run.
+func findOrCreate(sp Sealed, run func(q string, args ...any) *sql.Row) (int64, error) {
+	q := selectByPhone
+	if sp.Column != "phone_hash" {
+		q = selectByIDNumber
 	}
+	var id int64
+	err := run(q, sp.Hash).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = run(insertPerson, sp.Name, sp.Phone, sp.PhoneHash, sp.IDNumber, sp.IDNumberHash,
+			sp.BirthYear, sp.Commune, sp.District, sp.Province, time.Now().Unix()).Scan(&id)
+	}
+	return id, err
+}
+
+// Writer finds or creates people inside a caller's transactions with
+// statements prepared once (the check-in writer stores thousands a second).
+type Writer struct {
+	stmts map[string]*sql.Stmt
+}
+
+// NewWriter prepares the statements on db (the single SQLite writer
+// connection, or a PostgreSQL pool).
+func NewWriter(ctx context.Context, db *sql.DB) (*Writer, error) {
+	w := &Writer{stmts: map[string]*sql.Stmt{}}
+	for _, q := range []string{selectByPhone, selectByIDNumber, insertPerson} {
+		st, err := db.PrepareContext(ctx, q)
+		if err != nil {
+			return nil, fmt.Errorf("people writer: %w", err)
+		}
+		w.stmts[q] = st
+	}
+	return w, nil
+}
+
+// FindOrCreate returns the id of the sealed person, inserting it in tx when new.
+func (w *Writer) FindOrCreate(ctx context.Context, tx *sql.Tx, sp Sealed) (int64, error) {
+	id, err := findOrCreate(sp, func(q string, args ...any) *sql.Row {
+		return tx.StmtContext(ctx, w.stmts[q]).QueryRowContext(ctx, args...)
+	})
 	if err != nil {
 		return 0, fmt.Errorf("person: %w", err)
 	}

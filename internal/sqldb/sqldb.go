@@ -22,6 +22,8 @@ const (
 type DB struct {
 	W, R   *sql.DB
 	Engine string
+	// OnClose runs before the pools close (background work tied to the DB).
+	OnClose []func()
 }
 
 // Tx runs fn in a write transaction, committing when fn returns nil.
@@ -42,6 +44,9 @@ func (db *DB) Tx(ctx context.Context, fn func(*sql.Tx) error) error {
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	for _, f := range db.OnClose {
+		f()
+	}
 	err := db.W.Close()
 	if db.R != db.W {
 		if e := db.R.Close(); err == nil {

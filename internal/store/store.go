@@ -58,7 +58,9 @@ func Open(ctx context.Context, dbURL, dataDir string) (*sqldb.DB, error) {
 	// an acknowledged write survives a power cut, not only a process crash.
 	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
 		"&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)"
-	w, err := sql.Open("sqlite", dsn+"&_txlock=immediate")
+	// The writer never checkpoints (that would stall every commit behind it);
+	// a background connection does, while the writer goes on.
+	w, err := sql.Open("sqlite", dsn+"&_txlock=immediate&_pragma=wal_autocheckpoint(0)")
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite: %w", err)
 	}
@@ -75,7 +77,35 @@ func Open(ctx context.Context, dbURL, dataDir string) (*sqldb.DB, error) {
 	}
 	r.SetMaxOpenConns(8)
 	r.SetConnMaxIdleTime(0)
-	return &sqldb.DB{W: w, R: r, Engine: sqldb.SQLite}, nil
+	db := &sqldb.DB{W: w, R: r, Engine: sqldb.SQLite}
+	cp, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: open sqlite checkpointer: %w", err)
+	}
+	cp.SetMaxOpenConns(1)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go checkpoint(cp, stop, done)
+	db.OnClose = append(db.OnClose, func() { close(stop); <-done; cp.Close() })
+	return db, nil
+}
+
+// checkpoint copies the WAL back into the database file every quarter second
+// (PASSIVE: it never blocks the writer or readers), keeping the WAL short.
+func checkpoint(cp *sql.DB, stop, done chan struct{}) {
+	defer close(done)
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			cp.Exec("PRAGMA wal_checkpoint(PASSIVE)")
+			return
+		case <-t.C:
+			cp.Exec("PRAGMA wal_checkpoint(PASSIVE)")
+		}
+	}
 }
 
 // dialect rewrites the few portable placeholders in migration files.

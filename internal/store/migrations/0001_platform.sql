@@ -54,7 +54,6 @@ CREATE TABLE people (
 );
 CREATE INDEX people_phone ON people(phone_hash);
 CREATE INDEX people_id_number ON people(id_number_hash);
-CREATE INDEX people_commune ON people(commune_code);
 
 CREATE TABLE venues (
   id {{ID}},
@@ -85,7 +84,9 @@ CREATE INDEX venues_province ON venues(province_code);
 CREATE INDEX venues_manager ON venues(manager_id);
 
 -- One row per stay: the client's check-in id, and the check-out's id once it
--- arrives. (venue_id, t_in) is the tracing probe; t_in alone drives the purge.
+-- arrives. (venue_id, t_in) is the tracing probe; (person_id, venue_id, t_in)
+-- finds a person's stays and the open stay a check-out closes; t_in alone
+-- drives the purge. Few indexes: every one costs on the ingest path.
 CREATE TABLE visits (
   id TEXT PRIMARY KEY,
   venue_id BIGINT NOT NULL,
@@ -95,5 +96,5 @@ CREATE TABLE visits (
   out_id TEXT UNIQUE
 );
 CREATE INDEX visits_venue_time ON visits(venue_id, t_in);
-CREATE INDEX visits_person_time ON visits(person_id, t_in);
+CREATE INDEX visits_person ON visits(person_id, venue_id, t_in);
 CREATE INDEX visits_time ON visits(t_in);

@@ -14,9 +14,6 @@ CREATE TABLE otp_codes (
 );
 CREATE INDEX otp_codes_phone ON otp_codes(phone_hash, purpose);
 
--- Check-outs find the open stay of a person at a venue.
-CREATE INDEX visits_person_venue ON visits(person_id, venue_id, t_in);
-
 -- Electronic health declarations. The answers are one encrypted JSON document;
 -- the flags the commune health station's worklist filters on are columns.
 CREATE TABLE declarations (

@@ -1,0 +1,183 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"runtime/pprof"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"anticovid/internal/auth"
+	"anticovid/internal/checkin"
+	"anticovid/internal/venue"
+	"anticovid/internal/web"
+)
+
+func init() {
+	register("bench ingest", "drive POST /api/v1/checkins over loopback and compare with a no-database handler", benchIngest)
+}
+
+// loadResult is one load run's figures.
+type loadResult struct {
+	PerSecond float64
+	P50, P99  float64 // milliseconds
+	OK, Fail  int64
+}
+
+// drive posts bodies from next() to url with clients concurrent connections for d.
+func drive(ctx context.Context, url string, clients int, d time.Duration, next func(rng *rand.Rand) []byte) loadResult {
+	tr := &http.Transport{MaxIdleConns: clients, MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	var ok, fail atomic.Int64
+	lat := make([][]float64, clients)
+	deadline := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(c), 7))
+			for time.Now().Before(deadline) && ctx.Err() == nil {
+				start := time.Now()
+				resp, err := client.Post(url, "application/json", bytes.NewReader(next(rng)))
+				if err != nil {
+					fail.Add(1)
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode/100 == 2 {
+					ok.Add(1)
+					lat[c] = append(lat[c], float64(time.Since(start).Microseconds())/1000)
+				} else {
+					fail.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	all := slices.Concat(lat...)
+	slices.Sort(all)
+	q := func(p float64) float64 {
+		if len(all) == 0 {
+			return 0
+		}
+		return all[int(p*float64(len(all)-1))]
+	}
+	return loadResult{PerSecond: float64(ok.Load()) / d.Seconds(), P50: q(0.50), P99: q(0.99), OK: ok.Load(), Fail: fail.Load()}
+}
+
+func benchIngest(ctx context.Context, args []string, stdout io.Writer) error {
+	fs, cfg := configFlags("bench ingest")
+	duration := fs.Duration("duration", 10*time.Second, "how long each load runs")
+	clients := fs.Int("clients", 64, "concurrent connections")
+	venues := fs.Int("venues", 1000, "venues to scan")
+	persons := fs.Int("people", 200_000, "distinct people scanning (phones)")
+	profile := fs.String("cpuprofile", "", "write a CPU profile of the measured run to this file")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if cfg.DB == "" {
+		dir, err := os.MkdirTemp("", "anticovid-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		cfg.DataDir = dir
+	}
+	cfg.CheckinRate = 0 // the benchmark is one address
+	cfg.LogLevel = "error"
+	a, err := open(ctx, cfg, io.Discard)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+
+	admin := &auth.Principal{Role: auth.ProvinceAdmin, Unit: cfg.Province}
+	communes := provinceCommunes(cfg.Province)
+	tokens := make([]string, *venues)
+	for i := range tokens {
+		v, err := a.venues.Create(ctx, admin, venue.Venue{Name: fmt.Sprintf("Điểm kiểm tra %d", i), Category: "market", CommuneCode: communes[i%len(communes)]})
+		if err != nil {
+			return err
+		}
+		tokens[i] = a.keys.Sign(v.ID, v.QRGen)
+	}
+	checkins, err := a.startCheckins(ctx)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: web.New(web.Deps{Config: cfg, DB: a.db, Auth: a.auth, People: a.people, Venues: a.venues,
+		Checkins: checkins, Keys: a.keys, Outbox: a.outbox, Log: a.log})}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	go srv.Serve(ln)
+	defer srv.Close()
+
+	// The baseline: the same JSON decoded and answered, no database.
+	base := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req checkin.Request
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&req); err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		json.NewEncoder(w).Encode(checkin.Result{Created: true, ID: req.ID, Direction: req.Direction, At: time.Now()})
+	})}
+	bln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	go base.Serve(bln)
+	defer base.Close()
+
+	var seq atomic.Uint64
+	body := func(rng *rand.Rand) []byte {
+		n := seq.Add(1)
+		p := rng.IntN(*persons)
+		b, _ := json.Marshal(map[string]any{
+			"id": fmt.Sprintf("%08x-0000-4000-8000-%012x", rng.Uint32(), n), "token": tokens[rng.IntN(len(tokens))], "direction": "in",
+			"person": map[string]any{"name": "Người thử nghiệm", "phone": fmt.Sprintf("09%08d", p), "birth_year": 1950 + p%60, "commune_code": communes[p%len(communes)]},
+		})
+		return b
+	}
+	fmt.Fprintf(stdout, "database %s, %d venues, %d people, %d clients, %v per run\n", a.db.Engine, *venues, *persons, *clients, *duration)
+	drive(ctx, "http://"+ln.Addr().String()+"/api/v1/checkins", *clients, time.Second, body) // warm caches and connections
+	if *profile != "" {
+		f, err := os.Create(*profile)
+		if err != nil {
+			return err
+		}
+		pprof.StartCPUProfile(f)
+	}
+	got := drive(ctx, "http://"+ln.Addr().String()+"/api/v1/checkins", *clients, *duration, body)
+	pprof.StopCPUProfile()
+	fmt.Fprintf(stdout, "check-ins:  %8.0f/s  p50 %.2f ms  p99 %.2f ms  (%d ok, %d failed)\n", got.PerSecond, got.P50, got.P99, got.OK, got.Fail)
+	bl := drive(ctx, "http://"+bln.Addr().String()+"/", *clients, *duration, body)
+	fmt.Fprintf(stdout, "no-database: %8.0f/s  p50 %.2f ms  p99 %.2f ms\n", bl.PerSecond, bl.P50, bl.P99)
+	var stored int64
+	a.db.R.QueryRowContext(ctx, "SELECT count(*) FROM visits").Scan(&stored)
+	fmt.Fprintf(stdout, "visits stored: %d (acknowledged in the measured run: %d)\n", stored, got.OK)
+	out, _ := json.Marshal(map[string]float64{"checkins_per_s": round1(got.PerSecond), "p50_ms": round1(got.P50), "p99_ms": round1(got.P99),
+		"baseline_per_s": round1(bl.PerSecond), "ratio": round1(got.PerSecond/bl.PerSecond*100) / 100})
+	fmt.Fprintln(stdout, string(out))
+	if got.Fail > 0 {
+		return fmt.Errorf("%d check-ins failed", got.Fail)
+	}
+	return nil
+}
+
+func round1(f float64) float64 { return float64(int64(f*10+0.5)) / 10 }

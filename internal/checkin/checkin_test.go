@@ -1,0 +1,182 @@
+package checkin
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"anticovid/internal/auth"
+	"anticovid/internal/errs"
+	"anticovid/internal/people"
+	"anticovid/internal/sqldb"
+	"anticovid/internal/store/storetest"
+	"anticovid/internal/token"
+	"anticovid/internal/vault"
+	"anticovid/internal/venue"
+)
+
+type fixture struct {
+	s      *Service
+	db     *sqldb.DB
+	keys   *token.Keyring
+	venues *venue.Service
+	tok    string // token of an approved market
+	id     int64
+}
+
+func newFixture(t *testing.T, db *sqldb.DB) *fixture {
+	v, _ := vault.New(bytes.Repeat([]byte{3}, 32))
+	keys, err := token.NewKeyring()
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs := &venue.Service{DB: db, Vault: v, Signer: keys}
+	admin := &auth.Principal{Role: auth.ProvinceAdmin, Unit: "80"}
+	m, err := vs.Create(context.Background(), admin, venue.Venue{Name: "Chợ Bến Lức", Category: "market", CommuneCode: "27991"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewService(context.Background(), db, people.NewService(db, v), v, keys, 21*24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return &fixture{s: s, db: db, keys: keys, venues: vs, tok: keys.Sign(m.ID, 1), id: m.ID}
+}
+
+var an = &people.Person{Name: "Nguyễn Văn An", Phone: "0912345678", BirthYear: 1985, Commune: "27991"}
+
+func TestIngest(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		in := Request{ID: "aaaaaaaa-0000-4000-8000-000000000001", Token: f.tok, Direction: In, Person: an}
+		r1, err := f.s.Ingest(ctx, in)
+		if err != nil || !r1.Created || r1.VenueName != "Chợ Bến Lức" {
+			t.Fatalf("first: %+v %v", r1, err)
+		}
+		// A retry of the same id records nothing new.
+		if r2, err := f.s.Ingest(ctx, in); err != nil || r2.Created {
+			t.Fatalf("repeat: %+v %v", r2, err)
+		}
+		// The person token checks in as the same person.
+		at := time.Now().Add(-20 * time.Minute)
+		out := Request{ID: "aaaaaaaa-0000-4000-8000-000000000002", Token: f.tok, Direction: Out, PersonToken: r1.PersonToken, At: &at}
+		if _, err := f.s.Ingest(ctx, out); err != nil {
+			t.Fatal(err)
+		}
+		var n, persons int
+		var tOut *int64
+		db.R.QueryRow("SELECT count(*), count(DISTINCT person_id), max(t_out) FROM visits").Scan(&n, &persons, &tOut)
+		// The check-out at −20 min is before the check-in (now): it cannot close
+		// it, so it becomes a stay of its own ending then.
+		if n != 2 || persons != 1 || tOut == nil || *tOut != at.Unix() {
+			t.Fatalf("visits %d persons %d t_out %v", n, persons, tOut)
+		}
+		// Check out properly: closes the open stay.
+		later := time.Now().Add(time.Minute)
+		if r, err := f.s.Ingest(ctx, Request{ID: "aaaaaaaa-0000-4000-8000-000000000003", Token: f.tok, Direction: Out, PersonToken: r1.PersonToken, At: &later}); err != nil || !r.Created {
+			t.Fatalf("check-out: %+v %v", r, err)
+		}
+		var closed int64
+		db.R.QueryRow("SELECT t_out FROM visits WHERE id = $1", in.ID).Scan(&closed)
+		if closed != later.Unix() {
+			t.Fatalf("open stay not closed: %d", closed)
+		}
+		// Repeat of the check-out: nothing changes.
+		if r, _ := f.s.Ingest(ctx, Request{ID: "aaaaaaaa-0000-4000-8000-000000000003", Token: f.tok, Direction: Out, PersonToken: r1.PersonToken, At: &later}); r.Created {
+			t.Fatal("check-out repeat created")
+		}
+		db.R.QueryRow("SELECT count(*) FROM visits").Scan(&n)
+		if n != 2 {
+			t.Fatalf("%d visits", n)
+		}
+	})
+}
+
+func TestIngestRefusals(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		future := time.Now().Add(time.Hour)
+		old := time.Now().Add(-30 * 24 * time.Hour)
+		other, _ := token.NewKeyring()
+		suspended, _ := f.venues.Create(ctx, &auth.Principal{Role: auth.ProvinceAdmin, Unit: "80"}, venue.Venue{Name: "Karaoke X", Category: "karaoke", CommuneCode: "27991"})
+		f.venues.SetStatus(ctx, &auth.Principal{Role: auth.ProvinceAdmin, Unit: "80"}, suspended.ID, venue.StatusSuspended)
+		badPhone := *an
+		badPhone.Phone = "12345"
+		cases := []struct {
+			name  string
+			req   Request
+			field string
+			is    error
+		}{
+			{"forged token", Request{ID: "bbbbbbbb-1", Token: other.Sign(f.id, 1), Direction: In, Person: an}, "token", errs.ErrInvalid},
+			{"altered token", Request{ID: "bbbbbbbb-2", Token: f.tok[:20] + "A" + f.tok[21:], Direction: In, Person: an}, "token", errs.ErrInvalid},
+			{"replaced poster", Request{ID: "bbbbbbbb-3", Token: f.keys.Sign(f.id, 2), Direction: In, Person: an}, "token", errs.ErrInvalid},
+			{"suspended venue", Request{ID: "bbbbbbbb-4", Token: f.keys.Sign(suspended.ID, 1), Direction: In, Person: an}, "token", errs.ErrInvalid},
+			{"unknown venue", Request{ID: "bbbbbbbb-5", Token: f.keys.Sign(999999, 1), Direction: In, Person: an}, "", errs.ErrNotFound},
+			{"malformed phone", Request{ID: "bbbbbbbb-6", Token: f.tok, Direction: In, Person: &badPhone}, "person.phone", errs.ErrInvalid},
+			{"future time", Request{ID: "bbbbbbbb-7", Token: f.tok, Direction: In, Person: an, At: &future}, "at", errs.ErrInvalid},
+			{"too old", Request{ID: "bbbbbbbb-8", Token: f.tok, Direction: In, Person: an, At: &old}, "at", errs.ErrInvalid},
+			{"bad id", Request{ID: "x", Token: f.tok, Direction: In, Person: an}, "id", errs.ErrInvalid},
+			{"bad direction", Request{ID: "bbbbbbbb-9", Token: f.tok, Direction: "sideways", Person: an}, "direction", errs.ErrInvalid},
+			{"no person", Request{ID: "bbbbbbbb-10", Token: f.tok, Direction: In}, "person", errs.ErrInvalid},
+			{"forged person token", Request{ID: "bbbbbbbb-11", Token: f.tok, Direction: In, PersonToken: "AAAAAAAAAAEAAAAAAAAAAAAAAAAAAAAA"}, "person_token", errs.ErrInvalid},
+		}
+		for _, c := range cases {
+			_, err := f.s.Ingest(ctx, c.req)
+			if !errors.Is(err, c.is) || (c.field != "" && errs.FieldsOf(err)[c.field] == "") {
+				t.Errorf("%s: %v (fields %v)", c.name, err, errs.FieldsOf(err))
+			}
+		}
+		var n int
+		db.R.QueryRow("SELECT count(*) FROM visits").Scan(&n)
+		var p int
+		db.R.QueryRow("SELECT count(*) FROM people").Scan(&p)
+		if n != 0 || p != 0 {
+			t.Fatalf("refused scans stored %d visits, %d people", n, p)
+		}
+	})
+}
+
+// Concurrent scans, many repeated: each id is stored once, each person once,
+// and every acknowledged scan is in the table.
+func TestConcurrentIngest(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		f := newFixture(t, db)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		created := 0
+		for g := 0; g < 16; g++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < 100; i++ {
+					p := &people.Person{Name: "Trần Thị Bình", Phone: fmt.Sprintf("09%08d", i%37), BirthYear: 1990, Commune: "27994"}
+					r, err := f.s.Ingest(context.Background(), Request{ID: fmt.Sprintf("cccccccc-%04d", i), Token: f.tok, Direction: In, Person: p})
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if r.Created {
+						mu.Lock()
+						created++
+						mu.Unlock()
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		var visits, persons int
+		db.R.QueryRow("SELECT count(*) FROM visits").Scan(&visits)
+		db.R.QueryRow("SELECT count(*) FROM people").Scan(&persons)
+		if created != 100 || visits != 100 || persons != 37 {
+			t.Fatalf("created %d, visits %d, people %d; want 100, 100, 37", created, visits, persons)
+		}
+	})
+}
