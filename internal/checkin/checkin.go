@@ -122,20 +122,27 @@ func (s *Service) VenueOf(ctx context.Context, tok string) (venue.Venue, error) 
 	if err != nil {
 		return venue.Venue{}, err
 	}
-	refuse := func(msg string) (venue.Venue, error) {
-		return venue.Venue{}, fmt.Errorf("venue %d: %w", v.ID, &errs.Invalid{Fields: map[string]string{"token": msg}})
+	if cl.Gen != v.QRGen {
+		return venue.Venue{}, refuse(v, "Mã QR này đã được thay bằng mã mới; hãy quét mã đang dán tại địa điểm / This QR code was replaced; scan the current poster")
 	}
-	switch {
-	case cl.Gen != v.QRGen:
-		return refuse("Mã QR này đã được thay bằng mã mới; hãy quét mã đang dán tại địa điểm / This QR code was replaced; scan the current poster")
-	case v.Status == venue.StatusSuspended:
-		return refuse("Địa điểm đang bị tạm ngưng, không nhận quét mã / This venue is suspended")
-	case v.Status == venue.StatusClosed:
-		return refuse("Địa điểm đã đóng / This venue is closed")
-	case v.Status != venue.StatusApproved:
-		return refuse("Địa điểm chưa được xã/phường duyệt / This venue is not approved yet")
+	return v, open(v)
+}
+
+func refuse(v venue.Venue, msg string) error {
+	return fmt.Errorf("venue %d: %w", v.ID, &errs.Invalid{Fields: map[string]string{"token": msg}})
+}
+
+// open refuses venues that may not take scans.
+func open(v venue.Venue) error {
+	switch v.Status {
+	case venue.StatusApproved:
+		return nil
+	case venue.StatusSuspended:
+		return refuse(v, "Địa điểm đang bị tạm ngưng, không nhận quét mã / This venue is suspended")
+	case venue.StatusClosed:
+		return refuse(v, "Địa điểm đã đóng / This venue is closed")
 	}
-	return v, nil
+	return refuse(v, "Địa điểm chưa được xã/phường duyệt / This venue is not approved yet")
 }
 
 var idRE = regexp.MustCompile(`^[A-Za-z0-9_-]{8,64}$`)
@@ -147,6 +154,22 @@ const clockSkew = 2 * time.Minute
 // changes nothing and reports Created false. It returns only after the
 // record is committed.
 func (s *Service) Ingest(ctx context.Context, req Request) (Result, error) {
+	return s.ingest(ctx, req, func() (venue.Venue, error) { return s.VenueOf(ctx, req.Token) })
+}
+
+// IngestAt records a scan made on a venue's staff device, whose user the
+// caller has authorised for the venue: no token is needed.
+func (s *Service) IngestAt(ctx context.Context, venueID int64, req Request) (Result, error) {
+	return s.ingest(ctx, req, func() (venue.Venue, error) {
+		v, err := s.Venue(ctx, venueID)
+		if err != nil {
+			return venue.Venue{}, err
+		}
+		return v, open(v)
+	})
+}
+
+func (s *Service) ingest(ctx context.Context, req Request, venueOf func() (venue.Venue, error)) (Result, error) {
 	now := s.Now().UTC()
 	f := errs.Fields{}
 	if !idRE.MatchString(req.ID) {
@@ -190,7 +213,7 @@ func (s *Service) Ingest(ctx context.Context, req Request) (Result, error) {
 	if err := f.Err(); err != nil {
 		return Result{}, fmt.Errorf("check-in: %w", err)
 	}
-	v, err := s.VenueOf(ctx, req.Token)
+	v, err := venueOf()
 	if err != nil {
 		return Result{}, fmt.Errorf("check-in: %w", err)
 	}

@@ -298,14 +298,23 @@ func scopeSQL(p *auth.Principal) (string, []any) {
 		args = append(args, val)
 		where += fmt.Sprintf(" AND %s = $%d", col, len(args))
 	}
-	if !p.SeesSector("") {
-		cats := CategoriesOf(p.Department)
-		where += " AND category IN (" + sqldb.In(len(args)+1, len(cats)) + ")"
-		for _, c := range cats {
-			args = append(args, c)
-		}
+	sector, sargs := SectorSQL(p, len(args)+1)
+	return where + sector, append(args, sargs...)
+}
+
+// SectorSQL returns " AND category IN (...)" limiting venues to a department
+// officer's sector, with placeholders numbered from next, or "" for callers
+// who see every sector.
+func SectorSQL(p *auth.Principal, next int) (string, []any) {
+	if p.SeesSector("") {
+		return "", nil
 	}
-	return where, args
+	cats := CategoriesOf(p.Department)
+	args := make([]any, len(cats))
+	for i, c := range cats {
+		args[i] = c
+	}
+	return " AND category IN (" + sqldb.In(next, len(cats)) + ")", args
 }
 
 // SetStatus approves, suspends or closes a venue. Only officers whose

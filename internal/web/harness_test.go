@@ -15,9 +15,12 @@ import (
 	"time"
 
 	"anticovid/internal/auth"
+	"anticovid/internal/checkin"
 	"anticovid/internal/config"
+	"anticovid/internal/notify"
 	"anticovid/internal/people"
 	"anticovid/internal/sqldb"
+	"anticovid/internal/token"
 	"anticovid/internal/vault"
 	"anticovid/internal/venue"
 )
@@ -33,6 +36,10 @@ type env struct {
 	auth   *auth.Service
 	tokens map[string]string // username → bearer token
 	venues map[string]int64  // name → id
+	keys   *token.Keyring
+	outbox *notify.Outbox
+	sms    *notify.Recorder // every SMS and email the server queued, once delivered
+	vault  *vault.Vault
 }
 
 // accounts: username → role, unit, department. Communes 27991 and 27994 are
@@ -59,8 +66,21 @@ func newEnv(t *testing.T, db *sqldb.DB) *env {
 	}
 	cfg := &config.Config{Addr: "127.0.0.1:0", Province: "80", Retention: 21 * 24 * time.Hour, SessionTTL: time.Hour, MaxBody: 64 << 10, LogLevel: "error"}
 	e := &env{t: t, db: db, auth: auth.NewService(db, time.Hour), tokens: map[string]string{}, venues: map[string]int64{}}
-	venues := &venue.Service{DB: db, Vault: v, Province: ""}
-	s := New(Deps{Config: cfg, DB: db, Auth: e.auth, People: people.NewService(db, v), Venues: venues,
+	keys, err := token.NewKeyring()
+	if err != nil {
+		t.Fatal(err)
+	}
+	venues := &venue.Service{DB: db, Vault: v, Signer: keys, BaseURL: "http://anticovid.test"}
+	ppl := people.NewService(db, v)
+	checkins, err := checkin.NewService(ctx, db, ppl, v, keys, cfg.Retention)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(checkins.Close)
+	e.sms = &notify.Recorder{}
+	outbox := &notify.Outbox{DB: db, Vault: v, Senders: map[string]notify.Sender{notify.SMS: e.sms, notify.Email: e.sms}}
+	e.keys, e.outbox, e.vault = keys, outbox, v
+	s := New(Deps{Config: cfg, DB: db, Auth: e.auth, People: ppl, Venues: venues, Checkins: checkins, Keys: keys, Outbox: outbox,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	e.srv = httptest.NewServer(s)
 	t.Cleanup(e.srv.Close)

@@ -50,6 +50,17 @@ var messages = map[string][2]string{
 	"role.commune_officer":    {"Cán bộ cấp xã", "Commune officer"},
 	"role.health_tracer":      {"Cán bộ truy vết y tế", "Health tracer"},
 	"role.venue_manager":      {"Người quản lý địa điểm", "Venue manager"},
+	// Venue activity (commune and district views).
+	"activity":           {"Hoạt động quét mã", "Scanning activity"},
+	"activity.dead":      {"Điểm không có lượt quét trong 3 ngày", "Venues with no scan in 3 days"},
+	"activity.dead.help": {"Mã QR có thể đã bị gỡ, bị che, hoặc không được dùng: cần kiểm tra tại chỗ.", "The poster may be missing, hidden or ignored: check on site."},
+	"activity.7d":        {"Lượt quét 7 ngày", "Scans, 7 days"},
+	"activity.3d":        {"Lượt quét 3 ngày", "Scans, 3 days"},
+	"today":              {"Hôm nay", "Today"},
+	"today.inside":       {"Đang ở trong", "Inside now"},
+	"today.entries":      {"Lượt vào hôm nay", "Entries today"},
+	"today.exits":        {"Lượt ra hôm nay", "Exits today"},
+	"staff":              {"Quét mã cho người không có điện thoại thông minh", "Scan for people without a smartphone"},
 	// Check-in page.
 	"checkin.place":     {"Điểm kiểm soát ra vào", "Check-in point"},
 	"checkin.who":       {"Thông tin người quét (chỉ nhập lần đầu)", "Your details (first time only)"},

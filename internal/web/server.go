@@ -74,6 +74,7 @@ func New(d Deps) *Server {
 	s.routesPlatform()
 	s.routesVenues()
 	s.routesCheckins()
+	s.routesActivity()
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, errs.ErrForbidden)

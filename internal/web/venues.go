@@ -95,7 +95,15 @@ func (s *Server) venuePage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.render(w, r, http.StatusOK, "venue", map[string]any{"Venue": v, "CategoryName": categoryName(langOf(r))})
+	data := map[string]any{"Venue": v, "CategoryName": categoryName(langOf(r))}
+	if v.Status == venue.StatusApproved {
+		day, err := s.Checkins.Day(r.Context(), v, time.Now())
+		if err != nil {
+			return err
+		}
+		data["Day"] = day
+	}
+	s.render(w, r, http.StatusOK, "venue", data)
 	return nil
 }
 
