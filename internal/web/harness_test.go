@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -40,6 +41,7 @@ type env struct {
 	outbox *notify.Outbox
 	sms    *notify.Recorder // every SMS and email the server queued, once delivered
 	vault  *vault.Vault
+	down   atomic.Bool
 }
 
 // accounts: username → role, unit, department. Communes 27991 and 27994 are
@@ -82,7 +84,16 @@ func newEnv(t *testing.T, db *sqldb.DB) *env {
 	e.keys, e.outbox, e.vault = keys, outbox, v
 	s := New(Deps{Config: cfg, DB: db, Auth: e.auth, People: ppl, Venues: venues, Checkins: checkins, Keys: keys, Outbox: outbox,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	e.srv = httptest.NewServer(s)
+	// down makes the server drop connections, as a phone sees a lost network.
+	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if e.down.Load() {
+			if c, _, err := http.NewResponseController(w).Hijack(); err == nil {
+				c.Close()
+			}
+			return
+		}
+		s.ServeHTTP(w, r)
+	}))
 	t.Cleanup(e.srv.Close)
 	principals := map[string]*auth.Principal{}
 	for _, a := range accounts {
@@ -111,6 +122,11 @@ func newEnv(t *testing.T, db *sqldb.DB) *env {
 			t.Fatalf("venue %s: %v", nv.name, err)
 		}
 		e.venues[nv.name] = got.ID
+		if got.Status == venue.StatusPending { // the manager's own market: the commune approves it
+			if _, err := venues.SetStatus(ctx, principals["communea"], got.ID, venue.StatusApproved); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	return e
 }

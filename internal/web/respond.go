@@ -88,3 +88,5 @@ func logLevel(s string) slog.Level {
 	l.UnmarshalText([]byte(s))
 	return l
 }
+
+func itoa64(n int64) string { return strconv.FormatInt(n, 10) }

@@ -13,11 +13,11 @@
   var en = document.documentElement.lang === "en";
   var T = en ? {
     saved: "No connection: the scan is saved on this phone and will be sent automatically.",
-    sending: "Sending…", in: "Checked in at ", out: "Checked out at ", as: "Checking in as ",
+    sending: "Sending…", in: "Checked in at ", out: "Checked out at ", as: "Scanning as ",
     fix: "Please check: "
   } : {
     saved: "Mất kết nối: lượt quét đã được lưu trên điện thoại và sẽ tự động gửi khi có mạng.",
-    sending: "Đang gửi…", in: "Đã check-in lúc ", out: "Đã check-out lúc ", as: "Khai báo với tên ",
+    sending: "Đang gửi…", in: "Đã check-in lúc ", out: "Đã check-out lúc ", as: "Người quét: ",
     fix: "Vui lòng kiểm tra: "
   };
 
@@ -41,7 +41,7 @@
     var p = load("acv.person", null);
     personBox.hidden = !!p;
     who.hidden = forget.hidden = !p;
-    if (p) who.textContent = T.as + p.name + " · " + p.phone.replace(/^(\d{3})\d+(\d{3})$/, "$1****$2");
+    if (p) who.textContent = T.as + p.name + " · " + p.phone.replace(/\D/g, "").replace(/^(\d{3})\d+(\d{3})$/, "$1****$2");
     var last = load(venueKey, null);
     document.getElementById("out").classList.toggle("primary", !!last);
     document.getElementById("in").classList.toggle("primary", !last);
@@ -53,8 +53,6 @@
     if (flushing || !queue.length) return Promise.resolve();
     flushing = true;
     var scan = queue[0];
-    var p = load("acv.person", null);
-    if (!scan.person && !scan.person_token && p) { scan.person_token = p.token; if (!p.token) scan.person = p.details; }
     return fetch("/api/v1/checkins", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(scan) })
       .then(function (r) {
         return r.json().then(function (body) {
