@@ -2,7 +2,7 @@ package web
 
 // messages: key → {Vietnamese, English}. Vietnamese is the default everywhere.
 var messages = map[string][2]string{
-	"app":                     {"Hệ thống phòng, chống COVID-19 tỉnh Long An", "Long An COVID-19 response system"},
+	"app":                     {"Phòng, chống COVID-19", "COVID-19 response"},
 	"app.short":               {"anticovid", "anticovid"},
 	"login":                   {"Đăng nhập", "Log in"},
 	"logout":                  {"Đăng xuất", "Log out"},

@@ -55,11 +55,12 @@ func loadPages() *pages {
 
 // view is what every template receives.
 type view struct {
-	Lang  string
-	User  *auth.Principal
-	Path  string
-	Title string
-	Data  any
+	Lang     string
+	Province string // the deployment's province name, e.g. Tỉnh Long An
+	User     *auth.Principal
+	Path     string
+	Title    string
+	Data     any
 }
 
 // T translates a message key into the view's language.
@@ -96,7 +97,8 @@ func langOf(r *http.Request) string {
 // render writes a page; it renders into a buffer first so a template error
 // never leaves half a page.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
-	v := view{Lang: lang(w, r), User: auth.From(r.Context()), Path: r.URL.Path, Data: data}
+	prov, _ := geo.Get(s.Config.Province)
+	v := view{Lang: lang(w, r), Province: prov.Name, User: auth.From(r.Context()), Path: r.URL.Path, Data: data}
 	var buf bytes.Buffer
 	if err := s.pages.sets[name].Execute(&buf, v); err != nil {
 		s.log.Error("template", "page", name, "err", err)
