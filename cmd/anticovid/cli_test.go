@@ -125,7 +125,9 @@ func TestCrashLosesNoAcknowledgedCheckin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var v struct{ QRURL string `json:"qr_url"` }
+	var v struct {
+		QRURL string `json:"qr_url"`
+	}
 	json.NewDecoder(resp.Body).Decode(&v)
 	resp.Body.Close()
 	venueToken := v.QRURL[strings.LastIndex(v.QRURL, "/c/")+3:]
