@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 
 	"anticovid/internal/auth"
 	"anticovid/internal/checkin"
+	"anticovid/internal/people"
 	"anticovid/internal/venue"
 	"anticovid/internal/web"
 )
@@ -82,7 +84,8 @@ func benchIngest(ctx context.Context, args []string, stdout io.Writer) error {
 	duration := fs.Duration("duration", 10*time.Second, "how long each load runs")
 	clients := fs.Int("clients", 64, "concurrent connections")
 	venues := fs.Int("venues", 1000, "venues to scan")
-	persons := fs.Int("people", 200_000, "distinct people scanning (phones)")
+	persons := fs.Int("people", 200_000, "registered people scanning (phones), stored before the run")
+	newShare := fs.Float64("new", 0.1, "share of scans from phones not registered yet (their first scan stores the person)")
 	profile := fs.String("cpuprofile", "", "write a CPU profile of the measured run to this file")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -117,8 +120,11 @@ func benchIngest(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := registerPeople(ctx, a, *persons, communes); err != nil {
+		return err
+	}
 	srv := &http.Server{Handler: web.New(web.Deps{Config: cfg, DB: a.db, Auth: a.auth, People: a.people, Venues: a.venues,
-		Checkins: checkins, Keys: a.keys, Outbox: a.outbox, Log: a.log})}
+		Checkins: checkins, Keys: a.keys, Outbox: a.outbox, Log: a.log, Declarations: a.declarations})}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -148,13 +154,18 @@ func benchIngest(ctx context.Context, args []string, stdout io.Writer) error {
 	body := func(rng *rand.Rand) []byte {
 		n := seq.Add(1)
 		p := rng.IntN(*persons)
+		if rng.Float64() < *newShare {
+			p = *persons + int(n) // a phone never seen before
+		}
+		person := personFor(p, communes)
 		b, _ := json.Marshal(map[string]any{
 			"id": fmt.Sprintf("%08x-0000-4000-8000-%012x", rng.Uint32(), n), "token": tokens[rng.IntN(len(tokens))], "direction": "in",
-			"person": map[string]any{"name": "Người thử nghiệm", "phone": fmt.Sprintf("09%08d", p), "birth_year": 1950 + p%60, "commune_code": communes[p%len(communes)]},
+			"person": map[string]any{"name": person.Name, "phone": person.Phone, "birth_year": person.BirthYear, "commune_code": person.Commune},
 		})
 		return b
 	}
-	fmt.Fprintf(stdout, "database %s, %d venues, %d people, %d clients, %v per run\n", a.db.Engine, *venues, *persons, *clients, *duration)
+	fmt.Fprintf(stdout, "database %s, %d venues, %d registered people, %.0f%% of scans from new phones, %d clients, %v per run\n",
+		a.db.Engine, *venues, *persons, *newShare*100, *clients, *duration)
 	drive(ctx, "http://"+ln.Addr().String()+"/api/v1/checkins", *clients, time.Second, body) // warm caches and connections
 	if *profile != "" {
 		f, err := os.Create(*profile)
@@ -181,3 +192,32 @@ func benchIngest(ctx context.Context, args []string, stdout io.Writer) error {
 }
 
 func round1(f float64) float64 { return float64(int64(f*10+0.5)) / 10 }
+
+// registerPeople stores n people as earlier check-ins would have, phones
+// 09xxxxxxxx numbered from 0, before the measured run.
+func registerPeople(ctx context.Context, a *app, n int, communes []string) error {
+	w, err := people.NewWriter(ctx, a.db.W)
+	if err != nil {
+		return err
+	}
+	for lo := 0; lo < n; lo += 5000 {
+		err := a.db.Tx(ctx, func(tx *sql.Tx) error {
+			for p := lo; p < min(lo+5000, n); p++ {
+				sp := a.people.Seal(personFor(p, communes))
+				if _, err := w.FindOrCreate(ctx, tx, sp); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// personFor is the bench's person number p.
+func personFor(p int, communes []string) people.Person {
+	return people.Person{Name: "Người thử nghiệm", Phone: fmt.Sprintf("09%08d", p), BirthYear: 1950 + p%60, Commune: communes[p%len(communes)]}
+}

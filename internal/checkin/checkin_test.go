@@ -28,7 +28,7 @@ type fixture struct {
 	id     int64
 }
 
-func newFixture(t *testing.T, db *sqldb.DB) *fixture {
+func newFixture(t testing.TB, db *sqldb.DB) *fixture {
 	v, _ := vault.New(bytes.Repeat([]byte{3}, 32))
 	keys, err := token.NewKeyring()
 	if err != nil {

@@ -187,7 +187,7 @@ func (s *Service) Seal(p Person) Sealed {
 
 const (
 	selectByPhone    = "SELECT id FROM people WHERE phone_hash = $1 ORDER BY id LIMIT 1"
-	selectByIDNumber = "SELECT id FROM people WHERE id_number_hash = $1 ORDER BY id LIMIT 1"
+	selectByIDNumber = "SELECT id FROM people WHERE id_number_hash = $1 AND id_number_hash <> '' ORDER BY id LIMIT 1"
 	insertPerson     = `INSERT INTO people (name_enc, phone_enc, phone_hash, id_number_enc, id_number_hash,
 		birth_year, commune_code, district_code, province_code, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`

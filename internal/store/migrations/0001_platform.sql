@@ -53,7 +53,8 @@ CREATE TABLE people (
   created_at BIGINT NOT NULL
 );
 CREATE INDEX people_phone ON people(phone_hash);
-CREATE INDEX people_id_number ON people(id_number_hash);
+-- Partial: most people give no ID number, and an index entry costs on every insert.
+CREATE INDEX people_id_number ON people(id_number_hash) WHERE id_number_hash <> '';
 
 CREATE TABLE venues (
   id {{ID}},
@@ -93,8 +94,9 @@ CREATE TABLE visits (
   person_id BIGINT NOT NULL,
   t_in BIGINT NOT NULL,
   t_out BIGINT,
-  out_id TEXT UNIQUE
+  out_id TEXT
 );
+CREATE UNIQUE INDEX visits_out ON visits(out_id) WHERE out_id IS NOT NULL;
 CREATE INDEX visits_venue_time ON visits(venue_id, t_in);
 CREATE INDEX visits_person ON visits(person_id, venue_id, t_in);
 CREATE INDEX visits_time ON visits(t_in);
