@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 
 	"anticovid/internal/people"
 	"anticovid/internal/sqldb"
@@ -43,7 +44,7 @@ type writer struct {
 	stmts   map[string]*sql.Stmt // prepared once on the writer connection
 	in      chan job
 	stop    chan struct{}
-	done    chan struct{}
+	done    sync.WaitGroup
 }
 
 const maxBatch = 2000
@@ -60,7 +61,7 @@ const (
 )
 
 func newWriter(ctx context.Context, db *sqldb.DB, p *people.Service) (*writer, error) {
-	w := &writer{db: db, people: p, stmts: map[string]*sql.Stmt{}, in: make(chan job, 4*maxBatch), stop: make(chan struct{}), done: make(chan struct{})}
+	w := &writer{db: db, people: p, stmts: map[string]*sql.Stmt{}, in: make(chan job, 4*maxBatch), stop: make(chan struct{})}
 	var err error
 	if w.persons, err = people.NewWriter(ctx, db.W); err != nil {
 		return nil, err
@@ -70,7 +71,16 @@ func newWriter(ctx context.Context, db *sqldb.DB, p *people.Service) (*writer, e
 			return nil, fmt.Errorf("check-in writer: %w", err)
 		}
 	}
-	go w.run()
+	// SQLite takes one writer at a time; PostgreSQL commits batches in
+	// parallel, each round trip hiding behind the others.
+	n := 1
+	if db.Engine == sqldb.Postgres {
+		n = 4
+	}
+	for range n {
+		w.done.Add(1)
+		go w.run()
+	}
 	return w, nil
 }
 
@@ -93,11 +103,11 @@ func (w *writer) submit(ctx context.Context, it item) (outcome, error) {
 
 func (w *writer) close() {
 	close(w.stop)
-	<-w.done
+	w.done.Wait()
 }
 
 func (w *writer) run() {
-	defer close(w.done)
+	defer w.done.Done()
 	batch := make([]job, 0, maxBatch)
 	for {
 		select {

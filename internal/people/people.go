@@ -190,7 +190,8 @@ const (
 	selectByIDNumber = "SELECT id FROM people WHERE id_number_hash = $1 AND id_number_hash <> '' ORDER BY id LIMIT 1"
 	insertPerson     = `INSERT INTO people (name_enc, phone_enc, phone_hash, id_number_enc, id_number_hash,
 		birth_year, commune_code, district_code, province_code, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		ON CONFLICT (phone_hash) WHERE phone_hash <> '' DO NOTHING RETURNING id`
 )
 
 // findOrCreate looks a sealed person up by its key and inserts it when absent,
@@ -205,6 +206,9 @@ func findOrCreate(sp Sealed, run func(q string, args ...any) *sql.Row) (int64, e
 	if errors.Is(err, sql.ErrNoRows) {
 		err = run(insertPerson, sp.Name, sp.Phone, sp.PhoneHash, sp.IDNumber, sp.IDNumberHash,
 			sp.BirthYear, sp.Commune, sp.District, sp.Province, time.Now().Unix()).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) { // another writer stored this phone a moment ago
+			err = run(q, sp.Hash).Scan(&id)
+		}
 	}
 	return id, err
 }

@@ -52,7 +52,8 @@ CREATE TABLE people (
   province_code TEXT NOT NULL,
   created_at BIGINT NOT NULL
 );
-CREATE INDEX people_phone ON people(phone_hash);
+-- A phone is one person, even when two servers see it first at the same time.
+CREATE UNIQUE INDEX people_phone ON people(phone_hash) WHERE phone_hash <> '';
 -- Partial: most people give no ID number, and an index entry costs on every insert.
 CREATE INDEX people_id_number ON people(id_number_hash) WHERE id_number_hash <> '';
 
