@@ -9,9 +9,14 @@ import (
 	"os"
 	"runtime/debug"
 
+	"anticovid/internal/adoption"
 	"anticovid/internal/auth"
+	"anticovid/internal/bluezone"
+	"anticovid/internal/cases"
 	"anticovid/internal/checkin"
 	"anticovid/internal/config"
+	"anticovid/internal/declaration"
+	"anticovid/internal/exposure"
 	"anticovid/internal/geo"
 	"anticovid/internal/notify"
 	"anticovid/internal/people"
@@ -35,6 +40,16 @@ type app struct {
 	// checkins is started lazily: only the server and benchmarks ingest.
 	checkins *checkin.Service
 	outbox   *notify.Outbox
+	// cases is the case registry and contact tracing (add Bluetooth with cases.Engine.Sources).
+	cases *cases.Service
+
+	// declarations records health declarations and their personal QR codes.
+	declarations *declaration.Service
+
+	// Bluetooth tracing (bluezone.go): Bluezone server, EN key server, adoption.
+	bluezone *bluezone.Service
+	en       *exposure.Service
+	adoption *adoption.Service
 }
 
 // configFlags registers the shared settings on a new flag set.
@@ -80,6 +95,13 @@ func open(ctx context.Context, cfg *config.Config, logOut io.Writer) (*app, erro
 	dev := &notify.Recorder{Log: log}
 	for _, ch := range []string{notify.SMS, notify.OTT, notify.Email} {
 		a.outbox.Senders[ch] = dev
+	}
+	a.declarations = declaration.NewService(db, a.people, v, cfg.PublicURL())
+	a.cases = cases.NewService(db, a.people, a.outbox, log)
+	a.cases.Background = ctx
+	if err := a.openBluetooth(); err != nil {
+		db.Close()
+		return nil, err
 	}
 	return a, nil
 }

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"anticovid/internal/auth"
@@ -33,6 +34,7 @@ type loadResult struct {
 	PerSecond float64
 	P50, P99  float64 // milliseconds
 	OK, Fail  int64
+	CPU       float64 // process CPU µs per successful request, load generator included
 }
 
 // drive posts bodies from next() to url with clients concurrent connections for d.
@@ -43,6 +45,7 @@ func drive(ctx context.Context, url string, clients int, d time.Duration, next f
 	var ok, fail atomic.Int64
 	lat := make([][]float64, clients)
 	deadline := time.Now().Add(d)
+	cpu0 := cpuTime()
 	var wg sync.WaitGroup
 	for c := range clients {
 		wg.Add(1)
@@ -68,6 +71,7 @@ func drive(ctx context.Context, url string, clients int, d time.Duration, next f
 		}()
 	}
 	wg.Wait()
+	cpu := cpuTime() - cpu0
 	all := slices.Concat(lat...)
 	slices.Sort(all)
 	q := func(p float64) float64 {
@@ -76,7 +80,16 @@ func drive(ctx context.Context, url string, clients int, d time.Duration, next f
 		}
 		return all[int(p*float64(len(all)-1))]
 	}
-	return loadResult{PerSecond: float64(ok.Load()) / d.Seconds(), P50: q(0.50), P99: q(0.99), OK: ok.Load(), Fail: fail.Load()}
+	return loadResult{PerSecond: float64(ok.Load()) / d.Seconds(), P50: q(0.50), P99: q(0.99), OK: ok.Load(), Fail: fail.Load(),
+		CPU: float64(cpu.Microseconds()) / float64(max(ok.Load(), 1))}
+}
+
+// cpuTime is the process's user and system CPU time: with other work on the
+// machine, CPU per request is the figure that stays comparable.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func benchIngest(ctx context.Context, args []string, stdout io.Writer) error {
@@ -176,9 +189,9 @@ func benchIngest(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	got := drive(ctx, "http://"+ln.Addr().String()+"/api/v1/checkins", *clients, *duration, body)
 	pprof.StopCPUProfile()
-	fmt.Fprintf(stdout, "check-ins:  %8.0f/s  p50 %.2f ms  p99 %.2f ms  (%d ok, %d failed)\n", got.PerSecond, got.P50, got.P99, got.OK, got.Fail)
+	fmt.Fprintf(stdout, "check-ins:  %8.0f/s  p50 %.2f ms  p99 %.2f ms  CPU %.0f µs each  (%d ok, %d failed)\n", got.PerSecond, got.P50, got.P99, got.CPU, got.OK, got.Fail)
 	bl := drive(ctx, "http://"+bln.Addr().String()+"/", *clients, *duration, body)
-	fmt.Fprintf(stdout, "no-database: %8.0f/s  p50 %.2f ms  p99 %.2f ms\n", bl.PerSecond, bl.P50, bl.P99)
+	fmt.Fprintf(stdout, "no-database: %8.0f/s  p50 %.2f ms  p99 %.2f ms  CPU %.0f µs each\n", bl.PerSecond, bl.P50, bl.P99, bl.CPU)
 	var stored int64
 	a.db.R.QueryRowContext(ctx, "SELECT count(*) FROM visits").Scan(&stored)
 	fmt.Fprintf(stdout, "visits stored: %d (acknowledged in the measured run: %d)\n", stored, got.OK)

@@ -8,8 +8,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
 
+	"anticovid/internal/adoption"
 	"anticovid/internal/bluezone"
+	"anticovid/internal/exposure"
 )
 
 // The bluezone commands let an engineer check the server's ID derivation
@@ -18,6 +24,12 @@ func init() {
 	register("bluezone ids",
 		"in 144 ID Bluezone của một ngày từ khoá ngày / print a day's 144 Bluezone IDs from its daily key",
 		runBluezoneIDs)
+	register("bluezone simulate",
+		"đăng ký N điện thoại mô phỏng và ghi nhật ký tiếp xúc của một F0 / register N simulated phones and write one F0's contact log",
+		runBluezoneSimulate)
+	register("bluezone index",
+		"cập nhật chỉ mục ID theo ngày ngay / bring the daily ID index up to date now",
+		runBluezoneIndex)
 }
 
 func runBluezoneIDs(_ context.Context, args []string, stdout io.Writer) error {
@@ -67,4 +79,100 @@ func cryptoHexFlag(name, s string, n int) ([]byte, error) {
 		return nil, fmt.Errorf("--%s is not hex: %v", name, err)
 	}
 	return b, nil
+}
+
+// openBluetooth wires the Bluezone server, the EN key server and the adoption
+// figures; the ID index and export files live in the data directory.
+func (a *app) openBluetooth() error {
+	codes := exposure.NewCodes(a.db, a.vault)
+	bz, err := bluezone.NewService(a.db, a.vault, a.people, a.outbox, codes, filepath.Join(a.cfg.DataDir, "bluezone-index"), a.cfg.Retention)
+	if err != nil {
+		return err
+	}
+	bz.Log = a.log
+	a.bluezone = bz
+	a.en = exposure.NewService(a.db, a.vault, codes, filepath.Join(a.cfg.DataDir, "en-export"))
+	a.adoption = adoption.NewService(a.db, bz)
+	if a.cases != nil {
+		// Bluetooth contacts join the QR ones in every trace, F2 jobs included.
+		a.cases.Engine.Sources = append(a.cases.Engine.Sources, bz.Source())
+	}
+	return nil
+}
+
+// startBluetooth runs the server's background work: the daily ID index kept
+// up to date every 10 minutes (new registrations become deltas within that
+// time; uploads bring the days they touch up to date themselves), and EN
+// export windows published as they close.
+func (a *app) startBluetooth(ctx context.Context) {
+	go a.bluezone.Run(ctx, 10*time.Minute)
+	go a.en.Run(ctx, 10*time.Minute, func(msg string, args ...any) { a.log.Info(msg, args...) })
+}
+
+func runBluezoneSimulate(ctx context.Context, args []string, stdout io.Writer) error {
+	fs, cfg := configFlags("bluezone simulate")
+	n := fs.Int("phones", 1000, "điện thoại mô phỏng / simulated phones to register")
+	seed := fs.Uint64("seed", 1, "hạt giống: cùng hạt giống cho cùng dữ liệu / seed: the same seed gives the same phones")
+	f0 := fs.Int("f0", 0, "số thứ tự điện thoại của F0 / index of the F0's phone")
+	days := fs.Int("days", 14, "số ngày nhật ký / days of log")
+	perDay := fs.Int("ids-per-day", 500, "số ID tiếp xúc khác nhau mỗi ngày / distinct contact IDs a day")
+	logOut := fs.String("log-out", "", "ghi nhật ký JSON của F0 vào tệp này / write the F0's contact log (upload JSON, code left empty) here")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *n < 2 || *n > 100_000_000 || *f0 < 0 || *f0 >= *n || *days < 1 || *days > bluezone.DefaultKeepDays {
+		return fmt.Errorf("bluezone simulate: want 2 ≤ --phones ≤ 100000000, 0 ≤ --f0 < --phones, 1 ≤ --days ≤ %d", bluezone.DefaultKeepDays)
+	}
+	a, err := open(ctx, cfg, io.Discard)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	now := time.Now()
+	sim, err := bzSimulate(ctx, a.db, a.vault, cfg.DataDir, cfg.Province, *n, *seed, now, stdout)
+	if err != nil {
+		return err
+	}
+	defer sim.svc.Index.Close()
+	rows, near := bluezone.SimLog(sim.phones, bluezone.SimLogSpec{F0: *f0, Days: *days, IDsPerDay: *perDay, RegisteredShare: 0.6, Seed: *seed, Now: now})
+	fmt.Fprintf(stdout, "F0: phone %d (person %d): %d log rows over %d days; %d registered phones were near\n",
+		*f0, sim.persons[*f0], len(rows), *days, len(near))
+	if *logOut != "" {
+		if err := os.WriteFile(*logOut, bluezone.LogJSON("", rows), 0o600); err != nil {
+			return fmt.Errorf("bluezone simulate: %w", err)
+		}
+		fmt.Fprintf(stdout, "log written to %s: issue a bz_log code for person %d, put it in \"code\" and POST the file to /api/v1/bluezone/contact-logs\n", *logOut, sim.persons[*f0])
+	}
+	var ids []string
+	for _, j := range near {
+		ids = append(ids, fmt.Sprint(sim.persons[j]))
+	}
+	fmt.Fprintf(stdout, "near (person ids): %s\n", strings.Join(ids, " "))
+	return nil
+}
+
+func runBluezoneIndex(ctx context.Context, args []string, stdout io.Writer) error {
+	fs, cfg := configFlags("bluezone index")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	a, err := open(ctx, cfg, io.Discard)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	defer a.bluezone.Index.Close()
+	built, err := a.bluezone.Maintain(ctx)
+	for _, b := range built {
+		kind := "base"
+		if b.Delta {
+			kind = "delta"
+		}
+		fmt.Fprintf(stdout, "%s %s: %d phones, %d bytes, %v\n", bluezone.DayDate(b.Day), kind, b.Phones, b.Bytes, b.Elapsed.Round(time.Millisecond))
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "index up to date (%d files written)\n", len(built))
+	return nil
 }

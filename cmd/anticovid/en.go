@@ -37,6 +37,12 @@ func init() {
 	register("en sample-export",
 		"ghi một tệp export ký sẵn với khoá ngẫu nhiên (thử nghiệm) / write a signed export of random keys, for trials",
 		runENSampleExport)
+	register("en export",
+		"xuất ngay các tệp khoá EN đã đến hạn / publish the EN export files now due",
+		runENExport)
+	register("en signing-key",
+		"liệt kê (list) hoặc xoay vòng (rotate) khoá ký tệp xuất / list or rotate the export signing keys",
+		runENSigningKey)
 }
 
 // File names en keygen writes into --out.
@@ -298,4 +304,60 @@ func enReadPrivateKey(path string) (*ecdsa.PrivateKey, error) {
 		return nil, fmt.Errorf("%s is not an ECDSA P-256 private key", path)
 	}
 	return priv, nil
+}
+
+func runENExport(ctx context.Context, args []string, stdout io.Writer) error {
+	fs, cfg := configFlags("en export")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	a, err := open(ctx, cfg, io.Discard)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	files, err := a.en.ExportDue(ctx)
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		fmt.Fprintf(stdout, "%s: %d keys (batch %d/%d)\n", f.Name, f.Keys, f.BatchNum, f.BatchSize)
+	}
+	fmt.Fprintf(stdout, "%d files published under %s\n", len(files), a.en.Dir)
+	return nil
+}
+
+func runENSigningKey(ctx context.Context, args []string, stdout io.Writer) error {
+	fs, cfg := configFlags("en signing-key")
+	positional, err := enParseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(positional) != 1 || (positional[0] != "list" && positional[0] != "rotate") {
+		return errors.New("en signing-key: want list or rotate")
+	}
+	a, err := open(ctx, cfg, io.Discard)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	if positional[0] == "rotate" {
+		sk, err := a.en.RotateSigningKey(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "new signing key %s %s: configure its public key in the apps before files signed with it reach them\n", sk.ID, sk.Version)
+	}
+	keys, err := a.en.SigningKeys(ctx)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		state := "retired"
+		if k.Active {
+			state = "active"
+		}
+		fmt.Fprintf(stdout, "%s %s (%s, %s)\n%s", k.KeyID, k.Version, state, k.CreatedAt.Format(time.RFC3339), k.PublicPEM)
+	}
+	return nil
 }

@@ -49,13 +49,18 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	ops, err := openOps(a)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{
 		Handler: web.New(web.Deps{Config: cfg, DB: a.db, Auth: a.auth, People: a.people, Venues: a.venues,
-			Checkins: checkins, Keys: a.keys, Outbox: a.outbox, Log: a.log}),
+			Checkins: checkins, Keys: a.keys, Outbox: a.outbox, Log: a.log, Declarations: a.declarations,
+			Bluezone: a.bluezone, Exposure: a.en, Adoption: a.adoption, Cases: a.cases, Ops: ops}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -71,6 +76,11 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	go retention.Run(ctx, a.db, cfg.Retention, time.Hour, a.log)
 	go a.outbox.Run(ctx, 5*time.Second)
+	web.RunOps(ctx, ops)
+	if err := a.cases.Jobs.Abandon(ctx); err != nil { // tracing jobs a stopped server left running
+		a.log.Error("tracing jobs", "err", err)
+	}
+	a.startBluetooth(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -260,7 +260,7 @@ func (g *gen) people(ctx context.Context, db *sqldb.DB, n int) error {
 		p, _ := geo.Ancestor(c.Code, "province")
 		name := family[g.rng.IntN(len(family))] + " " + middle[g.rng.IntN(len(middle))] + " " + given[g.rng.IntN(len(given))]
 		phone := fmt.Sprintf("09%08d", (i*7919+13)%100_000_000)
-		return []any{g.personBase + int64(i) + 1, g.vault.Seal(name), g.vault.Seal(phone), g.vault.Hash(phone), nil, "", 1940 + g.rng.IntN(70),
+		return []any{g.personBase + int64(i) + 1, g.vault.Seal(name), g.vault.Seal(phone), g.vault.Hash(phone), nil, nil, 1940 + g.rng.IntN(70),
 			c.Code, d.Code, p.Code, g.now.Add(-30 * 24 * time.Hour).Unix()}
 	})
 }

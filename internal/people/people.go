@@ -187,11 +187,11 @@ func (s *Service) Seal(p Person) Sealed {
 
 const (
 	selectByPhone    = "SELECT id FROM people WHERE phone_hash = $1 ORDER BY id LIMIT 1"
-	selectByIDNumber = "SELECT id FROM people WHERE id_number_hash = $1 AND id_number_hash <> '' ORDER BY id LIMIT 1"
+	selectByIDNumber = "SELECT id FROM people WHERE id_number_hash = $1 ORDER BY id LIMIT 1"
 	insertPerson     = `INSERT INTO people (name_enc, phone_enc, phone_hash, id_number_enc, id_number_hash,
 		birth_year, commune_code, district_code, province_code, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-		ON CONFLICT (phone_hash) WHERE phone_hash <> '' DO NOTHING RETURNING id`
+		ON CONFLICT (phone_hash) DO NOTHING RETURNING id`
 )
 
 // findOrCreate looks a sealed person up by its key and inserts it when absent,
@@ -204,13 +204,22 @@ func findOrCreate(sp Sealed, run func(q string, args ...any) *sql.Row) (int64, e
 	var id int64
 	err := run(q, sp.Hash).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
-		err = run(insertPerson, sp.Name, sp.Phone, sp.PhoneHash, sp.IDNumber, sp.IDNumberHash,
+		err = run(insertPerson, sp.Name, sp.Phone, nullable(sp.PhoneHash), sp.IDNumber, nullable(sp.IDNumberHash),
 			sp.BirthYear, sp.Commune, sp.District, sp.Province, time.Now().Unix()).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) { // another writer stored this phone a moment ago
 			err = run(q, sp.Hash).Scan(&id)
 		}
 	}
 	return id, err
+}
+
+// nullable stores an absent hash as NULL: unique and indexed look-ups then
+// ignore it, where an empty string would match every other absent one.
+func nullable(hash string) any {
+	if hash == "" {
+		return nil
+	}
+	return hash
 }
 
 // Writer finds or creates people inside a caller's transactions with

@@ -20,6 +20,24 @@ type Report map[string]int64
 var purges = []struct{ table, column string }{
 	{"visits", "t_in"},
 	{"outbox", "created_at"},
+	{"otp_codes", "created_at"}, // one-time codes (internal/otp): phone hashes
+	{"declarations", "created_at"},
+	// Bluetooth tracing (internal/bluezone, internal/exposure): resolved contacts
+	// first (they reference uploads), codes, fed daily keys, EN keys, erasures.
+	{"bz_sightings", "first_at"},
+	{"bz_uploads", "created_at"},
+	{"bt_codes", "created_at"},
+	{"bz_feed", "day_start"},
+	{"en_keys", "created_at"},
+	{"bz_erased", "erased_at"},
+	// Case follow-up (internal/cases): contacts, their calls and exposure venues
+	// outlive their quarantine by a week; lab uploads wait for a decision only.
+	{"contact_calls", "at"},
+	{"contacts", "created_at"},
+	{"exposures", "t_from"},
+	{"case_imports", "created_at"},
+	// Campaigns (internal/campaign): the delivery log names recipients by record.
+	{"campaign_deliveries", "queued_at"},
 }
 
 // Purge deletes every record older than now − keep, and expired sessions, in

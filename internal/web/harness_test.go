@@ -18,6 +18,7 @@ import (
 	"anticovid/internal/auth"
 	"anticovid/internal/checkin"
 	"anticovid/internal/config"
+	"anticovid/internal/declaration"
 	"anticovid/internal/notify"
 	"anticovid/internal/people"
 	"anticovid/internal/sqldb"
@@ -41,6 +42,7 @@ type env struct {
 	outbox *notify.Outbox
 	sms    *notify.Recorder // every SMS and email the server queued, once delivered
 	vault  *vault.Vault
+	decl   *declaration.Service
 	down   atomic.Bool
 }
 
@@ -82,8 +84,9 @@ func newEnv(t *testing.T, db *sqldb.DB) *env {
 	e.sms = &notify.Recorder{}
 	outbox := &notify.Outbox{DB: db, Vault: v, Senders: map[string]notify.Sender{notify.SMS: e.sms, notify.Email: e.sms}}
 	e.keys, e.outbox, e.vault = keys, outbox, v
+	e.decl = declaration.NewService(db, ppl, v, "http://anticovid.test")
 	s := New(Deps{Config: cfg, DB: db, Auth: e.auth, People: ppl, Venues: venues, Checkins: checkins, Keys: keys, Outbox: outbox,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Declarations: e.decl, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	// down makes the server drop connections, as a phone sees a lost network.
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if e.down.Load() {

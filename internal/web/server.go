@@ -18,10 +18,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/time/rate"
 
+	"anticovid/internal/adoption"
 	"anticovid/internal/auth"
+	"anticovid/internal/bluezone"
+	"anticovid/internal/cases"
 	"anticovid/internal/checkin"
 	"anticovid/internal/config"
+	"anticovid/internal/declaration"
 	"anticovid/internal/errs"
+	"anticovid/internal/exposure"
 	"anticovid/internal/notify"
 	"anticovid/internal/people"
 	"anticovid/internal/sqldb"
@@ -40,6 +45,19 @@ type Deps struct {
 	Keys     *token.Keyring
 	Outbox   *notify.Outbox
 	Log      *slog.Logger
+	// Bluetooth tracing (bluetooth.go): nil services leave their routes out.
+	Bluezone *bluezone.Service
+	Exposure *exposure.Service
+	Adoption *adoption.Service
+	// Cases and tracing (cases.go): nil builds one from DB, People and Outbox.
+	Cases *cases.Service
+
+	// Health declarations (declaration.go).
+	Declarations *declaration.Service
+
+	// Operations centre (operations.go): dashboard, public map, weekly
+	// reports, cameras, campaigns; nil leaves their routes out.
+	Ops *Ops
 }
 
 // Server is the HTTP front of anticovid.
@@ -73,8 +91,14 @@ func New(d Deps) *Server {
 	s.scans = newLimiter(rate.Limit(d.Config.CheckinRate), int(4*d.Config.CheckinRate)+1)
 	s.routesPlatform()
 	s.routesVenues()
+	s.routesVenueAdmin()
 	s.routesCheckins()
+	s.routesOperations()
+	s.routesDeclarations()
 	s.routesActivity()
+	s.routesStaff()
+	s.routesBluetooth()
+	s.routesCases()
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, errs.ErrForbidden)
@@ -184,11 +208,15 @@ func (s *Server) observe(next http.Handler) http.Handler {
 // limitBody caps every request body.
 func (s *Server) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > s.Config.MaxBody {
+		limit := s.Config.MaxBody
+		if l, ok := bodyLimits[r.URL.Path]; ok { // routes that take files (bluetooth.go)
+			limit = l
+		}
+		if r.ContentLength > limit {
 			s.fail(w, r, errs.ErrTooLarge)
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, s.Config.MaxBody)
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		next.ServeHTTP(w, r)
 	})
 }

@@ -187,6 +187,7 @@ func (s *Server) apiVenueStatus(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.Checkins.Forget(id) // a suspension reaches the door at once
 	writeJSON(w, http.StatusOK, v)
 	return nil
 }

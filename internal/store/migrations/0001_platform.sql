@@ -43,9 +43,9 @@ CREATE TABLE people (
   id {{ID}},
   name_enc {{BLOB}},
   phone_enc {{BLOB}},
-  phone_hash TEXT NOT NULL DEFAULT '',
+  phone_hash TEXT,
   id_number_enc {{BLOB}},
-  id_number_hash TEXT NOT NULL DEFAULT '',
+  id_number_hash TEXT,
   birth_year INTEGER NOT NULL DEFAULT 0,
   commune_code TEXT NOT NULL,
   district_code TEXT NOT NULL,
@@ -53,9 +53,9 @@ CREATE TABLE people (
   created_at BIGINT NOT NULL
 );
 -- A phone is one person, even when two servers see it first at the same time.
-CREATE UNIQUE INDEX people_phone ON people(phone_hash) WHERE phone_hash <> '';
--- Partial: most people give no ID number, and an index entry costs on every insert.
-CREATE INDEX people_id_number ON people(id_number_hash) WHERE id_number_hash <> '';
+-- Hashes are NULL when the person gave no phone or ID number.
+CREATE UNIQUE INDEX people_phone ON people(phone_hash);
+CREATE INDEX people_id_number ON people(id_number_hash);
 
 CREATE TABLE venues (
   id {{ID}},

@@ -1,0 +1,309 @@
+// Package cases is the registry of confirmed cases (F0) and of the people
+// followed because of them (F1, F2, ...): statuses with their history,
+// isolation, links from each case to its source, the contacts tracing finds
+// (kept as each commune's worklist with the outcome of every call), the
+// venues an F0 exposed, notifications to new F1s, laboratory imports and
+// exports. Tracing itself is internal/tracing's; this package decides whom
+// to trace and keeps what comes of it.
+package cases
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"anticovid/internal/auth"
+	"anticovid/internal/errs"
+	"anticovid/internal/geo"
+	"anticovid/internal/notify"
+	"anticovid/internal/people"
+	"anticovid/internal/sqldb"
+	"anticovid/internal/tracing"
+	"anticovid/internal/vault"
+)
+
+// Statuses a person's case moves through. F1 → F0 when positive.
+const (
+	F0        = "F0"
+	F1        = "F1"
+	F2        = "F2"
+	F3        = "F3"
+	Negative  = "negative"
+	Recovered = "recovered"
+)
+
+// Statuses lists every status.
+var Statuses = []string{F0, F1, F2, F3, Negative, Recovered}
+
+// Isolation kinds.
+const (
+	IsolationHome     = "home"
+	IsolationFacility = "facility"
+)
+
+// Case is one person's record in the registry. Dates are "YYYY-MM-DD" in
+// Asia/Ho_Chi_Minh ("" when unknown).
+type Case struct {
+	ID              int64     `json:"id"`
+	PersonID        int64     `json:"person_id"`
+	Status          string    `json:"status"`
+	SampleDate      string    `json:"sample_date,omitempty"`
+	OnsetDate       string    `json:"onset_date,omitempty"`
+	IsolationKind   string    `json:"isolation_kind,omitempty"`
+	IsolationPlace  string    `json:"isolation_place,omitempty"`
+	IsolationStart  string    `json:"isolation_start,omitempty"`
+	IsolationEnd    string    `json:"isolation_end,omitempty"`
+	ConfirmedBy     int64     `json:"confirmed_by,omitempty"`
+	ConfirmedByName string    `json:"confirmed_by_name,omitempty"`
+	SourceCaseID    *int64    `json:"source_case_id,omitempty"`
+	CommuneCode     string    `json:"commune_code"`
+	DistrictCode    string    `json:"district_code"`
+	ProvinceCode    string    `json:"province_code"`
+	CreatedAt       time.Time `json:"created_at"`
+	UpdatedAt       time.Time `json:"updated_at"`
+}
+
+// HistoryEntry is one status change.
+type HistoryEntry struct {
+	At       time.Time `json:"at"`
+	From     string    `json:"from"`
+	To       string    `json:"to"`
+	Username string    `json:"username"`
+	Note     string    `json:"note,omitempty"`
+}
+
+// Service keeps cases, contacts and their follow-up.
+type Service struct {
+	DB     *sqldb.DB
+	Vault  *vault.Vault
+	People *people.Service
+	Engine *tracing.Engine
+	Jobs   *tracing.Jobs
+	Outbox *notify.Outbox // nil: new F1s are not messaged
+	Log    *slog.Logger
+	Now    func() time.Time
+
+	// FollowUp is how soon a new contact must be called.
+	FollowUp time.Duration
+	// Quarantine is how long a contact is quarantined after the last exposure.
+	Quarantine time.Duration
+	// MaxWindow is the longest infectious window accepted.
+	MaxWindow time.Duration
+	// Hotline is printed in messages to contacts.
+	Hotline string
+	// Background lives as long as the server; jobs run in it.
+	Background context.Context
+
+	rulesOnce sync.Once
+	rulesErr  error
+	mu        sync.Mutex
+	rulesBy   string
+	rulesAt   *time.Time
+}
+
+// NewService returns a case registry tracing QR check-ins with the default
+// rules. Add sources (Bluetooth) to s.Engine.Sources.
+func NewService(db *sqldb.DB, ppl *people.Service, outbox *notify.Outbox, log *slog.Logger) *Service {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	e := tracing.NewEngine(db, tracing.DefaultRules())
+	return &Service{DB: db, Vault: ppl.Vault, People: ppl, Engine: e, Jobs: &tracing.Jobs{DB: db, Engine: e, Log: log},
+		Outbox: outbox, Log: log, Now: time.Now, FollowUp: 24 * time.Hour, Quarantine: 14 * 24 * time.Hour,
+		MaxWindow: 30 * 24 * time.Hour, Hotline: "1900 9095"}
+}
+
+// hcm is Asia/Ho_Chi_Minh (no DST since 1975): dates are local days.
+var hcm = time.FixedZone("ICT", 7*3600)
+
+// ParseDate reads "YYYY-MM-DD" or "DD/MM/YYYY" as the start of that day in
+// Asia/Ho_Chi_Minh.
+func ParseDate(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	for _, layout := range []string{"2006-01-02", "02/01/2006", "2/1/2006"} {
+		if t, err := time.ParseInLocation(layout, s, hcm); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("date %q: want YYYY-MM-DD", s)
+}
+
+func formatDate(u sql.NullInt64) string {
+	if !u.Valid {
+		return ""
+	}
+	return time.Unix(u.Int64, 0).In(hcm).Format("2006-01-02")
+}
+
+// CanTrace reports whether p may register cases and see contacts: health
+// tracers, province administrators, and the departments the directive tasks
+// with tracing (Health, Police, Information and Communications).
+func CanTrace(p *auth.Principal) bool {
+	if p == nil {
+		return false
+	}
+	switch p.Role {
+	case auth.HealthTracer, auth.ProvinceAdmin:
+		return true
+	case auth.DepartmentOfficer:
+		return p.Department == "health" || p.Department == "police" || p.Department == "ict"
+	}
+	return false
+}
+
+// CanFollowUp reports whether p may work a commune's worklist: tracers, and
+// the district and commune officers who go door to door.
+func CanFollowUp(p *auth.Principal) bool {
+	return CanTrace(p) || p.Can(auth.DistrictOfficer, auth.CommuneOfficer)
+}
+
+const caseCols = `id, person_id, status, sample_date, onset_date, isolation_kind, isolation_place, isolation_start, isolation_end,
+	confirmed_by, confirmed_by_name, source_case_id, commune_code, district_code, province_code, created_at, updated_at`
+
+func scanCase(row interface{ Scan(...any) error }) (Case, error) {
+	var c Case
+	var sample, onset, isoStart, isoEnd, confirmedBy, source sql.NullInt64
+	var created, updated int64
+	if err := row.Scan(&c.ID, &c.PersonID, &c.Status, &sample, &onset, &c.IsolationKind, &c.IsolationPlace, &isoStart, &isoEnd,
+		&confirmedBy, &c.ConfirmedByName, &source, &c.CommuneCode, &c.DistrictCode, &c.ProvinceCode, &created, &updated); err != nil {
+		return Case{}, err
+	}
+	c.SampleDate, c.OnsetDate, c.IsolationStart, c.IsolationEnd = formatDate(sample), formatDate(onset), formatDate(isoStart), formatDate(isoEnd)
+	c.ConfirmedBy = confirmedBy.Int64
+	if source.Valid {
+		c.SourceCaseID = &source.Int64
+	}
+	c.CreatedAt, c.UpdatedAt = time.Unix(created, 0).UTC(), time.Unix(updated, 0).UTC()
+	return c, nil
+}
+
+// lookup returns a case with no jurisdiction check.
+func (s *Service) lookup(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, id int64) (Case, error) {
+	c, err := scanCase(q.QueryRowContext(ctx, "SELECT "+caseCols+" FROM cases WHERE id = $1", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Case{}, fmt.Errorf("case %d: %w", id, errs.ErrNotFound)
+	}
+	if err != nil {
+		return Case{}, fmt.Errorf("case %d: %w", id, err)
+	}
+	return c, nil
+}
+
+// Get returns a case within p's jurisdiction.
+func (s *Service) Get(ctx context.Context, p *auth.Principal, id int64) (Case, error) {
+	if !CanFollowUp(p) {
+		return Case{}, fmt.Errorf("case %d: %w", id, errs.ErrForbidden)
+	}
+	c, err := s.lookup(ctx, s.DB.R, id)
+	if err != nil {
+		return Case{}, err
+	}
+	if !p.InJurisdiction(c.CommuneCode) {
+		return Case{}, fmt.Errorf("case %d: %w", id, errs.ErrForbidden)
+	}
+	return c, nil
+}
+
+// History returns a case's status changes, oldest first.
+func (s *Service) History(ctx context.Context, p *auth.Principal, id int64) ([]HistoryEntry, error) {
+	if _, err := s.Get(ctx, p, id); err != nil {
+		return nil, err
+	}
+	rows, err := s.DB.R.QueryContext(ctx, "SELECT at, from_status, to_status, username, note FROM case_history WHERE case_id = $1 ORDER BY at, id", id)
+	if err != nil {
+		return nil, fmt.Errorf("history of case %d: %w", id, err)
+	}
+	defer rows.Close()
+	var out []HistoryEntry
+	for rows.Next() {
+		var h HistoryEntry
+		var at int64
+		if err := rows.Scan(&at, &h.From, &h.To, &h.Username, &h.Note); err != nil {
+			return nil, fmt.Errorf("history of case %d: %w", id, err)
+		}
+		h.At = time.Unix(at, 0).UTC()
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}
+
+// Filter narrows a list of cases.
+type Filter struct {
+	Commune string
+	Status  string
+	Limit   int
+	Offset  int
+}
+
+// List returns cases in p's jurisdiction, newest first.
+func (s *Service) List(ctx context.Context, p *auth.Principal, f Filter) ([]Case, error) {
+	if !CanFollowUp(p) {
+		return nil, fmt.Errorf("list cases: %w", errs.ErrForbidden)
+	}
+	where, args, err := scopeWhere(p, f.Commune)
+	if err != nil {
+		return nil, fmt.Errorf("list cases: %w", err)
+	}
+	if f.Status != "" {
+		if !validStatus(f.Status) {
+			return nil, fmt.Errorf("list cases: %w", &errs.Invalid{Fields: map[string]string{"status": "Trạng thái không hợp lệ / Unknown status"}})
+		}
+		args = append(args, f.Status)
+		where += fmt.Sprintf(" AND status = $%d", len(args))
+	}
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 100
+	}
+	args = append(args, f.Limit, f.Offset)
+	rows, err := s.DB.R.QueryContext(ctx, fmt.Sprintf("SELECT %s FROM cases WHERE %s ORDER BY created_at DESC, id DESC LIMIT $%d OFFSET $%d",
+		caseCols, where, len(args)-1, len(args)), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list cases: %w", err)
+	}
+	defer rows.Close()
+	var out []Case
+	for rows.Next() {
+		c, err := scanCase(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list cases: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// scopeWhere restricts a table with commune/district/province columns to p's
+// jurisdiction, or to one commune within it.
+func scopeWhere(p *auth.Principal, commune string) (string, []any, error) {
+	if commune != "" {
+		u, ok := geo.Get(commune)
+		if !ok || u.Level != "commune" {
+			return "", nil, &errs.Invalid{Fields: map[string]string{"commune": "Mã xã/phường không hợp lệ / Unknown commune code"}}
+		}
+		if !p.InJurisdiction(commune) {
+			return "", nil, errs.ErrForbidden
+		}
+		return "commune_code = $1", []any{commune}, nil
+	}
+	col, val := p.Scope()
+	if col == "" {
+		return "1 = 1", nil, nil
+	}
+	return col + " = $1", []any{val}, nil
+}
+
+func validStatus(s string) bool {
+	for _, x := range Statuses {
+		if s == x {
+			return true
+		}
+	}
+	return false
+}

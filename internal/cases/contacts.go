@@ -1,0 +1,613 @@
+package cases
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"anticovid/internal/auth"
+	"anticovid/internal/errs"
+	"anticovid/internal/notify"
+	"anticovid/internal/sqldb"
+	"anticovid/internal/tracing"
+)
+
+// traceResult is one run of the engine for an F0.
+type traceResult struct {
+	window   tracing.Window
+	visits   []tracing.Visit
+	contacts []tracing.Contact // one per (person, venue, source)
+}
+
+func (s *Service) trace(ctx context.Context, personID int64, w tracing.Window) (*traceResult, error) {
+	if err := s.loadRules(ctx); err != nil {
+		return nil, err
+	}
+	tr := &traceResult{window: w}
+	if q := s.Engine.QR(); q != nil {
+		var err error
+		if tr.visits, err = q.Visits(ctx, personID, w); err != nil {
+			return nil, err
+		}
+	}
+	cs, err := s.Engine.Contacts(ctx, personID, w)
+	if err != nil {
+		return nil, err
+	}
+	tr.contacts = cs
+	return tr, nil
+}
+
+// personContact is one person's exposures to a case, summed over venues
+// and sources: what a worklist row holds.
+type personContact struct {
+	person      int64
+	venue       int64 // of the longest exposure
+	source      string
+	overlap     int64 // seconds, summed over venues
+	first, last int64
+	vulnerable  bool
+	evidence    []tracing.Exposure
+	via         int64
+}
+
+// byPerson folds (person, venue) contacts into one per person; the main
+// venue is the most urgent one (engine order).
+func byPerson(cs []tracing.Contact) []*personContact {
+	idx := map[int64]*personContact{}
+	var out []*personContact
+	for _, c := range cs {
+		pc := idx[c.PersonID]
+		if pc == nil {
+			pc = &personContact{person: c.PersonID, venue: c.VenueID, source: c.Source, first: c.FirstShared.Unix(), last: c.LastShared.Unix()}
+			idx[c.PersonID] = pc
+			out = append(out, pc)
+		}
+		pc.overlap += int64(c.Overlap / time.Second)
+		pc.first, pc.last = min(pc.first, c.FirstShared.Unix()), max(pc.last, c.LastShared.Unix())
+		pc.vulnerable = pc.vulnerable || c.Vulnerable
+		pc.evidence = append(pc.evidence, c.Evidence...)
+		if c.Source != pc.source && !strings.Contains(pc.source, c.Source) {
+			pc.source += "," + c.Source
+		}
+	}
+	return out
+}
+
+// place is a person's commune, district and province codes.
+type place struct{ commune, district, province string }
+
+type querier interface {
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+}
+
+// places returns the units of people, by id.
+func places(ctx context.Context, q querier, ids []int64) (map[int64]place, error) {
+	out := make(map[int64]place, len(ids))
+	for lo := 0; lo < len(ids); lo += 500 {
+		chunk := ids[lo:min(lo+500, len(ids))]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		rows, err := q.QueryContext(ctx, "SELECT id, commune_code, district_code, province_code FROM people WHERE id IN ("+sqldb.In(1, len(chunk))+")", args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id int64
+			var p place
+			if err := rows.Scan(&id, &p.commune, &p.district, &p.province); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[id] = p
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// saveTrace brings a case's stored F1s and exposure venues up to date with a
+// trace, inside tx: new contacts are added, changed ones updated (an F2
+// found to be an F1 is raised), outcomes kept. It returns the new F1s.
+func (s *Service) saveTrace(ctx context.Context, tx *sql.Tx, caseID int64, tr *traceResult, now int64) ([]int64, error) {
+	pcs := byPerson(tr.contacts)
+	if err := s.saveExposures(ctx, tx, caseID, tr, now); err != nil {
+		return nil, err
+	}
+	return s.upsertContacts(ctx, tx, caseID, F1, pcs, now)
+}
+
+type stored struct {
+	id, overlap, first, last int64
+	level                    string
+}
+
+func (s *Service) upsertContacts(ctx context.Context, tx *sql.Tx, caseID int64, level string, pcs []*personContact, now int64) ([]int64, error) {
+	rows, err := tx.QueryContext(ctx, "SELECT id, person_id, level, overlap_seconds, first_shared, last_shared FROM contacts WHERE case_id = $1", caseID)
+	if err != nil {
+		return nil, err
+	}
+	have := map[int64]stored{}
+	for rows.Next() {
+		var st stored
+		var person int64
+		if err := rows.Scan(&st.id, &person, &st.level, &st.overlap, &st.first, &st.last); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		have[person] = st
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var fresh []*personContact
+	for _, pc := range pcs {
+		st, ok := have[pc.person]
+		if !ok {
+			fresh = append(fresh, pc)
+			continue
+		}
+		if st.level <= level && st.overlap == pc.overlap && st.first == pc.first && st.last == pc.last {
+			continue // unchanged (F1 < F2 as strings: never lower a level)
+		}
+		if st.level < level {
+			continue // an F1 is not made an F2
+		}
+		ev, _ := json.Marshal(pc.evidence)
+		if _, err := tx.ExecContext(ctx, `UPDATE contacts SET level = $1, venue_id = $2, overlap_seconds = $3, first_shared = $4,
+			last_shared = $5, vulnerable = $6, evidence = $7, source = $8, via_person_id = $9 WHERE id = $10`,
+			level, pc.venue, pc.overlap, pc.first, pc.last, b2i(pc.vulnerable), string(ev), pc.source, nullable(pc.via), st.id); err != nil {
+			return nil, err
+		}
+	}
+	if len(fresh) == 0 {
+		return nil, nil
+	}
+	ids := make([]int64, len(fresh))
+	for i, pc := range fresh {
+		ids[i] = pc.person
+	}
+	where, err := places(ctx, tx, ids)
+	if err != nil {
+		return nil, err
+	}
+	due := now + int64(s.FollowUp/time.Second)
+	const cols, per = 17, 40
+	head := `INSERT INTO contacts (case_id, person_id, level, via_person_id, source, venue_id, overlap_seconds, first_shared, last_shared,
+		vulnerable, evidence, commune_code, district_code, province_code, created_at, due_at, quarantine_until) VALUES `
+	var added []int64
+	for lo := 0; lo < len(fresh); lo += per {
+		chunk := fresh[lo:min(lo+per, len(fresh))]
+		var b strings.Builder
+		b.WriteString(head)
+		args := make([]any, 0, len(chunk)*cols)
+		n := 0
+		for _, pc := range chunk {
+			pl, ok := where[pc.person]
+			if !ok {
+				continue // a visit of someone no longer registered
+			}
+			ev, _ := json.Marshal(pc.evidence)
+			if n > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString("(" + sqldb.In(n*cols+1, cols) + ")")
+			args = append(args, caseID, pc.person, level, nullable(pc.via), pc.source, pc.venue, pc.overlap, pc.first, pc.last,
+				b2i(pc.vulnerable), string(ev), pl.commune, pl.district, pl.province, now, due, pc.last+int64(s.Quarantine/time.Second))
+			added = append(added, pc.person)
+			n++
+		}
+		if n == 0 {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
+			return nil, err
+		}
+	}
+	return added, nil
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// saveExposures replaces a case's exposure venues: each stay of the F0 in
+// the window, stays at one venue that touch merged into one time range.
+func (s *Service) saveExposures(ctx context.Context, tx *sql.Tx, caseID int64, tr *traceResult, now int64) error {
+	if _, err := tx.ExecContext(ctx, "DELETE FROM exposures WHERE case_id = $1", caseID); err != nil {
+		return err
+	}
+	q := s.Engine.QR()
+	if q == nil {
+		return nil
+	}
+	for _, e := range exposureRanges(q.Rules(), tr.visits) {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO exposures (case_id, venue_id, t_from, t_to, created_at) VALUES ($1, $2, $3, $4, $5)",
+			caseID, e.venue, e.from, e.to, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type exposureRange struct{ venue, from, to int64 }
+
+func exposureRanges(r tracing.Rules, visits []tracing.Visit) []exposureRange {
+	var out []exposureRange
+	for _, v := range visits {
+		a, b := r.Interval(v.Category, v.In, v.Out)
+		out = append(out, exposureRange{v.VenueID, a, b})
+	}
+	slices.SortFunc(out, func(x, y exposureRange) int {
+		return cmp.Or(cmp.Compare(x.venue, y.venue), cmp.Compare(x.from, y.from))
+	})
+	var merged []exposureRange
+	for _, e := range out {
+		if n := len(merged); n > 0 && merged[n-1].venue == e.venue && e.from <= merged[n-1].to {
+			merged[n-1].to = max(merged[n-1].to, e.to)
+			continue
+		}
+		merged = append(merged, e)
+	}
+	return merged
+}
+
+// ContactView is one contact as the API and pages show it. Phone and Name
+// are set only for people within the viewer's jurisdiction.
+type ContactView struct {
+	ContactID      int64              `json:"contact_id,omitempty"`
+	PersonID       int64              `json:"person_id"`
+	Name           string             `json:"name,omitempty"`
+	Phone          *string            `json:"phone"`
+	Level          string             `json:"level"`
+	VenueID        int64              `json:"venue_id"`
+	VenueName      string             `json:"venue_name,omitempty"`
+	OverlapMinutes int64              `json:"overlap_minutes"`
+	FirstShared    time.Time          `json:"first_shared"`
+	LastShared     time.Time          `json:"last_shared"`
+	Source         string             `json:"source"`
+	ViaPersonID    *int64             `json:"via_person_id,omitempty"`
+	CommuneCode    string             `json:"commune_code"`
+	Vulnerable     bool               `json:"vulnerable,omitempty"`
+	Outcome        string             `json:"outcome,omitempty"`
+	Evidence       []tracing.Exposure `json:"evidence,omitempty"`
+}
+
+// ContactsResult is a case's contacts, computed when asked.
+type ContactsResult struct {
+	Case     Case
+	Window   tracing.Window
+	Contacts []ContactView
+	Total    int // contacts in all, before Limit and Offset
+	New      int // F1s found by this trace that were not on the list
+}
+
+// Page is a slice of a long list: Limit 0 means all.
+type Page struct {
+	Limit, Offset int
+}
+
+// Contacts traces an F0 now (a check-in recorded a second ago counts),
+// brings the stored list up to date (new F1s join the worklist and are
+// messaged) and returns the F1s, one per person and venue, then the F2s
+// the last expansion found. Phones are shown within p's jurisdiction only,
+// after the audit log has recorded it.
+func (s *Service) Contacts(ctx context.Context, p *auth.Principal, caseID int64, pg Page, purpose string) (ContactsResult, error) {
+	if !CanTrace(p) {
+		return ContactsResult{}, fmt.Errorf("contacts: %w", errs.ErrForbidden)
+	}
+	c, err := s.Get(ctx, p, caseID)
+	if err != nil {
+		return ContactsResult{}, err
+	}
+	res := ContactsResult{Case: c}
+	var tr *traceResult
+	if c.Status == F0 {
+		if res.Window, err = s.Window(c); err != nil {
+			return ContactsResult{}, fmt.Errorf("contacts: %w", err)
+		}
+		if tr, err = s.trace(ctx, c.PersonID, res.Window); err != nil {
+			return ContactsResult{}, fmt.Errorf("contacts: %w", err)
+		}
+		var added []int64
+		err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+			added, err = s.saveTrace(ctx, tx, c.ID, tr, s.Now().Unix())
+			return err
+		})
+		if err != nil {
+			return ContactsResult{}, fmt.Errorf("contacts: %w", err)
+		}
+		res.New = len(added)
+		if len(added) > 0 {
+			s.notifyNew(ctx, c, added)
+		}
+	}
+	// Worklist rows: ids, outcomes, and the F2s.
+	type row struct {
+		id      int64
+		level   string
+		outcome string
+		via     sql.NullInt64
+		pc      personContact
+	}
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT id, person_id, level, outcome, via_person_id, source, venue_id, overlap_seconds, first_shared, last_shared,
+		vulnerable, commune_code FROM contacts WHERE case_id = $1 ORDER BY level, vulnerable DESC, overlap_seconds DESC, id`, c.ID)
+	if err != nil {
+		return ContactsResult{}, fmt.Errorf("contacts: %w", err)
+	}
+	stored := map[int64]row{}
+	var ordered, f2 []row
+	communes := map[int64]string{}
+	for rows.Next() {
+		var r row
+		var vul int
+		var commune string
+		if err := rows.Scan(&r.id, &r.pc.person, &r.level, &r.outcome, &r.via, &r.pc.source, &r.pc.venue, &r.pc.overlap, &r.pc.first, &r.pc.last, &vul, &commune); err != nil {
+			rows.Close()
+			return ContactsResult{}, fmt.Errorf("contacts: %w", err)
+		}
+		r.pc.vulnerable = vul == 1
+		stored[r.pc.person] = r
+		communes[r.pc.person] = commune
+		ordered = append(ordered, r)
+		if r.level != F1 {
+			f2 = append(f2, r)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return ContactsResult{}, fmt.Errorf("contacts: %w", err)
+	}
+	if tr != nil {
+		for _, tc := range tr.contacts {
+			st := stored[tc.PersonID]
+			res.Contacts = append(res.Contacts, ContactView{ContactID: st.id, PersonID: tc.PersonID, Level: F1, VenueID: tc.VenueID,
+				OverlapMinutes: int64(tc.Overlap / time.Minute), FirstShared: tc.FirstShared, LastShared: tc.LastShared, Source: tc.Source,
+				CommuneCode: communes[tc.PersonID], Vulnerable: tc.Vulnerable, Outcome: st.outcome, Evidence: tc.Evidence})
+		}
+	} else {
+		f2 = ordered // not an F0 now: the list as it was stored
+	}
+	for _, r := range f2 {
+		v := ContactView{ContactID: r.id, PersonID: r.pc.person, Level: r.level, VenueID: r.pc.venue, OverlapMinutes: r.pc.overlap / 60,
+			FirstShared: unix(r.pc.first), LastShared: unix(r.pc.last), Source: r.pc.source, CommuneCode: communes[r.pc.person],
+			Vulnerable: r.pc.vulnerable, Outcome: r.outcome}
+		if r.via.Valid {
+			v.ViaPersonID = &r.via.Int64
+		}
+		res.Contacts = append(res.Contacts, v)
+	}
+	// Only the page asked for is decrypted and recorded as seen.
+	res.Total = len(res.Contacts)
+	lo := min(max(pg.Offset, 0), res.Total)
+	hi := res.Total
+	if pg.Limit > 0 {
+		hi = min(lo+pg.Limit, res.Total)
+	}
+	res.Contacts = res.Contacts[lo:hi]
+	if err := s.reveal(ctx, p, res.Contacts, purpose); err != nil {
+		return ContactsResult{}, err
+	}
+	return res, nil
+}
+
+func unix(s int64) time.Time { return time.Unix(s, 0).UTC() }
+
+// asCaller makes sure the audit log names p: requests carry the principal
+// in their context already, jobs and commands may not.
+func asCaller(ctx context.Context, p *auth.Principal) context.Context {
+	if auth.From(ctx) == nil {
+		return auth.WithPrincipal(ctx, p)
+	}
+	return ctx
+}
+
+// reveal fills names, phones and venue names of contacts within p's
+// jurisdiction, recording the access in the audit log first; when the audit
+// write fails nothing is shown.
+func (s *Service) reveal(ctx context.Context, p *auth.Principal, cs []ContactView, purpose string) error {
+	var ids []int64
+	seen := map[int64]bool{}
+	venues := map[int64]bool{}
+	for _, c := range cs {
+		if c.VenueID != 0 {
+			venues[c.VenueID] = true
+		}
+		if c.CommuneCode != "" && p.InJurisdiction(c.CommuneCode) && !seen[c.PersonID] {
+			seen[c.PersonID] = true
+			ids = append(ids, c.PersonID)
+		}
+	}
+	names, err := s.venueNames(ctx, venues)
+	if err != nil {
+		return err
+	}
+	for i := range cs {
+		cs[i].VenueName = names[cs[i].VenueID]
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	strs := make([]string, len(ids))
+	for i, id := range ids {
+		strs[i] = strconv.FormatInt(id, 10)
+	}
+	if purpose == "" {
+		purpose = "Truy vết tiếp xúc / contact tracing"
+	}
+	if err := auth.Audit(asCaller(ctx, p), s.DB, auth.ActionView, "person", strs, purpose); err != nil {
+		return err
+	}
+	pii, err := s.personal(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for i := range cs {
+		if d, ok := pii[cs[i].PersonID]; ok && seen[cs[i].PersonID] {
+			ph := d.phone
+			cs[i].Phone, cs[i].Name = &ph, d.name
+		}
+	}
+	return nil
+}
+
+type pii struct{ name, phone string }
+
+// personal decrypts names and phones of people, by id.
+func (s *Service) personal(ctx context.Context, ids []int64) (map[int64]pii, error) {
+	out := make(map[int64]pii, len(ids))
+	for lo := 0; lo < len(ids); lo += 500 {
+		chunk := ids[lo:min(lo+500, len(ids))]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		rows, err := s.DB.R.QueryContext(ctx, "SELECT id, name_enc, phone_enc FROM people WHERE id IN ("+sqldb.In(1, len(chunk))+")", args...)
+		if err != nil {
+			return nil, fmt.Errorf("people: %w", err)
+		}
+		for rows.Next() {
+			var id int64
+			var name, phone []byte
+			if err := rows.Scan(&id, &name, &phone); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("people: %w", err)
+			}
+			var d pii
+			if d.name, err = s.Vault.Open(name); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("people: %w", err)
+			}
+			if d.phone, err = s.Vault.Open(phone); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("people: %w", err)
+			}
+			out[id] = d
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("people: %w", err)
+		}
+	}
+	return out, nil
+}
+
+func (s *Service) venueNames(ctx context.Context, ids map[int64]bool) (map[int64]string, error) {
+	out := map[int64]string{}
+	list := make([]any, 0, len(ids))
+	for id := range ids {
+		list = append(list, id)
+	}
+	for lo := 0; lo < len(list); lo += 500 {
+		chunk := list[lo:min(lo+500, len(list))]
+		rows, err := s.DB.R.QueryContext(ctx, "SELECT id, name FROM venues WHERE id IN ("+sqldb.In(1, len(chunk))+")", chunk...)
+		if err != nil {
+			return nil, fmt.Errorf("venue names: %w", err)
+		}
+		for rows.Next() {
+			var id int64
+			var name string
+			if err := rows.Scan(&id, &name); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("venue names: %w", err)
+			}
+			out[id] = name
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("venue names: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// notifyNew messages new F1s of a case through the outbox, at most once per
+// person per exposure (the dedup key names the case and the person), in the
+// background: a busy F0 has thousands of F1s, and the request must not wait.
+func (s *Service) notifyNew(ctx context.Context, c Case, persons []int64) {
+	if s.Outbox == nil || len(persons) == 0 {
+		return
+	}
+	bg := s.Background
+	if bg == nil {
+		bg = context.Background()
+	}
+	go func() {
+		if err := s.NotifyPending(bg, c.ID); err != nil {
+			s.Log.Error("notify contacts", "case", c.ID, "err", err)
+		}
+	}()
+}
+
+// NotifyPending queues a message to every F1 of a case not messaged yet.
+// It is safe to run twice: the outbox's dedup key and notified_at make each
+// person's message go once.
+func (s *Service) NotifyPending(ctx context.Context, caseID int64) error {
+	if s.Outbox == nil {
+		return nil
+	}
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT c.id, c.person_id, c.first_shared, COALESCE(v.name, ''), p.phone_enc
+		FROM contacts c JOIN people p ON p.id = c.person_id LEFT JOIN venues v ON v.id = c.venue_id
+		WHERE c.case_id = $1 AND c.level = 'F1' AND c.notified_at IS NULL AND c.closed = 0 ORDER BY c.id`, caseID)
+	if err != nil {
+		return fmt.Errorf("notify: %w", err)
+	}
+	type msg struct {
+		contact, person, first int64
+		venue                  string
+		phone                  []byte
+	}
+	var list []msg
+	for rows.Next() {
+		var m msg
+		if err := rows.Scan(&m.contact, &m.person, &m.first, &m.venue, &m.phone); err != nil {
+			rows.Close()
+			return fmt.Errorf("notify: %w", err)
+		}
+		list = append(list, m)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("notify: %w", err)
+	}
+	var last int64
+	for _, m := range list {
+		last = m.contact
+		phone, err := s.Vault.Open(m.phone)
+		if err != nil || phone == "" {
+			continue // no phone: the commune goes door to door
+		}
+		place := m.venue
+		if place == "" {
+			place = "một địa điểm"
+		}
+		body := fmt.Sprintf("[Y tế Long An] Bạn đã ở cùng nơi với một ca COVID-19 tại %s ngày %s. Vui lòng ở nhà, hạn chế tiếp xúc, theo dõi sức khỏe; cán bộ y tế sẽ liên hệ. Đường dây nóng: %s",
+			place, time.Unix(m.first, 0).In(hcm).Format("02/01/2006"), s.Hotline)
+		if _, err := s.Outbox.Enqueue(ctx, notify.Message{Channel: notify.SMS, To: phone, Body: body,
+			DedupKey: fmt.Sprintf("trace:f1:case%d:person%d", caseID, m.person)}); err != nil {
+			return fmt.Errorf("notify: %w", err)
+		}
+	}
+	if last > 0 {
+		if _, err := s.DB.W.ExecContext(ctx, `UPDATE contacts SET notified_at = $1 WHERE case_id = $2 AND level = 'F1'
+			AND notified_at IS NULL AND closed = 0 AND id <= $3`, s.Now().Unix(), caseID, last); err != nil {
+			return fmt.Errorf("notify: %w", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,290 @@
+package cases
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-pdf/fpdf"
+	"github.com/xuri/excelize/v2"
+
+	"anticovid/internal/auth"
+	"anticovid/internal/errs"
+	"anticovid/internal/geo"
+	"anticovid/internal/poster"
+)
+
+// Export formats.
+const (
+	FormatXLSX = "xlsx"
+	FormatPDF  = "pdf"
+)
+
+// outcomeNames are the call outcomes in Vietnamese, as printed.
+var outcomeNames = map[string]string{
+	"":                 "Chưa gọi",
+	OutcomeReached:     "Đã liên lạc",
+	OutcomeUnreachable: "Không liên lạc được",
+	OutcomeHome:        "Cách ly tại nhà",
+	OutcomeFacility:    "Chuyển cơ sở cách ly",
+	OutcomeTested:      "Đã xét nghiệm",
+	"confirmed_f0":     "Đã thành F0",
+}
+
+// OutcomeName returns an outcome's Vietnamese name.
+func OutcomeName(o string) string {
+	if n, ok := outcomeNames[o]; ok {
+		return n
+	}
+	return o
+}
+
+func checkExport(format, purpose string) error {
+	f := errs.Fields{}
+	if format != FormatXLSX && format != FormatPDF {
+		f.Add("format", "Định dạng phải là xlsx hoặc pdf / Format must be xlsx or pdf")
+	}
+	if n := len([]rune(strings.TrimSpace(purpose))); n < 5 || n > 300 {
+		f.Add("purpose", "Cần ghi rõ mục đích xuất dữ liệu (5–300 ký tự) / State the purpose of the export (5–300 characters)")
+	}
+	return f.Err()
+}
+
+// ExportContacts writes a case's contacts within p's jurisdiction (traced
+// afresh first) as XLSX or PDF, after recording the export and its purpose
+// in the audit log. It returns the file name to offer.
+func (s *Service) ExportContacts(ctx context.Context, p *auth.Principal, caseID int64, format, purpose string, w io.Writer) (string, error) {
+	if err := checkExport(format, purpose); err != nil {
+		return "", fmt.Errorf("export contacts: %w", err)
+	}
+	if !CanTrace(p) {
+		return "", fmt.Errorf("export contacts: %w", errs.ErrForbidden)
+	}
+	c, err := s.Get(ctx, p, caseID)
+	if err != nil {
+		return "", err
+	}
+	if c.Status == F0 {
+		if err := s.Refresh(ctx, c); err != nil {
+			return "", fmt.Errorf("export contacts: %w", err)
+		}
+	}
+	items, err := s.exportItems(ctx, p, WorkFilter{CaseID: caseID, State: "all"}, purpose)
+	if err != nil {
+		return "", err
+	}
+	title := fmt.Sprintf("DANH SÁCH NGƯỜI TIẾP XÚC CỦA CA #%d (%s)", c.ID, c.Status)
+	name := fmt.Sprintf("tiep-xuc-ca-%d.%s", c.ID, format)
+	return name, s.write(w, format, title, p, purpose, items)
+}
+
+// ExportWorklist writes a worklist (one commune, or p's jurisdiction) as XLSX
+// or PDF, after recording the export and its purpose in the audit log.
+func (s *Service) ExportWorklist(ctx context.Context, p *auth.Principal, f WorkFilter, format, purpose string, w io.Writer) (string, error) {
+	if err := checkExport(format, purpose); err != nil {
+		return "", fmt.Errorf("export worklist: %w", err)
+	}
+	items, err := s.exportItems(ctx, p, f, purpose)
+	if err != nil {
+		return "", err
+	}
+	unit := f.Commune
+	if unit == "" {
+		unit = p.Unit
+	}
+	u, _ := geo.Get(unit)
+	title := "DANH SÁCH THEO DÕI F1/F2 — " + strings.ToUpper(u.Name)
+	return fmt.Sprintf("theo-doi-%s.%s", unit, format), s.write(w, format, title, p, purpose, items)
+}
+
+func (s *Service) exportItems(ctx context.Context, p *auth.Principal, f WorkFilter, purpose string) ([]WorkItem, error) {
+	f.Limit = 5000
+	// Read without personal data first, then audit as an export and decrypt.
+	items, err := s.worklistRows(ctx, p, f)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.fillPersonal(ctx, p, items, auth.ActionExport, purpose); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+// Refresh traces an F0 again and saves any new contacts (and messages new
+// F1s), without returning them.
+func (s *Service) Refresh(ctx context.Context, c Case) error {
+	w, err := s.Window(c)
+	if err != nil {
+		return err
+	}
+	tr, err := s.trace(ctx, c.PersonID, w)
+	if err != nil {
+		return err
+	}
+	var added []int64
+	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		added, err = s.saveTrace(ctx, tx, c.ID, tr, s.Now().Unix())
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.notifyNew(ctx, c, added)
+	return nil
+}
+
+var exportHeader = []string{"STT", "Họ và tên", "Điện thoại", "Xã/phường", "Mức", "Địa điểm tiếp xúc", "Số phút", "Thời gian tiếp xúc",
+	"Nguồn", "Kết quả gọi gần nhất", "Hạn gọi tiếp", "Ca nguồn"}
+
+func timeRange(a, b time.Time) string {
+	a, b = a.In(hcm), b.In(hcm)
+	if a.Format("02/01/2006") == b.Format("02/01/2006") {
+		return a.Format("15:04") + "–" + b.Format("15:04 02/01/2006")
+	}
+	return a.Format("15:04 02/01") + "–" + b.Format("15:04 02/01/2006")
+}
+
+func exportRow(i int, it WorkItem) []string {
+	u, _ := geo.Get(it.CommuneCode)
+	due := it.DueAt.In(hcm).Format("15:04 02/01/2006")
+	if it.Closed {
+		due = "Đã kết thúc"
+	} else if it.Overdue {
+		due += " (QUÁ HẠN)"
+	}
+	src := strings.ReplaceAll(strings.ReplaceAll(it.Source, "qr", "Mã QR"), "bluetooth", "Bluetooth")
+	return []string{strconv.Itoa(i + 1), it.Name, it.Phone, u.Name, it.Level, it.VenueName, strconv.FormatInt(it.OverlapMinutes, 10),
+		timeRange(it.FirstShared, it.LastShared), src, OutcomeName(it.Outcome), due, "#" + strconv.FormatInt(it.CaseID, 10)}
+}
+
+func (s *Service) write(w io.Writer, format, title string, p *auth.Principal, purpose string, items []WorkItem) error {
+	meta := fmt.Sprintf("Xuất lúc %s bởi %s — mục đích: %s. Tài liệu chứa dữ liệu cá nhân, chỉ dùng cho phòng, chống dịch.",
+		s.Now().In(hcm).Format("15:04 02/01/2006"), p.Username, purpose)
+	if format == FormatXLSX {
+		return writeXLSX(w, title, meta, items)
+	}
+	return writePDF(w, title, meta, items)
+}
+
+func writeXLSX(w io.Writer, title, meta string, items []WorkItem) error {
+	f := excelize.NewFile()
+	defer f.Close()
+	const sheet = "Danh sách"
+	f.SetSheetName("Sheet1", sheet)
+	bold, _ := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true, Size: 13}})
+	head, _ := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true, Color: "FFFFFF"}, Fill: excelize.Fill{Type: "pattern", Color: []string{"0B5CAD"}, Pattern: 1},
+		Alignment: &excelize.Alignment{WrapText: true, Vertical: "center"}})
+	late, _ := f.NewStyle(&excelize.Style{Font: &excelize.Font{Color: "B00020", Bold: true}})
+	f.SetCellValue(sheet, "A1", title)
+	f.SetCellStyle(sheet, "A1", "A1", bold)
+	f.SetCellValue(sheet, "A2", meta)
+	for i, h := range exportHeader {
+		cell, _ := excelize.CoordinatesToCellName(i+1, 4)
+		f.SetCellValue(sheet, cell, h)
+	}
+	last, _ := excelize.CoordinatesToCellName(len(exportHeader), 4)
+	f.SetCellStyle(sheet, "A4", last, head)
+	for i, it := range items {
+		for j, v := range exportRow(i, it) {
+			cell, _ := excelize.CoordinatesToCellName(j+1, i+5)
+			if j == 0 || j == 6 {
+				n, _ := strconv.Atoi(v)
+				f.SetCellValue(sheet, cell, n)
+			} else {
+				f.SetCellValue(sheet, cell, v)
+			}
+		}
+		if it.Overdue {
+			cell, _ := excelize.CoordinatesToCellName(11, i+5)
+			f.SetCellStyle(sheet, cell, cell, late)
+		}
+	}
+	for i, wd := range []float64{6, 26, 13, 26, 6, 34, 9, 26, 10, 22, 24, 9} {
+		col, _ := excelize.ColumnNumberToName(i + 1)
+		f.SetColWidth(sheet, col, col, wd)
+	}
+	f.SetPanes(sheet, &excelize.Panes{Freeze: true, YSplit: 4, TopLeftCell: "A5", ActivePane: "bottomLeft"})
+	if len(items) > 0 {
+		lastCell, _ := excelize.CoordinatesToCellName(len(exportHeader), len(items)+4)
+		f.AutoFilter(sheet, "A4:"+lastCell, nil)
+	}
+	return f.Write(w)
+}
+
+const pdfFont = "DejaVu"
+
+func writePDF(w io.Writer, title, meta string, items []WorkItem) error {
+	doc := fpdf.New("L", "mm", "A4", "")
+	regular, boldFont := poster.DejaVuSans()
+	doc.AddUTF8FontFromBytes(pdfFont, "", regular)
+	doc.AddUTF8FontFromBytes(pdfFont, "B", boldFont)
+	doc.SetMargins(10, 10, 10)
+	doc.SetAutoPageBreak(true, 12)
+	widths := []float64{9, 38, 23, 36, 10, 48, 13, 38, 15, 30, 17}
+	header := append([]string(nil), exportHeader[:len(widths)]...)
+	header[10] = "Hạn gọi"
+	drawHeader := func() {
+		doc.SetFont(pdfFont, "B", 7.5)
+		doc.SetFillColor(11, 92, 173)
+		doc.SetTextColor(255, 255, 255)
+		for i, h := range header {
+			doc.CellFormat(widths[i], 7, fit(doc, h, widths[i]), "1", 0, "L", true, 0, "")
+		}
+		doc.Ln(-1)
+		doc.SetTextColor(25, 25, 25)
+		doc.SetFont(pdfFont, "", 7.5)
+	}
+	doc.SetFooterFunc(func() {
+		doc.SetY(-10)
+		doc.SetFont(pdfFont, "", 7)
+		doc.SetTextColor(95, 95, 95)
+		doc.CellFormat(0, 5, fmt.Sprintf("Trang %d — dữ liệu cá nhân, chỉ dùng cho phòng, chống dịch", doc.PageNo()), "", 0, "C", false, 0, "")
+	})
+	doc.SetHeaderFunc(func() {
+		if doc.PageNo() > 1 {
+			drawHeader()
+		}
+	})
+	doc.AddPage()
+	doc.SetFont(pdfFont, "B", 13)
+	doc.MultiCell(0, 7, title, "", "L", false)
+	doc.SetFont(pdfFont, "", 8.5)
+	doc.MultiCell(0, 5, meta, "", "L", false)
+	doc.Ln(2)
+	drawHeader()
+	if len(items) == 0 {
+		doc.CellFormat(0, 7, "Không có người tiếp xúc nào trong địa bàn.", "1", 1, "L", false, 0, "")
+	}
+	for i, it := range items {
+		row := exportRow(i, it)[:len(widths)]
+		for j, v := range row {
+			if j == 10 && it.Overdue {
+				doc.SetTextColor(176, 0, 32)
+			}
+			doc.CellFormat(widths[j], 6, fit(doc, v, widths[j]), "1", 0, "L", false, 0, "")
+			doc.SetTextColor(25, 25, 25)
+		}
+		doc.Ln(-1)
+	}
+	if err := doc.Error(); err != nil {
+		return fmt.Errorf("pdf: %w", err)
+	}
+	return doc.Output(w)
+}
+
+// fit cuts text to a cell's width with an ellipsis.
+func fit(doc *fpdf.Fpdf, s string, width float64) string {
+	max := width - 2
+	if doc.GetStringWidth(s) <= max {
+		return s
+	}
+	r := []rune(s)
+	for len(r) > 0 && doc.GetStringWidth(string(r)+"…") > max {
+		r = r[:len(r)-1]
+	}
+	return string(r) + "…"
+}

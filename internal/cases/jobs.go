@@ -1,0 +1,82 @@
+package cases
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"anticovid/internal/auth"
+	"anticovid/internal/errs"
+	"anticovid/internal/tracing"
+)
+
+// StartF2 queues the expansion of a case's F1s into F2s with bounds, as a
+// background job; its progress is read with Job. Found F2s join the
+// worklist (they are not messaged: a tracer decides).
+func (s *Service) StartF2(ctx context.Context, p *auth.Principal, caseID int64, b tracing.Bounds) (tracing.Job, error) {
+	if !CanTrace(p) {
+		return tracing.Job{}, fmt.Errorf("start F2: %w", errs.ErrForbidden)
+	}
+	c, err := s.Get(ctx, p, caseID)
+	if err != nil {
+		return tracing.Job{}, err
+	}
+	if c.Status != F0 {
+		return tracing.Job{}, fmt.Errorf("start F2: %w", &errs.Invalid{Fields: map[string]string{"status": "Chỉ mở rộng F2 từ ca F0 / F2s are expanded from an F0 only"}})
+	}
+	if job, err := s.Jobs.Latest(ctx, caseID); err == nil && (job.Status == tracing.JobQueued || job.Status == tracing.JobRunning) {
+		return job, nil // one at a time per case
+	}
+	until := s.Now()
+	bg := s.Background
+	return s.Jobs.Start(ctx, tracing.JobWork{Kind: "f2", CaseID: caseID, UserID: p.UserID, Bounds: b, Until: until, Context: bg,
+		Seeds: func(ctx context.Context) ([]tracing.Seed, map[int64]bool, error) {
+			return s.seeds(ctx, c)
+		},
+		Sink: func(ctx context.Context, found []tracing.Found) error {
+			pcs := make([]*personContact, 0, len(found))
+			for _, f := range found {
+				pc := byPerson([]tracing.Contact{f.Contact})[0]
+				pc.via = f.Via
+				pcs = append(pcs, pc)
+			}
+			return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+				_, err := s.upsertContacts(ctx, tx, caseID, F2, pcs, time.Now().Unix())
+				return err
+			})
+		},
+	})
+}
+
+// seeds are a case's F1s (from the worklist) and everyone to skip.
+func (s *Service) seeds(ctx context.Context, c Case) ([]tracing.Seed, map[int64]bool, error) {
+	rows, err := s.DB.R.QueryContext(ctx, "SELECT person_id, level, first_shared, overlap_seconds, vulnerable FROM contacts WHERE case_id = $1", c.ID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("seeds: %w", err)
+	}
+	defer rows.Close()
+	exclude := map[int64]bool{c.PersonID: true}
+	var seeds []tracing.Seed
+	for rows.Next() {
+		var person, first, overlap int64
+		var level string
+		var vul int
+		if err := rows.Scan(&person, &level, &first, &overlap, &vul); err != nil {
+			return nil, nil, fmt.Errorf("seeds: %w", err)
+		}
+		exclude[person] = true
+		if level == F1 {
+			seeds = append(seeds, tracing.Seed{PersonID: person, Exposed: unix(first), Overlap: time.Duration(overlap) * time.Second, Vulnerable: vul == 1})
+		}
+	}
+	return seeds, exclude, rows.Err()
+}
+
+// Job returns the newest expansion job of a case.
+func (s *Service) Job(ctx context.Context, p *auth.Principal, caseID int64) (tracing.Job, error) {
+	if _, err := s.Get(ctx, p, caseID); err != nil {
+		return tracing.Job{}, err
+	}
+	return s.Jobs.Latest(ctx, caseID)
+}

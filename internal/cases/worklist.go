@@ -1,0 +1,299 @@
+package cases
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"anticovid/internal/auth"
+	"anticovid/internal/errs"
+	"anticovid/internal/tracing"
+)
+
+// Call outcomes a tracer records.
+const (
+	OutcomeReached     = "reached"
+	OutcomeUnreachable = "unreachable"
+	OutcomeHome        = "quarantined_home"
+	OutcomeFacility    = "sent_to_facility"
+	OutcomeTested      = "tested"
+)
+
+// Outcomes lists the call outcomes in the order a form offers them.
+var Outcomes = []string{OutcomeReached, OutcomeUnreachable, OutcomeHome, OutcomeFacility, OutcomeTested}
+
+// nextCall is how soon after each outcome the contact must be called again;
+// zero closes the follow-up (a facility takes over).
+var nextCall = map[string]time.Duration{
+	OutcomeReached:     24 * time.Hour,
+	OutcomeUnreachable: 4 * time.Hour,
+	OutcomeHome:        24 * time.Hour,
+	OutcomeFacility:    0,
+	OutcomeTested:      24 * time.Hour,
+}
+
+// WorkItem is one contact on a commune's worklist.
+type WorkItem struct {
+	ContactID       int64              `json:"contact_id"`
+	CaseID          int64              `json:"case_id"`
+	PersonID        int64              `json:"person_id"`
+	Name            string             `json:"name"`
+	Phone           string             `json:"phone"`
+	Level           string             `json:"level"`
+	Source          string             `json:"source"`
+	VenueID         int64              `json:"venue_id"`
+	VenueName       string             `json:"venue_name"`
+	OverlapMinutes  int64              `json:"overlap_minutes"`
+	FirstShared     time.Time          `json:"first_shared"`
+	LastShared      time.Time          `json:"last_shared"`
+	Vulnerable      bool               `json:"vulnerable"`
+	CommuneCode     string             `json:"commune_code"`
+	DueAt           time.Time          `json:"due_at"`
+	Overdue         bool               `json:"overdue"`
+	Outcome         string             `json:"outcome,omitempty"`
+	OutcomeAt       *time.Time         `json:"outcome_at,omitempty"`
+	Calls           int                `json:"calls"`
+	QuarantineUntil *time.Time         `json:"quarantine_until,omitempty"`
+	Closed          bool               `json:"closed"`
+	Evidence        []tracing.Exposure `json:"evidence,omitempty"`
+}
+
+// WorkFilter narrows a worklist.
+type WorkFilter struct {
+	Commune string // empty: the whole jurisdiction
+	State   string // open (default), overdue, closed, all
+	CaseID  int64  // one case's contacts only
+	Limit   int
+	Offset  int
+}
+
+// Worklist returns the contacts to follow in p's jurisdiction (or one of its
+// communes): overdue first, then the most urgent. It shows names and phones,
+// so it is recorded in the audit log with its purpose before it is returned.
+func (s *Service) Worklist(ctx context.Context, p *auth.Principal, f WorkFilter, purpose string) ([]WorkItem, error) {
+	out, err := s.worklistRows(ctx, p, f)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.fillPersonal(ctx, p, out, auth.ActionView, purpose); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// worklistRows reads a worklist without names and phones.
+func (s *Service) worklistRows(ctx context.Context, p *auth.Principal, f WorkFilter) ([]WorkItem, error) {
+	if !CanFollowUp(p) {
+		return nil, fmt.Errorf("worklist: %w", errs.ErrForbidden)
+	}
+	where, args, err := scopeWhere(p, f.Commune)
+	if err != nil {
+		return nil, fmt.Errorf("worklist: %w", err)
+	}
+	where = "c." + where
+	now := s.Now().Unix()
+	switch f.State {
+	case "", "open":
+		where += " AND c.closed = 0"
+	case "overdue":
+		args = append(args, now)
+		where += fmt.Sprintf(" AND c.closed = 0 AND c.due_at < $%d", len(args))
+	case "closed":
+		where += " AND c.closed = 1"
+	case "all":
+	default:
+		return nil, fmt.Errorf("worklist: %w", &errs.Invalid{Fields: map[string]string{"state": "Trạng thái phải là open, overdue, closed hoặc all / State must be open, overdue, closed or all"}})
+	}
+	if f.CaseID > 0 {
+		args = append(args, f.CaseID)
+		where += fmt.Sprintf(" AND c.case_id = $%d", len(args))
+	}
+	if f.Limit <= 0 || f.Limit > 5000 {
+		f.Limit = 200
+	}
+	args = append(args, f.Limit, f.Offset)
+	rows, err := s.DB.R.QueryContext(ctx, fmt.Sprintf(`SELECT c.id, c.case_id, c.person_id, c.level, c.source, c.venue_id, COALESCE(v.name, ''),
+		c.overlap_seconds, c.first_shared, c.last_shared, c.vulnerable, c.commune_code, c.due_at, c.outcome, c.outcome_at, c.calls,
+		c.quarantine_until, c.closed, c.evidence
+		FROM contacts c LEFT JOIN venues v ON v.id = c.venue_id WHERE %s
+		ORDER BY c.closed, c.due_at, c.vulnerable DESC, c.overlap_seconds DESC, c.id LIMIT $%d OFFSET $%d`, where, len(args)-1, len(args)), args...)
+	if err != nil {
+		return nil, fmt.Errorf("worklist: %w", err)
+	}
+	var out []WorkItem
+	for rows.Next() {
+		it, err := scanWork(rows, now)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("worklist: %w", err)
+		}
+		out = append(out, it)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("worklist: %w", err)
+	}
+	return out, nil
+}
+
+func scanWork(row interface{ Scan(...any) error }, now int64) (WorkItem, error) {
+	var it WorkItem
+	var overlap, first, last, due int64
+	var vul, closed int
+	var outcomeAt, qUntil sql.NullInt64
+	var evidence string
+	if err := row.Scan(&it.ContactID, &it.CaseID, &it.PersonID, &it.Level, &it.Source, &it.VenueID, &it.VenueName, &overlap, &first, &last,
+		&vul, &it.CommuneCode, &due, &it.Outcome, &outcomeAt, &it.Calls, &qUntil, &closed, &evidence); err != nil {
+		return WorkItem{}, err
+	}
+	it.OverlapMinutes, it.FirstShared, it.LastShared, it.DueAt = overlap/60, unix(first), unix(last), unix(due)
+	it.Vulnerable, it.Closed = vul == 1, closed == 1
+	it.Overdue = !it.Closed && due < now
+	if outcomeAt.Valid {
+		t := unix(outcomeAt.Int64)
+		it.OutcomeAt = &t
+	}
+	if qUntil.Valid {
+		t := unix(qUntil.Int64)
+		it.QuarantineUntil = &t
+	}
+	json.Unmarshal([]byte(evidence), &it.Evidence)
+	return it, nil
+}
+
+// fillPersonal audits, then decrypts names and phones of work items.
+func (s *Service) fillPersonal(ctx context.Context, p *auth.Principal, items []WorkItem, action, purpose string) error {
+	if len(items) == 0 {
+		return nil
+	}
+	ids := make([]int64, 0, len(items))
+	strs := make([]string, 0, len(items))
+	seen := map[int64]bool{}
+	for _, it := range items {
+		if !seen[it.PersonID] {
+			seen[it.PersonID] = true
+			ids = append(ids, it.PersonID)
+			strs = append(strs, strconv.FormatInt(it.PersonID, 10))
+		}
+	}
+	if strings.TrimSpace(purpose) == "" {
+		purpose = "Theo dõi F1/F2 / contact follow-up"
+	}
+	if err := auth.Audit(asCaller(ctx, p), s.DB, action, "person", strs, purpose); err != nil {
+		return err
+	}
+	pii, err := s.personal(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for i := range items {
+		d := pii[items[i].PersonID]
+		items[i].Name, items[i].Phone = d.name, d.phone
+	}
+	return nil
+}
+
+// WorkItem returns one contact of the worklist, with its calls.
+func (s *Service) WorkItem(ctx context.Context, p *auth.Principal, contactID int64) (WorkItem, []Call, error) {
+	it, err := s.contact(ctx, p, contactID)
+	if err != nil {
+		return WorkItem{}, nil, err
+	}
+	items := []WorkItem{it}
+	if err := s.fillPersonal(ctx, p, items, auth.ActionView, "Theo dõi F1/F2 / contact follow-up"); err != nil {
+		return WorkItem{}, nil, err
+	}
+	rows, err := s.DB.R.QueryContext(ctx, "SELECT at, username, outcome, note FROM contact_calls WHERE contact_id = $1 ORDER BY at, id", contactID)
+	if err != nil {
+		return WorkItem{}, nil, fmt.Errorf("calls: %w", err)
+	}
+	defer rows.Close()
+	var calls []Call
+	for rows.Next() {
+		var c Call
+		var at int64
+		if err := rows.Scan(&at, &c.Username, &c.Outcome, &c.Note); err != nil {
+			return WorkItem{}, nil, fmt.Errorf("calls: %w", err)
+		}
+		c.At = unix(at)
+		calls = append(calls, c)
+	}
+	return items[0], calls, rows.Err()
+}
+
+// Call is one recorded call to a contact.
+type Call struct {
+	At       time.Time `json:"at"`
+	Username string    `json:"username"`
+	Outcome  string    `json:"outcome"`
+	Note     string    `json:"note,omitempty"`
+}
+
+// contact returns a worklist row within p's jurisdiction, without personal data.
+func (s *Service) contact(ctx context.Context, p *auth.Principal, id int64) (WorkItem, error) {
+	if !CanFollowUp(p) {
+		return WorkItem{}, fmt.Errorf("contact %d: %w", id, errs.ErrForbidden)
+	}
+	it, err := scanWork(s.DB.R.QueryRowContext(ctx, `SELECT c.id, c.case_id, c.person_id, c.level, c.source, c.venue_id, COALESCE(v.name, ''),
+		c.overlap_seconds, c.first_shared, c.last_shared, c.vulnerable, c.commune_code, c.due_at, c.outcome, c.outcome_at, c.calls,
+		c.quarantine_until, c.closed, c.evidence FROM contacts c LEFT JOIN venues v ON v.id = c.venue_id WHERE c.id = $1`, id), s.Now().Unix())
+	if errors.Is(err, sql.ErrNoRows) {
+		return WorkItem{}, fmt.Errorf("contact %d: %w", id, errs.ErrNotFound)
+	}
+	if err != nil {
+		return WorkItem{}, fmt.Errorf("contact %d: %w", id, err)
+	}
+	if !p.InJurisdiction(it.CommuneCode) {
+		return WorkItem{}, fmt.Errorf("contact %d: %w", id, errs.ErrForbidden)
+	}
+	return it, nil
+}
+
+// RecordCall keeps the outcome of a call to a contact and sets when the next
+// one is due: home quarantine is checked daily until it ends, an unreachable
+// contact is tried again within hours, a facility closes the follow-up.
+func (s *Service) RecordCall(ctx context.Context, p *auth.Principal, contactID int64, outcome, note string) (WorkItem, error) {
+	it, err := s.contact(ctx, p, contactID)
+	if err != nil {
+		return WorkItem{}, err
+	}
+	next, ok := nextCall[outcome]
+	f := errs.Fields{}
+	if !ok {
+		f.Add("outcome", "Kết quả phải là reached, unreachable, quarantined_home, sent_to_facility hoặc tested / Outcome must be reached, unreachable, quarantined_home, sent_to_facility or tested")
+	}
+	note = strings.TrimSpace(note)
+	if len([]rune(note)) > 500 {
+		f.Add("note", "Ghi chú tối đa 500 ký tự / Note at most 500 characters")
+	}
+	if err := f.Err(); err != nil {
+		return WorkItem{}, fmt.Errorf("record call: %w", err)
+	}
+	now := s.Now()
+	closed := 0
+	due := now.Add(next)
+	if next == 0 {
+		closed = 1
+	}
+	if it.QuarantineUntil != nil && outcome == OutcomeHome && !due.Before(*it.QuarantineUntil) {
+		closed = 1 // the quarantine is over by the next call
+	}
+	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO contact_calls (contact_id, at, user_id, username, outcome, note) VALUES ($1, $2, $3, $4, $5, $6)",
+			contactID, now.Unix(), p.UserID, p.Username, outcome, note); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, "UPDATE contacts SET outcome = $1, outcome_at = $2, calls = calls + 1, due_at = $3, closed = $4 WHERE id = $5",
+			outcome, now.Unix(), due.Unix(), closed, contactID)
+		return err
+	})
+	if err != nil {
+		return WorkItem{}, fmt.Errorf("record call: %w", err)
+	}
+	return s.contact(ctx, p, contactID)
+}

@@ -1,0 +1,260 @@
+package declaration
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"anticovid/internal/errs"
+	"anticovid/internal/people"
+)
+
+// Claims are what a personal QR says: whose it is, which declaration it came
+// from, and until when it is good.
+type Claims struct {
+	PersonID      int64     `json:"person_id"`
+	DeclarationID int64     `json:"declaration_id"`
+	Expires       time.Time `json:"expires_at"`
+}
+
+// Token errors; both also match errs.ErrInvalid (an *errs.Invalid is in the
+// chain) so the web layer answers 400 with a message a person understands.
+var (
+	ErrTokenInvalid = errors.New("personal QR token is invalid")
+	ErrTokenExpired = errors.New("personal QR token has expired")
+)
+
+// tokenPurpose separates these tags from every other vault.Tag use.
+const tokenPurpose = "anticovid/personal-qr/v1"
+
+const tokenVersion = 1
+
+// tagLen is vault.Tag's length.
+const tagLen = 16
+
+// Sign makes the token of a personal QR: a version byte, the person id, the
+// declaration id and the expiry (Unix seconds) as unsigned varints, then a
+// 16-byte HMAC tag, in unpadded base64url. About 40 characters, so the QR
+// stays small enough for a cheap camera; any server holding the data key
+// verifies it without a database read.
+func (s *Service) Sign(c Claims) string {
+	msg := []byte{tokenVersion}
+	msg = binary.AppendUvarint(msg, uint64(c.PersonID))
+	msg = binary.AppendUvarint(msg, uint64(c.DeclarationID))
+	msg = binary.AppendUvarint(msg, uint64(c.Expires.Unix()))
+	return base64.RawURLEncoding.EncodeToString(append(msg, s.Vault.Tag(tokenPurpose, msg)...))
+}
+
+// parseToken decodes a token's fields without checking its tag; ok is false
+// when it is not shaped like one of ours at all.
+func parseToken(tok string) (c Claims, msg, tag []byte, ok bool) {
+	if len(tok) < 24 || len(tok) > 80 {
+		return Claims{}, nil, nil, false
+	}
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil || len(b) < 1+3+tagLen || b[0] != tokenVersion {
+		return Claims{}, nil, nil, false
+	}
+	msg, tag = b[:len(b)-tagLen], b[len(b)-tagLen:]
+	rest := msg[1:]
+	var v [3]uint64
+	for i := range v {
+		n := 0
+		v[i], n = binary.Uvarint(rest)
+		if n <= 0 || v[i] > 1<<62 {
+			return Claims{}, nil, nil, false
+		}
+		rest = rest[n:]
+	}
+	if len(rest) != 0 || v[0] == 0 || v[1] == 0 {
+		return Claims{}, nil, nil, false
+	}
+	return Claims{PersonID: int64(v[0]), DeclarationID: int64(v[1]), Expires: time.Unix(int64(v[2]), 0).UTC()}, msg, tag, true
+}
+
+func tokenError(reason error, vi, en string) error {
+	return fmt.Errorf("personal QR: %w: %w", reason, &errs.Invalid{Fields: map[string]string{"token": vi + " / " + en}})
+}
+
+// Verify checks a personal QR token's signature and expiry, offline: no
+// database is read, so a venue's scanner can check it at the door.
+func (s *Service) Verify(tok string) (Claims, error) {
+	c, msg, tag, ok := parseToken(tok)
+	if !ok || !s.Vault.CheckTag(tokenPurpose, msg, tag) {
+		return Claims{}, tokenError(ErrTokenInvalid, "Mã QR cá nhân không hợp lệ hoặc đã bị sửa", "Invalid or altered personal QR code")
+	}
+	if !s.now().Before(c.Expires) {
+		return Claims{}, tokenError(ErrTokenExpired,
+			"Mã QR cá nhân đã hết hạn ngày "+c.Expires.In(hcm).Format("02/01/2006")+"; hãy khai báo y tế lại",
+			"This personal QR code expired on "+c.Expires.In(hcm).Format("2006-01-02")+"; please declare again")
+	}
+	return c, nil
+}
+
+// Scan kinds.
+const (
+	ScanPersonal = "personal" // a personal QR from a declaration
+	ScanIDCard   = "id_card"  // the QR on a chip ID card (CCCD)
+)
+
+// Scan is what a staff scanner read: exactly one of Personal and Card is set.
+type Scan struct {
+	Kind     string  `json:"kind"`
+	Personal *Claims `json:"personal,omitempty"`
+	Card     *IDCard `json:"id_card,omitempty"`
+}
+
+// IDCard is the content of a chip ID card's QR. Dates are calendar dates
+// (midnight UTC).
+type IDCard struct {
+	Number    string    `json:"id_number"`
+	OldNumber string    `json:"old_id_number,omitempty"` // the 9-digit CMND it replaced, when printed
+	Name      string    `json:"name"`
+	Birth     time.Time `json:"birth_date"`
+	Sex       string    `json:"sex"` // "male" or "female", as in Sexes
+	Address   string    `json:"address"`
+	Issued    time.Time `json:"issued"`
+}
+
+var (
+	digitsRE = regexp.MustCompile(`^[0-9]+$`)
+	// Health-insurance card numbers: two letters (the beneficiary group), then 13 digits.
+	insuranceRE = regexp.MustCompile(`^[A-Z]{2}[0-9]{13}$`)
+	tokenRE     = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+)
+
+// unsupported is the error for a QR this scanner does not read; reason says
+// what it saw when it recognised it.
+func unsupported(vi, en string) error {
+	return fmt.Errorf("scan: %w", &errs.Invalid{Fields: map[string]string{"scan": vi + " / " + en}})
+}
+
+const (
+	unsupportedVI = "Định dạng mã QR không được hỗ trợ: chỉ nhận mã QR cá nhân (khai báo y tế) hoặc mã QR trên thẻ CCCD gắn chip"
+	unsupportedEN = "Unsupported QR format: only personal QR codes (health declaration) and chip ID card (CCCD) QR codes are accepted"
+)
+
+// ParseScan recognises what a venue's staff scanner read: a personal QR (its
+// URL, or the bare token), verified and unexpired; or a chip ID card's QR,
+// with or without the old ID number field. Anything else, such as a
+// health-insurance card or a venue's own check-in QR, is an *errs.Invalid
+// saying (in Vietnamese and English) that the format is not supported.
+func (s *Service) ParseScan(text string) (Scan, error) {
+	t := strings.TrimSpace(strings.TrimPrefix(text, "\ufeff"))
+	switch {
+	case t == "":
+		return Scan{}, unsupported("Mã QR trống", "Empty QR code")
+	case strings.Contains(t, "|"):
+		card, err := ParseIDCard(t, s.now())
+		if err != nil {
+			return Scan{}, err
+		}
+		return Scan{Kind: ScanIDCard, Card: &card}, nil
+	case strings.HasPrefix(strings.ToLower(t), "http://") || strings.HasPrefix(strings.ToLower(t), "https://"):
+		u, err := url.Parse(t)
+		if err != nil {
+			return Scan{}, unsupported(unsupportedVI, unsupportedEN)
+		}
+		p := strings.TrimSuffix(u.EscapedPath(), "/")
+		if tok, ok := strings.CutPrefix(p, "/p/"); ok && !strings.Contains(tok, "/") {
+			return s.scanToken(tok)
+		}
+		if strings.HasPrefix(p, "/c/") {
+			return Scan{}, unsupported("Đây là mã QR của địa điểm, không phải mã QR cá nhân", "This is a venue's check-in QR code, not a personal one")
+		}
+		return Scan{}, unsupported(unsupportedVI, unsupportedEN)
+	case tokenRE.MatchString(t):
+		if _, _, _, ok := parseToken(t); ok {
+			return s.scanToken(t)
+		}
+	}
+	return Scan{}, unsupported(unsupportedVI, unsupportedEN)
+}
+
+func (s *Service) scanToken(tok string) (Scan, error) {
+	c, err := s.Verify(tok)
+	if err != nil {
+		return Scan{}, fmt.Errorf("scan: %w", err)
+	}
+	return Scan{Kind: ScanPersonal, Personal: &c}, nil
+}
+
+// ParseIDCard reads a chip ID card's QR: ID number | old ID number | full
+// name | date of birth ddMMyyyy | sex | address | date of issue ddMMyyyy.
+// Some cards leave the old ID number field out (six fields): both are
+// accepted. now bounds the dates.
+func ParseIDCard(text string, now time.Time) (IDCard, error) {
+	fields := strings.Split(strings.TrimSpace(text), "|")
+	for i := range fields {
+		fields[i] = strings.TrimSpace(fields[i])
+	}
+	if len(fields) > 0 && insuranceRE.MatchString(fields[0]) {
+		return IDCard{}, unsupported("Mã QR thẻ bảo hiểm y tế không được hỗ trợ; hãy quét thẻ CCCD gắn chip hoặc mã QR cá nhân",
+			"Health-insurance card QR codes are not supported; scan a chip ID card (CCCD) or a personal QR code")
+	}
+	var c IDCard
+	var birth, sex, issued string
+	switch len(fields) {
+	case 7:
+		c.Number, c.OldNumber, c.Name, birth, sex, c.Address, issued = fields[0], fields[1], fields[2], fields[3], fields[4], fields[5], fields[6]
+	case 6:
+		c.Number, c.Name, birth, sex, c.Address, issued = fields[0], fields[1], fields[2], fields[3], fields[4], fields[5]
+	default:
+		return IDCard{}, unsupported(unsupportedVI, unsupportedEN)
+	}
+	bad := func(vi, en string) (IDCard, error) {
+		return IDCard{}, unsupported("Mã QR giống thẻ CCCD nhưng "+vi, "The QR looks like a chip ID card's but "+en)
+	}
+	if len(c.Number) != 12 || !digitsRE.MatchString(c.Number) {
+		return bad("số CCCD không phải 12 chữ số", "the ID number is not 12 digits")
+	}
+	if c.OldNumber != "" && (!digitsRE.MatchString(c.OldNumber) || (len(c.OldNumber) != 9 && len(c.OldNumber) != 12)) {
+		return bad("số CMND cũ không phải 9 hoặc 12 chữ số", "the old ID number is not 9 or 12 digits")
+	}
+	var ok bool
+	if c.Name, ok = clean(c.Name); !ok || len([]rune(c.Name)) < 2 || len([]rune(c.Name)) > 100 {
+		return bad("họ tên không hợp lệ", "the name is not valid")
+	}
+	if c.Address, ok = clean(c.Address); !ok || len([]rune(c.Address)) > 300 {
+		return bad("địa chỉ không hợp lệ", "the address is not valid")
+	}
+	switch strings.ToLower(nfc(sex)) {
+	case "nam":
+		c.Sex = "male"
+	case "nữ":
+		c.Sex = "female"
+	default:
+		return bad("giới tính không phải Nam/Nữ", "the sex is neither Nam nor Nữ")
+	}
+	today := now.In(hcm)
+	today = time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC)
+	var err error
+	if len(birth) != 8 || len(issued) != 8 {
+		return bad("ngày sinh hoặc ngày cấp không đủ 8 chữ số (ddMMyyyy)", "a date is not 8 digits (ddMMyyyy)")
+	}
+	if c.Birth, err = time.Parse("02012006", birth); err != nil || c.Birth.Year() < 1900 || c.Birth.After(today) {
+		return bad("ngày sinh không hợp lệ (ddMMyyyy)", "the date of birth is not a valid ddMMyyyy date")
+	}
+	if c.Issued, err = time.Parse("02012006", issued); err != nil || c.Issued.Before(c.Birth) || c.Issued.After(today) {
+		return bad("ngày cấp không hợp lệ (ddMMyyyy)", "the date of issue is not a valid ddMMyyyy date")
+	}
+	return c, nil
+}
+
+// nfc returns s in NFC, so "Nữ" typed with combining marks matches.
+func nfc(s string) string {
+	c, _ := clean(s)
+	return c
+}
+
+// Person is the card holder as the people registry takes them; the card's
+// address is free text, so the commune of residence comes from the caller
+// (the venue's commune, or what the person says).
+func (c IDCard) Person(commune string) people.Person {
+	return people.Person{Name: c.Name, IDNumber: c.Number, BirthYear: c.Birth.Year(), Commune: commune}
+}

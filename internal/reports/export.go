@@ -1,0 +1,397 @@
+package reports
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/go-pdf/fpdf"
+	"github.com/xuri/excelize/v2"
+	"golang.org/x/text/unicode/norm"
+
+	"anticovid/internal/auth"
+	"anticovid/internal/errs"
+	"anticovid/internal/geo"
+	"anticovid/internal/poster"
+)
+
+// Consolidated is the province's report for a week: every district and
+// department, their state and figures, and the province's total (the sum of
+// the districts; departments overlap the districts, so they are listed, not
+// added).
+type Consolidated struct {
+	Week         string    `json:"week"`
+	ProvinceName string    `json:"province_name"`
+	From         time.Time `json:"from"`
+	To           time.Time `json:"to"`
+	Deadline     time.Time `json:"deadline"`
+	GeneratedAt  time.Time `json:"generated_at"`
+	Board        Board     `json:"board"`
+	Departments  []Report  `json:"departments"`
+	Districts    []Report  `json:"districts"`
+	Total        Figures   `json:"total"`
+	LastSent     time.Time `json:"last_sent,omitzero"`
+}
+
+// Consolidate gathers a week's reports (gatherers only). Units that have not
+// reported appear with their live figures and their state.
+func (s *Service) Consolidate(ctx context.Context, p *auth.Principal, w Week) (Consolidated, error) {
+	if !s.Gatherer(p) {
+		return Consolidated{}, fmt.Errorf("consolidated report: %w", errs.ErrForbidden)
+	}
+	return s.consolidate(ctx, w)
+}
+
+func (s *Service) consolidate(ctx context.Context, w Week) (Consolidated, error) {
+	board, err := s.status(ctx, w)
+	if err != nil {
+		return Consolidated{}, err
+	}
+	pu, _ := geo.Get(s.Province)
+	from, to := w.Period()
+	c := Consolidated{Week: w.String(), ProvinceName: pu.Name, From: from.UTC(), To: to.UTC(), Deadline: w.Deadline().UTC(),
+		GeneratedAt: s.now().UTC().Truncate(time.Second), Board: board}
+	for _, u := range Units(s.Province) {
+		r, err := s.get(ctx, w, u)
+		if err != nil {
+			return Consolidated{}, err
+		}
+		if u.Kind == KindDistrict {
+			c.Districts = append(c.Districts, r)
+			c.Total = c.Total.Add(r.Figures)
+		} else {
+			c.Departments = append(c.Departments, r)
+		}
+	}
+	if at, ok, err := s.lastSend(ctx, w); err != nil {
+		return Consolidated{}, err
+	} else if ok {
+		c.LastSent = at
+	}
+	return c, nil
+}
+
+// StateName is a report state in Vietnamese.
+var StateName = map[string]string{OnTime: "Đúng hạn", Late: "Nộp trễ", Pending: "Chưa nộp (còn hạn)", Missing: "Chưa nộp (quá hạn)"}
+
+func localStamp(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return t.In(HCM).Format("15:04 02/01/2006")
+}
+
+var xlsxHeader = []string{"STT", "Đơn vị", "Tình trạng", "Địa điểm đã đăng ký QR", "Địa điểm có quét mã (7 ngày)", "Tỷ lệ quét (%)",
+	"Lượt quét mã (check-in)", "Tờ khai y tế", "Cài đặt Bluezone", "Người dùng điện thoại thông minh", "Tỷ lệ Bluezone (%)", "Thời điểm nộp"}
+
+func figureRow(f Figures) []any {
+	return []any{f.VenuesRegistered, f.VenuesScanning, f.ScanningPct(), f.Checkins, f.Declarations, f.BluezoneInstalls, f.SmartphoneUsers, f.BluezonePct()}
+}
+
+// XLSX writes the consolidated report as a workbook: the districts with the
+// province's total, the departments, the communes behind each district, and
+// every unit's text.
+func (c Consolidated) XLSX(w io.Writer) error {
+	x := excelize.NewFile()
+	defer x.Close()
+	title, _ := x.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true, Size: 14}})
+	head, _ := x.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}, Fill: excelize.Fill{Type: "pattern", Color: []string{"DCE6F1"}, Pattern: 1},
+		Alignment: &excelize.Alignment{WrapText: true, Vertical: "center"}})
+	bold, _ := x.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}, NumFmt: 3})
+	num, _ := x.NewStyle(&excelize.Style{NumFmt: 3})
+	pctFmt := "0.0"
+	pctStyle, _ := x.NewStyle(&excelize.Style{CustomNumFmt: &pctFmt})
+	pctBold, _ := x.NewStyle(&excelize.Style{CustomNumFmt: &pctFmt, Font: &excelize.Font{Bold: true}})
+	wrap, _ := x.NewStyle(&excelize.Style{Alignment: &excelize.Alignment{WrapText: true, Vertical: "top"}})
+
+	period := fmt.Sprintf("Kỳ báo cáo: %s – %s; hạn nộp 13:00 thứ Sáu %s (giờ Việt Nam)",
+		c.From.In(HCM).Format("15:04 02/01/2006"), c.To.In(HCM).Format("15:04 02/01/2006"), c.Deadline.In(HCM).Format("02/01/2006"))
+	table := func(sheet, heading string, reports []Report, total *Figures) error {
+		set := func(cell string, v any) {
+			x.SetCellValue(sheet, cell, v)
+		}
+		set("A1", heading)
+		x.SetCellStyle(sheet, "A1", "A1", title)
+		set("A2", period)
+		for i, h := range xlsxHeader {
+			cell, _ := excelize.CoordinatesToCellName(i+1, 4)
+			set(cell, h)
+		}
+		x.SetCellStyle(sheet, "A4", "L4", head)
+		x.SetRowHeight(sheet, 4, 45)
+		row := 5
+		for i, r := range reports {
+			vals := append([]any{i + 1, r.Unit.Name, StateName[r.State]}, figureRow(r.Figures)...)
+			vals = append(vals, localStamp(r.FirstSubmittedAt))
+			cell, _ := excelize.CoordinatesToCellName(1, row)
+			if err := x.SetSheetRow(sheet, cell, &vals); err != nil {
+				return err
+			}
+			x.SetCellStyle(sheet, fmt.Sprintf("D%d", row), fmt.Sprintf("K%d", row), num)
+			x.SetCellStyle(sheet, fmt.Sprintf("F%d", row), fmt.Sprintf("F%d", row), pctStyle)
+			x.SetCellStyle(sheet, fmt.Sprintf("K%d", row), fmt.Sprintf("K%d", row), pctStyle)
+			row++
+		}
+		if total != nil {
+			vals := append([]any{"", "Tổng cộng", ""}, figureRow(*total)...)
+			cell, _ := excelize.CoordinatesToCellName(1, row)
+			if err := x.SetSheetRow(sheet, cell, &vals); err != nil {
+				return err
+			}
+			x.SetCellStyle(sheet, fmt.Sprintf("A%d", row), fmt.Sprintf("K%d", row), bold)
+			x.SetCellStyle(sheet, fmt.Sprintf("F%d", row), fmt.Sprintf("F%d", row), pctBold)
+			x.SetCellStyle(sheet, fmt.Sprintf("K%d", row), fmt.Sprintf("K%d", row), pctBold)
+		}
+		x.SetColWidth(sheet, "A", "A", 5)
+		x.SetColWidth(sheet, "B", "B", 34)
+		x.SetColWidth(sheet, "C", "C", 18)
+		x.SetColWidth(sheet, "D", "K", 14)
+		x.SetColWidth(sheet, "L", "L", 18)
+		x.SetPanes(sheet, &excelize.Panes{Freeze: true, XSplit: 2, YSplit: 4, TopLeftCell: "C5", ActivePane: "bottomRight"})
+		return nil
+	}
+	const sDistricts, sDepts, sCommunes, sText = "Tổng hợp", "Sở, ngành", "Xã, phường", "Nội dung"
+	x.SetSheetName("Sheet1", sDistricts)
+	for _, n := range []string{sDepts, sCommunes, sText} {
+		if _, err := x.NewSheet(n); err != nil {
+			return fmt.Errorf("xlsx: %w", err)
+		}
+	}
+	up := strings.ToUpper(c.ProvinceName)
+	if err := table(sDistricts, fmt.Sprintf("BÁO CÁO TỔNG HỢP TUẦN %s – %s: CÁC HUYỆN, THỊ XÃ, THÀNH PHỐ", c.Week, up), c.Districts, &c.Total); err != nil {
+		return fmt.Errorf("xlsx: %w", err)
+	}
+	if err := table(sDepts, fmt.Sprintf("BÁO CÁO TUẦN %s – CÁC SỞ, BAN, NGÀNH", c.Week), c.Departments, nil); err != nil {
+		return fmt.Errorf("xlsx: %w", err)
+	}
+	// Communes, grouped by district.
+	x.SetCellValue(sCommunes, "A1", "SỐ LIỆU CẤP XÃ (cộng dồn vào báo cáo huyện)")
+	x.SetCellStyle(sCommunes, "A1", "A1", title)
+	hdr := append([]any{"Huyện", "Xã, phường, thị trấn", "Tình trạng"}, anySlice(xlsxHeader[3:11])...)
+	x.SetSheetRow(sCommunes, "A3", &hdr)
+	x.SetCellStyle(sCommunes, "A3", "K3", head)
+	row := 4
+	for _, d := range c.Districts {
+		for _, p := range d.Parts {
+			vals := append([]any{d.Unit.Name, p.Unit.Name, StateName[p.State]}, figureRow(p.Figures)...)
+			x.SetSheetRow(sCommunes, fmt.Sprintf("A%d", row), &vals)
+			row++
+		}
+	}
+	x.SetColWidth(sCommunes, "A", "B", 28)
+	x.SetColWidth(sCommunes, "C", "K", 14)
+	// Texts.
+	x.SetCellValue(sText, "A1", "KẾT QUẢ, KHÓ KHĂN VÀ KIẾN NGHỊ CỦA CÁC ĐƠN VỊ")
+	x.SetCellStyle(sText, "A1", "A1", title)
+	th := []any{"Đơn vị", "Tình trạng", "Kết quả thực hiện", "Khó khăn, vướng mắc", "Đề xuất, kiến nghị", "Người nộp"}
+	x.SetSheetRow(sText, "A3", &th)
+	x.SetCellStyle(sText, "A3", "F3", head)
+	row = 4
+	for _, r := range append(append([]Report{}, c.Departments...), c.Districts...) {
+		vals := []any{r.Unit.Name, StateName[r.State], r.WorkDone, r.Difficulties, r.Proposals, r.SubmittedBy}
+		x.SetSheetRow(sText, fmt.Sprintf("A%d", row), &vals)
+		x.SetCellStyle(sText, fmt.Sprintf("A%d", row), fmt.Sprintf("F%d", row), wrap)
+		row++
+	}
+	x.SetColWidth(sText, "A", "B", 24)
+	x.SetColWidth(sText, "C", "E", 48)
+	x.SetColWidth(sText, "F", "F", 16)
+	x.SetActiveSheet(0)
+	x.SetDocProps(&excelize.DocProperties{Title: "Báo cáo tuần " + c.Week, Creator: "anticovid", Language: "vi-VN"})
+	if err := x.Write(w); err != nil {
+		return fmt.Errorf("xlsx: %w", err)
+	}
+	return nil
+}
+
+func anySlice(s []string) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
+}
+
+// clean puts text in NFC (DejaVu has precomposed Vietnamese glyphs; a
+// decomposed tone mark would print beside its letter) and drops control
+// characters other than newlines.
+func clean(s string) string {
+	s = norm.NFC.String(s)
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 && r != '\n' {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// PDF writes the consolidated report on A4 landscape pages in Vietnamese.
+func (c Consolidated) PDF(w io.Writer) error {
+	regular, boldFont := poster.DejaVuSans()
+	const font = "DejaVu"
+	doc := fpdf.New("L", "mm", "A4", "")
+	doc.SetMargins(12, 12, 12)
+	doc.SetAutoPageBreak(true, 12)
+	doc.AddUTF8FontFromBytes(font, "", regular)
+	doc.AddUTF8FontFromBytes(font, "B", boldFont)
+	doc.SetTitle("Báo cáo tuần "+c.Week, true)
+	doc.SetLang("vi-VN")
+	doc.SetCreator("anticovid", true)
+	doc.AliasNbPages("")
+	doc.SetFooterFunc(func() {
+		doc.SetY(-10)
+		doc.SetFont(font, "", 8)
+		doc.SetTextColor(110, 110, 110)
+		doc.CellFormat(0, 5, fmt.Sprintf("Báo cáo tuần %s · tạo lúc %s · trang %d/{nb}", c.Week,
+			c.GeneratedAt.In(HCM).Format("15:04 02/01/2006"), doc.PageNo()), "", 0, "C", false, 0, "")
+	})
+	doc.AddPage()
+	doc.SetFont(font, "B", 15)
+	doc.SetTextColor(11, 74, 140)
+	doc.CellFormat(0, 8, clean("BÁO CÁO TỔNG HỢP TUẦN "+c.Week+" – "+strings.ToUpper(c.ProvinceName)), "", 1, "C", false, 0, "")
+	doc.SetFont(font, "", 10)
+	doc.SetTextColor(40, 40, 40)
+	doc.CellFormat(0, 6, clean("Triển khai mã QR điểm kiểm soát ra vào, khai báo y tế điện tử và ứng dụng Bluezone"), "", 1, "C", false, 0, "")
+	doc.CellFormat(0, 6, clean(fmt.Sprintf("Kỳ báo cáo %s – %s · Hạn nộp 13:00 thứ Sáu %s", c.From.In(HCM).Format("15:04 02/01/2006"),
+		c.To.In(HCM).Format("15:04 02/01/2006"), c.Deadline.In(HCM).Format("02/01/2006"))), "", 1, "C", false, 0, "")
+	doc.CellFormat(0, 7, clean(fmt.Sprintf("Đúng hạn: %d · Nộp trễ: %d · Chưa nộp (còn hạn): %d · Chưa nộp (quá hạn): %d",
+		c.Board.Counts[OnTime], c.Board.Counts[Late], c.Board.Counts[Pending], c.Board.Counts[Missing])), "", 1, "C", false, 0, "")
+	doc.Ln(2)
+
+	widths := []float64{8, 58, 32, 22, 22, 16, 26, 22, 22, 24, 18}
+	heads := []string{"STT", "Đơn vị", "Tình trạng", "Địa điểm ĐK", "Có quét mã", "Tỷ lệ %", "Lượt quét", "Tờ khai", "Bluezone", "Smartphone", "Tỷ lệ %"}
+	header := func() {
+		doc.SetFont(font, "B", 8.5)
+		doc.SetFillColor(220, 230, 241)
+		for i, h := range heads {
+			doc.CellFormat(widths[i], 7, h, "1", 0, "C", true, 0, "")
+		}
+		doc.Ln(-1)
+		doc.SetFont(font, "", 8.5)
+	}
+	line := func(n, name, st string, f Figures, bold bool) {
+		if doc.GetY() > 185 {
+			doc.AddPage()
+			header()
+		}
+		if bold {
+			doc.SetFont(font, "B", 8.5)
+		}
+		cells := []string{n, clean(name), st, vn(f.VenuesRegistered), vn(f.VenuesScanning), vnPct(f.ScanningPct()), vn(f.Checkins),
+			vn(f.Declarations), vn(f.BluezoneInstalls), vn(f.SmartphoneUsers), vnPct(f.BluezonePct())}
+		for i, v := range cells {
+			align := "R"
+			if i == 1 || i == 2 {
+				align = "L"
+			}
+			doc.CellFormat(widths[i], 6, v, "1", 0, align, false, 0, "")
+		}
+		doc.Ln(-1)
+		doc.SetFont(font, "", 8.5)
+	}
+	section := func(t string) {
+		doc.SetFont(font, "B", 11)
+		doc.SetTextColor(11, 74, 140)
+		doc.CellFormat(0, 8, clean(t), "", 1, "L", false, 0, "")
+		doc.SetTextColor(30, 30, 30)
+	}
+	section("I. Các huyện, thị xã, thành phố")
+	header()
+	for i, r := range c.Districts {
+		line(fmt.Sprint(i+1), r.Unit.Name, StateName[r.State], r.Figures, false)
+	}
+	line("", "Tổng cộng", "", c.Total, true)
+	doc.Ln(4)
+	section("II. Các sở, ban, ngành (theo lĩnh vực; không cộng vào tổng)")
+	header()
+	for i, r := range c.Departments {
+		line(fmt.Sprint(i+1), r.Unit.Name, StateName[r.State], r.Figures, false)
+	}
+	doc.AddPage()
+	section("III. Kết quả, khó khăn và kiến nghị của các đơn vị")
+	for _, r := range append(append([]Report{}, c.Departments...), c.Districts...) {
+		if !r.Submitted {
+			continue
+		}
+		doc.SetFont(font, "B", 10)
+		doc.MultiCell(0, 6, clean(fmt.Sprintf("%s (%s, %s)", r.Unit.Name, StateName[r.State], localStamp(r.FirstSubmittedAt))), "", "L", false)
+		for _, part := range [][2]string{{"Kết quả thực hiện", r.WorkDone}, {"Khó khăn, vướng mắc", r.Difficulties}, {"Đề xuất, kiến nghị", r.Proposals}} {
+			if strings.TrimSpace(part[1]) == "" {
+				continue
+			}
+			doc.SetFont(font, "B", 9)
+			doc.MultiCell(0, 5, clean(part[0]+":"), "", "L", false)
+			doc.SetFont(font, "", 9)
+			doc.MultiCell(0, 5, clean(part[1]), "", "L", false)
+		}
+		doc.Ln(2)
+	}
+	if err := doc.Output(w); err != nil {
+		return fmt.Errorf("report pdf: %w", err)
+	}
+	return nil
+}
+
+// vn writes an integer the Vietnamese way: 1.234.567.
+func vn(n int64) string {
+	s := fmt.Sprint(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte('.')
+		}
+		b.WriteRune(r)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// vnPct writes a percentage with a decimal comma: 42,5.
+func vnPct(p float64) string { return strings.Replace(fmt.Sprintf("%.1f", p), ".", ",", 1) }
+
+// SendConsolidated emails the week's consolidated report, XLSX and PDF
+// attached, to the province's address (gatherers only).
+func (s *Service) SendConsolidated(ctx context.Context, p *auth.Principal, w Week) (string, error) {
+	if !s.Gatherer(p) {
+		return "", fmt.Errorf("send report: %w", errs.ErrForbidden)
+	}
+	if s.Mailer == nil || s.ProvinceEmail == "" {
+		return "", fmt.Errorf("send report: %w", &errs.Invalid{Fields: map[string]string{"smtp": "Chưa cấu hình máy chủ thư hoặc địa chỉ nhận của tỉnh (ANTICOVID_SMTP_URL, ANTICOVID_REPORT_EMAIL) / SMTP server or the province's address is not configured"}})
+	}
+	c, err := s.consolidate(ctx, w)
+	if err != nil {
+		return "", err
+	}
+	var xb, pb bytes.Buffer
+	if err := c.XLSX(&xb); err != nil {
+		return "", err
+	}
+	if err := c.PDF(&pb); err != nil {
+		return "", err
+	}
+	body := fmt.Sprintf("Kính gửi %s,\n\nSở Thông tin và Truyền thông gửi báo cáo tổng hợp tuần %s về triển khai mã QR, khai báo y tế và Bluezone.\n"+
+		"Đúng hạn: %d; nộp trễ: %d; chưa nộp: %d.\nTổng số lượt quét mã: %s; tờ khai y tế: %s; cài đặt Bluezone: %s (%s%% người dùng điện thoại thông minh).\n\n"+
+		"Tệp đính kèm: bảng tính (XLSX) và bản in (PDF).\n",
+		"Ủy ban nhân dân "+c.ProvinceName, c.Week, c.Board.Counts[OnTime], c.Board.Counts[Late], c.Board.Counts[Pending]+c.Board.Counts[Missing],
+		vn(c.Total.Checkins), vn(c.Total.Declarations), vn(c.Total.BluezoneInstalls), vnPct(c.Total.BluezonePct()))
+	name := "bao-cao-tuan-" + c.Week
+	err = s.Mailer.SendAttachments(ctx, s.ProvinceEmail, "Báo cáo tổng hợp tuần "+c.Week+" – "+c.ProvinceName, body, []Attachment{
+		{Name: name + ".xlsx", ContentType: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", Data: xb.Bytes()},
+		{Name: name + ".pdf", ContentType: "application/pdf", Data: pb.Bytes()},
+	})
+	if err != nil {
+		return "", fmt.Errorf("send report: %w", err)
+	}
+	if _, err := s.DB.W.ExecContext(ctx, "INSERT INTO report_sends (week, to_addr, sent_by, sent_at) VALUES ($1, $2, $3, $4)",
+		w.String(), s.ProvinceEmail, p.Username, s.now().Unix()); err != nil {
+		return "", fmt.Errorf("send report: %w", err)
+	}
+	return s.ProvinceEmail, nil
+}

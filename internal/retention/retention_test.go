@@ -1,0 +1,50 @@
+package retention
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"anticovid/internal/sqldb"
+	"anticovid/internal/store/storetest"
+)
+
+func TestPurge(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		now := time.Now()
+		for i, age := range []time.Duration{time.Hour, 20 * 24 * time.Hour, 22 * 24 * time.Hour, 40 * 24 * time.Hour} {
+			if _, err := db.W.Exec("INSERT INTO visits (id, venue_id, person_id, t_in) VALUES ($1, 1, 1, $2)",
+				fmt.Sprintf("visit-%d", i), now.Add(-age).Unix()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		db.W.Exec("INSERT INTO users (id, username, password_hash, role, unit_code, created_at) VALUES (1, 'u', 'x', 'province_admin', '80', 0)")
+		db.W.Exec("INSERT INTO sessions (token_hash, user_id, kind, created_at, expires_at) VALUES ('old', 1, 'session', 0, $1), ('live', 1, 'session', 0, $2)",
+			now.Add(-time.Minute).Unix(), now.Add(time.Hour).Unix())
+		rep, err := Purge(context.Background(), db, now, 21*24*time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep["visits"] != 2 || rep["sessions"] != 1 {
+			t.Fatalf("report %v", rep)
+		}
+		var left []string
+		rows, _ := db.R.Query("SELECT id FROM visits ORDER BY id")
+		for rows.Next() {
+			var id string
+			rows.Scan(&id)
+			left = append(left, id)
+		}
+		rows.Close()
+		if fmt.Sprint(left) != "[visit-0 visit-1]" {
+			t.Fatalf("left %v", left)
+		}
+		// Every table in the purge list exists with its time column.
+		for _, p := range purges {
+			if _, err := db.R.Exec(fmt.Sprintf("SELECT id FROM %s WHERE %s < 0", p.table, p.column)); err != nil {
+				t.Errorf("%s.%s: %v", p.table, p.column, err)
+			}
+		}
+	})
+}

@@ -1,0 +1,424 @@
+package tracing
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"anticovid/internal/sqldb"
+	"anticovid/internal/venue"
+)
+
+// Sources of contacts, as the API reports them.
+const (
+	SourceQR        = "qr"
+	SourceBluetooth = "bluetooth"
+)
+
+// Window is a time range [From, To) in which a person could infect others.
+type Window struct {
+	From, To time.Time
+}
+
+// Exposure is one piece of evidence: the traced person's stay and the
+// contact's stay at one venue, and the time they shared.
+type Exposure struct {
+	VenueID    int64     `json:"venue_id"`
+	IndexIn    time.Time `json:"index_in"`
+	IndexOut   time.Time `json:"index_out"`
+	IndexNoOut bool      `json:"index_no_checkout,omitempty"` // IndexOut is the default stay
+	OtherIn    time.Time `json:"contact_in"`
+	OtherOut   time.Time `json:"contact_out"`
+	OtherNoOut bool      `json:"contact_no_checkout,omitempty"`
+	From       time.Time `json:"shared_from"`
+	To         time.Time `json:"shared_to"`
+}
+
+// Contact is one person met at one venue (or, for Bluetooth, anywhere: venue
+// 0): the time shared there (the union of every overlapping pair of stays),
+// the first and last shared moments, and the pairs as evidence.
+type Contact struct {
+	PersonID    int64
+	Source      string
+	VenueID     int64
+	Category    string // the venue's category ("" for Bluetooth)
+	Vulnerable  bool   // hospitals and schools: traced first
+	Overlap     time.Duration
+	FirstShared time.Time
+	LastShared  time.Time
+	Evidence    []Exposure
+}
+
+// Source finds the contacts of a person within a window. QR check-ins are
+// one source; the Bluetooth module adds another, and the Engine merges them.
+type Source interface {
+	Name() string
+	Contacts(ctx context.Context, personID int64, w Window) ([]Contact, error)
+}
+
+// Engine merges the contacts every source finds.
+type Engine struct {
+	Sources []Source
+}
+
+// NewEngine returns an engine over QR check-ins with the given rules.
+func NewEngine(db *sqldb.DB, r Rules) *Engine {
+	return &Engine{Sources: []Source{NewQR(db, r)}}
+}
+
+// QR returns the engine's QR source, or nil.
+func (e *Engine) QR() *QR {
+	for _, s := range e.Sources {
+		if q, ok := s.(*QR); ok {
+			return q
+		}
+	}
+	return nil
+}
+
+// Contacts returns the contacts of personID in w from every source, ordered
+// most urgent first (vulnerable places, then longest overlap).
+func (e *Engine) Contacts(ctx context.Context, personID int64, w Window) ([]Contact, error) {
+	if len(e.Sources) == 0 {
+		return nil, nil
+	}
+	var out []Contact
+	for _, s := range e.Sources {
+		cs, err := s.Contacts(ctx, personID, w)
+		if err != nil {
+			return nil, fmt.Errorf("contacts from %s: %w", s.Name(), err)
+		}
+		out = append(out, cs...)
+	}
+	if _, onlyQR := e.Sources[0].(*QR); len(e.Sources) > 1 || !onlyQR {
+		Sort(out) // the QR source's list alone is in order already
+	}
+	return out, nil
+}
+
+// Sort orders contacts most urgent first: vulnerable places, longest
+// overlap, then by person and venue so the order is stable. A busy F0 has
+// tens of thousands of contacts: indexes are sorted, not the large structs.
+func Sort(cs []Contact) {
+	idx := make([]int32, len(cs))
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	slices.SortFunc(idx, func(i, j int32) int {
+		a, b := &cs[i], &cs[j]
+		if a.Vulnerable != b.Vulnerable {
+			if a.Vulnerable {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Or(cmp.Compare(b.Overlap, a.Overlap), cmp.Compare(a.PersonID, b.PersonID),
+			cmp.Compare(a.VenueID, b.VenueID), cmp.Compare(a.Source, b.Source))
+	})
+	sorted := make([]Contact, len(cs))
+	for k, i := range idx {
+		sorted[k] = cs[i]
+	}
+	copy(cs, sorted)
+}
+
+// QR finds contacts from check-ins: every other person whose stay at a venue
+// the traced person visited in the window overlapped theirs, by the Rules.
+type QR struct {
+	DB *sqldb.DB
+	// Probe replaces the probe's SQL (for comparing indexes): it must return
+	// person_id, t_in, t_out of the visits at venue $1 with t_in in [$2, $3]
+	// and t_out NULL or at least $4. Empty: the range read on the covering
+	// B-tree index, and long stays from the partial index.
+	Probe string
+
+	rules atomic.Pointer[Rules] // changed at run time by the province's settings
+}
+
+// NewQR returns the QR source with rules.
+func NewQR(db *sqldb.DB, r Rules) *QR {
+	q := &QR{DB: db}
+	q.rules.Store(&r)
+	return q
+}
+
+// Rules returns the rules in force.
+func (q *QR) Rules() Rules { return *q.rules.Load() }
+
+// SetRules replaces the rules for every trace that starts afterwards.
+func (q *QR) SetRules(r Rules) error {
+	if err := r.Validate(); err != nil {
+		return fmt.Errorf("tracing rules: %w", err)
+	}
+	q.rules.Store(&r)
+	return nil
+}
+
+// Name is the source's identifier in results.
+func (q *QR) Name() string { return SourceQR }
+
+// Visit is one stay of the traced person.
+type Visit struct {
+	VenueID  int64
+	Category string
+	In       int64
+	Out      *int64
+}
+
+// Visits returns the stays of personID checked in within w, oldest first,
+// with each venue's category.
+func (q *QR) Visits(ctx context.Context, personID int64, w Window) ([]Visit, error) {
+	rows, err := q.DB.R.QueryContext(ctx, `SELECT v.venue_id, COALESCE(ve.category, ''), v.t_in, v.t_out
+		FROM visits v LEFT JOIN venues ve ON ve.id = v.venue_id
+		WHERE v.person_id = $1 AND v.t_in >= $2 AND v.t_in < $3 ORDER BY v.t_in, v.venue_id`,
+		personID, w.From.Unix(), w.To.Unix())
+	if err != nil {
+		return nil, fmt.Errorf("visits of %d: %w", personID, err)
+	}
+	defer rows.Close()
+	var out []Visit
+	for rows.Next() {
+		var v Visit
+		var tOut sql.NullInt64
+		if err := rows.Scan(&v.VenueID, &v.Category, &v.In, &tOut); err != nil {
+			return nil, fmt.Errorf("visits of %d: %w", personID, err)
+		}
+		if tOut.Valid {
+			v.Out = &tOut.Int64
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// probeSQL reads the covering index visits_venue_cover only. Stays that
+// ended before $4 cannot share enough time with the traced person's: the
+// index entry says so, and the row never reaches Go.
+const probeSQL = `SELECT person_id, t_in, t_out FROM visits WHERE venue_id = $1 AND t_in >= $2 AND t_in <= $3
+	AND (t_out IS NULL OR t_out >= $4)`
+
+// longStay is the stay, in seconds, beyond which a visit is also in the
+// partial index visits_venue_long (0004_cases.sql; keep the two in step).
+// Most stays are short: the probe reads every visit only as far back as a
+// short stay (or the category's default stay) reaches, and only the long
+// stays further back, up to StayCap, from the far smaller partial index.
+const longStay = 3600
+
+// longProbeSQL reads the partial index visits_venue_long only.
+const longProbeSQL = `SELECT person_id, t_in, t_out FROM visits WHERE venue_id = $1 AND t_in >= $2 AND t_in <= $3
+	AND t_out - t_in > 3600 AND t_out >= $4`
+
+// Contacts implements Source.
+func (q *QR) Contacts(ctx context.Context, personID int64, w Window) ([]Contact, error) {
+	visits, err := q.Visits(ctx, personID, w)
+	if err != nil {
+		return nil, err
+	}
+	return q.ContactsOf(ctx, personID, visits)
+}
+
+type pairKey struct{ person, venue int64 }
+
+type span struct{ from, to int64 }
+
+type agg struct {
+	category string
+	spans    []span
+	evidence []Exposure
+}
+
+// ContactsOf finds the contacts of personID's stays. Stays at one venue are
+// probed together: their probe ranges are merged so no index entry is read
+// twice, on one prepared statement and one connection.
+func (q *QR) ContactsOf(ctx context.Context, personID int64, visits []Visit) ([]Contact, error) {
+	if len(visits) == 0 {
+		return nil, nil
+	}
+	r := q.Rules()
+	byVenue := map[int64][]Visit{}
+	var order []int64
+	for _, v := range visits {
+		if _, ok := byVenue[v.VenueID]; !ok {
+			order = append(order, v.VenueID)
+		}
+		byVenue[v.VenueID] = append(byVenue[v.VenueID], v)
+	}
+	conn, err := q.DB.R.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("contacts of %d: %w", personID, err)
+	}
+	defer conn.Close()
+	split := q.Probe == "" // a replaced probe reads the whole range itself
+	probe := probeSQL
+	if !split {
+		probe = q.Probe
+	}
+	stmt, err := conn.PrepareContext(ctx, probe)
+	if err != nil {
+		return nil, fmt.Errorf("contacts of %d: %w", personID, err)
+	}
+	defer stmt.Close()
+	var long *sql.Stmt
+	if split {
+		if long, err = conn.PrepareContext(ctx, longProbeSQL); err != nil {
+			return nil, fmt.Errorf("contacts of %d: %w", personID, err)
+		}
+		defer long.Close()
+	}
+	found := map[pairKey]*agg{}
+	for _, venueID := range order {
+		vs := byVenue[venueID]
+		var near, far []probeSpan
+		for _, v := range vs {
+			_, b := r.Interval(v.Category, v.In, v.Out)
+			lo, hi := r.probe(v.In, b)
+			if hi < v.In {
+				continue // a stay shorter than the least overlap shares too little with anyone
+			}
+			minOut := r.minOut(v)
+			if !split {
+				near = append(near, probeSpan{lo, hi, minOut})
+				continue
+			}
+			// Near: every visit whose stay can reach this one when short
+			// (or closed by the default stay); far: long stays only.
+			nearLo := v.In - max(longStay, int64(r.Stay(v.Category)/time.Second))
+			if r.WithinHour {
+				nearLo = min(nearLo, v.In-int64(r.HourWindow/time.Second))
+			}
+			near = append(near, probeSpan{max(lo, nearLo), hi, minOut})
+			if lo < nearLo {
+				far = append(far, probeSpan{lo, nearLo - 1, minOut})
+			}
+		}
+		near, far = mergeSpans(near), mergeSpans(far)
+		for _, g := range near {
+			if err := probeRange(ctx, stmt, r, personID, venueID, vs, g, nil, found); err != nil {
+				return nil, fmt.Errorf("contacts of %d at venue %d: %w", personID, venueID, err)
+			}
+		}
+		for _, g := range far {
+			if err := probeRange(ctx, long, r, personID, venueID, vs, g, near, found); err != nil {
+				return nil, fmt.Errorf("contacts of %d at venue %d: %w", personID, venueID, err)
+			}
+		}
+	}
+	out := make([]Contact, 0, len(found))
+	for k, a := range found {
+		c := Contact{PersonID: k.person, Source: SourceQR, VenueID: k.venue, Category: a.category, Evidence: a.evidence}
+		if cat, ok := venue.CategoryOf(a.category); ok {
+			c.Vulnerable = cat.Vulnerable
+		}
+		slices.SortFunc(a.spans, func(x, y span) int { return cmp.Or(cmp.Compare(x.from, y.from), cmp.Compare(x.to, y.to)) })
+		first, last := a.spans[0].from, a.spans[0].to
+		var total, curFrom, curTo int64 = 0, a.spans[0].from, a.spans[0].to
+		for _, s := range a.spans[1:] {
+			last = max(last, s.to)
+			if s.from <= curTo {
+				curTo = max(curTo, s.to)
+				continue
+			}
+			total += curTo - curFrom
+			curFrom, curTo = s.from, s.to
+		}
+		total += curTo - curFrom
+		c.Overlap = time.Duration(total) * time.Second
+		c.FirstShared, c.LastShared = time.Unix(first, 0).UTC(), time.Unix(last, 0).UTC()
+		slices.SortFunc(c.Evidence, func(x, y Exposure) int {
+			return cmp.Or(x.From.Compare(y.From), x.IndexIn.Compare(y.IndexIn), x.OtherIn.Compare(y.OtherIn))
+		})
+		out = append(out, c)
+	}
+	Sort(out)
+	return out, nil
+}
+
+// probeSpan is a range of check-in times to read, inclusive, and the
+// earliest check-out a stay read there needs to matter.
+type probeSpan struct{ lo, hi, minOut int64 }
+
+// mergeSpans sorts ranges and joins those that touch, keeping the earlier
+// check-out bound of the two.
+func mergeSpans(in []probeSpan) []probeSpan {
+	if len(in) == 0 {
+		return nil
+	}
+	slices.SortFunc(in, func(a, b probeSpan) int { return cmp.Compare(a.lo, b.lo) })
+	out := in[:1]
+	for _, g := range in[1:] {
+		last := &out[len(out)-1]
+		if g.lo <= last.hi+1 {
+			last.hi, last.minOut = max(last.hi, g.hi), min(last.minOut, g.minOut)
+		} else {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// within reports whether t lies in one of the sorted, disjoint ranges.
+func within(rs []probeSpan, t int64) bool {
+	i, _ := slices.BinarySearchFunc(rs, t, func(s probeSpan, t int64) int { return cmp.Compare(s.lo, t) })
+	// rs[i-1] is the last range starting before t (or rs[i] starts at t).
+	if i < len(rs) && rs[i].lo == t {
+		return true
+	}
+	return i > 0 && t <= rs[i-1].hi
+}
+
+// probeRange reads the visits at venueID checked in within g and pairs
+// each with the traced person's stays there. Visits whose check-in lies in
+// skip were read already (by the near probe).
+func probeRange(ctx context.Context, stmt *sql.Stmt, r Rules, personID, venueID int64, vs []Visit, g probeSpan, skip []probeSpan, found map[pairKey]*agg) error {
+	rows, err := stmt.QueryContext(ctx, venueID, g.lo, g.hi, g.minOut)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	// The traced person's stays here, closed once (one venue: one category).
+	type stay struct{ in, out int64 }
+	mine := make([]stay, len(vs))
+	for i, v := range vs {
+		mine[i].in, mine[i].out = r.Interval(v.Category, v.In, v.Out)
+	}
+	category := vs[0].Category
+	var other, tIn int64
+	var tOut sql.NullInt64
+	for rows.Next() {
+		if err := rows.Scan(&other, &tIn, &tOut); err != nil {
+			return err
+		}
+		if other == personID || (skip != nil && within(skip, tIn)) {
+			continue
+		}
+		var outp *int64
+		if tOut.Valid {
+			outp = &tOut.Int64
+		}
+		oa, ob := r.Interval(category, tIn, outp)
+		for i, v := range vs {
+			ok, from, to := r.pair(mine[i].in, mine[i].out, v.Out != nil, oa, ob, tOut.Valid)
+			if !ok {
+				continue
+			}
+			k := pairKey{other, venueID}
+			a := found[k]
+			if a == nil {
+				a = &agg{category: category}
+				found[k] = a
+			}
+			a.spans = append(a.spans, span{from, to})
+			a.evidence = append(a.evidence, Exposure{VenueID: venueID,
+				IndexIn: unix(mine[i].in), IndexOut: unix(mine[i].out), IndexNoOut: v.Out == nil,
+				OtherIn: unix(oa), OtherOut: unix(ob), OtherNoOut: !tOut.Valid,
+				From: unix(from), To: unix(to)})
+		}
+	}
+	return rows.Err()
+}
+
+func unix(s int64) time.Time { return time.Unix(s, 0).UTC() }

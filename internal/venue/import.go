@@ -1,0 +1,542 @@
+package venue
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/xuri/excelize/v2"
+	"golang.org/x/text/unicode/norm"
+
+	"anticovid/internal/auth"
+	"anticovid/internal/errs"
+	"anticovid/internal/geo"
+	"anticovid/internal/people"
+)
+
+// ImportColumns are the columns of a bulk import file, in the template's
+// order. The header row names them; their order in a file does not matter.
+var ImportColumns = []string{"name", "category", "commune_code", "address", "lat", "lon", "contact_name",
+	"contact_phone", "capacity", "opening_hours", "starts_at", "ends_at", "plate", "route"}
+
+// requiredColumns must be in every import file's header.
+var requiredColumns = []string{"name", "category", "commune_code"}
+
+// MaxImportRows caps one file: a commune's or a department's list fits many
+// times over, and the all-or-nothing transaction stays short.
+const MaxImportRows = 10000
+
+// Row is one data row of an import file: its line number as a spreadsheet
+// shows it (the header is line 1) and its cells by column name.
+type Row struct {
+	Line  int
+	Cells map[string]string
+}
+
+// RowError is what is wrong with one row, field by field.
+type RowError struct {
+	Row    int               `json:"row"`
+	Fields map[string]string `json:"fields"`
+}
+
+// ImportError reports every bad row of a file that was refused as a whole.
+// It matches errs.ErrInvalid.
+type ImportError struct {
+	Rows []RowError
+}
+
+// Error summarises the report; the rows themselves are in Rows.
+func (e *ImportError) Error() string {
+	return fmt.Sprintf("import: %d bad rows (first: row %d)", len(e.Rows), e.Rows[0].Row)
+}
+
+// Is lets errors.Is(err, errs.ErrInvalid) match.
+func (e *ImportError) Is(target error) bool { return target == errs.ErrInvalid }
+
+func fileError(msg string) error {
+	return &errs.Invalid{Fields: map[string]string{"file": msg}}
+}
+
+// ReadRows reads an import file, XLSX or CSV (told apart by content, not by
+// name: XLSX is a ZIP archive).
+func ReadRows(r io.Reader) ([]Row, error) {
+	br := bufio.NewReader(r)
+	if magic, _ := br.Peek(4); bytes.Equal(magic, []byte("PK\x03\x04")) {
+		return ReadXLSX(br)
+	}
+	return ReadCSV(br)
+}
+
+// ReadCSV reads a CSV import file. It tolerates the UTF-8 byte order mark
+// Excel writes (and needs, to show Vietnamese), and the semicolon separator
+// of spreadsheets set to a European locale.
+func ReadCSV(r io.Reader) ([]Row, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("read csv: %w", err)
+	}
+	data = bytes.TrimPrefix(data, []byte("\ufeff"))
+	if !utf8.Valid(data) {
+		return nil, fmt.Errorf("read csv: %w", fileError("Tệp CSV phải dùng mã UTF-8 (trong Excel: “CSV UTF-8”) / The CSV file must be UTF-8 (Excel: “CSV UTF-8”)"))
+	}
+	cr := csv.NewReader(bytes.NewReader(data))
+	first, _, _ := bytes.Cut(data, []byte("\n"))
+	if bytes.Count(first, []byte(";")) > bytes.Count(first, []byte(",")) {
+		cr.Comma = ';'
+	}
+	cr.FieldsPerRecord = -1
+	var records [][]string
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				return nil, fmt.Errorf("read csv: %w", fileError(fmt.Sprintf("Lỗi định dạng CSV ở dòng %d / CSV syntax error on line %d: %v", pe.Line, pe.Line, pe.Err)))
+			}
+			return nil, fmt.Errorf("read csv: %w", err)
+		}
+		records = append(records, rec)
+		if len(records) > MaxImportRows+1 {
+			return nil, fmt.Errorf("read csv: %w", tooMany())
+		}
+	}
+	return rowsOf(records, nil)
+}
+
+func tooMany() error {
+	return fileError(fmt.Sprintf("Tối đa %d dòng mỗi tệp; hãy chia nhỏ tệp / At most %d rows a file; split it", MaxImportRows, MaxImportRows))
+}
+
+// Limits on what an uploaded XLSX may unpack to: a small upload must not
+// become gigabytes in memory.
+const (
+	xlsxUnzipLimit    = 64 << 20
+	xlsxUnzipXMLLimit = 16 << 20
+)
+
+// ReadXLSX reads the first sheet of an XLSX import file. Cells are read raw,
+// so a date typed into a date cell arrives as its serial number and is
+// converted here, whatever the display format.
+func ReadXLSX(r io.Reader) ([]Row, error) {
+	f, err := excelize.OpenReader(r, excelize.Options{RawCellValue: true, UnzipSizeLimit: xlsxUnzipLimit, UnzipXMLSizeLimit: xlsxUnzipXMLLimit})
+	if err != nil {
+		return nil, fmt.Errorf("read xlsx: %v: %w", err, fileError("Không đọc được tệp Excel (.xlsx) / Cannot read the Excel (.xlsx) file"))
+	}
+	defer f.Close()
+	sheets := f.GetSheetList()
+	if len(sheets) == 0 {
+		return nil, fmt.Errorf("read xlsx: %w", fileError("Tệp Excel không có trang tính nào / The workbook has no sheet"))
+	}
+	rows, err := f.Rows(sheets[0])
+	if err != nil {
+		return nil, fmt.Errorf("read xlsx: %w", err)
+	}
+	defer rows.Close()
+	var records [][]string
+	for rows.Next() {
+		rec, err := rows.Columns(excelize.Options{RawCellValue: true})
+		if err != nil {
+			return nil, fmt.Errorf("read xlsx: %w", err)
+		}
+		records = append(records, rec)
+		if len(records) > MaxImportRows+1 {
+			return nil, fmt.Errorf("read xlsx: %w", tooMany())
+		}
+	}
+	if err := rows.Error(); err != nil {
+		return nil, fmt.Errorf("read xlsx: %w", err)
+	}
+	return rowsOf(records, excelTime)
+}
+
+// excelTime turns a date cell's serial number into wall-clock time.
+func excelTime(s string) (time.Time, bool) {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f < 1 || f > 2958465 {
+		return time.Time{}, false
+	}
+	t, err := excelize.ExcelDateToTime(f, false)
+	if err != nil {
+		return time.Time{}, false
+	}
+	t = t.Round(time.Minute) // serials carry float noise
+	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), 0, 0, vnTime), true
+}
+
+// rowsOf checks the header and turns the records into rows, dropping blank
+// lines. serial, when set, converts spreadsheet date cells.
+func rowsOf(records [][]string, serial func(string) (time.Time, bool)) ([]Row, error) {
+	if len(records) == 0 {
+		return nil, fileError("Tệp trống / The file is empty")
+	}
+	known := map[string]bool{}
+	for _, c := range ImportColumns {
+		known[c] = true
+	}
+	header := make([]string, len(records[0]))
+	seen := map[string]bool{}
+	for i, h := range records[0] {
+		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
+		switch {
+		case h == "":
+			continue
+		case !known[h]:
+			return nil, fileError(fmt.Sprintf("Cột không rõ “%s”; các cột hợp lệ: %s / Unknown column %q; valid columns: %s",
+				h, strings.Join(ImportColumns, ", "), h, strings.Join(ImportColumns, ", ")))
+		case seen[h]:
+			return nil, fileError(fmt.Sprintf("Cột “%s” xuất hiện hai lần / Column %q appears twice", h, h))
+		}
+		seen[h] = true
+		header[i] = h
+	}
+	for _, c := range requiredColumns {
+		if !seen[c] {
+			return nil, fileError(fmt.Sprintf("Thiếu cột bắt buộc “%s” ở dòng tiêu đề / The header lacks the required column %q", c, c))
+		}
+	}
+	var out []Row
+	for i, rec := range records[1:] {
+		row := Row{Line: i + 2, Cells: map[string]string{}}
+		blank := true
+		for j, v := range rec {
+			if j >= len(header) || header[j] == "" {
+				if strings.TrimSpace(v) != "" {
+					return nil, fileError(fmt.Sprintf("Dòng %d có dữ liệu ở cột không có tiêu đề / Row %d has data in a column without a header", row.Line, row.Line))
+				}
+				continue
+			}
+			v = strings.TrimSpace(v)
+			if serial != nil && (header[j] == "starts_at" || header[j] == "ends_at") {
+				if t, ok := serial(v); ok {
+					v = t.Format("2006-01-02 15:04")
+				}
+			}
+			if v != "" {
+				blank = false
+			}
+			row.Cells[header[j]] = v
+		}
+		if !blank {
+			out = append(out, row)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fileError("Tệp không có dòng dữ liệu nào dưới dòng tiêu đề / No data rows under the header")
+	}
+	return out, nil
+}
+
+var vnTime = time.FixedZone("ICT", 7*3600) // Asia/Ho_Chi_Minh has had no DST since 1975
+
+// timeLayouts are the ways a time may be written in an import file; those
+// without a zone are Vietnam's time.
+var timeLayouts = []string{"2006-01-02 15:04", "2006-01-02T15:04", "2006-01-02 15:04:05", "2006-01-02T15:04:05",
+	"02/01/2006 15:04", "2/1/2006 15:04", "02/01/2006 15:04:05", "02-01-2006 15:04"}
+
+// ParseLocalTime reads a time as people type it into a form or spreadsheet:
+// RFC 3339, or a Vietnamese-time "2021-08-01 18:00" / "01/08/2021 18:00".
+func ParseLocalTime(s string) (time.Time, bool) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.UTC(), true
+	}
+	for _, l := range timeLayouts {
+		if t, err := time.ParseInLocation(l, s, vnTime); err == nil {
+			return t.UTC(), true
+		}
+	}
+	return time.Time{}, false
+}
+
+// categoryByName finds a category by code, or by its Vietnamese or English
+// name typed by a person (case and accent composition ignored).
+func categoryByName(s string) (string, bool) {
+	if _, ok := CategoryOf(s); ok {
+		return s, true
+	}
+	key := strings.ToLower(norm.NFC.String(strings.Join(strings.Fields(s), " ")))
+	for _, c := range Categories {
+		if key == strings.ToLower(c.Code) || key == strings.ToLower(c.Name) || key == strings.ToLower(c.NameEN) {
+			return c.Code, true
+		}
+	}
+	return "", false
+}
+
+var (
+	digitsRE   = regexp.MustCompile(`^\d+$`)
+	thousandRE = regexp.MustCompile(`^\d{1,3}(\.\d{3})+$`)
+)
+
+// ParseRow turns one row into a venue, reporting what cannot be parsed.
+// Validation proper (Venue.Validate, jurisdiction) comes after.
+func ParseRow(r Row) (Venue, errs.Fields) {
+	f := errs.Fields{}
+	c := r.Cells
+	v := Venue{Name: c["name"], Address: c["address"], ContactName: c["contact_name"], OpeningHours: c["opening_hours"],
+		Plate: c["plate"], Route: c["route"]}
+	v.Category = c["category"]
+	if code, ok := categoryByName(c["category"]); ok {
+		v.Category = code
+	}
+	v.CommuneCode = c["commune_code"]
+	if digitsRE.MatchString(v.CommuneCode) && len(v.CommuneCode) < 5 {
+		v.CommuneCode = strings.Repeat("0", 5-len(v.CommuneCode)) + v.CommuneCode // a spreadsheet dropped the leading zeros
+	}
+	if c["lat"] != "" || c["lon"] != "" {
+		lat, e1 := parseFloat(c["lat"])
+		lon, e2 := parseFloat(c["lon"])
+		if e1 != nil || e2 != nil {
+			f.Add("lat", "Toạ độ cần cả vĩ độ (lat) và kinh độ (lon), dạng số như 10.6345 / Coordinates need both lat and lon, as numbers like 10.6345")
+		} else {
+			v.Lat, v.Lon = &lat, &lon
+		}
+	}
+	if p := c["contact_phone"]; p != "" {
+		if digitsRE.MatchString(p) && len(p) == 9 && p[0] != '0' {
+			p = "0" + p // a spreadsheet dropped the leading zero
+		}
+		if ph, err := people.NormalizePhone(p); err == nil {
+			v.ContactPhone = ph
+		} else {
+			f.Add("contact_phone", "Số điện thoại không hợp lệ (10 chữ số, bắt đầu bằng 0) / Invalid phone number (10 digits starting with 0)")
+		}
+	}
+	if s := strings.ReplaceAll(c["capacity"], " ", ""); s != "" {
+		if thousandRE.MatchString(s) {
+			s = strings.ReplaceAll(s, ".", "")
+		}
+		if n, err := strconv.Atoi(s); err == nil {
+			v.Capacity = n
+		} else {
+			f.Add("capacity", "Sức chứa phải là số nguyên / Capacity must be a whole number")
+		}
+	}
+	for _, t := range []struct {
+		col string
+		dst **time.Time
+	}{{"starts_at", &v.StartsAt}, {"ends_at", &v.EndsAt}} {
+		if s := c[t.col]; s != "" {
+			tt, ok := ParseLocalTime(s)
+			if !ok {
+				f.Add(t.col, "Thời gian dạng 2021-08-01 18:00 hoặc 01/08/2021 18:00 (giờ Việt Nam) / Time as 2021-08-01 18:00 or 01/08/2021 18:00 (Vietnam time)")
+				continue
+			}
+			*t.dst = &tt
+		}
+	}
+	v.KeepKindFields()
+	return v, f
+}
+
+// KeepKindFields drops the fields that do not belong to the venue's kind:
+// only events keep a start and an end, only vehicles a plate and a route.
+func (v *Venue) KeepKindFields() {
+	cat, _ := CategoryOf(v.Category)
+	if cat.Kind != KindEvent {
+		v.StartsAt, v.EndsAt = nil, nil
+	}
+	if cat.Kind != KindVehicle {
+		v.Plate, v.Route = "", ""
+	}
+}
+
+func parseFloat(s string) (float64, error) {
+	f, err := strconv.ParseFloat(strings.ReplaceAll(strings.TrimSpace(s), ",", "."), 64)
+	if err == nil && (math.IsNaN(f) || math.IsInf(f, 0)) {
+		return 0, errors.New("not a number")
+	}
+	return f, err
+}
+
+// importers are the roles that may load venue lists: officers, for the venues
+// of their own unit and sector.
+var importers = []auth.Role{auth.ProvinceAdmin, auth.DepartmentOfficer, auth.DistrictOfficer, auth.CommuneOfficer}
+
+// Import registers every row as an approved venue in one transaction, or
+// none: when any row is bad, nothing is stored and the *ImportError lists
+// every bad row with its fields. Rows must lie within the caller's
+// jurisdiction (and sector, for a department officer).
+func (s *Service) Import(ctx context.Context, p *auth.Principal, rows []Row) (int, error) {
+	if !p.Can(importers...) {
+		return 0, fmt.Errorf("import venues: %w", errs.ErrForbidden)
+	}
+	if len(rows) > MaxImportRows {
+		return 0, fmt.Errorf("import venues: %w", tooMany())
+	}
+	venues := make([]Venue, 0, len(rows))
+	var bad []RowError
+	for _, r := range rows {
+		v, f := ParseRow(r)
+		if err := v.Validate(); err != nil {
+			for k, msg := range errs.FieldsOf(err) {
+				if _, seen := f[k]; !seen {
+					f.Add(k, msg)
+				}
+			}
+		}
+		if _, ok := f["commune_code"]; !ok {
+			switch {
+			case s.Province != "" && !geo.Contains(s.Province, v.CommuneCode):
+				f.Add("commune_code", "Xã/phường không thuộc tỉnh triển khai / Commune outside this deployment's province")
+			case !p.InJurisdiction(v.CommuneCode):
+				f.Add("commune_code", "Xã/phường ngoài địa bàn bạn phụ trách / Commune outside your jurisdiction")
+			}
+		}
+		if _, ok := f["category"]; !ok && !p.SeesSector(categoryDept(v.Category)) {
+			f.Add("category", "Loại địa điểm ngoài lĩnh vực của sở/ngành bạn / Category outside your department's sector")
+		}
+		if len(f) > 0 {
+			bad = append(bad, RowError{Row: r.Line, Fields: f})
+			continue
+		}
+		venues = append(venues, v)
+	}
+	if len(bad) > 0 {
+		return 0, fmt.Errorf("import venues: %w", &ImportError{Rows: bad})
+	}
+	now := time.Now().UTC().Unix()
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO venues (name, category, commune_code, district_code, province_code, address,
+			lat, lon, contact_name, contact_phone_enc, capacity, opening_hours, starts_at, ends_at, plate, route, status, qr_gen, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1, $18)`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, v := range venues {
+			if _, err := stmt.ExecContext(ctx, v.Name, v.Category, v.CommuneCode, v.DistrictCode, v.ProvinceCode, v.Address,
+				v.Lat, v.Lon, v.ContactName, s.Vault.Seal(v.ContactPhone), v.Capacity, v.OpeningHours, unixOrNil(v.StartsAt),
+				unixOrNil(v.EndsAt), v.Plate, v.Route, StatusApproved, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("import venues: %w", err)
+	}
+	return len(venues), nil
+}
+
+// columnHelp explains each import column, Vietnamese then English, for the
+// template's instructions sheet.
+var columnHelp = map[string][2]string{
+	"name":          {"Tên địa điểm (bắt buộc), 2–200 ký tự", "Venue name (required)"},
+	"category":      {"Mã loại địa điểm (bắt buộc) — xem trang “Loại địa điểm”; có thể ghi tên loại", "Category code (required) — see the categories sheet; the name works too"},
+	"commune_code":  {"Mã xã/phường 5 chữ số của Tổng cục Thống kê (bắt buộc) — xem trang “Xã phường”", "GSO commune code, 5 digits (required)"},
+	"address":       {"Số nhà, đường, ấp/khu phố", "Street address"},
+	"lat":           {"Vĩ độ GPS (không bắt buộc), ví dụ 10.6345", "GPS latitude (optional)"},
+	"lon":           {"Kinh độ GPS (không bắt buộc), ví dụ 106.4801", "GPS longitude (optional)"},
+	"contact_name":  {"Người liên hệ", "Contact person"},
+	"contact_phone": {"Điện thoại liên hệ, 10 chữ số bắt đầu bằng 0", "Contact phone, 10 digits starting with 0"},
+	"capacity":      {"Sức chứa (số người tối đa)", "Capacity (people)"},
+	"opening_hours": {"Giờ mở cửa, ví dụ 06:00–22:00", "Opening hours"},
+	"starts_at":     {"Chỉ với sự kiện (họp, cưới, tang): bắt đầu, dạng 2021-08-01 18:00 (giờ Việt Nam)", "Events only: start, Vietnam time"},
+	"ends_at":       {"Chỉ với sự kiện: kết thúc, sau thời điểm bắt đầu", "Events only: end, after the start"},
+	"plate":         {"Chỉ với phương tiện (xe buýt, xe khách, phà): biển số (bắt buộc với phương tiện)", "Vehicles only: plate number (required for vehicles)"},
+	"route":         {"Chỉ với phương tiện: tuyến, ví dụ Tân An – Bến Lức", "Vehicles only: route"},
+}
+
+// WriteTemplateCSV writes an empty import file: the header row, with the byte
+// order mark Excel needs to show Vietnamese.
+func WriteTemplateCSV(w io.Writer) error {
+	if _, err := io.WriteString(w, "\ufeff"); err != nil {
+		return err
+	}
+	cw := csv.NewWriter(w)
+	cw.Write(ImportColumns)
+	cw.Flush()
+	return cw.Error()
+}
+
+// WriteTemplateXLSX writes an import workbook: the sheet to fill (first, with
+// drop-down lists for category and commune), then instructions, the
+// categories and the communes of the province.
+func WriteTemplateXLSX(w io.Writer, province string) error {
+	f := excelize.NewFile()
+	defer f.Close()
+	const data, help, cats, communes = "Địa điểm", "Hướng dẫn", "Loại địa điểm", "Xã phường"
+	if err := f.SetSheetName("Sheet1", data); err != nil {
+		return err
+	}
+	for _, s := range []string{help, cats, communes} {
+		if _, err := f.NewSheet(s); err != nil {
+			return err
+		}
+	}
+	bold, _ := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}, Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"DDEBF7"}}})
+	text, _ := f.NewStyle(&excelize.Style{NumFmt: 49}) // "@": codes and phones keep their leading zeros
+	for i, c := range ImportColumns {
+		cell, _ := excelize.CoordinatesToCellName(i+1, 1)
+		f.SetCellStr(data, cell, c)
+		col, _ := excelize.ColumnNumberToName(i + 1)
+		f.SetColWidth(data, col, col, 18)
+		if c == "commune_code" || c == "contact_phone" || c == "starts_at" || c == "ends_at" {
+			f.SetColStyle(data, col, text)
+		}
+	}
+	f.SetColWidth(data, "A", "A", 34)
+	f.SetRowStyle(data, 1, 1, bold)
+	f.SetPanes(data, &excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"})
+
+	f.SetSheetRow(help, "A1", &[]any{"Cột / Column", "Ý nghĩa", "Meaning"})
+	for i, c := range ImportColumns {
+		f.SetSheetRow(help, fmt.Sprintf("A%d", i+2), &[]any{c, columnHelp[c][0], columnHelp[c][1]})
+	}
+	n := len(ImportColumns) + 3
+	f.SetCellStr(help, fmt.Sprintf("A%d", n), "Điền trang “Địa điểm”, giữ nguyên dòng tiêu đề. Nếu có dòng sai, không dòng nào được nhập và hệ thống báo lỗi từng dòng.")
+	f.SetCellStr(help, fmt.Sprintf("A%d", n+1), "Fill in the first sheet and keep its header row. If any row is wrong, nothing is imported and every bad row is reported.")
+	f.SetColWidth(help, "A", "A", 16)
+	f.SetColWidth(help, "B", "C", 70)
+	f.SetRowStyle(help, 1, 1, bold)
+
+	f.SetSheetRow(cats, "A1", &[]any{"category", "Tên loại", "Name"})
+	for i, c := range Categories {
+		f.SetSheetRow(cats, fmt.Sprintf("A%d", i+2), &[]any{c.Code, c.Name, c.NameEN})
+	}
+	f.SetColWidth(cats, "A", "A", 22)
+	f.SetColWidth(cats, "B", "C", 45)
+	f.SetRowStyle(cats, 1, 1, bold)
+
+	f.SetSheetRow(communes, "A1", &[]any{"commune_code", "Xã/phường", "Quận/huyện"})
+	list := geo.Communes(province)
+	f.SetColStyle(communes, "A", text)
+	for i, u := range list {
+		d, _ := geo.Ancestor(u.Code, "district")
+		f.SetSheetRow(communes, fmt.Sprintf("A%d", i+2), &[]any{u.Code, u.Name, d.Name})
+	}
+	f.SetColWidth(communes, "A", "A", 14)
+	f.SetColWidth(communes, "B", "C", 34)
+	f.SetRowStyle(communes, 1, 1, bold)
+
+	dv := excelize.NewDataValidation(true)
+	dv.Sqref = fmt.Sprintf("B2:B%d", MaxImportRows+1)
+	dv.SetSqrefDropList(fmt.Sprintf("'%s'!$A$2:$A$%d", cats, len(Categories)+1))
+	if err := f.AddDataValidation(data, dv); err != nil {
+		return err
+	}
+	if len(list) > 0 && len(list) < 32768 {
+		dv := excelize.NewDataValidation(true)
+		dv.Sqref = fmt.Sprintf("C2:C%d", MaxImportRows+1)
+		dv.SetSqrefDropList(fmt.Sprintf("'%s'!$A$2:$A$%d", communes, len(list)+1))
+		if err := f.AddDataValidation(data, dv); err != nil {
+			return err
+		}
+	}
+	f.SetActiveSheet(0)
+	return f.Write(w)
+}

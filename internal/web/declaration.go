@@ -1,0 +1,558 @@
+package web
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"anticovid/internal/auth"
+	"anticovid/internal/declaration"
+	"anticovid/internal/errs"
+	"anticovid/internal/geo"
+	"anticovid/internal/poster"
+)
+
+// declRoutes serves health declarations: the public form and its personal
+// QR, the JSON API, and the health station's worklist.
+type declRoutes struct {
+	*Server
+	lim *limiter // public submissions per client address
+}
+
+// maxDeclarationBody bounds a declaration's JSON: a full one is under 3 KB.
+const maxDeclarationBody = 32 << 10
+
+func (s *Server) routesDeclarations() {
+	d := &declRoutes{Server: s}
+	if r := s.Config.CheckinRate; r > 0 {
+		// A declaration is rarer than a scan: a fifth of the check-in rate
+		// from one address, with bursts for a carrier's shared address.
+		d.lim = newLimiter(rate.Limit(r/5), int(r)+1)
+	}
+	for _, p := range []string{"/khai-bao", "/declare"} {
+		s.page("GET "+p, false, d.formPage)
+		s.page("POST "+p, false, d.formSubmit)
+	}
+	s.page("GET /p/{token}", false, d.cardPage)
+	s.page("GET /p/{token}/qr.png", false, d.qrPNG)
+	s.page("GET /p/{token}/qr.svg", false, d.qrSVG)
+	s.page("GET /declarations/worklist", true, d.worklistPage)
+	s.page("POST /declarations/{id}/handled", true, d.handledForm)
+	s.api("GET", "/api/v1/declaration-options", "The closed lists of a declaration: kinds, sexes, symptoms, modes of transport (code, name, name_en).", false, d.apiOptions)
+	s.api("POST", "/api/v1/declarations", `Submit a health declaration: {"id"?, "kind": "resident"|"travel"|"entry", "name", "birth_year", "sex", "nationality", "id_number", "phone", "province_code"?, "district_code"?, "commune_code", "street", travel: "mode", "vehicle", "seat", "departure_place", "departure_date", "arrival_place", "arrival_date"; "places", "symptoms": [codes], "contact_case", "animal_market", "vaccine_doses"}; 201 with "token" and "qr_url", 200 for a repeated id.`, false, d.apiDeclare)
+	s.api("GET", "/api/v1/declarations/worklist", "Flagged declarations (symptoms or a contact) in the caller's jurisdiction, decrypted and audited (?status=open|handled|all&unit=&limit=&offset=). Commune officers, health tracers, Department of Health.", true, d.apiWorklist)
+	s.api("POST", "/api/v1/declarations/{id}/handled", `Mark a flagged declaration as handled: {"note": "what was done"}.`, true, d.apiHandled)
+}
+
+// --- the public form ---
+
+// option is a closed-list choice in the page's language.
+type option struct{ Code, Label string }
+
+func options(list []declaration.Option, lang string) []option {
+	out := make([]option, len(list))
+	for i, o := range list {
+		out[i] = option{o.Code, o.Label(lang)}
+	}
+	return out
+}
+
+// communeGroup is one district's communes, for an <optgroup>.
+type communeGroup struct {
+	Name     string
+	Communes []geo.Unit
+}
+
+// declareView is what the form shows. V holds every value exactly as typed
+// (a rejected form comes back with nothing lost); Errors holds each field's
+// message in the page's language.
+type declareView struct {
+	V         map[string]string
+	Errors    map[string]string
+	Summary   []fieldError // the errors in form order, linking to their fields
+	FormID    string
+	Kinds     []option
+	Sexes     []option
+	Symptoms  []option
+	Modes     []option
+	Doses     []int
+	Provinces []geo.Unit
+	Districts []geo.Unit
+	Communes  []communeGroup
+	Questions []string // the yes/no questions besides symptoms
+	Travel    bool
+	MyQR      string // the personal QR remembered on this phone, still valid
+}
+
+// fieldError is one line of the error summary at the top of the form.
+type fieldError struct{ ID, Label, Msg string }
+
+// declareFields are the form's single-valued fields (symptoms are
+// symptom_<code>).
+var declareFields = []string{"id", "kind", "name", "birth_year", "sex", "nationality", "id_number", "phone",
+	"province_code", "district_code", "commune_code", "street", "mode", "vehicle", "seat", "departure_place",
+	"departure_date", "arrival_place", "arrival_date", "places", "contact_case", "animal_market", "vaccine_doses", "confirm"}
+
+// qrCookie remembers the last personal QR on the phone that declared.
+const qrCookie = "anticovid_qr"
+
+func (d *declRoutes) view(r *http.Request, v map[string]string) declareView {
+	lang := langOf(r)
+	dv := declareView{V: v, Errors: map[string]string{}, FormID: v["id"], Kinds: options(declaration.Kinds, lang),
+		Sexes: options(declaration.Sexes, lang), Symptoms: options(declaration.Symptoms, lang), Modes: options(declaration.Modes, lang),
+		Provinces: geo.Children(geo.Country), Questions: []string{"contact_case", "animal_market"}}
+	for i := 0; i <= declaration.MaxVaccineDoses; i++ {
+		dv.Doses = append(dv.Doses, i)
+	}
+	if dv.FormID == "" {
+		dv.FormID = newFormID()
+	}
+	dv.Travel = v["kind"] == declaration.KindTravel || v["kind"] == declaration.KindEntry
+	// The lists follow what is chosen: districts of the province; communes of
+	// the district, or (before one is chosen, for phones without JavaScript)
+	// every commune of the province grouped by district.
+	if p, ok := geo.Get(v["province_code"]); ok && p.Level == "province" {
+		dv.Districts = geo.Children(p.Code)
+		if dd, ok := geo.Get(v["district_code"]); ok && dd.ParentCode == p.Code {
+			dv.Communes = []communeGroup{{dd.Name, geo.Children(dd.Code)}}
+		} else {
+			for _, dd := range dv.Districts {
+				dv.Communes = append(dv.Communes, communeGroup{dd.Name, geo.Children(dd.Code)})
+			}
+		}
+	}
+	if c, err := r.Cookie(qrCookie); err == nil {
+		if _, err := d.Declarations.Verify(c.Value); err == nil {
+			dv.MyQR = "/p/" + c.Value
+		}
+	}
+	return dv
+}
+
+// newFormID is the idempotency key a served form carries, so a double tap or
+// a resubmitted page records once.
+func newFormID() string { return newID() }
+
+func (d *declRoutes) formPage(w http.ResponseWriter, r *http.Request) error {
+	v := map[string]string{"kind": declaration.KindResident, "nationality": "Việt Nam", "province_code": d.Config.Province}
+	if k := r.URL.Query().Get("kind"); k == declaration.KindTravel || k == declaration.KindEntry {
+		v["kind"] = k
+	}
+	if _, ok := geo.Get(v["province_code"]); !ok || v["province_code"] == geo.Country {
+		v["province_code"] = ""
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	d.render(w, r, http.StatusOK, "declare", d.view(r, v))
+	return nil
+}
+
+// localize returns the part of a "Vietnamese / English" message in lang.
+func localize(lang, msg string) string {
+	vi, en, ok := strings.Cut(msg, " / ")
+	if !ok {
+		return msg
+	}
+	if lang == "en" {
+		return en
+	}
+	return vi
+}
+
+// inputFromForm maps the form onto a declaration. Form-only checks (every
+// symptom answered yes or no, the pledge ticked) come back as extra field
+// errors; the declaration package validates the rest.
+func inputFromForm(r *http.Request) (declaration.Input, map[string]string, errs.Fields) {
+	v := map[string]string{}
+	for _, k := range declareFields {
+		v[k] = r.PostFormValue(k)
+	}
+	in := declaration.Input{ID: v["id"], Kind: v["kind"], Name: v["name"], Sex: v["sex"], Nationality: v["nationality"],
+		IDNumber: v["id_number"], Phone: v["phone"], ProvinceCode: v["province_code"], DistrictCode: v["district_code"],
+		CommuneCode: v["commune_code"], Street: v["street"], Places: v["places"],
+		Travel: declaration.Travel{Mode: v["mode"], Vehicle: v["vehicle"], Seat: v["seat"], DeparturePlace: v["departure_place"],
+			DepartureDate: v["departure_date"], ArrivalPlace: v["arrival_place"], ArrivalDate: v["arrival_date"]}}
+	in.BirthYear, _ = strconv.Atoi(strings.TrimSpace(v["birth_year"]))
+	if s := strings.TrimSpace(v["vaccine_doses"]); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			n = -1
+		}
+		in.VaccineDoses = &n
+	}
+	yesNo := func(s string) *bool {
+		switch s {
+		case "yes":
+			return new(true)
+		case "no":
+			return new(false)
+		}
+		return nil
+	}
+	in.ContactCase, in.AnimalMarket = yesNo(v["contact_case"]), yesNo(v["animal_market"])
+	f := errs.Fields{}
+	for _, o := range declaration.Symptoms {
+		key := "symptom_" + o.Code
+		v[key] = r.PostFormValue(key)
+		switch v[key] {
+		case "yes":
+			in.Symptoms = append(in.Symptoms, o.Code)
+		case "no":
+		default:
+			f.Add(key, "Hãy chọn Có hoặc Không / Please answer yes or no")
+		}
+	}
+	if v["confirm"] == "" {
+		f.Add("confirm", "Hãy đánh dấu cam kết trước khi gửi / Please tick the pledge before submitting")
+	}
+	return in, v, f
+}
+
+// summary lists the form's errors in the order of the form, each with the
+// label of its field and the id of the element to jump to.
+func summary(lang string, errors map[string]string) []fieldError {
+	var out []fieldError
+	add := func(id, label string) {
+		if m, ok := errors[id]; ok {
+			out = append(out, fieldError{id, label, m})
+		}
+	}
+	for _, k := range declareFields {
+		switch k {
+		case "places":
+			add(k, translate(lang, "decl.places.short"))
+			for _, o := range declaration.Symptoms {
+				add("symptom_"+o.Code, translate(lang, "decl.symptoms.short")+": "+o.Label(lang))
+			}
+			add("symptoms", translate(lang, "decl.symptoms.short"))
+		case "contact_case", "animal_market", "confirm":
+			add(k, translate(lang, "decl."+k+".short"))
+		default:
+			add(k, translate(lang, "decl."+k))
+		}
+	}
+	return out
+}
+
+func (d *declRoutes) formSubmit(w http.ResponseWriter, r *http.Request) error {
+	if err := r.ParseForm(); err != nil {
+		return fmt.Errorf("declaration form: %w", errs.ErrTooLarge)
+	}
+	in, v, formErrs := inputFromForm(r)
+	lang := langOf(r)
+	if r.PostFormValue("refresh") != "" {
+		// Without JavaScript, choosing a province or district needs a round
+		// trip to list its units; nothing is validated or stored.
+		if r.PostFormValue("refresh") == "province" {
+			v["district_code"], v["commune_code"] = "", ""
+		}
+		d.render(w, r, http.StatusOK, "declare", d.view(r, v))
+		return nil
+	}
+	if d.lim != nil && !d.lim.take(clientIP(r)) {
+		return fmt.Errorf("declaration from %s: %w", clientIP(r), errs.ErrRateLimited)
+	}
+	fail := func(fields map[string]string) error {
+		dv := d.view(r, v)
+		for k, m := range fields {
+			dv.Errors[k] = localize(lang, m)
+		}
+		dv.Summary = summary(lang, dv.Errors)
+		d.render(w, r, http.StatusBadRequest, "declare", dv)
+		return nil
+	}
+	if len(formErrs) > 0 {
+		// Report the declaration's own problems in the same pass.
+		check := in
+		if err := declaration.Validate(&check, time.Now()); err != nil {
+			for k, m := range errs.FieldsOf(err) {
+				formErrs.Add(k, m)
+			}
+		}
+		return fail(formErrs)
+	}
+	res, err := d.Declarations.Submit(r.Context(), in)
+	if f := errs.FieldsOf(err); f != nil {
+		return fail(f)
+	}
+	if errors.Is(err, errs.ErrConflict) {
+		v["id"] = "" // the form's id belongs to someone else's declaration: a fresh one
+		return fail(map[string]string{"form": "Biểu mẫu này đã được dùng; hãy gửi lại / This form was already used; please submit again"})
+	}
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{Name: qrCookie, Value: res.Token, Path: "/", HttpOnly: true, Secure: d.Config.SecureCookies,
+		SameSite: http.SameSiteLaxMode, Expires: res.ExpiresAt})
+	w.Header().Set("Cache-Control", "no-store")
+	return d.renderCard(w, r, http.StatusOK, cardView{Result: &res, Name: in.Name, Token: res.Token, Expires: res.ExpiresAt})
+}
+
+// --- the personal QR ---
+
+// cardView is the result page and the page behind a personal QR.
+type cardView struct {
+	Result  *declaration.Result // set right after submitting
+	Name    string              // the declarant's name, only on the submitter's own result page
+	Token   string
+	Expires time.Time
+	QR      template.URL // inline SVG as a data: URL
+	Error   string       // why the token was refused
+	Expired bool
+}
+
+func (d *declRoutes) renderCard(w http.ResponseWriter, r *http.Request, status int, cv cardView) error {
+	if cv.Error == "" {
+		svg, err := poster.SVG(d.Declarations.URL(cv.Token))
+		if err != nil {
+			return err
+		}
+		cv.QR = template.URL("data:image/svg+xml;base64," + base64.StdEncoding.EncodeToString(svg))
+	}
+	d.render(w, r, status, "declaration", cv)
+	return nil
+}
+
+// cardPage is what opens when a phone's camera reads a personal QR: whether
+// it is valid and until when. It shows no personal data: anyone holding the
+// paper can open it.
+func (d *declRoutes) cardPage(w http.ResponseWriter, r *http.Request) error {
+	tok := r.PathValue("token")
+	c, err := d.Declarations.Verify(tok)
+	w.Header().Set("Cache-Control", "no-store")
+	if err != nil {
+		return d.renderCard(w, r, http.StatusBadRequest, cardView{Token: tok, Error: localize(langOf(r), errs.FieldsOf(err)["token"]),
+			Expired: errors.Is(err, declaration.ErrTokenExpired)})
+	}
+	return d.renderCard(w, r, http.StatusOK, cardView{Token: tok, Expires: c.Expires})
+}
+
+// qrToken verifies the token of a QR image request: this is not an open QR
+// generator.
+func (d *declRoutes) qrToken(r *http.Request) (string, error) {
+	tok := r.PathValue("token")
+	if _, err := d.Declarations.Verify(tok); err != nil {
+		return "", err
+	}
+	return tok, nil
+}
+
+func (d *declRoutes) qrPNG(w http.ResponseWriter, r *http.Request) error {
+	tok, err := d.qrToken(r)
+	if err != nil {
+		return err
+	}
+	size, err := queryInt(r, "size", 512)
+	if err != nil {
+		return err
+	}
+	png, err := poster.PNG(d.Declarations.URL(tok), size)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("Cache-Control", "private, max-age=86400")
+	if r.URL.Query().Has("download") {
+		w.Header().Set("Content-Disposition", `attachment; filename="ma-qr-khai-bao-y-te.png"`)
+	}
+	w.Write(png)
+	return nil
+}
+
+func (d *declRoutes) qrSVG(w http.ResponseWriter, r *http.Request) error {
+	tok, err := d.qrToken(r)
+	if err != nil {
+		return err
+	}
+	svg, err := poster.SVG(d.Declarations.URL(tok))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "image/svg+xml")
+	w.Header().Set("Cache-Control", "private, max-age=86400")
+	w.Write(svg)
+	return nil
+}
+
+// --- the JSON API ---
+
+func (d *declRoutes) apiOptions(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, map[string]any{"kinds": declaration.Kinds, "sexes": declaration.Sexes,
+		"symptoms": declaration.Symptoms, "modes": declaration.Modes, "max_vaccine_doses": declaration.MaxVaccineDoses})
+	return nil
+}
+
+func (d *declRoutes) apiDeclare(w http.ResponseWriter, r *http.Request) error {
+	if d.lim != nil && !d.lim.take(clientIP(r)) {
+		return fmt.Errorf("declaration from %s: %w", clientIP(r), errs.ErrRateLimited)
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxDeclarationBody)
+	var in declaration.Input
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	res, err := d.Declarations.Submit(r.Context(), in)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if res.Created {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, res)
+	return nil
+}
+
+func worklistFilter(r *http.Request) (declaration.Filter, error) {
+	q := r.URL.Query()
+	f := declaration.Filter{Unit: q.Get("unit"), Status: q.Get("status")}
+	var err error
+	if f.Limit, err = queryInt(r, "limit", 50); err != nil {
+		return f, err
+	}
+	if f.Offset, err = queryInt(r, "offset", 0); err != nil {
+		return f, err
+	}
+	return f, nil
+}
+
+const worklistPurpose = "Theo dõi khai báo y tế có triệu chứng/tiếp xúc / follow-up of flagged health declarations"
+
+func (d *declRoutes) apiWorklist(w http.ResponseWriter, r *http.Request) error {
+	f, err := worklistFilter(r)
+	if err != nil {
+		return err
+	}
+	items, err := d.Declarations.Worklist(r.Context(), auth.From(r.Context()), f, worklistPurpose+" (API)")
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"declarations": items})
+	return nil
+}
+
+func (d *declRoutes) apiHandled(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Note string `json:"note"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	if err := d.Declarations.Handle(r.Context(), auth.From(r.Context()), id, in.Note); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"id": id, "handled": true})
+	return nil
+}
+
+// --- the worklist page ---
+
+// worklistView is the health station's page.
+type worklistView struct {
+	Items    []declaration.Item
+	Filter   declaration.Filter
+	Units    []geo.Unit // units the caller may narrow to
+	Done     int64      // the declaration just handled
+	Back     string     // this list's query, for the handled form to return to
+	NoteErr  map[int64]string
+	Notes    map[int64]string
+	Prev     string
+	Next     string
+	Label    func(list string, code string) string
+	Statuses []option
+}
+
+func (d *declRoutes) worklistPage(w http.ResponseWriter, r *http.Request) error {
+	return d.renderWorklist(w, r, http.StatusOK, nil, nil)
+}
+
+func (d *declRoutes) renderWorklist(w http.ResponseWriter, r *http.Request, status int, noteErr map[int64]string, notes map[int64]string) error {
+	p := auth.From(r.Context())
+	f, err := worklistFilter(r)
+	if err != nil {
+		return err
+	}
+	items, err := d.Declarations.Worklist(r.Context(), p, f, worklistPurpose+" (page)")
+	if err != nil {
+		return err
+	}
+	lang := langOf(r)
+	wv := worklistView{Items: items, Filter: f, NoteErr: noteErr, Notes: notes,
+		Statuses: []option{{declaration.StatusOpen, translate(lang, "decl.status.open")},
+			{declaration.StatusHandled, translate(lang, "decl.status.handled")}, {declaration.StatusAll, translate(lang, "decl.status.all")}},
+		Label: func(list, code string) string {
+			l := map[string][]declaration.Option{"kind": declaration.Kinds, "sex": declaration.Sexes,
+				"symptom": declaration.Symptoms, "mode": declaration.Modes}[list]
+			for _, o := range l {
+				if o.Code == code {
+					return o.Label(lang)
+				}
+			}
+			return code
+		}}
+	if wv.Filter.Status == "" {
+		wv.Filter.Status = declaration.StatusOpen
+	}
+	unit := p.Unit
+	if unit == geo.Country && d.Config.Province != geo.Country {
+		unit = d.Config.Province
+	}
+	if u, ok := geo.Get(unit); ok && u.Level != "commune" {
+		wv.Units = append([]geo.Unit{u}, geo.Children(unit)...)
+	}
+	wv.Done, _ = strconv.ParseInt(r.URL.Query().Get("done"), 10, 64)
+	back := r.URL.Query()
+	back.Del("done")
+	wv.Back = back.Encode()
+	page := func(offset int) string {
+		q := r.URL.Query()
+		q.Del("done")
+		q.Set("offset", strconv.Itoa(offset))
+		return "/declarations/worklist?" + q.Encode()
+	}
+	if f.Offset > 0 {
+		wv.Prev = page(max(f.Offset-f.Limit, 0))
+	}
+	if len(items) == f.Limit {
+		wv.Next = page(f.Offset + f.Limit)
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	d.render(w, r, status, "worklist", wv)
+	return nil
+}
+
+// handledForm marks a declaration handled from the worklist page and returns
+// to the same list.
+func (d *declRoutes) handledForm(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := r.ParseForm(); err != nil {
+		return fmt.Errorf("handled form: %w", errs.ErrTooLarge)
+	}
+	back, _ := url.ParseQuery(r.PostFormValue("back"))
+	note := r.PostFormValue("note")
+	err = d.Declarations.Handle(r.Context(), auth.From(r.Context()), id, note)
+	if f := errs.FieldsOf(err); f != nil {
+		r.URL.RawQuery = back.Encode()
+		return d.renderWorklist(w, r, http.StatusBadRequest, map[int64]string{id: localize(langOf(r), f["note"])}, map[int64]string{id: note})
+	}
+	if err != nil {
+		return err
+	}
+	back.Set("done", strconv.FormatInt(id, 10))
+	http.Redirect(w, r, "/declarations/worklist?"+back.Encode(), http.StatusSeeOther)
+	return nil
+}

@@ -1,0 +1,122 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+
+	"anticovid/internal/auth"
+	"anticovid/internal/checkin"
+	"anticovid/internal/declaration"
+	"anticovid/internal/errs"
+	"anticovid/internal/people"
+	"anticovid/internal/venue"
+)
+
+// Staff mode: a venue's staff scan people without a smartphone — a personal QR
+// (health declaration), the QR on a chip ID card, or a phone number typed in.
+
+func (s *Server) routesStaff() {
+	s.page("GET /venues/{id}/staff", true, s.staffPage)
+	s.api("POST", "/api/v1/venues/{id}/scans", `Staff scan at a venue: {"id", "direction", "qr"} (personal QR or chip ID card QR) or {"id", "direction", "phone", "name"?, "birth_year"?}; 201 new, 200 repeat.`, true, s.apiStaffScan)
+}
+
+// staffVenue returns a venue whose scanning the caller may run: its manager,
+// or an officer whose jurisdiction holds it.
+func (s *Server) staffVenue(r *http.Request) (venue.Venue, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return venue.Venue{}, err
+	}
+	p := auth.From(r.Context())
+	if p.Role == auth.HealthTracer {
+		return venue.Venue{}, fmt.Errorf("staff scan: %w", errs.ErrForbidden)
+	}
+	return s.Venues.Get(r.Context(), p, id)
+}
+
+func (s *Server) staffPage(w http.ResponseWriter, r *http.Request) error {
+	v, err := s.staffVenue(r)
+	if err != nil {
+		return err
+	}
+	s.render(w, r, http.StatusOK, "staff", map[string]any{"Venue": v, "FormID": newID()})
+	return nil
+}
+
+// staffScan is what the staff device sends.
+type staffScan struct {
+	ID        string `json:"id"`
+	Direction string `json:"direction"`
+	QR        string `json:"qr"`
+	Phone     string `json:"phone"`
+	Name      string `json:"name"`
+	BirthYear int    `json:"birth_year"`
+}
+
+// staffResult tells the staff who was scanned, without more personal data
+// than they need to recognise the person in front of them.
+type staffResult struct {
+	checkin.Result
+	Who  string `json:"who"`
+	Kind string `json:"kind"` // personal, id_card, phone
+}
+
+func (s *Server) apiStaffScan(w http.ResponseWriter, r *http.Request) error {
+	v, err := s.staffVenue(r)
+	if err != nil {
+		return err
+	}
+	var in staffScan
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	req := checkin.Request{ID: in.ID, Direction: in.Direction}
+	var who, kind string
+	switch {
+	case in.QR != "":
+		sc, err := s.Declarations.ParseScan(in.QR)
+		if err != nil {
+			return err
+		}
+		kind = sc.Kind
+		switch sc.Kind {
+		case declaration.ScanPersonal:
+			req.PersonToken = s.Checkins.PersonToken(sc.Personal.PersonID)
+			who = fmt.Sprintf("QR cá nhân / personal QR #%d", sc.Personal.PersonID)
+		case declaration.ScanIDCard:
+			// Residence is not parsed from the card's free-text address: the
+			// person is filed under the venue's commune, where they were seen.
+			person := sc.Card.Person(v.CommuneCode)
+			req.Person = &person
+			who = sc.Card.Name + " · CCCD ***" + sc.Card.Number[max(len(sc.Card.Number)-3, 0):]
+		}
+	case in.Phone != "":
+		kind = "phone"
+		ids, err := s.People.ByPhone(r.Context(), in.Phone)
+		if err != nil {
+			return err
+		}
+		if len(ids) > 0 {
+			req.PersonToken = s.Checkins.PersonToken(ids[0])
+		} else if in.Name == "" {
+			return &errs.Invalid{Fields: map[string]string{"name": "Số điện thoại chưa đăng ký: nhập họ tên và năm sinh / Phone not registered yet: enter the name and year of birth"}}
+		} else {
+			req.Person = &people.Person{Name: in.Name, Phone: in.Phone, BirthYear: in.BirthYear, Commune: v.CommuneCode}
+		}
+		ph, _ := people.NormalizePhone(in.Phone)
+		who = people.MaskPhone(ph)
+	default:
+		return &errs.Invalid{Fields: map[string]string{"qr": "Quét mã QR hoặc nhập số điện thoại / Scan a QR code or enter a phone number"}}
+	}
+	res, err := s.Checkins.IngestAt(r.Context(), v.ID, req)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if res.Created {
+		status = http.StatusCreated
+	}
+	res.PersonToken = "" // the staff device must not be able to act as the person later
+	writeJSON(w, status, staffResult{Result: res, Who: who, Kind: kind})
+	return nil
+}

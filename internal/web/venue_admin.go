@@ -1,0 +1,716 @@
+package web
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"anticovid/internal/auth"
+	"anticovid/internal/errs"
+	"anticovid/internal/geo"
+	"anticovid/internal/otp"
+	"anticovid/internal/people"
+	"anticovid/internal/poster"
+	"anticovid/internal/venue"
+)
+
+// venueAdmin serves what happens to a venue before and around its check-ins:
+// public registration with a phone confirmed by SMS, approval and QR
+// reissue by officers, QR codes and printable posters, and bulk import.
+type venueAdmin struct {
+	*Server
+	otp    *otp.Service
+	sendIP *limiter // codes requested per client address: SMS cost money and annoy
+}
+
+func (s *Server) routesVenueAdmin() {
+	a := &venueAdmin{Server: s, otp: otp.New(s.DB, s.Venues.Vault, s.Outbox), sendIP: newLimiter(rate.Every(30*time.Second), 10)}
+	s.page("GET /dang-ky-dia-diem", false, a.registerStart)
+	s.page("GET /register", false, func(w http.ResponseWriter, r *http.Request) error {
+		target := "/dang-ky-dia-diem"
+		if r.URL.RawQuery != "" {
+			target += "?" + r.URL.RawQuery
+		}
+		http.Redirect(w, r, target, http.StatusMovedPermanently)
+		return nil
+	})
+	s.page("POST /dang-ky-dia-diem/ma", false, a.registerSendCode)
+	s.page("POST /dang-ky-dia-diem", false, a.registerSubmit)
+
+	s.page("POST /venues/{id}/status", true, a.statusForm)
+	s.page("POST /venues/{id}/reissue", true, a.reissueForm)
+	s.page("GET /venues/import", true, a.importPage)
+	s.page("POST /venues/import", true, a.importForm)
+	s.page("GET /venues/import/mau-dia-diem.csv", true, a.templateCSV)
+	s.page("GET /venues/import/mau-dia-diem.xlsx", true, a.templateXLSX)
+
+	s.api("POST", "/api/v1/venues/{id}/reissue", "Replace a venue's QR code: posters printed before stop working. Returns the venue with its new qr_url.", true, a.apiReissue)
+	s.api("POST", "/api/v1/venues/import", `Bulk import (officers): multipart field "file" (XLSX or CSV) or a raw text/csv body; all rows or none. 201 {"created": n}, or 400 {"errors": [{"row", "fields"}]}.`, true, a.apiImport)
+	s.api("GET", "/api/v1/venues/{id}/qr.png", "The venue's QR code as PNG (?size=pixels, default 512); approved venues only.", true, a.apiQRPNG)
+	s.api("GET", "/api/v1/venues/{id}/qr.svg", "The venue's QR code as SVG; approved venues only.", true, a.apiQRSVG)
+	s.api("GET", "/api/v1/venues/{id}/poster.pdf", "The venue's printable A4 poster (Vietnamese); approved venues only.", true, a.apiPoster)
+	s.api("GET", "/api/v1/units/{code}/posters.pdf", "One PDF with the posters of every approved venue of a commune in the caller's jurisdiction (?category=).", true, a.apiCommunePosters)
+}
+
+// ---- Public registration ----------------------------------------------------
+
+// unitGroup is a district and its communes, for the address pickers.
+type unitGroup struct {
+	Code, Name string
+	Communes   []geo.Unit
+}
+
+// categoryGroup is one of the directive's two lists of venue categories.
+type categoryGroup struct {
+	Label      string // i18n key
+	Categories []venue.Category
+}
+
+// firstCrowded is the first category of the directive's second list (crowded
+// places); venue.Categories keeps the directive's order, workplaces first.
+const firstCrowded = "hospital"
+
+func categoryGroups() []categoryGroup {
+	g := []categoryGroup{{Label: "register.group.work"}, {Label: "register.group.crowd"}}
+	i := 0
+	for _, c := range venue.Categories {
+		if c.Code == firstCrowded {
+			i = 1
+		}
+		g[i].Categories = append(g[i].Categories, c)
+	}
+	return g
+}
+
+// registerView is what the registration pages show.
+type registerView struct {
+	Phone        string            // normalised, once step 1 is done
+	Confirmed    string            // proof that the phone passed its code (see confirmation)
+	Values       map[string]string // the form as typed
+	Errors       map[string]string // field → message
+	Notice       string            // i18n key of a message above the form
+	NoticeArg    string
+	Province     geo.Unit
+	Groups       []categoryGroup
+	Districts    []unitGroup
+	CategoryName func(string) string
+	Venue        *venue.Venue // once registered
+	QRSVG        template.HTML
+	Username     string
+}
+
+func (a *venueAdmin) newRegisterView(r *http.Request) *registerView {
+	prov, _ := geo.Get(a.Config.Province)
+	rv := &registerView{Values: map[string]string{}, Errors: map[string]string{}, Province: prov, Groups: categoryGroups(),
+		CategoryName: categoryName(langOf(r))}
+	for _, d := range geo.Children(prov.Code) {
+		rv.Districts = append(rv.Districts, unitGroup{d.Code, d.Name, geo.Children(d.Code)})
+	}
+	return rv
+}
+
+func (a *venueAdmin) renderRegister(w http.ResponseWriter, r *http.Request, status int, page string, rv *registerView) {
+	w.Header().Set("Cache-Control", "no-store")
+	a.render(w, r, status, page, rv)
+}
+
+func (a *venueAdmin) registerStart(w http.ResponseWriter, r *http.Request) error {
+	a.renderRegister(w, r, http.StatusOK, "register", a.newRegisterView(r))
+	return nil
+}
+
+// registerSendCode is step 1: it sends a code to the phone and shows the form.
+func (a *venueAdmin) registerSendCode(w http.ResponseWriter, r *http.Request) error {
+	if err := r.ParseForm(); err != nil {
+		return errs.ErrTooLarge
+	}
+	rv := a.newRegisterView(r)
+	rv.Values["phone"] = r.PostFormValue("phone")
+	if !a.sendIP.take(clientIP(r)) {
+		rv.Notice = "register.limited"
+		a.renderRegister(w, r, http.StatusTooManyRequests, "register", rv)
+		return nil
+	}
+	sent, err := a.otp.Send(r.Context(), otp.RegisterVenue, r.PostFormValue("phone"))
+	switch {
+	case errors.Is(err, otp.ErrTooSoon):
+		// A code is on its way (or several were): let them use it.
+		rv.Phone, _ = people.NormalizePhone(r.PostFormValue("phone"))
+		rv.Notice = "register.too_soon"
+		rv.Values["contact_phone"] = rv.Phone
+		a.renderRegister(w, r, http.StatusTooManyRequests, "register_form", rv)
+		return nil
+	case errs.FieldsOf(err) != nil:
+		rv.Errors = errs.FieldsOf(err)
+		a.renderRegister(w, r, http.StatusBadRequest, "register", rv)
+		return nil
+	case err != nil:
+		return err
+	}
+	rv.Phone, rv.Notice, rv.NoticeArg = sent.Phone, "register.sent", people.MaskPhone(sent.Phone)
+	rv.Values["contact_phone"] = sent.Phone
+	a.renderRegister(w, r, http.StatusOK, "register_form", rv)
+	return nil
+}
+
+// confirmationTTL is how long a phone, once confirmed by its code, stays
+// confirmed while the person fixes the rest of the form.
+const confirmationTTL = 30 * time.Minute
+
+const confirmTag = "venue-register-phone/v1"
+
+// confirmation proves, without server state, that phone passed its one-time
+// code: a form sent back with field errors then needs no second code.
+func (a *venueAdmin) confirmation(phone string, now time.Time) string {
+	msg := binary.BigEndian.AppendUint64([]byte(phone), uint64(now.Add(confirmationTTL).Unix()))
+	return base64.RawURLEncoding.EncodeToString(append(msg, a.Venues.Vault.Tag(confirmTag, msg)...))
+}
+
+func (a *venueAdmin) confirmed(tok, phone string, now time.Time) bool {
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil || len(b) != len(phone)+8+16 {
+		return false
+	}
+	msg, tag := b[:len(b)-16], b[len(b)-16:]
+	return string(msg[:len(phone)]) == phone && a.Venues.Vault.CheckTag(confirmTag, msg, tag) &&
+		int64(binary.BigEndian.Uint64(msg[len(phone):])) > now.Unix()
+}
+
+// registerFields are the form fields the page sends back as typed.
+var registerFields = []string{"name", "category", "district", "commune_code", "address", "lat", "lon", "contact_name",
+	"contact_phone", "capacity", "opening_hours", "starts_at", "ends_at", "plate", "route", "code"}
+
+// venueFromForm reads the registration form into a venue, with the problems
+// of fields that do not even parse.
+func venueFromForm(r *http.Request, phone string) (venue.Venue, errs.Fields) {
+	f := errs.Fields{}
+	val := func(k string) string { return strings.TrimSpace(r.PostFormValue(k)) }
+	v := venue.Venue{Name: val("name"), Category: val("category"), CommuneCode: val("commune_code"), Address: val("address"),
+		ContactName: val("contact_name"), OpeningHours: val("opening_hours"), Plate: val("plate"), Route: val("route")}
+	if v.Category == "" {
+		f.Add("category", "Chọn loại địa điểm / Choose a category")
+	}
+	if v.CommuneCode == "" {
+		f.Add("commune_code", "Chọn xã/phường / Choose a commune")
+	}
+	if len([]rune(v.ContactName)) > 100 || len([]rune(v.OpeningHours)) > 100 || len([]rune(v.Plate)) > 20 || len([]rune(v.Route)) > 200 {
+		f.Add("name", "Nội dung quá dài / Text too long")
+	}
+	if val("lat") != "" || val("lon") != "" {
+		lat, e1 := strconv.ParseFloat(strings.ReplaceAll(val("lat"), ",", "."), 64)
+		lon, e2 := strconv.ParseFloat(strings.ReplaceAll(val("lon"), ",", "."), 64)
+		if e1 != nil || e2 != nil {
+			f.Add("lat", "Toạ độ không hợp lệ / Invalid coordinates")
+		} else {
+			v.Lat, v.Lon = &lat, &lon
+		}
+	}
+	v.ContactPhone = phone
+	if p := val("contact_phone"); p != "" {
+		if ph, err := people.NormalizePhone(p); err == nil {
+			v.ContactPhone = ph
+		} else {
+			f.Add("contact_phone", "Số điện thoại không hợp lệ (10 chữ số, bắt đầu bằng 0) / Invalid phone number (10 digits starting with 0)")
+		}
+	}
+	if c := val("capacity"); c != "" {
+		n, err := strconv.Atoi(c)
+		if err != nil {
+			f.Add("capacity", "Sức chứa phải là số nguyên / Capacity must be a whole number")
+		}
+		v.Capacity = n
+	}
+	for _, t := range []struct {
+		k   string
+		dst **time.Time
+	}{{"starts_at", &v.StartsAt}, {"ends_at", &v.EndsAt}} {
+		if s := val(t.k); s != "" {
+			tt, ok := venue.ParseLocalTime(s)
+			if !ok {
+				f.Add(t.k, "Thời gian không hợp lệ / Invalid time")
+				continue
+			}
+			*t.dst = &tt
+		}
+	}
+	v.KeepKindFields()
+	return v, f
+}
+
+// registerSubmit is step 2: the code, the venue and the account's password.
+// Nothing is stored unless every field is valid and the code is right.
+func (a *venueAdmin) registerSubmit(w http.ResponseWriter, r *http.Request) error {
+	if err := r.ParseForm(); err != nil {
+		return errs.ErrTooLarge
+	}
+	ctx := r.Context()
+	now := time.Now()
+	rv := a.newRegisterView(r)
+	for _, k := range registerFields {
+		rv.Values[k] = r.PostFormValue(k)
+	}
+	phone, err := people.NormalizePhone(r.PostFormValue("phone"))
+	if err != nil {
+		rv.Errors["phone"] = "Số điện thoại không hợp lệ / Invalid phone number"
+		a.renderRegister(w, r, http.StatusBadRequest, "register", rv)
+		return nil
+	}
+	rv.Phone = phone
+	if tok := r.PostFormValue("confirmed"); a.confirmed(tok, phone, now) {
+		rv.Confirmed = tok
+	}
+	fail := func() error {
+		rv.Notice = "register.errors"
+		a.renderRegister(w, r, http.StatusBadRequest, "register_form", rv)
+		return nil
+	}
+
+	// Every field first, so that a typo does not burn the code.
+	v, f := venueFromForm(r, phone)
+	if err := v.Validate(); err != nil {
+		for k, msg := range errs.FieldsOf(err) {
+			if _, seen := f[k]; !seen {
+				f.Add(k, msg)
+			}
+		}
+	}
+	if _, bad := f["commune_code"]; !bad && !geo.Contains(a.Config.Province, v.CommuneCode) {
+		f.Add("commune_code", "Xã/phường không thuộc tỉnh triển khai / Commune outside this deployment's province")
+	}
+	pw := r.PostFormValue("password")
+	if n := len([]rune(pw)); n < 10 || n > 256 {
+		f.Add("password", "Mật khẩu từ 10 đến 256 ký tự / Password must be 10 to 256 characters")
+	} else if pw != r.PostFormValue("password2") {
+		f.Add("password2", "Hai mật khẩu không khớp / The passwords differ")
+	}
+	if len(f) > 0 {
+		rv.Errors = f
+		return fail()
+	}
+
+	// Then the phone.
+	if rv.Confirmed == "" {
+		if err := a.otp.Check(ctx, otp.RegisterVenue, phone, r.PostFormValue("code")); err != nil {
+			if fields := errs.FieldsOf(err); fields != nil {
+				rv.Errors = fields
+				return fail()
+			}
+			return err
+		}
+		rv.Confirmed = a.confirmation(phone, now)
+	}
+
+	// The account: new, or the one this phone already has.
+	var p *auth.Principal
+	existing, err := a.Auth.UserByName(ctx, phone)
+	switch {
+	case err == nil:
+		if existing.Role != auth.VenueManager {
+			rv.Errors["phone"] = "Số điện thoại này đã dùng cho một tài khoản cán bộ; hãy dùng số khác / This number belongs to an officer's account; use another"
+			return fail()
+		}
+		if a.loginUser.blocked(phone) {
+			rv.Errors["password"] = translate(langOf(r), "login.limited")
+			return fail()
+		}
+		u, err := a.Auth.Authenticate(ctx, phone, pw)
+		if err != nil {
+			a.loginUser.take(phone)
+			rv.Errors["password"] = "Số điện thoại này đã có tài khoản: nhập đúng mật khẩu của tài khoản đó / This number already has an account: enter its password"
+			return fail()
+		}
+		if u.Unit != v.CommuneCode {
+			rv.Errors["commune_code"] = fmt.Sprintf("Tài khoản của bạn quản lý địa điểm tại %s; địa điểm ở xã/phường khác cần số điện thoại khác / Your account manages venues in %s; a venue elsewhere needs another phone number",
+				unitDisplayName(u.Unit), unitDisplayName(u.Unit))
+			return fail()
+		}
+		p = &u.Principal
+	case errors.Is(err, errs.ErrNotFound):
+		u, err := a.Auth.CreateUser(ctx, auth.NewUser{Username: phone, Password: pw, Role: auth.VenueManager, Unit: v.CommuneCode})
+		if err != nil {
+			if fields := errs.FieldsOf(err); fields != nil {
+				rv.Errors = fields
+				return fail()
+			}
+			return err
+		}
+		p = &u.Principal
+	default:
+		return err
+	}
+
+	created, err := a.Venues.Create(ctx, p, v)
+	if err != nil {
+		return err
+	}
+	if a.Config.AutoApprove {
+		// The deployment itself approves: the commune may still suspend or close.
+		deployment := &auth.Principal{Username: "auto-approve", Role: auth.ProvinceAdmin, Unit: a.Config.Province}
+		if created, err = a.Venues.SetStatus(ctx, deployment, created.ID, venue.StatusApproved); err != nil {
+			return err
+		}
+	}
+	a.log.Info("venue registered", "venue", created.ID, "status", created.Status, "manager", p.UserID)
+
+	secret, err := a.Auth.NewSession(ctx, p.UserID)
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: secret, Path: "/", HttpOnly: true,
+		Secure: a.Config.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: int(a.Config.SessionTTL.Seconds())})
+	r = r.WithContext(auth.WithPrincipal(ctx, p)) // the page already shows them logged in
+	rv.Venue, rv.Username = &created, phone
+	if created.Status == venue.StatusApproved && created.QRURL != "" {
+		svg, err := poster.SVG(created.QRURL)
+		if err != nil {
+			return err
+		}
+		rv.QRSVG = template.HTML(svg) // drawn here, from our own signed URL
+	}
+	a.renderRegister(w, r, http.StatusCreated, "register_done", rv)
+	return nil
+}
+
+// unitDisplayName is a unit's name, or its code when unknown.
+func unitDisplayName(code string) string {
+	if u, ok := geo.Get(code); ok {
+		return u.Name
+	}
+	return code
+}
+
+// ---- Approval and reissue -----------------------------------------------------
+
+// forget makes this server's check-in path see a venue's new status or QR
+// generation at once instead of after its cache's lifetime.
+func (a *venueAdmin) forget(id int64) {
+	if a.Checkins != nil {
+		a.Checkins.Forget(id)
+	}
+}
+
+func (a *venueAdmin) statusForm(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := r.ParseForm(); err != nil {
+		return errs.ErrTooLarge
+	}
+	if _, err := a.Venues.SetStatus(r.Context(), auth.From(r.Context()), id, r.PostFormValue("status")); err != nil {
+		return err
+	}
+	a.forget(id)
+	http.Redirect(w, r, fmt.Sprintf("/venues/%d", id), http.StatusSeeOther)
+	return nil
+}
+
+func (a *venueAdmin) reissue(r *http.Request) (venue.Venue, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return venue.Venue{}, err
+	}
+	v, err := a.Venues.Reissue(r.Context(), auth.From(r.Context()), id)
+	if err != nil {
+		return venue.Venue{}, err
+	}
+	a.forget(id)
+	a.log.Info("venue QR reissued", "venue", id, "gen", v.QRGen, "by", auth.From(r.Context()).Username)
+	return v, nil
+}
+
+func (a *venueAdmin) reissueForm(w http.ResponseWriter, r *http.Request) error {
+	v, err := a.reissue(r)
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, fmt.Sprintf("/venues/%d#qr", v.ID), http.StatusSeeOther)
+	return nil
+}
+
+func (a *venueAdmin) apiReissue(w http.ResponseWriter, r *http.Request) error {
+	v, err := a.reissue(r)
+	if err != nil {
+		return err
+	}
+	v.ContactPhone = "" // not audited here: the answer is about the QR code
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+// ---- QR codes and posters -----------------------------------------------------
+
+// printable returns a venue the caller may see whose QR code may be printed:
+// an approved one (any other would be refused at the door).
+func (a *venueAdmin) printable(r *http.Request) (venue.Venue, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return venue.Venue{}, err
+	}
+	v, err := a.Venues.Get(r.Context(), auth.From(r.Context()), id)
+	if err != nil {
+		return venue.Venue{}, err
+	}
+	if v.Status != venue.StatusApproved {
+		return venue.Venue{}, fmt.Errorf("poster of venue %d (%s): %w", id, v.Status, &errs.Invalid{Fields: map[string]string{
+			"status": "Chỉ địa điểm đã được duyệt mới có mã QR; địa điểm này: " + translate("vi", "status."+v.Status) +
+				" / Only approved venues have a QR code; this one is " + translate("en", "status."+v.Status)}})
+	}
+	if v.QRURL == "" {
+		return venue.Venue{}, fmt.Errorf("poster of venue %d: no signing key configured", id)
+	}
+	return v, nil
+}
+
+func sendDownload(w http.ResponseWriter, contentType, disposition, name string, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	h.Set("Content-Disposition", mime.FormatMediaType(disposition, map[string]string{"filename": name}))
+	h.Set("Cache-Control", "private, no-cache") // a reissue changes the code
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.Write(body)
+}
+
+func (a *venueAdmin) apiQRPNG(w http.ResponseWriter, r *http.Request) error {
+	v, err := a.printable(r)
+	if err != nil {
+		return err
+	}
+	size, err := queryInt(r, "size", 512)
+	if err != nil {
+		return err
+	}
+	png, err := poster.PNG(v.QRURL, size)
+	if err != nil {
+		return err
+	}
+	sendDownload(w, "image/png", "inline", fmt.Sprintf("qr-%d.png", v.ID), png)
+	return nil
+}
+
+func (a *venueAdmin) apiQRSVG(w http.ResponseWriter, r *http.Request) error {
+	v, err := a.printable(r)
+	if err != nil {
+		return err
+	}
+	svg, err := poster.SVG(v.QRURL)
+	if err != nil {
+		return err
+	}
+	sendDownload(w, "image/svg+xml", "inline", fmt.Sprintf("qr-%d.svg", v.ID), svg)
+	return nil
+}
+
+// posterOf is what a venue's A4 poster prints: Vietnamese names, the address
+// down to the district ("Thị trấn Bến Lức, huyện Bến Lức").
+func posterOf(v venue.Venue) poster.Poster {
+	return poster.Poster{URL: v.QRURL, Name: v.Name, Category: categoryName("vi")(v.Category), Address: v.Address,
+		Commune: unitDisplayName(v.CommuneCode) + ", " + lowerUnitType(v.DistrictCode)}
+}
+
+// lowerUnitType writes a unit's type in lower case inside an address, as
+// Vietnamese does: "Huyện Bến Lức" → "huyện Bến Lức".
+func lowerUnitType(code string) string {
+	u, ok := geo.Get(code)
+	if !ok {
+		return code
+	}
+	if rest, found := strings.CutPrefix(u.Name, u.Unit); found {
+		return strings.ToLower(u.Unit) + rest
+	}
+	return u.Name
+}
+
+func (a *venueAdmin) apiPoster(w http.ResponseWriter, r *http.Request) error {
+	v, err := a.printable(r)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := poster.PDF(&buf, []poster.Poster{posterOf(v)}); err != nil {
+		return err
+	}
+	sendDownload(w, "application/pdf", "inline", fmt.Sprintf("ap-phich-%d.pdf", v.ID), buf.Bytes())
+	return nil
+}
+
+// maxCommunePosters bounds one PDF: at ~16 ms a page (BenchmarkCommunePosters)
+// 2,000 posters take about half a minute, within the server's write timeout.
+// A larger commune prints in parts with ?offset= (the X-Next-Offset header
+// says where the next part starts) or by ?category=.
+var maxCommunePosters = 2000 // a variable so tests can make parts small
+
+func (a *venueAdmin) apiCommunePosters(w http.ResponseWriter, r *http.Request) error {
+	u, err := a.unit(r)
+	if err != nil {
+		return err
+	}
+	if u.Level != "commune" {
+		return fmt.Errorf("posters of %s: %w", u.Code, &errs.Invalid{Fields: map[string]string{
+			"code": "In áp phích theo từng xã/phường: hãy dùng mã xã/phường / Posters are printed per commune: use a commune code"}})
+	}
+	p := auth.From(r.Context())
+	if !p.InJurisdiction(u.Code) {
+		return fmt.Errorf("posters of %s: %w", u.Code, errs.ErrForbidden)
+	}
+	start, err := queryInt(r, "offset", 0)
+	if err != nil {
+		return err
+	}
+	// One more than a part holds tells whether another part follows. List
+	// returns at most 1,000 at a time.
+	var list []venue.Venue
+	for len(list) <= maxCommunePosters {
+		page, err := a.Venues.List(r.Context(), p, venue.Filter{Commune: u.Code, Category: r.URL.Query().Get("category"),
+			Status: venue.StatusApproved, Limit: 1000, Offset: start + len(list)})
+		if err != nil {
+			return err
+		}
+		list = append(list, page...)
+		if len(page) < 1000 {
+			break
+		}
+	}
+	if len(list) > maxCommunePosters {
+		list = list[:maxCommunePosters]
+		w.Header().Set("X-Next-Offset", strconv.Itoa(start+maxCommunePosters))
+	}
+	if len(list) == 0 {
+		return fmt.Errorf("posters of %s: %w", u.Code, &errs.Invalid{Fields: map[string]string{
+			"venues": "Xã/phường chưa có địa điểm nào đã được duyệt / The commune has no approved venue yet"}})
+	}
+	posters := make([]poster.Poster, len(list))
+	for i, v := range list {
+		posters[i] = posterOf(v)
+	}
+	var buf bytes.Buffer
+	if err := poster.PDF(&buf, posters); err != nil {
+		return err
+	}
+	sendDownload(w, "application/pdf", "attachment", fmt.Sprintf("ap-phich-%s.pdf", u.Code), buf.Bytes())
+	return nil
+}
+
+// ---- Bulk import ----------------------------------------------------------------
+
+// importView is what the import page shows.
+type importView struct {
+	Created  int
+	Done     bool
+	Rows     []venue.RowError
+	Problems map[string]string // file-level problems
+	Province string
+}
+
+// readImport reads the uploaded file: multipart field "file", or the body.
+func readImport(r *http.Request, maxBody int64) ([]venue.Row, error) {
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	var body io.Reader = r.Body
+	if ct == "multipart/form-data" {
+		if err := r.ParseMultipartForm(maxBody); err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				return nil, fmt.Errorf("import upload: %w", errs.ErrTooLarge)
+			}
+			return nil, fmt.Errorf("import upload: %v: %w", err, importFileError("Không đọc được tệp tải lên / Cannot read the upload"))
+		}
+		f, _, err := r.FormFile("file")
+		if err != nil {
+			return nil, fmt.Errorf("import upload: %w", importFileError("Chưa chọn tệp / No file chosen"))
+		}
+		defer f.Close()
+		body = f
+	}
+	rows, err := venue.ReadRows(body)
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return nil, fmt.Errorf("import upload: %w", errs.ErrTooLarge)
+	}
+	return rows, err
+}
+
+func importFileError(msg string) error { return &errs.Invalid{Fields: map[string]string{"file": msg}} }
+
+func (a *venueAdmin) importPage(w http.ResponseWriter, r *http.Request) error {
+	if !auth.From(r.Context()).Can(auth.ProvinceAdmin, auth.DepartmentOfficer, auth.DistrictOfficer, auth.CommuneOfficer) {
+		return fmt.Errorf("import page: %w", errs.ErrForbidden)
+	}
+	a.render(w, r, http.StatusOK, "import", importView{})
+	return nil
+}
+
+func (a *venueAdmin) importForm(w http.ResponseWriter, r *http.Request) error {
+	rows, err := readImport(r, a.Config.MaxBody)
+	var n int
+	if err == nil {
+		n, err = a.Venues.Import(r.Context(), auth.From(r.Context()), rows)
+	}
+	var ie *venue.ImportError
+	switch {
+	case errors.As(err, &ie):
+		a.render(w, r, http.StatusBadRequest, "import", importView{Rows: ie.Rows})
+	case errs.FieldsOf(err) != nil:
+		a.render(w, r, http.StatusBadRequest, "import", importView{Problems: errs.FieldsOf(err)})
+	case err != nil:
+		return err
+	default:
+		a.log.Info("venues imported", "count", n, "by", auth.From(r.Context()).Username)
+		a.render(w, r, http.StatusCreated, "import", importView{Done: true, Created: n})
+	}
+	return nil
+}
+
+func (a *venueAdmin) apiImport(w http.ResponseWriter, r *http.Request) error {
+	rows, err := readImport(r, a.Config.MaxBody)
+	if err != nil {
+		return err
+	}
+	n, err := a.Venues.Import(r.Context(), auth.From(r.Context()), rows)
+	var ie *venue.ImportError
+	if errors.As(err, &ie) {
+		var body struct {
+			apiError
+			Errors  []venue.RowError `json:"errors"`
+			Created int              `json:"created"`
+		}
+		status, code, msg := errs.HTTP(err)
+		body.Error.Code, body.Error.Message, body.Errors = code, msg, ie.Rows
+		writeJSON(w, status, body)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	a.log.Info("venues imported", "count", n, "by", auth.From(r.Context()).Username)
+	writeJSON(w, http.StatusCreated, map[string]int{"created": n})
+	return nil
+}
+
+func (a *venueAdmin) templateCSV(w http.ResponseWriter, r *http.Request) error {
+	var buf bytes.Buffer
+	if err := venue.WriteTemplateCSV(&buf); err != nil {
+		return err
+	}
+	sendDownload(w, "text/csv; charset=utf-8", "attachment", "mau-dia-diem.csv", buf.Bytes())
+	return nil
+}
+
+func (a *venueAdmin) templateXLSX(w http.ResponseWriter, r *http.Request) error {
+	var buf bytes.Buffer
+	if err := venue.WriteTemplateXLSX(&buf, a.Config.Province); err != nil {
+		return err
+	}
+	sendDownload(w, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "attachment", "mau-dia-diem.xlsx", buf.Bytes())
+	return nil
+}
