@@ -863,6 +863,7 @@ var opsMessages = map[string][2]string{
 	"ops.map.intro":                 {"Số liệu công khai, không có thông tin cá nhân. Số ca dưới ngưỡng hiển thị là \"< 3\". Vị trí huyện là sơ đồ, không phải ranh giới.", "Public figures, no personal data. Counts below the threshold show as \"< 3\". District positions are schematic, not boundaries."},
 	"ops.map.places":                {"Địa điểm ca bệnh đã đến (14 ngày)", "Places cases visited (14 days)"},
 	"ops.map.areas":                 {"Khu vực phong tỏa, cách ly", "Lockdown and quarantine areas"},
+	"ops.map.nocases":               {"Huyện chưa có ca bệnh", "District without cases"},
 	"ops.map.zones":                 {"Khu cách ly tập trung", "Quarantine facilities"},
 	"ops.map.cases":                 {"Ca bệnh theo ngày (toàn tỉnh)", "Cases by day (province)"},
 	"ops.map.districts":             {"Ca bệnh theo huyện", "Cases by district"},
