@@ -28,10 +28,11 @@ type Bounds struct {
 	Days       int           `json:"days"`        // how long after exposure an F1 is followed
 }
 
-// DefaultBounds: the 200 most exposed F1s, 30 contacts each of 30 minutes or
-// more, 5,000 in all, over the 14 days after each F1's exposure.
+// DefaultBounds: the 100 most exposed F1s, 30 contacts each of 30 minutes or
+// more, 3,000 in all, over the 14 days after each F1's exposure: as many as
+// a district's tracers can call in a day, found in seconds.
 func DefaultBounds() Bounds {
-	return Bounds{MaxSeeds: 200, CapPerSeed: 30, MaxTotal: 5000, MinOverlap: 30 * time.Minute, Days: 14}
+	return Bounds{MaxSeeds: 100, CapPerSeed: 30, MaxTotal: 3000, MinOverlap: 30 * time.Minute, Days: 14}
 }
 
 // Validate reports bounds out of range.
