@@ -60,6 +60,15 @@ func configFlags(name string) (*flag.FlagSet, *config.Config) {
 	return fs, cfg
 }
 
+// parseAndOpen parses a command's flags and opens the deployment, logging
+// nowhere: commands report on standard output.
+func parseAndOpen(ctx context.Context, fs *flag.FlagSet, cfg *config.Config, args []string) (*app, error) {
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
+	}
+	return open(ctx, cfg, io.Discard)
+}
+
 // open validates cfg, opens and migrates the database and builds the services.
 func open(ctx context.Context, cfg *config.Config, logOut io.Writer) (*app, error) {
 	if err := cfg.Validate(); err != nil {

@@ -153,10 +153,7 @@ func runBluezoneSimulate(ctx context.Context, args []string, stdout io.Writer) e
 
 func runBluezoneIndex(ctx context.Context, args []string, stdout io.Writer) error {
 	fs, cfg := configFlags("bluezone index")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	a, err := open(ctx, cfg, io.Discard)
+	a, err := parseAndOpen(ctx, fs, cfg, args)
 	if err != nil {
 		return err
 	}

@@ -308,10 +308,7 @@ func enReadPrivateKey(path string) (*ecdsa.PrivateKey, error) {
 
 func runENExport(ctx context.Context, args []string, stdout io.Writer) error {
 	fs, cfg := configFlags("en export")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	a, err := open(ctx, cfg, io.Discard)
+	a, err := parseAndOpen(ctx, fs, cfg, args)
 	if err != nil {
 		return err
 	}

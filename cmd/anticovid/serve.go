@@ -98,10 +98,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 
 func migrate(ctx context.Context, args []string, stdout io.Writer) error {
 	fs, cfg := configFlags("migrate")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	a, err := open(ctx, cfg, io.Discard)
+	a, err := parseAndOpen(ctx, fs, cfg, args)
 	if err != nil {
 		return err
 	}
@@ -112,10 +109,7 @@ func migrate(ctx context.Context, args []string, stdout io.Writer) error {
 
 func purge(ctx context.Context, args []string, stdout io.Writer) error {
 	fs, cfg := configFlags("purge")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	a, err := open(ctx, cfg, io.Discard)
+	a, err := parseAndOpen(ctx, fs, cfg, args)
 	if err != nil {
 		return err
 	}

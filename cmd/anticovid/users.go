@@ -59,10 +59,7 @@ func tokenCreate(ctx context.Context, args []string, stdout io.Writer) error {
 	fs, cfg := configFlags("token create")
 	username := fs.String("username", "", "the account the token acts as")
 	ttl := fs.Duration("ttl", 365*24*time.Hour, "how long the token is valid")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	a, err := open(ctx, cfg, io.Discard)
+	a, err := parseAndOpen(ctx, fs, cfg, args)
 	if err != nil {
 		return err
 	}
