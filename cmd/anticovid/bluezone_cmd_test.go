@@ -23,7 +23,12 @@ func TestBenchBluezoneSmall(t *testing.T) {
 	if err := json.Unmarshal([]byte(last), &got); err != nil {
 		t.Fatalf("last line %q: %v", last, err)
 	}
-	if got["phones"] != 300 || got["index_bytes"] <= 0 || got["resolve_p95_ms"] <= 0 || got["index_build_s"] <= 0 || got["export_100k_s"] <= 0 {
+	// Timings are rounded to hundredths: at this size the build and the export
+	// can round to 0, so they must only be present and not negative.
+	_, hasBuild := got["index_build_s"]
+	_, hasExport := got["export_100k_s"]
+	if got["phones"] != 300 || got["index_bytes"] <= 0 || got["resolve_p95_ms"] <= 0 || !hasBuild || !hasExport ||
+		got["index_build_s"] < 0 || got["export_100k_s"] < 0 {
 		t.Errorf("figures %v", got)
 	}
 	if !strings.HasPrefix(last, `{"phones": 300, "resolve_p95_ms": `) {
