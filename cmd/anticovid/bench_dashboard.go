@@ -15,7 +15,6 @@ import (
 
 	"anticovid/internal/auth"
 	"anticovid/internal/dashboard"
-	"anticovid/internal/demo"
 	"anticovid/internal/geo"
 	"anticovid/internal/notify"
 	"anticovid/internal/people"
@@ -74,9 +73,9 @@ func benchDashboard(ctx context.Context, args []string, stdout io.Writer) error 
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	sc, ok := demo.Scales[*scaleName]
-	if !ok {
-		return fmt.Errorf("--scale %q: want small, province or country", *scaleName)
+	sc, err := scaleOf(*scaleName)
+	if err != nil {
+		return err
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return err

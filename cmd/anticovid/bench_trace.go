@@ -72,9 +72,9 @@ func benchTrace(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	sc, ok := demo.Scales[*scaleName]
-	if !ok {
-		return fmt.Errorf("--scale %q: want small, province or country", *scaleName)
+	sc, err := scaleOf(*scaleName)
+	if err != nil {
+		return err
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return err

@@ -131,9 +131,9 @@ func loadDemo(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	sc, ok := demo.Scales[*scale]
-	if !ok {
-		return fmt.Errorf("--scale %q: want small, province or country", *scale)
+	sc, err := scaleOf(*scale)
+	if err != nil {
+		return err
 	}
 	a, err := open(ctx, cfg, io.Discard)
 	if err != nil {
@@ -150,4 +150,13 @@ func loadDemo(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "loaded %d venues, %d people, %d check-ins in %v\n", st.Venues, st.People, st.Visits, st.Elapsed.Round(time.Millisecond))
 	return nil
+}
+
+// scaleOf returns a workload scale by name, for the commands that take --scale.
+func scaleOf(name string) (demo.Scale, error) {
+	sc, ok := demo.Scales[name]
+	if !ok {
+		return demo.Scale{}, fmt.Errorf("--scale %q: want small, province or country", name)
+	}
+	return sc, nil
 }

@@ -37,11 +37,7 @@ func (s *Server) apiCheckin(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	status := http.StatusOK
-	if res.Created {
-		status = http.StatusCreated
-	}
-	writeJSON(w, status, res)
+	writeIdempotent(w, res.Created, res)
 	return nil
 }
 

@@ -402,11 +402,7 @@ func (d *declRoutes) apiDeclare(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	status := http.StatusOK
-	if res.Created {
-		status = http.StatusCreated
-	}
-	writeJSON(w, status, res)
+	writeIdempotent(w, res.Created, res)
 	return nil
 }
 

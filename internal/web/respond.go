@@ -30,6 +30,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc.Encode(v)
 }
 
+// writeIdempotent answers a create that carries a client id: 201 when it made
+// a record, 200 when the same id had been recorded before.
+func writeIdempotent(w http.ResponseWriter, created bool, v any) {
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, v)
+}
+
 // apiFail answers an API request with the error's status and safe message; the
 // details go to the log only.
 func (s *Server) apiFail(w http.ResponseWriter, r *http.Request, err error) {

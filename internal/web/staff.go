@@ -112,11 +112,7 @@ func (s *Server) apiStaffScan(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	status := http.StatusOK
-	if res.Created {
-		status = http.StatusCreated
-	}
 	res.PersonToken = "" // the staff device must not be able to act as the person later
-	writeJSON(w, status, staffResult{Result: res, Who: who, Kind: kind})
+	writeIdempotent(w, res.Created, staffResult{Result: res, Who: who, Kind: kind})
 	return nil
 }
