@@ -69,12 +69,20 @@ func benchTrace(ctx context.Context, args []string, stdout io.Writer) error {
 	seed := fs.Uint64("seed", 1, "dataset seed")
 	skipSQLite := fs.Bool("pg-only", false, "measure PostgreSQL only (country scale, where the SQLite file would not be built)")
 	profile := fs.String("cpuprofile", "", "write a CPU profile of the SQLite tracing run to this file")
+	days := fs.Int("days", 0, "days of check-ins to build (0: the scale's 21); fewer make country scale fit one machine")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	sc, err := scaleOf(*scaleName)
 	if err != nil {
 		return err
+	}
+	if *days < 0 || *days > sc.Days {
+		return fmt.Errorf("--days %d: want 1 to %d", *days, sc.Days)
+	}
+	if *days > 0 && *days != sc.Days {
+		sc.Days = *days
+		sc.Name = fmt.Sprintf("%s-%dd", sc.Name, *days)
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return err
@@ -203,8 +211,12 @@ type f0 struct {
 func pickF0s(sc demo.Scale, n int, seed uint64) []f0 {
 	rng := rand.New(rand.NewPCG(seed, 0xF0))
 	out := make([]f0, n)
+	spread := 7 * 24 * 3600 // windows end in the last week of the data
+	if sc.Days < 14+7 {
+		spread = 1 // a shortened dataset: every window covers all of it
+	}
 	for i := range out {
-		end := benchNow.Add(-time.Duration(rng.IntN(7*24*3600)) * time.Second)
+		end := benchNow.Add(-time.Duration(rng.IntN(spread)) * time.Second)
 		out[i] = f0{person: 1 + int64(rng.IntN(sc.People)), w: tracing.Window{From: end.Add(-14 * 24 * time.Hour), To: end}}
 	}
 	return out

@@ -150,7 +150,8 @@ var idRE = regexp.MustCompile(`^[A-Za-z0-9_-]{8,64}$`)
 // clockSkew is how far in the future a phone's clock may be.
 const clockSkew = 2 * time.Minute
 
-// Ingest validates a scan and records it once: a repeat of the same id
+// Ingest validates a scan and records it once: a repeat of the same id by
+// the same person (a retry, a double tap; ids are unique per person)
 // changes nothing and reports Created false. It returns only after the
 // record is committed.
 func (s *Service) Ingest(ctx context.Context, req Request) (Result, error) {

@@ -59,9 +59,16 @@ func TestIngest(t *testing.T) {
 		if err != nil || !r1.Created || r1.VenueName != "Chợ Bến Lức" {
 			t.Fatalf("first: %+v %v", r1, err)
 		}
-		// A retry of the same id records nothing new.
+		// A retry of the same id records nothing new, even with a later time
+		// (a phone that did not send "at").
 		if r2, err := f.s.Ingest(ctx, in); err != nil || r2.Created {
 			t.Fatalf("repeat: %+v %v", r2, err)
+		}
+		soon := time.Now().Add(time.Minute)
+		retry := in
+		retry.At = &soon
+		if r2, err := f.s.Ingest(ctx, retry); err != nil || r2.Created {
+			t.Fatalf("repeat with another time: %+v %v", r2, err)
 		}
 		// The person token checks in as the same person.
 		at := time.Now().Add(-20 * time.Minute)

@@ -51,13 +51,13 @@ const maxBatch = 2000
 
 // The writer's statements.
 const (
-	insertIn  = "INSERT INTO visits (id, venue_id, person_id, t_in) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING"
+	insertIn  = "INSERT INTO visits (id, venue_id, person_id, t_in) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING"
 	seenOut   = "SELECT count(*) FROM visits WHERE out_id = $1"
-	closeOpen = `UPDATE visits SET t_out = $1, out_id = $2 WHERE id = (
+	closeOpen = `UPDATE visits SET t_out = $1, out_id = $2 WHERE person_id = $3 AND id = (
 		SELECT id FROM visits WHERE person_id = $3 AND venue_id = $4 AND t_out IS NULL AND t_in <= $1 AND t_in >= $5
 		ORDER BY t_in DESC LIMIT 1)`
 	insertOut = `INSERT INTO visits (id, venue_id, person_id, t_in, t_out, out_id) VALUES ($1, $2, $3, $4, $5, $1)
-		ON CONFLICT (id) DO NOTHING`
+		ON CONFLICT DO NOTHING`
 )
 
 func newWriter(ctx context.Context, db *sqldb.DB, p *people.Service) (*writer, error) {

@@ -102,26 +102,33 @@ func (e *Engine) Contacts(ctx context.Context, personID int64, w Window) ([]Cont
 
 // Sort orders contacts most urgent first: vulnerable places, longest
 // overlap, then by person and venue so the order is stable. A busy F0 has
-// tens of thousands of contacts: indexes are sorted, not the large structs.
+// tens of thousands of contacts: small keys are sorted, not the large structs.
 func Sort(cs []Contact) {
-	idx := make([]int32, len(cs))
-	for i := range idx {
-		idx[i] = int32(i)
+	type key struct {
+		vulnerable      bool
+		overlap         time.Duration
+		person, venueID int64
+		source          string
+		i               int32
 	}
-	slices.SortFunc(idx, func(i, j int32) int {
-		a, b := &cs[i], &cs[j]
-		if a.Vulnerable != b.Vulnerable {
-			if a.Vulnerable {
+	keys := make([]key, len(cs))
+	for i := range cs {
+		c := &cs[i]
+		keys[i] = key{c.Vulnerable, c.Overlap, c.PersonID, c.VenueID, c.Source, int32(i)}
+	}
+	slices.SortFunc(keys, func(a, b key) int {
+		if a.vulnerable != b.vulnerable {
+			if a.vulnerable {
 				return -1
 			}
 			return 1
 		}
-		return cmp.Or(cmp.Compare(b.Overlap, a.Overlap), cmp.Compare(a.PersonID, b.PersonID),
-			cmp.Compare(a.VenueID, b.VenueID), cmp.Compare(a.Source, b.Source))
+		return cmp.Or(cmp.Compare(b.overlap, a.overlap), cmp.Compare(a.person, b.person),
+			cmp.Compare(a.venueID, b.venueID), cmp.Compare(a.source, b.source))
 	})
 	sorted := make([]Contact, len(cs))
-	for k, i := range idx {
-		sorted[k] = cs[i]
+	for k, x := range keys {
+		sorted[k] = cs[x.i]
 	}
 	copy(cs, sorted)
 }
