@@ -76,6 +76,9 @@ type CameraInput struct {
 	SnapshotURL string `json:"snapshot_url"`
 	Username    string `json:"username"`
 	Password    string `json:"password"`
+	// ClearCredentials removes the stored user name and password (an
+	// update; a blank password otherwise keeps the stored one).
+	ClearCredentials bool `json:"clear_credentials,omitempty"`
 }
 
 type secret struct {
@@ -93,6 +96,7 @@ type Service struct {
 
 	client     *http.Client
 	once       sync.Once
+	auths      authCache // per URL: the camera's last authentication challenge
 	mu         sync.Mutex
 	snaps      map[int64]snap         // last snapshot per camera: many viewers, one camera request
 	lastAudits map[[2]int64]time.Time // (user, camera) → last audit entry
@@ -133,21 +137,7 @@ func mayWatch(p *auth.Principal) bool {
 
 // CreateZone adds a quarantine zone within the caller's jurisdiction.
 func (s *Service) CreateZone(ctx context.Context, p *auth.Principal, z Zone) (Zone, error) {
-	f := errs.Fields{}
-	z.Name = strings.Join(strings.Fields(z.Name), " ")
-	if n := len([]rune(z.Name)); n < 2 || n > 200 {
-		f.Add("name", "Tên khu cách ly từ 2 đến 200 ký tự / Name must be 2 to 200 characters")
-	}
-	if len([]rune(z.Address)) > 300 {
-		f.Add("address", "Địa chỉ tối đa 300 ký tự / Address at most 300 characters")
-	}
-	if u, ok := geo.Get(z.CommuneCode); !ok || u.Level != "commune" {
-		f.Add("commune_code", "Mã xã/phường không hợp lệ / Unknown commune code")
-	}
-	if z.Capacity < 0 || z.Capacity > 100_000 || z.Held < 0 || z.Held > 100_000 {
-		f.Add("capacity", "Sức chứa không hợp lệ / Invalid capacity")
-	}
-	if err := f.Err(); err != nil {
+	if err := checkZone(&z); err != nil {
 		return Zone{}, fmt.Errorf("create zone: %w", err)
 	}
 	if !mayManage(p) || !p.InJurisdiction(z.CommuneCode) {
@@ -162,6 +152,9 @@ func (s *Service) CreateZone(ctx context.Context, p *auth.Principal, z Zone) (Zo
 		z.Name, z.Address, z.CommuneCode, z.DistrictCode, z.ProvinceCode, z.Capacity, z.Held, boolInt(z.Public), z.CreatedAt.Unix()).Scan(&z.ID)
 	if err != nil {
 		return Zone{}, fmt.Errorf("create zone: %w", err)
+	}
+	if err := s.auditChange(ctx, p, auditCreate, "quarantine_zone", z.ID); err != nil {
+		return Zone{}, err
 	}
 	z.Cameras = []Camera{}
 	return z, nil
@@ -205,45 +198,12 @@ func (s *Service) AddCamera(ctx context.Context, p *auth.Principal, zoneID int64
 	if !mayManage(p) || !p.InJurisdiction(z.CommuneCode) {
 		return Camera{}, fmt.Errorf("add camera: %w", errs.ErrForbidden)
 	}
-	f := errs.Fields{}
-	in.Name = strings.Join(strings.Fields(in.Name), " ")
-	if n := len([]rune(in.Name)); n < 1 || n > 120 {
-		f.Add("name", "Tên camera từ 1 đến 120 ký tự / Name must be 1 to 120 characters")
-	}
-	schemes, ok := streamSchemes[in.StreamKind]
-	if !ok {
-		f.Add("stream_kind", "Loại luồng phải là rtsp, hls hoặc mjpeg / Stream kind must be rtsp, hls or mjpeg")
-	}
-	if strings.TrimSpace(in.StreamURL) == "" && strings.TrimSpace(in.SnapshotURL) == "" {
-		f.Add("snapshot_url", "Cần địa chỉ luồng hoặc ảnh chụp / A stream or snapshot URL is needed")
-	}
-	if len(in.StreamURL) > 1000 || len(in.SnapshotURL) > 1000 || len(in.Username) > 200 || len(in.Password) > 200 {
-		f.Add("stream_url", "Địa chỉ quá dài / URL too long")
-	}
-	if err := f.Err(); err != nil {
+	stream, snapshot, sec, err := s.checkCamera(ctx, &in)
+	if err != nil {
 		return Camera{}, fmt.Errorf("add camera: %w", err)
 	}
-	sec := secret{User: in.Username, Pass: in.Password}
-	var stream, snapshot string
-	if strings.TrimSpace(in.StreamURL) != "" {
-		u, user, pass, err := s.Guard.CheckURL(ctx, "stream_url", in.StreamURL, schemes...)
-		if err != nil {
-			return Camera{}, fmt.Errorf("add camera: %w", err)
-		}
-		stream = u.String()
-		if sec.User == "" {
-			sec.User, sec.Pass = user, pass
-		}
-	}
-	if strings.TrimSpace(in.SnapshotURL) != "" {
-		u, user, pass, err := s.Guard.CheckURL(ctx, "snapshot_url", in.SnapshotURL, "http", "https")
-		if err != nil {
-			return Camera{}, fmt.Errorf("add camera: %w", err)
-		}
-		snapshot = u.String()
-		if sec.User == "" {
-			sec.User, sec.Pass = user, pass
-		}
+	if in.Username != "" || in.Password != "" {
+		sec = secret{User: in.Username, Pass: in.Password}
 	}
 	var sealed []byte
 	if sec.User != "" || sec.Pass != "" {
@@ -255,6 +215,9 @@ func (s *Service) AddCamera(ctx context.Context, p *auth.Principal, zoneID int64
 		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`, zoneID, c.Name, c.StreamKind, c.StreamURL, c.SnapshotURL, sealed, s.now().Unix()).Scan(&c.ID)
 	if err != nil {
 		return Camera{}, fmt.Errorf("add camera: %w", err)
+	}
+	if err := s.auditChange(ctx, p, auditCreate, "camera", c.ID); err != nil {
+		return Camera{}, err
 	}
 	return c, nil
 }
@@ -420,25 +383,76 @@ func (s *Service) Snapshot(ctx context.Context, p *auth.Principal, id int64) ([]
 // maxSnapshot bounds what one snapshot may weigh.
 const maxSnapshot = 5 << 20
 
+// credentials opens a camera's sealed user name and password.
+func (s *Service) credentials(sealed []byte) (user, pass string, err error) {
+	if len(sealed) == 0 {
+		return "", "", nil
+	}
+	plain, err := s.Vault.Open(sealed)
+	if err != nil {
+		return "", "", err
+	}
+	var sec secret
+	if err := json.Unmarshal([]byte(plain), &sec); err != nil {
+		return "", "", err
+	}
+	return sec.User, sec.Pass, nil
+}
+
+// get GETs a camera URL through the guard, answering the camera's HTTP
+// authentication challenge (Digest SHA-256 or MD5, or Basic) with its
+// credentials. Nothing is sent before the camera asks, except a challenge
+// it gave before for the same URL (then the request goes out signed, and a
+// refused one is retried once on the fresh challenge).
+func (s *Service) get(ctx context.Context, raw string, sealed []byte) (*http.Response, error) {
+	user, pass, err := s.credentials(sealed)
+	if err != nil {
+		return nil, err
+	}
+	send := func(c *challenge, nc uint32) (*http.Response, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, raw, nil)
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("User-Agent", "anticovid-camera-probe")
+		if c != nil {
+			authorize(req, *c, user, pass, nc)
+		}
+		return s.http().Do(req)
+	}
+	hasCreds := user != "" || pass != ""
+	var resp *http.Response
+	if c, nc, ok := s.auths.next(raw); ok && hasCreds {
+		resp, err = send(&c, nc)
+	} else {
+		resp, err = send(nil, 0)
+	}
+	if err != nil || resp.StatusCode != http.StatusUnauthorized || !hasCreds {
+		return resp, err
+	}
+	offered := resp.Header.Values("WWW-Authenticate")
+	c, ok := pickChallenge(parseChallenges(offered))
+	if len(offered) == 0 { // a bare 401: some firmware names no scheme; Basic is what it means
+		c, ok = challenge{scheme: "basic", params: map[string]string{}}, true
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+	resp.Body.Close()
+	if !ok {
+		s.auths.forget(raw)
+		return nil, errors.New("camera asked for an authentication scheme this server does not speak (Basic, Digest MD5 or SHA-256)")
+	}
+	resp, err = send(&c, 1)
+	if err == nil && resp.StatusCode == http.StatusUnauthorized {
+		s.auths.forget(raw)
+	} else if err == nil {
+		s.auths.put(raw, c, 1)
+	}
+	return resp, err
+}
+
 // fetch GETs an image with the camera's credentials through the guard.
 func (s *Service) fetch(ctx context.Context, raw string, sealed []byte) ([]byte, string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, raw, nil)
-	if err != nil {
-		return nil, "", err
-	}
-	if len(sealed) > 0 {
-		plain, err := s.Vault.Open(sealed)
-		if err != nil {
-			return nil, "", err
-		}
-		var sec secret
-		if err := json.Unmarshal([]byte(plain), &sec); err != nil {
-			return nil, "", err
-		}
-		req.SetBasicAuth(sec.User, sec.Pass)
-	}
-	req.Header.Set("User-Agent", "anticovid-camera-probe")
-	resp, err := s.http().Do(req)
+	resp, err := s.get(ctx, raw, sealed)
 	if err != nil {
 		return nil, "", err
 	}
@@ -474,16 +488,17 @@ func (s *Service) probe(ctx context.Context, c Camera, sealed []byte) error {
 	if u.Scheme == "rtsp" {
 		return s.probeRTSP(ctx, u)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.StreamURL, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := s.http().Do(req)
+	resp, err := s.get(ctx, c.StreamURL, sealed)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+	// 401 still means a camera answers there; with credentials get has
+	// already answered the challenge, so a 401 then means wrong credentials.
+	if resp.StatusCode == http.StatusUnauthorized && len(sealed) > 0 {
+		return fmt.Errorf("stream refused the credentials: %s", resp.Status)
+	}
 	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusUnauthorized {
 		return fmt.Errorf("stream answered %s", resp.Status)
 	}

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/mail"
 	"net/url"
 	"os"
 	"strconv"
@@ -32,6 +33,20 @@ type Config struct {
 	SecureCookies bool    // set when served over HTTPS
 	CheckinRate   float64 // check-ins per second allowed from one address (0: unlimited)
 	AutoApprove   bool    // venues registered by the public are approved at once
+
+	// The operations centre's settings.
+	SMTPURL              string // smtp://user:pass@host:587?from=addr: weekly reports and reminders by email; empty: the development recorder
+	ReportEmail          string // the province's address for the consolidated weekly report
+	CameraAllowLocal     bool   // cameras may sit on loopback or this server's own addresses
+	CameraAllowLinkLocal bool   // cameras may sit on link-local addresses (where cloud metadata answers)
+	MapTiles             string // tile URL template ({z}/{x}/{y}) for the public map; empty: the schematic map
+	MapAttribution       string // the tiles' attribution
+	PublicThreshold      int    // public counts below it (and above zero) show as "< N"
+	CampaignMaxRate      int    // the most messages a minute one campaign may queue
+
+	// envErrs are environment values that did not parse: Validate reports
+	// them rather than silently falling back to the default.
+	envErrs []error
 }
 
 // Register declares the flags on fs with defaults taken from the environment.
@@ -42,19 +57,28 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.Province, "province", env("PROVINCE", "80"), "GSO code of the province served, or VN for the country (ANTICOVID_PROVINCE)")
 	fs.StringVar(&c.BaseURL, "base-url", env("BASE_URL", ""), "public base URL for QR codes; default http://ADDR (ANTICOVID_BASE_URL)")
 	c.DataKey = os.Getenv("ANTICOVID_DATA_KEY") // a secret: environment only, never a flag
-	fs.DurationVar(&c.Retention, "retention", envDuration("RETENTION", 21*24*time.Hour), "how long check-ins are kept (ANTICOVID_RETENTION)")
-	fs.DurationVar(&c.SessionTTL, "session-ttl", envDuration("SESSION_TTL", 12*time.Hour), "login session lifetime (ANTICOVID_SESSION_TTL)")
-	fs.Int64Var(&c.MaxBody, "max-body", envInt("MAX_BODY", 1<<20), "request body limit in bytes (ANTICOVID_MAX_BODY)")
-	fs.BoolVar(&c.Demo, "demo", envBool("DEMO"), "load demo data and demo accounts (ANTICOVID_DEMO)")
+	fs.DurationVar(&c.Retention, "retention", c.envDuration("RETENTION", 21*24*time.Hour), "how long check-ins are kept (ANTICOVID_RETENTION)")
+	fs.DurationVar(&c.SessionTTL, "session-ttl", c.envDuration("SESSION_TTL", 12*time.Hour), "login session lifetime (ANTICOVID_SESSION_TTL)")
+	fs.Int64Var(&c.MaxBody, "max-body", c.envInt("MAX_BODY", 1<<20), "request body limit in bytes (ANTICOVID_MAX_BODY)")
+	fs.BoolVar(&c.Demo, "demo", c.envBool("DEMO"), "load demo data and demo accounts (ANTICOVID_DEMO)")
 	fs.StringVar(&c.LogLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (ANTICOVID_LOG_LEVEL)")
-	fs.Float64Var(&c.CheckinRate, "checkin-rate", envFloat("CHECKIN_RATE", 50), "check-ins per second from one address, bursts of 4× (0: unlimited; carriers put many phones behind one address) (ANTICOVID_CHECKIN_RATE)")
-	fs.BoolVar(&c.AutoApprove, "auto-approve", envBool("AUTO_APPROVE"), "approve publicly registered venues at once instead of waiting for the commune (ANTICOVID_AUTO_APPROVE)")
-	fs.BoolVar(&c.SecureCookies, "secure-cookies", envBool("SECURE_COOKIES"), "mark cookies Secure; set behind HTTPS (ANTICOVID_SECURE_COOKIES)")
+	fs.Float64Var(&c.CheckinRate, "checkin-rate", c.envFloat("CHECKIN_RATE", 50), "check-ins per second from one address, bursts of 4× (0: unlimited; carriers put many phones behind one address) (ANTICOVID_CHECKIN_RATE)")
+	fs.BoolVar(&c.AutoApprove, "auto-approve", c.envBool("AUTO_APPROVE"), "approve publicly registered venues at once instead of waiting for the commune (ANTICOVID_AUTO_APPROVE)")
+	fs.BoolVar(&c.SecureCookies, "secure-cookies", c.envBool("SECURE_COOKIES"), "mark cookies Secure; set behind HTTPS (ANTICOVID_SECURE_COOKIES)")
+	fs.StringVar(&c.SMTPURL, "smtp-url", env("SMTP_URL", ""), "SMTP server for reports and reminders: smtp://user:pass@host:587?from=addr, smtps://…:465, &tls=none for a local relay; "+
+		"prefer the variable, a flag's password shows in the process list (ANTICOVID_SMTP_URL)")
+	fs.StringVar(&c.ReportEmail, "report-email", env("REPORT_EMAIL", ""), "the province's address for the consolidated weekly report (ANTICOVID_REPORT_EMAIL)")
+	fs.BoolVar(&c.CameraAllowLocal, "camera-allow-local", c.envBool("CAMERA_ALLOW_LOCAL"), "let cameras sit on loopback or this server's own addresses (ANTICOVID_CAMERA_ALLOW_LOCAL)")
+	fs.BoolVar(&c.CameraAllowLinkLocal, "camera-allow-link-local", c.envBool("CAMERA_ALLOW_LINK_LOCAL"), "let cameras sit on link-local addresses, 169.254/16 and fe80::/10 (ANTICOVID_CAMERA_ALLOW_LINK_LOCAL)")
+	fs.StringVar(&c.MapTiles, "map-tiles", env("MAP_TILES", ""), "tile URL template for the public map, https://host/{z}/{x}/{y}.png; empty: the schematic map, no internet (ANTICOVID_MAP_TILES)")
+	fs.StringVar(&c.MapAttribution, "map-attribution", env("MAP_ATTRIBUTION", ""), "the map tiles' attribution (ANTICOVID_MAP_ATTRIBUTION)")
+	fs.IntVar(&c.PublicThreshold, "public-threshold", int(c.envInt("PUBLIC_THRESHOLD", 3)), "public counts below it show as \"< N\" (ANTICOVID_PUBLIC_THRESHOLD)")
+	fs.IntVar(&c.CampaignMaxRate, "campaign-max-rate", int(c.envInt("CAMPAIGN_MAX_RATE", 6000)), "the most messages a minute one campaign may queue (ANTICOVID_CAMPAIGN_MAX_RATE)")
 }
 
 // Validate checks every setting and returns all problems at once.
 func (c *Config) Validate() error {
-	var errs []error
+	errs := append([]error(nil), c.envErrs...)
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("--addr %q: want host:port", c.Addr))
 	}
@@ -84,6 +108,32 @@ func (c *Config) Validate() error {
 	if c.CheckinRate < 0 {
 		errs = append(errs, fmt.Errorf("--checkin-rate %v: must not be negative", c.CheckinRate))
 	}
+	if c.SMTPURL != "" {
+		if err := checkSMTPURL(c.SMTPURL); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.ReportEmail != "" {
+		if a, err := mail.ParseAddress(c.ReportEmail); err != nil || a.Address != c.ReportEmail {
+			errs = append(errs, fmt.Errorf("--report-email %q: want one plain address, name@example.vn", c.ReportEmail))
+		}
+	}
+	if c.MapTiles != "" {
+		u, err := url.Parse(c.MapTiles)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			!strings.Contains(c.MapTiles, "{z}") || !strings.Contains(c.MapTiles, "{x}") || !strings.Contains(c.MapTiles, "{y}") {
+			errs = append(errs, fmt.Errorf("--map-tiles %q: want an http(s) URL template with {z}, {x} and {y}", c.MapTiles))
+		}
+	}
+	if len(c.MapAttribution) > 500 {
+		errs = append(errs, errors.New("--map-attribution: at most 500 bytes"))
+	}
+	if c.PublicThreshold < 1 || c.PublicThreshold > 100 {
+		errs = append(errs, fmt.Errorf("--public-threshold %d: want 1 to 100", c.PublicThreshold))
+	}
+	if c.CampaignMaxRate < 1 || c.CampaignMaxRate > 1_000_000 {
+		errs = append(errs, fmt.Errorf("--campaign-max-rate %d: want 1 to 1000000 messages a minute", c.CampaignMaxRate))
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
@@ -107,30 +157,93 @@ func env(name, def string) string {
 	return def
 }
 
-func envBool(name string) bool {
-	b, _ := strconv.ParseBool(env(name, "false"))
+// checkSMTPURL checks what reports.ParseSMTPURL needs, so a typo stops the
+// server at start instead of at the first Friday's email. The message shows
+// the URL without its password.
+func checkSMTPURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return errors.New("--smtp-url: not a URL (want smtp://user:pass@host:587?from=addr)")
+	}
+	bad := func(why string) error { return fmt.Errorf("--smtp-url %q: %s", u.Redacted(), why) }
+	switch {
+	case u.Scheme != "smtp" && u.Scheme != "smtps":
+		return bad("want smtp:// or smtps://")
+	case u.Hostname() == "":
+		return bad("needs a host")
+	case !strings.Contains(u.Query().Get("from"), "@"):
+		return bad("needs ?from=sender@address")
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return bad("bad port")
+		}
+	}
+	switch u.Query().Get("tls") {
+	case "", "starttls", "opportunistic", "none", "tls":
+	default:
+		return bad("tls= wants starttls, opportunistic, none or tls")
+	}
+	return nil
+}
+
+// lookup returns ANTICOVID_name when it is set to something.
+func lookup(name string) (string, bool) {
+	v, ok := os.LookupEnv("ANTICOVID_" + name)
+	return v, ok && v != ""
+}
+
+// bad records an environment value that does not parse.
+func (c *Config) bad(name, raw, want string) {
+	c.envErrs = append(c.envErrs, fmt.Errorf("ANTICOVID_%s=%q: want %s", name, raw, want))
+}
+
+func (c *Config) envBool(name string) bool {
+	raw, ok := lookup(name)
+	if !ok {
+		return false
+	}
+	b, err := strconv.ParseBool(raw)
+	if err != nil {
+		c.bad(name, raw, "true or false (1 or 0)")
+	}
 	return b
 }
 
-func envInt(name string, def int64) int64 {
-	n, err := strconv.ParseInt(env(name, ""), 10, 64)
+func (c *Config) envInt(name string, def int64) int64 {
+	raw, ok := lookup(name)
+	if !ok {
+		return def
+	}
+	n, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil {
+		c.bad(name, raw, "a whole number")
 		return def
 	}
 	return n
 }
 
-func envFloat(name string, def float64) float64 {
-	f, err := strconv.ParseFloat(env(name, ""), 64)
+func (c *Config) envFloat(name string, def float64) float64 {
+	raw, ok := lookup(name)
+	if !ok {
+		return def
+	}
+	f, err := strconv.ParseFloat(raw, 64)
 	if err != nil {
+		c.bad(name, raw, "a number")
 		return def
 	}
 	return f
 }
 
-func envDuration(name string, def time.Duration) time.Duration {
-	d, err := time.ParseDuration(env(name, ""))
+func (c *Config) envDuration(name string, def time.Duration) time.Duration {
+	raw, ok := lookup(name)
+	if !ok {
+		return def
+	}
+	d, err := time.ParseDuration(raw)
 	if err != nil {
+		c.bad(name, raw, "a duration such as 12h or 30m")
 		return def
 	}
 	return d

@@ -50,3 +50,71 @@ func TestValidateMessages(t *testing.T) {
 		}
 	}
 }
+
+// TestOperationsSettings: the operations centre's settings come from the
+// same ANTICOVID_* variables as before, a flag overrides each, and the
+// defaults are the schematic map, no SMTP, threshold 3 and 6000 a minute.
+func TestOperationsSettings(t *testing.T) {
+	c, err := parse(t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SMTPURL != "" || c.ReportEmail != "" || c.MapTiles != "" || c.CameraAllowLocal || c.CameraAllowLinkLocal || c.PublicThreshold != 3 || c.CampaignMaxRate != 6000 {
+		t.Fatalf("operations defaults: %+v", c)
+	}
+	c, err = parse(t, map[string]string{
+		"ANTICOVID_SMTP_URL":                "smtp://bot:s3cret@mail.longan.gov.vn:587?from=anticovid@longan.gov.vn",
+		"ANTICOVID_REPORT_EMAIL":            "ubnd@longan.gov.vn",
+		"ANTICOVID_CAMERA_ALLOW_LOCAL":      "1",
+		"ANTICOVID_CAMERA_ALLOW_LINK_LOCAL": "true",
+		"ANTICOVID_MAP_TILES":               "https://tiles.longan.gov.vn/{z}/{x}/{y}.png",
+		"ANTICOVID_MAP_ATTRIBUTION":         "© Sở TT&TT Long An",
+		"ANTICOVID_PUBLIC_THRESHOLD":        "5",
+		"ANTICOVID_CAMPAIGN_MAX_RATE":       "1200",
+	}, "--report-email", "vanphong@longan.gov.vn", "--camera-allow-link-local=false", "--public-threshold", "4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{SMTPURL: "smtp://bot:s3cret@mail.longan.gov.vn:587?from=anticovid@longan.gov.vn", ReportEmail: "vanphong@longan.gov.vn",
+		CameraAllowLocal: true, CameraAllowLinkLocal: false, MapTiles: "https://tiles.longan.gov.vn/{z}/{x}/{y}.png",
+		MapAttribution: "© Sở TT&TT Long An", PublicThreshold: 4, CampaignMaxRate: 1200}
+	if c.SMTPURL != want.SMTPURL || c.ReportEmail != want.ReportEmail || c.CameraAllowLocal != want.CameraAllowLocal ||
+		c.CameraAllowLinkLocal != want.CameraAllowLinkLocal || c.MapTiles != want.MapTiles || c.MapAttribution != want.MapAttribution ||
+		c.PublicThreshold != want.PublicThreshold || c.CampaignMaxRate != want.CampaignMaxRate {
+		t.Fatalf("env and flags:\n got %+v\nwant %+v", c, want)
+	}
+}
+
+// TestOperationsValidation: each bad operations setting is named at start;
+// the SMTP password never appears in the message.
+func TestOperationsValidation(t *testing.T) {
+	for _, c := range []struct {
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{nil, []string{"--smtp-url", "http://bot:s3cret@mail.example?from=a@b.vn"}, "--smtp-url"},
+		{nil, []string{"--smtp-url", "smtp://bot:s3cret@mail.example:587"}, "from=sender"},
+		{nil, []string{"--smtp-url", "smtp://bot:s3cret@:587?from=a@b.vn"}, "needs a host"},
+		{nil, []string{"--smtp-url", "smtp://bot:s3cret@mail.example:99999?from=a@b.vn"}, "bad port"},
+		{nil, []string{"--smtp-url", "smtp://bot:s3cret@mail.example?from=a@b.vn&tls=maybe"}, "tls="},
+		{nil, []string{"--report-email", "not an address"}, "--report-email"},
+		{nil, []string{"--report-email", "Văn phòng <vp@longan.gov.vn>"}, "--report-email"},
+		{nil, []string{"--map-tiles", "ftp://tiles/{z}/{x}/{y}.png"}, "--map-tiles"},
+		{nil, []string{"--map-tiles", "https://tiles.example/tile.png"}, "{z}, {x} and {y}"},
+		{nil, []string{"--public-threshold", "0"}, "--public-threshold 0"},
+		{nil, []string{"--campaign-max-rate", "0"}, "--campaign-max-rate 0"},
+		{map[string]string{"ANTICOVID_PUBLIC_THRESHOLD": "three"}, nil, `ANTICOVID_PUBLIC_THRESHOLD="three"`},
+		{map[string]string{"ANTICOVID_CAMERA_ALLOW_LOCAL": "yes please"}, nil, "ANTICOVID_CAMERA_ALLOW_LOCAL"},
+		{map[string]string{"ANTICOVID_RETENTION": "three weeks"}, nil, "ANTICOVID_RETENTION"},
+	} {
+		_, err := parse(t, c.env, c.args...)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v %v: error %v, want one naming %q", c.env, c.args, err, c.want)
+			continue
+		}
+		if strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("%v: the message shows the SMTP password: %v", c.args, err)
+		}
+	}
+}

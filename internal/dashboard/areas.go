@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,11 +38,15 @@ func mayDeclare(p *auth.Principal) bool {
 		(p.Can(auth.DepartmentOfficer) && p.Department == "health")
 }
 
-// AddArea declares an area. The label is public: it must name a place, not
-// a person (the form says so).
-func (s *Service) AddArea(ctx context.Context, p *auth.Principal, a Area) (Area, error) {
+// MayDeclare reports whether p may declare, change and lift areas (within
+// their jurisdiction).
+func MayDeclare(p *auth.Principal) bool { return p != nil && mayDeclare(p) }
+
+// checkArea validates an area and returns its unit.
+func (s *Service) checkArea(a *Area) (geo.Unit, error) {
 	f := errs.Fields{}
 	a.Label = strings.Join(strings.Fields(a.Label), " ")
+	a.Note = strings.TrimSpace(a.Note)
 	if a.Kind != AreaLockdown && a.Kind != AreaQuarantine {
 		f.Add("kind", "Loại khu vực phải là phong tỏa hoặc cách ly / Kind must be lockdown or quarantine")
 	}
@@ -58,32 +63,115 @@ func (s *Service) AddArea(ctx context.Context, p *auth.Principal, a Area) (Area,
 	if a.StartsAt.IsZero() {
 		a.StartsAt = s.now()
 	}
+	a.StartsAt = a.StartsAt.UTC().Truncate(time.Second)
 	if a.EndsAt != nil && !a.EndsAt.After(a.StartsAt) {
 		f.Add("ends_at", "Thời điểm kết thúc phải sau khi bắt đầu / The end must be after the start")
 	}
-	if err := f.Err(); err != nil {
+	return u, f.Err()
+}
+
+// auditArea records who declared, changed or lifted an area: what the
+// public map shows about a place is an official act.
+func auditArea(ctx context.Context, s *Service, p *auth.Principal, action string, id int64) error {
+	if auth.From(ctx) == nil {
+		ctx = auth.WithPrincipal(ctx, p)
+	}
+	return auth.Audit(ctx, s.DB, action, "map_area", []string{strconv.FormatInt(id, 10)}, "Khu vực phong tỏa, cách ly trên bản đồ công khai / public map area")
+}
+
+// AddArea declares an area. The label is public: it must name a place, not
+// a person (the form says so).
+func (s *Service) AddArea(ctx context.Context, p *auth.Principal, a Area) (Area, error) {
+	u, err := s.checkArea(&a)
+	if err != nil {
 		return Area{}, fmt.Errorf("add area: %w", err)
 	}
 	if !mayDeclare(p) || !p.InJurisdiction(a.UnitCode) {
 		return Area{}, fmt.Errorf("add area: %w", errs.ErrForbidden)
 	}
-	commune := ""
+	commune, d, pr := areaCodes(u)
+	var ends any
+	if a.EndsAt != nil {
+		ends = a.EndsAt.Unix()
+	}
+	err = s.DB.W.QueryRowContext(ctx, `INSERT INTO map_areas (kind, label, note, unit_code, commune_code, district_code, province_code,
+		starts_at, ends_at, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+		a.Kind, a.Label, a.Note, a.UnitCode, commune, d, pr, a.StartsAt.Unix(), ends, p.UserID, s.now().Unix()).Scan(&a.ID)
+	if err != nil {
+		return Area{}, fmt.Errorf("add area: %w", err)
+	}
+	if err := auditArea(ctx, s, p, "create", a.ID); err != nil {
+		return Area{}, err
+	}
+	s.invalidatePublic()
+	return a, nil
+}
+
+// areaCodes are the commune (empty for a district's area), district and
+// province codes an area is filed under.
+func areaCodes(u geo.Unit) (commune, district, province string) {
 	if u.Level == "commune" {
 		commune = u.Code
 	}
 	d, _ := geo.Ancestor(u.Code, "district")
 	pr, _ := geo.Ancestor(u.Code, "province")
+	return commune, d.Code, pr.Code
+}
+
+// Area returns one area (lifted or not) for someone who may change it.
+func (s *Service) Area(ctx context.Context, p *auth.Principal, id int64) (Area, error) {
+	var a Area
+	var starts int64
+	var ends sql.NullInt64
+	err := s.DB.R.QueryRowContext(ctx, "SELECT id, kind, label, note, unit_code, starts_at, ends_at FROM map_areas WHERE id = $1", id).
+		Scan(&a.ID, &a.Kind, &a.Label, &a.Note, &a.UnitCode, &starts, &ends)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Area{}, fmt.Errorf("area %d: %w", id, errs.ErrNotFound)
+	}
+	if err != nil {
+		return Area{}, fmt.Errorf("area %d: %w", id, err)
+	}
+	if !MayDeclare(p) || !p.InJurisdiction(a.UnitCode) {
+		return Area{}, fmt.Errorf("area %d: %w", id, errs.ErrForbidden)
+	}
+	a.StartsAt = time.Unix(starts, 0).UTC()
+	if ends.Valid {
+		t := time.Unix(ends.Int64, 0).UTC()
+		a.EndsAt = &t
+	}
+	return a, nil
+}
+
+// UpdateArea changes an area's kind, label, unit, period or note. The
+// area's present unit and the new one must both be in the caller's
+// jurisdiction.
+func (s *Service) UpdateArea(ctx context.Context, p *auth.Principal, id int64, a Area) (Area, error) {
+	if _, err := s.Area(ctx, p, id); err != nil {
+		return Area{}, err
+	}
+	u, err := s.checkArea(&a)
+	if err != nil {
+		return Area{}, fmt.Errorf("update area %d: %w", id, err)
+	}
+	if !p.InJurisdiction(a.UnitCode) {
+		return Area{}, fmt.Errorf("update area %d: %w", id, errs.ErrForbidden)
+	}
+	commune, d, pr := areaCodes(u)
 	var ends any
 	if a.EndsAt != nil {
 		ends = a.EndsAt.Unix()
 	}
-	err := s.DB.W.QueryRowContext(ctx, `INSERT INTO map_areas (kind, label, note, unit_code, commune_code, district_code, province_code,
-		starts_at, ends_at, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
-		a.Kind, a.Label, a.Note, a.UnitCode, commune, d.Code, pr.Code, a.StartsAt.Unix(), ends, p.UserID, s.now().Unix()).Scan(&a.ID)
+	if err := auditArea(ctx, s, p, "update", id); err != nil {
+		return Area{}, err
+	}
+	_, err = s.DB.W.ExecContext(ctx, `UPDATE map_areas SET kind = $1, label = $2, note = $3, unit_code = $4, commune_code = $5,
+		district_code = $6, province_code = $7, starts_at = $8, ends_at = $9 WHERE id = $10`,
+		a.Kind, a.Label, a.Note, a.UnitCode, commune, d, pr, a.StartsAt.Unix(), ends, id)
 	if err != nil {
-		return Area{}, fmt.Errorf("add area: %w", err)
+		return Area{}, fmt.Errorf("update area %d: %w", id, err)
 	}
 	s.invalidatePublic()
+	a.ID = id
 	return a, nil
 }
 
@@ -99,6 +187,9 @@ func (s *Service) EndArea(ctx context.Context, p *auth.Principal, id int64) erro
 	}
 	if !mayDeclare(p) || !p.InJurisdiction(unit) {
 		return fmt.Errorf("end area %d: %w", id, errs.ErrForbidden)
+	}
+	if err := auditArea(ctx, s, p, "end", id); err != nil {
+		return err
 	}
 	if _, err := s.DB.W.ExecContext(ctx, "UPDATE map_areas SET ends_at = $1 WHERE id = $2", s.now().Unix(), id); err != nil {
 		return fmt.Errorf("end area %d: %w", id, err)

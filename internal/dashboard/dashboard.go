@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"anticovid/internal/adoption"
 	"anticovid/internal/geo"
 	"anticovid/internal/sqldb"
 )
@@ -28,6 +29,9 @@ type Service struct {
 	// Places and Zones feed the public map; nil until those modules are wired.
 	Places PlaceSource
 	Zones  ZoneSource
+	// Targets gives the Bluezone adoption target the dashboard measures
+	// against: the adoption module's editable targets (New wires them).
+	Targets TargetSource
 	// Threshold: public counts below it (and above zero) are shown as "< N".
 	Threshold int
 	// Keep is how long hourly counts are kept (the public map's history).
@@ -52,8 +56,9 @@ type Service struct {
 // New returns a Service with the built-in sources over check-ins and venues.
 func New(db *sqldb.DB, province string, log *slog.Logger) *Service {
 	return &Service{DB: db, Province: province, Threshold: 3, Keep: 90 * 24 * time.Hour, Log: log, Now: time.Now,
-		Hourly: []HourlySource{&CheckinSource{DB: db}},
-		Gauges: []GaugeSource{VenueGauges{DB: db}}}
+		Hourly:  []HourlySource{&CheckinSource{DB: db}},
+		Gauges:  []GaugeSource{VenueGauges{DB: db}},
+		Targets: AdoptionTargets{Adoption: adoption.NewService(db, nil)}}
 }
 
 func (s *Service) now() time.Time {

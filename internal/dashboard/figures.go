@@ -17,20 +17,6 @@ import (
 // fixed zone needs no tzdata on the server.
 var HCM = time.FixedZone("ICT", 7*3600)
 
-// Bluezone adoption targets of the directive: 40% of smartphone users by
-// 2021-07-31, 60% by 2021-12-31.
-var (
-	target40 = time.Date(2021, 7, 31, 23, 59, 59, 0, HCM)
-)
-
-// Target returns the Bluezone adoption target (percent) in force on a day.
-func Target(day time.Time) float64 {
-	if !day.After(target40) {
-		return 40
-	}
-	return 60
-}
-
 // DayValue is one day's count; Day is the local date (2006-01-02).
 type DayValue struct {
 	Day string `json:"day"`
@@ -283,7 +269,11 @@ func (s *Service) Compute(ctx context.Context, u geo.Unit, sector string) (Figur
 	f.BluezoneInstalls = pick(g, sector, BluezoneInstalls)
 	f.SmartphoneUsers = pick(g, sector, SmartphoneUsers)
 	f.BluezonePct = pct(f.BluezoneInstalls, f.SmartphoneUsers)
-	f.BluezoneTarget = Target(now)
+	if s.Targets != nil {
+		if f.BluezoneTarget, err = s.Targets.BluezoneTarget(ctx, u.Code, now); err != nil {
+			return Figures{}, fmt.Errorf("dashboard %s: %w", u.Code, err)
+		}
+	}
 	for _, c := range venue.Categories {
 		if sector != "" && c.Department != sector {
 			continue

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"anticovid/internal/adoption"
 	"anticovid/internal/sqldb"
 )
 
@@ -130,6 +131,37 @@ func (g BluezoneGauges) Gauges(ctx context.Context, _ time.Time) ([]Count, error
 		}
 	}
 	return out, nil
+}
+
+// TargetSource gives the Bluezone adoption target (percent of smartphone
+// users) in force for a unit at a moment; 0 means none is set.
+type TargetSource interface {
+	BluezoneTarget(ctx context.Context, unit string, at time.Time) (float64, error)
+}
+
+// AdoptionTargets reads the targets the province edits on the adoption
+// page (adoption_targets), so the dashboard and the adoption page never
+// disagree. The target in force is the first whose due date (local) is
+// today or later, else the last one, as the adoption page measures.
+// Targets are set province-wide today; the unit is passed so that a
+// per-unit target needs no change here.
+type AdoptionTargets struct {
+	Adoption *adoption.Service
+}
+
+// BluezoneTarget implements TargetSource.
+func (a AdoptionTargets) BluezoneTarget(ctx context.Context, _ string, at time.Time) (float64, error) {
+	ts, err := a.Adoption.Targets(ctx)
+	if err != nil {
+		return 0, err
+	}
+	date := at.In(HCM).Format(time.DateOnly)
+	for i, t := range ts {
+		if t.Due >= date || i == len(ts)-1 {
+			return t.Percent, nil
+		}
+	}
+	return 0, nil
 }
 
 // ExposureSource lists the places confirmed cases visited (the exposures

@@ -363,7 +363,7 @@ func (s *Service) SendConsolidated(ctx context.Context, p *auth.Principal, w Wee
 		return "", fmt.Errorf("send report: %w", errs.ErrForbidden)
 	}
 	if s.Mailer == nil || s.ProvinceEmail == "" {
-		return "", fmt.Errorf("send report: %w", &errs.Invalid{Fields: map[string]string{"smtp": "Chưa cấu hình máy chủ thư hoặc địa chỉ nhận của tỉnh (ANTICOVID_SMTP_URL, ANTICOVID_REPORT_EMAIL) / SMTP server or the province's address is not configured"}})
+		return "", fmt.Errorf("send report: %w", &errs.Invalid{Fields: map[string]string{"smtp": "Chưa cấu hình máy chủ thư hoặc địa chỉ nhận của tỉnh (--smtp-url / ANTICOVID_SMTP_URL, --report-email / ANTICOVID_REPORT_EMAIL) / SMTP server or the province's address is not configured"}})
 	}
 	c, err := s.consolidate(ctx, w)
 	if err != nil {

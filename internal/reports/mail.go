@@ -29,8 +29,9 @@ type Mailer struct {
 }
 
 // ParseSMTPURL reads smtp://user:password@host:587?from=addr[&tls=starttls|opportunistic|none]
-// or smtps://user:password@host:465?from=addr. The password is a secret:
-// it comes from the environment (ANTICOVID_SMTP_URL), never from a flag.
+// or smtps://user:password@host:465?from=addr (config's --smtp-url). The
+// password is a secret: deployments set ANTICOVID_SMTP_URL rather than the
+// flag, which the process list would show.
 func ParseSMTPURL(raw string) (*Mailer, error) {
 	u, err := url.Parse(raw)
 	if err != nil {

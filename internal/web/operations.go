@@ -70,6 +70,8 @@ func (s *Server) routesOperations() {
 	s.api("POST", "/api/v1/zones", "Add a quarantine zone: {name, address, commune_code, capacity, held, public}.", true, s.apiCreateZone)
 	s.api("POST", "/api/v1/zones/{id}/cameras", "Add a camera: {name, stream_kind: rtsp|hls|mjpeg, stream_url, snapshot_url, username, password}.", true, s.apiAddCamera)
 
+	s.routesOpsManage()
+
 	s.page("GET /campaigns", true, s.campaignsPage)
 	s.page("POST /campaigns", true, s.campaignCreatePage)
 	s.page("POST /campaigns/dry-run", true, s.campaignDryRunFragment)
@@ -195,7 +197,7 @@ func (s *Server) apiDashboardStream(w http.ResponseWriter, r *http.Request) erro
 
 func (s *Server) mapPage(w http.ResponseWriter, r *http.Request) error {
 	s.render(w, r, http.StatusOK, "map", map[string]any{"Tiles": s.Ops.MapTiles, "Attribution": s.Ops.MapAttribution,
-		"Threshold": s.Ops.Dashboard.Threshold})
+		"Threshold": s.Ops.Dashboard.Threshold, "CanDeclare": dashboard.MayDeclare(auth.From(r.Context()))})
 	return nil
 }
 
@@ -553,7 +555,7 @@ func (s *Server) camerasPage(w http.ResponseWriter, r *http.Request) error {
 	if err := s.Ops.Cameras.AuditWall(r.Context(), zones); err != nil {
 		return err
 	}
-	s.render(w, r, http.StatusOK, "cameras", map[string]any{"Zones": zones})
+	s.render(w, r, http.StatusOK, "cameras", map[string]any{"Zones": zones, "CanManage": camera.MayManage(auth.From(r.Context()))})
 	return nil
 }
 

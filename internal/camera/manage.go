@@ -1,0 +1,274 @@
+package camera
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"anticovid/internal/auth"
+	"anticovid/internal/errs"
+	"anticovid/internal/geo"
+)
+
+// Changes to zones and cameras are written to the audit log like views:
+// a camera's address and credentials decide who sees inside a quarantine
+// facility, so who changed them, and when, must be on record.
+const (
+	auditCreate = "create"
+	auditUpdate = "update"
+	auditDelete = auth.ActionDelete
+)
+
+// auditChange records a change to a zone or camera made by p.
+func (s *Service) auditChange(ctx context.Context, p *auth.Principal, action, subject string, id int64) error {
+	if auth.From(ctx) == nil {
+		ctx = auth.WithPrincipal(ctx, p)
+	}
+	return auth.Audit(ctx, s.DB, action, subject, []string{strconv.FormatInt(id, 10)}, "Quản lý khu cách ly và camera / quarantine zone and camera management")
+}
+
+// MayManage reports whether p may add and change zones and cameras (the
+// province, Health and the districts), within their jurisdiction.
+func MayManage(p *auth.Principal) bool { return p != nil && mayManage(p) }
+
+// checkZone validates a zone's fields.
+func checkZone(z *Zone) error {
+	f := errs.Fields{}
+	z.Name = strings.Join(strings.Fields(z.Name), " ")
+	z.Address = strings.TrimSpace(z.Address)
+	if n := len([]rune(z.Name)); n < 2 || n > 200 {
+		f.Add("name", "Tên khu cách ly từ 2 đến 200 ký tự / Name must be 2 to 200 characters")
+	}
+	if len([]rune(z.Address)) > 300 {
+		f.Add("address", "Địa chỉ tối đa 300 ký tự / Address at most 300 characters")
+	}
+	if u, ok := geo.Get(z.CommuneCode); !ok || u.Level != "commune" {
+		f.Add("commune_code", "Mã xã/phường không hợp lệ / Unknown commune code")
+	}
+	if z.Capacity < 0 || z.Capacity > 100_000 {
+		f.Add("capacity", "Sức chứa từ 0 đến 100.000 / Capacity must be 0 to 100,000")
+	}
+	if z.Held < 0 || z.Held > 100_000 {
+		f.Add("held", "Số người đang cách ly từ 0 đến 100.000 / People held must be 0 to 100,000")
+	} else if z.Capacity > 0 && z.Held > z.Capacity {
+		f.Add("held", "Số người đang cách ly vượt sức chứa / More people held than the capacity")
+	}
+	return f.Err()
+}
+
+// Zone returns a zone with its cameras, for someone who may manage it.
+func (s *Service) Zone(ctx context.Context, p *auth.Principal, id int64) (Zone, error) {
+	z, err := s.zone(ctx, id)
+	if err != nil {
+		return Zone{}, err
+	}
+	if !MayManage(p) || !p.InJurisdiction(z.CommuneCode) {
+		return Zone{}, fmt.Errorf("zone %d: %w", id, errs.ErrForbidden)
+	}
+	rows, err := s.DB.R.QueryContext(ctx, "SELECT "+cameraCols+" FROM cameras c WHERE c.zone_id = $1 ORDER BY c.id", id)
+	if err != nil {
+		return Zone{}, fmt.Errorf("zone %d: %w", id, err)
+	}
+	defer rows.Close()
+	z.Cameras = []Camera{}
+	for rows.Next() {
+		c, _, err := scanCamera(rows)
+		if err != nil {
+			return Zone{}, fmt.Errorf("zone %d: %w", id, err)
+		}
+		z.Cameras = append(z.Cameras, c)
+	}
+	return z, rows.Err()
+}
+
+// UpdateZone changes a zone's facility, address, commune, capacity and
+// occupancy. Both the zone's present commune and the new one must be in
+// the caller's jurisdiction.
+func (s *Service) UpdateZone(ctx context.Context, p *auth.Principal, id int64, z Zone) (Zone, error) {
+	old, err := s.zone(ctx, id)
+	if err != nil {
+		return Zone{}, err
+	}
+	if !MayManage(p) || !p.InJurisdiction(old.CommuneCode) {
+		return Zone{}, fmt.Errorf("update zone %d: %w", id, errs.ErrForbidden)
+	}
+	if err := checkZone(&z); err != nil {
+		return Zone{}, fmt.Errorf("update zone %d: %w", id, err)
+	}
+	if !p.InJurisdiction(z.CommuneCode) {
+		return Zone{}, fmt.Errorf("update zone %d: %w", id, errs.ErrForbidden)
+	}
+	d, _ := geo.Ancestor(z.CommuneCode, "district")
+	pr, _ := geo.Ancestor(z.CommuneCode, "province")
+	z.ID, z.DistrictCode, z.ProvinceCode, z.CreatedAt = id, d.Code, pr.Code, old.CreatedAt
+	if err := s.auditChange(ctx, p, auditUpdate, "quarantine_zone", id); err != nil {
+		return Zone{}, err
+	}
+	_, err = s.DB.W.ExecContext(ctx, `UPDATE quarantine_zones SET name = $1, address = $2, commune_code = $3, district_code = $4,
+		province_code = $5, capacity = $6, held = $7, public = $8 WHERE id = $9`,
+		z.Name, z.Address, z.CommuneCode, z.DistrictCode, z.ProvinceCode, z.Capacity, z.Held, boolInt(z.Public), id)
+	if err != nil {
+		return Zone{}, fmt.Errorf("update zone %d: %w", id, err)
+	}
+	return s.Zone(ctx, p, id)
+}
+
+// Camera returns one camera for someone who may manage its zone (without
+// its credentials: HasCredentials says whether it has any).
+func (s *Service) Camera(ctx context.Context, p *auth.Principal, id int64) (Camera, Zone, error) {
+	c, z, _, err := s.managed(ctx, p, id)
+	return c, z, err
+}
+
+// managed returns a camera, its zone and sealed secret if p may manage it.
+func (s *Service) managed(ctx context.Context, p *auth.Principal, id int64) (Camera, Zone, []byte, error) {
+	c, sealed, err := scanCamera(s.DB.R.QueryRowContext(ctx, "SELECT "+cameraCols+" FROM cameras c WHERE c.id = $1", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Camera{}, Zone{}, nil, fmt.Errorf("camera %d: %w", id, errs.ErrNotFound)
+	}
+	if err != nil {
+		return Camera{}, Zone{}, nil, fmt.Errorf("camera %d: %w", id, err)
+	}
+	z, err := s.zone(ctx, c.ZoneID)
+	if err != nil {
+		return Camera{}, Zone{}, nil, err
+	}
+	if !MayManage(p) || !p.InJurisdiction(z.CommuneCode) {
+		return Camera{}, Zone{}, nil, fmt.Errorf("camera %d: %w", id, errs.ErrForbidden)
+	}
+	return c, z, sealed, nil
+}
+
+// mergeFields adds the field messages of a guard's refusal to f.
+func mergeFields(f errs.Fields, err error) {
+	for k, v := range errs.FieldsOf(err) {
+		f.Add(k, v)
+	}
+}
+
+// checkCamera validates a camera's fields and returns its URLs (without
+// user info) and the credentials found in them.
+func (s *Service) checkCamera(ctx context.Context, in *CameraInput) (stream, snapshot string, urlSec secret, err error) {
+	f := errs.Fields{}
+	in.Name = strings.Join(strings.Fields(in.Name), " ")
+	if n := len([]rune(in.Name)); n < 1 || n > 120 {
+		f.Add("name", "Tên camera từ 1 đến 120 ký tự / Name must be 1 to 120 characters")
+	}
+	schemes, ok := streamSchemes[in.StreamKind]
+	if !ok {
+		f.Add("stream_kind", "Loại luồng phải là rtsp, hls hoặc mjpeg / Stream kind must be rtsp, hls or mjpeg")
+	}
+	if strings.TrimSpace(in.StreamURL) == "" && strings.TrimSpace(in.SnapshotURL) == "" {
+		f.Add("snapshot_url", "Cần địa chỉ luồng hoặc ảnh chụp / A stream or snapshot URL is needed")
+	}
+	if len(in.StreamURL) > 1000 {
+		f.Add("stream_url", "Địa chỉ quá dài / URL too long")
+	}
+	if len(in.SnapshotURL) > 1000 {
+		f.Add("snapshot_url", "Địa chỉ quá dài / URL too long")
+	}
+	if len(in.Username) > 200 {
+		f.Add("username", "Tên đăng nhập tối đa 200 ký tự / User name at most 200 characters")
+	}
+	if len(in.Password) > 200 {
+		f.Add("password", "Mật khẩu tối đa 200 ký tự / Password at most 200 characters")
+	}
+	if ok && strings.TrimSpace(in.StreamURL) != "" {
+		u, user, pass, err := s.Guard.CheckURL(ctx, "stream_url", in.StreamURL, schemes...)
+		if err != nil {
+			mergeFields(f, err)
+		} else {
+			stream = u.String()
+			urlSec = secret{user, pass}
+		}
+	}
+	if strings.TrimSpace(in.SnapshotURL) != "" && len(in.SnapshotURL) <= 1000 {
+		u, user, pass, err := s.Guard.CheckURL(ctx, "snapshot_url", in.SnapshotURL, "http", "https")
+		if err != nil {
+			mergeFields(f, err)
+		} else {
+			snapshot = u.String()
+			if urlSec.User == "" {
+				urlSec = secret{user, pass}
+			}
+		}
+	}
+	return stream, snapshot, urlSec, f.Err()
+}
+
+// UpdateCamera changes a camera. A blank password keeps the stored one (a
+// browser never sees it to send it back); a blank user name and password
+// keep both; ClearCredentials removes them. The probe state is reset, so the
+// wall shows the camera as unchecked until the next probe.
+func (s *Service) UpdateCamera(ctx context.Context, p *auth.Principal, id int64, in CameraInput) (Camera, error) {
+	_, _, sealed, err := s.managed(ctx, p, id)
+	if err != nil {
+		return Camera{}, err
+	}
+	stream, snapshot, urlSec, err := s.checkCamera(ctx, &in)
+	if err != nil {
+		return Camera{}, fmt.Errorf("update camera %d: %w", id, err)
+	}
+	old := secret{}
+	if len(sealed) > 0 {
+		if old.User, old.Pass, err = s.credentials(sealed); err != nil {
+			return Camera{}, fmt.Errorf("update camera %d: %w", id, err)
+		}
+	}
+	sec := old
+	switch {
+	case in.ClearCredentials:
+		sec = secret{}
+	case in.Username != "" || in.Password != "":
+		sec.User = in.Username
+		if in.Username == "" {
+			sec.User = old.User
+		}
+		if in.Password != "" {
+			sec.Pass = in.Password
+		}
+	case urlSec.User != "":
+		sec = urlSec
+	}
+	var newSealed []byte
+	if sec.User != "" || sec.Pass != "" {
+		b, _ := json.Marshal(sec)
+		newSealed = s.Vault.Seal(string(b))
+	}
+	if err := s.auditChange(ctx, p, auditUpdate, "camera", id); err != nil {
+		return Camera{}, err
+	}
+	_, err = s.DB.W.ExecContext(ctx, `UPDATE cameras SET name = $1, stream_kind = $2, stream_url = $3, snapshot_url = $4, secret_enc = $5,
+		online = 0, last_probe_at = NULL, last_error = '' WHERE id = $6`, in.Name, in.StreamKind, stream, snapshot, newSealed, id)
+	if err != nil {
+		return Camera{}, fmt.Errorf("update camera %d: %w", id, err)
+	}
+	s.mu.Lock()
+	delete(s.snaps, id)
+	s.mu.Unlock()
+	s.auths.forget(snapshot)
+	s.auths.forget(stream)
+	c, _, err := s.Camera(ctx, p, id)
+	return c, err
+}
+
+// DeleteCamera removes a camera.
+func (s *Service) DeleteCamera(ctx context.Context, p *auth.Principal, id int64) error {
+	if _, _, _, err := s.managed(ctx, p, id); err != nil {
+		return err
+	}
+	if err := s.auditChange(ctx, p, auditDelete, "camera", id); err != nil {
+		return err
+	}
+	if _, err := s.DB.W.ExecContext(ctx, "DELETE FROM cameras WHERE id = $1", id); err != nil {
+		return fmt.Errorf("delete camera %d: %w", id, err)
+	}
+	s.mu.Lock()
+	delete(s.snaps, id)
+	s.mu.Unlock()
+	return nil
+}
