@@ -10,7 +10,11 @@ import (
 	"os"
 	"time"
 
+	"anticovid/internal/auth"
+	"anticovid/internal/cases"
 	"anticovid/internal/demo"
+	"anticovid/internal/errs"
+	"anticovid/internal/reports"
 	"anticovid/internal/retention"
 	"anticovid/internal/web"
 )
@@ -37,12 +41,18 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	defer a.close()
 	if cfg.Demo {
+		start := time.Now()
 		st, err := demo.Load(ctx, a.db, a.vault, a.auth, cfg.Province, demo.Scales["small"], 1, time.Now())
 		if err != nil {
 			return err
 		}
 		if st.Venues > 0 {
-			fmt.Fprintf(stdout, "Demo data: %d venues, %d people, %d check-ins in %v\n", st.Venues, st.People, st.Visits, st.Elapsed.Round(time.Millisecond))
+			n, err := demoCases(ctx, a, cfg.Province, 12)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "Demo data: %d venues, %d people, %d check-ins, %d F0 cases traced, in %v\n", st.Venues, st.People, st.Visits, n,
+				time.Since(start).Round(time.Millisecond))
 		}
 	}
 	checkins, err := a.startCheckins(ctx)
@@ -159,4 +169,26 @@ func scaleOf(name string) (demo.Scale, error) {
 		return demo.Scale{}, fmt.Errorf("--scale %q: want small, province or country", name)
 	}
 	return sc, nil
+}
+
+// demoCases confirms n F0s among the demo people, their samples spread over
+// the last ten days, so the dashboard, the public map, the worklists and the
+// transmission chains have something to show. Each is traced like a real one.
+func demoCases(ctx context.Context, a *app, province string, n int) (int, error) {
+	admin := &auth.Principal{Username: "demo", Role: auth.ProvinceAdmin, Unit: province}
+	today := time.Now().In(reports.HCM)
+	made := 0
+	for i := range n {
+		day := today.AddDate(0, 0, -(i*10)/n).Format(time.DateOnly)
+		// Demo people are numbered from 1; every 97th is spread over the communes.
+		_, err := a.cases.Create(ctx, admin, cases.NewCase{PersonID: int64(1 + i*97), Status: cases.F0, SampleDate: day})
+		if errors.Is(err, errs.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return made, fmt.Errorf("demo case: %w", err)
+		}
+		made++
+	}
+	return made, nil
 }

@@ -606,6 +606,23 @@ func TestExposuresArePublicWithoutPersonalData(t *testing.T) {
 	}
 }
 
+// TestExposureEndsByNow: an F0 confirmed while still inside a venue without
+// a check-out exposed it until now, not until the default stay would end.
+func TestExposureEndsByNow(t *testing.T) {
+	db := storetest.SQLite(t)
+	f := newFixture(t, db)
+	f.visit("open-1", "0900000001", "Chợ Bến Lức", 0.25, -1) // 15 minutes ago, market default stay longer
+	ctx := context.Background()
+	c, err := f.s.Create(ctx, provinceTracer, NewCase{Phone: "0900000001", SampleDate: f.today(0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, err := f.s.Exposures(ctx, provinceTracer, c.ID)
+	if err != nil || len(ex) != 1 || ex[0].To.After(f.now) || !ex[0].To.After(ex[0].From) {
+		t.Fatalf("exposures %+v %v (now %v)", ex, err, f.now)
+	}
+}
+
 // TestRuleSettings: an administrator's rules apply to the next trace and
 // survive a restart (a new service reads them back); a tracer cannot set them.
 func TestRuleSettings(t *testing.T) {

@@ -236,7 +236,7 @@ func (s *Service) saveExposures(ctx context.Context, tx *sql.Tx, caseID int64, t
 	if q == nil {
 		return nil
 	}
-	for _, e := range exposureRanges(q.Rules(), tr.visits) {
+	for _, e := range exposureRanges(q.Rules(), tr.visits, min(tr.window.To.Unix(), now)) {
 		if _, err := tx.ExecContext(ctx, "INSERT INTO exposures (case_id, venue_id, t_from, t_to, created_at) VALUES ($1, $2, $3, $4, $5)",
 			caseID, e.venue, e.from, e.to, now); err != nil {
 			return err
@@ -247,11 +247,17 @@ func (s *Service) saveExposures(ctx context.Context, tx *sql.Tx, caseID int64, t
 
 type exposureRange struct{ venue, from, to int64 }
 
-func exposureRanges(r tracing.Rules, visits []tracing.Visit) []exposureRange {
+// exposureRanges are the F0's stays, ending at the latest by end (isolation,
+// or now: a stay without check-out, closed by the default stay, must not
+// reach into the future on the public map).
+func exposureRanges(r tracing.Rules, visits []tracing.Visit, end int64) []exposureRange {
 	var out []exposureRange
 	for _, v := range visits {
 		a, b := r.Interval(v.Category, v.In, v.Out)
-		out = append(out, exposureRange{v.VenueID, a, b})
+		if a >= end {
+			continue
+		}
+		out = append(out, exposureRange{v.VenueID, a, min(b, end)})
 	}
 	slices.SortFunc(out, func(x, y exposureRange) int {
 		return cmp.Or(cmp.Compare(x.venue, y.venue), cmp.Compare(x.from, y.from))

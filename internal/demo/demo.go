@@ -288,8 +288,8 @@ func (g *gen) visits(ctx context.Context, db *sqldb.DB, sc Scale) (int, error) {
 		}
 		stay := time.Duration(math.Min(math.Exp(math.Log(30)+0.8*g.rng.NormFloat64()), 480) * float64(time.Minute))
 		var tOut any
-		if g.rng.Float64() >= sc.NoCheckoutPct {
-			tOut = tIn.Add(stay).Unix()
+		if g.rng.Float64() >= sc.NoCheckoutPct && !tIn.Add(stay).After(g.now) {
+			tOut = tIn.Add(stay).Unix() // (a stay ending after now is still going on)
 		}
 		id := fmt.Sprintf("%016x-%016x", g.rng.Uint64(), uint64(i))
 		return []any{id, g.venueBase + int64(rank[zipf.Uint64()]) + 1, g.personBase + int64(g.rng.IntN(sc.People)) + 1, tIn.Unix(), tOut}
