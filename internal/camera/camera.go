@@ -298,6 +298,12 @@ func (s *Service) Zones(ctx context.Context, p *auth.Principal) ([]Zone, error) 
 
 // camera returns a camera the caller may watch, with its sealed secret.
 func (s *Service) camera(ctx context.Context, p *auth.Principal, id int64) (Camera, Zone, []byte, error) {
+	return s.cameraFor(ctx, p, id, func(p *auth.Principal) bool { return p != nil && mayWatch(p) })
+}
+
+// cameraFor returns a camera, its zone and sealed secret if the caller's
+// role passes may and the zone lies in their jurisdiction.
+func (s *Service) cameraFor(ctx context.Context, p *auth.Principal, id int64, may func(*auth.Principal) bool) (Camera, Zone, []byte, error) {
 	c, sealed, err := scanCamera(s.DB.R.QueryRowContext(ctx, "SELECT "+cameraCols+" FROM cameras c WHERE c.id = $1", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Camera{}, Zone{}, nil, fmt.Errorf("camera %d: %w", id, errs.ErrNotFound)
@@ -309,7 +315,7 @@ func (s *Service) camera(ctx context.Context, p *auth.Principal, id int64) (Came
 	if err != nil {
 		return Camera{}, Zone{}, nil, err
 	}
-	if p == nil || !mayWatch(p) || !p.InJurisdiction(z.CommuneCode) {
+	if !may(p) || !p.InJurisdiction(z.CommuneCode) {
 		return Camera{}, Zone{}, nil, fmt.Errorf("camera %d: %w", id, errs.ErrForbidden)
 	}
 	return c, z, sealed, nil

@@ -2,9 +2,7 @@ package camera
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -126,21 +124,7 @@ func (s *Service) Camera(ctx context.Context, p *auth.Principal, id int64) (Came
 
 // managed returns a camera, its zone and sealed secret if p may manage it.
 func (s *Service) managed(ctx context.Context, p *auth.Principal, id int64) (Camera, Zone, []byte, error) {
-	c, sealed, err := scanCamera(s.DB.R.QueryRowContext(ctx, "SELECT "+cameraCols+" FROM cameras c WHERE c.id = $1", id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return Camera{}, Zone{}, nil, fmt.Errorf("camera %d: %w", id, errs.ErrNotFound)
-	}
-	if err != nil {
-		return Camera{}, Zone{}, nil, fmt.Errorf("camera %d: %w", id, err)
-	}
-	z, err := s.zone(ctx, c.ZoneID)
-	if err != nil {
-		return Camera{}, Zone{}, nil, err
-	}
-	if !MayManage(p) || !p.InJurisdiction(z.CommuneCode) {
-		return Camera{}, Zone{}, nil, fmt.Errorf("camera %d: %w", id, errs.ErrForbidden)
-	}
-	return c, z, sealed, nil
+	return s.cameraFor(ctx, p, id, MayManage)
 }
 
 // mergeFields adds the field messages of a guard's refusal to f.

@@ -842,16 +842,7 @@ func (s *Server) apiRules(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) apiSetRules(w http.ResponseWriter, r *http.Request) error {
-	var in cases.RuleSettings
-	if err := decodeJSON(r, &in); err != nil {
-		return err
-	}
-	rs, err := s.Cases.SetSettings(r.Context(), auth.From(r.Context()), in)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, rs)
-	return nil
+	return answerJSON(w, r, http.StatusOK, s.Cases.SetSettings)
 }
 
 func (s *Server) renderRules(w http.ResponseWriter, r *http.Request, status int, rs cases.RuleSettings, fieldErrs map[string]string, saved bool) {

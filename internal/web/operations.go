@@ -248,16 +248,7 @@ func (s *Server) apiAreas(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) apiAddArea(w http.ResponseWriter, r *http.Request) error {
-	var a dashboard.Area
-	if err := decodeJSON(r, &a); err != nil {
-		return err
-	}
-	a, err := s.Ops.Dashboard.AddArea(r.Context(), auth.From(r.Context()), a)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, a)
-	return nil
+	return answerJSON(w, r, http.StatusCreated, s.Ops.Dashboard.AddArea)
 }
 
 func (s *Server) apiEndArea(w http.ResponseWriter, r *http.Request) error {
@@ -596,16 +587,7 @@ func (s *Server) apiZones(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) apiCreateZone(w http.ResponseWriter, r *http.Request) error {
-	var z camera.Zone
-	if err := decodeJSON(r, &z); err != nil {
-		return err
-	}
-	z, err := s.Ops.Cameras.CreateZone(r.Context(), auth.From(r.Context()), z)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, z)
-	return nil
+	return answerJSON(w, r, http.StatusCreated, s.Ops.Cameras.CreateZone)
 }
 
 func (s *Server) apiAddCamera(w http.ResponseWriter, r *http.Request) error {
@@ -613,16 +595,7 @@ func (s *Server) apiAddCamera(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var in camera.CameraInput
-	if err := decodeJSON(r, &in); err != nil {
-		return err
-	}
-	c, err := s.Ops.Cameras.AddCamera(r.Context(), auth.From(r.Context()), id, in)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, c)
-	return nil
+	return answerJSON(w, r, http.StatusCreated, withID(id, s.Ops.Cameras.AddCamera))
 }
 
 // --- Campaigns ---
@@ -758,29 +731,11 @@ func (s *Server) apiCampaigns(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) apiCampaignDryRun(w http.ResponseWriter, r *http.Request) error {
-	var in campaign.Input
-	if err := decodeJSON(r, &in); err != nil {
-		return err
-	}
-	d, err := s.Ops.Campaigns.DryRun(r.Context(), auth.From(r.Context()), in)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, d)
-	return nil
+	return answerJSON(w, r, http.StatusOK, s.Ops.Campaigns.DryRun)
 }
 
 func (s *Server) apiCreateCampaign(w http.ResponseWriter, r *http.Request) error {
-	var in campaign.Input
-	if err := decodeJSON(r, &in); err != nil {
-		return err
-	}
-	c, err := s.Ops.Campaigns.Create(r.Context(), auth.From(r.Context()), in)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, c)
-	return nil
+	return answerJSON(w, r, http.StatusCreated, s.Ops.Campaigns.Create)
 }
 
 func (s *Server) apiCampaign(w http.ResponseWriter, r *http.Request) error {

@@ -298,16 +298,7 @@ func (s *Server) apiUpdateCamera(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var in camera.CameraInput
-	if err := decodeJSON(r, &in); err != nil {
-		return err
-	}
-	c, err := s.Ops.Cameras.UpdateCamera(r.Context(), auth.From(r.Context()), id, in)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, c)
-	return nil
+	return answerJSON(w, r, http.StatusOK, withID(id, s.Ops.Cameras.UpdateCamera))
 }
 
 func (s *Server) apiDeleteCamera(w http.ResponseWriter, r *http.Request) error {
@@ -445,16 +436,7 @@ func (s *Server) apiUpdateArea(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var a dashboard.Area
-	if err := decodeJSON(r, &a); err != nil {
-		return err
-	}
-	a, err = s.Ops.Dashboard.UpdateArea(r.Context(), auth.From(r.Context()), id, a)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, a)
-	return nil
+	return answerJSON(w, r, http.StatusOK, withID(id, s.Ops.Dashboard.UpdateArea))
 }
 
 func init() {

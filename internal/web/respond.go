@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -100,3 +101,23 @@ func logLevel(s string) slog.Level {
 }
 
 func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
+
+// answerJSON is the shape of most API writes: decode the body into an In,
+// hand it with the caller to a service method, answer its result with status.
+func answerJSON[In, Out any](w http.ResponseWriter, r *http.Request, status int, call func(context.Context, *auth.Principal, In) (Out, error)) error {
+	var in In
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	out, err := call(r.Context(), auth.From(r.Context()), in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, status, out)
+	return nil
+}
+
+// withID binds the record id from the path to a service method for answerJSON.
+func withID[In, Out any](id int64, call func(context.Context, *auth.Principal, int64, In) (Out, error)) func(context.Context, *auth.Principal, In) (Out, error) {
+	return func(ctx context.Context, p *auth.Principal, in In) (Out, error) { return call(ctx, p, id, in) }
+}
