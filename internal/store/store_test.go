@@ -58,3 +58,36 @@ func TestReturningAndPlaceholders(t *testing.T) {
 		}
 	})
 }
+
+// Migration 0009 rebuilds visits: every stay survives, and the check-in id
+// is then unique per person (the same id from another person is allowed).
+func TestVisitsRebuildKeepsStays(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		for _, q := range []string{
+			"INSERT INTO visits (id, venue_id, person_id, t_in, t_out, out_id) VALUES ('a', 1, 1, 100, 200, 'a-out')",
+			"INSERT INTO visits (id, venue_id, person_id, t_in) VALUES ('b', 2, 1, 300)",
+			"INSERT INTO visits (id, venue_id, person_id, t_in) VALUES ('c', 1, 2, 150)",
+			"DELETE FROM schema_migrations WHERE version = 9",
+		} {
+			if _, err := db.W.ExecContext(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if applied, err := store.Migrate(ctx, db); err != nil || len(applied) != 1 || applied[0] != 9 {
+			t.Fatalf("applied %v, %v", applied, err)
+		}
+		var n, sumIn, sumOut int64
+		var outID string
+		db.R.QueryRowContext(ctx, "SELECT count(*), sum(t_in), sum(COALESCE(t_out, 0)), max(out_id) FROM visits").Scan(&n, &sumIn, &sumOut, &outID)
+		if n != 3 || sumIn != 550 || sumOut != 200 || outID != "a-out" {
+			t.Fatalf("after the rebuild: %d stays, t_in sum %d, t_out sum %d, out_id %q", n, sumIn, sumOut, outID)
+		}
+		if _, err := db.W.ExecContext(ctx, "INSERT INTO visits (id, venue_id, person_id, t_in) VALUES ('b', 3, 1, 400)"); err == nil {
+			t.Fatal("a repeated id of the same person was stored")
+		}
+		if _, err := db.W.ExecContext(ctx, "INSERT INTO visits (id, venue_id, person_id, t_in) VALUES ('b', 3, 2, 400)"); err != nil {
+			t.Fatalf("the same id from another person: %v", err)
+		}
+	})
+}
