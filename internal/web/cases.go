@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -169,16 +170,9 @@ func (s *Server) apiCaseStatus(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var in struct{ Status, Note string }
-	if err := decodeJSON(r, &in); err != nil {
-		return err
-	}
-	c, err := s.Cases.SetStatus(r.Context(), auth.From(r.Context()), id, in.Status, in.Note)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, c)
-	return nil
+	return answerJSON(w, r, http.StatusOK, func(ctx context.Context, p *auth.Principal, in struct{ Status, Note string }) (any, error) {
+		return s.Cases.SetStatus(ctx, p, id, in.Status, in.Note)
+	})
 }
 
 func (s *Server) apiCaseContacts(w http.ResponseWriter, r *http.Request) error {
@@ -403,16 +397,9 @@ func (s *Server) apiCall(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var in struct{ Outcome, Note string }
-	if err := decodeJSON(r, &in); err != nil {
-		return err
-	}
-	it, err := s.Cases.RecordCall(r.Context(), auth.From(r.Context()), id, in.Outcome, in.Note)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, it)
-	return nil
+	return answerJSON(w, r, http.StatusOK, func(ctx context.Context, p *auth.Principal, in struct{ Outcome, Note string }) (any, error) {
+		return s.Cases.RecordCall(ctx, p, id, in.Outcome, in.Note)
+	})
 }
 
 func readUpload(r *http.Request) (string, []byte, error) {
