@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -196,7 +197,7 @@ func benchIngest(ctx context.Context, args []string, stdout io.Writer) error {
 	a.db.R.QueryRowContext(ctx, "SELECT count(*) FROM visits").Scan(&stored)
 	fmt.Fprintf(stdout, "visits stored: %d (acknowledged in the measured run: %d)\n", stored, got.OK)
 	out, _ := json.Marshal(map[string]float64{"checkins_per_s": round1(got.PerSecond), "p50_ms": round1(got.P50), "p99_ms": round1(got.P99),
-		"baseline_per_s": round1(bl.PerSecond), "ratio": round1(got.PerSecond/bl.PerSecond*100) / 100})
+		"baseline_per_s": round1(bl.PerSecond), "ratio": math.Round(got.PerSecond/bl.PerSecond*1000) / 1000})
 	fmt.Fprintln(stdout, string(out))
 	if got.Fail > 0 {
 		return fmt.Errorf("%d check-ins failed", got.Fail)

@@ -362,6 +362,8 @@ var messages = map[string][2]string{
 	"register.vehicle":       {"Phương tiện", "Vehicle"},
 	"register.plate":         {"Biển số", "Plate number"},
 	"register.route":         {"Tuyến đường", "Route"},
+	"register.province":      {"Tỉnh/thành phố", "Province or city"},
+	"register.refresh":       {"Hiện quận/huyện của tỉnh đã chọn", "Show the chosen province's districts"},
 	"register.district":      {"Quận/huyện", "District"},
 	"register.commune":       {"Xã/phường/thị trấn", "Commune or ward"},
 	"register.address":       {"Số nhà, đường, ấp/khu phố", "Street address"},

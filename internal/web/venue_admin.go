@@ -101,7 +101,8 @@ type registerView struct {
 	Errors       map[string]string // field → message
 	Notice       string            // i18n key of a message above the form
 	NoticeArg    string
-	Province     geo.Unit
+	Province     geo.Unit   // the province whose districts are listed
+	Provinces    []geo.Unit // a national deployment's provinces, to choose from
 	Groups       []categoryGroup
 	Districts    []unitGroup
 	CategoryName func(string) string
@@ -111,18 +112,37 @@ type registerView struct {
 }
 
 func (a *venueAdmin) newRegisterView(r *http.Request) *registerView {
-	prov, _ := geo.Get(a.Config.Province)
-	rv := &registerView{Values: map[string]string{}, Errors: map[string]string{}, Province: prov, Groups: categoryGroups(),
+	return &registerView{Values: map[string]string{}, Errors: map[string]string{}, Groups: categoryGroups(),
 		CategoryName: categoryName(langOf(r))}
-	for _, d := range geo.Children(prov.Code) {
-		rv.Districts = append(rv.Districts, unitGroup{d.Code, d.Name, geo.Children(d.Code)})
-	}
-	return rv
 }
 
 func (a *venueAdmin) renderRegister(w http.ResponseWriter, r *http.Request, status int, page string, rv *registerView) {
+	a.addressUnits(rv)
 	w.Header().Set("Cache-Control", "no-store")
 	a.render(w, r, status, page, rv)
+}
+
+// addressUnits fills the address pickers: the deployment's districts and
+// their communes or, in a national deployment, the provinces and the
+// districts of the one chosen (the form's "show districts" button, which
+// the page's script presses when the province changes).
+func (a *venueAdmin) addressUnits(rv *registerView) {
+	prov, _ := geo.Get(a.Config.Province)
+	if prov.Level == "country" {
+		rv.Provinces = geo.Children(geo.Country)
+		code := rv.Values["province"]
+		if c, ok := geo.Ancestor(rv.Values["commune_code"], "province"); ok && code == "" {
+			code = c.Code
+		}
+		if prov, _ = geo.Get(code); prov.Level != "province" {
+			prov = geo.Unit{}
+		}
+		rv.Values["province"] = prov.Code
+	}
+	rv.Province = prov
+	for _, d := range geo.Children(prov.Code) {
+		rv.Districts = append(rv.Districts, unitGroup{d.Code, d.Name, geo.Children(d.Code)})
+	}
 }
 
 func (a *venueAdmin) registerStart(w http.ResponseWriter, r *http.Request) error {
@@ -188,7 +208,7 @@ func (a *venueAdmin) confirmed(tok, phone string, now time.Time) bool {
 }
 
 // registerFields are the form fields the page sends back as typed.
-var registerFields = []string{"name", "category", "district", "commune_code", "address", "lat", "lon", "contact_name",
+var registerFields = []string{"name", "category", "province", "district", "commune_code", "address", "lat", "lon", "contact_name",
 	"contact_phone", "capacity", "opening_hours", "starts_at", "ends_at", "plate", "route", "code"}
 
 // venueFromForm reads the registration form into a venue, with the problems
@@ -273,6 +293,10 @@ func (a *venueAdmin) registerSubmit(w http.ResponseWriter, r *http.Request) erro
 	fail := func() error {
 		rv.Notice = "register.errors"
 		a.renderRegister(w, r, http.StatusBadRequest, "register_form", rv)
+		return nil
+	}
+	if r.PostFormValue("refresh") != "" { // a province was chosen: list its districts
+		a.renderRegister(w, r, http.StatusOK, "register_form", rv)
 		return nil
 	}
 

@@ -170,3 +170,39 @@ func TestBrowserRegisterVenue(t *testing.T) {
 		t.Fatalf("import report: %s", got)
 	}
 }
+
+// In a national deployment the form starts with the province: choosing one
+// reloads the form with that province's districts and communes, keeping
+// what was typed.
+func TestBrowserRegisterVenueNational(t *testing.T) {
+	e := newEnv(t, storetest.SQLite(t))
+	base := registrationServer(t, e, "VN", false)
+	ctx := newBrowser(t, 390, 844)
+	eval := func(js string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
+		if err != nil {
+			t.Fatalf("eval %s: %v", js, err)
+		}
+		return s
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/dang-ky-dia-diem"), chromedp.WaitVisible(`input[name=phone]`),
+		chromedp.SendKeys(`input[name=phone]`, "0939 555 666"), chromedp.Click(`button[type=submit]`), chromedp.WaitVisible(`#province`)); err != nil {
+		t.Fatal(err)
+	}
+	if got := eval(`[document.getElementById("refresh-units").hidden, document.querySelectorAll("#district option").length].join()`); got != "true,1" {
+		t.Fatalf("before a province: refresh hidden, district options = %s", got)
+	}
+	if err := chromedp.Do(ctx, chromedp.SendKeys(`input[name=name]`, "Bến phà Cần Giuộc"),
+		chromedp.Evaluate[chromedp.Void](`(function(){var p=document.getElementById("province");p.value="80";p.dispatchEvent(new Event("change"))})()`),
+		chromedp.WaitReady(`#district option[value="803"]`)); err != nil {
+		t.Fatal(err)
+	}
+	if got := eval(`[document.getElementById("province").value, document.querySelector("input[name=name]").value, document.querySelectorAll("#district option").length, document.querySelector("#commune option[value='27991']").textContent].join("|")`); got != "80|Bến phà Cần Giuộc|16|Thị trấn Bến Lức" {
+		t.Fatalf("after choosing Long An: %s", got)
+	}
+	if got := eval(`String(document.documentElement.scrollWidth <= window.innerWidth)`); got != "true" {
+		t.Error("the form is wider than the phone's screen")
+	}
+	screenshot(t, ctx, "register-national")
+}

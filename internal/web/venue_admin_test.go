@@ -596,13 +596,12 @@ func TestVenueImport(t *testing.T) {
 	})
 }
 
-// With --auto-approve, a registered venue is approved at once: the result
-// page shows its QR code and the poster downloads.
-func TestVenueRegistrationAutoApprove(t *testing.T) {
-	e := newEnv(t, storetest.SQLite(t))
+// registrationServer serves e's deployment with another province and
+// auto-approval setting.
+func registrationServer(t *testing.T, e *env, province string, autoApprove bool) string {
 	ctx := context.Background()
-	cfg := &config.Config{Addr: "127.0.0.1:0", Province: "80", Retention: 21 * 24 * time.Hour, SessionTTL: time.Hour, MaxBody: 64 << 10,
-		LogLevel: "error", AutoApprove: true}
+	cfg := &config.Config{Addr: "127.0.0.1:0", Province: province, Retention: 21 * 24 * time.Hour, SessionTTL: time.Hour, MaxBody: 64 << 10,
+		LogLevel: "error", AutoApprove: autoApprove}
 	ppl := people.NewService(e.db, e.vault)
 	checkins, err := checkin.NewService(ctx, e.db, ppl, e.vault, e.keys, cfg.Retention)
 	if err != nil {
@@ -610,16 +609,23 @@ func TestVenueRegistrationAutoApprove(t *testing.T) {
 	}
 	t.Cleanup(checkins.Close)
 	srv := httptest.NewServer(New(Deps{Config: cfg, DB: e.db, Auth: e.auth, People: ppl, Checkins: checkins, Keys: e.keys, Outbox: e.outbox,
-		Venues: &venue.Service{DB: e.db, Vault: e.vault, Signer: e.keys, BaseURL: "http://anticovid.test", Province: "80"},
+		Venues: &venue.Service{DB: e.db, Vault: e.vault, Signer: e.keys, BaseURL: "http://anticovid.test", Province: province},
 		Log:    slog.New(slog.NewTextHandler(io.Discard, nil))}))
 	t.Cleanup(srv.Close)
+	return srv.URL
+}
 
+// With --auto-approve, a registered venue is approved at once: the result
+// page shows its QR code and the poster downloads.
+func TestVenueRegistrationAutoApprove(t *testing.T) {
+	e := newEnv(t, storetest.SQLite(t))
+	srvURL := registrationServer(t, e, "80", true)
 	const phone = "0977111222"
 	c := anonymous()
-	if code, body := post(t, c, srv.URL+"/dang-ky-dia-diem/ma", url.Values{"phone": {phone}}); code != 200 {
+	if code, body := post(t, c, srvURL+"/dang-ky-dia-diem/ma", url.Values{"phone": {phone}}); code != 200 {
 		t.Fatalf("send: %d %s", code, body)
 	}
-	code, body := post(t, c, srv.URL+"/dang-ky-dia-diem", registration(phone, e.smsCode(t, phone)))
+	code, body := post(t, c, srvURL+"/dang-ky-dia-diem", registration(phone, e.smsCode(t, phone)))
 	if code != 201 || !strings.Contains(body, "Đã duyệt") || !strings.Contains(body, "<svg") || !strings.Contains(body, "/poster.pdf") {
 		t.Fatalf("auto-approved registration: %d\n%s", code, body)
 	}
@@ -629,7 +635,46 @@ func TestVenueRegistrationAutoApprove(t *testing.T) {
 	if status != "approved" {
 		t.Fatalf("status %q", status)
 	}
-	if code, body := get(t, c, fmt.Sprintf("%s/api/v1/venues/%d/poster.pdf", srv.URL, id)); code != 200 || !strings.HasPrefix(body, "%PDF-") {
+	if code, body := get(t, c, fmt.Sprintf("%s/api/v1/venues/%d/poster.pdf", srvURL, id)); code != 200 || !strings.HasPrefix(body, "%PDF-") {
 		t.Fatalf("poster: %d", code)
+	}
+}
+
+// A national deployment's form asks for the province first and lists that
+// province's districts and communes (the "show districts" button, pressed
+// by the page's script when the province changes); neither step spends the
+// code, and the venue is stored in the commune chosen.
+func TestVenueRegistrationNational(t *testing.T) {
+	e := newEnv(t, storetest.SQLite(t))
+	srvURL := registrationServer(t, e, "VN", false)
+	const phone = "0977333444"
+	c := anonymous()
+	venues := count(t, e.db, "venues")
+	code, body := post(t, c, srvURL+"/dang-ky-dia-diem/ma", url.Values{"phone": {phone}})
+	if code != 200 || !strings.Contains(body, `<select name="province" id="province">`) || !strings.Contains(body, ">Thành phố Hà Nội</option>") ||
+		!strings.Contains(body, ">Tỉnh Long An</option>") || strings.Contains(body, "Huyện Bến Lức") || strings.Contains(body, "Quận Ba Đình") {
+		t.Fatalf("form: %d\n%s", code, body)
+	}
+	f := registration(phone, e.smsCode(t, phone))
+	f.Set("province", "80")
+	f.Del("district")
+	f.Del("commune_code")
+	f.Set("refresh", "1")
+	code, body = post(t, c, srvURL+"/dang-ky-dia-diem", f)
+	if code != 200 || !strings.Contains(body, `<option value="80" selected>Tỉnh Long An</option>`) || !strings.Contains(body, ">Huyện Bến Lức</option>") ||
+		!strings.Contains(body, `<option value="27991">Thị trấn Bến Lức</option>`) || strings.Contains(body, "Quận Ba Đình") ||
+		!strings.Contains(body, `value="Tiệm tạp hóa Cô Ba"`) || count(t, e.db, "venues") != venues {
+		t.Fatalf("districts of the chosen province: %d\n%s", code, body)
+	}
+	f.Del("refresh")
+	f.Set("district", "803")
+	f.Set("commune_code", "27991")
+	if code, body = post(t, c, srvURL+"/dang-ky-dia-diem", f); code != 201 {
+		t.Fatalf("register: %d\n%s", code, body)
+	}
+	var commune, province string
+	e.db.R.QueryRow("SELECT commune_code, province_code FROM venues WHERE name = $1", "Tiệm tạp hóa Cô Ba").Scan(&commune, &province)
+	if commune != "27991" || province != "80" {
+		t.Fatalf("stored in %q/%q", commune, province)
 	}
 }

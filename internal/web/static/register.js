@@ -24,6 +24,16 @@
   category.addEventListener("change", showKind);
   showKind();
 
+  // A national deployment lists one province's districts: choosing another
+  // province asks the server for its list (the button does it without script).
+  var province = document.getElementById("province"), refresh = document.getElementById("refresh-units");
+  if (province && refresh) {
+    refresh.hidden = true;
+    province.addEventListener("change", function () {
+      if (form.requestSubmit) form.requestSubmit(refresh); else refresh.click();
+    });
+  }
+
   // The district picks which communes are offered; choosing a commune
   // directly (no district) sets the district.
   var groups = commune.querySelectorAll("optgroup");
