@@ -98,7 +98,7 @@ func benchIngest(ctx context.Context, args []string, stdout io.Writer) error {
 	duration := fs.Duration("duration", 10*time.Second, "how long each load runs")
 	clients := fs.Int("clients", 64, "concurrent connections")
 	venues := fs.Int("venues", 1000, "venues to scan")
-	persons := fs.Int("people", 200_000, "registered people scanning (phones), stored before the run")
+	persons := fs.Int("people", 200_000, "registered people scanning, stored before the run; their phones send the person token the check-in page keeps")
 	newShare := fs.Float64("new", 0.1, "share of scans from phones not registered yet (their first scan stores the person)")
 	profile := fs.String("cpuprofile", "", "write a CPU profile of the measured run to this file")
 	if err := parseFlags(fs, args); err != nil {
@@ -134,8 +134,13 @@ func benchIngest(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := registerPeople(ctx, a, *persons, communes); err != nil {
+	ids, err := registerPeople(ctx, a, *persons, communes)
+	if err != nil {
 		return err
+	}
+	personTokens := make([]string, len(ids))
+	for i, id := range ids {
+		personTokens[i] = checkins.PersonToken(id)
 	}
 	srv := &http.Server{Handler: web.New(web.Deps{Config: cfg, DB: a.db, Auth: a.auth, People: a.people, Venues: a.venues,
 		Checkins: checkins, Keys: a.keys, Outbox: a.outbox, Log: a.log, Declarations: a.declarations})}
@@ -167,15 +172,14 @@ func benchIngest(ctx context.Context, args []string, stdout io.Writer) error {
 	var seq atomic.Uint64
 	body := func(rng *rand.Rand) []byte {
 		n := seq.Add(1)
-		p := rng.IntN(*persons)
-		if rng.Float64() < *newShare {
-			p = *persons + int(n) // a phone never seen before
+		scan := map[string]any{"id": fmt.Sprintf("%08x-0000-4000-8000-%012x", rng.Uint32(), n), "token": tokens[rng.IntN(len(tokens))], "direction": "in"}
+		if rng.Float64() < *newShare { // a phone never seen before sends its person's details
+			person := personFor(*persons+int(n), communes)
+			scan["person"] = map[string]any{"name": person.Name, "phone": person.Phone, "birth_year": person.BirthYear, "commune_code": person.Commune}
+		} else {
+			scan["person_token"] = personTokens[rng.IntN(*persons)]
 		}
-		person := personFor(p, communes)
-		b, _ := json.Marshal(map[string]any{
-			"id": fmt.Sprintf("%08x-0000-4000-8000-%012x", rng.Uint32(), n), "token": tokens[rng.IntN(len(tokens))], "direction": "in",
-			"person": map[string]any{"name": person.Name, "phone": person.Phone, "birth_year": person.BirthYear, "commune_code": person.Commune},
-		})
+		b, _ := json.Marshal(scan)
 		return b
 	}
 	fmt.Fprintf(stdout, "database %s, %d venues, %d registered people, %.0f%% of scans from new phones, %d clients, %v per run\n",
@@ -208,27 +212,28 @@ func benchIngest(ctx context.Context, args []string, stdout io.Writer) error {
 func round1(f float64) float64 { return float64(int64(f*10+0.5)) / 10 }
 
 // registerPeople stores n people as earlier check-ins would have, phones
-// 09xxxxxxxx numbered from 0, before the measured run.
-func registerPeople(ctx context.Context, a *app, n int, communes []string) error {
+// 09xxxxxxxx numbered from 0, before the measured run, and returns their ids.
+func registerPeople(ctx context.Context, a *app, n int, communes []string) ([]int64, error) {
 	w, err := people.NewWriter(ctx, a.db.W)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	ids := make([]int64, n)
 	for lo := 0; lo < n; lo += 5000 {
 		err := a.db.Tx(ctx, func(tx *sql.Tx) error {
 			for p := lo; p < min(lo+5000, n); p++ {
 				sp := a.people.Seal(personFor(p, communes))
-				if _, err := w.FindOrCreate(ctx, tx, sp); err != nil {
+				if ids[p], err = w.FindOrCreate(ctx, tx, sp); err != nil {
 					return err
 				}
 			}
 			return nil
 		})
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return ids, nil
 }
 
 // personFor is the bench's person number p.
