@@ -101,6 +101,16 @@ func text(t *testing.T, ctx context.Context, sel string) string {
 	return strings.TrimSpace(s)
 }
 
+// evalJS runs js in the page and returns its string result.
+func evalJS(t *testing.T, ctx context.Context, js string) string {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
+	if err != nil {
+		t.Fatalf("eval %s: %v", js, err)
+	}
+	return s
+}
+
 // A resident opens a venue's QR link on a phone, registers, checks in and out;
 // then loses the network, checks in, regains it, and exactly one record is made.
 func TestBrowserCheckin(t *testing.T) {

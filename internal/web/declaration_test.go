@@ -441,14 +441,7 @@ func TestBrowserDeclaration(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	eval := func(js string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
-		if err != nil {
-			t.Fatalf("%s: %v", js, err)
-		}
-		return s
-	}
+	eval := func(js string) string { t.Helper(); return evalJS(t, ctx, js) }
 	// waitEval polls js until it gives want: declare.js runs deferred, after
 	// the elements a wait finds are already visible.
 	waitEval := func(js, want string) bool {

@@ -32,14 +32,7 @@ func TestBrowserRegisterVenue(t *testing.T) {
 			t.Fatalf("%s: %v", step, err)
 		}
 	}
-	eval := func(js string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
-		if err != nil {
-			t.Fatalf("eval %s: %v", js, err)
-		}
-		return s
-	}
+	eval := func(js string) string { t.Helper(); return evalJS(t, ctx, js) }
 	set := func(sel, value string) chromedp.Action[chromedp.Void] {
 		return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(function(){var el=document.querySelector(%q);el.value=%q;el.dispatchEvent(new Event("change",{bubbles:true}))})()`, sel, value))
 	}
@@ -178,14 +171,7 @@ func TestBrowserRegisterVenueNational(t *testing.T) {
 	e := newEnv(t, storetest.SQLite(t))
 	base := registrationServer(t, e, "VN", false)
 	ctx := newBrowser(t, 390, 844)
-	eval := func(js string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
-		if err != nil {
-			t.Fatalf("eval %s: %v", js, err)
-		}
-		return s
-	}
+	eval := func(js string) string { t.Helper(); return evalJS(t, ctx, js) }
 	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/dang-ky-dia-diem"), chromedp.WaitVisible(`input[name=phone]`),
 		chromedp.SendKeys(`input[name=phone]`, "0939 555 666"), chromedp.Click(`button[type=submit]`), chromedp.WaitVisible(`#province`)); err != nil {
 		t.Fatal(err)
