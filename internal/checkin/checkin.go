@@ -78,6 +78,11 @@ func NewService(ctx context.Context, db *sqldb.DB, p *people.Service, v *vault.V
 	return &Service{DB: db, People: p, Vault: v, Tokens: tokens, Retention: retention, Now: time.Now, writer: w}, nil
 }
 
+// Batches reports how many batches the writer has committed and the scans in them.
+func (s *Service) Batches() (batches, scans int64) {
+	return s.writer.batches.Load(), s.writer.scans.Load()
+}
+
 // Close stops the writer after it has written what it was handed.
 func (s *Service) Close() { s.writer.close() }
 

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"anticovid/internal/people"
 	"anticovid/internal/sqldb"
@@ -36,7 +38,11 @@ type job struct {
 // writer is the group commit: one goroutine takes every scan waiting in its
 // queue, writes them in one transaction, commits (one fsync), then answers
 // each. While a batch commits the next one gathers, so batches grow with load
-// and latency stays one commit.
+// and latency stays one commit. A batch smaller than minBatch waits up to
+// linger for more: an fsync costs ~120 µs of CPU on the development machine,
+// and committing every few scans spent a core's worth of them under load
+// (bench ingest, 64 clients: 10.8k/s in batches of 9; 13.5k/s in batches of
+// 22 with this wait). A lone scan is answered 1 ms later.
 type writer struct {
 	db      *sqldb.DB
 	people  *people.Service
@@ -45,9 +51,15 @@ type writer struct {
 	in      chan job
 	stop    chan struct{}
 	done    sync.WaitGroup
+
+	batches, scans atomic.Int64 // committed so far, for the benchmark
 }
 
-const maxBatch = 2000
+const (
+	maxBatch = 2000
+	minBatch = 16
+	linger   = time.Millisecond
+)
 
 // The writer's statements.
 const (
@@ -133,7 +145,22 @@ func (w *writer) run() {
 				break gather
 			}
 		}
+		if len(batch) < minBatch {
+			t := time.NewTimer(linger)
+		wait:
+			for len(batch) < minBatch {
+				select {
+				case j := <-w.in:
+					batch = append(batch, j)
+				case <-t.C:
+					break wait
+				}
+			}
+			t.Stop()
+		}
 		w.commit(batch)
+		w.batches.Add(1)
+		w.scans.Add(int64(len(batch)))
 	}
 }
 
