@@ -111,6 +111,50 @@ func evalJS(t *testing.T, ctx context.Context, js string) string {
 	return s
 }
 
+// A visitor from another province chooses it: the page lists that
+// province's communes, keeps what was typed, and the check-in stores the
+// visitor's own commune.
+func TestBrowserCheckinOtherProvince(t *testing.T) {
+	e := newEnv(t, storetest.SQLite(t))
+	ctx := newBrowser(t, 390, 844)
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(e.srv.URL+"/c/"+e.keys.Sign(e.venues["Chợ Bến Lức"], 1)),
+		chromedp.WaitVisible(`input[name=name]`),
+		chromedp.SendKeys(`input[name=name]`, "Trần Quốc Tuấn"),
+		chromedp.SendKeys(`input[name=phone]`, "0912 000 111"),
+		chromedp.SendKeys(`input[name=birth_year]`, "1990"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := evalJS(t, ctx, `[document.getElementById("show-communes").hidden, document.getElementById("province").value].join()`); got != "true,80" {
+		t.Fatalf("before choosing: show button hidden, province = %s", got)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Evaluate[chromedp.Void](`(function(){var p=document.getElementById("province");p.value="01";p.dispatchEvent(new Event("change"))})()`),
+		chromedp.WaitReady(`select[name=commune_code] option[value="00001"]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := evalJS(t, ctx, `[document.querySelector("input[name=name]").value, document.getElementById("province").value, document.querySelector("select[name=commune_code] option[value='00001']").textContent, String(!!document.querySelector("select[name=commune_code] option[value='27991']"))].join("|")`); got != "Trần Quốc Tuấn|01|Phường Phúc Xá|false" {
+		t.Fatalf("after choosing Hà Nội: %s", got)
+	}
+	if n := count(t, e.db, "visits"); n != 0 {
+		t.Fatalf("choosing a province recorded %d visits", n)
+	}
+	screenshot(t, ctx, "checkin-other-province")
+	err = chromedp.Do(ctx,
+		chromedp.Evaluate[chromedp.Void](`document.querySelector("select[name=commune_code]").value = "00004"`),
+		chromedp.Click("#in"),
+		chromedp.WaitVisible("#status p.ok"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var commune, province string
+	if err := e.db.R.QueryRow("SELECT p.commune_code, p.province_code FROM visits v JOIN people p ON p.id = v.person_id").Scan(&commune, &province); err != nil || commune != "00004" || province != "01" {
+		t.Fatalf("stored commune %q province %q (%v)", commune, province, err)
+	}
+}
+
 // A resident opens a venue's QR link on a phone, registers, checks in and out;
 // then loses the network, checks in, regains it, and exactly one record is made.
 func TestBrowserCheckin(t *testing.T) {

@@ -46,6 +46,8 @@ type checkinView struct {
 	Token     string
 	Venue     venue.Venue
 	Category  string
+	Provinces []geo.Unit // to choose another province of residence
+	Province  string     // the province whose communes are listed
 	Districts []districtCommunes
 	FormID    string // idempotency key of the no-JavaScript form
 	Remember  bool   // a person cookie is set
@@ -65,16 +67,27 @@ func (s *Server) checkinView(r *http.Request) (checkinView, error) {
 	if err != nil {
 		return checkinView{}, err
 	}
-	cv := checkinView{Token: tok, Venue: v, Category: categoryName(langOf(r))(v.Category), FormID: newID()}
+	cv := checkinView{Token: tok, Venue: v, Category: categoryName(langOf(r))(v.Category), FormID: newID(), Provinces: geo.Children(geo.Country)}
 	province, _ := geo.Ancestor(v.CommuneCode, "province")
-	for _, d := range geo.Children(province.Code) {
-		cv.Districts = append(cv.Districts, districtCommunes{d.Name, geo.Children(d.Code)})
-	}
+	cv.listCommunes(province.Code)
 	if c, err := r.Cookie(personCookie); err == nil && c.Value != "" {
 		cv.Remember = true
 	}
 	cv.Person.Commune = v.CommuneCode
 	return cv, nil
+}
+
+// listCommunes lists the communes of a province of residence, by district:
+// the venue's by default, another one for visitors who choose it (the form's
+// "show communes" button, pressed by the page's script on change).
+func (cv *checkinView) listCommunes(province string) {
+	if u, ok := geo.Get(province); !ok || u.Level != "province" {
+		return
+	}
+	cv.Province, cv.Districts = province, nil
+	for _, d := range geo.Children(province) {
+		cv.Districts = append(cv.Districts, districtCommunes{d.Name, geo.Children(d.Code)})
+	}
 }
 
 func newID() string {
@@ -97,9 +110,6 @@ func (s *Server) checkinPage(w http.ResponseWriter, r *http.Request) error {
 // checkinForm is the same check-in for a phone without JavaScript: the form
 // carries an id made when the page was served, so a double tap records once.
 func (s *Server) checkinForm(w http.ResponseWriter, r *http.Request) error {
-	if s.Config.CheckinRate > 0 && !s.scans.take(clientIP(r)) {
-		return errs.ErrRateLimited
-	}
 	cv, err := s.checkinView(r)
 	if err != nil {
 		return err
@@ -107,13 +117,24 @@ func (s *Server) checkinForm(w http.ResponseWriter, r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
 		return errs.ErrTooLarge
 	}
+	cv.listCommunes(r.PostFormValue("province"))
+	year, _ := strconv.Atoi(strings.TrimSpace(r.PostFormValue("birth_year")))
+	typed := people.Person{Name: r.PostFormValue("name"), Phone: r.PostFormValue("phone"), BirthYear: year,
+		Commune: r.PostFormValue("commune_code"), IDNumber: r.PostFormValue("id_number")}
+	if r.PostFormValue("show") != "" { // another province of residence: list its communes, record nothing
+		cv.Person, cv.FormID = typed, r.PostFormValue("id")
+		w.Header().Set("Cache-Control", "no-store")
+		s.render(w, r, http.StatusOK, "checkin", cv)
+		return nil
+	}
+	if s.Config.CheckinRate > 0 && !s.scans.take(clientIP(r)) {
+		return errs.ErrRateLimited
+	}
 	req := checkin.Request{ID: r.PostFormValue("id"), Token: cv.Token, Direction: r.PostFormValue("direction")}
 	if c, err := r.Cookie(personCookie); err == nil && r.PostFormValue("name") == "" {
 		req.PersonToken = c.Value
 	} else {
-		year, _ := strconv.Atoi(strings.TrimSpace(r.PostFormValue("birth_year")))
-		cv.Person = people.Person{Name: r.PostFormValue("name"), Phone: r.PostFormValue("phone"), BirthYear: year,
-			Commune: r.PostFormValue("commune_code"), IDNumber: r.PostFormValue("id_number")}
+		cv.Person = typed
 		req.Person = &cv.Person
 	}
 	res, err := s.Checkins.Ingest(r.Context(), req)

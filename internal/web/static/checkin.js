@@ -81,7 +81,16 @@
       }, function () { flushing = false; say("warn", T.saved); });
   }
 
+  // Another province of residence: the server lists its communes.
+  var show = document.getElementById("show-communes"), showing = false;
+  show.hidden = true;
+  document.getElementById("province").addEventListener("change", function () {
+    showing = true;
+    show.click();
+  });
+
   form.addEventListener("submit", function (ev) {
+    if (showing) return;
     ev.preventDefault();
     var direction = ev.submitter ? ev.submitter.value : "in";
     var p = load("acv.person", null);
