@@ -29,9 +29,7 @@
   var province = document.getElementById("province"), refresh = document.getElementById("refresh-units");
   if (province && refresh) {
     refresh.hidden = true;
-    province.addEventListener("change", function () {
-      if (form.requestSubmit) form.requestSubmit(refresh); else refresh.click();
-    });
+    province.addEventListener("change", function () { refresh.click(); });
   }
 
   // The district picks which communes are offered; choosing a commune
