@@ -48,17 +48,12 @@ type checkinView struct {
 	Category  string
 	Provinces []geo.Unit // to choose another province of residence
 	Province  string     // the province whose communes are listed
-	Districts []districtCommunes
+	Districts []unitGroup
 	FormID    string // idempotency key of the no-JavaScript form
 	Remember  bool   // a person cookie is set
 	Result    *checkin.Result
 	Error     map[string]string
 	Person    people.Person
-}
-
-type districtCommunes struct {
-	Name     string
-	Communes []geo.Unit
 }
 
 func (s *Server) checkinView(r *http.Request) (checkinView, error) {
@@ -84,10 +79,7 @@ func (cv *checkinView) listCommunes(province string) {
 	if u, ok := geo.Get(province); !ok || u.Level != "province" {
 		return
 	}
-	cv.Province, cv.Districts = province, nil
-	for _, d := range geo.Children(province) {
-		cv.Districts = append(cv.Districts, districtCommunes{d.Name, geo.Children(d.Code)})
-	}
+	cv.Province, cv.Districts = province, districtGroups(province)
 }
 
 func newID() string {

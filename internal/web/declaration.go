@@ -65,12 +65,6 @@ func options(list []declaration.Option, lang string) []option {
 	return out
 }
 
-// communeGroup is one district's communes, for an <optgroup>.
-type communeGroup struct {
-	Name     string
-	Communes []geo.Unit
-}
-
 // declareView is what the form shows. V holds every value exactly as typed
 // (a rejected form comes back with nothing lost); Errors holds each field's
 // message in the page's language.
@@ -86,7 +80,7 @@ type declareView struct {
 	Doses     []int
 	Provinces []geo.Unit
 	Districts []geo.Unit
-	Communes  []communeGroup
+	Communes  []unitGroup
 	Questions []string // the yes/no questions besides symptoms
 	Travel    bool
 	MyQR      string // the personal QR remembered on this phone, still valid
@@ -122,11 +116,9 @@ func (d *declRoutes) view(r *http.Request, v map[string]string) declareView {
 	if p, ok := geo.Get(v["province_code"]); ok && p.Level == "province" {
 		dv.Districts = geo.Children(p.Code)
 		if dd, ok := geo.Get(v["district_code"]); ok && dd.ParentCode == p.Code {
-			dv.Communes = []communeGroup{{dd.Name, geo.Children(dd.Code)}}
+			dv.Communes = []unitGroup{{dd.Code, dd.Name, geo.Children(dd.Code)}}
 		} else {
-			for _, dd := range dv.Districts {
-				dv.Communes = append(dv.Communes, communeGroup{dd.Name, geo.Children(dd.Code)})
-			}
+			dv.Communes = districtGroups(p.Code)
 		}
 	}
 	if c, err := r.Cookie(qrCookie); err == nil {

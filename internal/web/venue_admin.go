@@ -65,10 +65,20 @@ func (s *Server) routesVenueAdmin() {
 
 // ---- Public registration ----------------------------------------------------
 
-// unitGroup is a district and its communes, for the address pickers.
+// unitGroup is a district and its communes, for the address pickers'
+// <optgroup>s.
 type unitGroup struct {
 	Code, Name string
 	Communes   []geo.Unit
+}
+
+// districtGroups lists a province's districts with their communes.
+func districtGroups(province string) []unitGroup {
+	var out []unitGroup
+	for _, d := range geo.Children(province) {
+		out = append(out, unitGroup{d.Code, d.Name, geo.Children(d.Code)})
+	}
+	return out
 }
 
 // categoryGroup is one of the directive's two lists of venue categories.
@@ -139,10 +149,7 @@ func (a *venueAdmin) addressUnits(rv *registerView) {
 		}
 		rv.Values["province"] = prov.Code
 	}
-	rv.Province = prov
-	for _, d := range geo.Children(prov.Code) {
-		rv.Districts = append(rv.Districts, unitGroup{d.Code, d.Name, geo.Children(d.Code)})
-	}
+	rv.Province, rv.Districts = prov, districtGroups(prov.Code)
 }
 
 func (a *venueAdmin) registerStart(w http.ResponseWriter, r *http.Request) error {
