@@ -192,12 +192,12 @@ func benchIngest(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		pprof.StartCPUProfile(f)
 	}
-	b0, s0 := checkins.Batches()
+	b0, s0, c0 := checkins.Batches()
 	got := drive(ctx, "http://"+ln.Addr().String()+"/api/v1/checkins", *clients, *duration, body)
 	pprof.StopCPUProfile()
-	b1, s1 := checkins.Batches()
-	fmt.Fprintf(stdout, "check-ins:  %8.0f/s  p50 %.2f ms  p99 %.2f ms  CPU %.0f µs each  (%d ok, %d failed; %.1f a commit)\n",
-		got.PerSecond, got.P50, got.P99, got.CPU, got.OK, got.Fail, float64(s1-s0)/float64(max(b1-b0, 1)))
+	b1, s1, c1 := checkins.Batches()
+	fmt.Fprintf(stdout, "check-ins:  %8.0f/s  p50 %.2f ms  p99 %.2f ms  CPU %.0f µs each  (%d ok, %d failed; %.1f a batch, %d commits)\n",
+		got.PerSecond, got.P50, got.P99, got.CPU, got.OK, got.Fail, float64(s1-s0)/float64(max(b1-b0, 1)), c1-c0)
 	bl := drive(ctx, "http://"+bln.Addr().String()+"/", *clients, *duration, body)
 	fmt.Fprintf(stdout, "no-database: %8.0f/s  p50 %.2f ms  p99 %.2f ms  CPU %.0f µs each\n", bl.PerSecond, bl.P50, bl.P99, bl.CPU)
 	var stored int64

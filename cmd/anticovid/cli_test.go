@@ -166,6 +166,8 @@ func TestCrashLosesNoAcknowledgedCheckin(t *testing.T) {
 	if len(acked) < 100 {
 		t.Fatalf("only %d check-ins acknowledged before the kill", len(acked))
 	}
+	// Started again, the server first applies the scans its journal holds.
+	startServer(t, dir)
 	db, err := store.Open(context.Background(), "", dir)
 	if err != nil {
 		t.Fatal(err)

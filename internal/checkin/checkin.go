@@ -78,12 +78,15 @@ func NewService(ctx context.Context, db *sqldb.DB, p *people.Service, v *vault.V
 	return &Service{DB: db, People: p, Vault: v, Tokens: tokens, Retention: retention, Now: time.Now, writer: w}, nil
 }
 
-// Batches reports how many batches the writer has committed and the scans in them.
-func (s *Service) Batches() (batches, scans int64) {
-	return s.writer.batches.Load(), s.writer.scans.Load()
+// Batches reports how many batches the writer has written, the scans in
+// them and the transactions that committed them.
+func (s *Service) Batches() (batches, scans, commits int64) {
+	return s.writer.batches.Load(), s.writer.scans.Load(), s.writer.commits.Load()
 }
 
-// Close stops the writer after it has written what it was handed.
+// Close stops the writer after it has written what it was handed and
+// committed it: readers see every acknowledged scan. (While it runs, a scan
+// is durable when acknowledged and visible to readers within commitEvery.)
 func (s *Service) Close() { s.writer.close() }
 
 // venueTTL bounds how long a suspension takes to reach this server's cache

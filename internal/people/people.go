@@ -192,6 +192,9 @@ const (
 		birth_year, commune_code, district_code, province_code, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 		ON CONFLICT (phone_hash) DO NOTHING RETURNING id`
+	restorePerson = `INSERT INTO people (id, name_enc, phone_enc, phone_hash, id_number_enc, id_number_hash,
+		birth_year, commune_code, district_code, province_code, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING`
 )
 
 // findOrCreate looks a sealed person up by its key and inserts it when absent,
@@ -232,7 +235,7 @@ type Writer struct {
 // connection, or a PostgreSQL pool).
 func NewWriter(ctx context.Context, db *sql.DB) (*Writer, error) {
 	w := &Writer{stmts: map[string]*sql.Stmt{}}
-	for _, q := range []string{selectByPhone, selectByIDNumber, insertPerson} {
+	for _, q := range []string{selectByPhone, selectByIDNumber, insertPerson, restorePerson} {
 		st, err := db.PrepareContext(ctx, q)
 		if err != nil {
 			return nil, fmt.Errorf("people writer: %w", err)
@@ -251,6 +254,17 @@ func (w *Writer) FindOrCreate(ctx context.Context, tx *sql.Tx, sp Sealed) (int64
 		return 0, fmt.Errorf("person: %w", err)
 	}
 	return id, nil
+}
+
+// Restore stores a sealed person again under the id it was given, unless
+// that id or phone is already stored (a crash journal applied again).
+func (w *Writer) Restore(ctx context.Context, tx *sql.Tx, id int64, sp Sealed) error {
+	_, err := tx.StmtContext(ctx, w.stmts[restorePerson]).ExecContext(ctx, id, sp.Name, sp.Phone, nullable(sp.PhoneHash), sp.IDNumber,
+		nullable(sp.IDNumberHash), sp.BirthYear, sp.Commune, sp.District, sp.Province, time.Now().Unix())
+	if err != nil {
+		return fmt.Errorf("restore person %d: %w", id, err)
+	}
+	return nil
 }
 
 // Get returns a person decrypted. Callers check jurisdiction and write the

@@ -22,6 +22,7 @@ const (
 type DB struct {
 	W, R   *sql.DB
 	Engine string
+	Path   string // the SQLite database file ("" on PostgreSQL)
 	// OnClose runs before the pools close (background work tied to the DB).
 	OnClose []func()
 }

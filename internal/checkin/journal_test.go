@@ -1,0 +1,121 @@
+package checkin
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"anticovid/internal/people"
+	"anticovid/internal/store/storetest"
+)
+
+func TestJournalFrames(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "j")
+	j, err := openJournal(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := &people.Sealed{Column: "phone_hash", Hash: "h", Name: []byte{1, 2}, Phone: []byte{3}, PhoneHash: "h", BirthYear: 1988,
+		Commune: "27685", District: "794", Province: "80"}
+	a := []item{{id: "aaaaaaaa-1", venueID: 7, dir: In, at: 1_700_000_000, stay: 3600, personID: 42, person: sp},
+		{id: "aaaaaaaa-2", venueID: 7, dir: Out, at: 1_700_000_900, stay: 3600, personID: 43}}
+	b := []item{{id: "bbbbbbbb-1", venueID: 9, dir: In, at: 1_700_001_000, stay: 1800, personID: 44}}
+	reopen := func() []item {
+		t.Helper()
+		j2, err := openJournal(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer j2.close()
+		items, err := j2.items()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return items
+	}
+	if got := reopen(); len(got) != 0 {
+		t.Fatalf("empty journal read %d items", len(got))
+	}
+	if _, err := j.items(); err != nil { // a journal just opened takes up the epoch after the file's
+		t.Fatal(err)
+	}
+	for _, items := range [][]item{a, b} {
+		if err := j.append(items); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := reopen(), append(append([]item{}, a...), b...); !reflect.DeepEqual(got, want) {
+		t.Fatalf("read back %+v\nwant %+v", got, want)
+	}
+
+	// A commit starts a new epoch over the old frames: they are not read again.
+	j.restart()
+	if err := j.append(b); err != nil {
+		t.Fatal(err)
+	}
+	if got := reopen(); !reflect.DeepEqual(got, b) {
+		t.Fatalf("after a new epoch read %+v, want only %+v", got, b)
+	}
+
+	// A frame torn by a crash (never acknowledged) ends the epoch.
+	if err := j.append(a); err != nil {
+		t.Fatal(err)
+	}
+	fi, _ := os.Stat(path)
+	if err := os.Truncate(path, fi.Size()-3); err != nil {
+		t.Fatal(err)
+	}
+	if got := reopen(); !reflect.DeepEqual(got, b) {
+		t.Fatalf("with a torn frame read %+v, want %+v", got, b)
+	}
+	raw, _ := os.ReadFile(path)
+	raw[frameHeader+2] ^= 0xff // a corrupt first frame: nothing is read
+	os.WriteFile(path, raw, 0o600)
+	if got := reopen(); len(got) != 0 {
+		t.Fatalf("with a corrupt frame read %+v", got)
+	}
+	j.close()
+}
+
+// Scans acknowledged from the journal but not yet committed are stored when
+// the service starts again, people with the ids their phones were given.
+func TestJournalRestoredOnStart(t *testing.T) {
+	db := storetest.SQLite(t)
+	f := newFixture(t, db)
+	ctx := context.Background()
+	p := people.Person{Name: "Lê Văn Tám", Phone: "0912345678", BirthYear: 1980, Commune: "27685"}
+	sp := f.s.People.Seal(p)
+	items := []item{{id: "dddddddd-1", venueID: f.id, dir: In, at: 1_700_000_000, stay: 3600, personID: 500, person: &sp},
+		{id: "dddddddd-2", venueID: f.id, dir: Out, at: 1_700_001_800, stay: 3600, personID: 500}}
+	f.s.Close()
+	// What a crash leaves: frames in the journal, nothing in the database.
+	j, err := openJournal(db.Path + "-checkins")
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.epoch = 77
+	if err := j.append(items); err != nil {
+		t.Fatal(err)
+	}
+	j.close()
+	for range 2 { // applying the journal twice changes nothing
+		s, err := NewService(ctx, db, f.s.People, f.s.Vault, f.keys, f.s.Retention)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+	}
+	var n, tOut int64
+	if err := db.R.QueryRow("SELECT count(*), max(t_out) FROM visits WHERE person_id = 500").Scan(&n, &tOut); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 || tOut != 1_700_001_800 {
+		t.Fatalf("restored %d visits ending %d; want the stay closed by the check-out", n, tOut)
+	}
+	got, err := f.s.People.Get(ctx, 500)
+	if err != nil || got.Phone != p.Phone {
+		t.Fatalf("person 500: %+v, %v", got, err)
+	}
+}
