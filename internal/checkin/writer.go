@@ -357,6 +357,7 @@ func savepoint(ctx context.Context, tx *sql.Tx, fn func() error) error {
 	_, err := tx.ExecContext(ctx, "RELEASE batch")
 	return err
 }
+
 // commit writes a batch in one transaction. If the transaction fails as a
 // whole, each scan is retried alone so one bad record cannot sink the others.
 func (w *writer) commit(batch []job) {
@@ -435,5 +436,3 @@ func checkOut(ctx context.Context, stmt func(string) *sql.Stmt, it item) (bool, 
 	m, _ := res.RowsAffected()
 	return m == 1, nil
 }
-
-
