@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -180,6 +181,11 @@ func TestConcurrentIngest(t *testing.T) {
 		}
 		wg.Wait()
 		f.s.Close() // commits what the journal holds
+		if db.Engine == sqldb.SQLite {
+			if fi, err := os.Stat(db.Path + "-checkins"); err != nil || fi.Size() != 0 {
+				t.Errorf("journal after close: %v, %v; want empty", fi, err)
+			}
+		}
 		var visits, persons int
 		db.R.QueryRow("SELECT count(*) FROM visits").Scan(&visits)
 		db.R.QueryRow("SELECT count(*) FROM people").Scan(&persons)

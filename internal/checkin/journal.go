@@ -110,6 +110,14 @@ func (j *journal) items() ([]item, error) {
 	return items, nil
 }
 
+// empty drops frames already committed, so the scans in them do not stay
+// on disk past their retention (the writer calls it when idle).
+func (j *journal) empty() {
+	if j.off == 0 {
+		j.f.Truncate(0)
+	}
+}
+
 func (j *journal) close() error { return j.f.Close() }
 
 // appendTo encodes a scan whose person is resolved (personID set); a person

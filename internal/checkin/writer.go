@@ -267,7 +267,9 @@ func (w *writer) runJournaled() {
 		}
 		select {
 		case <-idle: // let readers see what was answered
-			commit()
+			if commit() == nil {
+				w.journal.empty()
+			}
 			continue
 		case j := <-w.in:
 			batch = append(batch[:0], j)
@@ -275,6 +277,9 @@ func (w *writer) runJournaled() {
 			if batch = w.gather(batch[:0]); len(batch) == 0 {
 				if tx != nil {
 					commit()
+				}
+				if !restore {
+					w.journal.empty()
 				}
 				return
 			}
