@@ -7,6 +7,7 @@ import (
 	"hash/crc32"
 	"io"
 	"os"
+	"syscall"
 
 	"anticovid/internal/people"
 )
@@ -40,6 +41,12 @@ func openJournal(path string) (*journal, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("check-in journal: %w", err)
+	}
+	// One server per SQLite database: a second would apply and overwrite
+	// the first one's journal.
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("check-in journal %s: another server is using this database: %w", path, err)
 	}
 	return &journal{f: f}, nil
 }
