@@ -39,6 +39,9 @@ func TestJournalFrames(t *testing.T) {
 	if _, err := openJournal(path); err == nil {
 		t.Fatal("a second server opened the journal in use")
 	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("journal mode %v, %v; want owner only", fi.Mode(), err)
+	}
 	if _, err := j.items(); err != nil { // a journal just opened takes up the epoch after the file's
 		t.Fatal(err)
 	}
