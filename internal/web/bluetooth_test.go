@@ -24,7 +24,6 @@ import (
 	"anticovid/internal/adoption"
 	"anticovid/internal/auth"
 	"anticovid/internal/bluezone"
-	"anticovid/internal/checkin"
 	"anticovid/internal/config"
 	"anticovid/internal/exposure"
 	"anticovid/internal/people"
@@ -51,14 +50,9 @@ func newBTEnv(t *testing.T, db *sqldb.DB) *btEnv {
 	}
 	t.Cleanup(func() { bz.Index.Close() })
 	en := exposure.NewService(db, e.vault, codes, t.TempDir())
-	checkins, err := checkin.NewService(context.Background(), db, ppl, e.vault, e.keys, 21*24*time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(checkins.Close)
 	cfg := &config.Config{Addr: "127.0.0.1:0", Province: "80", Retention: 21 * 24 * time.Hour, SessionTTL: time.Hour, MaxBody: 64 << 10, LogLevel: "error", CheckinRate: 20}
 	s := New(Deps{Config: cfg, DB: db, Auth: e.auth, People: ppl, Venues: &venue.Service{DB: db, Vault: e.vault, Signer: e.keys},
-		Checkins: checkins, Keys: e.keys, Outbox: e.outbox, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Checkins: e.scans, Keys: e.keys, Outbox: e.outbox, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Bluezone: bz, Exposure: en, Adoption: adoption.NewService(db, bz)})
 	e.srv.Close()
 	e.srv = httptest.NewServer(s)

@@ -43,6 +43,7 @@ type env struct {
 	sms    *notify.Recorder // every SMS and email the server queued, once delivered
 	vault  *vault.Vault
 	decl   *declaration.Service
+	scans  *checkin.Service // one per database: it holds the SQLite journal
 	down   atomic.Bool
 }
 
@@ -83,7 +84,7 @@ func newEnv(t *testing.T, db *sqldb.DB) *env {
 	t.Cleanup(checkins.Close)
 	e.sms = &notify.Recorder{}
 	outbox := &notify.Outbox{DB: db, Vault: v, Senders: map[string]notify.Sender{notify.SMS: e.sms, notify.Email: e.sms}}
-	e.keys, e.outbox, e.vault = keys, outbox, v
+	e.keys, e.outbox, e.vault, e.scans = keys, outbox, v, checkins
 	e.decl = declaration.NewService(db, ppl, v, "http://anticovid.test")
 	s := New(Deps{Config: cfg, DB: db, Auth: e.auth, People: ppl, Venues: venues, Checkins: checkins, Keys: keys, Outbox: outbox,
 		Declarations: e.decl, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})

@@ -22,9 +22,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
-	"anticovid/internal/checkin"
 	"anticovid/internal/config"
-	"anticovid/internal/people"
 	"anticovid/internal/sqldb"
 	"anticovid/internal/store/storetest"
 	"anticovid/internal/testenv"
@@ -599,16 +597,9 @@ func TestVenueImport(t *testing.T) {
 // registrationServer serves e's deployment with another province and
 // auto-approval setting.
 func registrationServer(t *testing.T, e *env, province string, autoApprove bool) string {
-	ctx := context.Background()
 	cfg := &config.Config{Addr: "127.0.0.1:0", Province: province, Retention: 21 * 24 * time.Hour, SessionTTL: time.Hour, MaxBody: 64 << 10,
 		LogLevel: "error", AutoApprove: autoApprove}
-	ppl := people.NewService(e.db, e.vault)
-	checkins, err := checkin.NewService(ctx, e.db, ppl, e.vault, e.keys, cfg.Retention)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(checkins.Close)
-	srv := httptest.NewServer(New(Deps{Config: cfg, DB: e.db, Auth: e.auth, People: ppl, Checkins: checkins, Keys: e.keys, Outbox: e.outbox,
+	srv := httptest.NewServer(New(Deps{Config: cfg, DB: e.db, Auth: e.auth, People: e.scans.People, Checkins: e.scans, Keys: e.keys, Outbox: e.outbox,
 		Venues: &venue.Service{DB: e.db, Vault: e.vault, Signer: e.keys, BaseURL: "http://anticovid.test", Province: province},
 		Log:    slog.New(slog.NewTextHandler(io.Discard, nil))}))
 	t.Cleanup(srv.Close)
