@@ -111,6 +111,9 @@ func TestJournalRestoredOnStart(t *testing.T) {
 		}
 		s.Close()
 	}
+	if fi, err := os.Stat(db.Path + "-checkins"); err != nil || fi.Size() != 0 {
+		t.Errorf("journal after it was applied: %v, %v; want empty", fi, err)
+	}
 	var n, tOut int64
 	if err := db.R.QueryRow("SELECT count(*), max(t_out) FROM visits WHERE person_id = 500").Scan(&n, &tOut); err != nil {
 		t.Fatal(err)

@@ -113,6 +113,7 @@ func newWriter(ctx context.Context, db *sqldb.DB, p *people.Service) (*writer, e
 			return nil, fmt.Errorf("check-in journal: %w", err)
 		}
 		w.journal.restart()
+		w.journal.empty()
 		w.done.Add(1)
 		go w.runJournaled()
 		return w, nil
