@@ -318,36 +318,21 @@ func (w *writer) runJournaled() {
 	}
 }
 
-// apply writes a batch in the open transaction and in the journal. If the
-// batch fails as a whole, each scan is tried alone so one bad record cannot
-// sink the others.
+// apply writes a batch in the open transaction and in the journal.
 func (w *writer) apply(ctx context.Context, tx *sql.Tx, batch []job) []outcome {
-	outs := make([]outcome, len(batch))
-	err := savepoint(ctx, tx, func() error {
-		if err := w.write(tx, batch, outs); err != nil {
-			return err
-		}
-		items := make([]item, len(batch))
-		for i, j := range batch {
-			items[i] = j.it
-			items[i].personID = outs[i].personID
-		}
-		return w.journal.append(items)
+	return w.each(batch, func(batch []job, outs []outcome) error {
+		return savepoint(ctx, tx, func() error {
+			if err := w.write(tx, batch, outs); err != nil {
+				return err
+			}
+			items := make([]item, len(batch))
+			for i, j := range batch {
+				items[i] = j.it
+				items[i].personID = outs[i].personID
+			}
+			return w.journal.append(items)
+		})
 	})
-	if err != nil && len(batch) > 1 {
-		for i, j := range batch {
-			outs[i] = w.apply(ctx, tx, []job{j})[0]
-		}
-		return outs
-	}
-	for i, j := range batch {
-		if err != nil {
-			outs[i] = outcome{err: fmt.Errorf("write: %w", err)}
-		} else if j.it.person != nil {
-			w.people.Remember(j.it.person.Hash, outs[i].personID)
-		}
-	}
-	return outs
 }
 
 // savepoint runs fn inside a savepoint of tx, undoing what it wrote if it fails.
@@ -364,21 +349,32 @@ func savepoint(ctx context.Context, tx *sql.Tx, fn func() error) error {
 	return err
 }
 
-// commit writes a batch in one transaction. If the transaction fails as a
-// whole, each scan is retried alone so one bad record cannot sink the others.
+// commit writes a batch in one transaction and answers it (PostgreSQL).
 func (w *writer) commit(batch []job) {
-	outs := make([]outcome, len(batch))
-	err := w.db.Tx(context.Background(), func(tx *sql.Tx) error {
-		return w.write(tx, batch, outs)
-	})
-	if err != nil && len(batch) > 1 {
-		for _, j := range batch {
-			w.commit([]job{j})
+	outs := w.each(batch, func(batch []job, outs []outcome) error {
+		err := w.db.Tx(context.Background(), func(tx *sql.Tx) error { return w.write(tx, batch, outs) })
+		if err == nil {
+			w.commits.Add(1)
 		}
-		return
+		return err
+	})
+	for i, j := range batch {
+		j.done <- outs[i]
 	}
-	if err == nil {
-		w.commits.Add(1)
+}
+
+// each writes a batch with try (a transaction or a savepoint that undoes
+// what it wrote if it fails) and returns every scan's outcome. If the batch
+// fails as a whole, each scan is tried alone so one bad record cannot sink
+// the others.
+func (w *writer) each(batch []job, try func([]job, []outcome) error) []outcome {
+	outs := make([]outcome, len(batch))
+	err := try(batch, outs)
+	if err != nil && len(batch) > 1 {
+		for i := range batch {
+			outs[i] = w.each(batch[i:i+1], try)[0]
+		}
+		return outs
 	}
 	for i, j := range batch {
 		if err != nil {
@@ -386,8 +382,8 @@ func (w *writer) commit(batch []job) {
 		} else if j.it.person != nil {
 			w.people.Remember(j.it.person.Hash, outs[i].personID)
 		}
-		j.done <- outs[i]
 	}
+	return outs
 }
 
 func (w *writer) write(tx *sql.Tx, batch []job, outs []outcome) error {
