@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -101,6 +102,7 @@ func benchIngest(ctx context.Context, args []string, stdout io.Writer) error {
 	persons := fs.Int("people", 200_000, "registered people scanning, stored before the run; their phones send the person token the check-in page keeps")
 	newShare := fs.Float64("new", 0.1, "share of scans from phones not registered yet (their first scan stores the person)")
 	profile := fs.String("cpuprofile", "", "write a CPU profile of the measured run to this file")
+	traceTo := fs.String("trace", "", "write an execution trace of the measured run to this file")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -192,9 +194,17 @@ func benchIngest(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		pprof.StartCPUProfile(f)
 	}
+	if *traceTo != "" {
+		f, err := os.Create(*traceTo)
+		if err != nil {
+			return err
+		}
+		trace.Start(f)
+	}
 	b0, s0, c0 := checkins.Batches()
 	got := drive(ctx, "http://"+ln.Addr().String()+"/api/v1/checkins", *clients, *duration, body)
 	pprof.StopCPUProfile()
+	trace.Stop()
 	b1, s1, c1 := checkins.Batches()
 	fmt.Fprintf(stdout, "check-ins:  %8.0f/s  p50 %.2f ms  p99 %.2f ms  CPU %.0f µs each  (%d ok, %d failed; %.1f a batch, %d commits)\n",
 		got.PerSecond, got.P50, got.P99, got.CPU, got.OK, got.Fail, float64(s1-s0)/float64(max(b1-b0, 1)), c1-c0)
