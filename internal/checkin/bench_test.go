@@ -58,8 +58,8 @@ func BenchmarkWriterIndexes(b *testing.B) {
 }
 
 // parallel runs scan(1), scan(2), … from 32 goroutines a core and reports
-// the process's CPU per scan: what two cores divide, a figure that holds up
-// when other processes share the machine, where wall time does not.
+// the process's CPU per scan: what two cores divide, and a figure that moves
+// less than wall time when other processes share the machine.
 func parallel(b *testing.B, scan func(i int64) error) {
 	var n atomic.Int64
 	b.SetParallelism(32)
