@@ -187,24 +187,13 @@ func benchIngest(ctx context.Context, args []string, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "database %s, %d venues, %d registered people, %.0f%% of scans from new phones, %d clients, %v per run\n",
 		a.db.Engine, *venues, *persons, *newShare*100, *clients, *duration)
 	drive(ctx, "http://"+ln.Addr().String()+"/api/v1/checkins", *clients, time.Second, body) // warm caches and connections
-	if *profile != "" {
-		f, err := os.Create(*profile)
-		if err != nil {
-			return err
-		}
-		pprof.StartCPUProfile(f)
-	}
-	if *traceTo != "" {
-		f, err := os.Create(*traceTo)
-		if err != nil {
-			return err
-		}
-		trace.Start(f)
+	stopProfiles, err := startProfiles(*profile, *traceTo)
+	if err != nil {
+		return err
 	}
 	b0, s0, c0 := checkins.Batches()
 	got := drive(ctx, "http://"+ln.Addr().String()+"/api/v1/checkins", *clients, *duration, body)
-	pprof.StopCPUProfile()
-	trace.Stop()
+	stopProfiles()
 	b1, s1, c1 := checkins.Batches()
 	fmt.Fprintf(stdout, "check-ins:  %8.0f/s  p50 %.2f ms  p99 %.2f ms  CPU %.0f µs each  (%d ok, %d failed; %.1f a batch, %d commits)\n",
 		got.PerSecond, got.P50, got.P99, got.CPU, got.OK, got.Fail, float64(s1-s0)/float64(max(b1-b0, 1)), c1-c0)
@@ -220,6 +209,36 @@ func benchIngest(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("%d check-ins failed", got.Fail)
 	}
 	return nil
+}
+
+// startProfiles starts a CPU profile and an execution trace into the files
+// named (none for ""); the function it returns stops them and closes the files.
+func startProfiles(cpuFile, traceFile string) (func(), error) {
+	var stops []func()
+	stop := func() {
+		for _, f := range stops {
+			f()
+		}
+	}
+	for _, p := range []struct {
+		file        string
+		start       func(io.Writer) error
+		stopProfile func()
+	}{{cpuFile, pprof.StartCPUProfile, pprof.StopCPUProfile}, {traceFile, trace.Start, trace.Stop}} {
+		if p.file == "" {
+			continue
+		}
+		f, err := os.Create(p.file)
+		if err == nil {
+			err = p.start(f)
+		}
+		if err != nil {
+			stop()
+			return nil, err
+		}
+		stops = append(stops, func() { p.stopProfile(); f.Close() })
+	}
+	return stop, nil
 }
 
 func round1(f float64) float64 { return float64(int64(f*10+0.5)) / 10 }
