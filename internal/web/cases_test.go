@@ -1,6 +1,7 @@
 package web
 
 import (
+	"anticovid/internal/msg"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -504,7 +505,7 @@ func TestCasesMessages(t *testing.T) {
 		t.Fatalf("only %d keys found: the templates moved?", len(keys))
 	}
 	for _, k := range keys {
-		m, ok := messages[k]
+		m, ok := msg.Lookup(k)
 		if !ok || m[0] == "" || m[1] == "" {
 			t.Errorf("message %q missing or empty", k)
 		}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"anticovid/internal/msg"
 	"io/fs"
 	"regexp"
 	"testing"
@@ -14,8 +15,8 @@ func TestTemplateKeysTranslated(t *testing.T) {
 	for _, n := range names {
 		b, _ := fs.ReadFile(templateFS, n)
 		for _, m := range key.FindAllStringSubmatch(string(b), -1) {
-			msg, ok := messages[m[1]]
-			if !ok || msg[0] == "" || msg[1] == "" {
+			m2, ok := msg.Lookup(m[1])
+			if !ok || m2[0] == "" || m2[1] == "" {
 				t.Errorf("%s: message %q missing or untranslated", n, m[1])
 			}
 		}
