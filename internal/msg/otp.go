@@ -6,11 +6,13 @@ func init() {
 		"otp.phone":       {"Số điện thoại không hợp lệ (10 chữ số, bắt đầu bằng 0)", "Invalid phone number (10 digits starting with 0)"},
 		"otp.phone_check": {"Số điện thoại không hợp lệ", "Invalid phone number"},
 		// Answers on pages, telling the person what to do next.
-		"otp.digits":        {"Mã xác nhận gồm %d chữ số", "The code has %d digits"},
-		"otp.no_code":       {"Chưa có mã nào được gửi tới số này; hãy bấm “Gửi mã”", "No code was sent to this number; ask for one"},
-		"otp.wrong_left":    {"Mã xác nhận không đúng; còn %d lần thử", "Wrong code; %d attempts left"},
-		"otp.too_many":      {"Nhập sai quá nhiều lần; hãy yêu cầu mã mới", "Too many wrong attempts; ask for a new code"},
-		"otp.used_ask":      {"Mã này đã được dùng; hãy yêu cầu mã mới", "This code was already used; ask for a new one"},
+		"otp.digits":     {"Mã xác nhận gồm %d chữ số", "The code has %d digits"},
+		"otp.no_code":    {"Chưa có mã nào được gửi tới số này; hãy bấm “Gửi mã”", "No code was sent to this number; ask for one"},
+		"otp.wrong_left": {"Mã xác nhận không đúng; còn %d lần thử", "Wrong code; %d attempts left"},
+		"otp.too_many":   {"Nhập sai quá nhiều lần; hãy yêu cầu mã mới", "Too many wrong attempts; ask for a new code"},
+		"otp.used_ask":   {"Mã này đã được dùng; hãy yêu cầu mã mới", "This code was already used; ask for a new one"},
+		// An expired venue code reads: Vietnamese of expired_after (with the
+		// lifetime), English of expired_ask.
 		"otp.expired_after": {"Mã đã hết hạn (sau %d phút); hãy yêu cầu mã mới", "The code expired after %d minutes; ask for a new one"},
 		"otp.expired_ask":   {"Mã đã hết hạn; hãy yêu cầu mã mới", "The code expired; ask for a new one"},
 		// Answers of the phone apps' API, naming the cause only.
