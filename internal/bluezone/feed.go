@@ -51,7 +51,7 @@ const FeedPageSize = 5000
 // (D_{n+1} = SHA-256(D_n)), which catches a phone sending garbage. All or nothing.
 func (s *Service) PublishKeys(ctx context.Context, code, client string, keys []FeedKey, windowEnd int64) (int, error) {
 	const op = "bluezone publish keys"
-	k, err := s.Codes.Check(ctx, exposure.PurposeBluezoneFeed, code, client)
+	k, err := s.Codes.Verify(ctx, exposure.PurposeBluezoneFeed, "", code, client)
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", op, err)
 	}

@@ -18,6 +18,7 @@ import (
 	"anticovid/internal/exposure"
 	"anticovid/internal/geo"
 	"anticovid/internal/notify"
+	"anticovid/internal/otp"
 	"anticovid/internal/people"
 	"anticovid/internal/sqldb"
 	"anticovid/internal/vault"
@@ -58,6 +59,9 @@ func NewService(db *sqldb.DB, v *vault.Vault, ppl *people.Service, out *notify.O
 	ix, err := OpenIndex(indexDir)
 	if err != nil {
 		return nil, err
+	}
+	if codes.Outbox == nil {
+		codes.Outbox = out // registration codes go by SMS
 	}
 	return &Service{DB: db, Vault: v, People: ppl, Outbox: out, Codes: codes, Index: ix, Now: time.Now,
 		KeepDays: DefaultKeepDays, Retention: retention, Active: DefaultActiveWindow, Log: slog.New(slog.DiscardHandler)}, nil
@@ -159,22 +163,11 @@ func (s *Service) StartRegistration(ctx context.Context, purpose, phone, client 
 	if purpose != exposure.PurposeRegister && purpose != exposure.PurposeUnregister {
 		return time.Time{}, fmt.Errorf("%s: purpose %q: %w", op, purpose, errs.ErrInvalid)
 	}
-	code, exp, err := s.Codes.IssuePhone(ctx, purpose, ph, client)
+	k, err := s.Codes.Service.Issue(ctx, otp.Request{Purpose: purpose, Phone: ph, Client: client, Send: true})
 	if err != nil {
 		return time.Time{}, fmt.Errorf("%s: %w", op, err)
 	}
-	action := "đăng ký / registration"
-	if purpose == exposure.PurposeUnregister {
-		action = "xoá đăng ký / deletion"
-	}
-	body := fmt.Sprintf("Ma xac nhan Bluezone (%s): %s, hieu luc 10 phut. Khong chia se ma nay. / Your Bluezone code: %s (10 minutes).", action, code, code)
-	nonce := make([]byte, 8)
-	rand.Read(nonce)
-	if _, err := s.Outbox.Enqueue(ctx, notify.Message{Channel: notify.SMS, To: ph, Body: body,
-		DedupKey: purpose + ":" + hex.EncodeToString(nonce)}); err != nil {
-		return time.Time{}, fmt.Errorf("%s: %w", op, err)
-	}
-	return exp, nil
+	return k.ExpiresAt, nil
 }
 
 func tokenHash(token string) string {
@@ -194,7 +187,7 @@ func (s *Service) Register(ctx context.Context, r Registration, client string) (
 	if err != nil {
 		return Device{}, "", fmt.Errorf("%s: %w", op, err)
 	}
-	code, err := s.Codes.CheckPhone(ctx, exposure.PurposeRegister, r.Phone, r.Code, client)
+	code, err := s.Codes.Verify(ctx, exposure.PurposeRegister, r.Phone, r.Code, client)
 	if err != nil {
 		return Device{}, "", fmt.Errorf("%s: %w", op, err)
 	}
@@ -318,7 +311,7 @@ func (s *Service) UnregisterPhone(ctx context.Context, phone, code, client strin
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, &errs.Invalid{Fields: map[string]string{"phone": "Số điện thoại không hợp lệ / Invalid phone number"}})
 	}
-	k, err := s.Codes.CheckPhone(ctx, exposure.PurposeUnregister, ph, code, client)
+	k, err := s.Codes.Verify(ctx, exposure.PurposeUnregister, ph, code, client)
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}

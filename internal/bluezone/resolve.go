@@ -514,7 +514,7 @@ func (s *Service) UploadLog(ctx context.Context, code, client string, rows []Log
 	if len(rows) > MaxLogRows {
 		return UploadResult{}, fmt.Errorf("%s: %w", op, tooManyRows(len(rows)))
 	}
-	k, err := s.Codes.Check(ctx, exposure.PurposeBluezoneLog, code, client)
+	k, err := s.Codes.Verify(ctx, exposure.PurposeBluezoneLog, "", code, client)
 	if err != nil {
 		return UploadResult{}, fmt.Errorf("%s: %w", op, err)
 	}

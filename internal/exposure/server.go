@@ -8,7 +8,6 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"database/sql"
-	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"anticovid/internal/errs"
+	"anticovid/internal/otp"
 	"anticovid/internal/sqldb"
 	"anticovid/internal/vault"
 )
@@ -70,31 +70,23 @@ func (s *Service) now() time.Time {
 // up; the certificate carries its person and onset.
 func (s *Service) Verify(ctx context.Context, code, client string) (string, time.Time, error) {
 	const op = "en verify"
-	k, err := s.Codes.Check(ctx, PurposeEN, code, client)
+	k, err := s.Codes.Verify(ctx, PurposeEN, "", code, client)
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("%s: %w", op, err)
 	}
-	b := make([]byte, 32)
-	rand.Read(b)
-	cert := "enc_" + base64.RawURLEncoding.EncodeToString(b)
-	now := s.now()
-	exp := now.Add(CertificateTTL)
+	var cert otp.Issued
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		if err := s.Codes.Redeem(ctx, tx, k); err != nil {
 			return err
 		}
-		var onset any
-		if !k.OnsetAt.IsZero() {
-			onset = k.OnsetAt.Unix()
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO bt_codes (purpose, code_hash, person_id, onset_at, commune_code, created_at, expires_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, PurposeENCert, s.Codes.hash(PurposeENCert, "", cert), k.PersonID, onset, k.Commune, now.Unix(), exp.Unix())
+		var err error
+		cert, err = s.Codes.IssueTx(ctx, tx, otp.Request{Purpose: PurposeENCert, Subject: k.Subject})
 		return err
 	})
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("%s: %w", op, err)
 	}
-	return cert, exp, nil
+	return cert.Code, cert.ExpiresAt, nil
 }
 
 // PublishResult says what happened to an upload's keys.
@@ -112,7 +104,7 @@ func (s *Service) Publish(ctx context.Context, cert, client string, keys []Key) 
 	if cert == "" {
 		return PublishResult{}, fmt.Errorf("%s: %w", op, &errs.Invalid{Fields: map[string]string{"certificate": "Cần chứng nhận xác minh / a verification certificate is required"}})
 	}
-	k, err := s.Codes.Check(ctx, PurposeENCert, cert, client)
+	k, err := s.Codes.Verify(ctx, PurposeENCert, "", cert, client)
 	if err != nil {
 		return PublishResult{}, fmt.Errorf("%s: %w", op, err)
 	}

@@ -20,13 +20,12 @@ type Report map[string]int64
 var purges = []struct{ table, column string }{
 	{"visits", "t_in"},
 	{"outbox", "created_at"},
-	{"otp_codes", "created_at"}, // one-time codes (internal/otp): phone hashes
+	{"otp_codes", "created_at"}, // one-time codes (internal/otp): phone hashes, persons
 	{"declarations", "created_at"},
 	// Bluetooth tracing (internal/bluezone, internal/exposure): resolved contacts
-	// first (they reference uploads), codes, fed daily keys, EN keys, erasures.
+	// first (they reference uploads), fed daily keys, EN keys, erasures.
 	{"bz_sightings", "first_at"},
 	{"bz_uploads", "created_at"},
-	{"bt_codes", "created_at"},
 	{"bz_feed", "day_start"},
 	{"en_keys", "created_at"},
 	{"bz_erased", "erased_at"},
