@@ -127,6 +127,9 @@ func (o *Outbox) Resend(ctx context.Context, p *auth.Principal, id int64) error 
 	case err != nil:
 		return fmt.Errorf("resend %d: %w", id, err)
 	}
+	if status != Failed {
+		return fmt.Errorf("resend %d: not failed: %w", id, errs.ErrConflict)
+	}
 	if err := auth.Audit(ctx, o.DB, "resend", "outbox", []string{strconv.FormatInt(id, 10)}, "re-send a failed message"); err != nil {
 		return err
 	}

@@ -100,7 +100,7 @@ func NewGateway(channel string, g config.Gateway) (*Gateway, error) {
 // check renders the template with hostile values and parses the result.
 func (g *Gateway) check() error {
 	const evil = "x\"&injected=1\n"
-	f := Fields{To: "0912345678", Text: "Mã " + evil, ID: "7" + evil, Brand: "B" + evil, Template: "T" + evil,
+	f := Fields{To: "0912345678" + evil, Text: "Mã " + evil, ID: "7" + evil, Brand: "B" + evil, Template: "T" + evil,
 		Params: map[string]string{"text": evil}, Subject: evil}
 	out, err := g.render(f)
 	if err != nil {
