@@ -21,7 +21,9 @@ func TestCallback(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
 		log, _ := newLog(t)
-		provider := newGateway(t, func(w http.ResponseWriter, r gotRequest) { w.Write([]byte(`{"CodeResult":"100","SMSID":"gw-` + r.json["id"].(string) + `"}`)) })
+		provider := newGateway(t, func(w http.ResponseWriter, r gotRequest) {
+			w.Write([]byte(`{"CodeResult":"100","SMSID":"gw-` + r.json["id"].(string) + `"}`))
+		})
 		const secret = "0123456789abcdef-callback"
 		cfg := &config.Config{Province: "80", EmailRate: 1, SMS: config.Gateway{URL: provider.srv.URL, Body: config.DefaultSMSBody, Rate: 100,
 			Success: "CodeResult=100", IDField: "SMSID", CallbackSecret: secret}}
