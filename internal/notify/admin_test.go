@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"anticovid/internal/auth"
@@ -96,9 +97,10 @@ func TestFailedAndResend(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
 		log, _ := newLog(t)
-		var down = true
+		var down atomic.Bool
+		down.Store(true)
 		provider := newGateway(t, func(w http.ResponseWriter, r gotRequest) {
-			if down {
+			if down.Load() {
 				w.WriteHeader(http.StatusBadRequest)
 			}
 		})
@@ -147,7 +149,7 @@ func TestFailedAndResend(t *testing.T) {
 		if err := o.Resend(auth.WithPrincipal(ctx, admin), admin, 999); !errors.Is(err, errs.ErrNotFound) {
 			t.Fatalf("unknown: %v", err)
 		}
-		down = false
+		down.Store(false)
 		if sent, _, _ := o.Deliver(ctx); sent != 1 {
 			t.Fatalf("re-sent %d", sent)
 		}

@@ -19,7 +19,7 @@ func (s *Server) routesMessages() {
 	s.page("POST /messages/{id}/resend", true, s.messagesResendPage)
 	s.api("GET", "/api/v1/messages/failed", "Failed SMS, OTT and email messages, newest first, without their text and with the recipient masked; counts by status (province admin; ?limit=).", true, s.apiMessagesFailed)
 	s.api("POST", "/api/v1/messages/{id}/resend", "Queue a failed message again (province admin; audited). 409 when it is not failed.", true, s.apiMessagesResend)
-	s.api("POST", "/api/v1/messages/reports/{channel}", `A provider's delivery report for channel sms or ott: {"id", "status": "delivered"|"failed", "error"?}, signed with X-Signature: sha256=<hex HMAC-SHA-256 of the body> or X-Callback-Token.`, false, s.apiMessagesReport)
+	s.api("POST", "/api/v1/message-reports/{channel}", `A provider's delivery report for channel sms or ott: {"id", "status": "delivered"|"failed", "error"?}, signed with X-Signature: sha256=<hex HMAC-SHA-256 of the body> or X-Callback-Token.`, false, s.apiMessagesReport)
 }
 
 func (s *Server) failedMessages(r *http.Request) (map[string]any, error) {
