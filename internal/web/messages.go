@@ -49,12 +49,17 @@ func (s *Server) messagesPage(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) messagesResendPage(w http.ResponseWriter, r *http.Request) error {
+// resendMessage re-sends the message the path names.
+func (s *Server) resendMessage(r *http.Request) (int64, error) {
 	id, err := pathID(r, "id")
 	if err != nil {
-		return err
+		return 0, err
 	}
-	if err := s.Outbox.Resend(r.Context(), auth.From(r.Context()), id); err != nil {
+	return id, s.Outbox.Resend(r.Context(), auth.From(r.Context()), id)
+}
+
+func (s *Server) messagesResendPage(w http.ResponseWriter, r *http.Request) error {
+	if _, err := s.resendMessage(r); err != nil {
 		return err
 	}
 	http.Redirect(w, r, "/messages?resent=1", http.StatusSeeOther)
@@ -71,11 +76,8 @@ func (s *Server) apiMessagesFailed(w http.ResponseWriter, r *http.Request) error
 }
 
 func (s *Server) apiMessagesResend(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
+	id, err := s.resendMessage(r)
 	if err != nil {
-		return err
-	}
-	if err := s.Outbox.Resend(r.Context(), auth.From(r.Context()), id); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"id": id, "status": "queued"})
