@@ -100,10 +100,9 @@ func open(ctx context.Context, cfg *config.Config, logOut io.Writer) (*app, erro
 		venues: &venue.Service{DB: db, Vault: v, Signer: keys, BaseURL: cfg.PublicURL(), Province: cfg.Province},
 		outbox: &notify.Outbox{DB: db, Vault: v, Log: log, Senders: map[string]notify.Sender{}},
 	}
-	// Without a provider configured, messages are recorded and logged, not sent.
-	dev := &notify.Recorder{Log: log}
-	for _, ch := range []string{notify.SMS, notify.OTT, notify.Email} {
-		a.outbox.Senders[ch] = dev
+	if err := notify.Configure(a.outbox, cfg, log); err != nil {
+		db.Close()
+		return nil, err
 	}
 	a.declarations = declaration.NewService(db, a.people, v, cfg.PublicURL())
 	a.cases = cases.NewService(db, a.people, a.outbox, log)

@@ -352,7 +352,7 @@ func (s *Service) stats(ctx context.Context, c *Campaign) error {
 			return fmt.Errorf("campaign %d stats: %w", c.ID, err)
 		}
 		switch st {
-		case "sent":
+		case "sent", "delivered":
 			c.Sent = n
 		case "failed":
 			c.Failed = n

@@ -44,6 +44,12 @@ type Config struct {
 	PublicThreshold      int    // public counts below it (and above zero) show as "< N"
 	CampaignMaxRate      int    // the most messages a minute one campaign may queue
 
+	// Messages: the providers of each channel (README, "Messages").
+	SMS         Gateway // an HTTP SMS gateway (brand-name SMS); empty URL: no SMS provider
+	OTT         Gateway // an HTTP OTT gateway (Zalo ZNS style: template id and parameters)
+	EmailRate   float64 // emails per second through --smtp-url
+	DevMessages bool    // channels without a provider record messages instead (development; --demo implies it)
+
 	// envErrs are environment values that did not parse: Validate reports
 	// them rather than silently falling back to the default.
 	envErrs []error
@@ -73,6 +79,10 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.MapTiles, "map-tiles", env("MAP_TILES", ""), "tile URL template for the public map, https://host/{z}/{x}/{y}.png; empty: the schematic map, no internet (ANTICOVID_MAP_TILES)")
 	fs.StringVar(&c.MapAttribution, "map-attribution", env("MAP_ATTRIBUTION", ""), "the map tiles' attribution (ANTICOVID_MAP_ATTRIBUTION)")
 	fs.IntVar(&c.PublicThreshold, "public-threshold", int(c.envInt("PUBLIC_THRESHOLD", 3)), "public counts below it show as \"< N\" (ANTICOVID_PUBLIC_THRESHOLD)")
+	c.SMS.register(c, fs, "sms", Gateway{Body: DefaultSMSBody, Rate: 10})
+	c.OTT.register(c, fs, "ott", Gateway{Body: DefaultOTTBody, Success: "error=0", IDField: "data.msg_id", Rate: 10})
+	fs.Float64Var(&c.EmailRate, "smtp-rate", c.envFloat("SMTP_RATE", 5), "emails per second through the SMTP server (ANTICOVID_SMTP_RATE)")
+	fs.BoolVar(&c.DevMessages, "dev-messages", c.envBool("DEV_MESSAGES"), "development: record messages of channels without a provider in DATA/dev-messages.txt instead of sending them; --demo implies it (ANTICOVID_DEV_MESSAGES)")
 	fs.IntVar(&c.CampaignMaxRate, "campaign-max-rate", int(c.envInt("CAMPAIGN_MAX_RATE", 6000)), "the most messages a minute one campaign may queue (ANTICOVID_CAMPAIGN_MAX_RATE)")
 }
 
@@ -133,6 +143,11 @@ func (c *Config) Validate() error {
 	}
 	if c.CampaignMaxRate < 1 || c.CampaignMaxRate > 1_000_000 {
 		errs = append(errs, fmt.Errorf("--campaign-max-rate %d: want 1 to 1000000 messages a minute", c.CampaignMaxRate))
+	}
+	errs = append(errs, c.SMS.validate("sms")...)
+	errs = append(errs, c.OTT.validate("ott")...)
+	if c.EmailRate <= 0 || c.EmailRate > 10000 {
+		errs = append(errs, fmt.Errorf("--smtp-rate %v: want more than 0 and at most 10000 a second", c.EmailRate))
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

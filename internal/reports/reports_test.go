@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,14 +16,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emersion/go-sasl"
-	"github.com/emersion/go-smtp"
 	"github.com/xuri/excelize/v2"
 
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
 	"anticovid/internal/geo"
 	"anticovid/internal/notify"
+	"anticovid/internal/notify/smtpsink"
 	"anticovid/internal/sqldb"
 	"anticovid/internal/store/storetest"
 	"anticovid/internal/testenv"
@@ -328,92 +326,11 @@ func cell(col, row int) string {
 	return c
 }
 
-// smtpServer is a real SMTP server (emersion/go-smtp) on the loopback
-// interface that requires AUTH PLAIN and keeps what it receives.
-type smtpServer struct {
-	mu   sync.Mutex
-	msgs []received
-	addr string
-}
-
-type received struct {
-	from string
-	to   []string
-	data []byte
-	user string
-}
-
-type smtpSession struct {
-	srv *smtpServer
-	cur received
-}
-
-func (s *smtpSession) AuthMechanisms() []string { return []string{sasl.Plain} }
-func (s *smtpSession) Auth(string) (sasl.Server, error) {
-	return sasl.NewPlainServer(func(_, user, pass string) error {
-		if user != "sotttt" || pass != "mật khẩu" {
-			return errors.New("bad credentials")
-		}
-		s.cur.user = user
-		return nil
-	}), nil
-}
-func (s *smtpSession) Mail(from string, _ *smtp.MailOptions) error {
-	if s.cur.user == "" {
-		return smtp.ErrAuthRequired
-	}
-	s.cur.from = from
-	return nil
-}
-func (s *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	s.cur.to = append(s.cur.to, to)
-	return nil
-}
-func (s *smtpSession) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	s.cur.data = b
-	s.srv.mu.Lock()
-	s.srv.msgs = append(s.srv.msgs, s.cur)
-	s.srv.mu.Unlock()
-	s.cur = received{user: s.cur.user}
-	return nil
-}
-func (s *smtpSession) Reset()        { s.cur = received{user: s.cur.user} }
-func (s *smtpSession) Logout() error { return nil }
-
-func startSMTP(t *testing.T) *smtpServer {
-	t.Helper()
-	srv := &smtpServer{}
-	be := smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &smtpSession{srv: srv}, nil })
-	s := smtp.NewServer(be)
-	s.Domain = "localhost"
-	s.AllowInsecureAuth = true
-	s.ReadTimeout, s.WriteTimeout = 10*time.Second, 10*time.Second
-	s.MaxMessageBytes = 20 << 20
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.addr = ln.Addr().String()
-	go s.Serve(ln)
-	t.Cleanup(func() { s.Close() })
-	return srv
-}
-
-func (s *smtpServer) received() []received {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]received(nil), s.msgs...)
-}
-
 func TestEmail(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
-		srv := startSMTP(t)
-		m, err := ParseSMTPURL(fmt.Sprintf("smtp://sotttt:m%%E1%%BA%%ADt%%20kh%%E1%%BA%%A9u@%s?from=baocao@stttt.longan.gov.vn&tls=none", srv.addr))
+		srv := smtpsink.Start(t, smtpsink.Options{Mode: smtpsink.Plain, User: "sotttt", Password: "mật khẩu"})
+		m, err := ParseSMTPURL(fmt.Sprintf("smtp://sotttt:m%%E1%%BA%%ADt%%20kh%%E1%%BA%%A9u@%s?from=baocao@stttt.longan.gov.vn&tls=none", srv.Addr))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -451,9 +368,9 @@ func TestEmail(t *testing.T) {
 		if sent, failed, err := s.Outbox.Deliver(ctx); err != nil || sent != 1 || failed != 0 {
 			t.Fatalf("deliver: %d sent, %d failed, %v", sent, failed, err)
 		}
-		got := srv.received()
-		if len(got) != 1 || got[0].to[0] != "vanphong@benluc.longan.gov.vn" || got[0].user != "sotttt" ||
-			!strings.Contains(string(got[0].data), "2021-W30") {
+		got := srv.Received()
+		if len(got) != 1 || got[0].To[0] != "vanphong@benluc.longan.gov.vn" || got[0].User != "sotttt" ||
+			!strings.Contains(string(got[0].Data), "2021-W30") {
 			t.Fatalf("reminder: %+v", got)
 		}
 
@@ -465,14 +382,14 @@ func TestEmail(t *testing.T) {
 		if err != nil || to != "ubnd@longan.gov.vn" {
 			t.Fatal(to, err)
 		}
-		got = srv.received()
+		got = srv.Received()
 		if len(got) != 2 {
 			t.Fatalf("%d messages", len(got))
 		}
-		msg := parseMail(t, got[1].data)
-		if got[1].from != "baocao@stttt.longan.gov.vn" || got[1].to[0] != "ubnd@longan.gov.vn" ||
+		msg := parseMail(t, got[1].Data)
+		if got[1].From != "baocao@stttt.longan.gov.vn" || got[1].To[0] != "ubnd@longan.gov.vn" ||
 			msg.subject != "Báo cáo tổng hợp tuần 2021-W30 – Tỉnh Long An" {
-			t.Errorf("envelope %s → %v, subject %q", got[1].from, got[1].to, msg.subject)
+			t.Errorf("envelope %s → %v, subject %q", got[1].From, got[1].To, msg.subject)
 		}
 		xl, ok := msg.files["bao-cao-tuan-2021-W30.xlsx"]
 		if !ok || !bytes.HasPrefix(msg.files["bao-cao-tuan-2021-W30.pdf"], []byte("%PDF")) {

@@ -99,6 +99,7 @@ func New(d Deps) *Server {
 	s.routesStaff()
 	s.routesBluetooth()
 	s.routesCases()
+	s.routesMessages()
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, errs.ErrForbidden)
