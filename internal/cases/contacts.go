@@ -1,6 +1,7 @@
 package cases
 
 import (
+	"anticovid/internal/msg"
 	"cmp"
 	"context"
 	"database/sql"
@@ -454,7 +455,7 @@ func (s *Service) reveal(ctx context.Context, p *auth.Principal, cs []ContactVie
 		strs[i] = strconv.FormatInt(id, 10)
 	}
 	if purpose == "" {
-		purpose = "Truy vết tiếp xúc / contact tracing"
+		purpose = msg.Both("cases.contact_tracing")
 	}
 	if err := auth.Audit(asCaller(ctx, p), s.DB, auth.ActionView, "person", strs, purpose); err != nil {
 		return err

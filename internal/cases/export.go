@@ -1,6 +1,7 @@
 package cases
 
 import (
+	"anticovid/internal/msg"
 	"context"
 	"database/sql"
 	"fmt"
@@ -46,10 +47,10 @@ func OutcomeName(o string) string {
 func checkExport(format, purpose string) error {
 	f := errs.Fields{}
 	if format != FormatXLSX && format != FormatPDF {
-		f.Add("format", "Định dạng phải là xlsx hoặc pdf / Format must be xlsx or pdf")
+		f.Add("format", msg.Both("cases.format_xlsx_or_pdf"))
 	}
 	if n := len([]rune(strings.TrimSpace(purpose))); n < 5 || n > 300 {
-		f.Add("purpose", "Cần ghi rõ mục đích xuất dữ liệu (5–300 ký tự) / State the purpose of the export (5–300 characters)")
+		f.Add("purpose", msg.Both("cases.state_purpose_export_5"))
 	}
 	return f.Err()
 }

@@ -1,6 +1,7 @@
 package declaration
 
 import (
+	"anticovid/internal/msg"
 	"context"
 	"database/sql"
 	"encoding/base64"
@@ -77,7 +78,7 @@ func (s *Service) Worklist(ctx context.Context, p *auth.Principal, f Filter, pur
 	if f.Unit != "" {
 		u, ok := geo.Get(f.Unit)
 		if !ok {
-			return nil, fmt.Errorf("worklist: %w", &errs.Invalid{Fields: map[string]string{"unit": "Mã đơn vị không tồn tại / Unknown unit code"}})
+			return nil, fmt.Errorf("worklist: %w", &errs.Invalid{Fields: map[string]string{"unit": msg.Both("declaration.unknown_unit_code")}})
 		}
 		if !p.InJurisdiction(u.Code) {
 			return nil, fmt.Errorf("worklist %s: %w", u.Code, errs.ErrForbidden)
@@ -100,7 +101,7 @@ func (s *Service) Worklist(ctx context.Context, p *auth.Principal, f Filter, pur
 		where += " AND d.handled_at IS NOT NULL"
 	case StatusAll:
 	default:
-		return nil, fmt.Errorf("worklist: %w", &errs.Invalid{Fields: map[string]string{"status": `Trạng thái phải là "open", "handled" hoặc "all" / status must be "open", "handled" or "all"`}})
+		return nil, fmt.Errorf("worklist: %w", &errs.Invalid{Fields: map[string]string{"status": msg.Both("declaration.status_open_handled_or")}})
 	}
 	if f.Limit <= 0 {
 		f.Limit = 50

@@ -1,6 +1,7 @@
 package poster
 
 import (
+	"anticovid/internal/msg"
 	"bytes"
 	_ "embed"
 	"fmt"
@@ -73,7 +74,7 @@ var steps = [][2]string{
 // are cut short only when they would not fit on the page at all.
 func PDF(w io.Writer, posters []Poster) error {
 	if len(posters) == 0 {
-		return fmt.Errorf("poster pdf: %w", &errs.Invalid{Fields: map[string]string{"posters": "Chưa chọn địa điểm nào / No venue selected"}})
+		return fmt.Errorf("poster pdf: %w", &errs.Invalid{Fields: map[string]string{"posters": msg.Both("poster.no_venue_selected")}})
 	}
 	doc := fpdf.New("P", "mm", "A4", "")
 	doc.SetMargins(margin, top, margin)

@@ -4,6 +4,7 @@
 package poster
 
 import (
+	"anticovid/internal/msg"
 	"bytes"
 	"fmt"
 	"image"
@@ -32,11 +33,11 @@ const QuietZone = 4
 // bitmap returns the code's modules, quiet zone included (true is dark).
 func bitmap(url string) ([][]bool, error) {
 	if url == "" {
-		return nil, &errs.Invalid{Fields: map[string]string{"url": "Thiếu địa chỉ cho mã QR / Missing QR content"}}
+		return nil, &errs.Invalid{Fields: map[string]string{"url": msg.Both("poster.missing_qr_content")}}
 	}
 	q, err := qrcode.New(url, Level)
 	if err != nil {
-		return nil, fmt.Errorf("qr: %v: %w", err, &errs.Invalid{Fields: map[string]string{"url": "Nội dung quá dài cho một mã QR / Too long for a QR code"}})
+		return nil, fmt.Errorf("qr: %v: %w", err, &errs.Invalid{Fields: map[string]string{"url": msg.Both("poster.too_long_qr_code")}})
 	}
 	return q.Bitmap(), nil // go-qrcode's default border is the 4-module quiet zone
 }
