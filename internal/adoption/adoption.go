@@ -250,7 +250,7 @@ func (s *Service) Import(ctx context.Context, p *auth.Principal, r io.Reader, fi
 		return ImportResult{}, fmt.Errorf("%s: %w", op, fileErr(msg.Both("adoption.file_needs_header_row")))
 	}
 	if len(rows) > MaxImportRows+1 {
-		return ImportResult{}, fmt.Errorf("%s: %w", op, fileErr(fmt.Sprintf("Tối đa %d dòng / at most %d rows", MaxImportRows, MaxImportRows)))
+		return ImportResult{}, fmt.Errorf("%s: %w", op, fileErr(msg.Both("adoption.at_most_rows", MaxImportRows)))
 	}
 	codeCol, usersCol := -1, -1
 	for i, h := range rows[0] {
@@ -297,7 +297,7 @@ func (s *Service) Import(ctx context.Context, p *auth.Principal, r io.Reader, fi
 			f.Add(key, msg.Both("adoption.row_unknown_commune_code", line, code))
 			continue
 		case !p.InJurisdiction(code):
-			f.Add(key, fmt.Sprintf("Dòng %d: xã %s ngoài địa bàn / row %d: commune %s is outside your jurisdiction", line, u.Name, line, code))
+			f.Add(key, msg.Both("adoption.row_commune_outside", line, u.Name, code))
 			continue
 		}
 		if prev, dup := seen[code]; dup {

@@ -92,7 +92,7 @@ func DecodeLog(r io.Reader) (code string, rows []LogRow, err error) {
 				}
 				var j logRowJSON
 				if err := dec.Decode(&j); err != nil {
-					return "", nil, wrapRead(op, err, bad(fmt.Sprintf("rows[%d]: JSON không hợp lệ / malformed row", len(rows))))
+					return "", nil, wrapRead(op, err, bad(fmt.Sprintf("rows[%d]: ", len(rows))+msg.Both("bluezone.malformed_row")))
 				}
 				rows = append(rows, parseRow(j, len(rows), rowErrs))
 			}

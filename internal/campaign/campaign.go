@@ -51,14 +51,14 @@ type Template struct {
 
 // Templates are the messages the directive asks for.
 var Templates = []Template{
-	{"install_bluezone", "Cài đặt Bluezone", "Install Bluezone",
-		"[{unit}] Để phòng, chống dịch COVID-19, đề nghị Quý vị cài đặt ứng dụng Bluezone và luôn bật Bluetooth khi ra khỏi nhà. Trân trọng cảm ơn!"},
-	{"declare", "Khai báo y tế", "Health declaration",
-		"[{unit}] Đề nghị Quý vị khai báo y tế điện tử trung thực tại {link} để được hỗ trợ kịp thời. Khai báo không trung thực là vi phạm pháp luật."},
-	{"scan_qr", "Quét mã QR khi ra vào", "Scan the QR code",
-		"[{unit}] Khi đến chợ, siêu thị, bệnh viện, cơ quan..., Quý vị vui lòng quét mã QR tại lối vào và lối ra để hỗ trợ truy vết khi có ca bệnh."},
-	{"venue_register", "Đăng ký mã QR địa điểm", "Register the venue's QR code",
-		"[{unit}] Đề nghị cơ sở đăng ký mã QR điểm kiểm soát ra vào tại {link}, in và dán mã tại lối vào, nhắc mọi người quét mã khi vào và ra."},
+	{"install_bluezone", msg.T("vi", "campaign.template.install_bluezone"), msg.T("en", "campaign.template.install_bluezone"),
+		msg.T("vi", "campaign.template.install_bluezone.body")},
+	{"declare", msg.T("vi", "campaign.template.declare"), msg.T("en", "campaign.template.declare"),
+		msg.T("vi", "campaign.template.declare.body")},
+	{"scan_qr", msg.T("vi", "campaign.template.scan_qr"), msg.T("en", "campaign.template.scan_qr"),
+		msg.T("vi", "campaign.template.scan_qr.body")},
+	{"venue_register", msg.T("vi", "campaign.template.venue_register"), msg.T("en", "campaign.template.venue_register"),
+		msg.T("vi", "campaign.template.venue_register.body")},
 }
 
 // TemplateOf returns a template by code.

@@ -221,9 +221,8 @@ func (s *Service) Create(ctx context.Context, p *auth.Principal, in NewCase) (Ca
 	if in.Status == F0 {
 		w = s.infectiousWindow(d)
 		if w.To.Sub(w.From) > s.MaxWindow {
-			return Case{}, fmt.Errorf("create case: %w", &errs.Invalid{Fields: map[string]string{"window": fmt.Sprintf(
-				"Thời gian lây nhiễm dài %d ngày, quá 30 ngày: kiểm tra ngày khởi phát/lấy mẫu hoặc nhập ngày bắt đầu cách ly / The infectious window is %d days, more than 30: check the onset and sample dates or give the isolation start",
-				int(w.To.Sub(w.From).Hours()/24), int(w.To.Sub(w.From).Hours()/24))}})
+			return Case{}, fmt.Errorf("create case: %w", &errs.Invalid{Fields: map[string]string{"window": msg.Both("cases.infectious_window_days",
+				int(w.To.Sub(w.From).Hours()/24))}})
 		}
 		if !w.To.After(w.From) {
 			return Case{}, fmt.Errorf("create case: %w", &errs.Invalid{Fields: map[string]string{"isolation_start": msg.Both("cases.isolation_starts_before_infectious")}})

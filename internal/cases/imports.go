@@ -431,7 +431,7 @@ func (s *Service) CommitImport(ctx context.Context, p *auth.Principal, id int64,
 				continue
 			}
 		}
-		c, err := s.Create(ctx, p, NewCase{PersonID: person, Status: F0, SampleDate: r.SampleDate, OnsetDate: r.OnsetDate, Note: "Nhập từ danh sách xét nghiệm " + imp.Filename})
+		c, err := s.Create(ctx, p, NewCase{PersonID: person, Status: F0, SampleDate: r.SampleDate, OnsetDate: r.OnsetDate, Note: msg.T("vi", "cases.imported_from_test_list") + imp.Filename})
 		if err != nil {
 			if r.Errors = errs.FieldsOf(err); r.Errors == nil {
 				r.Errors = map[string]string{"case": msg.Both("cases.could_not_create_case")}

@@ -55,39 +55,39 @@ func (o Option) Label(lang string) string {
 
 // Kinds lists the declaration kinds.
 var Kinds = []Option{
-	{KindResident, "Khai báo y tế toàn dân", "Resident health declaration"},
-	{KindTravel, "Khai báo di chuyển nội địa", "Domestic travel declaration"},
-	{KindEntry, "Khai báo nhập cảnh", "Entry declaration (arriving from abroad)"},
+	{KindResident, msg.T("vi", "declaration.kind.resident"), msg.T("en", "declaration.kind.resident")},
+	{KindTravel, msg.T("vi", "declaration.kind.travel"), msg.T("en", "declaration.kind.travel")},
+	{KindEntry, msg.T("vi", "declaration.kind.entry"), msg.T("en", "declaration.kind.entry")},
 }
 
 // Sexes lists the answers to "sex".
 var Sexes = []Option{
-	{"male", "Nam", "Male"},
-	{"female", "Nữ", "Female"},
-	{"other", "Khác", "Other"},
+	{"male", msg.T("vi", "declaration.sex.male"), msg.T("en", "declaration.sex.male")},
+	{"female", msg.T("vi", "declaration.sex.female"), msg.T("en", "declaration.sex.female")},
+	{"other", msg.T("vi", "declaration.sex.other"), msg.T("en", "declaration.sex.other")},
 }
 
 // Symptoms are the signs the Ministry of Health's form asked about, for the
 // last 14 days.
 var Symptoms = []Option{
-	{"fever", "Sốt", "Fever"},
-	{"cough", "Ho", "Cough"},
-	{"shortness_of_breath", "Khó thở", "Shortness of breath"},
-	{"sore_throat", "Đau họng", "Sore throat"},
-	{"nausea_vomiting", "Buồn nôn, nôn", "Nausea or vomiting"},
-	{"diarrhoea", "Tiêu chảy", "Diarrhoea"},
-	{"skin_bleeding", "Xuất huyết ngoài da", "Bleeding under the skin"},
-	{"rash", "Nổi ban ngoài da", "Skin rash"},
+	{"fever", msg.T("vi", "declaration.symptom.fever"), msg.T("en", "declaration.symptom.fever")},
+	{"cough", msg.T("vi", "declaration.symptom.cough"), msg.T("en", "declaration.symptom.cough")},
+	{"shortness_of_breath", msg.T("vi", "declaration.symptom.shortness_of_breath"), msg.T("en", "declaration.symptom.shortness_of_breath")},
+	{"sore_throat", msg.T("vi", "declaration.symptom.sore_throat"), msg.T("en", "declaration.symptom.sore_throat")},
+	{"nausea_vomiting", msg.T("vi", "declaration.symptom.nausea_vomiting"), msg.T("en", "declaration.symptom.nausea_vomiting")},
+	{"diarrhoea", msg.T("vi", "declaration.symptom.diarrhoea"), msg.T("en", "declaration.symptom.diarrhoea")},
+	{"skin_bleeding", msg.T("vi", "declaration.symptom.skin_bleeding"), msg.T("en", "declaration.symptom.skin_bleeding")},
+	{"rash", msg.T("vi", "declaration.symptom.rash"), msg.T("en", "declaration.symptom.rash")},
 }
 
 // Modes are the means of transport of a travel or entry declaration.
 var Modes = []Option{
-	{"air", "Tàu bay", "Aeroplane"},
-	{"ship", "Tàu thuyền", "Ship or boat"},
-	{"car", "Ô tô, xe khách", "Car, bus or coach"},
-	{"train", "Tàu hoả", "Train"},
-	{"motorbike", "Xe máy", "Motorbike"},
-	{"other", "Khác", "Other"},
+	{"air", msg.T("vi", "declaration.mode.air"), msg.T("en", "declaration.mode.air")},
+	{"ship", msg.T("vi", "declaration.mode.ship"), msg.T("en", "declaration.mode.ship")},
+	{"car", msg.T("vi", "declaration.mode.car"), msg.T("en", "declaration.mode.car")},
+	{"train", msg.T("vi", "declaration.mode.train"), msg.T("en", "declaration.mode.train")},
+	{"motorbike", msg.T("vi", "declaration.mode.motorbike"), msg.T("en", "declaration.mode.motorbike")},
+	{"other", msg.T("vi", "declaration.mode.other"), msg.T("en", "declaration.mode.other")},
 }
 
 // MaxVaccineDoses bounds the doses a person may report (two doses and a
@@ -194,7 +194,7 @@ func clean(s string) (string, bool) {
 
 // text validates one free-text field in place: length in runes within
 // [min, max] (min 0: optional).
-func text(f errs.Fields, field string, s *string, min, max int, vi, en string) {
+func text(f errs.Fields, field string, s *string, min, max int, name string) {
 	c, ok := clean(*s)
 	if !ok {
 		f.Add(field, msg.Both("declaration.contains_invalid_characters"))
@@ -204,10 +204,9 @@ func text(f errs.Fields, field string, s *string, min, max int, vi, en string) {
 	n := utf8.RuneCountInString(c)
 	switch {
 	case n == 0 && min > 0:
-		f.Add(field, fmt.Sprintf("Hãy nhập %s / Please enter %s", vi, en))
+		f.Add(field, msg.Both("declaration.please_enter", msg.T("vi", name), msg.T("en", name)))
 	case n > 0 && n < min, n > max:
-		f.Add(field, fmt.Sprintf("%s từ %d đến %d ký tự / %s must be %d to %d characters",
-			capitalize(vi), min, max, capitalize(en), min, max))
+		f.Add(field, msg.Both("declaration.length", capitalize(msg.T("vi", name)), min, max, capitalize(msg.T("en", name))))
 	}
 }
 
@@ -236,14 +235,14 @@ func Validate(in *Input, now time.Time) error {
 	}
 	travels := in.Kind == KindTravel || in.Kind == KindEntry
 
-	text(f, "name", &in.Name, 2, 100, "họ và tên", "your full name")
+	text(f, "name", &in.Name, 2, 100, "declaration.field.name")
 	if y := now.In(hcm).Year(); in.BirthYear < y-120 || in.BirthYear > y {
 		f.Add("birth_year", msg.Both("declaration.year_birth_between_and", y-120, y))
 	}
 	if !optionOK(Sexes, in.Sex) {
 		f.Add("sex", msg.Both("declaration.please_choose_sex"))
 	}
-	text(f, "nationality", &in.Nationality, 2, 60, "quốc tịch", "your nationality")
+	text(f, "nationality", &in.Nationality, 2, 60, "declaration.field.nationality")
 	if id, ok := people.NormalizeIDNumber(in.IDNumber); !ok {
 		f.Add("id_number", msg.Both("declaration.invalid_id_number_cccd"))
 	} else if id == "" && travels {
@@ -257,7 +256,7 @@ func Validate(in *Input, now time.Time) error {
 		in.Phone = ph
 	}
 	address(f, in)
-	text(f, "street", &in.Street, 2, 200, "số nhà, đường, thôn/ấp", "house number, street and hamlet")
+	text(f, "street", &in.Street, 2, 200, "declaration.field.street")
 
 	if travels {
 		travel(f, &in.Travel, now)
@@ -265,7 +264,7 @@ func Validate(in *Input, now time.Time) error {
 		in.Travel = Travel{} // a form switched back to "resident" may still carry them
 	}
 
-	text(f, "places", &in.Places, 0, 1000, "nơi đã đến", "places travelled")
+	text(f, "places", &in.Places, 0, 1000, "declaration.field.places")
 	seen := map[string]bool{}
 	syms := in.Symptoms[:0:0]
 	for _, s := range in.Symptoms {
@@ -337,16 +336,16 @@ func travel(f errs.Fields, t *Travel, now time.Time) {
 	if t.Mode == "other" {
 		min = 0
 	}
-	text(f, "vehicle", &t.Vehicle, min, 30, "số hiệu phương tiện", "the vehicle number")
+	text(f, "vehicle", &t.Vehicle, min, 30, "declaration.field.vehicle")
 	t.Vehicle = strings.ToUpper(t.Vehicle)
-	text(f, "seat", &t.Seat, 0, 10, "số ghế", "the seat")
-	text(f, "departure_place", &t.DeparturePlace, 2, 200, "nơi đi", "the place of departure")
-	text(f, "arrival_place", &t.ArrivalPlace, 2, 200, "nơi đến", "the place of arrival")
+	text(f, "seat", &t.Seat, 0, 10, "declaration.field.seat")
+	text(f, "departure_place", &t.DeparturePlace, 2, 200, "declaration.field.departure_place")
+	text(f, "arrival_place", &t.ArrivalPlace, 2, 200, "declaration.field.arrival_place")
 	today := now.In(hcm)
 	today = time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC)
-	parse := func(field, s, vi, en string) (time.Time, bool) {
+	parse := func(field, s, name string) (time.Time, bool) {
 		if s == "" {
-			f.Add(field, fmt.Sprintf("Hãy nhập %s / Please enter %s", vi, en))
+			f.Add(field, msg.Both("declaration.please_enter", msg.T("vi", name), msg.T("en", name)))
 			return time.Time{}, false
 		}
 		d, err := time.Parse(dateLayout, s)
@@ -360,8 +359,8 @@ func travel(f errs.Fields, t *Travel, now time.Time) {
 		}
 		return d, true
 	}
-	dep, ok1 := parse("departure_date", t.DepartureDate, "ngày đi", "the departure date")
-	arr, ok2 := parse("arrival_date", t.ArrivalDate, "ngày đến", "the arrival date")
+	dep, ok1 := parse("departure_date", t.DepartureDate, "declaration.field.departure_date")
+	arr, ok2 := parse("arrival_date", t.ArrivalDate, "declaration.field.arrival_date")
 	if ok1 && ok2 && arr.Before(dep) {
 		f.Add("arrival_date", msg.Both("declaration.arrival_cannot_before_departure"))
 	}

@@ -214,7 +214,7 @@ func (s *Service) Handle(ctx context.Context, p *auth.Principal, id int64, note 
 		return fmt.Errorf("handle declaration %d: not on the worklist: %w", id, errs.ErrNotFound)
 	}
 	f := errs.Fields{}
-	text(f, "note", &note, 2, MaxNoteLen, "ghi chú xử lý", "a note of what was done")
+	text(f, "note", &note, 2, MaxNoteLen, "declaration.field.note")
 	if err := f.Err(); err != nil {
 		return fmt.Errorf("handle declaration %d: %w", id, err)
 	}

@@ -702,13 +702,14 @@ func ValidateUpload(keys []Key, now time.Time) (accepted, heldBack []Key, err er
 		start := int64(k.RollingStart)
 		switch {
 		case start > current:
-			f.Add(p+"rolling_start_interval_number", fmt.Sprintf(
-				"Khoá bắt đầu trong tương lai (%s, bây giờ là %s) / key starts in the future (interval %d, now %d)",
+			f.Add(p+"rolling_start_interval_number", msg.Both("exposure.key_in_future",
 				fmtInterval(start), fmtInterval(current), start, current))
 		case periodOK && start+int64(k.RollingPeriod) <= oldest:
-			f.Add(p+"rolling_start_interval_number", fmt.Sprintf(
-				"Khoá đã hết hạn hơn 14 ngày (hết hạn lúc %s) / key expired more than 14 days ago (ended at interval %d, oldest accepted %d)",
-				fmtInterval(start+int64(k.RollingPeriod)), start+int64(k.RollingPeriod), oldest))
+			f.Add(p+"rolling_start_interval_number",
+				// Vietnamese gives the time, English the interval numbers: each
+				// language formats its own detail.
+				msg.T("vi", "exposure.key_expired", fmtInterval(start+int64(k.RollingPeriod)))+" / "+
+					msg.T("en", "exposure.key_expired", msg.T("en", "exposure.expired_intervals", start+int64(k.RollingPeriod), oldest)))
 		}
 	}
 	if err := f.Err(); err != nil {

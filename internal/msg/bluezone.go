@@ -25,6 +25,7 @@ func init() {
 		"bluezone.log_empty":                {"Nhật ký trống", "the log is empty"},
 		"bluezone.log_has_more_than":        {"Nhật ký có hơn %d dòng (bình thường khoảng %d): bị từ chối, không lưu gì", "the log has more than %d rows (a normal one has about %d): refused, nothing stored"},
 		"bluezone.malformed_json":           {"JSON không hợp lệ", "malformed JSON"},
+		"bluezone.malformed_row":            {"JSON không hợp lệ", "malformed row"},
 		"bluezone.new_phone_number_needs":   {"Số điện thoại mới: cần họ tên và năm sinh", "a new phone number needs a name and year of birth"},
 		"bluezone.next_day_key_does":        {"Khoá ngày sau không suy ra từ khoá ngày này", "the next day's key does not follow from this one"},
 		"bluezone.older_than_days":          {"Cũ hơn %d ngày", "older than %d days"},

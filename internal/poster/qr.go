@@ -54,7 +54,7 @@ func PNG(url string, size int) ([]byte, error) {
 	n := len(bm)
 	if size < n || size > MaxPNGSize {
 		return nil, fmt.Errorf("qr png: size %d: %w", size, &errs.Invalid{Fields: map[string]string{
-			"size": fmt.Sprintf("Kích thước phải từ %d đến %d điểm ảnh / Size must be %d to %d pixels", n, MaxPNGSize, n, MaxPNGSize),
+			"size": msg.Both("poster.size_pixels", n, MaxPNGSize),
 		}})
 	}
 	img := render(bm, size)

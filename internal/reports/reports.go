@@ -472,12 +472,12 @@ func (s *Service) SendReminders(ctx context.Context) (int, error) {
 		if u.State != Pending || u.Email == "" {
 			continue
 		}
-		body := fmt.Sprintf("Kính gửi %s,\n\nBáo cáo tuần %s về triển khai mã QR, khai báo y tế và Bluezone cần gửi Sở Thông tin và Truyền thông "+
-			"trước 13:00 thứ Sáu, %s. Biểu mẫu đã điền sẵn số liệu trực tuyến; đơn vị bổ sung kết quả, khó khăn và kiến nghị.\n\n"+
+		body := fmt.Sprintf(msg.T("vi", "reports.dear_weekly_report_on")+
+			msg.T("vi", "reports.before_13_00_on")+
 			"Dear %s: the weekly report %s is due by 13:00 on Friday %s (Asia/Ho_Chi_Minh).\n",
 			u.Unit.Name, w, w.Deadline().Format("02/01/2006"), u.Unit.Name, w, w.Deadline().Format("2006-01-02"))
 		queued, err := s.Outbox.Enqueue(ctx, notify.Message{Channel: notify.Email, To: u.Email,
-			Subject: "Nhắc báo cáo tuần " + w.String() + " / Weekly report reminder", Body: body,
+			Subject: msg.T("vi", "reports.weekly_report_reminder") + w.String() + " / Weekly report reminder", Body: body,
 			DedupKey: "report-reminder:" + w.String() + ":" + u.Unit.Key})
 		if err != nil {
 			return n, fmt.Errorf("report reminders: %w", err)

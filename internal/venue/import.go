@@ -106,7 +106,7 @@ func ReadCSV(r io.Reader) ([]Row, error) {
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
-				return nil, fmt.Errorf("read csv: %w", fileError(fmt.Sprintf("Lỗi định dạng CSV ở dòng %d / CSV syntax error on line %d: %v", pe.Line, pe.Line, pe.Err)))
+				return nil, fmt.Errorf("read csv: %w", fileError(msg.Both("venue.csv_syntax_error", pe.Line)+": "+pe.Err.Error()))
 			}
 			return nil, fmt.Errorf("read csv: %w", err)
 		}
@@ -435,20 +435,20 @@ func (s *Service) Import(ctx context.Context, p *auth.Principal, rows []Row) (in
 // columnHelp explains each import column, Vietnamese then English, for the
 // template's instructions sheet.
 var columnHelp = map[string][2]string{
-	"name":          {"Tên địa điểm (bắt buộc), 2–200 ký tự", "Venue name (required)"},
-	"category":      {"Mã loại địa điểm (bắt buộc) — xem trang “Loại địa điểm”; có thể ghi tên loại", "Category code (required) — see the categories sheet; the name works too"},
-	"commune_code":  {"Mã xã/phường 5 chữ số của Tổng cục Thống kê (bắt buộc) — xem trang “Xã phường”", "GSO commune code, 5 digits (required)"},
-	"address":       {"Số nhà, đường, ấp/khu phố", "Street address"},
-	"lat":           {"Vĩ độ GPS (không bắt buộc), ví dụ 10.6345", "GPS latitude (optional)"},
-	"lon":           {"Kinh độ GPS (không bắt buộc), ví dụ 106.4801", "GPS longitude (optional)"},
-	"contact_name":  {"Người liên hệ", "Contact person"},
-	"contact_phone": {"Điện thoại liên hệ, 10 chữ số bắt đầu bằng 0", "Contact phone, 10 digits starting with 0"},
-	"capacity":      {"Sức chứa (số người tối đa)", "Capacity (people)"},
-	"opening_hours": {"Giờ mở cửa, ví dụ 06:00–22:00", "Opening hours"},
-	"starts_at":     {"Chỉ với sự kiện (họp, cưới, tang): bắt đầu, dạng 2021-08-01 18:00 (giờ Việt Nam)", "Events only: start, Vietnam time"},
-	"ends_at":       {"Chỉ với sự kiện: kết thúc, sau thời điểm bắt đầu", "Events only: end, after the start"},
-	"plate":         {"Chỉ với phương tiện (xe buýt, xe khách, phà): biển số (bắt buộc với phương tiện)", "Vehicles only: plate number (required for vehicles)"},
-	"route":         {"Chỉ với phương tiện: tuyến, ví dụ Tân An – Bến Lức", "Vehicles only: route"},
+	"name":          {msg.T("vi", "venue.venue_name_required_2"), "Venue name (required)"},
+	"category":      {msg.T("vi", "venue.category_code_required_see"), "Category code (required) — see the categories sheet; the name works too"},
+	"commune_code":  {msg.T("vi", "venue.commune_5_digit_gso"), "GSO commune code, 5 digits (required)"},
+	"address":       {msg.T("vi", "venue.house_number_street_hamlet"), "Street address"},
+	"lat":           {msg.T("vi", "venue.gps_latitude_optional_e"), "GPS latitude (optional)"},
+	"lon":           {msg.T("vi", "venue.gps_longitude_optional_e"), "GPS longitude (optional)"},
+	"contact_name":  {msg.T("vi", "venue.contact_person"), "Contact person"},
+	"contact_phone": {msg.T("vi", "venue.contact_phone_10_digits"), "Contact phone, 10 digits starting with 0"},
+	"capacity":      {msg.T("vi", "venue.capacity_most_people_at"), "Capacity (people)"},
+	"opening_hours": {msg.T("vi", "venue.opening_hours_e_g"), "Opening hours"},
+	"starts_at":     {msg.T("vi", "venue.events_only_meetings_weddings"), "Events only: start, Vietnam time"},
+	"ends_at":       {msg.T("vi", "venue.events_only_end_after"), "Events only: end, after the start"},
+	"plate":         {msg.T("vi", "venue.vehicles_only_buses_coaches"), "Vehicles only: plate number (required for vehicles)"},
+	"route":         {msg.T("vi", "venue.vehicles_only_route_e"), "Vehicles only: route"},
 }
 
 // WriteTemplateCSV writes an empty import file: the header row, with the byte
@@ -469,7 +469,7 @@ func WriteTemplateCSV(w io.Writer) error {
 func WriteTemplateXLSX(w io.Writer, province string) error {
 	f := excelize.NewFile()
 	defer f.Close()
-	const data, help, cats, communes = "Địa điểm", "Hướng dẫn", "Loại địa điểm", "Xã phường"
+	data, help, cats, communes := msg.T("vi", "venue.venues"), msg.T("vi", "venue.guide"), msg.T("vi", "venue.categories"), msg.T("vi", "venue.communes")
 	if err := f.SetSheetName("Sheet1", data); err != nil {
 		return err
 	}
@@ -493,18 +493,18 @@ func WriteTemplateXLSX(w io.Writer, province string) error {
 	f.SetRowStyle(data, 1, 1, bold)
 	f.SetPanes(data, &excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"})
 
-	f.SetSheetRow(help, "A1", &[]any{msg.Both("venue.column"), "Ý nghĩa", "Meaning"})
+	f.SetSheetRow(help, "A1", &[]any{msg.Both("venue.column"), msg.T("vi", "venue.meaning"), "Meaning"})
 	for i, c := range ImportColumns {
 		f.SetSheetRow(help, fmt.Sprintf("A%d", i+2), &[]any{c, columnHelp[c][0], columnHelp[c][1]})
 	}
 	n := len(ImportColumns) + 3
-	f.SetCellStr(help, fmt.Sprintf("A%d", n), "Điền trang “Địa điểm”, giữ nguyên dòng tiêu đề. Nếu có dòng sai, không dòng nào được nhập và hệ thống báo lỗi từng dòng.")
+	f.SetCellStr(help, fmt.Sprintf("A%d", n), msg.T("vi", "venue.fill_in_i_m"))
 	f.SetCellStr(help, fmt.Sprintf("A%d", n+1), "Fill in the first sheet and keep its header row. If any row is wrong, nothing is imported and every bad row is reported.")
 	f.SetColWidth(help, "A", "A", 16)
 	f.SetColWidth(help, "B", "C", 70)
 	f.SetRowStyle(help, 1, 1, bold)
 
-	f.SetSheetRow(cats, "A1", &[]any{"category", "Tên loại", "Name"})
+	f.SetSheetRow(cats, "A1", &[]any{"category", msg.T("vi", "venue.category_name"), "Name"})
 	for i, c := range Categories {
 		f.SetSheetRow(cats, fmt.Sprintf("A%d", i+2), &[]any{c.Code, c.Name, c.NameEN})
 	}
@@ -512,7 +512,7 @@ func WriteTemplateXLSX(w io.Writer, province string) error {
 	f.SetColWidth(cats, "B", "C", 45)
 	f.SetRowStyle(cats, 1, 1, bold)
 
-	f.SetSheetRow(communes, "A1", &[]any{"commune_code", "Xã/phường", "Quận/huyện"})
+	f.SetSheetRow(communes, "A1", &[]any{"commune_code", msg.T("vi", "venue.commune"), msg.T("vi", "venue.district")})
 	list := geo.Communes(province)
 	f.SetColStyle(communes, "A", text)
 	for i, u := range list {
