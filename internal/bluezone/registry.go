@@ -168,7 +168,9 @@ func (s *Service) StartRegistration(ctx context.Context, purpose, phone, client 
 	if purpose == exposure.PurposeUnregister {
 		action = msg.Both("bluezone.deletion")
 	}
-	body := fmt.Sprintf("Ma xac nhan Bluezone (%s): %s, hieu luc 10 phut. Khong chia se ma nay. / Your Bluezone code: %s (10 minutes).", action, code, code)
+	// The SMS is unaccented Vietnamese (it fits one message on any phone)
+	// followed by a shorter English text, so each language has its own key.
+	body := msg.T("vi", "bluezone.code_sms", action, code) + " / " + msg.T("en", "bluezone.code_sms_short", code)
 	nonce := make([]byte, 8)
 	rand.Read(nonce)
 	if _, err := s.Outbox.Enqueue(ctx, notify.Message{Channel: notify.SMS, To: ph, Body: body,

@@ -165,7 +165,7 @@ func (s *Service) analyse(ctx context.Context, p *auth.Principal, filename strin
 	}
 	if len(missing) > 0 {
 		return nil, &errs.Invalid{Fields: map[string]string{"file": msg.Both("cases.missing_columns") + ": " + strings.Join(missing, ", ") +
-			" (Họ tên, Số điện thoại hoặc CCCD, Năm sinh, Mã xã, Ngày lấy mẫu, Ngày khởi phát)"}}
+			" (" + msg.T("vi", "cases.import_columns") + ")"}}
 	}
 	if len(table) > 5001 {
 		return nil, &errs.Invalid{Fields: map[string]string{"file": msg.Both("cases.at_most_5_000")}}
@@ -453,4 +453,4 @@ func (s *Service) CommitImport(ctx context.Context, p *auth.Principal, id int64,
 // ImportTemplate is an empty CSV with the expected columns (UTF-8 with a
 // BOM, so Excel shows the Vietnamese headers). Dates are DD/MM/YYYY or
 // YYYY-MM-DD; the commune is its GSO code.
-const ImportTemplate = "\ufeffHọ và tên,Số điện thoại,CCCD,Năm sinh,Mã xã,Ngày lấy mẫu,Ngày khởi phát\n"
+var ImportTemplate = "\ufeff" + msg.T("vi", "cases.import_header") + "\n"

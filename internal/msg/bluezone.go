@@ -9,6 +9,8 @@ func init() {
 		"bluezone.base_day_before_2020":     {"Ngày tạo khoá trước năm 2020", "base day is before 2020"},
 		"bluezone.base_day_in_future":       {"Ngày tạo khoá ở tương lai", "base day is in the future"},
 		"bluezone.base_day_yyyy_mm":         {"Ngày tạo khoá dạng YYYY-MM-DD", "base day must be YYYY-MM-DD"},
+		"bluezone.code_sms":                 {"Ma xac nhan Bluezone (%s): %s, hieu luc 10 phut. Khong chia se ma nay.", "Bluezone code (%s): %s, valid for 10 minutes. Do not share it."},
+		"bluezone.code_sms_short":           {"Ma Bluezone: %s (10 phut).", "Your Bluezone code: %s (10 minutes)."},
 		"bluezone.code_string":              {"code phải là chuỗi", "code must be a string"},
 		"bluezone.daily_key_was_already":    {"Khoá ngày đã được công bố trước đó", "a daily key was already published"},
 		"bluezone.day_in_future":            {"Ngày ở tương lai", "the day is in the future"},

@@ -27,6 +27,8 @@ func init() {
 		"cases.format_xlsx_or_pdf":                      {"Định dạng phải là xlsx hoặc pdf", "Format must be xlsx or pdf"},
 		"cases.full_name":                               {"Họ và tên", "Full name"},
 		"cases.give_person_phone_or":                    {"Cần số điện thoại hoặc số CCCD/CMND của người bệnh", "Give the person's phone or ID number"},
+		"cases.import_columns":                          {"Họ tên, Số điện thoại hoặc CCCD, Năm sinh, Mã xã, Ngày lấy mẫu, Ngày khởi phát", "Name, Phone or ID number, Year of birth, Commune code, Sample date, Onset date"},
+		"cases.import_header":                           {"Họ và tên,Số điện thoại,CCCD,Năm sinh,Mã xã,Ngày lấy mẫu,Ngày khởi phát", "Full name,Phone,ID number,Year of birth,Commune code,Sample date,Onset date"},
 		"cases.imported_from_test_list":                 {"Nhập từ danh sách xét nghiệm ", "Imported from the test list "},
 		"cases.infectious_window_days":                  {"Thời gian lây nhiễm dài %d ngày, quá 30 ngày: kiểm tra ngày khởi phát/lấy mẫu hoặc nhập ngày bắt đầu cách ly", "The infectious window is %d days, more than 30: check the onset and sample dates or give the isolation start"},
 		"cases.infectious_window_more_than":             {"Thời gian lây nhiễm quá 30 ngày: nhập ngày bắt đầu cách ly", "The infectious window is more than 30 days: give the isolation start"},
