@@ -138,8 +138,8 @@ func (s *Service) Refresh(ctx context.Context, c Case) error {
 	return nil
 }
 
-var exportHeader = []string{"STT", msg.T("vi", "cases.full_name"), msg.T("vi", "cases.phone"), msg.T("vi", "cases.commune"), msg.T("vi", "cases.level"), msg.T("vi", "cases.place_contact"), msg.T("vi", "cases.minutes"), msg.T("vi", "cases.time_contact"),
-	msg.T("vi", "cases.source"), msg.T("vi", "cases.last_call_outcome"), msg.T("vi", "cases.next_call_due"), msg.T("vi", "cases.source_case")}
+var exportHeader = []string{"STT", msg.T("vi", "cases.full_name"), msg.T("vi", "cases.phone"), msg.T("vi", "cases.commune"), msg.T("vi", "cases.export.level"), msg.T("vi", "cases.place_contact"), msg.T("vi", "cases.export.minutes"), msg.T("vi", "cases.time_contact"),
+	msg.T("vi", "cases.export.source"), msg.T("vi", "cases.last_call_outcome"), msg.T("vi", "cases.next_call_due"), msg.T("vi", "cases.source_case")}
 
 func timeRange(a, b time.Time) string {
 	a, b = a.In(hcm), b.In(hcm)
@@ -155,7 +155,7 @@ func exportRow(i int, it WorkItem) []string {
 	if it.Closed {
 		due = msg.T("vi", "cases.closed")
 	} else if it.Overdue {
-		due += msg.T("vi", "cases.overdue")
+		due += msg.T("vi", "cases.export.overdue")
 	}
 	src := strings.ReplaceAll(strings.ReplaceAll(it.Source, "qr", msg.T("vi", "cases.qr_code")), "bluetooth", "Bluetooth")
 	return []string{strconv.Itoa(i + 1), it.Name, it.Phone, u.Name, it.Level, it.VenueName, strconv.FormatInt(it.OverlapMinutes, 10),
@@ -173,7 +173,7 @@ func (s *Service) write(w io.Writer, format, title string, p *auth.Principal, pu
 func writeXLSX(w io.Writer, title, meta string, items []WorkItem) error {
 	f := excelize.NewFile()
 	defer f.Close()
-	sheet := msg.T("vi", "cases.list")
+	sheet := msg.T("vi", "cases.export.list")
 	f.SetSheetName("Sheet1", sheet)
 	bold, _ := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true, Size: 13}})
 	head, _ := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true, Color: "FFFFFF"}, Fill: excelize.Fill{Type: "pattern", Color: []string{"0B5CAD"}, Pattern: 1},
