@@ -53,41 +53,46 @@ func (o Option) Label(lang string) string {
 	return o.Name
 }
 
+// option is an answer whose labels are the catalog's key in both languages.
+func option(code, key string) Option {
+	return Option{code, msg.T("vi", key), msg.T("en", key)}
+}
+
 // Kinds lists the declaration kinds.
 var Kinds = []Option{
-	{KindResident, msg.T("vi", "declaration.kind.resident"), msg.T("en", "declaration.kind.resident")},
-	{KindTravel, msg.T("vi", "declaration.kind.travel"), msg.T("en", "declaration.kind.travel")},
-	{KindEntry, msg.T("vi", "declaration.kind.entry"), msg.T("en", "declaration.kind.entry")},
+	option(KindResident, "declaration.kind.resident"),
+	option(KindTravel, "declaration.kind.travel"),
+	option(KindEntry, "declaration.kind.entry"),
 }
 
 // Sexes lists the answers to "sex".
 var Sexes = []Option{
-	{"male", msg.T("vi", "declaration.sex.male"), msg.T("en", "declaration.sex.male")},
-	{"female", msg.T("vi", "declaration.sex.female"), msg.T("en", "declaration.sex.female")},
-	{"other", msg.T("vi", "declaration.sex.other"), msg.T("en", "declaration.sex.other")},
+	option("male", "declaration.sex.male"),
+	option("female", "declaration.sex.female"),
+	option("other", "declaration.sex.other"),
 }
 
 // Symptoms are the signs the Ministry of Health's form asked about, for the
 // last 14 days.
 var Symptoms = []Option{
-	{"fever", msg.T("vi", "declaration.symptom.fever"), msg.T("en", "declaration.symptom.fever")},
-	{"cough", msg.T("vi", "declaration.symptom.cough"), msg.T("en", "declaration.symptom.cough")},
-	{"shortness_of_breath", msg.T("vi", "declaration.symptom.shortness_of_breath"), msg.T("en", "declaration.symptom.shortness_of_breath")},
-	{"sore_throat", msg.T("vi", "declaration.symptom.sore_throat"), msg.T("en", "declaration.symptom.sore_throat")},
-	{"nausea_vomiting", msg.T("vi", "declaration.symptom.nausea_vomiting"), msg.T("en", "declaration.symptom.nausea_vomiting")},
-	{"diarrhoea", msg.T("vi", "declaration.symptom.diarrhoea"), msg.T("en", "declaration.symptom.diarrhoea")},
-	{"skin_bleeding", msg.T("vi", "declaration.symptom.skin_bleeding"), msg.T("en", "declaration.symptom.skin_bleeding")},
-	{"rash", msg.T("vi", "declaration.symptom.rash"), msg.T("en", "declaration.symptom.rash")},
+	option("fever", "declaration.symptom.fever"),
+	option("cough", "declaration.symptom.cough"),
+	option("shortness_of_breath", "declaration.symptom.shortness_of_breath"),
+	option("sore_throat", "declaration.symptom.sore_throat"),
+	option("nausea_vomiting", "declaration.symptom.nausea_vomiting"),
+	option("diarrhoea", "declaration.symptom.diarrhoea"),
+	option("skin_bleeding", "declaration.symptom.skin_bleeding"),
+	option("rash", "declaration.symptom.rash"),
 }
 
 // Modes are the means of transport of a travel or entry declaration.
 var Modes = []Option{
-	{"air", msg.T("vi", "declaration.mode.air"), msg.T("en", "declaration.mode.air")},
-	{"ship", msg.T("vi", "declaration.mode.ship"), msg.T("en", "declaration.mode.ship")},
-	{"car", msg.T("vi", "declaration.mode.car"), msg.T("en", "declaration.mode.car")},
-	{"train", msg.T("vi", "declaration.mode.train"), msg.T("en", "declaration.mode.train")},
-	{"motorbike", msg.T("vi", "declaration.mode.motorbike"), msg.T("en", "declaration.mode.motorbike")},
-	{"other", msg.T("vi", "declaration.mode.other"), msg.T("en", "declaration.mode.other")},
+	option("air", "declaration.mode.air"),
+	option("ship", "declaration.mode.ship"),
+	option("car", "declaration.mode.car"),
+	option("train", "declaration.mode.train"),
+	option("motorbike", "declaration.mode.motorbike"),
+	option("other", "declaration.mode.other"),
 }
 
 // MaxVaccineDoses bounds the doses a person may report (two doses and a
