@@ -7,7 +7,6 @@
 package adoption
 
 import (
-	"anticovid/internal/msg"
 	"bytes"
 	"context"
 	"database/sql"
@@ -26,6 +25,7 @@ import (
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
 	"anticovid/internal/geo"
+	"anticovid/internal/msg"
 	"anticovid/internal/sqldb"
 )
 

@@ -4,10 +4,10 @@
 package auth
 
 import (
-	"anticovid/internal/msg"
 	"context"
 
 	"anticovid/internal/geo"
+	"anticovid/internal/msg"
 )
 
 // Role is what a user may do; its identifier is stable (integrators script it).

@@ -1,7 +1,6 @@
 package bluezone
 
 import (
-	"anticovid/internal/msg"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -13,6 +12,7 @@ import (
 
 	"anticovid/internal/errs"
 	"anticovid/internal/exposure"
+	"anticovid/internal/msg"
 )
 
 // MaxFeedDays is the most daily keys one F0 publishes: the 14-day window.

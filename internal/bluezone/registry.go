@@ -1,7 +1,6 @@
 package bluezone
 
 import (
-	"anticovid/internal/msg"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -18,6 +17,7 @@ import (
 	"anticovid/internal/errs"
 	"anticovid/internal/exposure"
 	"anticovid/internal/geo"
+	"anticovid/internal/msg"
 	"anticovid/internal/notify"
 	"anticovid/internal/people"
 	"anticovid/internal/sqldb"

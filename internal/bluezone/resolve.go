@@ -1,7 +1,6 @@
 package bluezone
 
 import (
-	"anticovid/internal/msg"
 	"context"
 	"database/sql"
 	"encoding/hex"
@@ -19,6 +18,7 @@ import (
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
 	"anticovid/internal/exposure"
+	"anticovid/internal/msg"
 	"anticovid/internal/sqldb"
 )
 

@@ -6,7 +6,6 @@
 package camera
 
 import (
-	"anticovid/internal/msg"
 	"bufio"
 	"context"
 	"database/sql"
@@ -27,6 +26,7 @@ import (
 	"anticovid/internal/dashboard"
 	"anticovid/internal/errs"
 	"anticovid/internal/geo"
+	"anticovid/internal/msg"
 	"anticovid/internal/sqldb"
 	"anticovid/internal/vault"
 )

@@ -1,7 +1,6 @@
 package camera
 
 import (
-	"anticovid/internal/msg"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"anticovid/internal/errs"
+	"anticovid/internal/msg"
 )
 
 // Guard keeps the camera probe and snapshot proxy from becoming a way into

@@ -1,7 +1,6 @@
 package camera
 
 import (
-	"anticovid/internal/msg"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,6 +10,7 @@ import (
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
 	"anticovid/internal/geo"
+	"anticovid/internal/msg"
 )
 
 // Changes to zones and cameras are written to the audit log like views:

@@ -1,7 +1,6 @@
 package cases
 
 import (
-	"anticovid/internal/msg"
 	"cmp"
 	"context"
 	"database/sql"
@@ -14,6 +13,7 @@ import (
 
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
+	"anticovid/internal/msg"
 	"anticovid/internal/notify"
 	"anticovid/internal/sqldb"
 	"anticovid/internal/tracing"

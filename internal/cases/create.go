@@ -1,7 +1,6 @@
 package cases
 
 import (
-	"anticovid/internal/msg"
 	"context"
 	"database/sql"
 	"errors"
@@ -11,6 +10,7 @@ import (
 
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
+	"anticovid/internal/msg"
 	"anticovid/internal/people"
 	"anticovid/internal/tracing"
 )

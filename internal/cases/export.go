@@ -1,7 +1,6 @@
 package cases
 
 import (
-	"anticovid/internal/msg"
 	"context"
 	"database/sql"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
 	"anticovid/internal/geo"
+	"anticovid/internal/msg"
 	"anticovid/internal/poster"
 )
 

@@ -1,7 +1,6 @@
 package cases
 
 import (
-	"anticovid/internal/msg"
 	"bytes"
 	"context"
 	"database/sql"
@@ -19,6 +18,7 @@ import (
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
 	"anticovid/internal/geo"
+	"anticovid/internal/msg"
 	"anticovid/internal/people"
 )
 

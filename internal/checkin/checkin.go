@@ -6,7 +6,6 @@
 package checkin
 
 import (
-	"anticovid/internal/msg"
 	"context"
 	"database/sql"
 	"encoding/base64"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"anticovid/internal/errs"
+	"anticovid/internal/msg"
 	"anticovid/internal/people"
 	"anticovid/internal/sqldb"
 	"anticovid/internal/token"

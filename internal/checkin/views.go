@@ -1,7 +1,6 @@
 package checkin
 
 import (
-	"anticovid/internal/msg"
 	"context"
 	"fmt"
 	"time"
@@ -9,6 +8,7 @@ import (
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
 	"anticovid/internal/geo"
+	"anticovid/internal/msg"
 	"anticovid/internal/people"
 	"anticovid/internal/venue"
 )

@@ -1,7 +1,6 @@
 package dashboard
 
 import (
-	"anticovid/internal/msg"
 	"context"
 	"database/sql"
 	"errors"
@@ -13,6 +12,7 @@ import (
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
 	"anticovid/internal/geo"
+	"anticovid/internal/msg"
 )
 
 // Kinds of area on the public map.

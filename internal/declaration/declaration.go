@@ -8,7 +8,6 @@
 package declaration
 
 import (
-	"anticovid/internal/msg"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -25,6 +24,7 @@ import (
 
 	"anticovid/internal/errs"
 	"anticovid/internal/geo"
+	"anticovid/internal/msg"
 	"anticovid/internal/people"
 	"anticovid/internal/sqldb"
 	"anticovid/internal/vault"

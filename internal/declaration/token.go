@@ -1,7 +1,6 @@
 package declaration
 
 import (
-	"anticovid/internal/msg"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"anticovid/internal/errs"
+	"anticovid/internal/msg"
 	"anticovid/internal/people"
 )
 

@@ -1,7 +1,6 @@
 package declaration
 
 import (
-	"anticovid/internal/msg"
 	"context"
 	"database/sql"
 	"encoding/base64"
@@ -14,6 +13,7 @@ import (
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
 	"anticovid/internal/geo"
+	"anticovid/internal/msg"
 )
 
 // MayWork reports whether the caller works the health station's worklist:

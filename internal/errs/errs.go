@@ -3,9 +3,10 @@
 package errs
 
 import (
-	"anticovid/internal/msg"
 	"errors"
 	"net/http"
+
+	"anticovid/internal/msg"
 )
 
 // Sentinel errors. Domains wrap them with %w so callers can test with errors.Is.

@@ -1,7 +1,6 @@
 package exposure
 
 import (
-	"anticovid/internal/msg"
 	"archive/zip"
 	"bytes"
 	"crypto/ecdsa"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"anticovid/internal/errs"
+	"anticovid/internal/msg"
 )
 
 // Export file constants. Phones compare them byte for byte.

@@ -1,7 +1,6 @@
 package exposure
 
 import (
-	"anticovid/internal/msg"
 	"bytes"
 	"context"
 	"crypto/ecdsa"
@@ -21,6 +20,7 @@ import (
 	"time"
 
 	"anticovid/internal/errs"
+	"anticovid/internal/msg"
 	"anticovid/internal/sqldb"
 	"anticovid/internal/vault"
 )

@@ -1,7 +1,6 @@
 package poster
 
 import (
-	"anticovid/internal/msg"
 	"bytes"
 	_ "embed"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"anticovid/internal/errs"
+	"anticovid/internal/msg"
 )
 
 // DejaVu Sans is embedded because Go's own fonts and the PDF standard fonts

@@ -4,7 +4,6 @@
 package poster
 
 import (
-	"anticovid/internal/msg"
 	"bytes"
 	"fmt"
 	"image"
@@ -15,6 +14,7 @@ import (
 	qrcode "github.com/skip2/go-qrcode"
 
 	"anticovid/internal/errs"
+	"anticovid/internal/msg"
 )
 
 // Level is the error correction of every code: medium (15 % of the symbol can

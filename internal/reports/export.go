@@ -1,7 +1,6 @@
 package reports
 
 import (
-	"anticovid/internal/msg"
 	"bytes"
 	"context"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
 	"anticovid/internal/geo"
+	"anticovid/internal/msg"
 	"anticovid/internal/poster"
 )
 

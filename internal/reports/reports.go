@@ -8,7 +8,6 @@
 package reports
 
 import (
-	"anticovid/internal/msg"
 	"context"
 	"database/sql"
 	"errors"
@@ -20,6 +19,7 @@ import (
 
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
+	"anticovid/internal/msg"
 	"anticovid/internal/notify"
 	"anticovid/internal/sqldb"
 )

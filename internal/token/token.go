@@ -16,7 +16,6 @@
 package token
 
 import (
-	"anticovid/internal/msg"
 	"crypto/ed25519"
 	"encoding/base32"
 	"encoding/binary"
@@ -25,6 +24,7 @@ import (
 	"fmt"
 
 	"anticovid/internal/errs"
+	"anticovid/internal/msg"
 )
 
 // Claims is what a valid token says. The caller still compares Gen with the

@@ -1,7 +1,6 @@
 package tracing
 
 import (
-	"anticovid/internal/msg"
 	"cmp"
 	"context"
 	"database/sql"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"anticovid/internal/errs"
+	"anticovid/internal/msg"
 	"anticovid/internal/sqldb"
 )
 

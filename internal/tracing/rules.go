@@ -6,10 +6,10 @@
 package tracing
 
 import (
-	"anticovid/internal/msg"
 	"time"
 
 	"anticovid/internal/errs"
+	"anticovid/internal/msg"
 	"anticovid/internal/venue"
 )
 

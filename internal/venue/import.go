@@ -1,7 +1,6 @@
 package venue
 
 import (
-	"anticovid/internal/msg"
 	"bufio"
 	"bytes"
 	"context"
@@ -23,6 +22,7 @@ import (
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
 	"anticovid/internal/geo"
+	"anticovid/internal/msg"
 	"anticovid/internal/people"
 )
 

@@ -1,7 +1,6 @@
 package venue
 
 import (
-	"anticovid/internal/msg"
 	"context"
 	"database/sql"
 	"errors"
@@ -12,6 +11,7 @@ import (
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
 	"anticovid/internal/geo"
+	"anticovid/internal/msg"
 	"anticovid/internal/sqldb"
 	"anticovid/internal/vault"
 )
