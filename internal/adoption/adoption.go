@@ -25,6 +25,7 @@ import (
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
 	"anticovid/internal/geo"
+	"anticovid/internal/msg"
 	"anticovid/internal/sqldb"
 )
 
@@ -118,20 +119,20 @@ func (s *Service) SetTargets(ctx context.Context, p *auth.Principal, ts []Target
 	}
 	f := errs.Fields{}
 	if len(ts) == 0 || len(ts) > 10 {
-		f.Add("targets", "Cần 1 đến 10 mục tiêu / 1 to 10 targets are needed")
+		f.Add("targets", msg.Both("adoption.1_to_10_targets"))
 	}
 	ts = slices.Clone(ts)
 	slices.SortFunc(ts, func(a, b Target) int { return strings.Compare(a.Due, b.Due) })
 	for i, t := range ts {
 		k := fmt.Sprintf("targets[%d]", i)
 		if _, err := time.Parse(time.DateOnly, t.Due); err != nil {
-			f.Add(k+".due_date", "Ngày dạng YYYY-MM-DD / date must be YYYY-MM-DD")
+			f.Add(k+".due_date", msg.Both("adoption.date_yyyy_mm_dd"))
 		}
 		if !(t.Percent > 0 && t.Percent <= 100) {
-			f.Add(k+".percent", "Tỷ lệ trong (0, 100] / percent must be in (0, 100]")
+			f.Add(k+".percent", msg.Both("adoption.percent_in_0_100"))
 		}
 		if i > 0 && (t.Due == ts[i-1].Due || t.Percent < ts[i-1].Percent) {
-			f.Add(k, "Mỗi ngày một mục tiêu, tỷ lệ không giảm theo thời gian / one target per date, percentages not falling over time")
+			f.Add(k, msg.Both("adoption.one_target_per_date"))
 		}
 	}
 	if err := f.Err(); err != nil {
@@ -163,13 +164,13 @@ func CanEdit(p *auth.Principal, commune string) bool {
 func (s *Service) SetUsers(ctx context.Context, p *auth.Principal, commune string, users int64) error {
 	const op = "adoption set users"
 	if u, ok := geo.Get(commune); !ok || u.Level != "commune" {
-		return fmt.Errorf("%s: %w", op, &errs.Invalid{Fields: map[string]string{"commune_code": "Mã xã/phường không hợp lệ / Unknown commune code"}})
+		return fmt.Errorf("%s: %w", op, &errs.Invalid{Fields: map[string]string{"commune_code": msg.Both("adoption.unknown_commune_code")}})
 	}
 	if !CanEdit(p, commune) {
 		return fmt.Errorf("%s: %w", op, errs.ErrForbidden)
 	}
 	if users < 0 || users > maxUsers {
-		return fmt.Errorf("%s: %w", op, &errs.Invalid{Fields: map[string]string{"users": "Số người dùng từ 0 đến 10.000.000 / users must be 0 to 10,000,000"}})
+		return fmt.Errorf("%s: %w", op, &errs.Invalid{Fields: map[string]string{"users": msg.Both("adoption.users_0_to_10")}})
 	}
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		return upsert(ctx, tx, p, commune, users, "form", s.now())
@@ -228,11 +229,11 @@ func (s *Service) Import(ctx context.Context, p *auth.Principal, r io.Reader, fi
 	if strings.EqualFold(filepath.Ext(filename), ".xlsx") || bytes.HasPrefix(data, []byte("PK\x03\x04")) {
 		x, err := excelize.OpenReader(bytes.NewReader(data))
 		if err != nil {
-			return ImportResult{}, fmt.Errorf("%s: %w", op, fileErr("Không đọc được tệp XLSX / cannot read the XLSX file"))
+			return ImportResult{}, fmt.Errorf("%s: %w", op, fileErr(msg.Both("adoption.cannot_read_xlsx_file")))
 		}
 		defer x.Close()
 		if rows, err = x.GetRows(x.GetSheetName(0)); err != nil {
-			return ImportResult{}, fmt.Errorf("%s: %w", op, fileErr("Không đọc được trang tính đầu / cannot read the first sheet"))
+			return ImportResult{}, fmt.Errorf("%s: %w", op, fileErr(msg.Both("adoption.cannot_read_first_sheet")))
 		}
 	} else {
 		data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
@@ -242,14 +243,14 @@ func (s *Service) Import(ctx context.Context, p *auth.Principal, r io.Reader, fi
 		}
 		cr.FieldsPerRecord = -1
 		if rows, err = cr.ReadAll(); err != nil {
-			return ImportResult{}, fmt.Errorf("%s: %w", op, fileErr("CSV không hợp lệ / malformed CSV: "+err.Error()))
+			return ImportResult{}, fmt.Errorf("%s: %w", op, fileErr(msg.Both("adoption.malformed_csv")+": "+err.Error()))
 		}
 	}
 	if len(rows) < 2 {
-		return ImportResult{}, fmt.Errorf("%s: %w", op, fileErr("Tệp cần dòng tiêu đề và ít nhất một dòng số liệu / the file needs a header row and at least one data row"))
+		return ImportResult{}, fmt.Errorf("%s: %w", op, fileErr(msg.Both("adoption.file_needs_header_row")))
 	}
 	if len(rows) > MaxImportRows+1 {
-		return ImportResult{}, fmt.Errorf("%s: %w", op, fileErr(fmt.Sprintf("Tối đa %d dòng / at most %d rows", MaxImportRows, MaxImportRows)))
+		return ImportResult{}, fmt.Errorf("%s: %w", op, fileErr(msg.Both("adoption.at_most_rows", MaxImportRows)))
 	}
 	codeCol, usersCol := -1, -1
 	for i, h := range rows[0] {
@@ -262,7 +263,7 @@ func (s *Service) Import(ctx context.Context, p *auth.Principal, r io.Reader, fi
 		}
 	}
 	if codeCol < 0 || usersCol < 0 {
-		return ImportResult{}, fmt.Errorf("%s: %w", op, fileErr("Cần cột mã xã (commune_code) và cột số người dùng điện thoại thông minh (smartphone_users) / need a commune_code column and a smartphone_users column"))
+		return ImportResult{}, fmt.Errorf("%s: %w", op, fileErr(msg.Both("adoption.need_commune_code_column")))
 	}
 	f := errs.Fields{}
 	type row struct {
@@ -293,21 +294,21 @@ func (s *Service) Import(ctx context.Context, p *auth.Principal, r io.Reader, fi
 		u, ok := geo.Get(code)
 		switch {
 		case !ok || u.Level != "commune":
-			f.Add(key, fmt.Sprintf("Dòng %d: mã xã %q không tồn tại / row %d: unknown commune code %q", line, code, line, code))
+			f.Add(key, msg.Both("adoption.row_unknown_commune_code", line, code))
 			continue
 		case !p.InJurisdiction(code):
-			f.Add(key, fmt.Sprintf("Dòng %d: xã %s ngoài địa bàn / row %d: commune %s is outside your jurisdiction", line, u.Name, line, code))
+			f.Add(key, msg.Both("adoption.row_commune_outside", line, u.Name, code))
 			continue
 		}
 		if prev, dup := seen[code]; dup {
-			f.Add(key, fmt.Sprintf("Dòng %d: mã xã %s trùng dòng %d / row %d: commune %s repeats row %d", line, code, prev, line, code, prev))
+			f.Add(key, msg.Both("adoption.row_commune_repeats_row", line, code, prev))
 			continue
 		}
 		seen[code] = line
 		clean := strings.NewReplacer(".", "", ",", "", " ", "", "\u00a0", "").Replace(usersText)
 		n, err := strconv.ParseInt(clean, 10, 64)
 		if err != nil || n < 0 || n > maxUsers {
-			f.Add(key, fmt.Sprintf("Dòng %d: số người dùng %q không hợp lệ / row %d: users %q is not a number from 0 to 10,000,000", line, usersText, line, usersText))
+			f.Add(key, msg.Both("adoption.row_users_not_number", line, usersText))
 			continue
 		}
 		good = append(good, row{code, n})

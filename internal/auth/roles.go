@@ -7,6 +7,7 @@ import (
 	"context"
 
 	"anticovid/internal/geo"
+	"anticovid/internal/msg"
 )
 
 // Role is what a user may do; its identifier is stable (integrators script it).
@@ -37,15 +38,15 @@ var unitLevels = map[Role][]string{
 
 // Departments of the province named in the directive, by stable code.
 var Departments = map[string]string{
-	"ict":            "Sở Thông tin và Truyền thông",
-	"health":         "Sở Y tế",
-	"police":         "Công an tỉnh",
-	"economic_zones": "Ban Quản lý Khu kinh tế",
-	"industry_trade": "Sở Công Thương",
-	"education":      "Sở Giáo dục và Đào tạo",
-	"labour":         "Sở Lao động - Thương binh và Xã hội",
-	"transport":      "Sở Giao thông vận tải",
-	"justice":        "Sở Tư pháp",
+	"ict":            msg.T("vi", "auth.department.ict"),
+	"health":         msg.T("vi", "auth.department.health"),
+	"police":         msg.T("vi", "auth.department.police"),
+	"economic_zones": msg.T("vi", "auth.department.economic_zones"),
+	"industry_trade": msg.T("vi", "auth.department.industry_trade"),
+	"education":      msg.T("vi", "auth.department.education"),
+	"labour":         msg.T("vi", "auth.department.labour"),
+	"transport":      msg.T("vi", "auth.department.transport"),
+	"justice":        msg.T("vi", "auth.department.justice"),
 }
 
 // crossSector departments trace or run the system across every sector.

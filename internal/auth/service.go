@@ -16,6 +16,7 @@ import (
 
 	"anticovid/internal/errs"
 	"anticovid/internal/geo"
+	"anticovid/internal/msg"
 	"anticovid/internal/sqldb"
 )
 
@@ -52,28 +53,28 @@ var usernameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{2,63}$`)
 func (u NewUser) Validate() error {
 	f := errs.Fields{}
 	if !usernameRE.MatchString(u.Username) {
-		f.Add("username", "Tên đăng nhập 3–64 ký tự a-z, 0-9, . _ - / 3–64 characters a-z, 0-9, . _ -")
+		f.Add("username", msg.Both("auth.3_64_characters_z"))
 	}
 	if n := len([]rune(u.Password)); n < 10 || n > 256 {
-		f.Add("password", "Mật khẩu từ 10 đến 256 ký tự / Password must be 10 to 256 characters")
+		f.Add("password", msg.Both("auth.password_10_to_256"))
 	}
 	levels, ok := unitLevels[u.Role]
 	if !ok {
-		f.Add("role", "Vai trò không hợp lệ / Unknown role")
+		f.Add("role", msg.Both("auth.unknown_role"))
 	}
 	unit, found := geo.Get(u.Unit)
 	switch {
 	case !found:
-		f.Add("unit", "Mã đơn vị hành chính không tồn tại / Unknown administrative unit code")
+		f.Add("unit", msg.Both("auth.unknown_administrative_unit_code"))
 	case ok && !slices.Contains(levels, unit.Level):
-		f.Add("unit", fmt.Sprintf("Vai trò %s cần đơn vị cấp %s / role %s needs a unit at level %s", u.Role, strings.Join(levels, "/"), u.Role, strings.Join(levels, "/")))
+		f.Add("unit", msg.Both("auth.role_needs_unit_at", u.Role, strings.Join(levels, "/")))
 	}
 	if u.Role == DepartmentOfficer {
 		if _, ok := Departments[u.Department]; !ok {
-			f.Add("department", "Sở/ngành không hợp lệ / Unknown department")
+			f.Add("department", msg.Both("auth.unknown_department"))
 		}
 	} else if u.Department != "" {
-		f.Add("department", "Chỉ cán bộ sở/ngành có sở/ngành / Only department officers have a department")
+		f.Add("department", msg.Both("auth.only_department_officers_have"))
 	}
 	return f.Err()
 }
@@ -89,7 +90,7 @@ func (s *Service) CreateUser(ctx context.Context, u NewUser) (User, error) {
 		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (username) DO NOTHING RETURNING id`,
 		u.Username, HashPassword(u.Password), string(u.Role), u.Unit, u.Department, now.Unix()).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return User{}, fmt.Errorf("create user %s: %w", u.Username, &errs.Invalid{Fields: map[string]string{"username": "Tên đăng nhập đã tồn tại / Username already taken"}})
+		return User{}, fmt.Errorf("create user %s: %w", u.Username, &errs.Invalid{Fields: map[string]string{"username": msg.Both("auth.username_already_taken")}})
 	}
 	if err != nil {
 		return User{}, fmt.Errorf("create user: %w", err)
@@ -100,7 +101,7 @@ func (s *Service) CreateUser(ctx context.Context, u NewUser) (User, error) {
 // SetPassword replaces a user's password.
 func (s *Service) SetPassword(ctx context.Context, username, pw string) error {
 	if n := len([]rune(pw)); n < 10 || n > 256 {
-		return fmt.Errorf("set password: %w", &errs.Invalid{Fields: map[string]string{"password": "Mật khẩu từ 10 đến 256 ký tự / Password must be 10 to 256 characters"}})
+		return fmt.Errorf("set password: %w", &errs.Invalid{Fields: map[string]string{"password": msg.Both("auth.password_10_to_256")}})
 	}
 	res, err := s.DB.W.ExecContext(ctx, "UPDATE users SET password_hash = $1 WHERE username = $2", HashPassword(pw), username)
 	if err != nil {

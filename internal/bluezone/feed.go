@@ -12,6 +12,7 @@ import (
 
 	"anticovid/internal/errs"
 	"anticovid/internal/exposure"
+	"anticovid/internal/msg"
 )
 
 // MaxFeedDays is the most daily keys one F0 publishes: the 14-day window.
@@ -59,10 +60,9 @@ func (s *Service) PublishKeys(ctx context.Context, code, client string, keys []F
 	f := errs.Fields{}
 	switch {
 	case len(keys) == 0:
-		f.Add("keys", "Cần ít nhất một khoá ngày / at least one daily key is required")
+		f.Add("keys", msg.Both("bluezone.at_least_one_daily"))
 	case len(keys) > MaxFeedDays:
-		f.Add("keys", fmt.Sprintf("Tối đa %d khoá ngày (14 ngày), nhận được %d / at most %d daily keys (14 days), got %d",
-			MaxFeedDays, len(keys), MaxFeedDays, len(keys)))
+		f.Add("keys", msg.Both("bluezone.at_most_daily_keys", MaxFeedDays, len(keys)))
 	}
 	today := DayNumber(now)
 	oldest := today - int64(max(s.KeepDays, 1)) + 1
@@ -74,7 +74,7 @@ func (s *Service) PublishKeys(ctx context.Context, code, client string, keys []F
 		key, ok := ParseKeyHex(p+"daily_key", fk.DailyKey, f)
 		if ok {
 			if j, dup := seen[key]; dup {
-				f.Add(p+"daily_key", fmt.Sprintf("Khoá trùng với keys[%d] / duplicate of keys[%d]", j, j))
+				f.Add(p+"daily_key", msg.Both("bluezone.duplicate_keys", j))
 			}
 			seen[key] = i
 		}
@@ -82,14 +82,14 @@ func (s *Service) PublishKeys(ctx context.Context, code, client string, keys []F
 		dayOf[i] = d
 		switch {
 		case DayStartOf(d) != fk.DayStart:
-			f.Add(p+"day_start", "Phải là 00:00 giờ Việt Nam của một ngày / must be 00:00 Vietnam time of a day")
+			f.Add(p+"day_start", msg.Both("bluezone.00_00_vietnam_time"))
 		case d > today:
-			f.Add(p+"day_start", "Ngày ở tương lai / the day is in the future")
+			f.Add(p+"day_start", msg.Both("bluezone.day_in_future"))
 		case d < oldest:
-			f.Add(p+"day_start", fmt.Sprintf("Cũ hơn %d ngày / older than %d days", s.KeepDays, s.KeepDays))
+			f.Add(p+"day_start", msg.Both("bluezone.older_than_days", s.KeepDays))
 		default:
 			if _, dup := byDay[d]; dup {
-				f.Add(p+"day_start", "Hai khoá cho cùng một ngày / two keys for the same day")
+				f.Add(p+"day_start", msg.Both("bluezone.two_keys_same_day"))
 			} else if ok {
 				byDay[d] = key
 			}
@@ -102,7 +102,7 @@ func (s *Service) PublishKeys(ctx context.Context, code, client string, keys []F
 		next, ok := byDay[d+1]
 		cur := byDay[d]
 		if ok && sha256.Sum256(cur[:]) != next {
-			f.Add(fmt.Sprintf("keys[%d].daily_key", i), "Khoá ngày sau không suy ra từ khoá ngày này / the next day's key does not follow from this one")
+			f.Add(fmt.Sprintf("keys[%d].daily_key", i), msg.Both("bluezone.next_day_key_does"))
 		}
 	}
 	last := int64(0)
@@ -113,7 +113,7 @@ func (s *Service) PublishKeys(ctx context.Context, code, client string, keys []F
 		windowEnd = now.Unix()
 	}
 	if windowEnd < DayStartOf(last) || windowEnd > now.Add(clockSkew).Unix() {
-		f.Add("window_end", "Thời điểm kết thúc phải sau ngày cuối và không ở tương lai / window end must be after the last day's start and not in the future")
+		f.Add("window_end", msg.Both("bluezone.window_end_after_last"))
 	}
 	if err := f.Err(); err != nil {
 		return 0, fmt.Errorf("%s: %w", op, err)
@@ -132,7 +132,7 @@ func (s *Service) PublishKeys(ctx context.Context, code, client string, keys []F
 				return err
 			}
 			if n, _ := res.RowsAffected(); n == 0 {
-				return &errs.Invalid{Fields: map[string]string{"keys": "Khoá ngày đã được công bố trước đó / a daily key was already published"}}
+				return &errs.Invalid{Fields: map[string]string{"keys": msg.Both("bluezone.daily_key_was_already")}}
 			}
 		}
 		return nil

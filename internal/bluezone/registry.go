@@ -17,6 +17,7 @@ import (
 	"anticovid/internal/errs"
 	"anticovid/internal/exposure"
 	"anticovid/internal/geo"
+	"anticovid/internal/msg"
 	"anticovid/internal/notify"
 	"anticovid/internal/otp"
 	"anticovid/internal/people"
@@ -104,15 +105,15 @@ func ParseKeyHex(field, s string, f errs.Fields) ([KeyLen]byte, bool) {
 	var k [KeyLen]byte
 	s = strings.TrimSpace(s)
 	if len(s) != 2*KeyLen {
-		f.Add(field, fmt.Sprintf("Khoá phải gồm %d ký tự hex, nhận được %d / key must be %d hex characters, got %d", 2*KeyLen, len(s), 2*KeyLen, len(s)))
+		f.Add(field, msg.Both("bluezone.key_hex_characters_got", 2*KeyLen, len(s)))
 		return k, false
 	}
 	if _, err := hex.Decode(k[:], []byte(s)); err != nil {
-		f.Add(field, "Khoá không phải hex / key is not hex: "+err.Error())
+		f.Add(field, msg.Both("bluezone.key_not_hex")+": "+err.Error())
 		return k, false
 	}
 	if k == ([KeyLen]byte{}) {
-		f.Add(field, "Khoá toàn số 0 / key is all zeros")
+		f.Add(field, msg.Both("bluezone.key_all_zeros"))
 		return k, false
 	}
 	return k, true
@@ -124,29 +125,29 @@ func (s *Service) validate(r *Registration) ([KeyLen]byte, int64, error) {
 	f := errs.Fields{}
 	ph, err := people.NormalizePhone(r.Phone)
 	if err != nil {
-		f.Add("phone", "Số điện thoại không hợp lệ (10 số, bắt đầu bằng 0) / Invalid phone number (10 digits starting with 0)")
+		f.Add("phone", msg.Both("bluezone.invalid_phone_number_10"))
 	}
 	r.Phone = ph
 	key, _ := ParseKeyHex("base_key", r.BaseKey, f)
 	var day int64
 	if t, err := time.ParseInLocation(time.DateOnly, strings.TrimSpace(r.BaseDay), Zone); err != nil {
-		f.Add("base_day", "Ngày tạo khoá dạng YYYY-MM-DD / base day must be YYYY-MM-DD")
+		f.Add("base_day", msg.Both("bluezone.base_day_yyyy_mm"))
 	} else {
 		day = DayNumber(t)
 		today := DayNumber(s.now())
 		switch {
 		case day > today+1:
-			f.Add("base_day", "Ngày tạo khoá ở tương lai / base day is in the future")
+			f.Add("base_day", msg.Both("bluezone.base_day_in_future"))
 		case day < firstBaseDay || today-day > MaxChainDays:
-			f.Add("base_day", "Ngày tạo khoá trước năm 2020 / base day is before 2020")
+			f.Add("base_day", msg.Both("bluezone.base_day_before_2020"))
 		}
 	}
 	if u, ok := geo.Get(r.Commune); !ok || u.Level != "commune" {
-		f.Add("commune_code", "Mã xã/phường không hợp lệ / Unknown commune code")
+		f.Add("commune_code", msg.Both("bluezone.unknown_commune_code"))
 	}
 	r.Platform = strings.ToLower(strings.TrimSpace(r.Platform))
 	if r.Platform != "android" && r.Platform != "ios" {
-		f.Add("platform", "Nền tảng phải là android hoặc ios / platform must be android or ios")
+		f.Add("platform", msg.Both("bluezone.platform_android_or_ios"))
 	}
 	return key, day, f.Err()
 }
@@ -158,7 +159,7 @@ func (s *Service) StartRegistration(ctx context.Context, purpose, phone, client 
 	const op = "bluezone start registration"
 	ph, err := people.NormalizePhone(phone)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("%s: %w", op, &errs.Invalid{Fields: map[string]string{"phone": "Số điện thoại không hợp lệ (10 số, bắt đầu bằng 0) / Invalid phone number (10 digits starting with 0)"}})
+		return time.Time{}, fmt.Errorf("%s: %w", op, &errs.Invalid{Fields: map[string]string{"phone": msg.Both("bluezone.invalid_phone_number_10")}})
 	}
 	if purpose != exposure.PurposeRegister && purpose != exposure.PurposeUnregister {
 		return time.Time{}, fmt.Errorf("%s: purpose %q: %w", op, purpose, errs.ErrInvalid)
@@ -201,7 +202,7 @@ func (s *Service) Register(ctx context.Context, r Registration, client string) (
 	} else {
 		if strings.TrimSpace(r.Name) == "" || r.BirthYear == 0 {
 			return Device{}, "", fmt.Errorf("%s: %w", op, &errs.Invalid{Fields: map[string]string{
-				"name": "Số điện thoại mới: cần họ tên và năm sinh / a new phone number needs a name and year of birth"}})
+				"name": msg.Both("bluezone.new_phone_number_needs")}})
 		}
 		if personID, err = s.People.FindOrCreate(ctx, people.Person{Name: r.Name, Phone: r.Phone, BirthYear: r.BirthYear, Commune: r.Commune}); err != nil {
 			return Device{}, "", fmt.Errorf("%s: %w", op, err)
@@ -309,7 +310,7 @@ func (s *Service) UnregisterPhone(ctx context.Context, phone, code, client strin
 	const op = "bluezone unregister phone"
 	ph, err := people.NormalizePhone(phone)
 	if err != nil {
-		return fmt.Errorf("%s: %w", op, &errs.Invalid{Fields: map[string]string{"phone": "Số điện thoại không hợp lệ / Invalid phone number"}})
+		return fmt.Errorf("%s: %w", op, &errs.Invalid{Fields: map[string]string{"phone": msg.Both("bluezone.invalid_phone_number")}})
 	}
 	k, err := s.Codes.Verify(ctx, exposure.PurposeUnregister, ph, code, client)
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
 	"anticovid/internal/exposure"
+	"anticovid/internal/msg"
 	"anticovid/internal/sqldb"
 )
 
@@ -54,9 +55,7 @@ type logRowJSON struct {
 
 // tooManyRows is the refusal of an oversize log, worded for the phone's user.
 func tooManyRows(n int) error {
-	return &errs.Invalid{Fields: map[string]string{"rows": fmt.Sprintf(
-		"Nhật ký có hơn %d dòng (bình thường khoảng %d): bị từ chối, không lưu gì / the log has more than %d rows (a normal one has about %d): refused, nothing stored",
-		MaxLogRows, NormalLogRows, MaxLogRows, NormalLogRows)}}
+	return &errs.Invalid{Fields: map[string]string{"rows": msg.Both("bluezone.log_has_more_than", MaxLogRows, NormalLogRows)}}
 }
 
 // DecodeLog reads an upload body {"code": "...", "rows": [{own_id, contact_id,
@@ -70,22 +69,22 @@ func DecodeLog(r io.Reader) (code string, rows []LogRow, err error) {
 		return fmt.Errorf("%s: %w", op, &errs.Invalid{Fields: map[string]string{"body": msg}})
 	}
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return "", nil, wrapRead(op, err, bad("Cần một đối tượng JSON / a JSON object is required"))
+		return "", nil, wrapRead(op, err, bad(msg.Both("bluezone.json_object_required")))
 	}
 	var rowErrs errs.Fields = errs.Fields{}
 	for dec.More() {
 		t, err := dec.Token()
 		if err != nil {
-			return "", nil, wrapRead(op, err, bad("JSON không hợp lệ / malformed JSON"))
+			return "", nil, wrapRead(op, err, bad(msg.Both("bluezone.malformed_json")))
 		}
 		switch t {
 		case "code":
 			if err := dec.Decode(&code); err != nil {
-				return "", nil, wrapRead(op, err, bad("code phải là chuỗi / code must be a string"))
+				return "", nil, wrapRead(op, err, bad(msg.Both("bluezone.code_string")))
 			}
 		case "rows":
 			if t, err := dec.Token(); err != nil || t != json.Delim('[') {
-				return "", nil, wrapRead(op, err, bad("rows phải là mảng / rows must be an array"))
+				return "", nil, wrapRead(op, err, bad(msg.Both("bluezone.rows_array")))
 			}
 			for dec.More() {
 				if len(rows) >= MaxLogRows {
@@ -93,22 +92,22 @@ func DecodeLog(r io.Reader) (code string, rows []LogRow, err error) {
 				}
 				var j logRowJSON
 				if err := dec.Decode(&j); err != nil {
-					return "", nil, wrapRead(op, err, bad(fmt.Sprintf("rows[%d]: JSON không hợp lệ / malformed row", len(rows))))
+					return "", nil, wrapRead(op, err, bad(fmt.Sprintf("rows[%d]: ", len(rows))+msg.Both("bluezone.malformed_row")))
 				}
 				rows = append(rows, parseRow(j, len(rows), rowErrs))
 			}
 			if _, err := dec.Token(); err != nil {
-				return "", nil, wrapRead(op, err, bad("JSON không hợp lệ / malformed JSON"))
+				return "", nil, wrapRead(op, err, bad(msg.Both("bluezone.malformed_json")))
 			}
 		default:
 			var skip json.RawMessage
 			if err := dec.Decode(&skip); err != nil {
-				return "", nil, wrapRead(op, err, bad("JSON không hợp lệ / malformed JSON"))
+				return "", nil, wrapRead(op, err, bad(msg.Both("bluezone.malformed_json")))
 			}
 		}
 	}
 	if _, err := dec.Token(); err != nil {
-		return "", nil, wrapRead(op, err, bad("JSON không hợp lệ / malformed JSON"))
+		return "", nil, wrapRead(op, err, bad(msg.Both("bluezone.malformed_json")))
 	}
 	if err := rowErrs.Err(); err != nil {
 		return "", nil, fmt.Errorf("%s: %w", op, err)
@@ -142,18 +141,18 @@ func parseRow(j logRowJSON, i int, f errs.Fields) LogRow {
 		dst  *[IDLen]byte
 	}{{"own_id", j.OwnID, &r.OwnID}, {"contact_id", j.ContactID, &r.ContactID}} {
 		if len(c.s) != 2*IDLen {
-			addRowErr(f, p+c.name, fmt.Sprintf("ID phải gồm %d ký tự hex, nhận được %d / ID must be %d hex characters, got %d", 2*IDLen, len(c.s), 2*IDLen, len(c.s)))
+			addRowErr(f, p+c.name, msg.Both("bluezone.id_hex_characters_got", 2*IDLen, len(c.s)))
 		} else if _, err := hex.Decode(c.dst[:], []byte(c.s)); err != nil {
-			addRowErr(f, p+c.name, "ID không phải hex / ID is not hex: "+err.Error())
+			addRowErr(f, p+c.name, msg.Both("bluezone.id_not_hex")+": "+err.Error())
 		}
 	}
 	if j.RSSI == nil {
-		addRowErr(f, p+"rssi", "Thiếu RSSI / rssi is missing")
+		addRowErr(f, p+"rssi", msg.Both("bluezone.rssi_missing"))
 	} else {
 		r.RSSI = *j.RSSI
 	}
 	if j.T == nil {
-		addRowErr(f, p+"t", "Thiếu thời điểm / t is missing")
+		addRowErr(f, p+"t", msg.Both("bluezone.t_missing"))
 	} else {
 		r.At = *j.T
 	}
@@ -165,7 +164,7 @@ func parseRow(j logRowJSON, i int, f errs.Fields) LogRow {
 func (s *Service) ValidateLog(rows []LogRow, now time.Time) error {
 	f := errs.Fields{}
 	if len(rows) == 0 {
-		f.Add("rows", "Nhật ký trống / the log is empty")
+		f.Add("rows", msg.Both("bluezone.log_empty"))
 	}
 	if len(rows) > MaxLogRows {
 		return tooManyRows(len(rows))
@@ -175,13 +174,13 @@ func (s *Service) ValidateLog(rows []LogRow, now time.Time) error {
 	for i, r := range rows {
 		p := fmt.Sprintf("rows[%d].", i)
 		if r.RSSI < MinRSSI || r.RSSI > MaxRSSI {
-			addRowErr(f, p+"rssi", fmt.Sprintf("RSSI phải trong %d..%d dBm / rssi must be in %d..%d dBm", MinRSSI, MaxRSSI, MinRSSI, MaxRSSI))
+			addRowErr(f, p+"rssi", msg.Both("bluezone.rssi_in_dbm", MinRSSI, MaxRSSI))
 		}
 		switch {
 		case r.At > latest:
-			addRowErr(f, p+"t", "Thời điểm ở tương lai / sighting is in the future")
+			addRowErr(f, p+"t", msg.Both("bluezone.sighting_in_future"))
 		case r.At < oldest:
-			addRowErr(f, p+"t", fmt.Sprintf("Lần gặp cũ hơn %d ngày / sighting older than %d days", s.KeepDays, s.KeepDays))
+			addRowErr(f, p+"t", msg.Both("bluezone.sighting_older_than_days", s.KeepDays))
 		}
 	}
 	return f.Err()

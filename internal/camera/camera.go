@@ -26,6 +26,7 @@ import (
 	"anticovid/internal/dashboard"
 	"anticovid/internal/errs"
 	"anticovid/internal/geo"
+	"anticovid/internal/msg"
 	"anticovid/internal/sqldb"
 	"anticovid/internal/vault"
 )
@@ -332,7 +333,7 @@ func (s *Service) AuditWall(ctx context.Context, zones []Zone) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	return auth.Audit(ctx, s.DB, auth.ActionView, "camera_wall", ids, "Giám sát khu cách ly / quarantine zone watch (camera wall)")
+	return auth.Audit(ctx, s.DB, auth.ActionView, "camera_wall", ids, msg.Both("camera.quarantine_zone_watch_camera"))
 }
 
 // auditEvery: a wall refreshes each snapshot every few seconds; one entry
@@ -357,7 +358,7 @@ func (s *Service) Snapshot(ctx context.Context, p *auth.Principal, id int64) ([]
 	s.mu.Unlock()
 	if !seen || now.Sub(last) >= auditEvery {
 		if err := auth.Audit(ctx, s.DB, auth.ActionView, "camera_snapshot", []string{strconv.FormatInt(id, 10)},
-			"Giám sát khu cách ly / quarantine zone watch"); err != nil {
+			msg.Both("camera.quarantine_zone_watch")); err != nil {
 			return nil, "", err
 		}
 		s.mu.Lock()

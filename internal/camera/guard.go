@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"anticovid/internal/errs"
+	"anticovid/internal/msg"
 )
 
 // Guard keeps the camera probe and snapshot proxy from becoming a way into
@@ -89,8 +90,8 @@ func (g *Guard) resolver() *net.Resolver {
 }
 
 // invalid is a bad-URL error for field.
-func invalid(field, vi, en string) error {
-	return &errs.Invalid{Fields: map[string]string{field: vi + " / " + en}}
+func invalid(field, text string) error {
+	return &errs.Invalid{Fields: map[string]string{field: text}}
 }
 
 // CheckURL parses raw and checks it against the guard: scheme among
@@ -99,7 +100,7 @@ func invalid(field, vi, en string) error {
 func (g *Guard) CheckURL(ctx context.Context, field, raw string, schemes ...string) (u *url.URL, user, pass string, err error) {
 	u, err = url.Parse(strings.TrimSpace(raw))
 	if err != nil || u.Host == "" || u.Opaque != "" {
-		return nil, "", "", invalid(field, "Địa chỉ URL không hợp lệ", "Invalid URL")
+		return nil, "", "", invalid(field, msg.Both("camera.invalid_url"))
 	}
 	u.Scheme = strings.ToLower(u.Scheme)
 	ok := false
@@ -107,7 +108,7 @@ func (g *Guard) CheckURL(ctx context.Context, field, raw string, schemes ...stri
 		ok = ok || u.Scheme == s
 	}
 	if !ok {
-		return nil, "", "", invalid(field, "Chỉ chấp nhận "+strings.Join(schemes, ", "), "Only "+strings.Join(schemes, ", ")+" URLs are accepted")
+		return nil, "", "", invalid(field, msg.Both("camera.only_schemes", strings.Join(schemes, ", ")))
 	}
 	if u.User != nil {
 		user = u.User.Username()
@@ -123,13 +124,12 @@ func (g *Guard) CheckURL(ctx context.Context, field, raw string, schemes ...stri
 		defer cancel()
 		ips, err = g.resolver().LookupNetIP(rctx, "ip", host)
 		if err != nil || len(ips) == 0 {
-			return nil, "", "", invalid(field, "Không phân giải được tên máy "+host, "Cannot resolve host "+host)
+			return nil, "", "", invalid(field, msg.Both("camera.cannot_resolve", host))
 		}
 	}
 	for _, ip := range ips {
 		if err := g.CheckIP(ip); err != nil {
-			return nil, "", "", fmt.Errorf("%w: %w", err, invalid(field,
-				"Địa chỉ camera trỏ vào chính máy chủ, địa chỉ link-local hoặc không hợp lệ", "The camera address points at the server itself, a link-local or an invalid address"))
+			return nil, "", "", fmt.Errorf("%w: %w", err, invalid(field, msg.Both("camera.address_refused")))
 		}
 	}
 	return u, user, pass, nil

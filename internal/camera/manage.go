@@ -10,6 +10,7 @@ import (
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
 	"anticovid/internal/geo"
+	"anticovid/internal/msg"
 )
 
 // Changes to zones and cameras are written to the audit log like views:
@@ -26,7 +27,7 @@ func (s *Service) auditChange(ctx context.Context, p *auth.Principal, action, su
 	if auth.From(ctx) == nil {
 		ctx = auth.WithPrincipal(ctx, p)
 	}
-	return auth.Audit(ctx, s.DB, action, subject, []string{strconv.FormatInt(id, 10)}, "Quản lý khu cách ly và camera / quarantine zone and camera management")
+	return auth.Audit(ctx, s.DB, action, subject, []string{strconv.FormatInt(id, 10)}, msg.Both("camera.quarantine_zone_and_camera"))
 }
 
 // MayManage reports whether p may add and change zones and cameras (the
@@ -39,21 +40,21 @@ func checkZone(z *Zone) error {
 	z.Name = strings.Join(strings.Fields(z.Name), " ")
 	z.Address = strings.TrimSpace(z.Address)
 	if n := len([]rune(z.Name)); n < 2 || n > 200 {
-		f.Add("name", "Tên khu cách ly từ 2 đến 200 ký tự / Name must be 2 to 200 characters")
+		f.Add("name", msg.Both("camera.name_2_to_200"))
 	}
 	if len([]rune(z.Address)) > 300 {
-		f.Add("address", "Địa chỉ tối đa 300 ký tự / Address at most 300 characters")
+		f.Add("address", msg.Both("camera.address_at_most_300"))
 	}
 	if u, ok := geo.Get(z.CommuneCode); !ok || u.Level != "commune" {
-		f.Add("commune_code", "Mã xã/phường không hợp lệ / Unknown commune code")
+		f.Add("commune_code", msg.Both("camera.unknown_commune_code"))
 	}
 	if z.Capacity < 0 || z.Capacity > 100_000 {
-		f.Add("capacity", "Sức chứa từ 0 đến 100.000 / Capacity must be 0 to 100,000")
+		f.Add("capacity", msg.Both("camera.capacity_0_to_100"))
 	}
 	if z.Held < 0 || z.Held > 100_000 {
-		f.Add("held", "Số người đang cách ly từ 0 đến 100.000 / People held must be 0 to 100,000")
+		f.Add("held", msg.Both("camera.people_held_0_to"))
 	} else if z.Capacity > 0 && z.Held > z.Capacity {
-		f.Add("held", "Số người đang cách ly vượt sức chứa / More people held than the capacity")
+		f.Add("held", msg.Both("camera.more_people_held_than"))
 	}
 	return f.Err()
 }
@@ -140,26 +141,26 @@ func (s *Service) checkCamera(ctx context.Context, in *CameraInput) (stream, sna
 	f := errs.Fields{}
 	in.Name = strings.Join(strings.Fields(in.Name), " ")
 	if n := len([]rune(in.Name)); n < 1 || n > 120 {
-		f.Add("name", "Tên camera từ 1 đến 120 ký tự / Name must be 1 to 120 characters")
+		f.Add("name", msg.Both("camera.name_1_to_120"))
 	}
 	schemes, ok := streamSchemes[in.StreamKind]
 	if !ok {
-		f.Add("stream_kind", "Loại luồng phải là rtsp, hls hoặc mjpeg / Stream kind must be rtsp, hls or mjpeg")
+		f.Add("stream_kind", msg.Both("camera.stream_kind_rtsp_hls"))
 	}
 	if strings.TrimSpace(in.StreamURL) == "" && strings.TrimSpace(in.SnapshotURL) == "" {
-		f.Add("snapshot_url", "Cần địa chỉ luồng hoặc ảnh chụp / A stream or snapshot URL is needed")
+		f.Add("snapshot_url", msg.Both("camera.stream_or_snapshot_url"))
 	}
 	if len(in.StreamURL) > 1000 {
-		f.Add("stream_url", "Địa chỉ quá dài / URL too long")
+		f.Add("stream_url", msg.Both("camera.url_too_long"))
 	}
 	if len(in.SnapshotURL) > 1000 {
-		f.Add("snapshot_url", "Địa chỉ quá dài / URL too long")
+		f.Add("snapshot_url", msg.Both("camera.url_too_long"))
 	}
 	if len(in.Username) > 200 {
-		f.Add("username", "Tên đăng nhập tối đa 200 ký tự / User name at most 200 characters")
+		f.Add("username", msg.Both("camera.user_name_at_most"))
 	}
 	if len(in.Password) > 200 {
-		f.Add("password", "Mật khẩu tối đa 200 ký tự / Password at most 200 characters")
+		f.Add("password", msg.Both("camera.password_at_most_200"))
 	}
 	if ok && strings.TrimSpace(in.StreamURL) != "" {
 		u, user, pass, err := s.Guard.CheckURL(ctx, "stream_url", in.StreamURL, schemes...)

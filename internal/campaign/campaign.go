@@ -21,6 +21,7 @@ import (
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
 	"anticovid/internal/geo"
+	"anticovid/internal/msg"
 	"anticovid/internal/notify"
 	"anticovid/internal/sqldb"
 	"anticovid/internal/vault"
@@ -50,14 +51,14 @@ type Template struct {
 
 // Templates are the messages the directive asks for.
 var Templates = []Template{
-	{"install_bluezone", "Cài đặt Bluezone", "Install Bluezone",
-		"[{unit}] Để phòng, chống dịch COVID-19, đề nghị Quý vị cài đặt ứng dụng Bluezone và luôn bật Bluetooth khi ra khỏi nhà. Trân trọng cảm ơn!"},
-	{"declare", "Khai báo y tế", "Health declaration",
-		"[{unit}] Đề nghị Quý vị khai báo y tế điện tử trung thực tại {link} để được hỗ trợ kịp thời. Khai báo không trung thực là vi phạm pháp luật."},
-	{"scan_qr", "Quét mã QR khi ra vào", "Scan the QR code",
-		"[{unit}] Khi đến chợ, siêu thị, bệnh viện, cơ quan..., Quý vị vui lòng quét mã QR tại lối vào và lối ra để hỗ trợ truy vết khi có ca bệnh."},
-	{"venue_register", "Đăng ký mã QR địa điểm", "Register the venue's QR code",
-		"[{unit}] Đề nghị cơ sở đăng ký mã QR điểm kiểm soát ra vào tại {link}, in và dán mã tại lối vào, nhắc mọi người quét mã khi vào và ra."},
+	{"install_bluezone", msg.T("vi", "campaign.template.install_bluezone"), msg.T("en", "campaign.template.install_bluezone"),
+		msg.T("vi", "campaign.template.install_bluezone.body")},
+	{"declare", msg.T("vi", "campaign.template.declare"), msg.T("en", "campaign.template.declare"),
+		msg.T("vi", "campaign.template.declare.body")},
+	{"scan_qr", msg.T("vi", "campaign.template.scan_qr"), msg.T("en", "campaign.template.scan_qr"),
+		msg.T("vi", "campaign.template.scan_qr.body")},
+	{"venue_register", msg.T("vi", "campaign.template.venue_register"), msg.T("en", "campaign.template.venue_register"),
+		msg.T("vi", "campaign.template.venue_register.body")},
 }
 
 // TemplateOf returns a template by code.
@@ -187,34 +188,34 @@ func (s *Service) check(p *auth.Principal, in *Input) (geo.Unit, string, error) 
 	f := errs.Fields{}
 	in.Name = strings.Join(strings.Fields(in.Name), " ")
 	if n := len([]rune(in.Name)); n < 2 || n > 120 {
-		f.Add("name", "Tên chiến dịch từ 2 đến 120 ký tự / Name must be 2 to 120 characters")
+		f.Add("name", msg.Both("campaign.name_2_to_120"))
 	}
 	tpl, ok := TemplateOf(in.Template)
 	if !ok {
-		f.Add("template", "Mẫu tin không hợp lệ / Unknown template")
+		f.Add("template", msg.Both("campaign.unknown_template"))
 	}
 	if in.Channel != notify.SMS && in.Channel != notify.OTT {
-		f.Add("channel", "Kênh gửi phải là sms hoặc ott / Channel must be sms or ott")
+		f.Add("channel", msg.Both("campaign.channel_sms_or_ott"))
 	}
 	u, found := geo.Get(in.UnitCode)
 	if !found {
-		f.Add("unit_code", "Mã đơn vị không tồn tại / Unknown unit code")
+		f.Add("unit_code", msg.Both("campaign.unknown_unit_code"))
 	}
 	slices.Sort(in.Groups)
 	in.Groups = slices.Compact(in.Groups)
 	if len(in.Groups) == 0 {
-		f.Add("groups", "Chọn ít nhất một nhóm người nhận / Choose at least one group")
+		f.Add("groups", msg.Both("campaign.choose_at_least_one"))
 	}
 	for _, g := range in.Groups {
 		if g != Residents && g != VenueManagers {
-			f.Add("groups", "Nhóm người nhận không hợp lệ / Unknown recipient group")
+			f.Add("groups", msg.Both("campaign.unknown_recipient_group"))
 		}
 	}
 	if in.RatePerMin == 0 {
 		in.RatePerMin = 600
 	}
 	if in.RatePerMin < 1 || in.RatePerMin > s.maxRate() {
-		f.Add("rate_per_min", fmt.Sprintf("Tốc độ gửi từ 1 đến %d tin/phút / Rate must be 1 to %d messages a minute", s.maxRate(), s.maxRate()))
+		f.Add("rate_per_min", msg.Both("campaign.rate_1_to_messages", s.maxRate()))
 	}
 	body := strings.TrimSpace(in.Body)
 	if body == "" {
@@ -223,7 +224,7 @@ func (s *Service) check(p *auth.Principal, in *Input) (geo.Unit, string, error) 
 	body = strings.ReplaceAll(body, "{unit}", "UBND "+strings.TrimSpace(u.Name))
 	body = strings.ReplaceAll(body, "{link}", s.BaseURL)
 	if n := len([]rune(body)); n < 10 || n > 480 {
-		f.Add("body", "Nội dung tin từ 10 đến 480 ký tự / Message must be 10 to 480 characters")
+		f.Add("body", msg.Both("campaign.message_10_to_480"))
 	}
 	if err := f.Err(); err != nil {
 		return geo.Unit{}, "", err
@@ -301,7 +302,7 @@ func (s *Service) Create(ctx context.Context, p *auth.Principal, in Input) (Camp
 		return Campaign{}, fmt.Errorf("create campaign: %w", err)
 	}
 	if err := auth.Audit(ctx, s.DB, auth.ActionExport, "campaign_recipients", []string{strconv.FormatInt(c.ID, 10)},
-		"Chiến dịch nhắn tin / messaging campaign: "+c.Name); err != nil {
+		msg.Both("campaign.messaging_campaign")+": "+c.Name); err != nil {
 		s.DB.W.ExecContext(ctx, "UPDATE campaigns SET status = $1 WHERE id = $2", Cancelled, c.ID)
 		return Campaign{}, fmt.Errorf("create campaign: %w", err)
 	}

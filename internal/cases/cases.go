@@ -20,6 +20,7 @@ import (
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
 	"anticovid/internal/geo"
+	"anticovid/internal/msg"
 	"anticovid/internal/notify"
 	"anticovid/internal/people"
 	"anticovid/internal/sqldb"
@@ -253,7 +254,7 @@ func (s *Service) List(ctx context.Context, p *auth.Principal, f Filter) ([]Case
 	}
 	if f.Status != "" {
 		if !validStatus(f.Status) {
-			return nil, fmt.Errorf("list cases: %w", &errs.Invalid{Fields: map[string]string{"status": "Trạng thái không hợp lệ / Unknown status"}})
+			return nil, fmt.Errorf("list cases: %w", &errs.Invalid{Fields: map[string]string{"status": msg.Both("cases.unknown_status")}})
 		}
 		args = append(args, f.Status)
 		where += fmt.Sprintf(" AND status = $%d", len(args))
@@ -285,7 +286,7 @@ func scopeWhere(p *auth.Principal, commune string) (string, []any, error) {
 	if commune != "" {
 		u, ok := geo.Get(commune)
 		if !ok || u.Level != "commune" {
-			return "", nil, &errs.Invalid{Fields: map[string]string{"commune": "Mã xã/phường không hợp lệ / Unknown commune code"}}
+			return "", nil, &errs.Invalid{Fields: map[string]string{"commune": msg.Both("cases.unknown_commune_code")}}
 		}
 		if !p.InJurisdiction(commune) {
 			return "", nil, errs.ErrForbidden

@@ -13,6 +13,7 @@ import (
 
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
+	"anticovid/internal/msg"
 	"anticovid/internal/notify"
 	"anticovid/internal/sqldb"
 	"anticovid/internal/tracing"
@@ -454,7 +455,7 @@ func (s *Service) reveal(ctx context.Context, p *auth.Principal, cs []ContactVie
 		strs[i] = strconv.FormatInt(id, 10)
 	}
 	if purpose == "" {
-		purpose = "Truy vết tiếp xúc / contact tracing"
+		purpose = msg.Both("cases.contact_tracing")
 	}
 	if err := auth.Audit(asCaller(ctx, p), s.DB, auth.ActionView, "person", strs, purpose); err != nil {
 		return err
@@ -573,14 +574,14 @@ func (s *Service) NotifyPending(ctx context.Context, caseID int64) error {
 	if err != nil {
 		return fmt.Errorf("notify: %w", err)
 	}
-	type msg struct {
+	type contactSMS struct {
 		contact, person, first int64
 		venue                  string
 		phone                  []byte
 	}
-	var list []msg
+	var list []contactSMS
 	for rows.Next() {
-		var m msg
+		var m contactSMS
 		if err := rows.Scan(&m.contact, &m.person, &m.first, &m.venue, &m.phone); err != nil {
 			rows.Close()
 			return fmt.Errorf("notify: %w", err)
@@ -600,10 +601,9 @@ func (s *Service) NotifyPending(ctx context.Context, caseID int64) error {
 		}
 		place := m.venue
 		if place == "" {
-			place = "một địa điểm"
+			place = msg.T("vi", "cases.venue")
 		}
-		body := fmt.Sprintf("[Y tế Long An] Bạn đã ở cùng nơi với một ca COVID-19 tại %s ngày %s. Vui lòng ở nhà, hạn chế tiếp xúc, theo dõi sức khỏe; cán bộ y tế sẽ liên hệ. Đường dây nóng: %s",
-			place, time.Unix(m.first, 0).In(hcm).Format("02/01/2006"), s.Hotline)
+		body := msg.T("vi", "cases.long_health_you_were", place, time.Unix(m.first, 0).In(hcm).Format("02/01/2006"), s.Hotline)
 		if _, err := s.Outbox.Enqueue(ctx, notify.Message{Channel: notify.SMS, To: phone, Body: body,
 			DedupKey: fmt.Sprintf("trace:f1:case%d:person%d", caseID, m.person)}); err != nil {
 			return fmt.Errorf("notify: %w", err)

@@ -10,6 +10,7 @@ import (
 
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
+	"anticovid/internal/msg"
 	"anticovid/internal/people"
 	"anticovid/internal/tracing"
 )
@@ -50,7 +51,7 @@ func (s *Service) validate(in *NewCase) (dates, errs.Fields) {
 		in.Status = F0
 	}
 	if !validStatus(in.Status) {
-		f.Add("status", "Trạng thái phải là F0, F1, F2, F3, negative hoặc recovered / Status must be F0, F1, F2, F3, negative or recovered")
+		f.Add("status", msg.Both("cases.status_f0_f1_f2"))
 	}
 	parse := func(field, v string, dst *int64) {
 		if strings.TrimSpace(v) == "" {
@@ -59,11 +60,11 @@ func (s *Service) validate(in *NewCase) (dates, errs.Fields) {
 		t, err := ParseDate(v)
 		switch {
 		case err != nil:
-			f.Add(field, "Ngày không hợp lệ, cần YYYY-MM-DD / Invalid date, want YYYY-MM-DD")
+			f.Add(field, msg.Both("cases.invalid_date_want_yyyy"))
 		case t.After(today) && field != "isolation_end":
-			f.Add(field, "Ngày không được ở tương lai / The date must not be in the future")
+			f.Add(field, msg.Both("cases.date_not_in_future"))
 		case t.Before(today.AddDate(-1, 0, 0)):
-			f.Add(field, "Ngày quá xa trong quá khứ (hơn một năm) / The date is more than a year ago")
+			f.Add(field, msg.Both("cases.date_more_than_year"))
 		default:
 			*dst = t.Unix()
 		}
@@ -73,25 +74,24 @@ func (s *Service) validate(in *NewCase) (dates, errs.Fields) {
 	parse("isolation_start", in.IsolationStart, &d.isoStart)
 	parse("isolation_end", in.IsolationEnd, &d.isoEnd)
 	if in.Status == F0 && d.sample == 0 && f["sample_date"] == "" {
-		f.Add("sample_date", "Ca F0 cần ngày lấy mẫu dương tính / An F0 needs the date of the positive sample")
+		f.Add("sample_date", msg.Both("cases.f0_needs_date_positive"))
 	}
 	if d.sample != 0 && d.onset != 0 && time.Duration(d.onset-d.sample)*time.Second > maxOnsetAfterSample {
-		f.Add("onset_date", fmt.Sprintf("Ngày khởi phát sau ngày lấy mẫu %d ngày: kiểm tra lại (tối đa 14 ngày) / Onset is %d days after the sample: check the dates (at most 14 days)",
-			(d.onset-d.sample)/86400, (d.onset-d.sample)/86400))
+		f.Add("onset_date", msg.Both("cases.onset_days_after_sample", (d.onset-d.sample)/86400))
 	}
 	switch in.IsolationKind {
 	case "", IsolationHome, IsolationFacility:
 	default:
-		f.Add("isolation_kind", "Nơi cách ly phải là home hoặc facility / Isolation must be home or facility")
+		f.Add("isolation_kind", msg.Both("cases.isolation_home_or_facility"))
 	}
 	if n := len([]rune(in.IsolationPlace)); n > 300 {
-		f.Add("isolation_place", "Nơi cách ly tối đa 300 ký tự / Isolation place at most 300 characters")
+		f.Add("isolation_place", msg.Both("cases.isolation_place_at_most"))
 	}
 	if d.isoStart != 0 && d.isoEnd != 0 && d.isoEnd < d.isoStart {
-		f.Add("isolation_end", "Ngày kết thúc cách ly trước ngày bắt đầu / Isolation ends before it starts")
+		f.Add("isolation_end", msg.Both("cases.isolation_ends_before_it"))
 	}
 	if len([]rune(in.Note)) > 500 {
-		f.Add("note", "Ghi chú tối đa 500 ký tự / Note at most 500 characters")
+		f.Add("note", msg.Both("cases.note_at_most_500"))
 	}
 	return d, f
 }
@@ -147,19 +147,19 @@ func (s *Service) findPerson(ctx context.Context, in NewCase, f errs.Fields) (pe
 	case strings.TrimSpace(in.Phone) != "":
 		ph, err := people.NormalizePhone(in.Phone)
 		if err != nil {
-			f.Add("person.phone", "Số điện thoại không hợp lệ (10 số, bắt đầu bằng 0) / Invalid phone number (10 digits starting with 0)")
+			f.Add("person.phone", msg.Both("cases.invalid_phone_number_10"))
 			return personRef{}, false
 		}
 		ids = s.idsBy(ctx, "phone_hash", s.Vault.Hash(ph))
 	case strings.TrimSpace(in.IDNumber) != "":
 		idn, ok := people.NormalizeIDNumber(in.IDNumber)
 		if !ok || idn == "" {
-			f.Add("person.id_number", "Số CCCD/CMND/hộ chiếu không hợp lệ / Invalid ID card or passport number")
+			f.Add("person.id_number", msg.Both("cases.invalid_id_card_or"))
 			return personRef{}, false
 		}
 		ids = s.idsBy(ctx, "id_number_hash", s.Vault.Hash(idn))
 	default:
-		f.Add("person", "Cần số điện thoại hoặc số CCCD/CMND của người bệnh / Give the person's phone or ID number")
+		f.Add("person", msg.Both("cases.give_person_phone_or"))
 		return personRef{}, false
 	}
 	for _, id := range ids {
@@ -170,7 +170,7 @@ func (s *Service) findPerson(ctx context.Context, in NewCase, f errs.Fields) (pe
 			return r, true
 		}
 	}
-	f.Add("person", "Không tìm thấy người này trong hệ thống (chưa từng quét mã hoặc khai báo y tế) / No such person is known (never checked in nor declared)")
+	f.Add("person", msg.Both("cases.no_such_person_known"))
 	return personRef{}, false
 }
 
@@ -221,12 +221,11 @@ func (s *Service) Create(ctx context.Context, p *auth.Principal, in NewCase) (Ca
 	if in.Status == F0 {
 		w = s.infectiousWindow(d)
 		if w.To.Sub(w.From) > s.MaxWindow {
-			return Case{}, fmt.Errorf("create case: %w", &errs.Invalid{Fields: map[string]string{"window": fmt.Sprintf(
-				"Thời gian lây nhiễm dài %d ngày, quá 30 ngày: kiểm tra ngày khởi phát/lấy mẫu hoặc nhập ngày bắt đầu cách ly / The infectious window is %d days, more than 30: check the onset and sample dates or give the isolation start",
-				int(w.To.Sub(w.From).Hours()/24), int(w.To.Sub(w.From).Hours()/24))}})
+			return Case{}, fmt.Errorf("create case: %w", &errs.Invalid{Fields: map[string]string{"window": msg.Both("cases.infectious_window_days",
+				int(w.To.Sub(w.From).Hours()/24))}})
 		}
 		if !w.To.After(w.From) {
-			return Case{}, fmt.Errorf("create case: %w", &errs.Invalid{Fields: map[string]string{"isolation_start": "Ngày cách ly trước thời gian lây nhiễm / Isolation starts before the infectious window"}})
+			return Case{}, fmt.Errorf("create case: %w", &errs.Invalid{Fields: map[string]string{"isolation_start": msg.Both("cases.isolation_starts_before_infectious")}})
 		}
 	}
 	// The source: given, else the case this person was last a contact of.
@@ -234,7 +233,7 @@ func (s *Service) Create(ctx context.Context, p *auth.Principal, in NewCase) (Ca
 	if in.SourceCaseID > 0 {
 		src, err := s.lookup(ctx, s.DB.R, in.SourceCaseID)
 		if err != nil || !p.InJurisdiction(src.CommuneCode) {
-			return Case{}, fmt.Errorf("create case: %w", &errs.Invalid{Fields: map[string]string{"source_case_id": "Không tìm thấy ca nguồn trong địa bàn / No such source case in your jurisdiction"}})
+			return Case{}, fmt.Errorf("create case: %w", &errs.Invalid{Fields: map[string]string{"source_case_id": msg.Both("cases.no_such_source_case")}})
 		}
 		source = src.ID
 	} else {
@@ -265,7 +264,7 @@ func (s *Service) Create(ctx context.Context, p *auth.Principal, in NewCase) (Ca
 		id := prevID
 		switch {
 		case prevID != 0 && (prevStatus == in.Status || (prevStatus == F0 && in.Status != Recovered)):
-			return &errs.Invalid{Fields: map[string]string{"person": fmt.Sprintf("Người này đã là ca %s (#%d): đổi trạng thái trên hồ sơ đó / This person is already case %s (#%d): change its status there", prevStatus, prevID, prevStatus, prevID)}}
+			return &errs.Invalid{Fields: map[string]string{"person": msg.Both("cases.person_already_case_change", prevStatus, prevID)}}
 		case prevID != 0 && (prevStatus == F1 || prevStatus == F2 || prevStatus == F3 || (prevStatus == F0 && in.Status == Recovered)):
 			_, err = tx.ExecContext(ctx, `UPDATE cases SET status = $1, sample_date = COALESCE($2, sample_date), onset_date = COALESCE($3, onset_date),
 				isolation_kind = CASE WHEN $4 = '' THEN isolation_kind ELSE $4 END, isolation_place = CASE WHEN $5 = '' THEN isolation_place ELSE $5 END,
@@ -320,13 +319,13 @@ func (s *Service) SetStatus(ctx context.Context, p *auth.Principal, id int64, st
 		return Case{}, err
 	}
 	if !validStatus(status) {
-		return Case{}, fmt.Errorf("set status: %w", &errs.Invalid{Fields: map[string]string{"status": "Trạng thái không hợp lệ / Unknown status"}})
+		return Case{}, fmt.Errorf("set status: %w", &errs.Invalid{Fields: map[string]string{"status": msg.Both("cases.unknown_status")}})
 	}
 	if status == F0 && c.SampleDate == "" {
-		return Case{}, fmt.Errorf("set status: %w", &errs.Invalid{Fields: map[string]string{"sample_date": "Ca F0 cần ngày lấy mẫu: đăng ký lại với ngày lấy mẫu / An F0 needs a sample date: register it with the date"}})
+		return Case{}, fmt.Errorf("set status: %w", &errs.Invalid{Fields: map[string]string{"sample_date": msg.Both("cases.f0_needs_sample_date")}})
 	}
 	if len([]rune(note)) > 500 {
-		return Case{}, fmt.Errorf("set status: %w", &errs.Invalid{Fields: map[string]string{"note": "Ghi chú tối đa 500 ký tự / Note at most 500 characters"}})
+		return Case{}, fmt.Errorf("set status: %w", &errs.Invalid{Fields: map[string]string{"note": msg.Both("cases.note_at_most_500")}})
 	}
 	if status == c.Status {
 		return c, nil
@@ -338,7 +337,7 @@ func (s *Service) SetStatus(ctx context.Context, p *auth.Principal, id int64, st
 			return Case{}, fmt.Errorf("set status: %w", err)
 		}
 		if w.To.Sub(w.From) > s.MaxWindow {
-			return Case{}, fmt.Errorf("set status: %w", &errs.Invalid{Fields: map[string]string{"window": "Thời gian lây nhiễm quá 30 ngày: nhập ngày bắt đầu cách ly / The infectious window is more than 30 days: give the isolation start"}})
+			return Case{}, fmt.Errorf("set status: %w", &errs.Invalid{Fields: map[string]string{"window": msg.Both("cases.infectious_window_more_than")}})
 		}
 		c.Status = ""
 	}

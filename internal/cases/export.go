@@ -15,6 +15,7 @@ import (
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
 	"anticovid/internal/geo"
+	"anticovid/internal/msg"
 	"anticovid/internal/poster"
 )
 
@@ -26,13 +27,13 @@ const (
 
 // outcomeNames are the call outcomes in Vietnamese, as printed.
 var outcomeNames = map[string]string{
-	"":                 "Chưa gọi",
-	OutcomeReached:     "Đã liên lạc",
-	OutcomeUnreachable: "Không liên lạc được",
-	OutcomeHome:        "Cách ly tại nhà",
-	OutcomeFacility:    "Chuyển cơ sở cách ly",
-	OutcomeTested:      "Đã xét nghiệm",
-	"confirmed_f0":     "Đã thành F0",
+	"":                 msg.T("vi", "cases.not_called"),
+	OutcomeReached:     msg.T("vi", "cases.reached"),
+	OutcomeUnreachable: msg.T("vi", "cases.unreachable"),
+	OutcomeHome:        msg.T("vi", "cases.quarantined_at_home"),
+	OutcomeFacility:    msg.T("vi", "cases.sent_to_facility"),
+	OutcomeTested:      msg.T("vi", "cases.tested"),
+	"confirmed_f0":     msg.T("vi", "cases.became_f0"),
 }
 
 // OutcomeName returns an outcome's Vietnamese name.
@@ -46,10 +47,10 @@ func OutcomeName(o string) string {
 func checkExport(format, purpose string) error {
 	f := errs.Fields{}
 	if format != FormatXLSX && format != FormatPDF {
-		f.Add("format", "Định dạng phải là xlsx hoặc pdf / Format must be xlsx or pdf")
+		f.Add("format", msg.Both("cases.format_xlsx_or_pdf"))
 	}
 	if n := len([]rune(strings.TrimSpace(purpose))); n < 5 || n > 300 {
-		f.Add("purpose", "Cần ghi rõ mục đích xuất dữ liệu (5–300 ký tự) / State the purpose of the export (5–300 characters)")
+		f.Add("purpose", msg.Both("cases.state_purpose_export_5"))
 	}
 	return f.Err()
 }
@@ -77,7 +78,7 @@ func (s *Service) ExportContacts(ctx context.Context, p *auth.Principal, caseID 
 	if err != nil {
 		return "", err
 	}
-	title := fmt.Sprintf("DANH SÁCH NGƯỜI TIẾP XÚC CỦA CA #%d (%s)", c.ID, c.Status)
+	title := msg.T("vi", "cases.contacts_case", c.ID, c.Status)
 	name := fmt.Sprintf("tiep-xuc-ca-%d.%s", c.ID, format)
 	return name, s.write(w, format, title, p, purpose, items)
 }
@@ -97,7 +98,7 @@ func (s *Service) ExportWorklist(ctx context.Context, p *auth.Principal, f WorkF
 		unit = p.Unit
 	}
 	u, _ := geo.Get(unit)
-	title := "DANH SÁCH THEO DÕI F1/F2 — " + strings.ToUpper(u.Name)
+	title := msg.T("vi", "cases.f1_f2_follow_up") + strings.ToUpper(u.Name)
 	return fmt.Sprintf("theo-doi-%s.%s", unit, format), s.write(w, format, title, p, purpose, items)
 }
 
@@ -137,8 +138,8 @@ func (s *Service) Refresh(ctx context.Context, c Case) error {
 	return nil
 }
 
-var exportHeader = []string{"STT", "Họ và tên", "Điện thoại", "Xã/phường", "Mức", "Địa điểm tiếp xúc", "Số phút", "Thời gian tiếp xúc",
-	"Nguồn", "Kết quả gọi gần nhất", "Hạn gọi tiếp", "Ca nguồn"}
+var exportHeader = []string{"STT", msg.T("vi", "cases.full_name"), msg.T("vi", "cases.phone"), msg.T("vi", "cases.commune"), msg.T("vi", "cases.export.level"), msg.T("vi", "cases.place_contact"), msg.T("vi", "cases.export.minutes"), msg.T("vi", "cases.time_contact"),
+	msg.T("vi", "cases.export.source"), msg.T("vi", "cases.last_call_outcome"), msg.T("vi", "cases.next_call_due"), msg.T("vi", "cases.source_case")}
 
 func timeRange(a, b time.Time) string {
 	a, b = a.In(hcm), b.In(hcm)
@@ -152,18 +153,17 @@ func exportRow(i int, it WorkItem) []string {
 	u, _ := geo.Get(it.CommuneCode)
 	due := it.DueAt.In(hcm).Format("15:04 02/01/2006")
 	if it.Closed {
-		due = "Đã kết thúc"
+		due = msg.T("vi", "cases.closed")
 	} else if it.Overdue {
-		due += " (QUÁ HẠN)"
+		due += msg.T("vi", "cases.export.overdue")
 	}
-	src := strings.ReplaceAll(strings.ReplaceAll(it.Source, "qr", "Mã QR"), "bluetooth", "Bluetooth")
+	src := strings.ReplaceAll(strings.ReplaceAll(it.Source, "qr", msg.T("vi", "cases.qr_code")), "bluetooth", "Bluetooth")
 	return []string{strconv.Itoa(i + 1), it.Name, it.Phone, u.Name, it.Level, it.VenueName, strconv.FormatInt(it.OverlapMinutes, 10),
 		timeRange(it.FirstShared, it.LastShared), src, OutcomeName(it.Outcome), due, "#" + strconv.FormatInt(it.CaseID, 10)}
 }
 
 func (s *Service) write(w io.Writer, format, title string, p *auth.Principal, purpose string, items []WorkItem) error {
-	meta := fmt.Sprintf("Xuất lúc %s bởi %s — mục đích: %s. Tài liệu chứa dữ liệu cá nhân, chỉ dùng cho phòng, chống dịch.",
-		s.Now().In(hcm).Format("15:04 02/01/2006"), p.Username, purpose)
+	meta := msg.T("vi", "cases.exported_at_by_purpose", s.Now().In(hcm).Format("15:04 02/01/2006"), p.Username, purpose)
 	if format == FormatXLSX {
 		return writeXLSX(w, title, meta, items)
 	}
@@ -173,7 +173,7 @@ func (s *Service) write(w io.Writer, format, title string, p *auth.Principal, pu
 func writeXLSX(w io.Writer, title, meta string, items []WorkItem) error {
 	f := excelize.NewFile()
 	defer f.Close()
-	const sheet = "Danh sách"
+	sheet := msg.T("vi", "cases.export.list")
 	f.SetSheetName("Sheet1", sheet)
 	bold, _ := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true, Size: 13}})
 	head, _ := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true, Color: "FFFFFF"}, Fill: excelize.Fill{Type: "pattern", Color: []string{"0B5CAD"}, Pattern: 1},
@@ -226,7 +226,7 @@ func writePDF(w io.Writer, title, meta string, items []WorkItem) error {
 	doc.SetAutoPageBreak(true, 12)
 	widths := []float64{9, 38, 23, 36, 10, 48, 13, 38, 15, 30, 17}
 	header := append([]string(nil), exportHeader[:len(widths)]...)
-	header[10] = "Hạn gọi"
+	header[10] = msg.T("vi", "cases.call_due")
 	drawHeader := func() {
 		doc.SetFont(pdfFont, "B", 7.5)
 		doc.SetFillColor(11, 92, 173)
@@ -242,7 +242,7 @@ func writePDF(w io.Writer, title, meta string, items []WorkItem) error {
 		doc.SetY(-10)
 		doc.SetFont(pdfFont, "", 7)
 		doc.SetTextColor(95, 95, 95)
-		doc.CellFormat(0, 5, fmt.Sprintf("Trang %d — dữ liệu cá nhân, chỉ dùng cho phòng, chống dịch", doc.PageNo()), "", 0, "C", false, 0, "")
+		doc.CellFormat(0, 5, msg.T("vi", "cases.page_personal_data_epidemic", doc.PageNo()), "", 0, "C", false, 0, "")
 	})
 	doc.SetHeaderFunc(func() {
 		if doc.PageNo() > 1 {
@@ -257,7 +257,7 @@ func writePDF(w io.Writer, title, meta string, items []WorkItem) error {
 	doc.Ln(2)
 	drawHeader()
 	if len(items) == 0 {
-		doc.CellFormat(0, 7, "Không có người tiếp xúc nào trong địa bàn.", "1", 1, "L", false, 0, "")
+		doc.CellFormat(0, 7, msg.T("vi", "cases.no_contacts_in_jurisdiction"), "1", 1, "L", false, 0, "")
 	}
 	for i, it := range items {
 		row := exportRow(i, it)[:len(widths)]

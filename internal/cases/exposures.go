@@ -8,6 +8,7 @@ import (
 
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
+	"anticovid/internal/msg"
 	"anticovid/internal/notify"
 )
 
@@ -158,8 +159,7 @@ func (s *Service) NotifyVenueVisitors(ctx context.Context, p *auth.Principal, ca
 			if err != nil || phone == "" {
 				continue
 			}
-			body := fmt.Sprintf("[Y tế Long An] Một ca COVID-19 đã có mặt tại %s từ %s đến %s, cùng lúc với lần quét mã của bạn. Hãy theo dõi sức khỏe 14 ngày; có triệu chứng gọi %s.",
-				e.Name, e.From.In(hcm).Format("15:04 02/01"), e.To.In(hcm).Format("15:04 02/01"), s.Hotline)
+			body := msg.T("vi", "cases.long_health_covid_19", e.Name, e.From.In(hcm).Format("15:04 02/01"), e.To.In(hcm).Format("15:04 02/01"), s.Hotline)
 			ok, err := s.Outbox.Enqueue(ctx, notify.Message{Channel: notify.SMS, To: phone, Body: body,
 				DedupKey: fmt.Sprintf("trace:venue:case%d:venue%d:person%d", caseID, e.VenueID, t.person)})
 			if err != nil {

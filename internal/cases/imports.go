@@ -18,6 +18,7 @@ import (
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
 	"anticovid/internal/geo"
+	"anticovid/internal/msg"
 	"anticovid/internal/people"
 )
 
@@ -140,10 +141,10 @@ func parseTable(filename string, data []byte) ([][]string, error) {
 func (s *Service) analyse(ctx context.Context, p *auth.Principal, filename string, data []byte) ([]ImportRow, error) {
 	table, err := parseTable(filename, data)
 	if err != nil {
-		return nil, &errs.Invalid{Fields: map[string]string{"file": "Không đọc được tệp CSV/XLSX / Cannot read the CSV/XLSX file: " + err.Error()}}
+		return nil, &errs.Invalid{Fields: map[string]string{"file": msg.Both("cases.cannot_read_csv_xlsx") + ": " + err.Error()}}
 	}
 	if len(table) < 2 {
-		return nil, &errs.Invalid{Fields: map[string]string{"file": "Tệp không có dòng dữ liệu nào / The file has no data rows"}}
+		return nil, &errs.Invalid{Fields: map[string]string{"file": msg.Both("cases.file_has_no_data")}}
 	}
 	idx := map[string]int{}
 	for i, h := range table[0] {
@@ -163,11 +164,11 @@ func (s *Service) analyse(ctx context.Context, p *auth.Principal, filename strin
 		missing = append(missing, "phone/id_number")
 	}
 	if len(missing) > 0 {
-		return nil, &errs.Invalid{Fields: map[string]string{"file": "Thiếu cột / Missing columns: " + strings.Join(missing, ", ") +
-			" (Họ tên, Số điện thoại hoặc CCCD, Năm sinh, Mã xã, Ngày lấy mẫu, Ngày khởi phát)"}}
+		return nil, &errs.Invalid{Fields: map[string]string{"file": msg.Both("cases.missing_columns") + ": " + strings.Join(missing, ", ") +
+			" (" + msg.T("vi", "cases.import_columns") + ")"}}
 	}
 	if len(table) > 5001 {
-		return nil, &errs.Invalid{Fields: map[string]string{"file": "Tối đa 5.000 dòng mỗi lần / At most 5,000 rows at a time"}}
+		return nil, &errs.Invalid{Fields: map[string]string{"file": msg.Both("cases.at_most_5_000")}}
 	}
 	get := func(rec []string, field string) string {
 		i, ok := idx[field]
@@ -193,32 +194,32 @@ func (s *Service) analyse(ctx context.Context, p *auth.Principal, filename strin
 			SampleDate: get(rec, "sample_date"), OnsetDate: get(rec, "onset_date")}
 		f := errs.Fields{}
 		if n := len([]rune(r.Name)); n < 2 || n > 100 {
-			f.Add("name", "Họ tên từ 2 đến 100 ký tự / Name must be 2 to 100 characters")
+			f.Add("name", msg.Both("cases.name_2_to_100"))
 		}
 		if ph := get(rec, "phone"); ph != "" {
 			if normalized, err := people.NormalizePhone(ph); err != nil {
-				f.Add("phone", "Số điện thoại không hợp lệ / Invalid phone number")
+				f.Add("phone", msg.Both("cases.invalid_phone_number"))
 			} else {
 				r.Phone = normalized
 			}
 		}
 		if idn, ok := people.NormalizeIDNumber(get(rec, "id_number")); !ok {
-			f.Add("id_number", "Số CCCD/CMND không hợp lệ / Invalid ID number")
+			f.Add("id_number", msg.Both("cases.invalid_id_number"))
 		} else {
 			r.IDNumber = idn
 		}
 		if r.Phone == "" && r.IDNumber == "" && f["phone"] == "" && f["id_number"] == "" {
-			f.Add("phone", "Cần số điện thoại hoặc CCCD / A phone or an ID number is needed")
+			f.Add("phone", msg.Both("cases.phone_or_id_number"))
 		}
 		if y, err := strconv.Atoi(get(rec, "birth_year")); err != nil || y < now.Year()-120 || y > now.Year() {
-			f.Add("birth_year", "Năm sinh không hợp lệ / Invalid year of birth")
+			f.Add("birth_year", msg.Both("cases.invalid_year_birth"))
 		} else {
 			r.BirthYear = y
 		}
 		if u, ok := geo.Get(r.Commune); !ok || u.Level != "commune" {
-			f.Add("commune_code", "Mã xã/phường không hợp lệ / Unknown commune code")
+			f.Add("commune_code", msg.Both("cases.unknown_commune_code"))
 		} else if !p.InJurisdiction(r.Commune) {
-			f.Add("commune_code", "Xã/phường ngoài địa bàn phụ trách / Commune outside your jurisdiction")
+			f.Add("commune_code", msg.Both("cases.commune_outside_jurisdiction"))
 		}
 		nc := NewCase{Status: F0, SampleDate: r.SampleDate, OnsetDate: r.OnsetDate}
 		_, df := s.validate(&nc)
@@ -231,9 +232,9 @@ func (s *Service) analyse(ctx context.Context, p *auth.Principal, filename strin
 			continue
 		}
 		if line, ok := seenPhone[r.Phone]; ok && r.Phone != "" {
-			r.Status, r.Errors = RowDuplicate, map[string]string{"phone": fmt.Sprintf("Trùng số điện thoại với dòng %d / Same phone as line %d", line, line)}
+			r.Status, r.Errors = RowDuplicate, map[string]string{"phone": msg.Both("cases.same_phone_as_line", line)}
 		} else if line, ok := seenID[r.IDNumber]; ok && r.IDNumber != "" {
-			r.Status, r.Errors = RowDuplicate, map[string]string{"id_number": fmt.Sprintf("Trùng CCCD với dòng %d / Same ID number as line %d", line, line)}
+			r.Status, r.Errors = RowDuplicate, map[string]string{"id_number": msg.Both("cases.same_id_number_as", line)}
 		}
 		if r.Phone != "" {
 			seenPhone[r.Phone] = r.Line
@@ -267,7 +268,7 @@ func (s *Service) classify(ctx context.Context, r *ImportRow) error {
 		err := s.DB.R.QueryRowContext(ctx, "SELECT id FROM cases WHERE person_id = $1 AND status = 'F0' ORDER BY id DESC LIMIT 1", r.PersonID).Scan(&caseID)
 		if err == nil {
 			r.Status, r.CaseID = RowAlready, caseID
-			r.Errors = map[string]string{"person": fmt.Sprintf("Đã là ca F0 #%d / Already F0 case #%d", caseID, caseID)}
+			r.Errors = map[string]string{"person": msg.Both("cases.already_f0_case", caseID)}
 		} else if !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("import: %w", err)
 		}
@@ -389,7 +390,7 @@ func (s *Service) CommitImport(ctx context.Context, p *auth.Principal, id int64,
 		return Import{}, err
 	}
 	if imp.Status == "committed" {
-		return Import{}, fmt.Errorf("import %d: %w", id, &errs.Invalid{Fields: map[string]string{"import": "Danh sách này đã được nhập / This list was imported already"}})
+		return Import{}, fmt.Errorf("import %d: %w", id, &errs.Invalid{Fields: map[string]string{"import": msg.Both("cases.list_was_imported_already")}})
 	}
 	for i := range imp.Rows {
 		r := &imp.Rows[i]
@@ -410,11 +411,11 @@ func (s *Service) CommitImport(ctx context.Context, p *auth.Principal, id int64,
 					}
 				}
 				if person == 0 {
-					r.Errors = map[string]string{"decision": "Người được chọn không nằm trong danh sách gợi ý / The chosen person is not a candidate"}
+					r.Errors = map[string]string{"decision": msg.Both("cases.chosen_person_not_candidate")}
 					continue
 				}
 			default:
-				r.Errors = map[string]string{"decision": "Chưa quyết định: bỏ qua / Undecided: skipped"}
+				r.Errors = map[string]string{"decision": msg.Both("cases.undecided_skipped")}
 				continue
 			}
 		default:
@@ -430,10 +431,10 @@ func (s *Service) CommitImport(ctx context.Context, p *auth.Principal, id int64,
 				continue
 			}
 		}
-		c, err := s.Create(ctx, p, NewCase{PersonID: person, Status: F0, SampleDate: r.SampleDate, OnsetDate: r.OnsetDate, Note: "Nhập từ danh sách xét nghiệm " + imp.Filename})
+		c, err := s.Create(ctx, p, NewCase{PersonID: person, Status: F0, SampleDate: r.SampleDate, OnsetDate: r.OnsetDate, Note: msg.T("vi", "cases.imported_from_test_list") + imp.Filename})
 		if err != nil {
 			if r.Errors = errs.FieldsOf(err); r.Errors == nil {
-				r.Errors = map[string]string{"case": "Không tạo được ca / Could not create the case"}
+				r.Errors = map[string]string{"case": msg.Both("cases.could_not_create_case")}
 				s.Log.Error("import row", "line", r.Line, "err", err)
 			}
 			continue
@@ -452,4 +453,4 @@ func (s *Service) CommitImport(ctx context.Context, p *auth.Principal, id int64,
 // ImportTemplate is an empty CSV with the expected columns (UTF-8 with a
 // BOM, so Excel shows the Vietnamese headers). Dates are DD/MM/YYYY or
 // YYYY-MM-DD; the commune is its GSO code.
-const ImportTemplate = "\ufeffHọ và tên,Số điện thoại,CCCD,Năm sinh,Mã xã,Ngày lấy mẫu,Ngày khởi phát\n"
+var ImportTemplate = "\ufeff" + msg.T("vi", "cases.import_header") + "\n"

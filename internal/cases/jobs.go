@@ -8,6 +8,7 @@ import (
 
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
+	"anticovid/internal/msg"
 	"anticovid/internal/tracing"
 )
 
@@ -23,7 +24,7 @@ func (s *Service) StartF2(ctx context.Context, p *auth.Principal, caseID int64, 
 		return tracing.Job{}, err
 	}
 	if c.Status != F0 {
-		return tracing.Job{}, fmt.Errorf("start F2: %w", &errs.Invalid{Fields: map[string]string{"status": "Chỉ mở rộng F2 từ ca F0 / F2s are expanded from an F0 only"}})
+		return tracing.Job{}, fmt.Errorf("start F2: %w", &errs.Invalid{Fields: map[string]string{"status": msg.Both("cases.f2s_expanded_from_f0")}})
 	}
 	if job, err := s.Jobs.Latest(ctx, caseID); err == nil && (job.Status == tracing.JobQueued || job.Status == tracing.JobRunning) {
 		return job, nil // one at a time per case

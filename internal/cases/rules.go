@@ -10,6 +10,7 @@ import (
 
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
+	"anticovid/internal/msg"
 	"anticovid/internal/tracing"
 	"anticovid/internal/venue"
 )
@@ -131,7 +132,7 @@ func (s *Service) SetSettings(ctx context.Context, p *auth.Principal, rs RuleSet
 	f := errs.Fields{}
 	for code := range rs.DefaultStayMinutes {
 		if _, ok := venue.CategoryOf(code); !ok {
-			f.Add("default_stay_minutes."+code, "Loại địa điểm không tồn tại / Unknown category")
+			f.Add("default_stay_minutes."+code, msg.Both("cases.unknown_category"))
 		}
 	}
 	if rs.HourWindowMinutes == 0 {

@@ -12,6 +12,7 @@ import (
 
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
+	"anticovid/internal/msg"
 	"anticovid/internal/tracing"
 )
 
@@ -107,7 +108,7 @@ func (s *Service) worklistRows(ctx context.Context, p *auth.Principal, f WorkFil
 		where += " AND c.closed = 1"
 	case "all":
 	default:
-		return nil, fmt.Errorf("worklist: %w", &errs.Invalid{Fields: map[string]string{"state": "Trạng thái phải là open, overdue, closed hoặc all / State must be open, overdue, closed or all"}})
+		return nil, fmt.Errorf("worklist: %w", &errs.Invalid{Fields: map[string]string{"state": msg.Both("cases.state_open_overdue_closed")}})
 	}
 	if f.CaseID > 0 {
 		args = append(args, f.CaseID)
@@ -182,7 +183,7 @@ func (s *Service) fillPersonal(ctx context.Context, p *auth.Principal, items []W
 		}
 	}
 	if strings.TrimSpace(purpose) == "" {
-		purpose = "Theo dõi F1/F2 / contact follow-up"
+		purpose = msg.Both("cases.contact_follow_up")
 	}
 	if err := auth.Audit(asCaller(ctx, p), s.DB, action, "person", strs, purpose); err != nil {
 		return err
@@ -205,7 +206,7 @@ func (s *Service) WorkItem(ctx context.Context, p *auth.Principal, contactID int
 		return WorkItem{}, nil, err
 	}
 	items := []WorkItem{it}
-	if err := s.fillPersonal(ctx, p, items, auth.ActionView, "Theo dõi F1/F2 / contact follow-up"); err != nil {
+	if err := s.fillPersonal(ctx, p, items, auth.ActionView, msg.Both("cases.contact_follow_up")); err != nil {
 		return WorkItem{}, nil, err
 	}
 	rows, err := s.DB.R.QueryContext(ctx, "SELECT at, username, outcome, note FROM contact_calls WHERE contact_id = $1 ORDER BY at, id", contactID)
@@ -265,11 +266,11 @@ func (s *Service) RecordCall(ctx context.Context, p *auth.Principal, contactID i
 	next, ok := nextCall[outcome]
 	f := errs.Fields{}
 	if !ok {
-		f.Add("outcome", "Kết quả phải là reached, unreachable, quarantined_home, sent_to_facility hoặc tested / Outcome must be reached, unreachable, quarantined_home, sent_to_facility or tested")
+		f.Add("outcome", msg.Both("cases.outcome_reached_unreachable_quarantined"))
 	}
 	note = strings.TrimSpace(note)
 	if len([]rune(note)) > 500 {
-		f.Add("note", "Ghi chú tối đa 500 ký tự / Note at most 500 characters")
+		f.Add("note", msg.Both("cases.note_at_most_500"))
 	}
 	if err := f.Err(); err != nil {
 		return WorkItem{}, fmt.Errorf("record call: %w", err)

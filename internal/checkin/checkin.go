@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"anticovid/internal/errs"
+	"anticovid/internal/msg"
 	"anticovid/internal/people"
 	"anticovid/internal/sqldb"
 	"anticovid/internal/token"
@@ -131,7 +132,7 @@ func (s *Service) VenueOf(ctx context.Context, tok string) (venue.Venue, error) 
 		return venue.Venue{}, err
 	}
 	if cl.Gen != v.QRGen {
-		return venue.Venue{}, refuse(v, "Mã QR này đã được thay bằng mã mới; hãy quét mã đang dán tại địa điểm / This QR code was replaced; scan the current poster")
+		return venue.Venue{}, refuse(v, msg.Both("checkin.qr_code_was_replaced"))
 	}
 	return v, open(v)
 }
@@ -146,11 +147,11 @@ func open(v venue.Venue) error {
 	case venue.StatusApproved:
 		return nil
 	case venue.StatusSuspended:
-		return refuse(v, "Địa điểm đang bị tạm ngưng, không nhận quét mã / This venue is suspended")
+		return refuse(v, msg.Both("checkin.venue_suspended"))
 	case venue.StatusClosed:
-		return refuse(v, "Địa điểm đã đóng / This venue is closed")
+		return refuse(v, msg.Both("checkin.venue_closed"))
 	}
-	return refuse(v, "Địa điểm chưa được xã/phường duyệt / This venue is not approved yet")
+	return refuse(v, msg.Both("checkin.venue_not_approved_yet"))
 }
 
 var idRE = regexp.MustCompile(`^[A-Za-z0-9_-]{8,64}$`)
@@ -182,19 +183,19 @@ func (s *Service) ingest(ctx context.Context, req Request, venueOf func() (venue
 	now := s.Now().UTC()
 	f := errs.Fields{}
 	if !idRE.MatchString(req.ID) {
-		f.Add("id", "Mã lượt quét phải là UUID do thiết bị tạo / id must be a client-generated UUID")
+		f.Add("id", msg.Both("checkin.id_client_generated_uuid"))
 	}
 	if req.Direction != In && req.Direction != Out {
-		f.Add("direction", `Hướng phải là "in" hoặc "out" / direction must be "in" or "out"`)
+		f.Add("direction", msg.Both("checkin.direction_in_or_out"))
 	}
 	at := now
 	if req.At != nil {
 		at = req.At.UTC()
 		switch {
 		case at.After(now.Add(clockSkew)):
-			f.Add("at", "Thời điểm quét ở tương lai / Scan time is in the future")
+			f.Add("at", msg.Both("checkin.scan_time_in_future"))
 		case at.Before(now.Add(-s.Retention)):
-			f.Add("at", "Thời điểm quét quá cũ (quá thời hạn lưu trữ) / Scan time is older than the retention period")
+			f.Add("at", msg.Both("checkin.scan_time_older_than"))
 		}
 	}
 	var personID int64
@@ -203,7 +204,7 @@ func (s *Service) ingest(ctx context.Context, req Request, venueOf func() (venue
 	case req.PersonToken != "":
 		id, ok := s.personFromToken(req.PersonToken)
 		if !ok {
-			f.Add("person_token", "Thông tin người dùng đã lưu không hợp lệ; hãy nhập lại / Remembered person is invalid; enter your details again")
+			f.Add("person_token", msg.Both("checkin.remembered_person_invalid_enter"))
 		}
 		personID = id
 	case req.Person != nil:
@@ -217,7 +218,7 @@ func (s *Service) ingest(ctx context.Context, req Request, venueOf func() (venue
 			personID, _ = s.People.Cached(h)
 		}
 	default:
-		f.Add("person", "Cần thông tin người quét / person details are required")
+		f.Add("person", msg.Both("checkin.person_details_required"))
 	}
 	if err := f.Err(); err != nil {
 		return Result{}, fmt.Errorf("check-in: %w", err)

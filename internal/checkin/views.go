@@ -8,6 +8,7 @@ import (
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
 	"anticovid/internal/geo"
+	"anticovid/internal/msg"
 	"anticovid/internal/people"
 	"anticovid/internal/venue"
 )
@@ -98,7 +99,7 @@ func (v VenueScans) Dead() bool { return v.Scans3d == 0 }
 func (s *Service) Activity(ctx context.Context, p *auth.Principal, unit string, now time.Time) ([]VenueScans, error) {
 	u, ok := geo.Get(unit)
 	if !ok || (u.Level != "commune" && u.Level != "district") {
-		return nil, fmt.Errorf("activity: %w", &errs.Invalid{Fields: map[string]string{"unit": "Chọn một xã/phường hoặc quận/huyện / Choose a commune or district"}})
+		return nil, fmt.Errorf("activity: %w", &errs.Invalid{Fields: map[string]string{"unit": msg.Both("checkin.choose_commune_or_district")}})
 	}
 	if !p.InJurisdiction(unit) {
 		return nil, fmt.Errorf("activity %s: %w", unit, errs.ErrForbidden)

@@ -12,6 +12,7 @@ import (
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
 	"anticovid/internal/geo"
+	"anticovid/internal/msg"
 )
 
 // Kinds of area on the public map.
@@ -48,24 +49,24 @@ func (s *Service) checkArea(a *Area) (geo.Unit, error) {
 	a.Label = strings.Join(strings.Fields(a.Label), " ")
 	a.Note = strings.TrimSpace(a.Note)
 	if a.Kind != AreaLockdown && a.Kind != AreaQuarantine {
-		f.Add("kind", "Loại khu vực phải là phong tỏa hoặc cách ly / Kind must be lockdown or quarantine")
+		f.Add("kind", msg.Both("dashboard.kind_lockdown_or_quarantine"))
 	}
 	if n := len([]rune(a.Label)); n < 2 || n > 120 {
-		f.Add("label", "Tên khu vực từ 2 đến 120 ký tự / Label must be 2 to 120 characters")
+		f.Add("label", msg.Both("dashboard.label_2_to_120"))
 	}
 	if len([]rune(a.Note)) > 500 {
-		f.Add("note", "Ghi chú tối đa 500 ký tự / Note at most 500 characters")
+		f.Add("note", msg.Both("dashboard.note_at_most_500"))
 	}
 	u, ok := geo.Get(a.UnitCode)
 	if !ok || (u.Level != "commune" && u.Level != "district") {
-		f.Add("unit_code", "Cần mã xã/phường hoặc quận/huyện / Needs a commune or district code")
+		f.Add("unit_code", msg.Both("dashboard.needs_commune_or_district"))
 	}
 	if a.StartsAt.IsZero() {
 		a.StartsAt = s.now()
 	}
 	a.StartsAt = a.StartsAt.UTC().Truncate(time.Second)
 	if a.EndsAt != nil && !a.EndsAt.After(a.StartsAt) {
-		f.Add("ends_at", "Thời điểm kết thúc phải sau khi bắt đầu / The end must be after the start")
+		f.Add("ends_at", msg.Both("dashboard.end_after_start"))
 	}
 	return u, f.Err()
 }
@@ -76,7 +77,7 @@ func auditArea(ctx context.Context, s *Service, p *auth.Principal, action string
 	if auth.From(ctx) == nil {
 		ctx = auth.WithPrincipal(ctx, p)
 	}
-	return auth.Audit(ctx, s.DB, action, "map_area", []string{strconv.FormatInt(id, 10)}, "Khu vực phong tỏa, cách ly trên bản đồ công khai / public map area")
+	return auth.Audit(ctx, s.DB, action, "map_area", []string{strconv.FormatInt(id, 10)}, msg.Both("dashboard.public_map_area"))
 }
 
 // AddArea declares an area. The label is public: it must name a place, not

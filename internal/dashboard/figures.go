@@ -9,6 +9,7 @@ import (
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
 	"anticovid/internal/geo"
+	"anticovid/internal/msg"
 	"anticovid/internal/sqldb"
 	"anticovid/internal/venue"
 )
@@ -97,7 +98,7 @@ func (s *Service) viewer(p *auth.Principal, unit string) (geo.Unit, string, erro
 	}
 	u, ok := geo.Get(unit)
 	if !ok {
-		return geo.Unit{}, "", fmt.Errorf("dashboard: %w", &errs.Invalid{Fields: map[string]string{"unit": "Mã đơn vị không tồn tại / Unknown unit code"}})
+		return geo.Unit{}, "", fmt.Errorf("dashboard: %w", &errs.Invalid{Fields: map[string]string{"unit": msg.Both("dashboard.unknown_unit_code")}})
 	}
 	if !p.InJurisdiction(unit) {
 		return geo.Unit{}, "", fmt.Errorf("dashboard %s: %w", unit, errs.ErrForbidden)

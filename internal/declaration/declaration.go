@@ -24,6 +24,7 @@ import (
 
 	"anticovid/internal/errs"
 	"anticovid/internal/geo"
+	"anticovid/internal/msg"
 	"anticovid/internal/people"
 	"anticovid/internal/sqldb"
 	"anticovid/internal/vault"
@@ -52,41 +53,46 @@ func (o Option) Label(lang string) string {
 	return o.Name
 }
 
+// option is an answer whose labels are the catalog's key in both languages.
+func option(code, key string) Option {
+	return Option{code, msg.T("vi", key), msg.T("en", key)}
+}
+
 // Kinds lists the declaration kinds.
 var Kinds = []Option{
-	{KindResident, "Khai báo y tế toàn dân", "Resident health declaration"},
-	{KindTravel, "Khai báo di chuyển nội địa", "Domestic travel declaration"},
-	{KindEntry, "Khai báo nhập cảnh", "Entry declaration (arriving from abroad)"},
+	option(KindResident, "declaration.kind.resident"),
+	option(KindTravel, "declaration.kind.travel"),
+	option(KindEntry, "declaration.kind.entry"),
 }
 
 // Sexes lists the answers to "sex".
 var Sexes = []Option{
-	{"male", "Nam", "Male"},
-	{"female", "Nữ", "Female"},
-	{"other", "Khác", "Other"},
+	option("male", "declaration.sex.male"),
+	option("female", "declaration.sex.female"),
+	option("other", "declaration.sex.other"),
 }
 
 // Symptoms are the signs the Ministry of Health's form asked about, for the
 // last 14 days.
 var Symptoms = []Option{
-	{"fever", "Sốt", "Fever"},
-	{"cough", "Ho", "Cough"},
-	{"shortness_of_breath", "Khó thở", "Shortness of breath"},
-	{"sore_throat", "Đau họng", "Sore throat"},
-	{"nausea_vomiting", "Buồn nôn, nôn", "Nausea or vomiting"},
-	{"diarrhoea", "Tiêu chảy", "Diarrhoea"},
-	{"skin_bleeding", "Xuất huyết ngoài da", "Bleeding under the skin"},
-	{"rash", "Nổi ban ngoài da", "Skin rash"},
+	option("fever", "declaration.symptom.fever"),
+	option("cough", "declaration.symptom.cough"),
+	option("shortness_of_breath", "declaration.symptom.shortness_of_breath"),
+	option("sore_throat", "declaration.symptom.sore_throat"),
+	option("nausea_vomiting", "declaration.symptom.nausea_vomiting"),
+	option("diarrhoea", "declaration.symptom.diarrhoea"),
+	option("skin_bleeding", "declaration.symptom.skin_bleeding"),
+	option("rash", "declaration.symptom.rash"),
 }
 
 // Modes are the means of transport of a travel or entry declaration.
 var Modes = []Option{
-	{"air", "Tàu bay", "Aeroplane"},
-	{"ship", "Tàu thuyền", "Ship or boat"},
-	{"car", "Ô tô, xe khách", "Car, bus or coach"},
-	{"train", "Tàu hoả", "Train"},
-	{"motorbike", "Xe máy", "Motorbike"},
-	{"other", "Khác", "Other"},
+	option("air", "declaration.mode.air"),
+	option("ship", "declaration.mode.ship"),
+	option("car", "declaration.mode.car"),
+	option("train", "declaration.mode.train"),
+	option("motorbike", "declaration.mode.motorbike"),
+	option("other", "declaration.mode.other"),
 }
 
 // MaxVaccineDoses bounds the doses a person may report (two doses and a
@@ -165,8 +171,8 @@ func (in Input) VisitedMarket() bool { return in.AnimalMarket != nil && *in.Anim
 func (in Input) HasSymptom(code string) bool { return slices.Contains(in.Symptoms, code) }
 
 // Message fragments reused by several fields.
-const (
-	msgAnswer = "Hãy trả lời câu hỏi này / Please answer this question"
+var (
+	msgAnswer = msg.Both("declaration.please_answer_question")
 )
 
 var (
@@ -193,20 +199,19 @@ func clean(s string) (string, bool) {
 
 // text validates one free-text field in place: length in runes within
 // [min, max] (min 0: optional).
-func text(f errs.Fields, field string, s *string, min, max int, vi, en string) {
+func text(f errs.Fields, field string, s *string, min, max int, name string) {
 	c, ok := clean(*s)
 	if !ok {
-		f.Add(field, "Có ký tự không hợp lệ / Contains invalid characters")
+		f.Add(field, msg.Both("declaration.contains_invalid_characters"))
 		return
 	}
 	*s = c
 	n := utf8.RuneCountInString(c)
 	switch {
 	case n == 0 && min > 0:
-		f.Add(field, fmt.Sprintf("Hãy nhập %s / Please enter %s", vi, en))
+		f.Add(field, msg.Both("declaration.please_enter", msg.T("vi", name), msg.T("en", name)))
 	case n > 0 && n < min, n > max:
-		f.Add(field, fmt.Sprintf("%s từ %d đến %d ký tự / %s must be %d to %d characters",
-			capitalize(vi), min, max, capitalize(en), min, max))
+		f.Add(field, msg.Both("declaration.length", capitalize(msg.T("vi", name)), min, max, capitalize(msg.T("en", name))))
 	}
 }
 
@@ -225,38 +230,38 @@ func optionOK(list []Option, code string) bool {
 func Validate(in *Input, now time.Time) error {
 	f := errs.Fields{}
 	if in.ID != "" && !clientIDRE.MatchString(in.ID) {
-		f.Add("id", "Mã tờ khai phải là UUID do thiết bị tạo / id must be a client-generated UUID")
+		f.Add("id", msg.Both("declaration.id_client_generated_uuid"))
 	}
 	if in.Kind == "" {
 		in.Kind = KindResident
 	}
 	if !optionOK(Kinds, in.Kind) {
-		f.Add("kind", "Loại tờ khai không hợp lệ / Unknown declaration kind")
+		f.Add("kind", msg.Both("declaration.unknown_declaration_kind"))
 	}
 	travels := in.Kind == KindTravel || in.Kind == KindEntry
 
-	text(f, "name", &in.Name, 2, 100, "họ và tên", "your full name")
+	text(f, "name", &in.Name, 2, 100, "declaration.field.name")
 	if y := now.In(hcm).Year(); in.BirthYear < y-120 || in.BirthYear > y {
-		f.Add("birth_year", fmt.Sprintf("Năm sinh từ %d đến %d / Year of birth between %d and %d", y-120, y, y-120, y))
+		f.Add("birth_year", msg.Both("declaration.year_birth_between_and", y-120, y))
 	}
 	if !optionOK(Sexes, in.Sex) {
-		f.Add("sex", "Hãy chọn giới tính / Please choose a sex")
+		f.Add("sex", msg.Both("declaration.please_choose_sex"))
 	}
-	text(f, "nationality", &in.Nationality, 2, 60, "quốc tịch", "your nationality")
+	text(f, "nationality", &in.Nationality, 2, 60, "declaration.field.nationality")
 	if id, ok := people.NormalizeIDNumber(in.IDNumber); !ok {
-		f.Add("id_number", "Số CCCD/CMND/hộ chiếu không hợp lệ (CCCD 12 số, CMND 9 số, hộ chiếu 1–2 chữ cái và 7–8 số) / Invalid ID number (CCCD 12 digits, CMND 9 digits, passport 1–2 letters and 7–8 digits)")
+		f.Add("id_number", msg.Both("declaration.invalid_id_number_cccd"))
 	} else if id == "" && travels {
-		f.Add("id_number", "Khai báo di chuyển cần số CCCD/CMND/hộ chiếu / A travel declaration needs an ID card or passport number")
+		f.Add("id_number", msg.Both("declaration.travel_declaration_needs_id"))
 	} else {
 		in.IDNumber = id
 	}
 	if ph, err := people.NormalizePhone(in.Phone); err != nil {
-		f.Add("phone", "Số điện thoại không hợp lệ (10 số, bắt đầu bằng 0) / Invalid phone number (10 digits starting with 0)")
+		f.Add("phone", msg.Both("declaration.invalid_phone_number_10"))
 	} else {
 		in.Phone = ph
 	}
 	address(f, in)
-	text(f, "street", &in.Street, 2, 200, "số nhà, đường, thôn/ấp", "house number, street and hamlet")
+	text(f, "street", &in.Street, 2, 200, "declaration.field.street")
 
 	if travels {
 		travel(f, &in.Travel, now)
@@ -264,12 +269,12 @@ func Validate(in *Input, now time.Time) error {
 		in.Travel = Travel{} // a form switched back to "resident" may still carry them
 	}
 
-	text(f, "places", &in.Places, 0, 1000, "nơi đã đến", "places travelled")
+	text(f, "places", &in.Places, 0, 1000, "declaration.field.places")
 	seen := map[string]bool{}
 	syms := in.Symptoms[:0:0]
 	for _, s := range in.Symptoms {
 		if !optionOK(Symptoms, s) {
-			f.Add("symptoms", fmt.Sprintf("Triệu chứng không hợp lệ: %q / Unknown symptom: %q", s, s))
+			f.Add("symptoms", msg.Both("declaration.unknown_symptom", s))
 			break
 		}
 		if !seen[s] {
@@ -292,7 +297,7 @@ func Validate(in *Input, now time.Time) error {
 	if in.VaccineDoses == nil {
 		f.Add("vaccine_doses", msgAnswer)
 	} else if *in.VaccineDoses < 0 || *in.VaccineDoses > MaxVaccineDoses {
-		f.Add("vaccine_doses", fmt.Sprintf("Số mũi vắc xin từ 0 đến %d / Vaccine doses must be 0 to %d", MaxVaccineDoses, MaxVaccineDoses))
+		f.Add("vaccine_doses", msg.Both("declaration.vaccine_doses_0_to", MaxVaccineDoses))
 	}
 	return f.Err()
 }
@@ -303,15 +308,15 @@ func address(f errs.Fields, in *Input) {
 	c, ok := geo.Get(in.CommuneCode)
 	if !ok || c.Level != "commune" {
 		if in.CommuneCode == "" {
-			f.Add("commune_code", "Hãy chọn xã/phường/thị trấn / Please choose a commune")
+			f.Add("commune_code", msg.Both("declaration.please_choose_commune"))
 		} else {
-			f.Add("commune_code", "Mã xã/phường không tồn tại / Unknown commune code")
+			f.Add("commune_code", msg.Both("declaration.unknown_commune_code"))
 		}
 		if p, ok := geo.Get(in.ProvinceCode); in.ProvinceCode != "" && (!ok || p.Level != "province") {
-			f.Add("province_code", "Mã tỉnh/thành phố không tồn tại / Unknown province code")
+			f.Add("province_code", msg.Both("declaration.unknown_province_code"))
 		}
 		if d, ok := geo.Get(in.DistrictCode); in.DistrictCode != "" && (!ok || d.Level != "district" || (in.ProvinceCode != "" && d.ParentCode != in.ProvinceCode)) {
-			f.Add("district_code", "Quận/huyện không thuộc tỉnh/thành phố đã chọn / District not in the chosen province")
+			f.Add("district_code", msg.Both("declaration.district_not_in_chosen"))
 		}
 		return
 	}
@@ -319,9 +324,9 @@ func address(f errs.Fields, in *Input) {
 	p, _ := geo.Ancestor(c.Code, "province")
 	switch {
 	case in.ProvinceCode != "" && in.ProvinceCode != p.Code:
-		f.Add("commune_code", "Xã/phường không thuộc tỉnh/thành phố đã chọn / Commune not in the chosen province")
+		f.Add("commune_code", msg.Both("declaration.commune_not_in_chosen"))
 	case in.DistrictCode != "" && in.DistrictCode != d.Code:
-		f.Add("commune_code", "Xã/phường không thuộc quận/huyện đã chọn / Commune not in the chosen district")
+		f.Add("commune_code", msg.Both("declaration.commune_not_in_chosen_2"))
 	}
 	in.ProvinceCode, in.DistrictCode = p.Code, d.Code
 }
@@ -330,39 +335,39 @@ func address(f errs.Fields, in *Input) {
 // declaration is made before leaving or on arrival, about the last 14 days.
 func travel(f errs.Fields, t *Travel, now time.Time) {
 	if !optionOK(Modes, t.Mode) {
-		f.Add("mode", "Hãy chọn phương tiện / Please choose a means of transport")
+		f.Add("mode", msg.Both("declaration.please_choose_means_transport"))
 	}
 	min := 1
 	if t.Mode == "other" {
 		min = 0
 	}
-	text(f, "vehicle", &t.Vehicle, min, 30, "số hiệu phương tiện", "the vehicle number")
+	text(f, "vehicle", &t.Vehicle, min, 30, "declaration.field.vehicle")
 	t.Vehicle = strings.ToUpper(t.Vehicle)
-	text(f, "seat", &t.Seat, 0, 10, "số ghế", "the seat")
-	text(f, "departure_place", &t.DeparturePlace, 2, 200, "nơi đi", "the place of departure")
-	text(f, "arrival_place", &t.ArrivalPlace, 2, 200, "nơi đến", "the place of arrival")
+	text(f, "seat", &t.Seat, 0, 10, "declaration.field.seat")
+	text(f, "departure_place", &t.DeparturePlace, 2, 200, "declaration.field.departure_place")
+	text(f, "arrival_place", &t.ArrivalPlace, 2, 200, "declaration.field.arrival_place")
 	today := now.In(hcm)
 	today = time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC)
-	parse := func(field, s, vi, en string) (time.Time, bool) {
+	parse := func(field, s, name string) (time.Time, bool) {
 		if s == "" {
-			f.Add(field, fmt.Sprintf("Hãy nhập %s / Please enter %s", vi, en))
+			f.Add(field, msg.Both("declaration.please_enter", msg.T("vi", name), msg.T("en", name)))
 			return time.Time{}, false
 		}
 		d, err := time.Parse(dateLayout, s)
 		if err != nil {
-			f.Add(field, "Ngày không hợp lệ (năm-tháng-ngày) / Invalid date (YYYY-MM-DD)")
+			f.Add(field, msg.Both("declaration.invalid_date_yyyy_mm"))
 			return time.Time{}, false
 		}
 		if d.Before(today.AddDate(0, 0, -30)) || d.After(today.AddDate(0, 0, 30)) {
-			f.Add(field, "Ngày phải trong vòng 30 ngày so với hôm nay / The date must be within 30 days of today")
+			f.Add(field, msg.Both("declaration.date_within_30_days"))
 			return time.Time{}, false
 		}
 		return d, true
 	}
-	dep, ok1 := parse("departure_date", t.DepartureDate, "ngày đi", "the departure date")
-	arr, ok2 := parse("arrival_date", t.ArrivalDate, "ngày đến", "the arrival date")
+	dep, ok1 := parse("departure_date", t.DepartureDate, "declaration.field.departure_date")
+	arr, ok2 := parse("arrival_date", t.ArrivalDate, "declaration.field.arrival_date")
 	if ok1 && ok2 && arr.Before(dep) {
-		f.Add("arrival_date", "Ngày đến không được trước ngày đi / Arrival cannot be before departure")
+		f.Add("arrival_date", msg.Both("declaration.arrival_cannot_before_departure"))
 	}
 }
 

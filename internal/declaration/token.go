@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"anticovid/internal/errs"
+	"anticovid/internal/msg"
 	"anticovid/internal/people"
 )
 
@@ -77,21 +78,20 @@ func parseToken(tok string) (c Claims, msg, tag []byte, ok bool) {
 	return Claims{PersonID: int64(v[0]), DeclarationID: int64(v[1]), Expires: time.Unix(int64(v[2]), 0).UTC()}, msg, tag, true
 }
 
-func tokenError(reason error, vi, en string) error {
-	return fmt.Errorf("personal QR: %w: %w", reason, &errs.Invalid{Fields: map[string]string{"token": vi + " / " + en}})
+func tokenError(reason error, text string) error {
+	return fmt.Errorf("personal QR: %w: %w", reason, &errs.Invalid{Fields: map[string]string{"token": text}})
 }
 
 // Verify checks a personal QR token's signature and expiry, offline: no
 // database is read, so a venue's scanner can check it at the door.
 func (s *Service) Verify(tok string) (Claims, error) {
-	c, msg, tag, ok := parseToken(tok)
-	if !ok || !s.Vault.CheckTag(tokenPurpose, msg, tag) {
-		return Claims{}, tokenError(ErrTokenInvalid, "Mã QR cá nhân không hợp lệ hoặc đã bị sửa", "Invalid or altered personal QR code")
+	c, body, tag, ok := parseToken(tok)
+	if !ok || !s.Vault.CheckTag(tokenPurpose, body, tag) {
+		return Claims{}, tokenError(ErrTokenInvalid, msg.Both("declaration.token.invalid"))
 	}
 	if !s.now().Before(c.Expires) {
-		return Claims{}, tokenError(ErrTokenExpired,
-			"Mã QR cá nhân đã hết hạn ngày "+c.Expires.In(hcm).Format("02/01/2006")+"; hãy khai báo y tế lại",
-			"This personal QR code expired on "+c.Expires.In(hcm).Format("2006-01-02")+"; please declare again")
+		return Claims{}, tokenError(ErrTokenExpired, msg.Both("declaration.token.expired",
+			c.Expires.In(hcm).Format("02/01/2006"), c.Expires.In(hcm).Format("2006-01-02")))
 	}
 	return c, nil
 }
@@ -130,14 +130,9 @@ var (
 
 // unsupported is the error for a QR this scanner does not read; reason says
 // what it saw when it recognised it.
-func unsupported(vi, en string) error {
-	return fmt.Errorf("scan: %w", &errs.Invalid{Fields: map[string]string{"scan": vi + " / " + en}})
+func unsupported(text string) error {
+	return fmt.Errorf("scan: %w", &errs.Invalid{Fields: map[string]string{"scan": text}})
 }
-
-const (
-	unsupportedVI = "Định dạng mã QR không được hỗ trợ: chỉ nhận mã QR cá nhân (khai báo y tế) hoặc mã QR trên thẻ CCCD gắn chip"
-	unsupportedEN = "Unsupported QR format: only personal QR codes (health declaration) and chip ID card (CCCD) QR codes are accepted"
-)
 
 // ParseScan recognises what a venue's staff scanner read: a personal QR (its
 // URL, or the bare token), verified and unexpired; or a chip ID card's QR,
@@ -148,7 +143,7 @@ func (s *Service) ParseScan(text string) (Scan, error) {
 	t := strings.TrimSpace(strings.TrimPrefix(text, "\ufeff"))
 	switch {
 	case t == "":
-		return Scan{}, unsupported("Mã QR trống", "Empty QR code")
+		return Scan{}, unsupported(msg.Both("declaration.scan.empty"))
 	case strings.Contains(t, "|"):
 		card, err := ParseIDCard(t, s.now())
 		if err != nil {
@@ -158,22 +153,22 @@ func (s *Service) ParseScan(text string) (Scan, error) {
 	case strings.HasPrefix(strings.ToLower(t), "http://") || strings.HasPrefix(strings.ToLower(t), "https://"):
 		u, err := url.Parse(t)
 		if err != nil {
-			return Scan{}, unsupported(unsupportedVI, unsupportedEN)
+			return Scan{}, unsupported(msg.Both("declaration.scan.unsupported"))
 		}
 		p := strings.TrimSuffix(u.EscapedPath(), "/")
 		if tok, ok := strings.CutPrefix(p, "/p/"); ok && !strings.Contains(tok, "/") {
 			return s.scanToken(tok)
 		}
 		if strings.HasPrefix(p, "/c/") {
-			return Scan{}, unsupported("Đây là mã QR của địa điểm, không phải mã QR cá nhân", "This is a venue's check-in QR code, not a personal one")
+			return Scan{}, unsupported(msg.Both("declaration.scan.venue"))
 		}
-		return Scan{}, unsupported(unsupportedVI, unsupportedEN)
+		return Scan{}, unsupported(msg.Both("declaration.scan.unsupported"))
 	case tokenRE.MatchString(t):
 		if _, _, _, ok := parseToken(t); ok {
 			return s.scanToken(t)
 		}
 	}
-	return Scan{}, unsupported(unsupportedVI, unsupportedEN)
+	return Scan{}, unsupported(msg.Both("declaration.scan.unsupported"))
 }
 
 func (s *Service) scanToken(tok string) (Scan, error) {
@@ -194,8 +189,7 @@ func ParseIDCard(text string, now time.Time) (IDCard, error) {
 		fields[i] = strings.TrimSpace(fields[i])
 	}
 	if len(fields) > 0 && insuranceRE.MatchString(fields[0]) {
-		return IDCard{}, unsupported("Mã QR thẻ bảo hiểm y tế không được hỗ trợ; hãy quét thẻ CCCD gắn chip hoặc mã QR cá nhân",
-			"Health-insurance card QR codes are not supported; scan a chip ID card (CCCD) or a personal QR code")
+		return IDCard{}, unsupported(msg.Both("declaration.scan.insurance"))
 	}
 	var c IDCard
 	var birth, sex, issued string
@@ -205,23 +199,23 @@ func ParseIDCard(text string, now time.Time) (IDCard, error) {
 	case 6:
 		c.Number, c.Name, birth, sex, c.Address, issued = fields[0], fields[1], fields[2], fields[3], fields[4], fields[5]
 	default:
-		return IDCard{}, unsupported(unsupportedVI, unsupportedEN)
+		return IDCard{}, unsupported(msg.Both("declaration.scan.unsupported"))
 	}
-	bad := func(vi, en string) (IDCard, error) {
-		return IDCard{}, unsupported("Mã QR giống thẻ CCCD nhưng "+vi, "The QR looks like a chip ID card's but "+en)
+	bad := func(key string) (IDCard, error) {
+		return IDCard{}, unsupported(msg.Both("declaration.idcard.bad", msg.T("vi", key), msg.T("en", key)))
 	}
 	if len(c.Number) != 12 || !digitsRE.MatchString(c.Number) {
-		return bad("số CCCD không phải 12 chữ số", "the ID number is not 12 digits")
+		return bad("declaration.idcard.number")
 	}
 	if c.OldNumber != "" && (!digitsRE.MatchString(c.OldNumber) || (len(c.OldNumber) != 9 && len(c.OldNumber) != 12)) {
-		return bad("số CMND cũ không phải 9 hoặc 12 chữ số", "the old ID number is not 9 or 12 digits")
+		return bad("declaration.idcard.old_number")
 	}
 	var ok bool
 	if c.Name, ok = clean(c.Name); !ok || len([]rune(c.Name)) < 2 || len([]rune(c.Name)) > 100 {
-		return bad("họ tên không hợp lệ", "the name is not valid")
+		return bad("declaration.idcard.name")
 	}
 	if c.Address, ok = clean(c.Address); !ok || len([]rune(c.Address)) > 300 {
-		return bad("địa chỉ không hợp lệ", "the address is not valid")
+		return bad("declaration.idcard.address")
 	}
 	switch strings.ToLower(nfc(sex)) {
 	case "nam":
@@ -229,19 +223,19 @@ func ParseIDCard(text string, now time.Time) (IDCard, error) {
 	case "nữ":
 		c.Sex = "female"
 	default:
-		return bad("giới tính không phải Nam/Nữ", "the sex is neither Nam nor Nữ")
+		return bad("declaration.idcard.sex")
 	}
 	today := now.In(hcm)
 	today = time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC)
 	var err error
 	if len(birth) != 8 || len(issued) != 8 {
-		return bad("ngày sinh hoặc ngày cấp không đủ 8 chữ số (ddMMyyyy)", "a date is not 8 digits (ddMMyyyy)")
+		return bad("declaration.idcard.dates")
 	}
 	if c.Birth, err = time.Parse("02012006", birth); err != nil || c.Birth.Year() < 1900 || c.Birth.After(today) {
-		return bad("ngày sinh không hợp lệ (ddMMyyyy)", "the date of birth is not a valid ddMMyyyy date")
+		return bad("declaration.idcard.birth")
 	}
 	if c.Issued, err = time.Parse("02012006", issued); err != nil || c.Issued.Before(c.Birth) || c.Issued.After(today) {
-		return bad("ngày cấp không hợp lệ (ddMMyyyy)", "the date of issue is not a valid ddMMyyyy date")
+		return bad("declaration.idcard.issued")
 	}
 	return c, nil
 }

@@ -13,6 +13,7 @@ import (
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
 	"anticovid/internal/geo"
+	"anticovid/internal/msg"
 )
 
 // MayWork reports whether the caller works the health station's worklist:
@@ -77,7 +78,7 @@ func (s *Service) Worklist(ctx context.Context, p *auth.Principal, f Filter, pur
 	if f.Unit != "" {
 		u, ok := geo.Get(f.Unit)
 		if !ok {
-			return nil, fmt.Errorf("worklist: %w", &errs.Invalid{Fields: map[string]string{"unit": "Mã đơn vị không tồn tại / Unknown unit code"}})
+			return nil, fmt.Errorf("worklist: %w", &errs.Invalid{Fields: map[string]string{"unit": msg.Both("declaration.unknown_unit_code")}})
 		}
 		if !p.InJurisdiction(u.Code) {
 			return nil, fmt.Errorf("worklist %s: %w", u.Code, errs.ErrForbidden)
@@ -100,7 +101,7 @@ func (s *Service) Worklist(ctx context.Context, p *auth.Principal, f Filter, pur
 		where += " AND d.handled_at IS NOT NULL"
 	case StatusAll:
 	default:
-		return nil, fmt.Errorf("worklist: %w", &errs.Invalid{Fields: map[string]string{"status": `Trạng thái phải là "open", "handled" hoặc "all" / status must be "open", "handled" or "all"`}})
+		return nil, fmt.Errorf("worklist: %w", &errs.Invalid{Fields: map[string]string{"status": msg.Both("declaration.status_open_handled_or")}})
 	}
 	if f.Limit <= 0 {
 		f.Limit = 50
@@ -213,7 +214,7 @@ func (s *Service) Handle(ctx context.Context, p *auth.Principal, id int64, note 
 		return fmt.Errorf("handle declaration %d: not on the worklist: %w", id, errs.ErrNotFound)
 	}
 	f := errs.Fields{}
-	text(f, "note", &note, 2, MaxNoteLen, "ghi chú xử lý", "a note of what was done")
+	text(f, "note", &note, 2, MaxNoteLen, "declaration.field.note")
 	if err := f.Err(); err != nil {
 		return fmt.Errorf("handle declaration %d: %w", id, err)
 	}

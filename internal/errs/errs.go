@@ -5,6 +5,8 @@ package errs
 import (
 	"errors"
 	"net/http"
+
+	"anticovid/internal/msg"
 )
 
 // Sentinel errors. Domains wrap them with %w so callers can test with errors.Is.
@@ -50,24 +52,24 @@ func (f Fields) Err() error {
 
 // HTTP maps an error to a status, a stable code and a message safe to show anyone.
 // Anything unknown is an internal error whose details stay in the log.
-func HTTP(err error) (status int, code, msg string) {
+func HTTP(err error) (status int, code, message string) {
 	switch {
 	case errors.Is(err, ErrInvalid):
-		return http.StatusBadRequest, "invalid", "Dữ liệu không hợp lệ / Invalid input"
+		return http.StatusBadRequest, "invalid", msg.Both("errs.invalid_input")
 	case errors.Is(err, ErrUnauthorized):
-		return http.StatusUnauthorized, "unauthorized", "Cần đăng nhập / Login required"
+		return http.StatusUnauthorized, "unauthorized", msg.Both("errs.login_required")
 	case errors.Is(err, ErrForbidden):
-		return http.StatusForbidden, "forbidden", "Không có quyền truy cập / Forbidden"
+		return http.StatusForbidden, "forbidden", msg.Both("errs.forbidden")
 	case errors.Is(err, ErrNotFound):
-		return http.StatusNotFound, "not_found", "Không tìm thấy / Not found"
+		return http.StatusNotFound, "not_found", msg.Both("errs.not_found")
 	case errors.Is(err, ErrConflict):
-		return http.StatusConflict, "conflict", "Xung đột dữ liệu / Conflict"
+		return http.StatusConflict, "conflict", msg.Both("errs.conflict")
 	case errors.Is(err, ErrTooLarge):
-		return http.StatusRequestEntityTooLarge, "too_large", "Dữ liệu gửi lên quá lớn / Request too large"
+		return http.StatusRequestEntityTooLarge, "too_large", msg.Both("errs.request_too_large")
 	case errors.Is(err, ErrRateLimited):
-		return http.StatusTooManyRequests, "rate_limited", "Quá nhiều yêu cầu, thử lại sau / Too many requests"
+		return http.StatusTooManyRequests, "rate_limited", msg.Both("errs.too_many_requests")
 	}
-	return http.StatusInternalServerError, "internal", "Lỗi hệ thống / Internal error"
+	return http.StatusInternalServerError, "internal", msg.Both("errs.internal_error")
 }
 
 // FieldsOf returns the per-field messages of an *Invalid in err's chain, or nil.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"anticovid/internal/errs"
+	"anticovid/internal/msg"
 )
 
 // Export file constants. Phones compare them byte for byte.
@@ -669,12 +670,11 @@ func ValidateUpload(keys []Key, now time.Time) (accepted, heldBack []Key, err er
 	const op = "exposure validate upload"
 	f := errs.Fields{}
 	if len(keys) == 0 {
-		f.Add("keys", "Cần ít nhất một khoá / at least one key is required")
+		f.Add("keys", msg.Both("exposure.at_least_one_key"))
 		return nil, nil, fmt.Errorf("%s: %w", op, f.Err())
 	}
 	if len(keys) > MaxUploadKeys {
-		f.Add("keys", fmt.Sprintf("Tối đa %d khoá mỗi lần gửi, nhận được %d / at most %d keys per upload, got %d",
-			MaxUploadKeys, len(keys), MaxUploadKeys, len(keys)))
+		f.Add("keys", msg.Both("exposure.at_most_keys_per", MaxUploadKeys, len(keys)))
 		return nil, nil, fmt.Errorf("%s: %w", op, f.Err())
 	}
 	current := int64(ENIntervalNumber(now))
@@ -683,35 +683,33 @@ func ValidateUpload(keys []Key, now time.Time) (accepted, heldBack []Key, err er
 	for i, k := range keys {
 		p := fmt.Sprintf("keys[%d].", i)
 		if len(k.Data) != TEKLen {
-			f.Add(p+"key_data", fmt.Sprintf("Khoá phải dài đúng %d byte, nhận được %d / key must be exactly %d bytes, got %d",
-				TEKLen, len(k.Data), TEKLen, len(k.Data)))
+			f.Add(p+"key_data", msg.Both("exposure.key_exactly_bytes_got", TEKLen, len(k.Data)))
 		} else {
 			tek := [TEKLen]byte(k.Data)
 			if j, dup := seen[tek]; dup {
-				f.Add(p+"key_data", fmt.Sprintf("Khoá trùng với keys[%d] / duplicate of keys[%d]", j, j))
+				f.Add(p+"key_data", msg.Both("exposure.duplicate_keys", j))
 			} else {
 				seen[tek] = i
 			}
 		}
 		periodOK := k.RollingPeriod >= 1 && k.RollingPeriod <= MaxRollingPeriod
 		if !periodOK {
-			f.Add(p+"rolling_period", fmt.Sprintf("Phải trong khoảng 1..%d, nhận được %d / must be in 1..%d, got %d",
-				MaxRollingPeriod, k.RollingPeriod, MaxRollingPeriod, k.RollingPeriod))
+			f.Add(p+"rolling_period", msg.Both("exposure.in_1_got", MaxRollingPeriod, k.RollingPeriod))
 		}
 		if k.TransmissionRisk < 0 || k.TransmissionRisk > MaxTransmitRisk {
-			f.Add(p+"transmission_risk_level", fmt.Sprintf("Phải trong khoảng 0..%d, nhận được %d / must be in 0..%d, got %d",
-				MaxTransmitRisk, k.TransmissionRisk, MaxTransmitRisk, k.TransmissionRisk))
+			f.Add(p+"transmission_risk_level", msg.Both("exposure.in_0_got", MaxTransmitRisk, k.TransmissionRisk))
 		}
 		start := int64(k.RollingStart)
 		switch {
 		case start > current:
-			f.Add(p+"rolling_start_interval_number", fmt.Sprintf(
-				"Khoá bắt đầu trong tương lai (%s, bây giờ là %s) / key starts in the future (interval %d, now %d)",
+			f.Add(p+"rolling_start_interval_number", msg.Both("exposure.key_in_future",
 				fmtInterval(start), fmtInterval(current), start, current))
 		case periodOK && start+int64(k.RollingPeriod) <= oldest:
-			f.Add(p+"rolling_start_interval_number", fmt.Sprintf(
-				"Khoá đã hết hạn hơn 14 ngày (hết hạn lúc %s) / key expired more than 14 days ago (ended at interval %d, oldest accepted %d)",
-				fmtInterval(start+int64(k.RollingPeriod)), start+int64(k.RollingPeriod), oldest))
+			f.Add(p+"rolling_start_interval_number",
+				// Vietnamese gives the time, English the interval numbers: each
+				// language formats its own detail.
+				msg.T("vi", "exposure.key_expired", fmtInterval(start+int64(k.RollingPeriod)))+" / "+
+					msg.T("en", "exposure.key_expired", msg.T("en", "exposure.expired_intervals", start+int64(k.RollingPeriod), oldest)))
 		}
 	}
 	if err := f.Err(); err != nil {

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"anticovid/internal/errs"
+	"anticovid/internal/msg"
 	"anticovid/internal/otp"
 	"anticovid/internal/sqldb"
 	"anticovid/internal/vault"
@@ -102,7 +103,7 @@ type PublishResult struct {
 func (s *Service) Publish(ctx context.Context, cert, client string, keys []Key) (PublishResult, error) {
 	const op = "en publish"
 	if cert == "" {
-		return PublishResult{}, fmt.Errorf("%s: %w", op, &errs.Invalid{Fields: map[string]string{"certificate": "Cần chứng nhận xác minh / a verification certificate is required"}})
+		return PublishResult{}, fmt.Errorf("%s: %w", op, &errs.Invalid{Fields: map[string]string{"certificate": msg.Both("exposure.verification_certificate_required")}})
 	}
 	k, err := s.Codes.Verify(ctx, PurposeENCert, "", cert, client)
 	if err != nil {
@@ -130,7 +131,7 @@ func (s *Service) Publish(ctx context.Context, cert, client string, keys []Key) 
 			}
 			if n, _ := res.RowsAffected(); n == 0 {
 				j := indexOfKey(keys, key.Data)
-				return &errs.Invalid{Fields: map[string]string{fmt.Sprintf("keys[%d].key_data", j): "Khoá đã được gửi trước đó / key was already uploaded"}}
+				return &errs.Invalid{Fields: map[string]string{fmt.Sprintf("keys[%d].key_data", j): msg.Both("exposure.key_was_already_uploaded")}}
 			}
 		}
 		return nil

@@ -15,6 +15,7 @@ import (
 
 	"anticovid/internal/errs"
 	"anticovid/internal/geo"
+	"anticovid/internal/msg"
 	"anticovid/internal/sqldb"
 	"anticovid/internal/vault"
 )
@@ -91,10 +92,10 @@ func Validate(p *Person, now time.Time) error {
 	f := errs.Fields{}
 	p.Name = strings.Join(strings.Fields(p.Name), " ")
 	if n := len([]rune(p.Name)); n < 2 || n > 100 {
-		f.Add("name", "Họ tên từ 2 đến 100 ký tự / Name must be 2 to 100 characters")
+		f.Add("name", msg.Both("people.name_2_to_100"))
 	}
 	if id, ok := NormalizeIDNumber(p.IDNumber); !ok {
-		f.Add("id_number", "Số CCCD/CMND/hộ chiếu không hợp lệ / Invalid ID card or passport number")
+		f.Add("id_number", msg.Both("people.invalid_id_card_or"))
 	} else {
 		p.IDNumber = id
 	}
@@ -103,13 +104,13 @@ func Validate(p *Person, now time.Time) error {
 	if ph, err := NormalizePhone(p.Phone); err == nil {
 		p.Phone = ph
 	} else if p.Phone != "" || p.IDNumber == "" {
-		f.Add("phone", "Số điện thoại không hợp lệ (10 số, bắt đầu bằng 0) / Invalid phone number (10 digits starting with 0)")
+		f.Add("phone", msg.Both("people.invalid_phone_number_10"))
 	}
 	if y := now.Year(); p.BirthYear < y-120 || p.BirthYear > y {
-		f.Add("birth_year", fmt.Sprintf("Năm sinh từ %d đến %d / Year of birth between %d and %d", y-120, y, y-120, y))
+		f.Add("birth_year", msg.Both("people.year_birth_between_and", y-120, y))
 	}
 	if u, ok := geo.Get(p.Commune); !ok || u.Level != "commune" {
-		f.Add("commune_code", "Mã xã/phường không hợp lệ / Unknown commune code")
+		f.Add("commune_code", msg.Both("people.unknown_commune_code"))
 	}
 	return f.Err()
 }
@@ -295,7 +296,7 @@ func (s *Service) Get(ctx context.Context, id int64) (Person, error) {
 func (s *Service) ByPhone(ctx context.Context, phone string) ([]int64, error) {
 	ph, err := NormalizePhone(phone)
 	if err != nil {
-		return nil, fmt.Errorf("by phone: %w", &errs.Invalid{Fields: map[string]string{"phone": "Số điện thoại không hợp lệ / Invalid phone number"}})
+		return nil, fmt.Errorf("by phone: %w", &errs.Invalid{Fields: map[string]string{"phone": msg.Both("people.invalid_phone_number")}})
 	}
 	rows, err := s.DB.R.QueryContext(ctx, "SELECT id FROM people WHERE phone_hash = $1 ORDER BY id", s.Vault.Hash(ph))
 	if err != nil {

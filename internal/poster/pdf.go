@@ -13,6 +13,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"anticovid/internal/errs"
+	"anticovid/internal/msg"
 )
 
 // DejaVu Sans is embedded because Go's own fonts and the PDF standard fonts
@@ -62,9 +63,9 @@ type rgb struct{ r, g, b int }
 
 // steps are the instructions, Vietnamese with the English under each.
 var steps = [][2]string{
-	{"1. Mở camera điện thoại hoặc ứng dụng quét mã QR.", "Open your phone's camera or a QR scanner app."},
-	{"2. Quét mã này khi vào và khi ra.", "Scan this code when you enter and when you leave."},
-	{"3. Khai báo y tế nếu được hỏi.", "Fill in the health declaration if asked."},
+	{msg.T("vi", "poster.1_open_phone_camera"), "Open your phone's camera or a QR scanner app."},
+	{msg.T("vi", "poster.2_scan_code_when"), "Scan this code when you enter and when you leave."},
+	{msg.T("vi", "poster.3_make_health_declaration"), "Fill in the health declaration if asked."},
 }
 
 // PDF writes one A4 page per poster: heading, venue name, category and
@@ -73,7 +74,7 @@ var steps = [][2]string{
 // are cut short only when they would not fit on the page at all.
 func PDF(w io.Writer, posters []Poster) error {
 	if len(posters) == 0 {
-		return fmt.Errorf("poster pdf: %w", &errs.Invalid{Fields: map[string]string{"posters": "Chưa chọn địa điểm nào / No venue selected"}})
+		return fmt.Errorf("poster pdf: %w", &errs.Invalid{Fields: map[string]string{"posters": msg.Both("poster.no_venue_selected")}})
 	}
 	doc := fpdf.New("P", "mm", "A4", "")
 	doc.SetMargins(margin, top, margin)
@@ -81,7 +82,7 @@ func PDF(w io.Writer, posters []Poster) error {
 	doc.SetCellMargin(0)
 	doc.AddUTF8FontFromBytes(font, "", fontRegular)
 	doc.AddUTF8FontFromBytes(font, "B", fontBold)
-	doc.SetTitle("Mã QR điểm kiểm soát ra vào", true)
+	doc.SetTitle(msg.T("vi", "poster.entry_and_exit_qr"), true)
 	doc.SetLang("vi-VN")
 	doc.SetCreator("anticovid", true)
 	if len(posters) == 1 {
@@ -119,10 +120,10 @@ func page(doc *fpdf.Fpdf, i int, p Poster) error {
 	setText(doc, rgb{255, 255, 255})
 	doc.SetFont(font, "B", 22)
 	doc.SetXY(margin, top+4)
-	doc.CellFormat(contentW, 11, "MÃ QR ĐIỂM KIỂM SOÁT RA VÀO", "", 2, "C", false, 0, "")
+	doc.CellFormat(contentW, 11, msg.T("vi", "poster.entry_and_exit_qr_2"), "", 2, "C", false, 0, "")
 	setText(doc, yellow)
 	doc.SetFont(font, "B", 17)
-	doc.CellFormat(contentW, 10, "QUÉT MÃ KHI VÀO VÀ RA", "", 2, "C", false, 0, "")
+	doc.CellFormat(contentW, 10, msg.T("vi", "poster.scan_when_you_come"), "", 2, "C", false, 0, "")
 	setText(doc, grey)
 	doc.SetFont(font, "", 10)
 	doc.SetXY(margin, top+bandH+1.5)
@@ -138,7 +139,7 @@ func page(doc *fpdf.Fpdf, i int, p Poster) error {
 	}
 	if a := joinNonEmpty(", ", clean(p.Address), clean(p.Commune)); a != "" {
 		setText(doc, grey)
-		y = block(doc, y+0.5, "Địa chỉ: "+a, "", 11, 9, 2, 1.3)
+		y = block(doc, y+0.5, msg.T("vi", "poster.address")+a, "", 11, 9, 2, 1.3)
 	}
 
 	// Bottom up: the link (for anyone whose scanner shows it before opening
@@ -184,7 +185,7 @@ func page(doc *fpdf.Fpdf, i int, p Poster) error {
 	doc.SetXY(tx, boxY+pad)
 	setText(doc, blue)
 	doc.SetFont(font, "B", 13)
-	doc.CellFormat(tw, titleH, "HƯỚNG DẪN · HOW TO CHECK IN", "", 2, "L", false, 0, "")
+	doc.CellFormat(tw, titleH, msg.T("vi", "poster.how_to_check_in"), "", 2, "L", false, 0, "")
 	for i, s := range steps {
 		if i > 0 {
 			doc.SetXY(tx, doc.GetY()+stepGap)

@@ -14,6 +14,7 @@ import (
 	qrcode "github.com/skip2/go-qrcode"
 
 	"anticovid/internal/errs"
+	"anticovid/internal/msg"
 )
 
 // Level is the error correction of every code: medium (15 % of the symbol can
@@ -32,11 +33,11 @@ const QuietZone = 4
 // bitmap returns the code's modules, quiet zone included (true is dark).
 func bitmap(url string) ([][]bool, error) {
 	if url == "" {
-		return nil, &errs.Invalid{Fields: map[string]string{"url": "Thiếu địa chỉ cho mã QR / Missing QR content"}}
+		return nil, &errs.Invalid{Fields: map[string]string{"url": msg.Both("poster.missing_qr_content")}}
 	}
 	q, err := qrcode.New(url, Level)
 	if err != nil {
-		return nil, fmt.Errorf("qr: %v: %w", err, &errs.Invalid{Fields: map[string]string{"url": "Nội dung quá dài cho một mã QR / Too long for a QR code"}})
+		return nil, fmt.Errorf("qr: %v: %w", err, &errs.Invalid{Fields: map[string]string{"url": msg.Both("poster.too_long_qr_code")}})
 	}
 	return q.Bitmap(), nil // go-qrcode's default border is the 4-module quiet zone
 }
@@ -53,7 +54,7 @@ func PNG(url string, size int) ([]byte, error) {
 	n := len(bm)
 	if size < n || size > MaxPNGSize {
 		return nil, fmt.Errorf("qr png: size %d: %w", size, &errs.Invalid{Fields: map[string]string{
-			"size": fmt.Sprintf("Kích thước phải từ %d đến %d điểm ảnh / Size must be %d to %d pixels", n, MaxPNGSize, n, MaxPNGSize),
+			"size": msg.Both("poster.size_pixels", n, MaxPNGSize),
 		}})
 	}
 	img := render(bm, size)

@@ -15,6 +15,7 @@ import (
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
 	"anticovid/internal/geo"
+	"anticovid/internal/msg"
 	"anticovid/internal/poster"
 )
 
@@ -75,7 +76,7 @@ func (s *Service) consolidate(ctx context.Context, w Week) (Consolidated, error)
 }
 
 // StateName is a report state in Vietnamese.
-var StateName = map[string]string{OnTime: "Đúng hạn", Late: "Nộp trễ", Pending: "Chưa nộp (còn hạn)", Missing: "Chưa nộp (quá hạn)"}
+var StateName = map[string]string{OnTime: msg.T("vi", "reports.on_time"), Late: msg.T("vi", "reports.late"), Pending: msg.T("vi", "reports.not_yet_before_deadline"), Missing: msg.T("vi", "reports.missing")}
 
 func localStamp(t *time.Time) string {
 	if t == nil {
@@ -84,8 +85,8 @@ func localStamp(t *time.Time) string {
 	return t.In(HCM).Format("15:04 02/01/2006")
 }
 
-var xlsxHeader = []string{"STT", "Đơn vị", "Tình trạng", "Địa điểm đã đăng ký QR", "Địa điểm có quét mã (7 ngày)", "Tỷ lệ quét (%)",
-	"Lượt quét mã (check-in)", "Tờ khai y tế", "Cài đặt Bluezone", "Người dùng điện thoại thông minh", "Tỷ lệ Bluezone (%)", "Thời điểm nộp"}
+var xlsxHeader = []string{"STT", msg.T("vi", "reports.unit"), msg.T("vi", "reports.state"), msg.T("vi", "reports.venues_registered"), msg.T("vi", "reports.venues_scanning_7_days"), msg.T("vi", "reports.scanning_share"),
+	msg.T("vi", "reports.check_ins"), msg.T("vi", "reports.health_declarations"), msg.T("vi", "reports.bluezone_installs"), msg.T("vi", "reports.smartphone_users"), msg.T("vi", "reports.bluezone_share"), msg.T("vi", "reports.submitted")}
 
 func figureRow(f Figures) []any {
 	return []any{f.VenuesRegistered, f.VenuesScanning, f.ScanningPct(), f.Checkins, f.Declarations, f.BluezoneInstalls, f.SmartphoneUsers, f.BluezonePct()}
@@ -107,8 +108,7 @@ func (c Consolidated) XLSX(w io.Writer) error {
 	pctBold, _ := x.NewStyle(&excelize.Style{CustomNumFmt: &pctFmt, Font: &excelize.Font{Bold: true}})
 	wrap, _ := x.NewStyle(&excelize.Style{Alignment: &excelize.Alignment{WrapText: true, Vertical: "top"}})
 
-	period := fmt.Sprintf("Kỳ báo cáo: %s – %s; hạn nộp 13:00 thứ Sáu %s (giờ Việt Nam)",
-		c.From.In(HCM).Format("15:04 02/01/2006"), c.To.In(HCM).Format("15:04 02/01/2006"), c.Deadline.In(HCM).Format("02/01/2006"))
+	period := msg.T("vi", "reports.period_due_13_00", c.From.In(HCM).Format("15:04 02/01/2006"), c.To.In(HCM).Format("15:04 02/01/2006"), c.Deadline.In(HCM).Format("02/01/2006"))
 	table := func(sheet, heading string, reports []Report, total *Figures) error {
 		set := func(cell string, v any) {
 			x.SetCellValue(sheet, cell, v)
@@ -136,7 +136,7 @@ func (c Consolidated) XLSX(w io.Writer) error {
 			row++
 		}
 		if total != nil {
-			vals := append([]any{"", "Tổng cộng", ""}, figureRow(*total)...)
+			vals := append([]any{"", msg.T("vi", "reports.total"), ""}, figureRow(*total)...)
 			cell, _ := excelize.CoordinatesToCellName(1, row)
 			if err := x.SetSheetRow(sheet, cell, &vals); err != nil {
 				return err
@@ -153,7 +153,7 @@ func (c Consolidated) XLSX(w io.Writer) error {
 		x.SetPanes(sheet, &excelize.Panes{Freeze: true, XSplit: 2, YSplit: 4, TopLeftCell: "C5", ActivePane: "bottomRight"})
 		return nil
 	}
-	const sDistricts, sDepts, sCommunes, sText = "Tổng hợp", "Sở, ngành", "Xã, phường", "Nội dung"
+	sDistricts, sDepts, sCommunes, sText := msg.T("vi", "reports.summary"), msg.T("vi", "reports.departments"), msg.T("vi", "reports.communes"), msg.T("vi", "reports.narratives")
 	x.SetSheetName("Sheet1", sDistricts)
 	for _, n := range []string{sDepts, sCommunes, sText} {
 		if _, err := x.NewSheet(n); err != nil {
@@ -161,16 +161,16 @@ func (c Consolidated) XLSX(w io.Writer) error {
 		}
 	}
 	up := strings.ToUpper(c.ProvinceName)
-	if err := table(sDistricts, fmt.Sprintf("BÁO CÁO TỔNG HỢP TUẦN %s – %s: CÁC HUYỆN, THỊ XÃ, THÀNH PHỐ", c.Week, up), c.Districts, &c.Total); err != nil {
+	if err := table(sDistricts, msg.T("vi", "reports.consolidated_report_week_districts", c.Week, up), c.Districts, &c.Total); err != nil {
 		return fmt.Errorf("xlsx: %w", err)
 	}
-	if err := table(sDepts, fmt.Sprintf("BÁO CÁO TUẦN %s – CÁC SỞ, BAN, NGÀNH", c.Week), c.Departments, nil); err != nil {
+	if err := table(sDepts, msg.T("vi", "reports.weekly_report_departments", c.Week), c.Departments, nil); err != nil {
 		return fmt.Errorf("xlsx: %w", err)
 	}
 	// Communes, grouped by district.
-	x.SetCellValue(sCommunes, "A1", "SỐ LIỆU CẤP XÃ (cộng dồn vào báo cáo huyện)")
+	x.SetCellValue(sCommunes, "A1", msg.T("vi", "reports.commune_figures_added_into"))
 	x.SetCellStyle(sCommunes, "A1", "A1", title)
-	hdr := append([]any{"Huyện", "Xã, phường, thị trấn", "Tình trạng"}, anySlice(xlsxHeader[3:11])...)
+	hdr := append([]any{msg.T("vi", "reports.district"), msg.T("vi", "reports.commune_ward_or_township"), msg.T("vi", "reports.state")}, anySlice(xlsxHeader[3:11])...)
 	x.SetSheetRow(sCommunes, "A3", &hdr)
 	x.SetCellStyle(sCommunes, "A3", "K3", head)
 	row := 4
@@ -184,9 +184,9 @@ func (c Consolidated) XLSX(w io.Writer) error {
 	x.SetColWidth(sCommunes, "A", "B", 28)
 	x.SetColWidth(sCommunes, "C", "K", 14)
 	// Texts.
-	x.SetCellValue(sText, "A1", "KẾT QUẢ, KHÓ KHĂN VÀ KIẾN NGHỊ CỦA CÁC ĐƠN VỊ")
+	x.SetCellValue(sText, "A1", msg.T("vi", "reports.results_difficulties_and_proposals"))
 	x.SetCellStyle(sText, "A1", "A1", title)
-	th := []any{"Đơn vị", "Tình trạng", "Kết quả thực hiện", "Khó khăn, vướng mắc", "Đề xuất, kiến nghị", "Người nộp"}
+	th := []any{msg.T("vi", "reports.unit"), msg.T("vi", "reports.state"), msg.T("vi", "reports.results"), msg.T("vi", "reports.difficulties"), msg.T("vi", "reports.proposals"), msg.T("vi", "reports.submitted_by")}
 	x.SetSheetRow(sText, "A3", &th)
 	x.SetCellStyle(sText, "A3", "F3", head)
 	row = 4
@@ -200,7 +200,7 @@ func (c Consolidated) XLSX(w io.Writer) error {
 	x.SetColWidth(sText, "C", "E", 48)
 	x.SetColWidth(sText, "F", "F", 16)
 	x.SetActiveSheet(0)
-	x.SetDocProps(&excelize.DocProperties{Title: "Báo cáo tuần " + c.Week, Creator: "anticovid", Language: "vi-VN"})
+	x.SetDocProps(&excelize.DocProperties{Title: msg.T("vi", "reports.weekly_report") + c.Week, Creator: "anticovid", Language: "vi-VN"})
 	if err := x.Write(w); err != nil {
 		return fmt.Errorf("xlsx: %w", err)
 	}
@@ -237,7 +237,7 @@ func (c Consolidated) PDF(w io.Writer) error {
 	doc.SetAutoPageBreak(true, 12)
 	doc.AddUTF8FontFromBytes(font, "", regular)
 	doc.AddUTF8FontFromBytes(font, "B", boldFont)
-	doc.SetTitle("Báo cáo tuần "+c.Week, true)
+	doc.SetTitle(msg.T("vi", "reports.weekly_report")+c.Week, true)
 	doc.SetLang("vi-VN")
 	doc.SetCreator("anticovid", true)
 	doc.AliasNbPages("")
@@ -245,24 +245,21 @@ func (c Consolidated) PDF(w io.Writer) error {
 		doc.SetY(-10)
 		doc.SetFont(font, "", 8)
 		doc.SetTextColor(110, 110, 110)
-		doc.CellFormat(0, 5, fmt.Sprintf("Báo cáo tuần %s · tạo lúc %s · trang %d/{nb}", c.Week,
-			c.GeneratedAt.In(HCM).Format("15:04 02/01/2006"), doc.PageNo()), "", 0, "C", false, 0, "")
+		doc.CellFormat(0, 5, msg.T("vi", "reports.weekly_report_made_page", c.Week, c.GeneratedAt.In(HCM).Format("15:04 02/01/2006"), doc.PageNo()), "", 0, "C", false, 0, "")
 	})
 	doc.AddPage()
 	doc.SetFont(font, "B", 15)
 	doc.SetTextColor(11, 74, 140)
-	doc.CellFormat(0, 8, clean("BÁO CÁO TỔNG HỢP TUẦN "+c.Week+" – "+strings.ToUpper(c.ProvinceName)), "", 1, "C", false, 0, "")
+	doc.CellFormat(0, 8, clean(msg.T("vi", "reports.consolidated_weekly_report")+c.Week+" – "+strings.ToUpper(c.ProvinceName)), "", 1, "C", false, 0, "")
 	doc.SetFont(font, "", 10)
 	doc.SetTextColor(40, 40, 40)
-	doc.CellFormat(0, 6, clean("Triển khai mã QR điểm kiểm soát ra vào, khai báo y tế điện tử và ứng dụng Bluezone"), "", 1, "C", false, 0, "")
-	doc.CellFormat(0, 6, clean(fmt.Sprintf("Kỳ báo cáo %s – %s · Hạn nộp 13:00 thứ Sáu %s", c.From.In(HCM).Format("15:04 02/01/2006"),
-		c.To.In(HCM).Format("15:04 02/01/2006"), c.Deadline.In(HCM).Format("02/01/2006"))), "", 1, "C", false, 0, "")
-	doc.CellFormat(0, 7, clean(fmt.Sprintf("Đúng hạn: %d · Nộp trễ: %d · Chưa nộp (còn hạn): %d · Chưa nộp (quá hạn): %d",
-		c.Board.Counts[OnTime], c.Board.Counts[Late], c.Board.Counts[Pending], c.Board.Counts[Missing])), "", 1, "C", false, 0, "")
+	doc.CellFormat(0, 6, clean(msg.T("vi", "reports.roll_out_entry_qr")), "", 1, "C", false, 0, "")
+	doc.CellFormat(0, 6, clean(msg.T("vi", "reports.period_due_13_00_2", c.From.In(HCM).Format("15:04 02/01/2006"), c.To.In(HCM).Format("15:04 02/01/2006"), c.Deadline.In(HCM).Format("02/01/2006"))), "", 1, "C", false, 0, "")
+	doc.CellFormat(0, 7, clean(msg.T("vi", "reports.on_time_late_not", c.Board.Counts[OnTime], c.Board.Counts[Late], c.Board.Counts[Pending], c.Board.Counts[Missing])), "", 1, "C", false, 0, "")
 	doc.Ln(2)
 
 	widths := []float64{8, 58, 32, 22, 22, 16, 26, 22, 22, 24, 18}
-	heads := []string{"STT", "Đơn vị", "Tình trạng", "Địa điểm ĐK", "Có quét mã", "Tỷ lệ %", "Lượt quét", "Tờ khai", "Bluezone", "Smartphone", "Tỷ lệ %"}
+	heads := []string{"STT", msg.T("vi", "reports.unit"), msg.T("vi", "reports.state"), msg.T("vi", "reports.venues"), msg.T("vi", "reports.scanning"), msg.T("vi", "reports.share"), msg.T("vi", "reports.check_ins_2"), msg.T("vi", "reports.declarations"), "Bluezone", "Smartphone", msg.T("vi", "reports.share")}
 	header := func() {
 		doc.SetFont(font, "B", 8.5)
 		doc.SetFillColor(220, 230, 241)
@@ -298,27 +295,27 @@ func (c Consolidated) PDF(w io.Writer) error {
 		doc.CellFormat(0, 8, clean(t), "", 1, "L", false, 0, "")
 		doc.SetTextColor(30, 30, 30)
 	}
-	section("I. Các huyện, thị xã, thành phố")
+	section(msg.T("vi", "reports.i_districts_towns_and"))
 	header()
 	for i, r := range c.Districts {
 		line(fmt.Sprint(i+1), r.Unit.Name, StateName[r.State], r.Figures, false)
 	}
-	line("", "Tổng cộng", "", c.Total, true)
+	line("", msg.T("vi", "reports.total"), "", c.Total, true)
 	doc.Ln(4)
-	section("II. Các sở, ban, ngành (theo lĩnh vực; không cộng vào tổng)")
+	section(msg.T("vi", "reports.ii_departments_by_sector"))
 	header()
 	for i, r := range c.Departments {
 		line(fmt.Sprint(i+1), r.Unit.Name, StateName[r.State], r.Figures, false)
 	}
 	doc.AddPage()
-	section("III. Kết quả, khó khăn và kiến nghị của các đơn vị")
+	section(msg.T("vi", "reports.iii_results_difficulties_and"))
 	for _, r := range append(append([]Report{}, c.Departments...), c.Districts...) {
 		if !r.Submitted {
 			continue
 		}
 		doc.SetFont(font, "B", 10)
 		doc.MultiCell(0, 6, clean(fmt.Sprintf("%s (%s, %s)", r.Unit.Name, StateName[r.State], localStamp(r.FirstSubmittedAt))), "", "L", false)
-		for _, part := range [][2]string{{"Kết quả thực hiện", r.WorkDone}, {"Khó khăn, vướng mắc", r.Difficulties}, {"Đề xuất, kiến nghị", r.Proposals}} {
+		for _, part := range [][2]string{{msg.T("vi", "reports.results"), r.WorkDone}, {msg.T("vi", "reports.difficulties"), r.Difficulties}, {msg.T("vi", "reports.proposals"), r.Proposals}} {
 			if strings.TrimSpace(part[1]) == "" {
 				continue
 			}
@@ -363,7 +360,7 @@ func (s *Service) SendConsolidated(ctx context.Context, p *auth.Principal, w Wee
 		return "", fmt.Errorf("send report: %w", errs.ErrForbidden)
 	}
 	if s.Mailer == nil || s.ProvinceEmail == "" {
-		return "", fmt.Errorf("send report: %w", &errs.Invalid{Fields: map[string]string{"smtp": "Chưa cấu hình máy chủ thư hoặc địa chỉ nhận của tỉnh (--smtp-url / ANTICOVID_SMTP_URL, --report-email / ANTICOVID_REPORT_EMAIL) / SMTP server or the province's address is not configured"}})
+		return "", fmt.Errorf("send report: %w", &errs.Invalid{Fields: map[string]string{"smtp": smtpMissing()}})
 	}
 	c, err := s.consolidate(ctx, w)
 	if err != nil {
@@ -376,13 +373,13 @@ func (s *Service) SendConsolidated(ctx context.Context, p *auth.Principal, w Wee
 	if err := c.PDF(&pb); err != nil {
 		return "", err
 	}
-	body := fmt.Sprintf("Kính gửi %s,\n\nSở Thông tin và Truyền thông gửi báo cáo tổng hợp tuần %s về triển khai mã QR, khai báo y tế và Bluezone.\n"+
-		"Đúng hạn: %d; nộp trễ: %d; chưa nộp: %d.\nTổng số lượt quét mã: %s; tờ khai y tế: %s; cài đặt Bluezone: %s (%s%% người dùng điện thoại thông minh).\n\n"+
-		"Tệp đính kèm: bảng tính (XLSX) và bản in (PDF).\n",
-		"Ủy ban nhân dân "+c.ProvinceName, c.Week, c.Board.Counts[OnTime], c.Board.Counts[Late], c.Board.Counts[Pending]+c.Board.Counts[Missing],
+	body := fmt.Sprintf(msg.T("vi", "reports.dear_department_information_and")+
+		msg.T("vi", "reports.on_time_late_missing")+
+		msg.T("vi", "reports.attached_spreadsheet_xlsx_and"),
+		msg.T("vi", "reports.people_committee")+c.ProvinceName, c.Week, c.Board.Counts[OnTime], c.Board.Counts[Late], c.Board.Counts[Pending]+c.Board.Counts[Missing],
 		vn(c.Total.Checkins), vn(c.Total.Declarations), vn(c.Total.BluezoneInstalls), vnPct(c.Total.BluezonePct()))
 	name := "bao-cao-tuan-" + c.Week
-	err = s.Mailer.SendAttachments(ctx, s.ProvinceEmail, "Báo cáo tổng hợp tuần "+c.Week+" – "+c.ProvinceName, body, []Attachment{
+	err = s.Mailer.SendAttachments(ctx, s.ProvinceEmail, msg.T("vi", "reports.consolidated_report_week")+c.Week+" – "+c.ProvinceName, body, []Attachment{
 		{Name: name + ".xlsx", ContentType: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", Data: xb.Bytes()},
 		{Name: name + ".pdf", ContentType: "application/pdf", Data: pb.Bytes()},
 	})
@@ -394,4 +391,14 @@ func (s *Service) SendConsolidated(ctx context.Context, p *auth.Principal, w Wee
 		return "", fmt.Errorf("send report: %w", err)
 	}
 	return s.ProvinceEmail, nil
+}
+
+// smtpMissing says the mail settings are missing, naming the flags and
+// environment variables (which are not translated) in the Vietnamese part.
+func smtpMissing() string {
+	settings := []string{
+		strings.Join([]string{"--smtp-url", "ANTICOVID_SMTP_URL"}, " / "),
+		strings.Join([]string{"--report-email", "ANTICOVID_REPORT_EMAIL"}, " / "),
+	}
+	return msg.T("vi", "reports.smtp_missing") + " (" + strings.Join(settings, ", ") + ")" + " / " + msg.T("en", "reports.smtp_missing")
 }

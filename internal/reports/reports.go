@@ -19,6 +19,7 @@ import (
 
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
+	"anticovid/internal/msg"
 	"anticovid/internal/notify"
 	"anticovid/internal/sqldb"
 )
@@ -56,11 +57,11 @@ func (f Figures) validate(fs errs.Fields) {
 	for name, v := range map[string]int64{"venues_registered": f.VenuesRegistered, "venues_scanning": f.VenuesScanning,
 		"checkins": f.Checkins, "declarations": f.Declarations, "bluezone_installs": f.BluezoneInstalls, "smartphone_users": f.SmartphoneUsers} {
 		if v < 0 || v > 1_000_000_000 {
-			fs.Add(name, "Số liệu phải từ 0 đến 1.000.000.000 / Must be between 0 and 1,000,000,000")
+			fs.Add(name, msg.Both("reports.between_0_and_1"))
 		}
 	}
 	if f.VenuesScanning > f.VenuesRegistered {
-		fs.Add("venues_scanning", "Số địa điểm quét mã không thể lớn hơn số đã đăng ký / Cannot exceed the venues registered")
+		fs.Add("venues_scanning", msg.Both("reports.cannot_exceed_venues_registered"))
 	}
 }
 
@@ -307,14 +308,14 @@ func (s *Service) Submit(ctx context.Context, p *auth.Principal, w Week, key str
 	now := s.now()
 	f := errs.Fields{}
 	if w.Monday().After(now) {
-		f.Add("week", "Chưa đến tuần báo cáo này / This week has not started yet")
+		f.Add("week", msg.Both("reports.week_has_not_started"))
 	}
 	clean := func(name, v string, required bool) string {
 		v = strings.TrimSpace(strings.ReplaceAll(v, "\r\n", "\n"))
 		if n := len([]rune(v)); n > 5000 {
-			f.Add(name, "Tối đa 5.000 ký tự / At most 5,000 characters")
+			f.Add(name, msg.Both("reports.at_most_5_000"))
 		} else if required && n < 2 {
-			f.Add(name, "Cần nhập nội dung / Required")
+			f.Add(name, msg.Both("reports.required"))
 		}
 		return v
 	}
@@ -438,7 +439,7 @@ func (s *Service) SetEmail(ctx context.Context, p *auth.Principal, key, email st
 	if email != "" {
 		a, err := mail.ParseAddress(email)
 		if err != nil || a.Address != email {
-			return fmt.Errorf("set report email: %w", &errs.Invalid{Fields: map[string]string{"email": "Địa chỉ thư không hợp lệ / Invalid email address"}})
+			return fmt.Errorf("set report email: %w", &errs.Invalid{Fields: map[string]string{"email": msg.Both("reports.invalid_email_address")}})
 		}
 	}
 	_, err := s.DB.W.ExecContext(ctx, `INSERT INTO report_units (unit_key, email, updated_at) VALUES ($1, $2, $3)
@@ -471,12 +472,12 @@ func (s *Service) SendReminders(ctx context.Context) (int, error) {
 		if u.State != Pending || u.Email == "" {
 			continue
 		}
-		body := fmt.Sprintf("Kính gửi %s,\n\nBáo cáo tuần %s về triển khai mã QR, khai báo y tế và Bluezone cần gửi Sở Thông tin và Truyền thông "+
-			"trước 13:00 thứ Sáu, %s. Biểu mẫu đã điền sẵn số liệu trực tuyến; đơn vị bổ sung kết quả, khó khăn và kiến nghị.\n\n"+
+		body := fmt.Sprintf(msg.T("vi", "reports.dear_weekly_report_on")+
+			msg.T("vi", "reports.before_13_00_on")+
 			"Dear %s: the weekly report %s is due by 13:00 on Friday %s (Asia/Ho_Chi_Minh).\n",
 			u.Unit.Name, w, w.Deadline().Format("02/01/2006"), u.Unit.Name, w, w.Deadline().Format("2006-01-02"))
 		queued, err := s.Outbox.Enqueue(ctx, notify.Message{Channel: notify.Email, To: u.Email,
-			Subject: "Nhắc báo cáo tuần " + w.String() + " / Weekly report reminder", Body: body,
+			Subject: msg.T("vi", "reports.weekly_report_reminder") + w.String() + " / Weekly report reminder", Body: body,
 			DedupKey: "report-reminder:" + w.String() + ":" + u.Unit.Key})
 		if err != nil {
 			return n, fmt.Errorf("report reminders: %w", err)

@@ -24,6 +24,7 @@ import (
 	"fmt"
 
 	"anticovid/internal/errs"
+	"anticovid/internal/msg"
 )
 
 // Claims is what a valid token says. The caller still compares Gen with the
@@ -70,13 +71,13 @@ var (
 	ErrBadSignature = errors.New("token: bad signature")
 )
 
-const (
-	msgInvalid = "Mã QR không hợp lệ hoặc không do hệ thống này cấp / Invalid QR code, or not issued by this system"
-	msgRetired = "Mã QR này đã bị thu hồi, hãy quét mã mới tại địa điểm / This QR code was withdrawn; scan the venue's new code"
+var (
+	msgInvalid = msg.Both("token.invalid_qr_code_or")
+	msgRetired = msg.Both("token.qr_code_was_withdrawn")
 )
 
-func refuse(reason error, msg string) error {
-	return fmt.Errorf("%w: %w", reason, &errs.Invalid{Fields: map[string]string{"token": msg}})
+func refuse(reason error, text string) error {
+	return fmt.Errorf("%w: %w", reason, &errs.Invalid{Fields: map[string]string{"token": text}})
 }
 
 // kidString is how a key id appears in Claims, key file names and logs.

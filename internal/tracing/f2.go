@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"anticovid/internal/errs"
+	"anticovid/internal/msg"
 	"anticovid/internal/sqldb"
 )
 
@@ -39,19 +40,19 @@ func DefaultBounds() Bounds {
 func (b Bounds) Validate() error {
 	f := errs.Fields{}
 	if b.MaxSeeds < 1 || b.MaxSeeds > 5000 {
-		f.Add("max_seeds", "Số F1 mở rộng từ 1 đến 5.000 / F1s expanded must be 1 to 5,000")
+		f.Add("max_seeds", msg.Both("tracing.f1s_expanded_1_to"))
 	}
 	if b.CapPerSeed < 1 || b.CapPerSeed > 1000 {
-		f.Add("cap_per_f1", "Số F2 mỗi F1 từ 1 đến 1.000 / F2s per F1 must be 1 to 1,000")
+		f.Add("cap_per_f1", msg.Both("tracing.f2s_per_f1_1"))
 	}
 	if b.MaxTotal < 1 || b.MaxTotal > 100_000 {
-		f.Add("max_total", "Tổng số F2 từ 1 đến 100.000 / Total F2s must be 1 to 100,000")
+		f.Add("max_total", msg.Both("tracing.total_f2s_1_to"))
 	}
 	if b.MinOverlap < 0 || b.MinOverlap > 24*time.Hour {
-		f.Add("min_overlap", "Thời gian tiếp xúc tối thiểu từ 0 đến 24 giờ / Minimum overlap must be 0 to 24 hours")
+		f.Add("min_overlap", msg.Both("tracing.minimum_overlap_0_to"))
 	}
 	if b.Days < 1 || b.Days > 21 {
-		f.Add("days", "Số ngày theo dõi từ 1 đến 21 / Days must be 1 to 21")
+		f.Add("days", msg.Both("tracing.days_1_to_21"))
 	}
 	return f.Err()
 }
@@ -307,7 +308,7 @@ func (j *Jobs) Latest(ctx context.Context, caseID int64) (Job, error) {
 // progress does not show forever; call it at start.
 func (j *Jobs) Abandon(ctx context.Context) error {
 	_, err := j.DB.W.ExecContext(ctx, "UPDATE trace_jobs SET status = $1, error = $2 WHERE status IN ($3, $4)",
-		JobFailed, "server restarted / máy chủ khởi động lại", JobQueued, JobRunning)
+		JobFailed, msg.Both("tracing.m_y_ch_kh"), JobQueued, JobRunning)
 	if err != nil {
 		return fmt.Errorf("abandon jobs: %w", err)
 	}

@@ -6,10 +6,10 @@
 package tracing
 
 import (
-	"fmt"
 	"time"
 
 	"anticovid/internal/errs"
+	"anticovid/internal/msg"
 	"anticovid/internal/venue"
 )
 
@@ -46,20 +46,20 @@ func DefaultRules() Rules {
 func (r Rules) Validate() error {
 	f := errs.Fields{}
 	if r.MinOverlap < 0 || r.MinOverlap > 24*time.Hour {
-		f.Add("min_overlap", "Thời gian tiếp xúc tối thiểu từ 0 đến 24 giờ / Minimum overlap must be 0 to 24 hours")
+		f.Add("min_overlap", msg.Both("tracing.minimum_overlap_0_to"))
 	}
 	if r.WithinHour && (r.HourWindow <= 0 || r.HourWindow > 6*time.Hour) {
-		f.Add("hour_window", "Khoảng \"trong vòng một giờ\" từ 1 phút đến 6 giờ / The within-an-hour window must be 1 minute to 6 hours")
+		f.Add("hour_window", msg.Both("tracing.within_hour_window_1"))
 	}
 	if r.StayCap < time.Minute || r.StayCap > 48*time.Hour {
-		f.Add("stay_cap", "Thời gian lưu lại tối đa từ 1 phút đến 48 giờ / Stay cap must be 1 minute to 48 hours")
+		f.Add("stay_cap", msg.Both("tracing.stay_cap_1_minute"))
 	}
 	if r.FallbackStay <= 0 {
-		f.Add("fallback_stay", "Thời gian lưu lại mặc định phải dương / Fallback stay must be positive")
+		f.Add("fallback_stay", msg.Both("tracing.fallback_stay_positive"))
 	}
 	for code, d := range r.DefaultStay {
 		if d <= 0 {
-			f.Add("default_stay."+code, fmt.Sprintf("Thời gian lưu lại mặc định của %s phải dương / default stay of %s must be positive", code, code))
+			f.Add("default_stay."+code, msg.Both("tracing.default_stay_positive", code))
 		}
 	}
 	return f.Err()

@@ -2,7 +2,11 @@
 // of the directive), their registration, approval and jurisdiction rules.
 package venue
 
-import "time"
+import (
+	"time"
+
+	"anticovid/internal/msg"
+)
 
 // Kinds of venue: events have a start and an end, vehicles a plate and a route.
 const (
@@ -30,40 +34,40 @@ const (
 
 // Categories lists every category, workplaces first, then crowded places.
 var Categories = []Category{
-	{"party_office", "Cơ quan Đảng, Nhà nước, đoàn thể", "Party, state and mass-organisation office", KindPlace, "", 2 * h, false},
-	{"public_service_center", "Trung tâm phục vụ hành chính công", "Public administration service centre", KindPlace, "", 1 * h, false},
-	{"industrial_zone", "Khu công nghiệp, khu kinh tế", "Industrial or economic zone", KindPlace, "economic_zones", 8 * h, false},
-	{"industrial_cluster", "Cụm công nghiệp", "Industrial cluster", KindPlace, "industry_trade", 8 * h, false},
-	{"factory", "Nhà máy, cơ sở sản xuất", "Factory or production site", KindPlace, "industry_trade", 8 * h, false},
-	{"restaurant", "Cơ sở ăn uống tại chỗ", "On-site food and drink", KindPlace, "industry_trade", 1 * h, false},
-	{"karaoke", "Karaoke", "Karaoke", KindPlace, "", 2 * h, false},
-	{"massage_beauty", "Massage, thẩm mỹ, làm đẹp", "Massage and beauty", KindPlace, "", 90 * m, false},
-	{"gym", "Phòng tập gym, thể hình", "Gym and fitness", KindPlace, "", 90 * m, false},
-	{"bank", "Ngân hàng", "Bank", KindPlace, "", 30 * m, false},
-	{"post_office", "Bưu điện", "Post office", KindPlace, "ict", 30 * m, false},
-	{"telecom_shop", "Cửa hàng viễn thông", "Telecom shop", KindPlace, "ict", 30 * m, false},
-	{"notary", "Văn phòng công chứng", "Notary office", KindPlace, "justice", 1 * h, false},
-	{"meeting", "Hội họp, hội nghị, hội thảo, tập huấn", "Meeting, conference, seminar or training", KindEvent, "", 4 * h, false},
-	{"hospital", "Bệnh viện", "Hospital", KindPlace, "health", 2 * h, true},
-	{"health_station", "Trạm y tế, phòng khám", "Commune health station or clinic", KindPlace, "health", 1 * h, true},
-	{"apartment", "Chung cư", "Apartment building", KindPlace, "", 1 * h, false},
-	{"school", "Trường học", "School", KindPlace, "education", 6 * h, true},
-	{"university", "Trường đại học, cao đẳng", "University or college", KindPlace, "education", 6 * h, true},
-	{"vocational_school", "Trường nghề", "Vocational school", KindPlace, "labour", 6 * h, true},
-	{"bus_station", "Bến xe", "Bus station", KindPlace, "transport", 1 * h, false},
-	{"port", "Cảng, bến phà, bến đò", "Port, ferry landing", KindPlace, "transport", 1 * h, false},
-	{"waiting_shed", "Nhà chờ", "Waiting shed", KindPlace, "transport", 30 * m, false},
-	{"bus", "Xe buýt", "Bus", KindVehicle, "transport", 1 * h, false},
-	{"coach", "Xe khách", "Coach", KindVehicle, "transport", 4 * h, false},
-	{"ferry", "Phà, đò", "Ferry", KindVehicle, "transport", 30 * m, false},
-	{"shopping_center", "Trung tâm thương mại", "Shopping centre", KindPlace, "industry_trade", 90 * m, false},
-	{"supermarket", "Siêu thị", "Supermarket", KindPlace, "industry_trade", 45 * m, false},
-	{"market", "Chợ đầu mối, chợ dân sinh", "Wholesale or local market", KindPlace, "industry_trade", 45 * m, false},
-	{"shop", "Cửa hàng thiết yếu", "Shop selling essentials", KindPlace, "industry_trade", 20 * m, false},
-	{"funeral", "Đám tang", "Funeral", KindEvent, "", 3 * h, false},
-	{"wedding", "Đám cưới", "Wedding", KindEvent, "", 3 * h, false},
-	{"tourist_site", "Khu du lịch, vui chơi giải trí", "Tourist, amusement or entertainment site", KindPlace, "", 3 * h, false},
-	{"worship", "Cơ sở tôn giáo, tín ngưỡng", "Place of worship", KindPlace, "", 90 * m, false},
+	{"party_office", msg.T("vi", "venue.category.party_office"), msg.T("en", "venue.category.party_office"), KindPlace, "", 2 * h, false},
+	{"public_service_center", msg.T("vi", "venue.category.public_service_center"), msg.T("en", "venue.category.public_service_center"), KindPlace, "", 1 * h, false},
+	{"industrial_zone", msg.T("vi", "venue.category.industrial_zone"), msg.T("en", "venue.category.industrial_zone"), KindPlace, "economic_zones", 8 * h, false},
+	{"industrial_cluster", msg.T("vi", "venue.category.industrial_cluster"), msg.T("en", "venue.category.industrial_cluster"), KindPlace, "industry_trade", 8 * h, false},
+	{"factory", msg.T("vi", "venue.category.factory"), msg.T("en", "venue.category.factory"), KindPlace, "industry_trade", 8 * h, false},
+	{"restaurant", msg.T("vi", "venue.category.restaurant"), msg.T("en", "venue.category.restaurant"), KindPlace, "industry_trade", 1 * h, false},
+	{"karaoke", msg.T("vi", "venue.category.karaoke"), msg.T("en", "venue.category.karaoke"), KindPlace, "", 2 * h, false},
+	{"massage_beauty", msg.T("vi", "venue.category.massage_beauty"), msg.T("en", "venue.category.massage_beauty"), KindPlace, "", 90 * m, false},
+	{"gym", msg.T("vi", "venue.category.gym"), msg.T("en", "venue.category.gym"), KindPlace, "", 90 * m, false},
+	{"bank", msg.T("vi", "venue.category.bank"), msg.T("en", "venue.category.bank"), KindPlace, "", 30 * m, false},
+	{"post_office", msg.T("vi", "venue.category.post_office"), msg.T("en", "venue.category.post_office"), KindPlace, "ict", 30 * m, false},
+	{"telecom_shop", msg.T("vi", "venue.category.telecom_shop"), msg.T("en", "venue.category.telecom_shop"), KindPlace, "ict", 30 * m, false},
+	{"notary", msg.T("vi", "venue.category.notary"), msg.T("en", "venue.category.notary"), KindPlace, "justice", 1 * h, false},
+	{"meeting", msg.T("vi", "venue.category.meeting"), msg.T("en", "venue.category.meeting"), KindEvent, "", 4 * h, false},
+	{"hospital", msg.T("vi", "venue.category.hospital"), msg.T("en", "venue.category.hospital"), KindPlace, "health", 2 * h, true},
+	{"health_station", msg.T("vi", "venue.category.health_station"), msg.T("en", "venue.category.health_station"), KindPlace, "health", 1 * h, true},
+	{"apartment", msg.T("vi", "venue.category.apartment"), msg.T("en", "venue.category.apartment"), KindPlace, "", 1 * h, false},
+	{"school", msg.T("vi", "venue.category.school"), msg.T("en", "venue.category.school"), KindPlace, "education", 6 * h, true},
+	{"university", msg.T("vi", "venue.category.university"), msg.T("en", "venue.category.university"), KindPlace, "education", 6 * h, true},
+	{"vocational_school", msg.T("vi", "venue.category.vocational_school"), msg.T("en", "venue.category.vocational_school"), KindPlace, "labour", 6 * h, true},
+	{"bus_station", msg.T("vi", "venue.category.bus_station"), msg.T("en", "venue.category.bus_station"), KindPlace, "transport", 1 * h, false},
+	{"port", msg.T("vi", "venue.category.port"), msg.T("en", "venue.category.port"), KindPlace, "transport", 1 * h, false},
+	{"waiting_shed", msg.T("vi", "venue.category.waiting_shed"), msg.T("en", "venue.category.waiting_shed"), KindPlace, "transport", 30 * m, false},
+	{"bus", msg.T("vi", "venue.category.bus"), msg.T("en", "venue.category.bus"), KindVehicle, "transport", 1 * h, false},
+	{"coach", msg.T("vi", "venue.category.coach"), msg.T("en", "venue.category.coach"), KindVehicle, "transport", 4 * h, false},
+	{"ferry", msg.T("vi", "venue.category.ferry"), msg.T("en", "venue.category.ferry"), KindVehicle, "transport", 30 * m, false},
+	{"shopping_center", msg.T("vi", "venue.category.shopping_center"), msg.T("en", "venue.category.shopping_center"), KindPlace, "industry_trade", 90 * m, false},
+	{"supermarket", msg.T("vi", "venue.category.supermarket"), msg.T("en", "venue.category.supermarket"), KindPlace, "industry_trade", 45 * m, false},
+	{"market", msg.T("vi", "venue.category.market"), msg.T("en", "venue.category.market"), KindPlace, "industry_trade", 45 * m, false},
+	{"shop", msg.T("vi", "venue.category.shop"), msg.T("en", "venue.category.shop"), KindPlace, "industry_trade", 20 * m, false},
+	{"funeral", msg.T("vi", "venue.category.funeral"), msg.T("en", "venue.category.funeral"), KindEvent, "", 3 * h, false},
+	{"wedding", msg.T("vi", "venue.category.wedding"), msg.T("en", "venue.category.wedding"), KindEvent, "", 3 * h, false},
+	{"tourist_site", msg.T("vi", "venue.category.tourist_site"), msg.T("en", "venue.category.tourist_site"), KindPlace, "", 3 * h, false},
+	{"worship", msg.T("vi", "venue.category.worship"), msg.T("en", "venue.category.worship"), KindPlace, "", 90 * m, false},
 }
 
 var byCode = func() map[string]*Category {

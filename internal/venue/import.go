@@ -22,6 +22,7 @@ import (
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
 	"anticovid/internal/geo"
+	"anticovid/internal/msg"
 	"anticovid/internal/people"
 )
 
@@ -88,7 +89,7 @@ func ReadCSV(r io.Reader) ([]Row, error) {
 	}
 	data = bytes.TrimPrefix(data, []byte("\ufeff"))
 	if !utf8.Valid(data) {
-		return nil, fmt.Errorf("read csv: %w", fileError("Tệp CSV phải dùng mã UTF-8 (trong Excel: “CSV UTF-8”) / The CSV file must be UTF-8 (Excel: “CSV UTF-8”)"))
+		return nil, fmt.Errorf("read csv: %w", fileError(msg.Both("venue.csv_file_utf_8")))
 	}
 	cr := csv.NewReader(bytes.NewReader(data))
 	first, _, _ := bytes.Cut(data, []byte("\n"))
@@ -105,7 +106,7 @@ func ReadCSV(r io.Reader) ([]Row, error) {
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
-				return nil, fmt.Errorf("read csv: %w", fileError(fmt.Sprintf("Lỗi định dạng CSV ở dòng %d / CSV syntax error on line %d: %v", pe.Line, pe.Line, pe.Err)))
+				return nil, fmt.Errorf("read csv: %w", fileError(msg.Both("venue.csv_syntax_error", pe.Line)+": "+pe.Err.Error()))
 			}
 			return nil, fmt.Errorf("read csv: %w", err)
 		}
@@ -118,7 +119,7 @@ func ReadCSV(r io.Reader) ([]Row, error) {
 }
 
 func tooMany() error {
-	return fileError(fmt.Sprintf("Tối đa %d dòng mỗi tệp; hãy chia nhỏ tệp / At most %d rows a file; split it", MaxImportRows, MaxImportRows))
+	return fileError(msg.Both("venue.at_most_rows_file", MaxImportRows))
 }
 
 // Limits on what an uploaded XLSX may unpack to: a small upload must not
@@ -134,12 +135,12 @@ const (
 func ReadXLSX(r io.Reader) ([]Row, error) {
 	f, err := excelize.OpenReader(r, excelize.Options{RawCellValue: true, UnzipSizeLimit: xlsxUnzipLimit, UnzipXMLSizeLimit: xlsxUnzipXMLLimit})
 	if err != nil {
-		return nil, fmt.Errorf("read xlsx: %v: %w", err, fileError("Không đọc được tệp Excel (.xlsx) / Cannot read the Excel (.xlsx) file"))
+		return nil, fmt.Errorf("read xlsx: %v: %w", err, fileError(msg.Both("venue.cannot_read_excel_xlsx")))
 	}
 	defer f.Close()
 	sheets := f.GetSheetList()
 	if len(sheets) == 0 {
-		return nil, fmt.Errorf("read xlsx: %w", fileError("Tệp Excel không có trang tính nào / The workbook has no sheet"))
+		return nil, fmt.Errorf("read xlsx: %w", fileError(msg.Both("venue.workbook_has_no_sheet")))
 	}
 	rows, err := f.Rows(sheets[0])
 	if err != nil {
@@ -181,7 +182,7 @@ func excelTime(s string) (time.Time, bool) {
 // lines. serial, when set, converts spreadsheet date cells.
 func rowsOf(records [][]string, serial func(string) (time.Time, bool)) ([]Row, error) {
 	if len(records) == 0 {
-		return nil, fileError("Tệp trống / The file is empty")
+		return nil, fileError(msg.Both("venue.file_empty"))
 	}
 	known := map[string]bool{}
 	for _, c := range ImportColumns {
@@ -195,17 +196,16 @@ func rowsOf(records [][]string, serial func(string) (time.Time, bool)) ([]Row, e
 		case h == "":
 			continue
 		case !known[h]:
-			return nil, fileError(fmt.Sprintf("Cột không rõ “%s”; các cột hợp lệ: %s / Unknown column %q; valid columns: %s",
-				h, strings.Join(ImportColumns, ", "), h, strings.Join(ImportColumns, ", ")))
+			return nil, fileError(msg.Both("venue.unknown_column_valid_columns", h, strings.Join(ImportColumns, ", ")))
 		case seen[h]:
-			return nil, fileError(fmt.Sprintf("Cột “%s” xuất hiện hai lần / Column %q appears twice", h, h))
+			return nil, fileError(msg.Both("venue.column_appears_twice", h))
 		}
 		seen[h] = true
 		header[i] = h
 	}
 	for _, c := range requiredColumns {
 		if !seen[c] {
-			return nil, fileError(fmt.Sprintf("Thiếu cột bắt buộc “%s” ở dòng tiêu đề / The header lacks the required column %q", c, c))
+			return nil, fileError(msg.Both("venue.header_lacks_required_column", c))
 		}
 	}
 	var out []Row
@@ -215,7 +215,7 @@ func rowsOf(records [][]string, serial func(string) (time.Time, bool)) ([]Row, e
 		for j, v := range rec {
 			if j >= len(header) || header[j] == "" {
 				if strings.TrimSpace(v) != "" {
-					return nil, fileError(fmt.Sprintf("Dòng %d có dữ liệu ở cột không có tiêu đề / Row %d has data in a column without a header", row.Line, row.Line))
+					return nil, fileError(msg.Both("venue.row_has_data_in", row.Line))
 				}
 				continue
 			}
@@ -235,7 +235,7 @@ func rowsOf(records [][]string, serial func(string) (time.Time, bool)) ([]Row, e
 		}
 	}
 	if len(out) == 0 {
-		return nil, fileError("Tệp không có dòng dữ liệu nào dưới dòng tiêu đề / No data rows under the header")
+		return nil, fileError(msg.Both("venue.no_data_rows_under"))
 	}
 	return out, nil
 }
@@ -300,7 +300,7 @@ func ParseRow(r Row) (Venue, errs.Fields) {
 		lat, e1 := parseFloat(c["lat"])
 		lon, e2 := parseFloat(c["lon"])
 		if e1 != nil || e2 != nil {
-			f.Add("lat", "Toạ độ cần cả vĩ độ (lat) và kinh độ (lon), dạng số như 10.6345 / Coordinates need both lat and lon, as numbers like 10.6345")
+			f.Add("lat", msg.Both("venue.coordinates_need_both_lat"))
 		} else {
 			v.Lat, v.Lon = &lat, &lon
 		}
@@ -312,7 +312,7 @@ func ParseRow(r Row) (Venue, errs.Fields) {
 		if ph, err := people.NormalizePhone(p); err == nil {
 			v.ContactPhone = ph
 		} else {
-			f.Add("contact_phone", "Số điện thoại không hợp lệ (10 chữ số, bắt đầu bằng 0) / Invalid phone number (10 digits starting with 0)")
+			f.Add("contact_phone", msg.Both("venue.invalid_phone_number_10"))
 		}
 	}
 	if s := strings.ReplaceAll(c["capacity"], " ", ""); s != "" {
@@ -322,7 +322,7 @@ func ParseRow(r Row) (Venue, errs.Fields) {
 		if n, err := strconv.Atoi(s); err == nil {
 			v.Capacity = n
 		} else {
-			f.Add("capacity", "Sức chứa phải là số nguyên / Capacity must be a whole number")
+			f.Add("capacity", msg.Both("venue.capacity_whole_number"))
 		}
 	}
 	for _, t := range []struct {
@@ -332,7 +332,7 @@ func ParseRow(r Row) (Venue, errs.Fields) {
 		if s := c[t.col]; s != "" {
 			tt, ok := ParseLocalTime(s)
 			if !ok {
-				f.Add(t.col, "Thời gian dạng 2021-08-01 18:00 hoặc 01/08/2021 18:00 (giờ Việt Nam) / Time as 2021-08-01 18:00 or 01/08/2021 18:00 (Vietnam time)")
+				f.Add(t.col, msg.Both("venue.time_as_2021_08"))
 				continue
 			}
 			*t.dst = &tt
@@ -391,13 +391,13 @@ func (s *Service) Import(ctx context.Context, p *auth.Principal, rows []Row) (in
 		if _, ok := f["commune_code"]; !ok {
 			switch {
 			case s.Province != "" && !geo.Contains(s.Province, v.CommuneCode):
-				f.Add("commune_code", "Xã/phường không thuộc tỉnh triển khai / Commune outside this deployment's province")
+				f.Add("commune_code", msg.Both("venue.commune_outside_deployment_province"))
 			case !p.InJurisdiction(v.CommuneCode):
-				f.Add("commune_code", "Xã/phường ngoài địa bàn bạn phụ trách / Commune outside your jurisdiction")
+				f.Add("commune_code", msg.Both("venue.commune_outside_jurisdiction"))
 			}
 		}
 		if _, ok := f["category"]; !ok && !p.SeesSector(categoryDept(v.Category)) {
-			f.Add("category", "Loại địa điểm ngoài lĩnh vực của sở/ngành bạn / Category outside your department's sector")
+			f.Add("category", msg.Both("venue.category_outside_department_sector"))
 		}
 		if len(f) > 0 {
 			bad = append(bad, RowError{Row: r.Line, Fields: f})
@@ -435,20 +435,20 @@ func (s *Service) Import(ctx context.Context, p *auth.Principal, rows []Row) (in
 // columnHelp explains each import column, Vietnamese then English, for the
 // template's instructions sheet.
 var columnHelp = map[string][2]string{
-	"name":          {"Tên địa điểm (bắt buộc), 2–200 ký tự", "Venue name (required)"},
-	"category":      {"Mã loại địa điểm (bắt buộc) — xem trang “Loại địa điểm”; có thể ghi tên loại", "Category code (required) — see the categories sheet; the name works too"},
-	"commune_code":  {"Mã xã/phường 5 chữ số của Tổng cục Thống kê (bắt buộc) — xem trang “Xã phường”", "GSO commune code, 5 digits (required)"},
-	"address":       {"Số nhà, đường, ấp/khu phố", "Street address"},
-	"lat":           {"Vĩ độ GPS (không bắt buộc), ví dụ 10.6345", "GPS latitude (optional)"},
-	"lon":           {"Kinh độ GPS (không bắt buộc), ví dụ 106.4801", "GPS longitude (optional)"},
-	"contact_name":  {"Người liên hệ", "Contact person"},
-	"contact_phone": {"Điện thoại liên hệ, 10 chữ số bắt đầu bằng 0", "Contact phone, 10 digits starting with 0"},
-	"capacity":      {"Sức chứa (số người tối đa)", "Capacity (people)"},
-	"opening_hours": {"Giờ mở cửa, ví dụ 06:00–22:00", "Opening hours"},
-	"starts_at":     {"Chỉ với sự kiện (họp, cưới, tang): bắt đầu, dạng 2021-08-01 18:00 (giờ Việt Nam)", "Events only: start, Vietnam time"},
-	"ends_at":       {"Chỉ với sự kiện: kết thúc, sau thời điểm bắt đầu", "Events only: end, after the start"},
-	"plate":         {"Chỉ với phương tiện (xe buýt, xe khách, phà): biển số (bắt buộc với phương tiện)", "Vehicles only: plate number (required for vehicles)"},
-	"route":         {"Chỉ với phương tiện: tuyến, ví dụ Tân An – Bến Lức", "Vehicles only: route"},
+	"name":          {msg.T("vi", "venue.venue_name_required_2"), "Venue name (required)"},
+	"category":      {msg.T("vi", "venue.category_code_required_see"), "Category code (required) — see the categories sheet; the name works too"},
+	"commune_code":  {msg.T("vi", "venue.commune_5_digit_gso"), "GSO commune code, 5 digits (required)"},
+	"address":       {msg.T("vi", "venue.house_number_street_hamlet"), "Street address"},
+	"lat":           {msg.T("vi", "venue.gps_latitude_optional_e"), "GPS latitude (optional)"},
+	"lon":           {msg.T("vi", "venue.gps_longitude_optional_e"), "GPS longitude (optional)"},
+	"contact_name":  {msg.T("vi", "venue.contact_person"), "Contact person"},
+	"contact_phone": {msg.T("vi", "venue.contact_phone_10_digits"), "Contact phone, 10 digits starting with 0"},
+	"capacity":      {msg.T("vi", "venue.capacity_most_people_at"), "Capacity (people)"},
+	"opening_hours": {msg.T("vi", "venue.opening_hours_e_g"), "Opening hours"},
+	"starts_at":     {msg.T("vi", "venue.events_only_meetings_weddings"), "Events only: start, Vietnam time"},
+	"ends_at":       {msg.T("vi", "venue.events_only_end_after"), "Events only: end, after the start"},
+	"plate":         {msg.T("vi", "venue.vehicles_only_buses_coaches"), "Vehicles only: plate number (required for vehicles)"},
+	"route":         {msg.T("vi", "venue.vehicles_only_route_e"), "Vehicles only: route"},
 }
 
 // WriteTemplateCSV writes an empty import file: the header row, with the byte
@@ -469,7 +469,7 @@ func WriteTemplateCSV(w io.Writer) error {
 func WriteTemplateXLSX(w io.Writer, province string) error {
 	f := excelize.NewFile()
 	defer f.Close()
-	const data, help, cats, communes = "Địa điểm", "Hướng dẫn", "Loại địa điểm", "Xã phường"
+	data, help, cats, communes := msg.T("vi", "venue.venues"), msg.T("vi", "venue.guide"), msg.T("vi", "venue.categories"), msg.T("vi", "venue.communes")
 	if err := f.SetSheetName("Sheet1", data); err != nil {
 		return err
 	}
@@ -493,18 +493,18 @@ func WriteTemplateXLSX(w io.Writer, province string) error {
 	f.SetRowStyle(data, 1, 1, bold)
 	f.SetPanes(data, &excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"})
 
-	f.SetSheetRow(help, "A1", &[]any{"Cột / Column", "Ý nghĩa", "Meaning"})
+	f.SetSheetRow(help, "A1", &[]any{msg.Both("venue.column"), msg.T("vi", "venue.meaning"), "Meaning"})
 	for i, c := range ImportColumns {
 		f.SetSheetRow(help, fmt.Sprintf("A%d", i+2), &[]any{c, columnHelp[c][0], columnHelp[c][1]})
 	}
 	n := len(ImportColumns) + 3
-	f.SetCellStr(help, fmt.Sprintf("A%d", n), "Điền trang “Địa điểm”, giữ nguyên dòng tiêu đề. Nếu có dòng sai, không dòng nào được nhập và hệ thống báo lỗi từng dòng.")
+	f.SetCellStr(help, fmt.Sprintf("A%d", n), msg.T("vi", "venue.fill_in_i_m"))
 	f.SetCellStr(help, fmt.Sprintf("A%d", n+1), "Fill in the first sheet and keep its header row. If any row is wrong, nothing is imported and every bad row is reported.")
 	f.SetColWidth(help, "A", "A", 16)
 	f.SetColWidth(help, "B", "C", 70)
 	f.SetRowStyle(help, 1, 1, bold)
 
-	f.SetSheetRow(cats, "A1", &[]any{"category", "Tên loại", "Name"})
+	f.SetSheetRow(cats, "A1", &[]any{"category", msg.T("vi", "venue.category_name"), "Name"})
 	for i, c := range Categories {
 		f.SetSheetRow(cats, fmt.Sprintf("A%d", i+2), &[]any{c.Code, c.Name, c.NameEN})
 	}
@@ -512,7 +512,7 @@ func WriteTemplateXLSX(w io.Writer, province string) error {
 	f.SetColWidth(cats, "B", "C", 45)
 	f.SetRowStyle(cats, 1, 1, bold)
 
-	f.SetSheetRow(communes, "A1", &[]any{"commune_code", "Xã/phường", "Quận/huyện"})
+	f.SetSheetRow(communes, "A1", &[]any{"commune_code", msg.T("vi", "venue.commune"), msg.T("vi", "venue.district")})
 	list := geo.Communes(province)
 	f.SetColStyle(communes, "A", text)
 	for i, u := range list {

@@ -11,6 +11,7 @@ import (
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
 	"anticovid/internal/geo"
+	"anticovid/internal/msg"
 	"anticovid/internal/sqldb"
 	"anticovid/internal/vault"
 )
@@ -69,35 +70,35 @@ func (v *Venue) Validate() error {
 	f := errs.Fields{}
 	v.Name = strings.Join(strings.Fields(v.Name), " ")
 	if n := len([]rune(v.Name)); n < 2 || n > 200 {
-		f.Add("name", "Tên địa điểm từ 2 đến 200 ký tự / Name must be 2 to 200 characters")
+		f.Add("name", msg.Both("venue.name_2_to_200"))
 	}
 	cat, ok := CategoryOf(v.Category)
 	if !ok {
-		f.Add("category", "Loại địa điểm không hợp lệ / Unknown category")
+		f.Add("category", msg.Both("venue.unknown_category"))
 	}
 	if u, ok := geo.Get(v.CommuneCode); !ok || u.Level != "commune" {
-		f.Add("commune_code", "Mã xã/phường không hợp lệ / Unknown commune code")
+		f.Add("commune_code", msg.Both("venue.unknown_commune_code"))
 	} else {
 		d, _ := geo.Ancestor(v.CommuneCode, "district")
 		p, _ := geo.Ancestor(v.CommuneCode, "province")
 		v.DistrictCode, v.ProvinceCode = d.Code, p.Code
 	}
 	if len([]rune(v.Address)) > 300 {
-		f.Add("address", "Địa chỉ tối đa 300 ký tự / Address at most 300 characters")
+		f.Add("address", msg.Both("venue.address_at_most_300"))
 	}
 	if (v.Lat == nil) != (v.Lon == nil) || (v.Lat != nil && (*v.Lat < -90 || *v.Lat > 90 || *v.Lon < -180 || *v.Lon > 180)) {
-		f.Add("lat", "Toạ độ không hợp lệ / Invalid coordinates")
+		f.Add("lat", msg.Both("venue.invalid_coordinates"))
 	}
 	if v.Capacity < 0 || v.Capacity > 1_000_000 {
-		f.Add("capacity", "Sức chứa không hợp lệ / Invalid capacity")
+		f.Add("capacity", msg.Both("venue.invalid_capacity"))
 	}
 	if cat.Kind == KindEvent {
 		if v.StartsAt == nil || v.EndsAt == nil || !v.EndsAt.After(*v.StartsAt) {
-			f.Add("ends_at", "Sự kiện cần thời gian bắt đầu và kết thúc / An event needs a start before its end")
+			f.Add("ends_at", msg.Both("venue.event_needs_start_before"))
 		}
 	}
 	if cat.Kind == KindVehicle && strings.TrimSpace(v.Plate) == "" {
-		f.Add("plate", "Phương tiện cần biển số / A vehicle needs a plate number")
+		f.Add("plate", msg.Both("venue.vehicle_needs_plate_number"))
 	}
 	return f.Err()
 }
@@ -109,7 +110,7 @@ func (s *Service) Create(ctx context.Context, p *auth.Principal, v Venue) (Venue
 		return Venue{}, fmt.Errorf("create venue: %w", err)
 	}
 	if s.Province != "" && !geo.Contains(s.Province, v.CommuneCode) {
-		return Venue{}, fmt.Errorf("create venue: %w", &errs.Invalid{Fields: map[string]string{"commune_code": "Xã/phường không thuộc tỉnh triển khai / Commune outside this deployment's province"}})
+		return Venue{}, fmt.Errorf("create venue: %w", &errs.Invalid{Fields: map[string]string{"commune_code": msg.Both("venue.commune_outside_deployment_province")}})
 	}
 	v.Status = StatusPending
 	switch {
@@ -245,7 +246,7 @@ func (s *Service) List(ctx context.Context, p *auth.Principal, f Filter) ([]Venu
 	if f.Commune != "" {
 		u, ok := geo.Get(f.Commune)
 		if !ok {
-			return nil, fmt.Errorf("list venues: %w", &errs.Invalid{Fields: map[string]string{"commune": "Mã đơn vị không tồn tại / Unknown unit code"}})
+			return nil, fmt.Errorf("list venues: %w", &errs.Invalid{Fields: map[string]string{"commune": msg.Both("venue.unknown_unit_code")}})
 		}
 		if !p.InJurisdiction(f.Commune) {
 			return nil, fmt.Errorf("list venues: %w", errs.ErrForbidden)
@@ -323,7 +324,7 @@ func (s *Service) SetStatus(ctx context.Context, p *auth.Principal, id int64, st
 	switch status {
 	case StatusApproved, StatusSuspended, StatusClosed:
 	default:
-		return Venue{}, fmt.Errorf("venue status: %w", &errs.Invalid{Fields: map[string]string{"status": "Trạng thái không hợp lệ / Invalid status"}})
+		return Venue{}, fmt.Errorf("venue status: %w", &errs.Invalid{Fields: map[string]string{"status": msg.Both("venue.invalid_status")}})
 	}
 	v, err := s.Get(ctx, p, id)
 	if err != nil {

@@ -1,0 +1,42 @@
+package msg
+
+// Bluezone texts: phone registration, daily-key feed and contact-log checks.
+func init() {
+	add(map[string]Text{
+		"bluezone.00_00_vietnam_time":       {"Phải là 00:00 giờ Việt Nam của một ngày", "must be 00:00 Vietnam time of a day"},
+		"bluezone.at_least_one_daily":       {"Cần ít nhất một khoá ngày", "at least one daily key is required"},
+		"bluezone.at_most_daily_keys":       {"Tối đa %d khoá ngày (14 ngày), nhận được %d", "at most %d daily keys (14 days), got %d"},
+		"bluezone.base_day_before_2020":     {"Ngày tạo khoá trước năm 2020", "base day is before 2020"},
+		"bluezone.base_day_in_future":       {"Ngày tạo khoá ở tương lai", "base day is in the future"},
+		"bluezone.base_day_yyyy_mm":         {"Ngày tạo khoá dạng YYYY-MM-DD", "base day must be YYYY-MM-DD"},
+		"bluezone.code_string":              {"code phải là chuỗi", "code must be a string"},
+		"bluezone.daily_key_was_already":    {"Khoá ngày đã được công bố trước đó", "a daily key was already published"},
+		"bluezone.day_in_future":            {"Ngày ở tương lai", "the day is in the future"},
+		"bluezone.duplicate_keys":           {"Khoá trùng với keys[%d]", "duplicate of keys[%d]"},
+		"bluezone.id_hex_characters_got":    {"ID phải gồm %d ký tự hex, nhận được %d", "ID must be %d hex characters, got %d"},
+		"bluezone.id_not_hex":               {"ID không phải hex", "ID is not hex"},
+		"bluezone.invalid_phone_number":     {"Số điện thoại không hợp lệ", "Invalid phone number"},
+		"bluezone.invalid_phone_number_10":  {"Số điện thoại không hợp lệ (10 số, bắt đầu bằng 0)", "Invalid phone number (10 digits starting with 0)"},
+		"bluezone.json_object_required":     {"Cần một đối tượng JSON", "a JSON object is required"},
+		"bluezone.key_all_zeros":            {"Khoá toàn số 0", "key is all zeros"},
+		"bluezone.key_hex_characters_got":   {"Khoá phải gồm %d ký tự hex, nhận được %d", "key must be %d hex characters, got %d"},
+		"bluezone.key_not_hex":              {"Khoá không phải hex", "key is not hex"},
+		"bluezone.log_empty":                {"Nhật ký trống", "the log is empty"},
+		"bluezone.log_has_more_than":        {"Nhật ký có hơn %d dòng (bình thường khoảng %d): bị từ chối, không lưu gì", "the log has more than %d rows (a normal one has about %d): refused, nothing stored"},
+		"bluezone.malformed_json":           {"JSON không hợp lệ", "malformed JSON"},
+		"bluezone.malformed_row":            {"JSON không hợp lệ", "malformed row"},
+		"bluezone.new_phone_number_needs":   {"Số điện thoại mới: cần họ tên và năm sinh", "a new phone number needs a name and year of birth"},
+		"bluezone.next_day_key_does":        {"Khoá ngày sau không suy ra từ khoá ngày này", "the next day's key does not follow from this one"},
+		"bluezone.older_than_days":          {"Cũ hơn %d ngày", "older than %d days"},
+		"bluezone.platform_android_or_ios":  {"Nền tảng phải là android hoặc ios", "platform must be android or ios"},
+		"bluezone.rows_array":               {"rows phải là mảng", "rows must be an array"},
+		"bluezone.rssi_in_dbm":              {"RSSI phải trong %d..%d dBm", "rssi must be in %d..%d dBm"},
+		"bluezone.rssi_missing":             {"Thiếu RSSI", "rssi is missing"},
+		"bluezone.sighting_in_future":       {"Thời điểm ở tương lai", "sighting is in the future"},
+		"bluezone.sighting_older_than_days": {"Lần gặp cũ hơn %d ngày", "sighting older than %d days"},
+		"bluezone.t_missing":                {"Thiếu thời điểm", "t is missing"},
+		"bluezone.two_keys_same_day":        {"Hai khoá cho cùng một ngày", "two keys for the same day"},
+		"bluezone.unknown_commune_code":     {"Mã xã/phường không hợp lệ", "Unknown commune code"},
+		"bluezone.window_end_after_last":    {"Thời điểm kết thúc phải sau ngày cuối và không ở tương lai", "window end must be after the last day's start and not in the future"},
+	})
+}
