@@ -9,13 +9,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
-	"anticovid/internal/adoption"
+	"anticovid/internal/bench"
 	"anticovid/internal/bluezone"
-	"anticovid/internal/exposure"
 )
 
 // The bluezone commands let an engineer check the server's ID derivation
@@ -81,34 +79,6 @@ func cryptoHexFlag(name, s string, n int) ([]byte, error) {
 	return b, nil
 }
 
-// openBluetooth wires the Bluezone server, the EN key server and the adoption
-// figures; the ID index and export files live in the data directory.
-func (a *app) openBluetooth() error {
-	codes := exposure.NewCodes(a.db, a.vault)
-	bz, err := bluezone.NewService(a.db, a.vault, a.people, a.outbox, codes, filepath.Join(a.cfg.DataDir, "bluezone-index"), a.cfg.Retention)
-	if err != nil {
-		return err
-	}
-	bz.Log = a.log
-	a.bluezone = bz
-	a.en = exposure.NewService(a.db, a.vault, codes, filepath.Join(a.cfg.DataDir, "en-export"))
-	a.adoption = adoption.NewService(a.db, bz)
-	if a.cases != nil {
-		// Bluetooth contacts join the QR ones in every trace, F2 jobs included.
-		a.cases.Engine.Sources = append(a.cases.Engine.Sources, bz.Source())
-	}
-	return nil
-}
-
-// startBluetooth runs the server's background work: the daily ID index kept
-// up to date every 10 minutes (new registrations become deltas within that
-// time; uploads bring the days they touch up to date themselves), and EN
-// export windows published as they close.
-func (a *app) startBluetooth(ctx context.Context) {
-	go a.bluezone.Run(ctx, 10*time.Minute)
-	go a.en.Run(ctx, 10*time.Minute, func(msg string, args ...any) { a.log.Info(msg, args...) })
-}
-
 func runBluezoneSimulate(ctx context.Context, args []string, stdout io.Writer) error {
 	fs, cfg := configFlags("bluezone simulate")
 	n := fs.Int("phones", 1000, "điện thoại mô phỏng / simulated phones to register")
@@ -129,23 +99,23 @@ func runBluezoneSimulate(ctx context.Context, args []string, stdout io.Writer) e
 	}
 	defer a.close()
 	now := time.Now()
-	sim, err := bzSimulate(ctx, a.db, a.vault, cfg.DataDir, cfg.Province, *n, *seed, now, stdout)
+	sim, err := bench.Simulate(ctx, a.db, a.vault, cfg.DataDir, cfg.Province, *n, *seed, now, stdout)
 	if err != nil {
 		return err
 	}
-	defer sim.svc.Index.Close()
-	rows, near := bluezone.SimLog(sim.phones, bluezone.SimLogSpec{F0: *f0, Days: *days, IDsPerDay: *perDay, RegisteredShare: 0.6, Seed: *seed, Now: now})
+	defer sim.Service.Index.Close()
+	rows, near := bluezone.SimLog(sim.Phones, bluezone.SimLogSpec{F0: *f0, Days: *days, IDsPerDay: *perDay, RegisteredShare: 0.6, Seed: *seed, Now: now})
 	fmt.Fprintf(stdout, "F0: phone %d (person %d): %d log rows over %d days; %d registered phones were near\n",
-		*f0, sim.persons[*f0], len(rows), *days, len(near))
+		*f0, sim.Persons[*f0], len(rows), *days, len(near))
 	if *logOut != "" {
 		if err := os.WriteFile(*logOut, bluezone.LogJSON("", rows), 0o600); err != nil {
 			return fmt.Errorf("bluezone simulate: %w", err)
 		}
-		fmt.Fprintf(stdout, "log written to %s: issue a bz_log code for person %d, put it in \"code\" and POST the file to /api/v1/bluezone/contact-logs\n", *logOut, sim.persons[*f0])
+		fmt.Fprintf(stdout, "log written to %s: issue a bz_log code for person %d, put it in \"code\" and POST the file to /api/v1/bluezone/contact-logs\n", *logOut, sim.Persons[*f0])
 	}
 	var ids []string
 	for _, j := range near {
-		ids = append(ids, fmt.Sprint(sim.persons[j]))
+		ids = append(ids, fmt.Sprint(sim.Persons[j]))
 	}
 	fmt.Fprintf(stdout, "near (person ids): %s\n", strings.Join(ids, " "))
 	return nil

@@ -14,6 +14,8 @@ import (
 	"runtime/debug"
 	"sort"
 	"syscall"
+
+	"anticovid/internal/config"
 )
 
 // command is one subcommand. Each lives in its own file and registers itself.
@@ -85,6 +87,23 @@ func usage(w io.Writer) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-22s %s\n", n, commands[n].summary)
 	}
+}
+
+// configFlags registers the shared settings on a new flag set.
+func configFlags(name string) (*flag.FlagSet, *config.Config) {
+	fs := flag.NewFlagSet("anticovid "+name, flag.ContinueOnError)
+	cfg := &config.Config{}
+	cfg.Register(fs)
+	return fs, cfg
+}
+
+// parseAndOpen parses a command's flags and opens the deployment, logging
+// nowhere: commands report on standard output.
+func parseAndOpen(ctx context.Context, fs *flag.FlagSet, cfg *config.Config, args []string) (*app, error) {
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
+	}
+	return open(ctx, cfg, io.Discard)
 }
 
 // parseFlags parses args on fs, turning flag errors into errUsage.

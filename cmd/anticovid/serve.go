@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"anticovid/internal/auth"
@@ -59,18 +60,12 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ops, err := openOps(a)
-	if err != nil {
-		return err
-	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{
-		Handler: web.New(web.Deps{Config: cfg, DB: a.db, Auth: a.auth, People: a.people, Venues: a.venues,
-			Checkins: checkins, Keys: a.keys, Outbox: a.outbox, Log: a.log, Declarations: a.declarations,
-			Bluezone: a.bluezone, Exposure: a.en, Adoption: a.adoption, Cases: a.cases, Ops: ops}),
+		Handler:           web.New(a.webDeps(checkins)),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -84,13 +79,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 			fmt.Fprintf(stdout, "  %-13s %-19s %s %s\n", acc.Username, acc.Role, acc.Unit, acc.Department)
 		}
 	}
-	go retention.Run(ctx, a.db, cfg.Retention, time.Hour, a.log)
-	go a.outbox.Run(ctx, 5*time.Second)
-	web.RunOps(ctx, ops)
-	if err := a.cases.Jobs.Abandon(ctx); err != nil { // tracing jobs a stopped server left running
-		a.log.Error("tracing jobs", "err", err)
-	}
-	a.startBluetooth(ctx)
+	a.runBackground(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -191,4 +180,16 @@ func demoCases(ctx context.Context, a *app, province string, n int) (int, error)
 		made++
 	}
 	return made, nil
+}
+
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				return "anticovid " + bi.Main.Version + " " + s.Value
+			}
+		}
+		return "anticovid " + bi.Main.Version + " " + bi.GoVersion
+	}
+	return "anticovid (unknown build)"
 }

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -14,7 +14,10 @@ import (
 	"time"
 
 	"anticovid/internal/auth"
+	"anticovid/internal/checkin"
+	"anticovid/internal/config"
 	"anticovid/internal/dashboard"
+	"anticovid/internal/demo"
 	"anticovid/internal/geo"
 	"anticovid/internal/notify"
 	"anticovid/internal/people"
@@ -25,8 +28,16 @@ import (
 	"anticovid/internal/web"
 )
 
-func init() {
-	register("bench dashboard", "time dashboard requests (goal < 50 ms) and the background counting at a dataset's scale", benchDashboard)
+// DashboardOptions are the settings of bench dashboard.
+type DashboardOptions struct {
+	// Config gives the data directory, data key and province, and is the
+	// web server's configuration.
+	Config *config.Config
+	Scale  demo.Scale
+	File   string // SQLite dataset file ("": DATA/bench-SCALE.db), reused when present
+	N      int    // requests timed per case
+	Days   int    // days of check-ins in the dataset (0: the scale's)
+	Seed   uint64 // dataset seed
 }
 
 // latencies summarises a list of durations in milliseconds.
@@ -58,25 +69,15 @@ func timeIt(n int, fn func() error) (latencies, error) {
 	return out, nil
 }
 
-// benchDashboard loads (or reuses) the demo dataset, counts it the way the
+// Dashboard loads (or reuses) the demo dataset, counts it the way the
 // server's refresher does, then times the dashboard: the uncached figures
 // of the province, a district, a commune and a department's sector; the
 // HTTP request as a browser makes it (cached between refreshes, and right
-// after a refresh); and the public map.
-func benchDashboard(ctx context.Context, args []string, stdout io.Writer) error {
-	fs, cfg := configFlags("bench dashboard")
-	scaleName := fs.String("scale", "province", "dataset: small, province or country (internal/demo)")
-	file := fs.String("file", "", "SQLite dataset file; default DATA/bench-SCALE.db, reused when present")
-	n := fs.Int("n", 300, "requests timed per case")
-	days := fs.Int("days", 0, "days of check-ins in the dataset (default: the scale's 21); fewer builds faster, and the dashboard's request cost does not depend on it")
-	seed := fs.Uint64("seed", 1, "dataset seed")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	sc, err := scaleOf(*scaleName)
-	if err != nil {
-		return err
-	}
+// after a refresh); and the public map. The dataset is not a deployment's
+// database, so the benchmark builds the few services it needs over it: the
+// dashboard with the server's sources, accounts, and a web server.
+func Dashboard(ctx context.Context, o DashboardOptions, stdout io.Writer) error {
+	cfg, sc := o.Config, o.Scale
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return err
 	}
@@ -84,19 +85,17 @@ func benchDashboard(ctx context.Context, args []string, stdout io.Writer) error 
 	if err != nil {
 		return err
 	}
-	if *days > 0 && *days != sc.Days {
-		sc.Days = *days
-		sc.Name = fmt.Sprintf("%s-%dd", sc.Name, *days)
+	sc = withDays(sc, o.Days)
+	file := o.File
+	if file == "" {
+		file = filepath.Join(cfg.DataDir, "bench-"+sc.Name+".db")
 	}
-	if *file == "" {
-		*file = filepath.Join(cfg.DataDir, "bench-"+sc.Name+".db")
-	}
-	db, err := store.OpenMigrated(ctx, "sqlite:"+*file, "")
+	db, err := store.OpenMigrated(ctx, "sqlite:"+file, "")
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := ensureDataset(ctx, db, v, cfg.Province, sc, *seed, stdout, *file); err != nil {
+	if err := ensureDataset(ctx, db, v, cfg.Province, sc, o.Seed, stdout, file); err != nil {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -104,16 +103,14 @@ func benchDashboard(ctx context.Context, args []string, stdout io.Writer) error 
 	dash.Hourly = append(dash.Hourly, dashboard.DeclarationSource{DB: db}, dashboard.CaseSource{DB: db})
 	dash.Gauges = append(dash.Gauges, dashboard.QuarantineGauges{DB: db}, dashboard.BluezoneGauges{DB: db})
 	dash.Places = dashboard.ExposureSource{DB: db}
-	// The dataset ends at benchNow (18:00 UTC = 01:00 local): "now" is the
+	// The dataset ends at datasetNow (18:00 UTC = 01:00 local): "now" is the
 	// busiest hour of its last full day, 09:40 local, so today has check-ins.
 	now := time.Date(2021, 8, 10, 9, 40, 0, 0, dashboard.HCM)
 	dash.Now = func() time.Time { return now }
 
-	fmt.Fprintf(stdout, "bench dashboard: %s, scale %s, now %s\n", *file, sc.Name, now.Format(time.RFC3339))
-	for _, t := range []string{"dash_hourly", "dash_daily", "dash_venue_seen"} { // count from scratch, as a new deployment does
-		if _, err := db.W.ExecContext(ctx, "DELETE FROM "+t); err != nil {
-			return err
-		}
+	fmt.Fprintf(stdout, "bench dashboard: %s, scale %s, now %s\n", file, sc.Name, now.Format(time.RFC3339))
+	if err := dash.Clear(ctx); err != nil { // count from scratch, as a new deployment does
+		return err
 	}
 	t := time.Now()
 	if err := dash.Backfill(ctx, 14); err != nil {
@@ -129,9 +126,8 @@ func benchDashboard(ctx context.Context, args []string, stdout io.Writer) error 
 	if err != nil {
 		return err
 	}
-	var rows, hourly int64
-	db.R.QueryRowContext(ctx, "SELECT count(*) FROM dash_hourly").Scan(&hourly)
-	db.R.QueryRowContext(ctx, "SELECT count(*) FROM visits WHERE t_in >= $1 AND t_in < $2", now.Truncate(time.Hour).Unix(), now.Unix()).Scan(&rows)
+	hourly, _ := dash.HourlyRows(ctx)
+	rows, _ := checkin.CountBetween(ctx, db, now.Truncate(time.Hour), now)
 	fmt.Fprintf(stdout, "counting: 14-day backfill %v (%d hourly rows); gauges %v; recount of the current hour (%d check-ins so far): %s\n",
 		backfill.Round(time.Millisecond), hourly, gauges.Round(time.Millisecond), rows, hour)
 
@@ -144,7 +140,7 @@ func benchDashboard(ctx context.Context, args []string, stdout io.Writer) error 
 		u      geo.Unit
 		sector string
 	}{{"province", province, ""}, {"district", district, ""}, {"commune", commune, ""}, {"province, sector industry_trade", province, "industry_trade"}} {
-		l, err := timeIt(*n, func() error { _, err := dash.Compute(ctx, c.u, c.sector); return err })
+		l, err := timeIt(o.N, func() error { _, err := dash.Compute(ctx, c.u, c.sector); return err })
 		if err != nil {
 			return err
 		}
@@ -158,7 +154,7 @@ func benchDashboard(ctx context.Context, args []string, stdout io.Writer) error 
 	if _, err := users.CreateUser(ctx, auth.NewUser{Username: name, Password: "bench-dashboard-pw", Role: auth.ProvinceAdmin, Unit: cfg.Province}); err != nil {
 		return err
 	}
-	defer db.W.ExecContext(context.Background(), "DELETE FROM users WHERE username = $1", name)
+	defer users.DeleteUser(context.Background(), name)
 	tok, err := users.CreateToken(ctx, name, time.Hour)
 	if err != nil {
 		return err
@@ -182,7 +178,7 @@ func benchDashboard(ctx context.Context, args []string, stdout io.Writer) error 
 		}
 		return nil
 	}
-	cached, err := timeIt(*n, func() error { return get("/api/v1/dashboard") })
+	cached, err := timeIt(o.N, func() error { return get("/api/v1/dashboard") })
 	if err != nil {
 		return err
 	}
@@ -200,13 +196,13 @@ func benchDashboard(ctx context.Context, args []string, stdout io.Writer) error 
 		}
 		return out, nil
 	}
-	fresh, err := afterRefresh(*n, "/api/v1/dashboard")
+	fresh, err := afterRefresh(o.N, "/api/v1/dashboard")
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "GET /api/v1/dashboard (province), between refreshes: %s\n", cached)
 	fmt.Fprintf(stdout, "GET /api/v1/dashboard (province), first request after each refresh: %s\n", fresh)
-	page, err := afterRefresh(*n/3, "/dashboard")
+	page, err := afterRefresh(o.N/3, "/dashboard")
 	if err != nil {
 		return err
 	}
@@ -216,7 +212,7 @@ func benchDashboard(ctx context.Context, args []string, stdout io.Writer) error 
 		return err
 	}
 	build := time.Since(t)
-	public, err := timeIt(*n, func() error { return get("/api/v1/public/map") })
+	public, err := timeIt(o.N, func() error { return get("/api/v1/public/map") })
 	if err != nil {
 		return err
 	}

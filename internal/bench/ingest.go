@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bytes"
@@ -11,24 +11,44 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"os"
-	"runtime/pprof"
-	"runtime/trace"
 	"slices"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"anticovid/internal/auth"
+	"anticovid/internal/bluezone"
 	"anticovid/internal/checkin"
 	"anticovid/internal/people"
+	"anticovid/internal/sqldb"
+	"anticovid/internal/token"
 	"anticovid/internal/venue"
-	"anticovid/internal/web"
 )
 
-func init() {
-	register("bench ingest", "drive POST /api/v1/checkins over loopback and compare with a no-database handler", benchIngest)
+// IngestOptions are the settings of bench ingest.
+type IngestOptions struct {
+	Duration   time.Duration // how long each load runs
+	Clients    int           // concurrent connections
+	Venues     int           // venues to scan
+	People     int           // registered people scanning, stored before the run
+	NewShare   float64       // share of scans from phones not registered yet
+	CPUProfile string        // CPU profile of the measured run ("": none)
+	Trace      string        // execution trace of the measured run ("": none)
+}
+
+// Deployment is the opened deployment bench ingest drives: its database and
+// services, and the server the command wires over the check-in writer.
+type Deployment struct {
+	DB       *sqldb.DB
+	People   *people.Service
+	Venues   *venue.Service
+	Keys     *token.Keyring
+	Province string
+	// StartCheckins starts the check-in writer; it is called after the venues
+	// are created, as a server starting over a registered province does.
+	StartCheckins func(context.Context) (*checkin.Service, error)
+	// Handler is the deployment's web server over that writer.
+	Handler func(*checkin.Service) http.Handler
 }
 
 // loadResult is one load run's figures.
@@ -86,57 +106,25 @@ func drive(ctx context.Context, url string, clients int, d time.Duration, next f
 		CPU: float64(cpu.Microseconds()) / float64(max(ok.Load(), 1))}
 }
 
-// cpuTime is the process's user and system CPU time: with other work on the
-// machine, CPU per request is the figure that stays comparable.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-func benchIngest(ctx context.Context, args []string, stdout io.Writer) error {
-	fs, cfg := configFlags("bench ingest")
-	duration := fs.Duration("duration", 10*time.Second, "how long each load runs")
-	clients := fs.Int("clients", 64, "concurrent connections")
-	venues := fs.Int("venues", 1000, "venues to scan")
-	persons := fs.Int("people", 200_000, "registered people scanning, stored before the run; their phones send the person token the check-in page keeps")
-	newShare := fs.Float64("new", 0.1, "share of scans from phones not registered yet (their first scan stores the person)")
-	profile := fs.String("cpuprofile", "", "write a CPU profile of the measured run to this file")
-	traceTo := fs.String("trace", "", "write an execution trace of the measured run to this file")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if cfg.DB == "" {
-		dir, err := os.MkdirTemp("", "anticovid-bench-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(dir)
-		cfg.DataDir = dir
-	}
-	cfg.CheckinRate = 0 // the benchmark is one address
-	cfg.LogLevel = "error"
-	a, err := open(ctx, cfg, io.Discard)
-	if err != nil {
-		return err
-	}
-	defer a.close()
-
-	admin := &auth.Principal{Role: auth.ProvinceAdmin, Unit: cfg.Province}
-	communes := provinceCommunes(cfg.Province)
-	tokens := make([]string, *venues)
+// Ingest registers venues and people in d, then drives POST /api/v1/checkins
+// over loopback, and the same load against a handler that only decodes and
+// answers (the no-database baseline). It fails when a check-in failed.
+func Ingest(ctx context.Context, d Deployment, o IngestOptions, stdout io.Writer) error {
+	admin := &auth.Principal{Role: auth.ProvinceAdmin, Unit: d.Province}
+	communes := bluezone.ProvinceCommunes(d.Province)
+	tokens := make([]string, o.Venues)
 	for i := range tokens {
-		v, err := a.venues.Create(ctx, admin, venue.Venue{Name: fmt.Sprintf("Điểm kiểm tra %d", i), Category: "market", CommuneCode: communes[i%len(communes)]})
+		v, err := d.Venues.Create(ctx, admin, venue.Venue{Name: fmt.Sprintf("Điểm kiểm tra %d", i), Category: "market", CommuneCode: communes[i%len(communes)]})
 		if err != nil {
 			return err
 		}
-		tokens[i] = a.keys.Sign(v.ID, v.QRGen)
+		tokens[i] = d.Keys.Sign(v.ID, v.QRGen)
 	}
-	checkins, err := a.startCheckins(ctx)
+	checkins, err := d.StartCheckins(ctx)
 	if err != nil {
 		return err
 	}
-	ids, err := registerPeople(ctx, a, *persons, communes)
+	ids, err := registerPeople(ctx, d, o.People, communes)
 	if err != nil {
 		return err
 	}
@@ -144,8 +132,7 @@ func benchIngest(ctx context.Context, args []string, stdout io.Writer) error {
 	for i, id := range ids {
 		personTokens[i] = checkins.PersonToken(id)
 	}
-	srv := &http.Server{Handler: web.New(web.Deps{Config: cfg, DB: a.db, Auth: a.auth, People: a.people, Venues: a.venues,
-		Checkins: checkins, Keys: a.keys, Outbox: a.outbox, Log: a.log, Declarations: a.declarations})}
+	srv := &http.Server{Handler: d.Handler(checkins)}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -175,32 +162,31 @@ func benchIngest(ctx context.Context, args []string, stdout io.Writer) error {
 	body := func(rng *rand.Rand) []byte {
 		n := seq.Add(1)
 		scan := map[string]any{"id": fmt.Sprintf("%08x-0000-4000-8000-%012x", rng.Uint32(), n), "token": tokens[rng.IntN(len(tokens))], "direction": "in"}
-		if rng.Float64() < *newShare { // a phone never seen before sends its person's details
-			person := personFor(*persons+int(n), communes)
+		if rng.Float64() < o.NewShare { // a phone never seen before sends its person's details
+			person := personFor(o.People+int(n), communes)
 			scan["person"] = map[string]any{"name": person.Name, "phone": person.Phone, "birth_year": person.BirthYear, "commune_code": person.Commune}
 		} else {
-			scan["person_token"] = personTokens[rng.IntN(*persons)]
+			scan["person_token"] = personTokens[rng.IntN(o.People)]
 		}
 		b, _ := json.Marshal(scan)
 		return b
 	}
 	fmt.Fprintf(stdout, "database %s, %d venues, %d registered people, %.0f%% of scans from new phones, %d clients, %v per run\n",
-		a.db.Engine, *venues, *persons, *newShare*100, *clients, *duration)
-	drive(ctx, "http://"+ln.Addr().String()+"/api/v1/checkins", *clients, time.Second, body) // warm caches and connections
-	stopProfiles, err := startProfiles(*profile, *traceTo)
+		d.DB.Engine, o.Venues, o.People, o.NewShare*100, o.Clients, o.Duration)
+	drive(ctx, "http://"+ln.Addr().String()+"/api/v1/checkins", o.Clients, time.Second, body) // warm caches and connections
+	stopProfiles, err := startProfiles(o.CPUProfile, o.Trace)
 	if err != nil {
 		return err
 	}
 	b0, s0, c0 := checkins.Batches()
-	got := drive(ctx, "http://"+ln.Addr().String()+"/api/v1/checkins", *clients, *duration, body)
+	got := drive(ctx, "http://"+ln.Addr().String()+"/api/v1/checkins", o.Clients, o.Duration, body)
 	stopProfiles()
 	b1, s1, c1 := checkins.Batches()
 	fmt.Fprintf(stdout, "check-ins:  %8.0f/s  p50 %.2f ms  p99 %.2f ms  CPU %.0f µs each  (%d ok, %d failed; %.1f a batch, %d commits)\n",
 		got.PerSecond, got.P50, got.P99, got.CPU, got.OK, got.Fail, float64(s1-s0)/float64(max(b1-b0, 1)), c1-c0)
-	bl := drive(ctx, "http://"+bln.Addr().String()+"/", *clients, *duration, body)
+	bl := drive(ctx, "http://"+bln.Addr().String()+"/", o.Clients, o.Duration, body)
 	fmt.Fprintf(stdout, "no-database: %8.0f/s  p50 %.2f ms  p99 %.2f ms  CPU %.0f µs each\n", bl.PerSecond, bl.P50, bl.P99, bl.CPU)
-	var stored int64
-	a.db.R.QueryRowContext(ctx, "SELECT count(*) FROM visits").Scan(&stored)
+	stored, _ := checkin.Count(ctx, d.DB)
 	fmt.Fprintf(stdout, "visits stored: %d (acknowledged in the measured run: %d)\n", stored, got.OK)
 	out, _ := json.Marshal(map[string]float64{"checkins_per_s": round1(got.PerSecond), "p50_ms": round1(got.P50), "p99_ms": round1(got.P99),
 		"baseline_per_s": round1(bl.PerSecond), "ratio": math.Round(got.PerSecond/bl.PerSecond*1000) / 1000})
@@ -211,50 +197,18 @@ func benchIngest(ctx context.Context, args []string, stdout io.Writer) error {
 	return nil
 }
 
-// startProfiles starts a CPU profile and an execution trace into the files
-// named (none for ""); the function it returns stops them and closes the files.
-func startProfiles(cpuFile, traceFile string) (func(), error) {
-	var stops []func()
-	stop := func() {
-		for _, f := range stops {
-			f()
-		}
-	}
-	for _, p := range []struct {
-		file        string
-		start       func(io.Writer) error
-		stopProfile func()
-	}{{cpuFile, pprof.StartCPUProfile, pprof.StopCPUProfile}, {traceFile, trace.Start, trace.Stop}} {
-		if p.file == "" {
-			continue
-		}
-		f, err := os.Create(p.file)
-		if err == nil {
-			err = p.start(f)
-		}
-		if err != nil {
-			stop()
-			return nil, err
-		}
-		stops = append(stops, func() { p.stopProfile(); f.Close() })
-	}
-	return stop, nil
-}
-
-func round1(f float64) float64 { return float64(int64(f*10+0.5)) / 10 }
-
 // registerPeople stores n people as earlier check-ins would have, phones
 // 09xxxxxxxx numbered from 0, before the measured run, and returns their ids.
-func registerPeople(ctx context.Context, a *app, n int, communes []string) ([]int64, error) {
-	w, err := people.NewWriter(ctx, a.db.W)
+func registerPeople(ctx context.Context, d Deployment, n int, communes []string) ([]int64, error) {
+	w, err := people.NewWriter(ctx, d.DB.W)
 	if err != nil {
 		return nil, err
 	}
 	ids := make([]int64, n)
 	for lo := 0; lo < n; lo += 5000 {
-		err := a.db.Tx(ctx, func(tx *sql.Tx) error {
+		err := d.DB.Tx(ctx, func(tx *sql.Tx) error {
 			for p := lo; p < min(lo+5000, n); p++ {
-				sp := a.people.Seal(personFor(p, communes))
+				sp := d.People.Seal(personFor(p, communes))
 				if ids[p], err = w.FindOrCreate(ctx, tx, sp); err != nil {
 					return err
 				}

@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"anticovid/internal/adoption"
+	"anticovid/internal/auth"
+	"anticovid/internal/bluezone"
+	"anticovid/internal/camera"
+	"anticovid/internal/campaign"
+	"anticovid/internal/cases"
+	"anticovid/internal/checkin"
+	"anticovid/internal/config"
+	"anticovid/internal/dashboard"
+	"anticovid/internal/declaration"
+	"anticovid/internal/exposure"
+	"anticovid/internal/notify"
+	"anticovid/internal/people"
+	"anticovid/internal/reports"
+	"anticovid/internal/retention"
+	"anticovid/internal/sqldb"
+	"anticovid/internal/store"
+	"anticovid/internal/token"
+	"anticovid/internal/vault"
+	"anticovid/internal/venue"
+	"anticovid/internal/web"
+)
+
+// This file is the one place a deployment is put together: open builds every
+// service from the configuration, top to bottom in the order they depend on
+// each other; webDeps hands them to the web server; runBackground starts the
+// server's background work. Commands only parse flags and call services.
+
+// app is a deployment's services, wired once for the server and every command.
+type app struct {
+	cfg    *config.Config
+	log    *slog.Logger
+	db     *sqldb.DB
+	vault  *vault.Vault
+	keys   *token.Keyring
+	auth   *auth.Service
+	people *people.Service
+	venues *venue.Service
+	outbox *notify.Outbox
+	// checkins is started lazily (startCheckins): only the server and
+	// bench ingest ingest, and the writer replays the journal when it starts.
+	checkins *checkin.Service
+
+	declarations *declaration.Service
+	// cases is the case registry and contact tracing; Bluetooth contacts
+	// join the QR ones through cases.Engine.Sources.
+	cases *cases.Service
+
+	// Bluetooth tracing: Bluezone server, EN key server, adoption figures.
+	bluezone *bluezone.Service
+	en       *exposure.Service
+	adoption *adoption.Service
+
+	// ops is the operations centre: dashboard and public map, weekly
+	// reports, cameras, campaigns.
+	ops *web.Ops
+}
+
+// open validates cfg, opens and migrates the database, loads the keys and
+// builds the services. Logs go to logOut as JSON.
+func open(ctx context.Context, cfg *config.Config, logOut io.Writer) (*app, error) {
+	// Configuration and logging.
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("configuration:\n%w", err)
+	}
+	var level slog.Level
+	level.UnmarshalText([]byte(cfg.LogLevel))
+	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: level}))
+
+	// Database, the personal-data vault and the venue-token keys, all in (or
+	// named by) the data directory.
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	db, err := store.OpenMigrated(ctx, cfg.DB, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	v, err := vault.Load(cfg.DataKey, cfg.DataDir)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	keys, err := token.LoadKeyring(cfg.DataDir)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+
+	// Accounts, people, venues and the outbox every message goes through.
+	a := &app{cfg: cfg, log: log, db: db, vault: v, keys: keys,
+		auth:   auth.NewService(db, cfg.SessionTTL),
+		people: people.NewService(db, v),
+		venues: &venue.Service{DB: db, Vault: v, Signer: keys, BaseURL: cfg.PublicURL(), Province: cfg.Province},
+		outbox: &notify.Outbox{DB: db, Vault: v, Log: log, Senders: map[string]notify.Sender{}},
+	}
+	// Each channel's provider comes from the configuration; the development
+	// recorder only with --demo or --dev-messages.
+	if err := notify.Configure(a.outbox, cfg, log); err != nil {
+		db.Close()
+		return nil, err
+	}
+
+	// Health declarations, and the case registry with contact tracing.
+	a.declarations = declaration.NewService(db, a.people, v, cfg.PublicURL())
+	a.cases = cases.NewService(db, a.people, a.outbox, log)
+	a.cases.Background = ctx
+
+	// Bluetooth tracing: the Bluezone server and the EN key server share the
+	// verification codes; the ID index and export files live in the data
+	// directory. Bluetooth contacts join the QR ones in every trace, F2 jobs
+	// included.
+	codes := exposure.NewCodes(db, v)
+	a.bluezone, err = bluezone.NewService(db, v, a.people, a.outbox, codes, filepath.Join(cfg.DataDir, "bluezone-index"), cfg.Retention)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	a.bluezone.Log = log
+	a.en = exposure.NewService(db, v, codes, filepath.Join(cfg.DataDir, "en-export"))
+	a.adoption = adoption.NewService(db, a.bluezone)
+	a.cases.Engine.Sources = append(a.cases.Engine.Sources, a.bluezone.Source())
+
+	// The operations centre, with the operations settings of the config
+	// (--public-threshold, --camera-allow-local, --report-email, --smtp-url,
+	// --campaign-max-rate, --map-tiles, ...).
+	dash := dashboard.New(db, cfg.Province, log)
+	dash.Threshold = cfg.PublicThreshold
+	dash.Hourly = append(dash.Hourly, dashboard.DeclarationSource{DB: db}, dashboard.CaseSource{DB: db})
+	dash.Gauges = append(dash.Gauges, dashboard.QuarantineGauges{DB: db}, dashboard.BluezoneGauges{DB: db})
+	dash.Places = dashboard.ExposureSource{DB: db}
+	cams := &camera.Service{DB: db, Vault: v, Log: log,
+		Guard: &camera.Guard{AllowLocal: cfg.CameraAllowLocal, AllowLinkLocal: cfg.CameraAllowLinkLocal}}
+	dash.Zones = cams
+	rep := &reports.Service{DB: db, Province: cfg.Province, Live: dash, Outbox: a.outbox, ProvinceEmail: cfg.ReportEmail, Log: log}
+	if cfg.SMTPURL != "" {
+		m, err := reports.ParseSMTPURL(cfg.SMTPURL)
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("--smtp-url: %w", err)
+		}
+		rep.Mailer = m // the consolidated report with its attachments; reminders go through the outbox
+	}
+	a.ops = &web.Ops{Dashboard: dash, Reports: rep, Cameras: cams,
+		Campaigns: &campaign.Service{DB: db, Vault: v, Outbox: a.outbox, BaseURL: cfg.PublicURL(), MaxRate: cfg.CampaignMaxRate, Log: log},
+		MapTiles:  cfg.MapTiles, MapAttribution: cfg.MapAttribution}
+	return a, nil
+}
+
+// startCheckins starts the check-in writer.
+func (a *app) startCheckins(ctx context.Context) (*checkin.Service, error) {
+	var err error
+	a.checkins, err = checkin.NewService(ctx, a.db, a.people, a.vault, a.keys, a.cfg.Retention)
+	return a.checkins, err
+}
+
+// webDeps is what the web server is built from, over the check-in writer.
+func (a *app) webDeps(checkins *checkin.Service) web.Deps {
+	return web.Deps{Config: a.cfg, DB: a.db, Auth: a.auth, People: a.people, Venues: a.venues,
+		Checkins: checkins, Keys: a.keys, Outbox: a.outbox, Log: a.log, Declarations: a.declarations,
+		Bluezone: a.bluezone, Exposure: a.en, Adoption: a.adoption, Cases: a.cases, Ops: a.ops}
+}
+
+// runBackground starts the server's background work until ctx ends:
+// retention purges, message delivery, the operations centre's refreshers,
+// and the Bluetooth work (the daily ID index kept up to date every 10
+// minutes, new registrations becoming deltas within that time; EN export
+// windows published as they close). Tracing jobs a stopped server left
+// running are marked abandoned first.
+func (a *app) runBackground(ctx context.Context) {
+	go retention.Run(ctx, a.db, a.cfg.Retention, time.Hour, a.log)
+	go a.outbox.Run(ctx, 5*time.Second)
+	web.RunOps(ctx, a.ops)
+	if err := a.cases.Jobs.Abandon(ctx); err != nil {
+		a.log.Error("tracing jobs", "err", err)
+	}
+	go a.bluezone.Run(ctx, 10*time.Minute)
+	go a.en.Run(ctx, 10*time.Minute, func(msg string, args ...any) { a.log.Info(msg, args...) })
+}
+
+func (a *app) close() {
+	if a.checkins != nil {
+		a.checkins.Close()
+	}
+	a.db.Close()
+}

@@ -1,0 +1,56 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"anticovid/internal/config"
+)
+
+// TestBluezoneSmall runs the benchmark end to end at a small size: the last
+// line is the stable JSON interface, and every simulated contact is found.
+func TestBluezoneSmall(t *testing.T) {
+	dir := t.TempDir()
+	cfg := &config.Config{}
+	fs := flag.NewFlagSet("bench bluezone", flag.ContinueOnError)
+	cfg.Register(fs)
+	if err := fs.Parse([]string{"--data", dir}); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	err := Bluezone(context.Background(), BluezoneOptions{Config: cfg, Phones: 300, Days: 3, Logs: 3, IDsPerDay: 40,
+		ExportKeys: 2000, Seed: 1, Dir: dir, Ratchet: true}, &buf)
+	out := buf.String()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	last := lines[len(lines)-1]
+	var got map[string]float64
+	if err := json.Unmarshal([]byte(last), &got); err != nil {
+		t.Fatalf("last line %q: %v", last, err)
+	}
+	// Timings are rounded to hundredths: at this size the build and the export
+	// can round to 0, so they must only be present and not negative.
+	_, hasBuild := got["index_build_s"]
+	_, hasExport := got["export_100k_s"]
+	if got["phones"] != 300 || got["index_bytes"] <= 0 || got["resolve_p95_ms"] <= 0 || !hasBuild || !hasExport ||
+		got["index_build_s"] < 0 || got["export_100k_s"] < 0 {
+		t.Errorf("figures %v", got)
+	}
+	if !strings.HasPrefix(last, `{"phones": 300, "resolve_p95_ms": `) {
+		t.Errorf("key order: %s", last)
+	}
+	if !strings.Contains(out, " 0 missed, 0 wrong") {
+		t.Errorf("resolution was not exact:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "en-export", "VN", "index.txt")); err != nil {
+		t.Errorf("no export index: %v", err)
+	}
+}
