@@ -18,7 +18,7 @@ func init() {
 	register("bench trace", "build a demo dataset (--scale) and time F0 → F1 tracing on SQLite, and on PostgreSQL with --pg", benchTrace)
 	register("bench dashboard", "time dashboard requests (goal < 50 ms) and the background counting at a dataset's scale", benchDashboard)
 	register("bench bluezone",
-		"đo máy chủ Bluezone/EN với N điện thoại mô phỏng / time the Bluezone index, log resolution and EN export with N simulated phones",
+		"time the Bluezone index, log resolution and EN export with N simulated phones",
 		benchBluezone)
 }
 

@@ -20,20 +20,20 @@ import (
 // against a phone's log by hand, without a database.
 func init() {
 	register("bluezone ids",
-		"in 144 ID Bluezone của một ngày từ khoá ngày / print a day's 144 Bluezone IDs from its daily key",
+		"print a day's 144 Bluezone IDs from its daily key",
 		runBluezoneIDs)
 	register("bluezone simulate",
-		"đăng ký N điện thoại mô phỏng và ghi nhật ký tiếp xúc của một F0 / register N simulated phones and write one F0's contact log",
+		"register N simulated phones and write one F0's contact log",
 		runBluezoneSimulate)
 	register("bluezone index",
-		"cập nhật chỉ mục ID theo ngày ngay / bring the daily ID index up to date now",
+		"bring the daily ID index up to date now",
 		runBluezoneIndex)
 }
 
 func runBluezoneIDs(_ context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("bluezone ids", flag.ContinueOnError)
-	keyHex := fs.String("daily-key", "", "khoá ngày, 64 ký tự hex / the day's key, 64 hex characters")
-	nextDay := fs.Bool("next-day", false, "bước khoá sang ngày hôm sau trước / step the key to the next day first")
+	keyHex := fs.String("daily-key", "", "the day's key, 64 hex characters")
+	nextDay := fs.Bool("next-day", false, "step the key to the next day first")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -81,12 +81,12 @@ func cryptoHexFlag(name, s string, n int) ([]byte, error) {
 
 func runBluezoneSimulate(ctx context.Context, args []string, stdout io.Writer) error {
 	fs, cfg := configFlags("bluezone simulate")
-	n := fs.Int("phones", 1000, "điện thoại mô phỏng / simulated phones to register")
-	seed := fs.Uint64("seed", 1, "hạt giống: cùng hạt giống cho cùng dữ liệu / seed: the same seed gives the same phones")
-	f0 := fs.Int("f0", 0, "số thứ tự điện thoại của F0 / index of the F0's phone")
-	days := fs.Int("days", 14, "số ngày nhật ký / days of log")
-	perDay := fs.Int("ids-per-day", 500, "số ID tiếp xúc khác nhau mỗi ngày / distinct contact IDs a day")
-	logOut := fs.String("log-out", "", "ghi nhật ký JSON của F0 vào tệp này / write the F0's contact log (upload JSON, code left empty) here")
+	n := fs.Int("phones", 1000, "simulated phones to register")
+	seed := fs.Uint64("seed", 1, "seed: the same seed gives the same phones")
+	f0 := fs.Int("f0", 0, "index of the F0's phone")
+	days := fs.Int("days", 14, "days of log")
+	perDay := fs.Int("ids-per-day", 500, "distinct contact IDs a day")
+	logOut := fs.String("log-out", "", "write the F0's contact log (upload JSON, code left empty) here")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

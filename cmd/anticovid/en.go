@@ -26,22 +26,22 @@ import (
 // asked when a phone reports no matches.
 func init() {
 	register("en derive",
-		"tính RPIK, AEMK, RPI, AEM từ một TEK / derive RPIK, AEMK, RPI and AEM from a TEK",
+		"derive RPIK, AEMK, RPI and AEM from a TEK",
 		runENDerive)
 	register("en verify-export",
-		"kiểm tra chữ ký và in nội dung tệp export.zip / verify an export zip's signature and list its keys",
+		"verify an export zip's signature and list its keys",
 		runENVerifyExport)
 	register("en keygen",
-		"tạo cặp khoá ký ECDSA P-256 (để thử en verify-export) / make a P-256 signing key pair, e.g. to try en verify-export",
+		"make a P-256 signing key pair, e.g. to try en verify-export",
 		runENKeygen)
 	register("en sample-export",
-		"ghi một tệp export ký sẵn với khoá ngẫu nhiên (thử nghiệm) / write a signed export of random keys, for trials",
+		"write a signed export of random keys, for trials",
 		runENSampleExport)
 	register("en export",
-		"xuất ngay các tệp khoá EN đã đến hạn / publish the EN export files now due",
+		"publish the EN export files now due",
 		runENExport)
 	register("en signing-key",
-		"liệt kê (list) hoặc xoay vòng (rotate) khoá ký tệp xuất / list or rotate the export signing keys",
+		"list or rotate the export signing keys",
 		runENSigningKey)
 }
 
@@ -53,9 +53,9 @@ const (
 
 func runENDerive(_ context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("en derive", flag.ContinueOnError)
-	tekHex := fs.String("tek", "", "Temporary Exposure Key, 32 ký tự hex / 32 hex characters")
+	tekHex := fs.String("tek", "", "32 hex characters")
 	interval := fs.Uint64("interval", 0, "ENIntervalNumber (floor(unix/600))")
-	mdHex := fs.String("metadata", "", "4 byte metadata, 8 ký tự hex / 8 hex characters (version, tx power, 2 reserved)")
+	mdHex := fs.String("metadata", "", "8 hex characters (version, tx power, 2 reserved)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -85,7 +85,7 @@ func runENDerive(_ context.Context, args []string, stdout io.Writer) error {
 
 func runENVerifyExport(_ context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("en verify-export", flag.ContinueOnError)
-	pubPath := fs.String("public-key", "", "tệp PEM khoá công khai / public key PEM file (PKIX \"PUBLIC KEY\")")
+	pubPath := fs.String("public-key", "", "public key PEM file (PKIX \"PUBLIC KEY\")")
 	files, err := enParseArgs(fs, args)
 	if err != nil {
 		return err
@@ -106,7 +106,7 @@ func runENVerifyExport(_ context.Context, args []string, stdout io.Writer) error
 	}
 	ex, err := exposure.ReadExport(data, pub)
 	if err != nil {
-		return fmt.Errorf("en verify-export %s: chữ ký hoặc tệp không hợp lệ / bad signature or file: %w", files[0], err)
+		return fmt.Errorf("en verify-export %s: bad signature or file: %w", files[0], err)
 	}
 	w := bufio.NewWriter(stdout)
 	fmt.Fprintf(w, "signature: ok\n")
@@ -131,7 +131,7 @@ func runENVerifyExport(_ context.Context, args []string, stdout io.Writer) error
 
 func runENKeygen(_ context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("en keygen", flag.ContinueOnError)
-	out := fs.String("out", "", "thư mục ghi khoá / directory to write the key pair into")
+	out := fs.String("out", "", "directory to write the key pair into")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -170,10 +170,10 @@ func runENKeygen(_ context.Context, args []string, stdout io.Writer) error {
 
 func runENSampleExport(_ context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("en sample-export", flag.ContinueOnError)
-	privPath := fs.String("private-key", "", "tệp PEM khoá ký (từ en keygen) / signing key PEM (from en keygen)")
-	out := fs.String("out", "", "tệp zip cần ghi / zip file to write")
-	n := fs.Int("keys", 10, "số khoá ngẫu nhiên / number of random keys")
-	region := fs.String("region", "VN", "mã vùng / region")
+	privPath := fs.String("private-key", "", "signing key PEM (from en keygen)")
+	out := fs.String("out", "", "zip file to write")
+	n := fs.Int("keys", 10, "number of random keys")
+	region := fs.String("region", "VN", "region")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
