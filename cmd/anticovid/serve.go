@@ -14,6 +14,7 @@ import (
 	"anticovid/internal/cases"
 	"anticovid/internal/demo"
 	"anticovid/internal/errs"
+	"anticovid/internal/otp"
 	"anticovid/internal/reports"
 	"anticovid/internal/retention"
 	"anticovid/internal/web"
@@ -70,7 +71,8 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	srv := &http.Server{
 		Handler: web.New(web.Deps{Config: cfg, DB: a.db, Auth: a.auth, People: a.people, Venues: a.venues,
 			Checkins: checkins, Keys: a.keys, Outbox: a.outbox, Log: a.log, Declarations: a.declarations,
-			Bluezone: a.bluezone, Exposure: a.en, Adoption: a.adoption, Cases: a.cases, Ops: ops}),
+			Bluezone: a.bluezone, Exposure: a.en, Adoption: a.adoption, Cases: a.cases, Ops: ops,
+			OTP: otp.New(a.db, a.vault, a.outbox)}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,

@@ -19,9 +19,6 @@ import (
 )
 
 func (s *Server) routesCases() {
-	if s.Cases == nil {
-		s.Cases = cases.NewService(s.DB, s.People, s.Outbox, s.log)
-	}
 	s.page("GET /cases", true, s.casesPage)
 	s.page("POST /cases", true, s.casesCreate)
 	s.page("GET /cases/{id}", true, s.casePage)
@@ -30,15 +27,15 @@ func (s *Server) routesCases() {
 	s.page("POST /cases/{id}/notify-venues", true, s.caseNotifyVenuesSubmit)
 	s.page("POST /cases/{id}/export", true, s.caseExportSubmit)
 	s.page("GET /cases/{id}/chain", true, s.chainPage)
-	s.page("GET /cases/import", true, s.importPage)
-	s.page("POST /cases/import", true, s.importUpload)
-	s.page("POST /cases/import/{id}/commit", true, s.importCommit)
+	s.page("GET /cases/import", true, s.caseImportPage)
+	s.page("POST /cases/import", true, s.caseImportUpload)
+	s.page("POST /cases/import/{id}/commit", true, s.caseImportCommit)
 	s.mux.HandleFunc("GET /cases/import/template.csv", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		w.Header().Set("Content-Disposition", `attachment; filename="mau-danh-sach-duong-tinh.csv"`)
 		io.WriteString(w, cases.ImportTemplate)
 	})
-	s.page("GET /tracing/worklist", true, s.worklistPage)
+	s.page("GET /tracing/worklist", true, s.tracingWorklistPage)
 	s.page("GET /tracing/rules", true, s.rulesPage)
 	s.page("POST /tracing/rules", true, s.rulesSubmit)
 	s.page("POST /tracing/contacts/{id}/call", true, s.callSubmit)
@@ -55,11 +52,11 @@ func (s *Server) routesCases() {
 	s.api("POST", "/api/v1/cases/{id}/f2", `Start the bounded F2 expansion as a background job: {"max_seeds", "cap_per_f1", "max_total", "min_overlap_minutes", "days"} (defaults when omitted). 202 with the job.`, true, s.apiStartF2)
 	s.api("GET", "/api/v1/cases/{id}/f2", "Progress of the newest F2 job: status, done, total, found.", true, s.apiF2)
 	s.api("GET", "/api/v1/cases/{id}/chain", "The transmission chain a case belongs to: nodes with their source.", true, s.apiChain)
-	s.api("GET", "/api/v1/worklist", "Contacts to follow in the caller's jurisdiction (?commune=&state=open|overdue|closed|all&case=&limit=&offset=).", true, s.apiWorklist)
+	s.api("GET", "/api/v1/worklist", "Contacts to follow in the caller's jurisdiction (?commune=&state=open|overdue|closed|all&case=&limit=&offset=).", true, s.apiTracingWorklist)
 	s.api("POST", "/api/v1/worklist/export", `Export a worklist: {"format": "xlsx"|"pdf", "purpose", "commune", "state"}; the file is the answer.`, true, s.apiWorklistExport)
 	s.api("POST", "/api/v1/contacts/{id}/calls", `Record a call to a contact: {"outcome": "reached"|"unreachable"|"quarantined_home"|"sent_to_facility"|"tested", "note"}.`, true, s.apiCall)
-	s.api("POST", "/api/v1/case-imports", "Upload a laboratory's positive list (CSV or XLSX as the body, ?filename=): the rows checked, nothing saved yet.", true, s.apiImport)
-	s.api("POST", "/api/v1/case-imports/{id}/commit", `Register the rows of an upload: {"decisions": {"LINE": "new"|"same:PERSON_ID"|"skip"}} for possible duplicates.`, true, s.apiImportCommit)
+	s.api("POST", "/api/v1/case-imports", "Upload a laboratory's positive list (CSV or XLSX as the body, ?filename=): the rows checked, nothing saved yet.", true, s.apiCaseImport)
+	s.api("POST", "/api/v1/case-imports/{id}/commit", `Register the rows of an upload: {"decisions": {"LINE": "new"|"same:PERSON_ID"|"skip"}} for possible duplicates.`, true, s.apiCaseImportCommit)
 	s.api("GET", "/api/v1/tracing/rules", "The tracing rules in force: min_overlap_minutes, within_hour, hour_window_minutes, stay_cap_minutes, default_stay_minutes by category.", true, s.apiRules)
 	s.api("PUT", "/api/v1/tracing/rules", "Change the tracing rules (province administrator, Department of Health); every later trace uses them.", true, s.apiSetRules)
 	s.api("GET", "/api/v1/exposure-venues", "Public: places and times F0s exposed in the last days (?days=14), without personal data.", false, s.apiPublicExposures)
@@ -365,7 +362,7 @@ func workFilter(r *http.Request) (cases.WorkFilter, error) {
 	return f, err
 }
 
-func (s *Server) apiWorklist(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) apiTracingWorklist(w http.ResponseWriter, r *http.Request) error {
 	f, err := workFilter(r)
 	if err != nil {
 		return err
@@ -422,7 +419,7 @@ func readUpload(r *http.Request) (string, []byte, error) {
 	return r.URL.Query().Get("filename"), b, nil
 }
 
-func (s *Server) apiImport(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) apiCaseImport(w http.ResponseWriter, r *http.Request) error {
 	name, data, err := readUpload(r)
 	if err != nil {
 		return err
@@ -435,7 +432,7 @@ func (s *Server) apiImport(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) apiImportCommit(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) apiCaseImportCommit(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err
@@ -638,7 +635,7 @@ func (s *Server) caseExportSubmit(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
-func (s *Server) worklistPage(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) tracingWorklistPage(w http.ResponseWriter, r *http.Request) error {
 	f, err := workFilter(r)
 	if err != nil {
 		return err
@@ -713,7 +710,7 @@ func (s *Server) worklistExportSubmit(w http.ResponseWriter, r *http.Request) er
 	return nil
 }
 
-func (s *Server) importPage(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) caseImportPage(w http.ResponseWriter, r *http.Request) error {
 	if !cases.CanTrace(auth.From(r.Context())) {
 		return fmt.Errorf("import page: %w", errs.ErrForbidden)
 	}
@@ -721,7 +718,7 @@ func (s *Server) importPage(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) importUpload(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) caseImportUpload(w http.ResponseWriter, r *http.Request) error {
 	name, data, err := readUpload(r)
 	if err == nil {
 		var imp cases.Import
@@ -737,7 +734,7 @@ func (s *Server) importUpload(w http.ResponseWriter, r *http.Request) error {
 	return err
 }
 
-func (s *Server) importCommit(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) caseImportCommit(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err

@@ -20,36 +20,28 @@ import (
 	"anticovid/internal/poster"
 )
 
-// declRoutes serves health declarations: the public form and its personal
-// QR, the JSON API, and the health station's worklist.
-type declRoutes struct {
-	*Server
-	lim *limiter // public submissions per client address
-}
-
 // maxDeclarationBody bounds a declaration's JSON: a full one is under 3 KB.
 const maxDeclarationBody = 32 << 10
 
 func (s *Server) routesDeclarations() {
-	d := &declRoutes{Server: s}
 	if r := s.Config.CheckinRate; r > 0 {
 		// A declaration is rarer than a scan: a fifth of the check-in rate
 		// from one address, with bursts for a carrier's shared address.
-		d.lim = newLimiter(rate.Limit(r/5), int(r)+1)
+		s.declareIP = newLimiter(rate.Limit(r/5), int(r)+1)
 	}
 	for _, p := range []string{"/khai-bao", "/declare"} {
-		s.page("GET "+p, false, d.formPage)
-		s.page("POST "+p, false, d.formSubmit)
+		s.page("GET "+p, false, s.declarePage)
+		s.page("POST "+p, false, s.declareSubmit)
 	}
-	s.page("GET /p/{token}", false, d.cardPage)
-	s.page("GET /p/{token}/qr.png", false, d.qrPNG)
-	s.page("GET /p/{token}/qr.svg", false, d.qrSVG)
-	s.page("GET /declarations/worklist", true, d.worklistPage)
-	s.page("POST /declarations/{id}/handled", true, d.handledForm)
-	s.api("GET", "/api/v1/declaration-options", "The closed lists of a declaration: kinds, sexes, symptoms, modes of transport (code, name, name_en).", false, d.apiOptions)
-	s.api("POST", "/api/v1/declarations", `Submit a health declaration: {"id"?, "kind": "resident"|"travel"|"entry", "name", "birth_year", "sex", "nationality", "id_number", "phone", "province_code"?, "district_code"?, "commune_code", "street", travel: "mode", "vehicle", "seat", "departure_place", "departure_date", "arrival_place", "arrival_date"; "places", "symptoms": [codes], "contact_case", "animal_market", "vaccine_doses"}; 201 with "token" and "qr_url", 200 for a repeated id.`, false, d.apiDeclare)
-	s.api("GET", "/api/v1/declarations/worklist", "Flagged declarations (symptoms or a contact) in the caller's jurisdiction, decrypted and audited (?status=open|handled|all&unit=&limit=&offset=). Commune officers, health tracers, Department of Health.", true, d.apiWorklist)
-	s.api("POST", "/api/v1/declarations/{id}/handled", `Mark a flagged declaration as handled: {"note": "what was done"}.`, true, d.apiHandled)
+	s.page("GET /p/{token}", false, s.declCardPage)
+	s.page("GET /p/{token}/qr.png", false, s.declQRPNG)
+	s.page("GET /p/{token}/qr.svg", false, s.declQRSVG)
+	s.page("GET /declarations/worklist", true, s.declWorklistPage)
+	s.page("POST /declarations/{id}/handled", true, s.declHandledForm)
+	s.api("GET", "/api/v1/declaration-options", "The closed lists of a declaration: kinds, sexes, symptoms, modes of transport (code, name, name_en).", false, s.apiDeclOptions)
+	s.api("POST", "/api/v1/declarations", `Submit a health declaration: {"id"?, "kind": "resident"|"travel"|"entry", "name", "birth_year", "sex", "nationality", "id_number", "phone", "province_code"?, "district_code"?, "commune_code", "street", travel: "mode", "vehicle", "seat", "departure_place", "departure_date", "arrival_place", "arrival_date"; "places", "symptoms": [codes], "contact_case", "animal_market", "vaccine_doses"}; 201 with "token" and "qr_url", 200 for a repeated id.`, false, s.apiDeclare)
+	s.api("GET", "/api/v1/declarations/worklist", "Flagged declarations (symptoms or a contact) in the caller's jurisdiction, decrypted and audited (?status=open|handled|all&unit=&limit=&offset=). Commune officers, health tracers, Department of Health.", true, s.apiDeclWorklist)
+	s.api("POST", "/api/v1/declarations/{id}/handled", `Mark a flagged declaration as handled: {"note": "what was done"}.`, true, s.apiDeclHandled)
 }
 
 // --- the public form ---
@@ -98,7 +90,7 @@ var declareFields = []string{"id", "kind", "name", "birth_year", "sex", "nationa
 // qrCookie remembers the last personal QR on the phone that declared.
 const qrCookie = "anticovid_qr"
 
-func (d *declRoutes) view(r *http.Request, v map[string]string) declareView {
+func (s *Server) declView(r *http.Request, v map[string]string) declareView {
 	lang := langOf(r)
 	dv := declareView{V: v, Errors: map[string]string{}, FormID: v["id"], Kinds: options(declaration.Kinds, lang),
 		Sexes: options(declaration.Sexes, lang), Symptoms: options(declaration.Symptoms, lang), Modes: options(declaration.Modes, lang),
@@ -122,7 +114,7 @@ func (d *declRoutes) view(r *http.Request, v map[string]string) declareView {
 		}
 	}
 	if c, err := r.Cookie(qrCookie); err == nil {
-		if _, err := d.Declarations.Verify(c.Value); err == nil {
+		if _, err := s.Declarations.Verify(c.Value); err == nil {
 			dv.MyQR = "/p/" + c.Value
 		}
 	}
@@ -133,8 +125,8 @@ func (d *declRoutes) view(r *http.Request, v map[string]string) declareView {
 // a resubmitted page records once.
 func newFormID() string { return newID() }
 
-func (d *declRoutes) formPage(w http.ResponseWriter, r *http.Request) error {
-	v := map[string]string{"kind": declaration.KindResident, "nationality": "Việt Nam", "province_code": d.Config.Province}
+func (s *Server) declarePage(w http.ResponseWriter, r *http.Request) error {
+	v := map[string]string{"kind": declaration.KindResident, "nationality": "Việt Nam", "province_code": s.Config.Province}
 	if k := r.URL.Query().Get("kind"); k == declaration.KindTravel || k == declaration.KindEntry {
 		v["kind"] = k
 	}
@@ -142,7 +134,7 @@ func (d *declRoutes) formPage(w http.ResponseWriter, r *http.Request) error {
 		v["province_code"] = ""
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	d.render(w, r, http.StatusOK, "declare", d.view(r, v))
+	s.render(w, r, http.StatusOK, "declare", s.declView(r, v))
 	return nil
 }
 
@@ -233,7 +225,7 @@ func summary(lang string, errors map[string]string) []fieldError {
 	return out
 }
 
-func (d *declRoutes) formSubmit(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) declareSubmit(w http.ResponseWriter, r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
 		return fmt.Errorf("declaration form: %w", errs.ErrTooLarge)
 	}
@@ -245,19 +237,19 @@ func (d *declRoutes) formSubmit(w http.ResponseWriter, r *http.Request) error {
 		if r.PostFormValue("refresh") == "province" {
 			v["district_code"], v["commune_code"] = "", ""
 		}
-		d.render(w, r, http.StatusOK, "declare", d.view(r, v))
+		s.render(w, r, http.StatusOK, "declare", s.declView(r, v))
 		return nil
 	}
-	if d.lim != nil && !d.lim.take(clientIP(r)) {
+	if s.declareIP != nil && !s.declareIP.take(clientIP(r)) {
 		return fmt.Errorf("declaration from %s: %w", clientIP(r), errs.ErrRateLimited)
 	}
 	fail := func(fields map[string]string) error {
-		dv := d.view(r, v)
+		dv := s.declView(r, v)
 		for k, m := range fields {
 			dv.Errors[k] = localize(lang, m)
 		}
 		dv.Summary = summary(lang, dv.Errors)
-		d.render(w, r, http.StatusBadRequest, "declare", dv)
+		s.render(w, r, http.StatusBadRequest, "declare", dv)
 		return nil
 	}
 	if len(formErrs) > 0 {
@@ -270,7 +262,7 @@ func (d *declRoutes) formSubmit(w http.ResponseWriter, r *http.Request) error {
 		}
 		return fail(formErrs)
 	}
-	res, err := d.Declarations.Submit(r.Context(), in)
+	res, err := s.Declarations.Submit(r.Context(), in)
 	if f := errs.FieldsOf(err); f != nil {
 		return fail(f)
 	}
@@ -281,10 +273,10 @@ func (d *declRoutes) formSubmit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	http.SetCookie(w, &http.Cookie{Name: qrCookie, Value: res.Token, Path: "/", HttpOnly: true, Secure: d.Config.SecureCookies,
+	http.SetCookie(w, &http.Cookie{Name: qrCookie, Value: res.Token, Path: "/", HttpOnly: true, Secure: s.Config.SecureCookies,
 		SameSite: http.SameSiteLaxMode, Expires: res.ExpiresAt})
 	w.Header().Set("Cache-Control", "no-store")
-	return d.renderCard(w, r, http.StatusOK, cardView{Result: &res, Name: in.Name, Token: res.Token, Expires: res.ExpiresAt})
+	return s.renderDeclCard(w, r, http.StatusOK, cardView{Result: &res, Name: in.Name, Token: res.Token, Expires: res.ExpiresAt})
 }
 
 // --- the personal QR ---
@@ -300,44 +292,44 @@ type cardView struct {
 	Expired bool
 }
 
-func (d *declRoutes) renderCard(w http.ResponseWriter, r *http.Request, status int, cv cardView) error {
+func (s *Server) renderDeclCard(w http.ResponseWriter, r *http.Request, status int, cv cardView) error {
 	if cv.Error == "" {
-		svg, err := poster.SVG(d.Declarations.URL(cv.Token))
+		svg, err := poster.SVG(s.Declarations.URL(cv.Token))
 		if err != nil {
 			return err
 		}
 		cv.QR = template.URL("data:image/svg+xml;base64," + base64.StdEncoding.EncodeToString(svg))
 	}
-	d.render(w, r, status, "declaration", cv)
+	s.render(w, r, status, "declaration", cv)
 	return nil
 }
 
 // cardPage is what opens when a phone's camera reads a personal QR: whether
 // it is valid and until when. It shows no personal data: anyone holding the
 // paper can open it.
-func (d *declRoutes) cardPage(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) declCardPage(w http.ResponseWriter, r *http.Request) error {
 	tok := r.PathValue("token")
-	c, err := d.Declarations.Verify(tok)
+	c, err := s.Declarations.Verify(tok)
 	w.Header().Set("Cache-Control", "no-store")
 	if err != nil {
-		return d.renderCard(w, r, http.StatusBadRequest, cardView{Token: tok, Error: localize(langOf(r), errs.FieldsOf(err)["token"]),
+		return s.renderDeclCard(w, r, http.StatusBadRequest, cardView{Token: tok, Error: localize(langOf(r), errs.FieldsOf(err)["token"]),
 			Expired: errors.Is(err, declaration.ErrTokenExpired)})
 	}
-	return d.renderCard(w, r, http.StatusOK, cardView{Token: tok, Expires: c.Expires})
+	return s.renderDeclCard(w, r, http.StatusOK, cardView{Token: tok, Expires: c.Expires})
 }
 
 // qrToken verifies the token of a QR image request: this is not an open QR
 // generator.
-func (d *declRoutes) qrToken(r *http.Request) (string, error) {
+func (s *Server) declQRToken(r *http.Request) (string, error) {
 	tok := r.PathValue("token")
-	if _, err := d.Declarations.Verify(tok); err != nil {
+	if _, err := s.Declarations.Verify(tok); err != nil {
 		return "", err
 	}
 	return tok, nil
 }
 
-func (d *declRoutes) qrPNG(w http.ResponseWriter, r *http.Request) error {
-	tok, err := d.qrToken(r)
+func (s *Server) declQRPNG(w http.ResponseWriter, r *http.Request) error {
+	tok, err := s.declQRToken(r)
 	if err != nil {
 		return err
 	}
@@ -345,7 +337,7 @@ func (d *declRoutes) qrPNG(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	png, err := poster.PNG(d.Declarations.URL(tok), size)
+	png, err := poster.PNG(s.Declarations.URL(tok), size)
 	if err != nil {
 		return err
 	}
@@ -358,12 +350,12 @@ func (d *declRoutes) qrPNG(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (d *declRoutes) qrSVG(w http.ResponseWriter, r *http.Request) error {
-	tok, err := d.qrToken(r)
+func (s *Server) declQRSVG(w http.ResponseWriter, r *http.Request) error {
+	tok, err := s.declQRToken(r)
 	if err != nil {
 		return err
 	}
-	svg, err := poster.SVG(d.Declarations.URL(tok))
+	svg, err := poster.SVG(s.Declarations.URL(tok))
 	if err != nil {
 		return err
 	}
@@ -375,14 +367,14 @@ func (d *declRoutes) qrSVG(w http.ResponseWriter, r *http.Request) error {
 
 // --- the JSON API ---
 
-func (d *declRoutes) apiOptions(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) apiDeclOptions(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]any{"kinds": declaration.Kinds, "sexes": declaration.Sexes,
 		"symptoms": declaration.Symptoms, "modes": declaration.Modes, "max_vaccine_doses": declaration.MaxVaccineDoses})
 	return nil
 }
 
-func (d *declRoutes) apiDeclare(w http.ResponseWriter, r *http.Request) error {
-	if d.lim != nil && !d.lim.take(clientIP(r)) {
+func (s *Server) apiDeclare(w http.ResponseWriter, r *http.Request) error {
+	if s.declareIP != nil && !s.declareIP.take(clientIP(r)) {
 		return fmt.Errorf("declaration from %s: %w", clientIP(r), errs.ErrRateLimited)
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxDeclarationBody)
@@ -390,7 +382,7 @@ func (d *declRoutes) apiDeclare(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	res, err := d.Declarations.Submit(r.Context(), in)
+	res, err := s.Declarations.Submit(r.Context(), in)
 	if err != nil {
 		return err
 	}
@@ -413,12 +405,12 @@ func worklistFilter(r *http.Request) (declaration.Filter, error) {
 
 const worklistPurpose = "Theo dõi khai báo y tế có triệu chứng/tiếp xúc / follow-up of flagged health declarations"
 
-func (d *declRoutes) apiWorklist(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) apiDeclWorklist(w http.ResponseWriter, r *http.Request) error {
 	f, err := worklistFilter(r)
 	if err != nil {
 		return err
 	}
-	items, err := d.Declarations.Worklist(r.Context(), auth.From(r.Context()), f, worklistPurpose+" (API)")
+	items, err := s.Declarations.Worklist(r.Context(), auth.From(r.Context()), f, worklistPurpose+" (API)")
 	if err != nil {
 		return err
 	}
@@ -426,7 +418,7 @@ func (d *declRoutes) apiWorklist(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (d *declRoutes) apiHandled(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) apiDeclHandled(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err
@@ -437,7 +429,7 @@ func (d *declRoutes) apiHandled(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	if err := d.Declarations.Handle(r.Context(), auth.From(r.Context()), id, in.Note); err != nil {
+	if err := s.Declarations.Handle(r.Context(), auth.From(r.Context()), id, in.Note); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"id": id, "handled": true})
@@ -461,17 +453,17 @@ type worklistView struct {
 	Statuses []option
 }
 
-func (d *declRoutes) worklistPage(w http.ResponseWriter, r *http.Request) error {
-	return d.renderWorklist(w, r, http.StatusOK, nil, nil)
+func (s *Server) declWorklistPage(w http.ResponseWriter, r *http.Request) error {
+	return s.renderDeclWorklist(w, r, http.StatusOK, nil, nil)
 }
 
-func (d *declRoutes) renderWorklist(w http.ResponseWriter, r *http.Request, status int, noteErr map[int64]string, notes map[int64]string) error {
+func (s *Server) renderDeclWorklist(w http.ResponseWriter, r *http.Request, status int, noteErr map[int64]string, notes map[int64]string) error {
 	p := auth.From(r.Context())
 	f, err := worklistFilter(r)
 	if err != nil {
 		return err
 	}
-	items, err := d.Declarations.Worklist(r.Context(), p, f, worklistPurpose+" (page)")
+	items, err := s.Declarations.Worklist(r.Context(), p, f, worklistPurpose+" (page)")
 	if err != nil {
 		return err
 	}
@@ -493,8 +485,8 @@ func (d *declRoutes) renderWorklist(w http.ResponseWriter, r *http.Request, stat
 		wv.Filter.Status = declaration.StatusOpen
 	}
 	unit := p.Unit
-	if unit == geo.Country && d.Config.Province != geo.Country {
-		unit = d.Config.Province
+	if unit == geo.Country && s.Config.Province != geo.Country {
+		unit = s.Config.Province
 	}
 	if u, ok := geo.Get(unit); ok && u.Level != "commune" {
 		wv.Units = append([]geo.Unit{u}, geo.Children(unit)...)
@@ -516,13 +508,13 @@ func (d *declRoutes) renderWorklist(w http.ResponseWriter, r *http.Request, stat
 		wv.Next = page(f.Offset + f.Limit)
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	d.render(w, r, status, "worklist", wv)
+	s.render(w, r, status, "worklist", wv)
 	return nil
 }
 
 // handledForm marks a declaration handled from the worklist page and returns
 // to the same list.
-func (d *declRoutes) handledForm(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) declHandledForm(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err
@@ -532,10 +524,10 @@ func (d *declRoutes) handledForm(w http.ResponseWriter, r *http.Request) error {
 	}
 	back, _ := url.ParseQuery(r.PostFormValue("back"))
 	note := r.PostFormValue("note")
-	err = d.Declarations.Handle(r.Context(), auth.From(r.Context()), id, note)
+	err = s.Declarations.Handle(r.Context(), auth.From(r.Context()), id, note)
 	if f := errs.FieldsOf(err); f != nil {
 		r.URL.RawQuery = back.Encode()
-		return d.renderWorklist(w, r, http.StatusBadRequest, map[int64]string{id: localize(langOf(r), f["note"])}, map[int64]string{id: note})
+		return s.renderDeclWorklist(w, r, http.StatusBadRequest, map[int64]string{id: localize(langOf(r), f["note"])}, map[int64]string{id: note})
 	}
 	if err != nil {
 		return err

@@ -43,7 +43,7 @@ func declEnv(t *testing.T, db *sqldb.DB, checkinRate float64) (*env, *declaratio
 	ppl := people.NewService(db, e.vault)
 	decl := declaration.NewService(db, ppl, e.vault, "")
 	s := New(Deps{Config: cfg, DB: db, Auth: e.auth, People: ppl, Venues: &venue.Service{DB: db, Vault: e.vault, Signer: e.keys},
-		Keys: e.keys, Outbox: e.outbox, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Declarations: decl})
+		Keys: e.keys, Outbox: e.outbox, OTP: e.otp, Cases: e.cases, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Declarations: decl})
 	e.srv = httptest.NewServer(s)
 	t.Cleanup(e.srv.Close)
 	decl.BaseURL = e.srv.URL

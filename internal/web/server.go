@@ -28,6 +28,7 @@ import (
 	"anticovid/internal/errs"
 	"anticovid/internal/exposure"
 	"anticovid/internal/notify"
+	"anticovid/internal/otp"
 	"anticovid/internal/people"
 	"anticovid/internal/sqldb"
 	"anticovid/internal/token"
@@ -49,8 +50,11 @@ type Deps struct {
 	Bluezone *bluezone.Service
 	Exposure *exposure.Service
 	Adoption *adoption.Service
-	// Cases and tracing (cases.go): nil builds one from DB, People and Outbox.
+	// Cases and tracing (cases.go and the tracing_*.go files).
 	Cases *cases.Service
+	// OTP sends and checks the phone codes of public venue registration
+	// (venue_register.go).
+	OTP *otp.Service
 
 	// Health declarations (declaration.go).
 	Declarations *declaration.Service
@@ -71,6 +75,12 @@ type Server struct {
 	loginIP   *limiter // failed logins per client address
 	loginUser *limiter // failed logins per username
 	scans     *limiter // check-ins per client address
+	// registerIP counts venue registration codes per client address: SMS
+	// cost money and annoy.
+	registerIP *limiter
+	// declareIP counts public health declarations per client address; nil
+	// when the check-in rate is unlimited.
+	declareIP *limiter
 	handler   http.Handler
 }
 

@@ -25,18 +25,9 @@ import (
 	"anticovid/internal/venue"
 )
 
-// venueAdmin serves what happens to a venue before and around its check-ins:
-// public registration with a phone confirmed by SMS, approval and QR
-// reissue by officers, QR codes and printable posters, and bulk import.
-type venueAdmin struct {
-	*Server
-	otp    *otp.Service
-	sendIP *limiter // codes requested per client address: SMS cost money and annoy
-}
-
 func (s *Server) routesVenueAdmin() {
-	a := &venueAdmin{Server: s, otp: otp.New(s.DB, s.Venues.Vault, s.Outbox), sendIP: newLimiter(rate.Every(30*time.Second), 10)}
-	s.page("GET /dang-ky-dia-diem", false, a.registerStart)
+	s.registerIP = newLimiter(rate.Every(30*time.Second), 10)
+	s.page("GET /dang-ky-dia-diem", false, s.registerStart)
 	s.page("GET /register", false, func(w http.ResponseWriter, r *http.Request) error {
 		target := "/dang-ky-dia-diem"
 		if r.URL.RawQuery != "" {
@@ -45,22 +36,22 @@ func (s *Server) routesVenueAdmin() {
 		http.Redirect(w, r, target, http.StatusMovedPermanently)
 		return nil
 	})
-	s.page("POST /dang-ky-dia-diem/ma", false, a.registerSendCode)
-	s.page("POST /dang-ky-dia-diem", false, a.registerSubmit)
+	s.page("POST /dang-ky-dia-diem/ma", false, s.registerSendCode)
+	s.page("POST /dang-ky-dia-diem", false, s.registerSubmit)
 
-	s.page("POST /venues/{id}/status", true, a.statusForm)
-	s.page("POST /venues/{id}/reissue", true, a.reissueForm)
-	s.page("GET /venues/import", true, a.importPage)
-	s.page("POST /venues/import", true, a.importForm)
-	s.page("GET /venues/import/mau-dia-diem.csv", true, a.templateCSV)
-	s.page("GET /venues/import/mau-dia-diem.xlsx", true, a.templateXLSX)
+	s.page("POST /venues/{id}/status", true, s.statusForm)
+	s.page("POST /venues/{id}/reissue", true, s.reissueForm)
+	s.page("GET /venues/import", true, s.venueImportPage)
+	s.page("POST /venues/import", true, s.venueImportForm)
+	s.page("GET /venues/import/mau-dia-diem.csv", true, s.templateCSV)
+	s.page("GET /venues/import/mau-dia-diem.xlsx", true, s.templateXLSX)
 
-	s.api("POST", "/api/v1/venues/{id}/reissue", "Replace a venue's QR code: posters printed before stop working. Returns the venue with its new qr_url.", true, a.apiReissue)
-	s.api("POST", "/api/v1/venues/import", `Bulk import (officers): multipart field "file" (XLSX or CSV) or a raw text/csv body; all rows or none. 201 {"created": n}, or 400 {"errors": [{"row", "fields"}]}.`, true, a.apiImport)
-	s.api("GET", "/api/v1/venues/{id}/qr.png", "The venue's QR code as PNG (?size=pixels, default 512); approved venues only.", true, a.apiQRPNG)
-	s.api("GET", "/api/v1/venues/{id}/qr.svg", "The venue's QR code as SVG; approved venues only.", true, a.apiQRSVG)
-	s.api("GET", "/api/v1/venues/{id}/poster.pdf", "The venue's printable A4 poster (Vietnamese); approved venues only.", true, a.apiPoster)
-	s.api("GET", "/api/v1/units/{code}/posters.pdf", "One PDF with the posters of every approved venue of a commune in the caller's jurisdiction (?category=).", true, a.apiCommunePosters)
+	s.api("POST", "/api/v1/venues/{id}/reissue", "Replace a venue's QR code: posters printed before stop working. Returns the venue with its new qr_url.", true, s.apiReissue)
+	s.api("POST", "/api/v1/venues/import", `Bulk import (officers): multipart field "file" (XLSX or CSV) or a raw text/csv body; all rows or none. 201 {"created": n}, or 400 {"errors": [{"row", "fields"}]}.`, true, s.apiVenueImport)
+	s.api("GET", "/api/v1/venues/{id}/qr.png", "The venue's QR code as PNG (?size=pixels, default 512); approved venues only.", true, s.apiQRPNG)
+	s.api("GET", "/api/v1/venues/{id}/qr.svg", "The venue's QR code as SVG; approved venues only.", true, s.apiQRSVG)
+	s.api("GET", "/api/v1/venues/{id}/poster.pdf", "The venue's printable A4 poster (Vietnamese); approved venues only.", true, s.apiPoster)
+	s.api("GET", "/api/v1/units/{code}/posters.pdf", "One PDF with the posters of every approved venue of a commune in the caller's jurisdiction (?category=).", true, s.apiCommunePosters)
 }
 
 // ---- Public registration ----------------------------------------------------
@@ -121,23 +112,23 @@ type registerView struct {
 	Username     string
 }
 
-func (a *venueAdmin) newRegisterView(r *http.Request) *registerView {
+func (s *Server) newRegisterView(r *http.Request) *registerView {
 	return &registerView{Values: map[string]string{}, Errors: map[string]string{}, Groups: categoryGroups(),
 		CategoryName: categoryName(langOf(r))}
 }
 
-func (a *venueAdmin) renderRegister(w http.ResponseWriter, r *http.Request, status int, page string, rv *registerView) {
-	a.addressUnits(rv)
+func (s *Server) renderRegister(w http.ResponseWriter, r *http.Request, status int, page string, rv *registerView) {
+	s.addressUnits(rv)
 	w.Header().Set("Cache-Control", "no-store")
-	a.render(w, r, status, page, rv)
+	s.render(w, r, status, page, rv)
 }
 
 // addressUnits fills the address pickers: the deployment's districts and
 // their communes or, in a national deployment, the provinces and the
 // districts of the one chosen (the form's "show districts" button, which
 // the page's script presses when the province changes).
-func (a *venueAdmin) addressUnits(rv *registerView) {
-	prov, _ := geo.Get(a.Config.Province)
+func (s *Server) addressUnits(rv *registerView) {
+	prov, _ := geo.Get(s.Config.Province)
 	if prov.Level == "country" {
 		rv.Provinces = geo.Children(geo.Country)
 		code := rv.Values["province"]
@@ -152,42 +143,42 @@ func (a *venueAdmin) addressUnits(rv *registerView) {
 	rv.Province, rv.Districts = prov, districtGroups(prov.Code)
 }
 
-func (a *venueAdmin) registerStart(w http.ResponseWriter, r *http.Request) error {
-	a.renderRegister(w, r, http.StatusOK, "register", a.newRegisterView(r))
+func (s *Server) registerStart(w http.ResponseWriter, r *http.Request) error {
+	s.renderRegister(w, r, http.StatusOK, "register", s.newRegisterView(r))
 	return nil
 }
 
 // registerSendCode is step 1: it sends a code to the phone and shows the form.
-func (a *venueAdmin) registerSendCode(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) registerSendCode(w http.ResponseWriter, r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
 		return errs.ErrTooLarge
 	}
-	rv := a.newRegisterView(r)
+	rv := s.newRegisterView(r)
 	rv.Values["phone"] = r.PostFormValue("phone")
-	if !a.sendIP.take(clientIP(r)) {
+	if !s.registerIP.take(clientIP(r)) {
 		rv.Notice = "register.limited"
-		a.renderRegister(w, r, http.StatusTooManyRequests, "register", rv)
+		s.renderRegister(w, r, http.StatusTooManyRequests, "register", rv)
 		return nil
 	}
-	sent, err := a.otp.Send(r.Context(), otp.RegisterVenue, r.PostFormValue("phone"))
+	sent, err := s.OTP.Send(r.Context(), otp.RegisterVenue, r.PostFormValue("phone"))
 	switch {
 	case errors.Is(err, otp.ErrTooSoon):
 		// A code is on its way (or several were): let them use it.
 		rv.Phone, _ = people.NormalizePhone(r.PostFormValue("phone"))
 		rv.Notice = "register.too_soon"
 		rv.Values["contact_phone"] = rv.Phone
-		a.renderRegister(w, r, http.StatusTooManyRequests, "register_form", rv)
+		s.renderRegister(w, r, http.StatusTooManyRequests, "register_form", rv)
 		return nil
 	case errs.FieldsOf(err) != nil:
 		rv.Errors = errs.FieldsOf(err)
-		a.renderRegister(w, r, http.StatusBadRequest, "register", rv)
+		s.renderRegister(w, r, http.StatusBadRequest, "register", rv)
 		return nil
 	case err != nil:
 		return err
 	}
 	rv.Phone, rv.Notice, rv.NoticeArg = sent.Phone, "register.sent", people.MaskPhone(sent.Phone)
 	rv.Values["contact_phone"] = sent.Phone
-	a.renderRegister(w, r, http.StatusOK, "register_form", rv)
+	s.renderRegister(w, r, http.StatusOK, "register_form", rv)
 	return nil
 }
 
@@ -199,18 +190,18 @@ const confirmTag = "venue-register-phone/v1"
 
 // confirmation proves, without server state, that phone passed its one-time
 // code: a form sent back with field errors then needs no second code.
-func (a *venueAdmin) confirmation(phone string, now time.Time) string {
+func (s *Server) confirmation(phone string, now time.Time) string {
 	msg := binary.BigEndian.AppendUint64([]byte(phone), uint64(now.Add(confirmationTTL).Unix()))
-	return base64.RawURLEncoding.EncodeToString(append(msg, a.Venues.Vault.Tag(confirmTag, msg)...))
+	return base64.RawURLEncoding.EncodeToString(append(msg, s.Venues.Vault.Tag(confirmTag, msg)...))
 }
 
-func (a *venueAdmin) confirmed(tok, phone string, now time.Time) bool {
+func (s *Server) confirmed(tok, phone string, now time.Time) bool {
 	b, err := base64.RawURLEncoding.DecodeString(tok)
 	if err != nil || len(b) != len(phone)+8+16 {
 		return false
 	}
 	msg, tag := b[:len(b)-16], b[len(b)-16:]
-	return string(msg[:len(phone)]) == phone && a.Venues.Vault.CheckTag(confirmTag, msg, tag) &&
+	return string(msg[:len(phone)]) == phone && s.Venues.Vault.CheckTag(confirmTag, msg, tag) &&
 		int64(binary.BigEndian.Uint64(msg[len(phone):])) > now.Unix()
 }
 
@@ -277,33 +268,33 @@ func venueFromForm(r *http.Request, phone string) (venue.Venue, errs.Fields) {
 
 // registerSubmit is step 2: the code, the venue and the account's password.
 // Nothing is stored unless every field is valid and the code is right.
-func (a *venueAdmin) registerSubmit(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) registerSubmit(w http.ResponseWriter, r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
 		return errs.ErrTooLarge
 	}
 	ctx := r.Context()
 	now := time.Now()
-	rv := a.newRegisterView(r)
+	rv := s.newRegisterView(r)
 	for _, k := range registerFields {
 		rv.Values[k] = r.PostFormValue(k)
 	}
 	phone, err := people.NormalizePhone(r.PostFormValue("phone"))
 	if err != nil {
 		rv.Errors["phone"] = "Số điện thoại không hợp lệ / Invalid phone number"
-		a.renderRegister(w, r, http.StatusBadRequest, "register", rv)
+		s.renderRegister(w, r, http.StatusBadRequest, "register", rv)
 		return nil
 	}
 	rv.Phone = phone
-	if tok := r.PostFormValue("confirmed"); a.confirmed(tok, phone, now) {
+	if tok := r.PostFormValue("confirmed"); s.confirmed(tok, phone, now) {
 		rv.Confirmed = tok
 	}
 	fail := func() error {
 		rv.Notice = "register.errors"
-		a.renderRegister(w, r, http.StatusBadRequest, "register_form", rv)
+		s.renderRegister(w, r, http.StatusBadRequest, "register_form", rv)
 		return nil
 	}
 	if r.PostFormValue("refresh") != "" { // a province was chosen: list its districts
-		a.renderRegister(w, r, http.StatusOK, "register_form", rv)
+		s.renderRegister(w, r, http.StatusOK, "register_form", rv)
 		return nil
 	}
 
@@ -316,7 +307,7 @@ func (a *venueAdmin) registerSubmit(w http.ResponseWriter, r *http.Request) erro
 			}
 		}
 	}
-	if _, bad := f["commune_code"]; !bad && !geo.Contains(a.Config.Province, v.CommuneCode) {
+	if _, bad := f["commune_code"]; !bad && !geo.Contains(s.Config.Province, v.CommuneCode) {
 		f.Add("commune_code", "Xã/phường không thuộc tỉnh triển khai / Commune outside this deployment's province")
 	}
 	pw := r.PostFormValue("password")
@@ -332,32 +323,32 @@ func (a *venueAdmin) registerSubmit(w http.ResponseWriter, r *http.Request) erro
 
 	// Then the phone.
 	if rv.Confirmed == "" {
-		if err := a.otp.Check(ctx, otp.RegisterVenue, phone, r.PostFormValue("code")); err != nil {
+		if err := s.OTP.Check(ctx, otp.RegisterVenue, phone, r.PostFormValue("code")); err != nil {
 			if fields := errs.FieldsOf(err); fields != nil {
 				rv.Errors = fields
 				return fail()
 			}
 			return err
 		}
-		rv.Confirmed = a.confirmation(phone, now)
+		rv.Confirmed = s.confirmation(phone, now)
 	}
 
 	// The account: new, or the one this phone already has.
 	var p *auth.Principal
-	existing, err := a.Auth.UserByName(ctx, phone)
+	existing, err := s.Auth.UserByName(ctx, phone)
 	switch {
 	case err == nil:
 		if existing.Role != auth.VenueManager {
 			rv.Errors["phone"] = "Số điện thoại này đã dùng cho một tài khoản cán bộ; hãy dùng số khác / This number belongs to an officer's account; use another"
 			return fail()
 		}
-		if a.loginUser.blocked(phone) {
+		if s.loginUser.blocked(phone) {
 			rv.Errors["password"] = translate(langOf(r), "login.limited")
 			return fail()
 		}
-		u, err := a.Auth.Authenticate(ctx, phone, pw)
+		u, err := s.Auth.Authenticate(ctx, phone, pw)
 		if err != nil {
-			a.loginUser.take(phone)
+			s.loginUser.take(phone)
 			rv.Errors["password"] = "Số điện thoại này đã có tài khoản: nhập đúng mật khẩu của tài khoản đó / This number already has an account: enter its password"
 			return fail()
 		}
@@ -368,7 +359,7 @@ func (a *venueAdmin) registerSubmit(w http.ResponseWriter, r *http.Request) erro
 		}
 		p = &u.Principal
 	case errors.Is(err, errs.ErrNotFound):
-		u, err := a.Auth.CreateUser(ctx, auth.NewUser{Username: phone, Password: pw, Role: auth.VenueManager, Unit: v.CommuneCode})
+		u, err := s.Auth.CreateUser(ctx, auth.NewUser{Username: phone, Password: pw, Role: auth.VenueManager, Unit: v.CommuneCode})
 		if err != nil {
 			if fields := errs.FieldsOf(err); fields != nil {
 				rv.Errors = fields
@@ -381,25 +372,25 @@ func (a *venueAdmin) registerSubmit(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 
-	created, err := a.Venues.Create(ctx, p, v)
+	created, err := s.Venues.Create(ctx, p, v)
 	if err != nil {
 		return err
 	}
-	if a.Config.AutoApprove {
+	if s.Config.AutoApprove {
 		// The deployment itself approves: the commune may still suspend or close.
-		deployment := &auth.Principal{Username: "auto-approve", Role: auth.ProvinceAdmin, Unit: a.Config.Province}
-		if created, err = a.Venues.SetStatus(ctx, deployment, created.ID, venue.StatusApproved); err != nil {
+		deployment := &auth.Principal{Username: "auto-approve", Role: auth.ProvinceAdmin, Unit: s.Config.Province}
+		if created, err = s.Venues.SetStatus(ctx, deployment, created.ID, venue.StatusApproved); err != nil {
 			return err
 		}
 	}
-	a.log.Info("venue registered", "venue", created.ID, "status", created.Status, "manager", p.UserID)
+	s.log.Info("venue registered", "venue", created.ID, "status", created.Status, "manager", p.UserID)
 
-	secret, err := a.Auth.NewSession(ctx, p.UserID)
+	secret, err := s.Auth.NewSession(ctx, p.UserID)
 	if err != nil {
 		return err
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: secret, Path: "/", HttpOnly: true,
-		Secure: a.Config.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: int(a.Config.SessionTTL.Seconds())})
+		Secure: s.Config.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: int(s.Config.SessionTTL.Seconds())})
 	r = r.WithContext(auth.WithPrincipal(ctx, p)) // the page already shows them logged in
 	rv.Venue, rv.Username = &created, phone
 	if created.Status == venue.StatusApproved && created.QRURL != "" {
@@ -409,7 +400,7 @@ func (a *venueAdmin) registerSubmit(w http.ResponseWriter, r *http.Request) erro
 		}
 		rv.QRSVG = template.HTML(svg) // drawn here, from our own signed URL
 	}
-	a.renderRegister(w, r, http.StatusCreated, "register_done", rv)
+	s.renderRegister(w, r, http.StatusCreated, "register_done", rv)
 	return nil
 }
 
@@ -425,13 +416,13 @@ func unitDisplayName(code string) string {
 
 // forget makes this server's check-in path see a venue's new status or QR
 // generation at once instead of after its cache's lifetime.
-func (a *venueAdmin) forget(id int64) {
-	if a.Checkins != nil {
-		a.Checkins.Forget(id)
+func (s *Server) forget(id int64) {
+	if s.Checkins != nil {
+		s.Checkins.Forget(id)
 	}
 }
 
-func (a *venueAdmin) statusForm(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) statusForm(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err
@@ -439,30 +430,30 @@ func (a *venueAdmin) statusForm(w http.ResponseWriter, r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
 		return errs.ErrTooLarge
 	}
-	if _, err := a.Venues.SetStatus(r.Context(), auth.From(r.Context()), id, r.PostFormValue("status")); err != nil {
+	if _, err := s.Venues.SetStatus(r.Context(), auth.From(r.Context()), id, r.PostFormValue("status")); err != nil {
 		return err
 	}
-	a.forget(id)
+	s.forget(id)
 	http.Redirect(w, r, fmt.Sprintf("/venues/%d", id), http.StatusSeeOther)
 	return nil
 }
 
-func (a *venueAdmin) reissue(r *http.Request) (venue.Venue, error) {
+func (s *Server) reissue(r *http.Request) (venue.Venue, error) {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return venue.Venue{}, err
 	}
-	v, err := a.Venues.Reissue(r.Context(), auth.From(r.Context()), id)
+	v, err := s.Venues.Reissue(r.Context(), auth.From(r.Context()), id)
 	if err != nil {
 		return venue.Venue{}, err
 	}
-	a.forget(id)
-	a.log.Info("venue QR reissued", "venue", id, "gen", v.QRGen, "by", auth.From(r.Context()).Username)
+	s.forget(id)
+	s.log.Info("venue QR reissued", "venue", id, "gen", v.QRGen, "by", auth.From(r.Context()).Username)
 	return v, nil
 }
 
-func (a *venueAdmin) reissueForm(w http.ResponseWriter, r *http.Request) error {
-	v, err := a.reissue(r)
+func (s *Server) reissueForm(w http.ResponseWriter, r *http.Request) error {
+	v, err := s.reissue(r)
 	if err != nil {
 		return err
 	}
@@ -470,8 +461,8 @@ func (a *venueAdmin) reissueForm(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (a *venueAdmin) apiReissue(w http.ResponseWriter, r *http.Request) error {
-	v, err := a.reissue(r)
+func (s *Server) apiReissue(w http.ResponseWriter, r *http.Request) error {
+	v, err := s.reissue(r)
 	if err != nil {
 		return err
 	}
@@ -484,12 +475,12 @@ func (a *venueAdmin) apiReissue(w http.ResponseWriter, r *http.Request) error {
 
 // printable returns a venue the caller may see whose QR code may be printed:
 // an approved one (any other would be refused at the door).
-func (a *venueAdmin) printable(r *http.Request) (venue.Venue, error) {
+func (s *Server) printable(r *http.Request) (venue.Venue, error) {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return venue.Venue{}, err
 	}
-	v, err := a.Venues.Get(r.Context(), auth.From(r.Context()), id)
+	v, err := s.Venues.Get(r.Context(), auth.From(r.Context()), id)
 	if err != nil {
 		return venue.Venue{}, err
 	}
@@ -513,8 +504,8 @@ func sendDownload(w http.ResponseWriter, contentType, disposition, name string, 
 	w.Write(body)
 }
 
-func (a *venueAdmin) apiQRPNG(w http.ResponseWriter, r *http.Request) error {
-	v, err := a.printable(r)
+func (s *Server) apiQRPNG(w http.ResponseWriter, r *http.Request) error {
+	v, err := s.printable(r)
 	if err != nil {
 		return err
 	}
@@ -530,8 +521,8 @@ func (a *venueAdmin) apiQRPNG(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (a *venueAdmin) apiQRSVG(w http.ResponseWriter, r *http.Request) error {
-	v, err := a.printable(r)
+func (s *Server) apiQRSVG(w http.ResponseWriter, r *http.Request) error {
+	v, err := s.printable(r)
 	if err != nil {
 		return err
 	}
@@ -563,8 +554,8 @@ func lowerUnitType(code string) string {
 	return u.Name
 }
 
-func (a *venueAdmin) apiPoster(w http.ResponseWriter, r *http.Request) error {
-	v, err := a.printable(r)
+func (s *Server) apiPoster(w http.ResponseWriter, r *http.Request) error {
+	v, err := s.printable(r)
 	if err != nil {
 		return err
 	}
@@ -582,8 +573,8 @@ func (a *venueAdmin) apiPoster(w http.ResponseWriter, r *http.Request) error {
 // says where the next part starts) or by ?category=.
 var maxCommunePosters = 2000 // a variable so tests can make parts small
 
-func (a *venueAdmin) apiCommunePosters(w http.ResponseWriter, r *http.Request) error {
-	u, err := a.unit(r)
+func (s *Server) apiCommunePosters(w http.ResponseWriter, r *http.Request) error {
+	u, err := s.unit(r)
 	if err != nil {
 		return err
 	}
@@ -603,7 +594,7 @@ func (a *venueAdmin) apiCommunePosters(w http.ResponseWriter, r *http.Request) e
 	// returns at most 1,000 at a time.
 	var list []venue.Venue
 	for len(list) <= maxCommunePosters {
-		page, err := a.Venues.List(r.Context(), p, venue.Filter{Commune: u.Code, Category: r.URL.Query().Get("category"),
+		page, err := s.Venues.List(r.Context(), p, venue.Filter{Commune: u.Code, Category: r.URL.Query().Get("category"),
 			Status: venue.StatusApproved, Limit: 1000, Offset: start + len(list)})
 		if err != nil {
 			return err
@@ -673,41 +664,41 @@ func readImport(r *http.Request, maxBody int64) ([]venue.Row, error) {
 
 func importFileError(msg string) error { return &errs.Invalid{Fields: map[string]string{"file": msg}} }
 
-func (a *venueAdmin) importPage(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) venueImportPage(w http.ResponseWriter, r *http.Request) error {
 	if !auth.From(r.Context()).Can(auth.ProvinceAdmin, auth.DepartmentOfficer, auth.DistrictOfficer, auth.CommuneOfficer) {
 		return fmt.Errorf("import page: %w", errs.ErrForbidden)
 	}
-	a.render(w, r, http.StatusOK, "import", importView{})
+	s.render(w, r, http.StatusOK, "import", importView{})
 	return nil
 }
 
-func (a *venueAdmin) importForm(w http.ResponseWriter, r *http.Request) error {
-	rows, err := readImport(r, a.Config.MaxBody)
+func (s *Server) venueImportForm(w http.ResponseWriter, r *http.Request) error {
+	rows, err := readImport(r, s.Config.MaxBody)
 	var n int
 	if err == nil {
-		n, err = a.Venues.Import(r.Context(), auth.From(r.Context()), rows)
+		n, err = s.Venues.Import(r.Context(), auth.From(r.Context()), rows)
 	}
 	var ie *venue.ImportError
 	switch {
 	case errors.As(err, &ie):
-		a.render(w, r, http.StatusBadRequest, "import", importView{Rows: ie.Rows})
+		s.render(w, r, http.StatusBadRequest, "import", importView{Rows: ie.Rows})
 	case errs.FieldsOf(err) != nil:
-		a.render(w, r, http.StatusBadRequest, "import", importView{Problems: errs.FieldsOf(err)})
+		s.render(w, r, http.StatusBadRequest, "import", importView{Problems: errs.FieldsOf(err)})
 	case err != nil:
 		return err
 	default:
-		a.log.Info("venues imported", "count", n, "by", auth.From(r.Context()).Username)
-		a.render(w, r, http.StatusCreated, "import", importView{Done: true, Created: n})
+		s.log.Info("venues imported", "count", n, "by", auth.From(r.Context()).Username)
+		s.render(w, r, http.StatusCreated, "import", importView{Done: true, Created: n})
 	}
 	return nil
 }
 
-func (a *venueAdmin) apiImport(w http.ResponseWriter, r *http.Request) error {
-	rows, err := readImport(r, a.Config.MaxBody)
+func (s *Server) apiVenueImport(w http.ResponseWriter, r *http.Request) error {
+	rows, err := readImport(r, s.Config.MaxBody)
 	if err != nil {
 		return err
 	}
-	n, err := a.Venues.Import(r.Context(), auth.From(r.Context()), rows)
+	n, err := s.Venues.Import(r.Context(), auth.From(r.Context()), rows)
 	var ie *venue.ImportError
 	if errors.As(err, &ie) {
 		var body struct {
@@ -723,12 +714,12 @@ func (a *venueAdmin) apiImport(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	a.log.Info("venues imported", "count", n, "by", auth.From(r.Context()).Username)
+	s.log.Info("venues imported", "count", n, "by", auth.From(r.Context()).Username)
 	writeJSON(w, http.StatusCreated, map[string]int{"created": n})
 	return nil
 }
 
-func (a *venueAdmin) templateCSV(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) templateCSV(w http.ResponseWriter, r *http.Request) error {
 	var buf bytes.Buffer
 	if err := venue.WriteTemplateCSV(&buf); err != nil {
 		return err
@@ -737,9 +728,9 @@ func (a *venueAdmin) templateCSV(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (a *venueAdmin) templateXLSX(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) templateXLSX(w http.ResponseWriter, r *http.Request) error {
 	var buf bytes.Buffer
-	if err := venue.WriteTemplateXLSX(&buf, a.Config.Province); err != nil {
+	if err := venue.WriteTemplateXLSX(&buf, s.Config.Province); err != nil {
 		return err
 	}
 	sendDownload(w, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "attachment", "mau-dia-diem.xlsx", buf.Bytes())
