@@ -1,29 +1,22 @@
 package web
 
 import (
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"html/template"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/time/rate"
 
-	"anticovid/internal/auth"
 	"anticovid/internal/declaration"
 	"anticovid/internal/errs"
 	"anticovid/internal/geo"
-	"anticovid/internal/poster"
 )
 
-// maxDeclarationBody bounds a declaration's JSON: a full one is under 3 KB.
-const maxDeclarationBody = 32 << 10
-
-func (s *Server) routesDeclarations() {
+// routesDeclaration registers the public health declaration form and its JSON API.
+func (s *Server) routesDeclaration() {
 	if r := s.Config.CheckinRate; r > 0 {
 		// A declaration is rarer than a scan: a fifth of the check-in rate
 		// from one address, with bursts for a carrier's shared address.
@@ -33,29 +26,12 @@ func (s *Server) routesDeclarations() {
 		s.page("GET "+p, false, s.declarePage)
 		s.page("POST "+p, false, s.declareSubmit)
 	}
-	s.page("GET /p/{token}", false, s.declCardPage)
-	s.page("GET /p/{token}/qr.png", false, s.declQRPNG)
-	s.page("GET /p/{token}/qr.svg", false, s.declQRSVG)
-	s.page("GET /declarations/worklist", true, s.declWorklistPage)
-	s.page("POST /declarations/{id}/handled", true, s.declHandledForm)
 	s.api("GET", "/api/v1/declaration-options", "The closed lists of a declaration: kinds, sexes, symptoms, modes of transport (code, name, name_en).", false, s.apiDeclOptions)
 	s.api("POST", "/api/v1/declarations", `Submit a health declaration: {"id"?, "kind": "resident"|"travel"|"entry", "name", "birth_year", "sex", "nationality", "id_number", "phone", "province_code"?, "district_code"?, "commune_code", "street", travel: "mode", "vehicle", "seat", "departure_place", "departure_date", "arrival_place", "arrival_date"; "places", "symptoms": [codes], "contact_case", "animal_market", "vaccine_doses"}; 201 with "token" and "qr_url", 200 for a repeated id.`, false, s.apiDeclare)
-	s.api("GET", "/api/v1/declarations/worklist", "Flagged declarations (symptoms or a contact) in the caller's jurisdiction, decrypted and audited (?status=open|handled|all&unit=&limit=&offset=). Commune officers, health tracers, Department of Health.", true, s.apiDeclWorklist)
-	s.api("POST", "/api/v1/declarations/{id}/handled", `Mark a flagged declaration as handled: {"note": "what was done"}.`, true, s.apiDeclHandled)
 }
 
-// --- the public form ---
-
-// option is a closed-list choice in the page's language.
-type option struct{ Code, Label string }
-
-func options(list []declaration.Option, lang string) []option {
-	out := make([]option, len(list))
-	for i, o := range list {
-		out[i] = option{o.Code, o.Label(lang)}
-	}
-	return out
-}
+// maxDeclarationBody bounds a declaration's JSON: a full one is under 3 KB.
+const maxDeclarationBody = 32 << 10
 
 // declareView is what the form shows. V holds every value exactly as typed
 // (a rejected form comes back with nothing lost); Errors holds each field's
@@ -121,10 +97,6 @@ func (s *Server) declView(r *http.Request, v map[string]string) declareView {
 	return dv
 }
 
-// newFormID is the idempotency key a served form carries, so a double tap or
-// a resubmitted page records once.
-func newFormID() string { return newID() }
-
 func (s *Server) declarePage(w http.ResponseWriter, r *http.Request) error {
 	v := map[string]string{"kind": declaration.KindResident, "nationality": "Việt Nam", "province_code": s.Config.Province}
 	if k := r.URL.Query().Get("kind"); k == declaration.KindTravel || k == declaration.KindEntry {
@@ -136,18 +108,6 @@ func (s *Server) declarePage(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Cache-Control", "no-store")
 	s.render(w, r, http.StatusOK, "declare", s.declView(r, v))
 	return nil
-}
-
-// localize returns the part of a "Vietnamese / English" message in lang.
-func localize(lang, msg string) string {
-	vi, en, ok := strings.Cut(msg, " / ")
-	if !ok {
-		return msg
-	}
-	if lang == "en" {
-		return en
-	}
-	return vi
 }
 
 // inputFromForm maps the form onto a declaration. Form-only checks (every
@@ -279,94 +239,6 @@ func (s *Server) declareSubmit(w http.ResponseWriter, r *http.Request) error {
 	return s.renderDeclCard(w, r, http.StatusOK, cardView{Result: &res, Name: in.Name, Token: res.Token, Expires: res.ExpiresAt})
 }
 
-// --- the personal QR ---
-
-// cardView is the result page and the page behind a personal QR.
-type cardView struct {
-	Result  *declaration.Result // set right after submitting
-	Name    string              // the declarant's name, only on the submitter's own result page
-	Token   string
-	Expires time.Time
-	QR      template.URL // inline SVG as a data: URL
-	Error   string       // why the token was refused
-	Expired bool
-}
-
-func (s *Server) renderDeclCard(w http.ResponseWriter, r *http.Request, status int, cv cardView) error {
-	if cv.Error == "" {
-		svg, err := poster.SVG(s.Declarations.URL(cv.Token))
-		if err != nil {
-			return err
-		}
-		cv.QR = template.URL("data:image/svg+xml;base64," + base64.StdEncoding.EncodeToString(svg))
-	}
-	s.render(w, r, status, "declaration", cv)
-	return nil
-}
-
-// cardPage is what opens when a phone's camera reads a personal QR: whether
-// it is valid and until when. It shows no personal data: anyone holding the
-// paper can open it.
-func (s *Server) declCardPage(w http.ResponseWriter, r *http.Request) error {
-	tok := r.PathValue("token")
-	c, err := s.Declarations.Verify(tok)
-	w.Header().Set("Cache-Control", "no-store")
-	if err != nil {
-		return s.renderDeclCard(w, r, http.StatusBadRequest, cardView{Token: tok, Error: localize(langOf(r), errs.FieldsOf(err)["token"]),
-			Expired: errors.Is(err, declaration.ErrTokenExpired)})
-	}
-	return s.renderDeclCard(w, r, http.StatusOK, cardView{Token: tok, Expires: c.Expires})
-}
-
-// qrToken verifies the token of a QR image request: this is not an open QR
-// generator.
-func (s *Server) declQRToken(r *http.Request) (string, error) {
-	tok := r.PathValue("token")
-	if _, err := s.Declarations.Verify(tok); err != nil {
-		return "", err
-	}
-	return tok, nil
-}
-
-func (s *Server) declQRPNG(w http.ResponseWriter, r *http.Request) error {
-	tok, err := s.declQRToken(r)
-	if err != nil {
-		return err
-	}
-	size, err := queryInt(r, "size", 512)
-	if err != nil {
-		return err
-	}
-	png, err := poster.PNG(s.Declarations.URL(tok), size)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "image/png")
-	w.Header().Set("Cache-Control", "private, max-age=86400")
-	if r.URL.Query().Has("download") {
-		w.Header().Set("Content-Disposition", `attachment; filename="ma-qr-khai-bao-y-te.png"`)
-	}
-	w.Write(png)
-	return nil
-}
-
-func (s *Server) declQRSVG(w http.ResponseWriter, r *http.Request) error {
-	tok, err := s.declQRToken(r)
-	if err != nil {
-		return err
-	}
-	svg, err := poster.SVG(s.Declarations.URL(tok))
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "image/svg+xml")
-	w.Header().Set("Cache-Control", "private, max-age=86400")
-	w.Write(svg)
-	return nil
-}
-
-// --- the JSON API ---
-
 func (s *Server) apiDeclOptions(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]any{"kinds": declaration.Kinds, "sexes": declaration.Sexes,
 		"symptoms": declaration.Symptoms, "modes": declaration.Modes, "max_vaccine_doses": declaration.MaxVaccineDoses})
@@ -387,152 +259,5 @@ func (s *Server) apiDeclare(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeIdempotent(w, res.Created, res)
-	return nil
-}
-
-func worklistFilter(r *http.Request) (declaration.Filter, error) {
-	q := r.URL.Query()
-	f := declaration.Filter{Unit: q.Get("unit"), Status: q.Get("status")}
-	var err error
-	if f.Limit, err = queryInt(r, "limit", 50); err != nil {
-		return f, err
-	}
-	if f.Offset, err = queryInt(r, "offset", 0); err != nil {
-		return f, err
-	}
-	return f, nil
-}
-
-const worklistPurpose = "Theo dõi khai báo y tế có triệu chứng/tiếp xúc / follow-up of flagged health declarations"
-
-func (s *Server) apiDeclWorklist(w http.ResponseWriter, r *http.Request) error {
-	f, err := worklistFilter(r)
-	if err != nil {
-		return err
-	}
-	items, err := s.Declarations.Worklist(r.Context(), auth.From(r.Context()), f, worklistPurpose+" (API)")
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"declarations": items})
-	return nil
-}
-
-func (s *Server) apiDeclHandled(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	var in struct {
-		Note string `json:"note"`
-	}
-	if err := decodeJSON(r, &in); err != nil {
-		return err
-	}
-	if err := s.Declarations.Handle(r.Context(), auth.From(r.Context()), id, in.Note); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"id": id, "handled": true})
-	return nil
-}
-
-// --- the worklist page ---
-
-// worklistView is the health station's page.
-type worklistView struct {
-	Items    []declaration.Item
-	Filter   declaration.Filter
-	Units    []geo.Unit // units the caller may narrow to
-	Done     int64      // the declaration just handled
-	Back     string     // this list's query, for the handled form to return to
-	NoteErr  map[int64]string
-	Notes    map[int64]string
-	Prev     string
-	Next     string
-	Label    func(list string, code string) string
-	Statuses []option
-}
-
-func (s *Server) declWorklistPage(w http.ResponseWriter, r *http.Request) error {
-	return s.renderDeclWorklist(w, r, http.StatusOK, nil, nil)
-}
-
-func (s *Server) renderDeclWorklist(w http.ResponseWriter, r *http.Request, status int, noteErr map[int64]string, notes map[int64]string) error {
-	p := auth.From(r.Context())
-	f, err := worklistFilter(r)
-	if err != nil {
-		return err
-	}
-	items, err := s.Declarations.Worklist(r.Context(), p, f, worklistPurpose+" (page)")
-	if err != nil {
-		return err
-	}
-	lang := langOf(r)
-	wv := worklistView{Items: items, Filter: f, NoteErr: noteErr, Notes: notes,
-		Statuses: []option{{declaration.StatusOpen, translate(lang, "decl.status.open")},
-			{declaration.StatusHandled, translate(lang, "decl.status.handled")}, {declaration.StatusAll, translate(lang, "decl.status.all")}},
-		Label: func(list, code string) string {
-			l := map[string][]declaration.Option{"kind": declaration.Kinds, "sex": declaration.Sexes,
-				"symptom": declaration.Symptoms, "mode": declaration.Modes}[list]
-			for _, o := range l {
-				if o.Code == code {
-					return o.Label(lang)
-				}
-			}
-			return code
-		}}
-	if wv.Filter.Status == "" {
-		wv.Filter.Status = declaration.StatusOpen
-	}
-	unit := p.Unit
-	if unit == geo.Country && s.Config.Province != geo.Country {
-		unit = s.Config.Province
-	}
-	if u, ok := geo.Get(unit); ok && u.Level != "commune" {
-		wv.Units = append([]geo.Unit{u}, geo.Children(unit)...)
-	}
-	wv.Done, _ = strconv.ParseInt(r.URL.Query().Get("done"), 10, 64)
-	back := r.URL.Query()
-	back.Del("done")
-	wv.Back = back.Encode()
-	page := func(offset int) string {
-		q := r.URL.Query()
-		q.Del("done")
-		q.Set("offset", strconv.Itoa(offset))
-		return "/declarations/worklist?" + q.Encode()
-	}
-	if f.Offset > 0 {
-		wv.Prev = page(max(f.Offset-f.Limit, 0))
-	}
-	if len(items) == f.Limit {
-		wv.Next = page(f.Offset + f.Limit)
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	s.render(w, r, status, "worklist", wv)
-	return nil
-}
-
-// handledForm marks a declaration handled from the worklist page and returns
-// to the same list.
-func (s *Server) declHandledForm(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	if err := r.ParseForm(); err != nil {
-		return fmt.Errorf("handled form: %w", errs.ErrTooLarge)
-	}
-	back, _ := url.ParseQuery(r.PostFormValue("back"))
-	note := r.PostFormValue("note")
-	err = s.Declarations.Handle(r.Context(), auth.From(r.Context()), id, note)
-	if f := errs.FieldsOf(err); f != nil {
-		r.URL.RawQuery = back.Encode()
-		return s.renderDeclWorklist(w, r, http.StatusBadRequest, map[int64]string{id: localize(langOf(r), f["note"])}, map[int64]string{id: note})
-	}
-	if err != nil {
-		return err
-	}
-	back.Set("done", strconv.FormatInt(id, 10))
-	http.Redirect(w, r, "/declarations/worklist?"+back.Encode(), http.StatusSeeOther)
 	return nil
 }

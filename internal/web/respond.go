@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
@@ -39,6 +41,19 @@ func writeIdempotent(w http.ResponseWriter, created bool, v any) {
 		status = http.StatusCreated
 	}
 	writeJSON(w, status, v)
+}
+
+// fail answers with the JSON error under /api/, else with the error page.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		s.apiFail(w, r, err)
+		return
+	}
+	status, _, msg := errs.HTTP(err)
+	if status >= 500 {
+		s.log.ErrorContext(r.Context(), "page failed", "err", err, "request_id", auth.RequestID(r.Context()))
+	}
+	s.render(w, r, status, "error", map[string]any{"Status": status, "Message": msg, "Fields": errs.FieldsOf(err)})
 }
 
 // apiFail answers an API request with the error's status and safe message; the
@@ -81,6 +96,14 @@ func pathID(r *http.Request, name string) (int64, error) {
 	return id, nil
 }
 
+// zoneID reads the {id} of a zone route, 0 on the "new" routes.
+func optionalID(r *http.Request) (int64, error) {
+	if r.PathValue("id") == "" {
+		return 0, nil
+	}
+	return pathID(r, "id")
+}
+
 // queryInt parses an optional integer query parameter.
 func queryInt(r *http.Request, name string, def int) (int, error) {
 	v := r.URL.Query().Get(name)
@@ -120,4 +143,33 @@ func answerJSON[In, Out any](w http.ResponseWriter, r *http.Request, status int,
 // withID binds the record id from the path to a service method for answerJSON.
 func withID[In, Out any](id int64, call func(context.Context, *auth.Principal, int64, In) (Out, error)) func(context.Context, *auth.Principal, In) (Out, error) {
 	return func(ctx context.Context, p *auth.Principal, in In) (Out, error) { return call(ctx, p, id, in) }
+}
+
+func sendDownload(w http.ResponseWriter, contentType, disposition, name string, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	h.Set("Content-Disposition", mime.FormatMediaType(disposition, map[string]string{"filename": name}))
+	h.Set("Cache-Control", "private, no-cache") // a reissue changes the code
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.Write(body)
+}
+
+// sendFile answers with an export built into a buffer first, so a failure
+// never leaves half a file.
+func sendFile(w http.ResponseWriter, name string, body []byte) {
+	ct := "application/pdf"
+	if strings.HasSuffix(name, ".xlsx") {
+		ct = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+	}
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s"`, name))
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(body)
+}
+
+func orEmpty[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }

@@ -12,9 +12,9 @@ import (
 	"anticovid/internal/venue"
 )
 
-// Staff mode: a venue's staff scan people without a smartphone — a personal QR
-// (health declaration), the QR on a chip ID card, or a phone number typed in.
-
+// routesStaff registers staff mode: a venue's staff scan people without a smartphone, a
+// personal QR (health declaration), the QR on a chip ID card, or a phone
+// number typed in.
 func (s *Server) routesStaff() {
 	s.page("GET /venues/{id}/staff", true, s.staffPage)
 	s.api("POST", "/api/v1/venues/{id}/scans", `Staff scan at a venue: {"id", "direction", "qr"} (personal QR or chip ID card QR) or {"id", "direction", "phone", "name"?, "birth_year"?}; 201 new, 200 repeat.`, true, s.apiStaffScan)

@@ -7,9 +7,11 @@ import (
 	"time"
 
 	"anticovid/internal/auth"
+	"anticovid/internal/errs"
 	"anticovid/internal/venue"
 )
 
+// routesVenues registers the venue list and a venue's page, its approval and QR reissue.
 func (s *Server) routesVenues() {
 	s.page("GET /venues", true, s.venuesPage)
 	s.page("GET /venues/{id}", true, s.venuePage)
@@ -18,19 +20,9 @@ func (s *Server) routesVenues() {
 	s.api("POST", "/api/v1/venues", "Register a venue: name, category, commune_code, address and optional fields.", true, s.apiCreateVenue)
 	s.api("GET", "/api/v1/venues/{id}", "One venue in the caller's jurisdiction.", true, s.apiVenue)
 	s.api("POST", "/api/v1/venues/{id}/status", "Approve, suspend or close a venue: {\"status\": \"approved\"|\"suspended\"|\"closed\"}.", true, s.apiVenueStatus)
-}
-
-func categoryName(lang string) func(string) string {
-	return func(code string) string {
-		c, ok := venue.CategoryOf(code)
-		if !ok {
-			return code
-		}
-		if lang == "en" {
-			return c.NameEN
-		}
-		return c.Name
-	}
+	s.page("POST /venues/{id}/status", true, s.statusForm)
+	s.page("POST /venues/{id}/reissue", true, s.reissueForm)
+	s.api("POST", "/api/v1/venues/{id}/reissue", "Replace a venue's QR code: posters printed before stop working. Returns the venue with its new qr_url.", true, s.apiReissue)
 }
 
 func venueFilter(r *http.Request) (venue.Filter, error) {
@@ -188,6 +180,63 @@ func (s *Server) apiVenueStatus(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.Checkins.Forget(id) // a suspension reaches the door at once
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+// forget makes this server's check-in path see a venue's new status or QR
+// generation at once instead of after its cache's lifetime.
+func (s *Server) forget(id int64) {
+	if s.Checkins != nil {
+		s.Checkins.Forget(id)
+	}
+}
+
+func (s *Server) statusForm(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := r.ParseForm(); err != nil {
+		return errs.ErrTooLarge
+	}
+	if _, err := s.Venues.SetStatus(r.Context(), auth.From(r.Context()), id, r.PostFormValue("status")); err != nil {
+		return err
+	}
+	s.forget(id)
+	http.Redirect(w, r, fmt.Sprintf("/venues/%d", id), http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) reissue(r *http.Request) (venue.Venue, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return venue.Venue{}, err
+	}
+	v, err := s.Venues.Reissue(r.Context(), auth.From(r.Context()), id)
+	if err != nil {
+		return venue.Venue{}, err
+	}
+	s.forget(id)
+	s.log.Info("venue QR reissued", "venue", id, "gen", v.QRGen, "by", auth.From(r.Context()).Username)
+	return v, nil
+}
+
+func (s *Server) reissueForm(w http.ResponseWriter, r *http.Request) error {
+	v, err := s.reissue(r)
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, fmt.Sprintf("/venues/%d#qr", v.ID), http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) apiReissue(w http.ResponseWriter, r *http.Request) error {
+	v, err := s.reissue(r)
+	if err != nil {
+		return err
+	}
+	v.ContactPhone = "" // not audited here: the answer is about the QR code
 	writeJSON(w, http.StatusOK, v)
 	return nil
 }

@@ -3,17 +3,19 @@ package web
 import (
 	"bytes"
 	"embed"
-	"html/template"
 	"io/fs"
 	"net/http"
 	"net/url"
 	"path"
 	"strconv"
 	"strings"
+	"text/template"
 	"time"
 
 	"anticovid/internal/auth"
 	"anticovid/internal/geo"
+	"anticovid/internal/msg"
+	"anticovid/internal/venue"
 )
 
 //go:embed templates/*.html
@@ -27,7 +29,7 @@ type pages struct {
 	sets map[string]*template.Template
 }
 
-var hcm = time.FixedZone("ICT", 7*3600) // Asia/Ho_Chi_Minh has had no DST since 1975
+var hcm = time.FixedZone("ICT", 7*3600)
 
 func loadPages() *pages {
 	funcs := template.FuncMap{
@@ -111,6 +113,9 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	w.Write(buf.Bytes())
 }
 
+// translate returns the message key in lang from the catalog.
+func translate(lang, key string) string { return msg.T(lang, key) }
+
 // formatNumber writes an integer the Vietnamese way: 1.234.567.
 func formatNumber(n int) string {
 	digits := strconv.Itoa(n)
@@ -128,4 +133,35 @@ func formatNumber(n int) string {
 	return sign + string(out)
 }
 
+// n64 writes an int64 the Vietnamese way.
+func n64(n int64) string { return formatNumber(int(n)) }
+
+// pctVN writes a percentage with a decimal comma.
+func pctVN(p float64) string { return strings.Replace(strconv.FormatFloat(p, 'f', 1, 64), ".", ",", 1) }
+
+func percent(f float64) string {
+	return strings.Replace(strconv.FormatFloat(f, 'f', 1, 64), ".", ",", 1) + "%"
+}
+
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }
+
+func categoryName(lang string) func(string) string {
+	return func(code string) string {
+		c, ok := venue.CategoryOf(code)
+		if !ok {
+			return code
+		}
+		if lang == "en" {
+			return c.NameEN
+		}
+		return c.Name
+	}
+}
+
+// unitDisplayName is a unit's name, or its code when unknown.
+func unitDisplayName(code string) string {
+	if u, ok := geo.Get(code); ok {
+		return u.Name
+	}
+	return code
+}
