@@ -13,6 +13,7 @@ import (
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
 	"anticovid/internal/geo"
+	"anticovid/internal/msg"
 )
 
 // routesAdoption registers smartphone and Bluezone adoption against the targets.
@@ -59,7 +60,7 @@ func (s *Server) apiAdoptionSet(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if in.Users == nil {
-		return &errs.Invalid{Fields: map[string]string{"users": "Thiếu số người dùng / users is required"}}
+		return &errs.Invalid{Fields: map[string]string{"users": msg.Both("web.adoption.users_required")}}
 	}
 	if err := s.Adoption.SetUsers(r.Context(), auth.From(r.Context()), r.PathValue("code"), *in.Users); err != nil {
 		return err
@@ -173,7 +174,7 @@ func firstCommune(unit string) string {
 func (s *Server) adoptionImportForm(w http.ResponseWriter, r *http.Request) error {
 	file, hdr, err := r.FormFile("file")
 	if err != nil {
-		return s.renderAdoption(w, r, map[string]any{"Errors": map[string]string{"file": "Chọn tệp CSV hoặc XLSX / choose a CSV or XLSX file"}})
+		return s.renderAdoption(w, r, map[string]any{"Errors": map[string]string{"file": msg.Both("web.upload.choose_file2")}})
 	}
 	defer file.Close()
 	res, err := s.Adoption.Import(r.Context(), auth.From(r.Context()), io.LimitReader(file, 20<<20), hdr.Filename)
@@ -192,7 +193,7 @@ func (s *Server) adoptionUsersForm(w http.ResponseWriter, r *http.Request) error
 	}
 	n, err := strconv.ParseInt(strings.NewReplacer(".", "", ",", "", " ", "").Replace(r.PostFormValue("users")), 10, 64)
 	if err != nil {
-		return s.renderAdoption(w, r, map[string]any{"Errors": map[string]string{"users": "Số người dùng phải là số / users must be a number"}})
+		return s.renderAdoption(w, r, map[string]any{"Errors": map[string]string{"users": msg.Both("web.adoption.users_number")}})
 	}
 	err = s.Adoption.SetUsers(r.Context(), auth.From(r.Context()), strings.TrimSpace(r.PostFormValue("commune_code")), n)
 	if errors.Is(err, errs.ErrInvalid) {

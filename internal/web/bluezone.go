@@ -12,6 +12,7 @@ import (
 	"anticovid/internal/bluezone"
 	"anticovid/internal/errs"
 	"anticovid/internal/exposure"
+	"anticovid/internal/msg"
 	"anticovid/internal/people"
 )
 
@@ -161,7 +162,7 @@ func (s *Server) apiBZFeed(w http.ResponseWriter, r *http.Request) error {
 func parseDay(field, s string) (time.Time, error) {
 	t, err := time.ParseInLocation(time.DateOnly, strings.TrimSpace(s), hcm)
 	if err != nil {
-		return time.Time{}, &errs.Invalid{Fields: map[string]string{field: "Ngày dạng YYYY-MM-DD / date must be YYYY-MM-DD"}}
+		return time.Time{}, &errs.Invalid{Fields: map[string]string{field: msg.Both("web.bluezone.day")}}
 	}
 	return t, nil
 }
@@ -222,7 +223,7 @@ func (s *Server) bzContacts(r *http.Request, person int64) ([]bluezone.Contact, 
 	for _, c := range cs {
 		ids = append(ids, strconv.FormatInt(c.PersonID, 10))
 	}
-	if err := auth.Audit(r.Context(), s.DB, auth.ActionView, "bluezone_contacts", ids, "Truy vết F1 qua Bluezone / Bluetooth F1 tracing"); err != nil {
+	if err := auth.Audit(r.Context(), s.DB, auth.ActionView, "bluezone_contacts", ids, msg.Both("web.purpose.bluezone")); err != nil {
 		return nil, err
 	}
 	return cs, nil
@@ -277,7 +278,7 @@ func (s *Server) renderBluezone(w http.ResponseWriter, r *http.Request, data map
 	if v := r.URL.Query().Get("person"); v != "" {
 		id, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || id <= 0 {
-			return fmt.Errorf("bluezone page: %w", &errs.Invalid{Fields: map[string]string{"person": "Mã người không hợp lệ / invalid person id"}})
+			return fmt.Errorf("bluezone page: %w", &errs.Invalid{Fields: map[string]string{"person": msg.Both("web.bluezone.person")}})
 		}
 		cs, err := s.bzContacts(r, id)
 		if err != nil {
@@ -311,7 +312,7 @@ func (s *Server) bluezoneIssue(w http.ResponseWriter, r *http.Request) error {
 	case errors.Is(err, errs.ErrInvalid) || errors.Is(err, errs.ErrNotFound):
 		data["Error"] = errs.FieldsOf(err)
 		if data["Error"] == nil {
-			data["Error"] = map[string]string{"person_id": "Không tìm thấy người này / no such person"}
+			data["Error"] = map[string]string{"person_id": msg.Both("web.bluezone.no_person")}
 		}
 	default:
 		return err

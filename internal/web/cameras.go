@@ -9,6 +9,7 @@ import (
 	"anticovid/internal/auth"
 	"anticovid/internal/camera"
 	"anticovid/internal/errs"
+	"anticovid/internal/msg"
 )
 
 // routesCameras registers quarantine zones and their cameras: the camera wall, snapshots,
@@ -51,9 +52,10 @@ func (s *Server) camerasPage(w http.ResponseWriter, r *http.Request) error {
 }
 
 // offlineSVG stands in for a snapshot the camera did not give.
-const offlineSVG = `<svg xmlns="http://www.w3.org/2000/svg" width="640" height="360" viewBox="0 0 640 360">` +
-	`<rect width="640" height="360" fill="#2b2f36"/><text x="320" y="170" fill="#f1f3f5" font-family="sans-serif" font-size="28" text-anchor="middle">Mất tín hiệu camera</text>` +
-	`<text x="320" y="210" fill="#adb5bd" font-family="sans-serif" font-size="20" text-anchor="middle">Camera offline</text></svg>`
+var offlineSVG = `<svg xmlns="http://www.w3.org/2000/svg" width="640" height="360" viewBox="0 0 640 360">` +
+	`<rect width="640" height="360" fill="#2b2f36"/><text x="320" y="170" fill="#f1f3f5" font-family="sans-serif" font-size="28" text-anchor="middle">` +
+	msg.T("vi", "web.camera.offline") + `</text>` +
+	`<text x="320" y="210" fill="#adb5bd" font-family="sans-serif" font-size="20" text-anchor="middle">` + msg.T("en", "web.camera.offline") + `</text></svg>`
 
 func (s *Server) cameraSnapshot(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")

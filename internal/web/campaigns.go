@@ -3,15 +3,16 @@ package web
 import (
 	"errors"
 	"fmt"
+	"html/template"
 	"net/http"
 	"slices"
 	"strconv"
-	"text/template"
 
 	"anticovid/internal/auth"
 	"anticovid/internal/campaign"
 	"anticovid/internal/errs"
 	"anticovid/internal/geo"
+	"anticovid/internal/msg"
 	"anticovid/internal/notify"
 )
 
@@ -103,8 +104,8 @@ func (s *Server) campaignDryRunFragment(w http.ResponseWriter, r *http.Request) 
 		return fmt.Errorf("campaign form: %w", errs.ErrTooLarge)
 	}
 	l := lang(w, r)
-	labels := map[string]string{"recipients": translate(l, "ops.recipients"), "residents": translate(l, "ops.group.residents"),
-		"managers": translate(l, "ops.group.venue_managers"), "segments": translate(l, "ops.sms.segments")}
+	labels := map[string]string{"recipients": msg.T(l, "ops.recipients"), "residents": msg.T(l, "ops.group.residents"),
+		"managers": msg.T(l, "ops.group.venue_managers"), "segments": msg.T(l, "ops.sms.segments")}
 	d, err := s.Ops.Campaigns.DryRun(r.Context(), auth.From(r.Context()), campaignInputFromForm(r))
 	data := map[string]any{"L": labels}
 	status := http.StatusOK

@@ -10,6 +10,7 @@ import (
 	"anticovid/internal/auth"
 	"anticovid/internal/cases"
 	"anticovid/internal/errs"
+	"anticovid/internal/msg"
 	"anticovid/internal/tracing"
 )
 
@@ -39,7 +40,7 @@ func (s *Server) apiCaseContacts(w http.ResponseWriter, r *http.Request) error {
 	if pg.Offset, err = queryInt(r, "offset", 0); err != nil {
 		return err
 	}
-	res, err := s.Cases.Contacts(r.Context(), auth.From(r.Context()), id, pg, "Truy vết tiếp xúc (API) / contact tracing (API)")
+	res, err := s.Cases.Contacts(r.Context(), auth.From(r.Context()), id, pg, msg.Both("web.purpose.contacts_api"))
 	if err != nil {
 		return err
 	}

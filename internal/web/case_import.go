@@ -10,6 +10,7 @@ import (
 	"anticovid/internal/auth"
 	"anticovid/internal/cases"
 	"anticovid/internal/errs"
+	"anticovid/internal/msg"
 )
 
 // routesCaseImport registers the import of a laboratory's positive list.
@@ -30,7 +31,7 @@ func readUpload(r *http.Request) (string, []byte, error) {
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
 		f, hdr, err := r.FormFile("file")
 		if err != nil {
-			return "", nil, fmt.Errorf("upload: %w", &errs.Invalid{Fields: map[string]string{"file": "Chọn tệp CSV hoặc XLSX / Choose a CSV or XLSX file"}})
+			return "", nil, fmt.Errorf("upload: %w", &errs.Invalid{Fields: map[string]string{"file": msg.Both("web.upload.choose_file")}})
 		}
 		defer f.Close()
 		b, err := io.ReadAll(f)
@@ -76,7 +77,7 @@ func (s *Server) apiCaseImportCommit(w http.ResponseWriter, r *http.Request) err
 	for k, v := range in.Decisions {
 		line, err := strconv.Atoi(k)
 		if err != nil {
-			return &errs.Invalid{Fields: map[string]string{"decisions": "Khoá phải là số dòng / Keys must be line numbers"}}
+			return &errs.Invalid{Fields: map[string]string{"decisions": msg.Both("web.case_import.line_keys")}}
 		}
 		d[line] = v
 	}

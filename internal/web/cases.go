@@ -11,6 +11,7 @@ import (
 	"anticovid/internal/auth"
 	"anticovid/internal/cases"
 	"anticovid/internal/errs"
+	"anticovid/internal/msg"
 	"anticovid/internal/tracing"
 )
 
@@ -193,7 +194,7 @@ func (s *Server) casePage(w http.ResponseWriter, r *http.Request) error {
 		"CategoryName": categoryName(lang(w, r)), "Bounds": tracing.DefaultBounds()}
 	// The person: name and phone are personal data within jurisdiction (the
 	// case is), recorded before shown.
-	if err := auth.Audit(ctx, s.DB, auth.ActionView, "person", []string{strconv.FormatInt(d.PersonID, 10)}, "Hồ sơ ca bệnh / case record"); err != nil {
+	if err := auth.Audit(ctx, s.DB, auth.ActionView, "person", []string{strconv.FormatInt(d.PersonID, 10)}, msg.Both("web.purpose.case")); err != nil {
 		return err
 	}
 	person, err := s.People.Get(ctx, d.PersonID)
@@ -203,7 +204,7 @@ func (s *Server) casePage(w http.ResponseWriter, r *http.Request) error {
 	data["Person"] = person
 	if cases.CanTrace(p) {
 		const shown = 500
-		res, err := s.Cases.Contacts(ctx, p, d.ID, cases.Page{Limit: shown}, "Truy vết tiếp xúc (trang ca bệnh) / contact tracing (case page)")
+		res, err := s.Cases.Contacts(ctx, p, d.ID, cases.Page{Limit: shown}, msg.Both("web.purpose.contacts_page"))
 		if err != nil {
 			return err
 		}

@@ -9,6 +9,7 @@ import (
 	"anticovid/internal/auth"
 	"anticovid/internal/dashboard"
 	"anticovid/internal/geo"
+	"anticovid/internal/msg"
 )
 
 // routesDashboard registers the live dashboard and its event stream.
@@ -30,8 +31,8 @@ func (s *Server) dashboardPage(w http.ResponseWriter, r *http.Request) error {
 	js, _ := json.Marshal(f)
 	l := lang(w, r)
 	labels, _ := json.Marshal(map[string]string{
-		"checkins": translate(l, "ops.checkins"), "f0": translate(l, "ops.f0"), "registered": translate(l, "ops.venues.registered"),
-		"scanning": translate(l, "ops.venues.scanning"), "live": translate(l, "ops.live"), "offline": translate(l, "ops.reconnecting")})
+		"checkins": msg.T(l, "ops.checkins"), "f0": msg.T(l, "ops.f0"), "registered": msg.T(l, "ops.venues.registered"),
+		"scanning": msg.T(l, "ops.venues.scanning"), "live": msg.T(l, "ops.live"), "offline": msg.T(l, "ops.reconnecting")})
 	var crumbs []geo.Unit
 	for _, u := range f.Path {
 		if p.InJurisdiction(u.Code) {

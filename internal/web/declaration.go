@@ -13,6 +13,7 @@ import (
 	"anticovid/internal/declaration"
 	"anticovid/internal/errs"
 	"anticovid/internal/geo"
+	"anticovid/internal/msg"
 )
 
 // routesDeclaration registers the public health declaration form and its JSON API.
@@ -98,7 +99,7 @@ func (s *Server) declView(r *http.Request, v map[string]string) declareView {
 }
 
 func (s *Server) declarePage(w http.ResponseWriter, r *http.Request) error {
-	v := map[string]string{"kind": declaration.KindResident, "nationality": "Việt Nam", "province_code": s.Config.Province}
+	v := map[string]string{"kind": declaration.KindResident, "nationality": msg.T("vi", "web.decl.nationality"), "province_code": s.Config.Province}
 	if k := r.URL.Query().Get("kind"); k == declaration.KindTravel || k == declaration.KindEntry {
 		v["kind"] = k
 	}
@@ -150,11 +151,11 @@ func inputFromForm(r *http.Request) (declaration.Input, map[string]string, errs.
 			in.Symptoms = append(in.Symptoms, o.Code)
 		case "no":
 		default:
-			f.Add(key, "Hãy chọn Có hoặc Không / Please answer yes or no")
+			f.Add(key, msg.Both("web.decl.yes_no"))
 		}
 	}
 	if v["confirm"] == "" {
-		f.Add("confirm", "Hãy đánh dấu cam kết trước khi gửi / Please tick the pledge before submitting")
+		f.Add("confirm", msg.Both("web.decl.pledge"))
 	}
 	return in, v, f
 }
@@ -171,15 +172,15 @@ func summary(lang string, errors map[string]string) []fieldError {
 	for _, k := range declareFields {
 		switch k {
 		case "places":
-			add(k, translate(lang, "decl.places.short"))
+			add(k, msg.T(lang, "decl.places.short"))
 			for _, o := range declaration.Symptoms {
-				add("symptom_"+o.Code, translate(lang, "decl.symptoms.short")+": "+o.Label(lang))
+				add("symptom_"+o.Code, msg.T(lang, "decl.symptoms.short")+": "+o.Label(lang))
 			}
-			add("symptoms", translate(lang, "decl.symptoms.short"))
+			add("symptoms", msg.T(lang, "decl.symptoms.short"))
 		case "contact_case", "animal_market", "confirm":
-			add(k, translate(lang, "decl."+k+".short"))
+			add(k, msg.T(lang, "decl."+k+".short"))
 		default:
-			add(k, translate(lang, "decl."+k))
+			add(k, msg.T(lang, "decl."+k))
 		}
 	}
 	return out
@@ -206,7 +207,7 @@ func (s *Server) declareSubmit(w http.ResponseWriter, r *http.Request) error {
 	fail := func(fields map[string]string) error {
 		dv := s.declView(r, v)
 		for k, m := range fields {
-			dv.Errors[k] = localize(lang, m)
+			dv.Errors[k] = msg.Local(lang, m)
 		}
 		dv.Summary = summary(lang, dv.Errors)
 		s.render(w, r, http.StatusBadRequest, "declare", dv)
@@ -228,7 +229,7 @@ func (s *Server) declareSubmit(w http.ResponseWriter, r *http.Request) error {
 	}
 	if errors.Is(err, errs.ErrConflict) {
 		v["id"] = "" // the form's id belongs to someone else's declaration: a fresh one
-		return fail(map[string]string{"form": "Biểu mẫu này đã được dùng; hãy gửi lại / This form was already used; please submit again"})
+		return fail(map[string]string{"form": msg.Both("web.decl.form_used")})
 	}
 	if err != nil {
 		return err

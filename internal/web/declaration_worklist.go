@@ -10,6 +10,7 @@ import (
 	"anticovid/internal/declaration"
 	"anticovid/internal/errs"
 	"anticovid/internal/geo"
+	"anticovid/internal/msg"
 )
 
 // routesDeclarationWorklist registers the health station's worklist of flagged declarations.
@@ -33,7 +34,7 @@ func worklistFilter(r *http.Request) (declaration.Filter, error) {
 	return f, nil
 }
 
-const worklistPurpose = "Theo dõi khai báo y tế có triệu chứng/tiếp xúc / follow-up of flagged health declarations"
+var worklistPurpose = msg.Both("web.purpose.decl_worklist")
 
 func (s *Server) apiDeclWorklist(w http.ResponseWriter, r *http.Request) error {
 	f, err := worklistFilter(r)
@@ -97,8 +98,8 @@ func (s *Server) renderDeclWorklist(w http.ResponseWriter, r *http.Request, stat
 	}
 	lang := langOf(r)
 	wv := worklistView{Items: items, Filter: f, NoteErr: noteErr, Notes: notes,
-		Statuses: []option{{declaration.StatusOpen, translate(lang, "decl.status.open")},
-			{declaration.StatusHandled, translate(lang, "decl.status.handled")}, {declaration.StatusAll, translate(lang, "decl.status.all")}},
+		Statuses: []option{{declaration.StatusOpen, msg.T(lang, "decl.status.open")},
+			{declaration.StatusHandled, msg.T(lang, "decl.status.handled")}, {declaration.StatusAll, msg.T(lang, "decl.status.all")}},
 		Label: func(list, code string) string {
 			l := map[string][]declaration.Option{"kind": declaration.Kinds, "sex": declaration.Sexes,
 				"symptom": declaration.Symptoms, "mode": declaration.Modes}[list]
@@ -155,7 +156,7 @@ func (s *Server) declHandledForm(w http.ResponseWriter, r *http.Request) error {
 	err = s.Declarations.Handle(r.Context(), auth.From(r.Context()), id, note)
 	if f := errs.FieldsOf(err); f != nil {
 		r.URL.RawQuery = back.Encode()
-		return s.renderDeclWorklist(w, r, http.StatusBadRequest, map[int64]string{id: localize(langOf(r), f["note"])}, map[int64]string{id: note})
+		return s.renderDeclWorklist(w, r, http.StatusBadRequest, map[int64]string{id: msg.Local(langOf(r), f["note"])}, map[int64]string{id: note})
 	}
 	if err != nil {
 		return err

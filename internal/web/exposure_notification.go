@@ -10,6 +10,7 @@ import (
 
 	"anticovid/internal/errs"
 	"anticovid/internal/exposure"
+	"anticovid/internal/msg"
 )
 
 // routesExposureNotification registers the Exposure Notification key server.
@@ -54,7 +55,7 @@ func (s *Server) apiENPublish(w http.ResponseWriter, r *http.Request) error {
 	for i, k := range in.Keys {
 		data, err := base64.StdEncoding.DecodeString(k.Key)
 		if err != nil {
-			f.Add(fmt.Sprintf("keys[%d].key_data", i), "Khoá không phải base64 / key is not base64")
+			f.Add(fmt.Sprintf("keys[%d].key_data", i), msg.Both("web.en.key_base64"))
 		}
 		keys[i] = exposure.Key{Data: data, RollingStart: k.RollingStartNumber, RollingPeriod: k.RollingPeriod, TransmissionRisk: k.TransmissionRisk}
 	}

@@ -11,6 +11,7 @@ import (
 	"anticovid/internal/declaration"
 	"anticovid/internal/errs"
 	"anticovid/internal/geo"
+	"anticovid/internal/msg"
 )
 
 // newID is a random identifier in the UUID layout: the idempotency key a
@@ -103,7 +104,7 @@ func formErrors(l string, err error, shown ...string) map[string]string {
 		if out[key] != "" {
 			out[key] += " · "
 		}
-		out[key] += localize(l, v)
+		out[key] += msg.Local(l, v)
 	}
 	return out
 }
@@ -116,19 +117,7 @@ func formInt(r *http.Request, name string, bad map[string]string, l string) int 
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil {
-		bad[name] = localize(l, "Phải là số nguyên / Must be a whole number")
+		bad[name] = msg.T(l, "web.form.whole_number")
 	}
 	return n
-}
-
-// localize returns the part of a "Vietnamese / English" message in lang.
-func localize(lang, msg string) string {
-	vi, en, ok := strings.Cut(msg, " / ")
-	if !ok {
-		return msg
-	}
-	if lang == "en" {
-		return en
-	}
-	return vi
 }

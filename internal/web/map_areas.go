@@ -9,6 +9,7 @@ import (
 	"anticovid/internal/auth"
 	"anticovid/internal/dashboard"
 	"anticovid/internal/errs"
+	"anticovid/internal/msg"
 )
 
 // routesMapAreas registers the quarantine and lockdown areas of the public map: the API
@@ -129,14 +130,14 @@ func (s *Server) areaSubmit(w http.ResponseWriter, r *http.Request) error {
 	if f.Starts != "" {
 		t, err := time.ParseInLocation(localInput, f.Starts, hcm)
 		if err != nil {
-			bad["starts_at"] = localize(l, "Ngày giờ không hợp lệ / Invalid date and time")
+			bad["starts_at"] = msg.T(l, "web.form.bad_datetime")
 		}
 		a.StartsAt = t
 	}
 	if f.Ends != "" {
 		t, err := time.ParseInLocation(localInput, f.Ends, hcm)
 		if err != nil {
-			bad["ends_at"] = localize(l, "Ngày giờ không hợp lệ / Invalid date and time")
+			bad["ends_at"] = msg.T(l, "web.form.bad_datetime")
 		}
 		a.EndsAt = &t
 	}

@@ -9,6 +9,7 @@ import (
 
 	"anticovid/internal/declaration"
 	"anticovid/internal/errs"
+	"anticovid/internal/msg"
 	"anticovid/internal/poster"
 )
 
@@ -50,7 +51,7 @@ func (s *Server) declCardPage(w http.ResponseWriter, r *http.Request) error {
 	c, err := s.Declarations.Verify(tok)
 	w.Header().Set("Cache-Control", "no-store")
 	if err != nil {
-		return s.renderDeclCard(w, r, http.StatusBadRequest, cardView{Token: tok, Error: localize(langOf(r), errs.FieldsOf(err)["token"]),
+		return s.renderDeclCard(w, r, http.StatusBadRequest, cardView{Token: tok, Error: msg.Local(langOf(r), errs.FieldsOf(err)["token"]),
 			Expired: errors.Is(err, declaration.ErrTokenExpired)})
 	}
 	return s.renderDeclCard(w, r, http.StatusOK, cardView{Token: tok, Expires: c.Expires})

@@ -3,13 +3,13 @@ package web
 import (
 	"bytes"
 	"embed"
+	"html/template"
 	"io/fs"
 	"net/http"
 	"net/url"
 	"path"
 	"strconv"
 	"strings"
-	"text/template"
 	"time"
 
 	"anticovid/internal/auth"
@@ -66,7 +66,7 @@ type view struct {
 }
 
 // T translates a message key into the view's language.
-func (v view) T(key string) string { return translate(v.Lang, key) }
+func (v view) T(key string) string { return msg.T(v.Lang, key) }
 
 // Other is the language the switch offers.
 func (v view) Other() string {
@@ -112,9 +112,6 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
 }
-
-// translate returns the message key in lang from the catalog.
-func translate(lang, key string) string { return msg.T(lang, key) }
 
 // formatNumber writes an integer the Vietnamese way: 1.234.567.
 func formatNumber(n int) string {

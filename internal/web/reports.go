@@ -10,6 +10,7 @@ import (
 
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
+	"anticovid/internal/msg"
 	"anticovid/internal/reports"
 )
 
@@ -42,14 +43,14 @@ func (s *Server) week(r *http.Request) (reports.Week, error) {
 	}
 	w, err := reports.ParseWeek(v)
 	if err != nil {
-		return reports.Week{}, &errs.Invalid{Fields: map[string]string{"week": "Tuần không hợp lệ (YYYY-Www, ví dụ 2021-W30) / " + err.Error()}}
+		return reports.Week{}, &errs.Invalid{Fields: map[string]string{"week": msg.Both("web.reports.bad_week", err.Error())}}
 	}
 	return w, nil
 }
 
 // stateView is a report state as a page shows it.
 func stateView(l, st string) map[string]string {
-	return map[string]string{"Class": st, "Text": translate(l, "ops.state."+st)}
+	return map[string]string{"Class": st, "Text": msg.T(l, "ops.state."+st)}
 }
 
 func (s *Server) reportsPage(w http.ResponseWriter, r *http.Request) error {
@@ -99,7 +100,7 @@ func (s *Server) renderReportForm(w http.ResponseWriter, r *http.Request, status
 	fm := figureMap(rep.Figures)
 	var figs []map[string]any
 	for _, f := range figureFields {
-		figs = append(figs, map[string]any{"Name": f.Name, "Label": translate(l, f.Key), "Value": fm[f.Name], "Shown": n64(fm[f.Name]), "Error": fields[f.Name]})
+		figs = append(figs, map[string]any{"Name": f.Name, "Label": msg.T(l, f.Key), "Value": fm[f.Name], "Shown": n64(fm[f.Name]), "Error": fields[f.Name]})
 	}
 	var parts []map[string]any
 	for _, pt := range rep.Parts {
@@ -147,7 +148,7 @@ func (s *Server) reportFormSubmit(w http.ResponseWriter, r *http.Request) error 
 			v := strings.NewReplacer(".", "", ",", "", " ", "").Replace(r.PostFormValue(ff.name))
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil {
-				bad[ff.name] = "Phải là số nguyên / Must be a whole number"
+				bad[ff.name] = msg.Both("web.form.whole_number")
 			}
 			*ff.dst = n
 		}

@@ -14,6 +14,7 @@ import (
 
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
+	"anticovid/internal/msg"
 )
 
 // apiError is the one error shape of the JSON API.
@@ -79,10 +80,10 @@ func decodeJSON(r *http.Request, v any) error {
 		if errors.As(err, &tooBig) {
 			return fmt.Errorf("decode: %w", errs.ErrTooLarge)
 		}
-		return fmt.Errorf("decode: %w", &errs.Invalid{Fields: map[string]string{"body": "JSON không hợp lệ / Malformed JSON: " + err.Error()}})
+		return fmt.Errorf("decode: %w", &errs.Invalid{Fields: map[string]string{"body": msg.Both("web.json.malformed", err.Error())}})
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return fmt.Errorf("decode: %w", &errs.Invalid{Fields: map[string]string{"body": "Dữ liệu thừa sau JSON / Trailing data after the JSON object"}})
+		return fmt.Errorf("decode: %w", &errs.Invalid{Fields: map[string]string{"body": msg.Both("web.json.trailing")}})
 	}
 	return nil
 }
@@ -112,7 +113,7 @@ func queryInt(r *http.Request, name string, def int) (int, error) {
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 0 {
-		return 0, &errs.Invalid{Fields: map[string]string{name: "Phải là số nguyên không âm / Must be a non-negative integer"}}
+		return 0, &errs.Invalid{Fields: map[string]string{name: msg.Both("web.query.non_negative")}}
 	}
 	return n, nil
 }

@@ -11,6 +11,7 @@ import (
 	"anticovid/internal/cases"
 	"anticovid/internal/errs"
 	"anticovid/internal/geo"
+	"anticovid/internal/msg"
 )
 
 // routesTracingWorklist registers the tracer's worklist of contacts to follow, and their calls.
@@ -43,7 +44,7 @@ func (s *Server) apiTracingWorklist(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	items, err := s.Cases.Worklist(r.Context(), auth.From(r.Context()), f, "Theo dõi F1/F2 (API) / contact follow-up (API)")
+	items, err := s.Cases.Worklist(r.Context(), auth.From(r.Context()), f, msg.Both("web.purpose.worklist_api"))
 	if err != nil {
 		return err
 	}
@@ -81,7 +82,7 @@ func (s *Server) tracingWorklistPage(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	p := auth.From(r.Context())
-	items, err := s.Cases.Worklist(r.Context(), p, f, "Theo dõi F1/F2 (trang danh sách) / contact follow-up (worklist page)")
+	items, err := s.Cases.Worklist(r.Context(), p, f, msg.Both("web.purpose.worklist_page"))
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
+	"anticovid/internal/msg"
 	"anticovid/internal/venue"
 )
 
@@ -41,11 +42,11 @@ func readImport(r *http.Request, maxBody int64) ([]venue.Row, error) {
 			if errors.As(err, &tooBig) {
 				return nil, fmt.Errorf("import upload: %w", errs.ErrTooLarge)
 			}
-			return nil, fmt.Errorf("import upload: %v: %w", err, importFileError("Không đọc được tệp tải lên / Cannot read the upload"))
+			return nil, fmt.Errorf("import upload: %v: %w", err, importFileError(msg.Both("web.import.unreadable")))
 		}
 		f, _, err := r.FormFile("file")
 		if err != nil {
-			return nil, fmt.Errorf("import upload: %w", importFileError("Chưa chọn tệp / No file chosen"))
+			return nil, fmt.Errorf("import upload: %w", importFileError(msg.Both("web.import.no_file")))
 		}
 		defer f.Close()
 		body = f

@@ -10,6 +10,7 @@ import (
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
 	"anticovid/internal/geo"
+	"anticovid/internal/msg"
 	"anticovid/internal/poster"
 	"anticovid/internal/venue"
 )
@@ -35,8 +36,7 @@ func (s *Server) printable(r *http.Request) (venue.Venue, error) {
 	}
 	if v.Status != venue.StatusApproved {
 		return venue.Venue{}, fmt.Errorf("poster of venue %d (%s): %w", id, v.Status, &errs.Invalid{Fields: map[string]string{
-			"status": "Chỉ địa điểm đã được duyệt mới có mã QR; địa điểm này: " + translate("vi", "status."+v.Status) +
-				" / Only approved venues have a QR code; this one is " + translate("en", "status."+v.Status)}})
+			"status": msg.Both("web.poster.not_approved", msg.T("vi", "status."+v.Status), msg.T("en", "status."+v.Status))}})
 	}
 	if v.QRURL == "" {
 		return venue.Venue{}, fmt.Errorf("poster of venue %d: no signing key configured", id)
@@ -120,7 +120,7 @@ func (s *Server) apiCommunePosters(w http.ResponseWriter, r *http.Request) error
 	}
 	if u.Level != "commune" {
 		return fmt.Errorf("posters of %s: %w", u.Code, &errs.Invalid{Fields: map[string]string{
-			"code": "In áp phích theo từng xã/phường: hãy dùng mã xã/phường / Posters are printed per commune: use a commune code"}})
+			"code": msg.Both("web.poster.per_commune")}})
 	}
 	p := auth.From(r.Context())
 	if !p.InJurisdiction(u.Code) {
@@ -150,7 +150,7 @@ func (s *Server) apiCommunePosters(w http.ResponseWriter, r *http.Request) error
 	}
 	if len(list) == 0 {
 		return fmt.Errorf("posters of %s: %w", u.Code, &errs.Invalid{Fields: map[string]string{
-			"venues": "Xã/phường chưa có địa điểm nào đã được duyệt / The commune has no approved venue yet"}})
+			"venues": msg.Both("web.poster.no_venue")}})
 	}
 	posters := make([]poster.Poster, len(list))
 	for i, v := range list {

@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"html/template"
 	"net/http"
 	"strconv"
@@ -16,6 +15,7 @@ import (
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
 	"anticovid/internal/geo"
+	"anticovid/internal/msg"
 	"anticovid/internal/otp"
 	"anticovid/internal/people"
 	"anticovid/internal/poster"
@@ -183,19 +183,19 @@ func venueFromForm(r *http.Request, phone string) (venue.Venue, errs.Fields) {
 	v := venue.Venue{Name: val("name"), Category: val("category"), CommuneCode: val("commune_code"), Address: val("address"),
 		ContactName: val("contact_name"), OpeningHours: val("opening_hours"), Plate: val("plate"), Route: val("route")}
 	if v.Category == "" {
-		f.Add("category", "Chọn loại địa điểm / Choose a category")
+		f.Add("category", msg.Both("web.register.category"))
 	}
 	if v.CommuneCode == "" {
-		f.Add("commune_code", "Chọn xã/phường / Choose a commune")
+		f.Add("commune_code", msg.Both("web.register.commune"))
 	}
 	if len([]rune(v.ContactName)) > 100 || len([]rune(v.OpeningHours)) > 100 || len([]rune(v.Plate)) > 20 || len([]rune(v.Route)) > 200 {
-		f.Add("name", "Nội dung quá dài / Text too long")
+		f.Add("name", msg.Both("web.register.too_long"))
 	}
 	if val("lat") != "" || val("lon") != "" {
 		lat, e1 := strconv.ParseFloat(strings.ReplaceAll(val("lat"), ",", "."), 64)
 		lon, e2 := strconv.ParseFloat(strings.ReplaceAll(val("lon"), ",", "."), 64)
 		if e1 != nil || e2 != nil {
-			f.Add("lat", "Toạ độ không hợp lệ / Invalid coordinates")
+			f.Add("lat", msg.Both("web.register.coordinates"))
 		} else {
 			v.Lat, v.Lon = &lat, &lon
 		}
@@ -205,13 +205,13 @@ func venueFromForm(r *http.Request, phone string) (venue.Venue, errs.Fields) {
 		if ph, err := people.NormalizePhone(p); err == nil {
 			v.ContactPhone = ph
 		} else {
-			f.Add("contact_phone", "Số điện thoại không hợp lệ (10 chữ số, bắt đầu bằng 0) / Invalid phone number (10 digits starting with 0)")
+			f.Add("contact_phone", msg.Both("web.register.contact_phone"))
 		}
 	}
 	if c := val("capacity"); c != "" {
 		n, err := strconv.Atoi(c)
 		if err != nil {
-			f.Add("capacity", "Sức chứa phải là số nguyên / Capacity must be a whole number")
+			f.Add("capacity", msg.Both("web.register.capacity"))
 		}
 		v.Capacity = n
 	}
@@ -222,7 +222,7 @@ func venueFromForm(r *http.Request, phone string) (venue.Venue, errs.Fields) {
 		if s := val(t.k); s != "" {
 			tt, ok := venue.ParseLocalTime(s)
 			if !ok {
-				f.Add(t.k, "Thời gian không hợp lệ / Invalid time")
+				f.Add(t.k, msg.Both("web.register.time"))
 				continue
 			}
 			*t.dst = &tt
@@ -246,7 +246,7 @@ func (s *Server) registerSubmit(w http.ResponseWriter, r *http.Request) error {
 	}
 	phone, err := people.NormalizePhone(r.PostFormValue("phone"))
 	if err != nil {
-		rv.Errors["phone"] = "Số điện thoại không hợp lệ / Invalid phone number"
+		rv.Errors["phone"] = msg.Both("web.register.phone")
 		s.renderRegister(w, r, http.StatusBadRequest, "register", rv)
 		return nil
 	}
@@ -274,13 +274,13 @@ func (s *Server) registerSubmit(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if _, bad := f["commune_code"]; !bad && !geo.Contains(s.Config.Province, v.CommuneCode) {
-		f.Add("commune_code", "Xã/phường không thuộc tỉnh triển khai / Commune outside this deployment's province")
+		f.Add("commune_code", msg.Both("web.register.outside"))
 	}
 	pw := r.PostFormValue("password")
 	if n := len([]rune(pw)); n < 10 || n > 256 {
-		f.Add("password", "Mật khẩu từ 10 đến 256 ký tự / Password must be 10 to 256 characters")
+		f.Add("password", msg.Both("web.register.password_length"))
 	} else if pw != r.PostFormValue("password2") {
-		f.Add("password2", "Hai mật khẩu không khớp / The passwords differ")
+		f.Add("password2", msg.Both("web.register.password_mismatch"))
 	}
 	if len(f) > 0 {
 		rv.Errors = f
@@ -305,22 +305,21 @@ func (s *Server) registerSubmit(w http.ResponseWriter, r *http.Request) error {
 	switch {
 	case err == nil:
 		if existing.Role != auth.VenueManager {
-			rv.Errors["phone"] = "Số điện thoại này đã dùng cho một tài khoản cán bộ; hãy dùng số khác / This number belongs to an officer's account; use another"
+			rv.Errors["phone"] = msg.Both("web.register.officer_phone")
 			return fail()
 		}
 		if s.loginUser.blocked(phone) {
-			rv.Errors["password"] = translate(langOf(r), "login.limited")
+			rv.Errors["password"] = msg.T(langOf(r), "login.limited")
 			return fail()
 		}
 		u, err := s.Auth.Authenticate(ctx, phone, pw)
 		if err != nil {
 			s.loginUser.take(phone)
-			rv.Errors["password"] = "Số điện thoại này đã có tài khoản: nhập đúng mật khẩu của tài khoản đó / This number already has an account: enter its password"
+			rv.Errors["password"] = msg.Both("web.register.existing_account")
 			return fail()
 		}
 		if u.Unit != v.CommuneCode {
-			rv.Errors["commune_code"] = fmt.Sprintf("Tài khoản của bạn quản lý địa điểm tại %s; địa điểm ở xã/phường khác cần số điện thoại khác / Your account manages venues in %s; a venue elsewhere needs another phone number",
-				unitDisplayName(u.Unit), unitDisplayName(u.Unit))
+			rv.Errors["commune_code"] = msg.Both("web.register.other_commune", unitDisplayName(u.Unit))
 			return fail()
 		}
 		p = &u.Principal

@@ -8,6 +8,7 @@ import (
 
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
+	"anticovid/internal/msg"
 	"anticovid/internal/venue"
 )
 
@@ -83,7 +84,7 @@ func (s *Server) viewVenue(r *http.Request, purpose string) (venue.Venue, error)
 }
 
 func (s *Server) venuePage(w http.ResponseWriter, r *http.Request) error {
-	v, err := s.viewVenue(r, "Quản lý địa điểm / venue management (page)")
+	v, err := s.viewVenue(r, msg.Both("web.purpose.venue_page"))
 	if err != nil {
 		return err
 	}
@@ -100,7 +101,7 @@ func (s *Server) venuePage(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) apiVenue(w http.ResponseWriter, r *http.Request) error {
-	v, err := s.viewVenue(r, "Quản lý địa điểm / venue management (API)")
+	v, err := s.viewVenue(r, msg.Both("web.purpose.venue_api"))
 	if err != nil {
 		return err
 	}
