@@ -70,11 +70,7 @@ func (s *Server) activityPage(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) apiVenueToday(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	v, err := s.Venues.Get(r.Context(), auth.From(r.Context()), id)
+	v, err := byID(r, s.Venues.Get)
 	if err != nil {
 		return err
 	}

@@ -32,15 +32,10 @@ func (s *Server) routesAdoption() {
 }
 
 func (s *Server) adoptionUnit(r *http.Request) string {
-	p := auth.From(r.Context())
-	unit := r.URL.Query().Get("unit")
-	if unit == "" {
-		unit = p.Unit
-		if unit == geo.Country && s.Config.Province != geo.Country {
-			unit = s.Config.Province
-		}
+	if unit := r.URL.Query().Get("unit"); unit != "" {
+		return unit
 	}
-	return unit
+	return s.homeUnit(auth.From(r.Context()))
 }
 
 func (s *Server) apiAdoption(w http.ResponseWriter, r *http.Request) error {

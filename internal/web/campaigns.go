@@ -37,10 +37,7 @@ func (s *Server) routesCampaigns() {
 // targetUnits are the units a caller may address: their own and below
 // (districts and communes), within the deployment's province.
 func (s *Server) targetUnits(p *auth.Principal) []geo.Unit {
-	root := p.Unit
-	if root == geo.Country && s.Config.Province != geo.Country {
-		root = s.Config.Province
-	}
+	root := s.homeUnit(p)
 	u, ok := geo.Get(root)
 	if !ok {
 		return nil
@@ -126,11 +123,7 @@ func (s *Server) campaignDryRunFragment(w http.ResponseWriter, r *http.Request) 
 }
 
 func (s *Server) campaignPage(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	c, log, err := s.Ops.Campaigns.Get(r.Context(), auth.From(r.Context()), id)
+	c, log, err := s.campaign(r)
 	if err != nil {
 		return err
 	}
@@ -139,11 +132,8 @@ func (s *Server) campaignPage(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) campaignCancelPage(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
+	id, err := s.cancelCampaign(r)
 	if err != nil {
-		return err
-	}
-	if err := s.Ops.Campaigns.Cancel(r.Context(), auth.From(r.Context()), id); err != nil {
 		return err
 	}
 	http.Redirect(w, r, fmt.Sprintf("/campaigns/%d", id), http.StatusSeeOther)
@@ -173,11 +163,7 @@ func (s *Server) apiCreateCampaign(w http.ResponseWriter, r *http.Request) error
 }
 
 func (s *Server) apiCampaign(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	c, log, err := s.Ops.Campaigns.Get(r.Context(), auth.From(r.Context()), id)
+	c, log, err := s.campaign(r)
 	if err != nil {
 		return err
 	}
@@ -186,13 +172,28 @@ func (s *Server) apiCampaign(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) apiCancelCampaign(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
+	id, err := s.cancelCampaign(r)
 	if err != nil {
-		return err
-	}
-	if err := s.Ops.Campaigns.Cancel(r.Context(), auth.From(r.Context()), id); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"id": id, "status": campaign.Cancelled})
 	return nil
+}
+
+// campaign reads the campaign of the path's {id} and its delivery log.
+func (s *Server) campaign(r *http.Request) (campaign.Campaign, []campaign.Delivery, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return campaign.Campaign{}, nil, err
+	}
+	return s.Ops.Campaigns.Get(r.Context(), auth.From(r.Context()), id)
+}
+
+// cancelCampaign stops the campaign of the path's {id}.
+func (s *Server) cancelCampaign(r *http.Request) (int64, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return 0, err
+	}
+	return id, s.Ops.Campaigns.Cancel(r.Context(), auth.From(r.Context()), id)
 }

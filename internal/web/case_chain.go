@@ -3,7 +3,6 @@ package web
 import (
 	"net/http"
 
-	"anticovid/internal/auth"
 	"anticovid/internal/cases"
 )
 
@@ -28,11 +27,7 @@ const (
 )
 
 func (s *Server) chainPage(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	ch, err := s.Cases.Chain(r.Context(), auth.From(r.Context()), id)
+	ch, err := byID(r, s.Cases.Chain)
 	if err != nil {
 		return err
 	}
@@ -65,16 +60,12 @@ func (s *Server) chainPage(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	s.render(w, r, http.StatusOK, "chain", map[string]any{"Chain": ch, "Nodes": nodes, "Edges": edges,
-		"Width": width, "Height": depth*chainRowH + 2*chainPad, "Focus": id})
+		"Width": width, "Height": depth*chainRowH + 2*chainPad, "Focus": ch.Focus})
 	return nil
 }
 
 func (s *Server) apiChain(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	ch, err := s.Cases.Chain(r.Context(), auth.From(r.Context()), id)
+	ch, err := byID(r, s.Cases.Chain)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"anticovid/internal/auth"
@@ -18,9 +19,9 @@ import (
 func (s *Server) routesCaseContacts() {
 	s.page("POST /cases/{id}/f2", true, s.caseF2Submit)
 	s.page("POST /cases/{id}/notify-venues", true, s.caseNotifyVenuesSubmit)
-	s.page("POST /cases/{id}/export", true, s.caseExportSubmit)
+	s.page("POST /cases/{id}/export", true, s.caseExport)
 	s.api("GET", "/api/v1/cases/{id}/contacts", `An F0's contacts, computed now (?limit=&offset= for long lists; ?evidence=1 adds both stays of each pair): {"total", "contacts": [{"person_id", "phone" (null outside the caller's jurisdiction), "level", "venue_id", "overlap_minutes", "first_shared", "last_shared", "source": "qr"|"bluetooth"}]}.`, true, s.apiCaseContacts)
-	s.api("POST", "/api/v1/cases/{id}/contacts/export", `Export a case's contacts: {"format": "xlsx"|"pdf", "purpose"}; the file is the answer.`, true, s.apiCaseExport)
+	s.api("POST", "/api/v1/cases/{id}/contacts/export", `Export a case's contacts: {"format": "xlsx"|"pdf", "purpose"}; the file is the answer.`, true, s.caseExport)
 	s.api("GET", "/api/v1/cases/{id}/exposure-venues", "The places and times an F0 exposed (no personal data).", true, s.apiCaseExposures)
 	s.api("POST", "/api/v1/cases/{id}/exposure-venues/notify", "Message everyone who checked in at the exposure venues then (once per person and venue).", true, s.apiNotifyVenues)
 	s.api("POST", "/api/v1/cases/{id}/f2", `Start the bounded F2 expansion as a background job: {"max_seeds", "cap_per_f1", "max_total", "min_overlap_minutes", "days"} (defaults when omitted). 202 with the job.`, true, s.apiStartF2)
@@ -65,13 +66,28 @@ type exportRequest struct {
 	State   string `json:"state"`
 }
 
-func (s *Server) apiCaseExport(w http.ResponseWriter, r *http.Request) error {
+// readExport reads what to export: the JSON body on the API, the form on a
+// page (one handler serves both routes).
+func readExport(r *http.Request) (exportRequest, error) {
+	var in exportRequest
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		return in, decodeJSON(r, &in)
+	}
+	if err := r.ParseForm(); err != nil {
+		return in, fmt.Errorf("export form: %w", errs.ErrTooLarge)
+	}
+	return exportRequest{Format: r.PostFormValue("format"), Purpose: r.PostFormValue("purpose"),
+		Commune: r.PostFormValue("commune"), State: r.PostFormValue("state")}, nil
+}
+
+// caseExport answers a case's contacts as XLSX or PDF.
+func (s *Server) caseExport(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err
 	}
-	var in exportRequest
-	if err := decodeJSON(r, &in); err != nil {
+	in, err := readExport(r)
+	if err != nil {
 		return err
 	}
 	var buf bytes.Buffer
@@ -83,29 +99,8 @@ func (s *Server) apiCaseExport(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) caseExportSubmit(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	if err := r.ParseForm(); err != nil {
-		return fmt.Errorf("export form: %w", errs.ErrTooLarge)
-	}
-	var buf bytes.Buffer
-	name, err := s.Cases.ExportContacts(r.Context(), auth.From(r.Context()), id, r.PostFormValue("format"), r.PostFormValue("purpose"), &buf)
-	if err != nil {
-		return err
-	}
-	sendFile(w, name, buf.Bytes())
-	return nil
-}
-
 func (s *Server) apiCaseExposures(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	list, err := s.Cases.Exposures(r.Context(), auth.From(r.Context()), id)
+	list, err := byID(r, s.Cases.Exposures)
 	if err != nil {
 		return err
 	}
@@ -114,11 +109,7 @@ func (s *Server) apiCaseExposures(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (s *Server) apiNotifyVenues(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	n, err := s.Cases.NotifyVenueVisitors(r.Context(), auth.From(r.Context()), id)
+	n, err := byID(r, s.Cases.NotifyVenueVisitors)
 	if err != nil {
 		return err
 	}
@@ -203,11 +194,7 @@ func (s *Server) apiStartF2(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) apiF2(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	job, err := s.Cases.Job(r.Context(), auth.From(r.Context()), id)
+	job, err := byID(r, s.Cases.Job)
 	if err != nil {
 		return err
 	}

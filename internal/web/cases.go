@@ -69,10 +69,7 @@ func caseFilter(r *http.Request) (cases.Filter, error) {
 	q := r.URL.Query()
 	f := cases.Filter{Commune: q.Get("commune"), Status: q.Get("status")}
 	var err error
-	if f.Limit, err = queryInt(r, "limit", 100); err != nil {
-		return f, err
-	}
-	f.Offset, err = queryInt(r, "offset", 0)
+	f.Limit, f.Offset, err = pageOf(r, 100)
 	return f, err
 }
 

@@ -25,13 +25,8 @@ func worklistFilter(r *http.Request) (declaration.Filter, error) {
 	q := r.URL.Query()
 	f := declaration.Filter{Unit: q.Get("unit"), Status: q.Get("status")}
 	var err error
-	if f.Limit, err = queryInt(r, "limit", 50); err != nil {
-		return f, err
-	}
-	if f.Offset, err = queryInt(r, "offset", 0); err != nil {
-		return f, err
-	}
-	return f, nil
+	f.Limit, f.Offset, err = pageOf(r, 50)
+	return f, err
 }
 
 var worklistPurpose = msg.Both("web.purpose.decl_worklist")
@@ -113,10 +108,7 @@ func (s *Server) renderDeclWorklist(w http.ResponseWriter, r *http.Request, stat
 	if wv.Filter.Status == "" {
 		wv.Filter.Status = declaration.StatusOpen
 	}
-	unit := p.Unit
-	if unit == geo.Country && s.Config.Province != geo.Country {
-		unit = s.Config.Province
-	}
+	unit := s.homeUnit(p)
 	if u, ok := geo.Get(unit); ok && u.Level != "commune" {
 		wv.Units = append([]geo.Unit{u}, geo.Children(unit)...)
 	}

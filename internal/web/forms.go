@@ -61,15 +61,21 @@ type opsUnitGroup struct {
 	Communes   []geo.Unit
 }
 
+// homeUnit is the unit a caller's lists start from: their own, except that
+// a country-wide account on a province's deployment starts at the province.
+func (s *Server) homeUnit(p *auth.Principal) string {
+	if p.Unit == geo.Country && s.Config.Province != geo.Country {
+		return s.Config.Province
+	}
+	return p.Unit
+}
+
 // opsUnits are the units of the caller's jurisdiction, by district,
 // within the deployment's province. A country-wide account on a country
 // deployment gets none (the form asks for a code instead: 11,000 communes
 // make no list).
 func (s *Server) opsUnits(p *auth.Principal) []opsUnitGroup {
-	root := p.Unit
-	if root == geo.Country && s.Config.Province != geo.Country {
-		root = s.Config.Province
-	}
+	root := s.homeUnit(p)
 	u, ok := geo.Get(root)
 	if !ok {
 		return nil

@@ -19,10 +19,7 @@ func (s *Server) routesHome() {
 
 func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
 	p := auth.From(r.Context())
-	children := geo.Children(p.Unit)
-	if p.Unit == geo.Country && s.Config.Province != geo.Country {
-		children = geo.Children(s.Config.Province)
-	}
+	children := geo.Children(s.homeUnit(p))
 	s.render(w, r, http.StatusOK, "home", map[string]any{"Children": children, "Department": auth.Departments[p.Department]})
 	return nil
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -46,6 +47,20 @@ func (s *Server) week(r *http.Request) (reports.Week, error) {
 		return reports.Week{}, &errs.Invalid{Fields: map[string]string{"week": msg.Both("web.reports.bad_week", err.Error())}}
 	}
 	return w, nil
+}
+
+// answerWeek answers a read of the path's week with what get returns.
+func (s *Server) answerWeek(w http.ResponseWriter, r *http.Request, get func(context.Context, *auth.Principal, reports.Week) (any, error)) error {
+	wk, err := s.week(r)
+	if err != nil {
+		return err
+	}
+	v, err := get(r.Context(), auth.From(r.Context()), wk)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
 }
 
 // stateView is a report state as a page shows it.
@@ -221,29 +236,15 @@ func (s *Server) reportSendPage(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) apiReportStatus(w http.ResponseWriter, r *http.Request) error {
-	wk, err := s.week(r)
-	if err != nil {
-		return err
-	}
-	b, err := s.Ops.Reports.Status(r.Context(), auth.From(r.Context()), wk)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, b)
-	return nil
+	return s.answerWeek(w, r, func(ctx context.Context, p *auth.Principal, wk reports.Week) (any, error) {
+		return s.Ops.Reports.Status(ctx, p, wk)
+	})
 }
 
 func (s *Server) apiReport(w http.ResponseWriter, r *http.Request) error {
-	wk, err := s.week(r)
-	if err != nil {
-		return err
-	}
-	rep, err := s.Ops.Reports.Get(r.Context(), auth.From(r.Context()), wk, r.PathValue("unit"))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, rep)
-	return nil
+	return s.answerWeek(w, r, func(ctx context.Context, p *auth.Principal, wk reports.Week) (any, error) {
+		return s.Ops.Reports.Get(ctx, p, wk, r.PathValue("unit"))
+	})
 }
 
 func (s *Server) apiSubmitReport(w http.ResponseWriter, r *http.Request) error {
@@ -264,16 +265,9 @@ func (s *Server) apiSubmitReport(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) apiConsolidated(w http.ResponseWriter, r *http.Request) error {
-	wk, err := s.week(r)
-	if err != nil {
-		return err
-	}
-	c, err := s.Ops.Reports.Consolidate(r.Context(), auth.From(r.Context()), wk)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, c)
-	return nil
+	return s.answerWeek(w, r, func(ctx context.Context, p *auth.Principal, wk reports.Week) (any, error) {
+		return s.Ops.Reports.Consolidate(ctx, p, wk)
+	})
 }
 
 func (s *Server) apiSendReport(w http.ResponseWriter, r *http.Request) error {

@@ -118,6 +118,15 @@ func queryInt(r *http.Request, name string, def int) (int, error) {
 	return n, nil
 }
 
+// pageOf reads ?limit= (def when absent) and ?offset= of a list.
+func pageOf(r *http.Request, def int) (limit, offset int, err error) {
+	if limit, err = queryInt(r, "limit", def); err != nil {
+		return 0, 0, err
+	}
+	offset, err = queryInt(r, "offset", 0)
+	return limit, offset, err
+}
+
 func logLevel(s string) slog.Level {
 	var l slog.Level
 	l.UnmarshalText([]byte(s))
@@ -139,6 +148,17 @@ func answerJSON[In, Out any](w http.ResponseWriter, r *http.Request, status int,
 	}
 	writeJSON(w, status, out)
 	return nil
+}
+
+// byID calls a service method that reads one record with the caller and
+// the path's {id}.
+func byID[T any](r *http.Request, get func(context.Context, *auth.Principal, int64) (T, error)) (T, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return get(r.Context(), auth.From(r.Context()), id)
 }
 
 // withID binds the record id from the path to a service method for answerJSON.

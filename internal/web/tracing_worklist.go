@@ -18,9 +18,9 @@ import (
 func (s *Server) routesTracingWorklist() {
 	s.page("GET /tracing/worklist", true, s.tracingWorklistPage)
 	s.page("POST /tracing/contacts/{id}/call", true, s.callSubmit)
-	s.page("POST /tracing/worklist/export", true, s.worklistExportSubmit)
+	s.page("POST /tracing/worklist/export", true, s.worklistExport)
 	s.api("GET", "/api/v1/worklist", "Contacts to follow in the caller's jurisdiction (?commune=&state=open|overdue|closed|all&case=&limit=&offset=).", true, s.apiTracingWorklist)
-	s.api("POST", "/api/v1/worklist/export", `Export a worklist: {"format": "xlsx"|"pdf", "purpose", "commune", "state"}; the file is the answer.`, true, s.apiWorklistExport)
+	s.api("POST", "/api/v1/worklist/export", `Export a worklist: {"format": "xlsx"|"pdf", "purpose", "commune", "state"}; the file is the answer.`, true, s.worklistExport)
 	s.api("POST", "/api/v1/contacts/{id}/calls", `Record a call to a contact: {"outcome": "reached"|"unreachable"|"quarantined_home"|"sent_to_facility"|"tested", "note"}.`, true, s.apiCall)
 }
 
@@ -28,10 +28,7 @@ func workFilter(r *http.Request) (cases.WorkFilter, error) {
 	q := r.URL.Query()
 	f := cases.WorkFilter{Commune: q.Get("commune"), State: q.Get("state")}
 	var err error
-	if f.Limit, err = queryInt(r, "limit", 200); err != nil {
-		return f, err
-	}
-	if f.Offset, err = queryInt(r, "offset", 0); err != nil {
+	if f.Limit, f.Offset, err = pageOf(r, 200); err != nil {
 		return f, err
 	}
 	c, err := queryInt(r, "case", 0)
@@ -49,20 +46,6 @@ func (s *Server) apiTracingWorklist(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"contacts": orEmpty(items)})
-	return nil
-}
-
-func (s *Server) apiWorklistExport(w http.ResponseWriter, r *http.Request) error {
-	var in exportRequest
-	if err := decodeJSON(r, &in); err != nil {
-		return err
-	}
-	var buf bytes.Buffer
-	name, err := s.Cases.ExportWorklist(r.Context(), auth.From(r.Context()), cases.WorkFilter{Commune: in.Commune, State: in.State}, in.Format, in.Purpose, &buf)
-	if err != nil {
-		return err
-	}
-	sendFile(w, name, buf.Bytes())
 	return nil
 }
 
@@ -91,7 +74,7 @@ func (s *Server) tracingWorklistPage(w http.ResponseWriter, r *http.Request) err
 		state = "open"
 	}
 	s.render(w, r, http.StatusOK, "tracing_worklist", map[string]any{"Items": items, "Filter": f, "State": state,
-		"Outcomes": cases.Outcomes, "States": []string{"open", "overdue", "closed", "all"}, "Communes": communeChoices(p, s.Config.Province), "Message": r.URL.Query().Get("msg"),
+		"Outcomes": cases.Outcomes, "States": []string{"open", "overdue", "closed", "all"}, "Communes": s.communeChoices(p), "Message": r.URL.Query().Get("msg"),
 		"Query": r.URL.RawQuery})
 	return nil
 }
@@ -101,13 +84,9 @@ func (s *Server) tracingWorklistPage(w http.ResponseWriter, r *http.Request) err
 type communeChoice struct{ Code, Name string }
 
 // communeChoices lists the communes a viewer may pick a worklist for.
-func communeChoices(p *auth.Principal, province string) []communeChoice {
-	unit := p.Unit
-	if unit == geo.Country {
-		unit = province
-	}
+func (s *Server) communeChoices(p *auth.Principal) []communeChoice {
 	var out []communeChoice
-	for _, c := range geo.Communes(unit) {
+	for _, c := range geo.Communes(s.homeUnit(p)) {
 		d, _ := geo.Ancestor(c.Code, "district")
 		out = append(out, communeChoice{c.Code, c.Name + ", " + d.Name})
 	}
@@ -137,13 +116,15 @@ func (s *Server) callSubmit(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) worklistExportSubmit(w http.ResponseWriter, r *http.Request) error {
-	if err := r.ParseForm(); err != nil {
-		return fmt.Errorf("export form: %w", errs.ErrTooLarge)
+// worklistExport answers a worklist as XLSX or PDF.
+func (s *Server) worklistExport(w http.ResponseWriter, r *http.Request) error {
+	in, err := readExport(r)
+	if err != nil {
+		return err
 	}
 	var buf bytes.Buffer
-	f := cases.WorkFilter{Commune: r.PostFormValue("commune"), State: r.PostFormValue("state")}
-	name, err := s.Cases.ExportWorklist(r.Context(), auth.From(r.Context()), f, r.PostFormValue("format"), r.PostFormValue("purpose"), &buf)
+	f := cases.WorkFilter{Commune: in.Commune, State: in.State}
+	name, err := s.Cases.ExportWorklist(r.Context(), auth.From(r.Context()), f, in.Format, in.Purpose, &buf)
 	if err != nil {
 		return err
 	}

@@ -26,20 +26,16 @@ func (s *Server) routesVenuePosters() {
 // printable returns a venue the caller may see whose QR code may be printed:
 // an approved one (any other would be refused at the door).
 func (s *Server) printable(r *http.Request) (venue.Venue, error) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return venue.Venue{}, err
-	}
-	v, err := s.Venues.Get(r.Context(), auth.From(r.Context()), id)
+	v, err := byID(r, s.Venues.Get)
 	if err != nil {
 		return venue.Venue{}, err
 	}
 	if v.Status != venue.StatusApproved {
-		return venue.Venue{}, fmt.Errorf("poster of venue %d (%s): %w", id, v.Status, &errs.Invalid{Fields: map[string]string{
+		return venue.Venue{}, fmt.Errorf("poster of venue %d (%s): %w", v.ID, v.Status, &errs.Invalid{Fields: map[string]string{
 			"status": msg.Both("web.poster.not_approved", msg.T("vi", "status."+v.Status), msg.T("en", "status."+v.Status))}})
 	}
 	if v.QRURL == "" {
-		return venue.Venue{}, fmt.Errorf("poster of venue %d: no signing key configured", id)
+		return venue.Venue{}, fmt.Errorf("poster of venue %d: no signing key configured", v.ID)
 	}
 	return v, nil
 }

@@ -30,13 +30,8 @@ func venueFilter(r *http.Request) (venue.Filter, error) {
 	q := r.URL.Query()
 	f := venue.Filter{Commune: q.Get("commune"), Category: q.Get("category"), Status: q.Get("status")}
 	var err error
-	if f.Limit, err = queryInt(r, "limit", 50); err != nil {
-		return f, err
-	}
-	if f.Offset, err = queryInt(r, "offset", 0); err != nil {
-		return f, err
-	}
-	return f, nil
+	f.Limit, f.Offset, err = pageOf(r, 50)
+	return f, err
 }
 
 func (s *Server) venuesPage(w http.ResponseWriter, r *http.Request) error {
@@ -67,11 +62,7 @@ func (s *Server) venuesPage(w http.ResponseWriter, r *http.Request) error {
 // viewVenue returns a venue the caller may see, recording in the audit log that
 // its contact's personal data was shown.
 func (s *Server) viewVenue(r *http.Request, purpose string) (venue.Venue, error) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return venue.Venue{}, err
-	}
-	v, err := s.Venues.Get(r.Context(), auth.From(r.Context()), id)
+	v, err := byID(r, s.Venues.Get)
 	if err != nil {
 		return venue.Venue{}, err
 	}
