@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"mime"
 	"net/http"
 	"strconv"
@@ -125,12 +124,6 @@ func pageOf(r *http.Request, def int) (limit, offset int, err error) {
 	}
 	offset, err = queryInt(r, "offset", 0)
 	return limit, offset, err
-}
-
-func logLevel(s string) slog.Level {
-	var l slog.Level
-	l.UnmarshalText([]byte(s))
-	return l
 }
 
 func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
