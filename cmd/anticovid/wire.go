@@ -21,6 +21,7 @@ import (
 	"anticovid/internal/declaration"
 	"anticovid/internal/exposure"
 	"anticovid/internal/notify"
+	"anticovid/internal/otp"
 	"anticovid/internal/people"
 	"anticovid/internal/reports"
 	"anticovid/internal/retention"
@@ -48,6 +49,9 @@ type app struct {
 	people *people.Service
 	venues *venue.Service
 	outbox *notify.Outbox
+	// otp is the one phone-code service: venue registration, Bluezone and
+	// Exposure Notification codes.
+	otp *otp.Service
 	// checkins is started lazily (startCheckins): only the server and
 	// bench ingest ingest, and the writer replays the journal when it starts.
 	checkins *checkin.Service
@@ -112,6 +116,8 @@ func open(ctx context.Context, cfg *config.Config, logOut io.Writer) (*app, erro
 		return nil, err
 	}
 
+	a.otp = otp.New(db, v, a.outbox)
+
 	// Health declarations, and the case registry with contact tracing.
 	a.declarations = declaration.NewService(db, a.people, v, cfg.PublicURL())
 	a.cases = cases.NewService(db, a.people, a.outbox, log)
@@ -121,7 +127,7 @@ func open(ctx context.Context, cfg *config.Config, logOut io.Writer) (*app, erro
 	// verification codes; the ID index and export files live in the data
 	// directory. Bluetooth contacts join the QR ones in every trace, F2 jobs
 	// included.
-	codes := exposure.NewCodes(db, v)
+	codes := exposure.NewCodes(a.otp)
 	a.bluezone, err = bluezone.NewService(db, v, a.people, a.outbox, codes, filepath.Join(cfg.DataDir, "bluezone-index"), cfg.Retention)
 	if err != nil {
 		db.Close()
@@ -169,7 +175,7 @@ func (a *app) startCheckins(ctx context.Context) (*checkin.Service, error) {
 func (a *app) webDeps(checkins *checkin.Service) web.Deps {
 	return web.Deps{Config: a.cfg, DB: a.db, Auth: a.auth, People: a.people, Venues: a.venues,
 		Checkins: checkins, Keys: a.keys, Outbox: a.outbox, Log: a.log, Declarations: a.declarations,
-		Bluezone: a.bluezone, Exposure: a.en, Adoption: a.adoption, Cases: a.cases, Ops: a.ops}
+		Bluezone: a.bluezone, Exposure: a.en, Adoption: a.adoption, Cases: a.cases, Ops: a.ops, OTP: a.otp}
 }
 
 // runBackground starts the server's background work until ctx ends:

@@ -19,6 +19,7 @@ import (
 	"anticovid/internal/errs"
 	"anticovid/internal/exposure"
 	"anticovid/internal/notify"
+	"anticovid/internal/otp"
 	"anticovid/internal/people"
 	"anticovid/internal/sqldb"
 	"anticovid/internal/store/storetest"
@@ -43,7 +44,7 @@ func newFixture(t *testing.T, db *sqldb.DB) *fixture {
 	}
 	rec := &notify.Recorder{}
 	out := &notify.Outbox{DB: db, Vault: v, Senders: map[string]notify.Sender{notify.SMS: rec}, Log: slog.New(slog.DiscardHandler)}
-	codes := exposure.NewCodes(db, v)
+	codes := exposure.NewCodes(otp.New(db, v, nil))
 	now := func() time.Time { return testNow }
 	codes.Now = now
 	svc, err := NewService(db, v, people.NewService(db, v), out, codes, t.TempDir(), 21*24*time.Hour)

@@ -11,8 +11,6 @@ import (
 	"anticovid/internal/errs"
 	"anticovid/internal/msg"
 	"anticovid/internal/otp"
-	"anticovid/internal/sqldb"
-	"anticovid/internal/vault"
 )
 
 // Code purposes (see internal/otp). A code unlocks exactly one kind of
@@ -44,8 +42,8 @@ type Codes struct {
 
 // NewCodes returns a code service. Codes sent by SMS need its Outbox set
 // (bluezone.NewService does).
-func NewCodes(db *sqldb.DB, v *vault.Vault) *Codes {
-	return &Codes{otp.New(db, v, nil)}
+func NewCodes(codes *otp.Service) *Codes {
+	return &Codes{codes}
 }
 
 // CanIssue reports whether p may issue tracer codes: those who trace (health

@@ -9,6 +9,7 @@ import (
 	"anticovid/internal/geo"
 )
 
+// routesActivity registers scanning activity per commune or district, and a venue's day.
 func (s *Server) routesActivity() {
 	s.page("GET /activity", true, s.activityPage)
 	s.api("GET", "/api/v1/activity", "Approved venues of a commune or district (?unit=CODE) with scans over 7 and 3 days; dead posters have none in 3 days.", true, s.apiActivity)
@@ -69,11 +70,7 @@ func (s *Server) activityPage(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) apiVenueToday(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	v, err := s.Venues.Get(r.Context(), auth.From(r.Context()), id)
+	v, err := byID(r, s.Venues.Get)
 	if err != nil {
 		return err
 	}

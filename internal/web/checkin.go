@@ -1,8 +1,6 @@
 package web
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -16,7 +14,8 @@ import (
 	"anticovid/internal/venue"
 )
 
-func (s *Server) routesCheckins() {
+// routesCheckin registers the citizen's check-in: the JSON API and the page a venue QR opens.
+func (s *Server) routesCheckin() {
 	s.api("POST", "/api/v1/checkins", `Record a scan: {"id", "token", "direction": "in"|"out", "at"?, "person": {"name", "phone", "birth_year", "commune_code"} or "person_token"}; 201 new, 200 repeat.`, false, s.apiCheckin)
 	s.page("GET /c/{token}", false, s.checkinPage)
 	s.page("POST /c/{token}", false, s.checkinForm)
@@ -80,13 +79,6 @@ func (cv *checkinView) listCommunes(province string) {
 		return
 	}
 	cv.Province, cv.Districts = province, districtGroups(province)
-}
-
-func newID() string {
-	b := make([]byte, 16)
-	rand.Read(b)
-	h := hex.EncodeToString(b)
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
 func (s *Server) checkinPage(w http.ResponseWriter, r *http.Request) error {

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
 
 	"anticovid/internal/store/storetest"
 )
@@ -54,5 +57,129 @@ func TestCheckinAPI(t *testing.T) {
 	e.db.R.QueryRow("SELECT count(*) FROM visits WHERE id LIKE 'eeeeeeee-%'").Scan(&stored)
 	if limited == 0 || ok != stored || ok > 200 {
 		t.Fatalf("flood: %d accepted, %d limited, %d stored", ok, limited, stored)
+	}
+}
+
+// A visitor from another province chooses it: the page lists that
+// province's communes, keeps what was typed, and the check-in stores the
+// visitor's own commune.
+func TestBrowserCheckinOtherProvince(t *testing.T) {
+	e := newEnv(t, storetest.SQLite(t))
+	ctx := newBrowser(t, 390, 844)
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(e.srv.URL+"/c/"+e.keys.Sign(e.venues["Chợ Bến Lức"], 1)),
+		chromedp.WaitVisible(`input[name=name]`),
+		chromedp.SendKeys(`input[name=name]`, "Trần Quốc Tuấn"),
+		chromedp.SendKeys(`input[name=phone]`, "0912 000 111"),
+		chromedp.SendKeys(`input[name=birth_year]`, "1990"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := evalJS(t, ctx, `[document.getElementById("show-communes").hidden, document.getElementById("province").value].join()`); got != "true,80" {
+		t.Fatalf("before choosing: show button hidden, province = %s", got)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Evaluate[chromedp.Void](`(function(){var p=document.getElementById("province");p.value="01";p.dispatchEvent(new Event("change"))})()`),
+		chromedp.WaitReady(`select[name=commune_code] option[value="00001"]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := evalJS(t, ctx, `[document.querySelector("input[name=name]").value, document.getElementById("province").value, document.querySelector("select[name=commune_code] option[value='00001']").textContent, String(!!document.querySelector("select[name=commune_code] option[value='27991']"))].join("|")`); got != "Trần Quốc Tuấn|01|Phường Phúc Xá|false" {
+		t.Fatalf("after choosing Hà Nội: %s", got)
+	}
+	if n := count(t, e.db, "visits"); n != 0 {
+		t.Fatalf("choosing a province recorded %d visits", n)
+	}
+	screenshot(t, ctx, "checkin-other-province")
+	err = chromedp.Do(ctx,
+		chromedp.Evaluate[chromedp.Void](`document.querySelector("select[name=commune_code]").value = "00004"`),
+		chromedp.Click("#in"),
+		chromedp.WaitVisible("#status p.ok"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var commune, province string
+	if err := e.db.R.QueryRow("SELECT p.commune_code, p.province_code FROM visits v JOIN people p ON p.id = v.person_id").Scan(&commune, &province); err != nil || commune != "00004" || province != "01" {
+		t.Fatalf("stored commune %q province %q (%v)", commune, province, err)
+	}
+}
+
+// A resident opens a venue's QR link on a phone, registers, checks in and out;
+// then loses the network, checks in, regains it, and exactly one record is made.
+func TestBrowserCheckin(t *testing.T) {
+	e := newEnv(t, storetest.SQLite(t))
+	ctx := newBrowser(t, 390, 844)
+	market := e.venues["Chợ Bến Lức"]
+	visits := func() (n, open int) {
+		e.db.R.QueryRow("SELECT count(*), count(*) - count(t_out) FROM visits WHERE venue_id = $1", market).Scan(&n, &open)
+		return
+	}
+	waitStatus := func(cls, want string) {
+		t.Helper()
+		if err := chromedp.Do(ctx, chromedp.WaitVisible("#status p."+cls)); err != nil {
+			t.Fatalf("waiting for %s: %v", cls, err)
+		}
+		if got := text(t, ctx, "#status"); !strings.Contains(got, want) {
+			t.Fatalf("status %q, want %q", got, want)
+		}
+	}
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(e.srv.URL+"/c/"+e.keys.Sign(market, 1)),
+		chromedp.WaitVisible(`input[name=name]`),
+		chromedp.SendKeys(`input[name=name]`, "Lê Thị Hồng"),
+		chromedp.SendKeys(`input[name=phone]`, "0987 654 321"),
+		chromedp.SendKeys(`input[name=birth_year]`, "1979"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := text(t, ctx, "h1"); h != "Chợ Bến Lức" {
+		t.Fatalf("venue heading %q", h)
+	}
+	screenshot(t, ctx, "checkin-register")
+	if err := chromedp.Do(ctx, chromedp.Click("#in")); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus("ok", "Đã check-in lúc")
+	screenshot(t, ctx, "checkin-done")
+	if n, open := visits(); n != 1 || open != 1 {
+		t.Fatalf("after check-in: %d visits, %d open", n, open)
+	}
+	if who := text(t, ctx, "#who"); !strings.Contains(who, "Lê Thị Hồng") || strings.Contains(who, "654") {
+		t.Fatalf("remembered person shown as %q", who)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click("#out")); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus("ok", "Đã check-out lúc")
+	if n, open := visits(); n != 1 || open != 0 {
+		t.Fatalf("after check-out: %d visits, %d open", n, open)
+	}
+	// Offline: the scan waits on the phone.
+	e.down.Store(true)
+	if err := chromedp.Do(ctx, chromedp.Click("#in")); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus("warn", "Mất kết nối")
+	screenshot(t, ctx, "checkin-offline")
+	if n, _ := visits(); n != 1 {
+		t.Fatalf("offline scan reached the server: %d visits", n)
+	}
+	e.down.Store(false)
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.dispatchEvent(new Event("online"))`)); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus("ok", "Đã check-in lúc")
+	// Reload (the queue is flushed again on load): still exactly one new record.
+	if err := chromedp.Do(ctx, chromedp.Reload(), chromedp.WaitVisible("#in"), chromedp.Sleep(500*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	if n, open := visits(); n != 2 || open != 1 {
+		t.Fatalf("after reconnecting: %d visits (want 2), %d open (want 1)", n, open)
+	}
+	var persons int
+	e.db.R.QueryRow("SELECT count(*) FROM people").Scan(&persons)
+	if persons != 1 {
+		t.Fatalf("%d people, want 1", persons)
 	}
 }

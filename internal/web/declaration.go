@@ -1,69 +1,38 @@
 package web
 
 import (
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"html/template"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/time/rate"
 
-	"anticovid/internal/auth"
 	"anticovid/internal/declaration"
 	"anticovid/internal/errs"
 	"anticovid/internal/geo"
-	"anticovid/internal/poster"
+	"anticovid/internal/msg"
 )
 
-// declRoutes serves health declarations: the public form and its personal
-// QR, the JSON API, and the health station's worklist.
-type declRoutes struct {
-	*Server
-	lim *limiter // public submissions per client address
+// routesDeclaration registers the public health declaration form and its JSON API.
+func (s *Server) routesDeclaration() {
+	if r := s.Config.CheckinRate; r > 0 {
+		// A declaration is rarer than a scan: a fifth of the check-in rate
+		// from one address, with bursts for a carrier's shared address.
+		s.declareIP = newLimiter(rate.Limit(r/5), int(r)+1)
+	}
+	for _, p := range []string{"/khai-bao", "/declare"} {
+		s.page("GET "+p, false, s.declarePage)
+		s.page("POST "+p, false, s.declareSubmit)
+	}
+	s.api("GET", "/api/v1/declaration-options", "The closed lists of a declaration: kinds, sexes, symptoms, modes of transport (code, name, name_en).", false, s.apiDeclOptions)
+	s.api("POST", "/api/v1/declarations", `Submit a health declaration: {"id"?, "kind": "resident"|"travel"|"entry", "name", "birth_year", "sex", "nationality", "id_number", "phone", "province_code"?, "district_code"?, "commune_code", "street", travel: "mode", "vehicle", "seat", "departure_place", "departure_date", "arrival_place", "arrival_date"; "places", "symptoms": [codes], "contact_case", "animal_market", "vaccine_doses"}; 201 with "token" and "qr_url", 200 for a repeated id.`, false, s.apiDeclare)
 }
 
 // maxDeclarationBody bounds a declaration's JSON: a full one is under 3 KB.
 const maxDeclarationBody = 32 << 10
-
-func (s *Server) routesDeclarations() {
-	d := &declRoutes{Server: s}
-	if r := s.Config.CheckinRate; r > 0 {
-		// A declaration is rarer than a scan: a fifth of the check-in rate
-		// from one address, with bursts for a carrier's shared address.
-		d.lim = newLimiter(rate.Limit(r/5), int(r)+1)
-	}
-	for _, p := range []string{"/khai-bao", "/declare"} {
-		s.page("GET "+p, false, d.formPage)
-		s.page("POST "+p, false, d.formSubmit)
-	}
-	s.page("GET /p/{token}", false, d.cardPage)
-	s.page("GET /p/{token}/qr.png", false, d.qrPNG)
-	s.page("GET /p/{token}/qr.svg", false, d.qrSVG)
-	s.page("GET /declarations/worklist", true, d.worklistPage)
-	s.page("POST /declarations/{id}/handled", true, d.handledForm)
-	s.api("GET", "/api/v1/declaration-options", "The closed lists of a declaration: kinds, sexes, symptoms, modes of transport (code, name, name_en).", false, d.apiOptions)
-	s.api("POST", "/api/v1/declarations", `Submit a health declaration: {"id"?, "kind": "resident"|"travel"|"entry", "name", "birth_year", "sex", "nationality", "id_number", "phone", "province_code"?, "district_code"?, "commune_code", "street", travel: "mode", "vehicle", "seat", "departure_place", "departure_date", "arrival_place", "arrival_date"; "places", "symptoms": [codes], "contact_case", "animal_market", "vaccine_doses"}; 201 with "token" and "qr_url", 200 for a repeated id.`, false, d.apiDeclare)
-	s.api("GET", "/api/v1/declarations/worklist", "Flagged declarations (symptoms or a contact) in the caller's jurisdiction, decrypted and audited (?status=open|handled|all&unit=&limit=&offset=). Commune officers, health tracers, Department of Health.", true, d.apiWorklist)
-	s.api("POST", "/api/v1/declarations/{id}/handled", `Mark a flagged declaration as handled: {"note": "what was done"}.`, true, d.apiHandled)
-}
-
-// --- the public form ---
-
-// option is a closed-list choice in the page's language.
-type option struct{ Code, Label string }
-
-func options(list []declaration.Option, lang string) []option {
-	out := make([]option, len(list))
-	for i, o := range list {
-		out[i] = option{o.Code, o.Label(lang)}
-	}
-	return out
-}
 
 // declareView is what the form shows. V holds every value exactly as typed
 // (a rejected form comes back with nothing lost); Errors holds each field's
@@ -98,7 +67,7 @@ var declareFields = []string{"id", "kind", "name", "birth_year", "sex", "nationa
 // qrCookie remembers the last personal QR on the phone that declared.
 const qrCookie = "anticovid_qr"
 
-func (d *declRoutes) view(r *http.Request, v map[string]string) declareView {
+func (s *Server) declView(r *http.Request, v map[string]string) declareView {
 	lang := langOf(r)
 	dv := declareView{V: v, Errors: map[string]string{}, FormID: v["id"], Kinds: options(declaration.Kinds, lang),
 		Sexes: options(declaration.Sexes, lang), Symptoms: options(declaration.Symptoms, lang), Modes: options(declaration.Modes, lang),
@@ -122,19 +91,15 @@ func (d *declRoutes) view(r *http.Request, v map[string]string) declareView {
 		}
 	}
 	if c, err := r.Cookie(qrCookie); err == nil {
-		if _, err := d.Declarations.Verify(c.Value); err == nil {
+		if _, err := s.Declarations.Verify(c.Value); err == nil {
 			dv.MyQR = "/p/" + c.Value
 		}
 	}
 	return dv
 }
 
-// newFormID is the idempotency key a served form carries, so a double tap or
-// a resubmitted page records once.
-func newFormID() string { return newID() }
-
-func (d *declRoutes) formPage(w http.ResponseWriter, r *http.Request) error {
-	v := map[string]string{"kind": declaration.KindResident, "nationality": "Việt Nam", "province_code": d.Config.Province}
+func (s *Server) declarePage(w http.ResponseWriter, r *http.Request) error {
+	v := map[string]string{"kind": declaration.KindResident, "nationality": msg.T("vi", "web.decl.nationality"), "province_code": s.Config.Province}
 	if k := r.URL.Query().Get("kind"); k == declaration.KindTravel || k == declaration.KindEntry {
 		v["kind"] = k
 	}
@@ -142,20 +107,8 @@ func (d *declRoutes) formPage(w http.ResponseWriter, r *http.Request) error {
 		v["province_code"] = ""
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	d.render(w, r, http.StatusOK, "declare", d.view(r, v))
+	s.render(w, r, http.StatusOK, "declare", s.declView(r, v))
 	return nil
-}
-
-// localize returns the part of a "Vietnamese / English" message in lang.
-func localize(lang, msg string) string {
-	vi, en, ok := strings.Cut(msg, " / ")
-	if !ok {
-		return msg
-	}
-	if lang == "en" {
-		return en
-	}
-	return vi
 }
 
 // inputFromForm maps the form onto a declaration. Form-only checks (every
@@ -198,11 +151,11 @@ func inputFromForm(r *http.Request) (declaration.Input, map[string]string, errs.
 			in.Symptoms = append(in.Symptoms, o.Code)
 		case "no":
 		default:
-			f.Add(key, "Hãy chọn Có hoặc Không / Please answer yes or no")
+			f.Add(key, msg.Both("web.decl.yes_no"))
 		}
 	}
 	if v["confirm"] == "" {
-		f.Add("confirm", "Hãy đánh dấu cam kết trước khi gửi / Please tick the pledge before submitting")
+		f.Add("confirm", msg.Both("web.decl.pledge"))
 	}
 	return in, v, f
 }
@@ -219,21 +172,21 @@ func summary(lang string, errors map[string]string) []fieldError {
 	for _, k := range declareFields {
 		switch k {
 		case "places":
-			add(k, translate(lang, "decl.places.short"))
+			add(k, msg.T(lang, "decl.places.short"))
 			for _, o := range declaration.Symptoms {
-				add("symptom_"+o.Code, translate(lang, "decl.symptoms.short")+": "+o.Label(lang))
+				add("symptom_"+o.Code, msg.T(lang, "decl.symptoms.short")+": "+o.Label(lang))
 			}
-			add("symptoms", translate(lang, "decl.symptoms.short"))
+			add("symptoms", msg.T(lang, "decl.symptoms.short"))
 		case "contact_case", "animal_market", "confirm":
-			add(k, translate(lang, "decl."+k+".short"))
+			add(k, msg.T(lang, "decl."+k+".short"))
 		default:
-			add(k, translate(lang, "decl."+k))
+			add(k, msg.T(lang, "decl."+k))
 		}
 	}
 	return out
 }
 
-func (d *declRoutes) formSubmit(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) declareSubmit(w http.ResponseWriter, r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
 		return fmt.Errorf("declaration form: %w", errs.ErrTooLarge)
 	}
@@ -245,19 +198,19 @@ func (d *declRoutes) formSubmit(w http.ResponseWriter, r *http.Request) error {
 		if r.PostFormValue("refresh") == "province" {
 			v["district_code"], v["commune_code"] = "", ""
 		}
-		d.render(w, r, http.StatusOK, "declare", d.view(r, v))
+		s.render(w, r, http.StatusOK, "declare", s.declView(r, v))
 		return nil
 	}
-	if d.lim != nil && !d.lim.take(clientIP(r)) {
+	if s.declareIP != nil && !s.declareIP.take(clientIP(r)) {
 		return fmt.Errorf("declaration from %s: %w", clientIP(r), errs.ErrRateLimited)
 	}
 	fail := func(fields map[string]string) error {
-		dv := d.view(r, v)
+		dv := s.declView(r, v)
 		for k, m := range fields {
-			dv.Errors[k] = localize(lang, m)
+			dv.Errors[k] = msg.Local(lang, m)
 		}
 		dv.Summary = summary(lang, dv.Errors)
-		d.render(w, r, http.StatusBadRequest, "declare", dv)
+		s.render(w, r, http.StatusBadRequest, "declare", dv)
 		return nil
 	}
 	if len(formErrs) > 0 {
@@ -270,119 +223,31 @@ func (d *declRoutes) formSubmit(w http.ResponseWriter, r *http.Request) error {
 		}
 		return fail(formErrs)
 	}
-	res, err := d.Declarations.Submit(r.Context(), in)
+	res, err := s.Declarations.Submit(r.Context(), in)
 	if f := errs.FieldsOf(err); f != nil {
 		return fail(f)
 	}
 	if errors.Is(err, errs.ErrConflict) {
 		v["id"] = "" // the form's id belongs to someone else's declaration: a fresh one
-		return fail(map[string]string{"form": "Biểu mẫu này đã được dùng; hãy gửi lại / This form was already used; please submit again"})
+		return fail(map[string]string{"form": msg.Both("web.decl.form_used")})
 	}
 	if err != nil {
 		return err
 	}
-	http.SetCookie(w, &http.Cookie{Name: qrCookie, Value: res.Token, Path: "/", HttpOnly: true, Secure: d.Config.SecureCookies,
+	http.SetCookie(w, &http.Cookie{Name: qrCookie, Value: res.Token, Path: "/", HttpOnly: true, Secure: s.Config.SecureCookies,
 		SameSite: http.SameSiteLaxMode, Expires: res.ExpiresAt})
 	w.Header().Set("Cache-Control", "no-store")
-	return d.renderCard(w, r, http.StatusOK, cardView{Result: &res, Name: in.Name, Token: res.Token, Expires: res.ExpiresAt})
+	return s.renderDeclCard(w, r, http.StatusOK, cardView{Result: &res, Name: in.Name, Token: res.Token, Expires: res.ExpiresAt})
 }
 
-// --- the personal QR ---
-
-// cardView is the result page and the page behind a personal QR.
-type cardView struct {
-	Result  *declaration.Result // set right after submitting
-	Name    string              // the declarant's name, only on the submitter's own result page
-	Token   string
-	Expires time.Time
-	QR      template.URL // inline SVG as a data: URL
-	Error   string       // why the token was refused
-	Expired bool
-}
-
-func (d *declRoutes) renderCard(w http.ResponseWriter, r *http.Request, status int, cv cardView) error {
-	if cv.Error == "" {
-		svg, err := poster.SVG(d.Declarations.URL(cv.Token))
-		if err != nil {
-			return err
-		}
-		cv.QR = template.URL("data:image/svg+xml;base64," + base64.StdEncoding.EncodeToString(svg))
-	}
-	d.render(w, r, status, "declaration", cv)
-	return nil
-}
-
-// cardPage is what opens when a phone's camera reads a personal QR: whether
-// it is valid and until when. It shows no personal data: anyone holding the
-// paper can open it.
-func (d *declRoutes) cardPage(w http.ResponseWriter, r *http.Request) error {
-	tok := r.PathValue("token")
-	c, err := d.Declarations.Verify(tok)
-	w.Header().Set("Cache-Control", "no-store")
-	if err != nil {
-		return d.renderCard(w, r, http.StatusBadRequest, cardView{Token: tok, Error: localize(langOf(r), errs.FieldsOf(err)["token"]),
-			Expired: errors.Is(err, declaration.ErrTokenExpired)})
-	}
-	return d.renderCard(w, r, http.StatusOK, cardView{Token: tok, Expires: c.Expires})
-}
-
-// qrToken verifies the token of a QR image request: this is not an open QR
-// generator.
-func (d *declRoutes) qrToken(r *http.Request) (string, error) {
-	tok := r.PathValue("token")
-	if _, err := d.Declarations.Verify(tok); err != nil {
-		return "", err
-	}
-	return tok, nil
-}
-
-func (d *declRoutes) qrPNG(w http.ResponseWriter, r *http.Request) error {
-	tok, err := d.qrToken(r)
-	if err != nil {
-		return err
-	}
-	size, err := queryInt(r, "size", 512)
-	if err != nil {
-		return err
-	}
-	png, err := poster.PNG(d.Declarations.URL(tok), size)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "image/png")
-	w.Header().Set("Cache-Control", "private, max-age=86400")
-	if r.URL.Query().Has("download") {
-		w.Header().Set("Content-Disposition", `attachment; filename="ma-qr-khai-bao-y-te.png"`)
-	}
-	w.Write(png)
-	return nil
-}
-
-func (d *declRoutes) qrSVG(w http.ResponseWriter, r *http.Request) error {
-	tok, err := d.qrToken(r)
-	if err != nil {
-		return err
-	}
-	svg, err := poster.SVG(d.Declarations.URL(tok))
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "image/svg+xml")
-	w.Header().Set("Cache-Control", "private, max-age=86400")
-	w.Write(svg)
-	return nil
-}
-
-// --- the JSON API ---
-
-func (d *declRoutes) apiOptions(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) apiDeclOptions(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]any{"kinds": declaration.Kinds, "sexes": declaration.Sexes,
 		"symptoms": declaration.Symptoms, "modes": declaration.Modes, "max_vaccine_doses": declaration.MaxVaccineDoses})
 	return nil
 }
 
-func (d *declRoutes) apiDeclare(w http.ResponseWriter, r *http.Request) error {
-	if d.lim != nil && !d.lim.take(clientIP(r)) {
+func (s *Server) apiDeclare(w http.ResponseWriter, r *http.Request) error {
+	if s.declareIP != nil && !s.declareIP.take(clientIP(r)) {
 		return fmt.Errorf("declaration from %s: %w", clientIP(r), errs.ErrRateLimited)
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxDeclarationBody)
@@ -390,157 +255,10 @@ func (d *declRoutes) apiDeclare(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	res, err := d.Declarations.Submit(r.Context(), in)
+	res, err := s.Declarations.Submit(r.Context(), in)
 	if err != nil {
 		return err
 	}
 	writeIdempotent(w, res.Created, res)
-	return nil
-}
-
-func worklistFilter(r *http.Request) (declaration.Filter, error) {
-	q := r.URL.Query()
-	f := declaration.Filter{Unit: q.Get("unit"), Status: q.Get("status")}
-	var err error
-	if f.Limit, err = queryInt(r, "limit", 50); err != nil {
-		return f, err
-	}
-	if f.Offset, err = queryInt(r, "offset", 0); err != nil {
-		return f, err
-	}
-	return f, nil
-}
-
-const worklistPurpose = "Theo dõi khai báo y tế có triệu chứng/tiếp xúc / follow-up of flagged health declarations"
-
-func (d *declRoutes) apiWorklist(w http.ResponseWriter, r *http.Request) error {
-	f, err := worklistFilter(r)
-	if err != nil {
-		return err
-	}
-	items, err := d.Declarations.Worklist(r.Context(), auth.From(r.Context()), f, worklistPurpose+" (API)")
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"declarations": items})
-	return nil
-}
-
-func (d *declRoutes) apiHandled(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	var in struct {
-		Note string `json:"note"`
-	}
-	if err := decodeJSON(r, &in); err != nil {
-		return err
-	}
-	if err := d.Declarations.Handle(r.Context(), auth.From(r.Context()), id, in.Note); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"id": id, "handled": true})
-	return nil
-}
-
-// --- the worklist page ---
-
-// worklistView is the health station's page.
-type worklistView struct {
-	Items    []declaration.Item
-	Filter   declaration.Filter
-	Units    []geo.Unit // units the caller may narrow to
-	Done     int64      // the declaration just handled
-	Back     string     // this list's query, for the handled form to return to
-	NoteErr  map[int64]string
-	Notes    map[int64]string
-	Prev     string
-	Next     string
-	Label    func(list string, code string) string
-	Statuses []option
-}
-
-func (d *declRoutes) worklistPage(w http.ResponseWriter, r *http.Request) error {
-	return d.renderWorklist(w, r, http.StatusOK, nil, nil)
-}
-
-func (d *declRoutes) renderWorklist(w http.ResponseWriter, r *http.Request, status int, noteErr map[int64]string, notes map[int64]string) error {
-	p := auth.From(r.Context())
-	f, err := worklistFilter(r)
-	if err != nil {
-		return err
-	}
-	items, err := d.Declarations.Worklist(r.Context(), p, f, worklistPurpose+" (page)")
-	if err != nil {
-		return err
-	}
-	lang := langOf(r)
-	wv := worklistView{Items: items, Filter: f, NoteErr: noteErr, Notes: notes,
-		Statuses: []option{{declaration.StatusOpen, translate(lang, "decl.status.open")},
-			{declaration.StatusHandled, translate(lang, "decl.status.handled")}, {declaration.StatusAll, translate(lang, "decl.status.all")}},
-		Label: func(list, code string) string {
-			l := map[string][]declaration.Option{"kind": declaration.Kinds, "sex": declaration.Sexes,
-				"symptom": declaration.Symptoms, "mode": declaration.Modes}[list]
-			for _, o := range l {
-				if o.Code == code {
-					return o.Label(lang)
-				}
-			}
-			return code
-		}}
-	if wv.Filter.Status == "" {
-		wv.Filter.Status = declaration.StatusOpen
-	}
-	unit := p.Unit
-	if unit == geo.Country && d.Config.Province != geo.Country {
-		unit = d.Config.Province
-	}
-	if u, ok := geo.Get(unit); ok && u.Level != "commune" {
-		wv.Units = append([]geo.Unit{u}, geo.Children(unit)...)
-	}
-	wv.Done, _ = strconv.ParseInt(r.URL.Query().Get("done"), 10, 64)
-	back := r.URL.Query()
-	back.Del("done")
-	wv.Back = back.Encode()
-	page := func(offset int) string {
-		q := r.URL.Query()
-		q.Del("done")
-		q.Set("offset", strconv.Itoa(offset))
-		return "/declarations/worklist?" + q.Encode()
-	}
-	if f.Offset > 0 {
-		wv.Prev = page(max(f.Offset-f.Limit, 0))
-	}
-	if len(items) == f.Limit {
-		wv.Next = page(f.Offset + f.Limit)
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	d.render(w, r, status, "worklist", wv)
-	return nil
-}
-
-// handledForm marks a declaration handled from the worklist page and returns
-// to the same list.
-func (d *declRoutes) handledForm(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	if err := r.ParseForm(); err != nil {
-		return fmt.Errorf("handled form: %w", errs.ErrTooLarge)
-	}
-	back, _ := url.ParseQuery(r.PostFormValue("back"))
-	note := r.PostFormValue("note")
-	err = d.Declarations.Handle(r.Context(), auth.From(r.Context()), id, note)
-	if f := errs.FieldsOf(err); f != nil {
-		r.URL.RawQuery = back.Encode()
-		return d.renderWorklist(w, r, http.StatusBadRequest, map[int64]string{id: localize(langOf(r), f["note"])}, map[int64]string{id: note})
-	}
-	if err != nil {
-		return err
-	}
-	back.Set("done", strconv.FormatInt(id, 10))
-	http.Redirect(w, r, "/declarations/worklist?"+back.Encode(), http.StatusSeeOther)
 	return nil
 }

@@ -16,10 +16,12 @@ import (
 	"time"
 
 	"anticovid/internal/auth"
+	"anticovid/internal/cases"
 	"anticovid/internal/checkin"
 	"anticovid/internal/config"
 	"anticovid/internal/declaration"
 	"anticovid/internal/notify"
+	"anticovid/internal/otp"
 	"anticovid/internal/people"
 	"anticovid/internal/sqldb"
 	"anticovid/internal/token"
@@ -44,6 +46,8 @@ type env struct {
 	vault  *vault.Vault
 	decl   *declaration.Service
 	scans  *checkin.Service // one per database: it holds the SQLite journal
+	otp    *otp.Service     // the phone codes of venue registration
+	cases  *cases.Service   // case registry and tracing, shared by every server of the env
 	down   atomic.Bool
 }
 
@@ -86,8 +90,10 @@ func newEnv(t *testing.T, db *sqldb.DB) *env {
 	outbox := &notify.Outbox{DB: db, Vault: v, Senders: map[string]notify.Sender{notify.SMS: e.sms, notify.Email: e.sms}}
 	e.keys, e.outbox, e.vault, e.scans = keys, outbox, v, checkins
 	e.decl = declaration.NewService(db, ppl, v, "http://anticovid.test")
+	e.otp = otp.New(db, v, outbox)
+	e.cases = cases.NewService(db, ppl, outbox, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	s := New(Deps{Config: cfg, DB: db, Auth: e.auth, People: ppl, Venues: venues, Checkins: checkins, Keys: keys, Outbox: outbox,
-		Declarations: e.decl, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Declarations: e.decl, OTP: e.otp, Cases: e.cases, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	// down makes the server drop connections, as a phone sees a lost network.
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if e.down.Load() {

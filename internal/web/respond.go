@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
+	"mime"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
+	"anticovid/internal/msg"
 )
 
 // apiError is the one error shape of the JSON API.
@@ -41,6 +43,19 @@ func writeIdempotent(w http.ResponseWriter, created bool, v any) {
 	writeJSON(w, status, v)
 }
 
+// fail answers with the JSON error under /api/, else with the error page.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		s.apiFail(w, r, err)
+		return
+	}
+	status, _, msg := errs.HTTP(err)
+	if status >= 500 {
+		s.log.ErrorContext(r.Context(), "page failed", "err", err, "request_id", auth.RequestID(r.Context()))
+	}
+	s.render(w, r, status, "error", map[string]any{"Status": status, "Message": msg, "Fields": errs.FieldsOf(err)})
+}
+
 // apiFail answers an API request with the error's status and safe message; the
 // details go to the log only.
 func (s *Server) apiFail(w http.ResponseWriter, r *http.Request, err error) {
@@ -64,10 +79,10 @@ func decodeJSON(r *http.Request, v any) error {
 		if errors.As(err, &tooBig) {
 			return fmt.Errorf("decode: %w", errs.ErrTooLarge)
 		}
-		return fmt.Errorf("decode: %w", &errs.Invalid{Fields: map[string]string{"body": "JSON không hợp lệ / Malformed JSON: " + err.Error()}})
+		return fmt.Errorf("decode: %w", &errs.Invalid{Fields: map[string]string{"body": msg.Both("web.json.malformed", err.Error())}})
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return fmt.Errorf("decode: %w", &errs.Invalid{Fields: map[string]string{"body": "Dữ liệu thừa sau JSON / Trailing data after the JSON object"}})
+		return fmt.Errorf("decode: %w", &errs.Invalid{Fields: map[string]string{"body": msg.Both("web.json.trailing")}})
 	}
 	return nil
 }
@@ -81,6 +96,14 @@ func pathID(r *http.Request, name string) (int64, error) {
 	return id, nil
 }
 
+// zoneID reads the {id} of a zone route, 0 on the "new" routes.
+func optionalID(r *http.Request) (int64, error) {
+	if r.PathValue("id") == "" {
+		return 0, nil
+	}
+	return pathID(r, "id")
+}
+
 // queryInt parses an optional integer query parameter.
 func queryInt(r *http.Request, name string, def int) (int, error) {
 	v := r.URL.Query().Get(name)
@@ -89,15 +112,18 @@ func queryInt(r *http.Request, name string, def int) (int, error) {
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 0 {
-		return 0, &errs.Invalid{Fields: map[string]string{name: "Phải là số nguyên không âm / Must be a non-negative integer"}}
+		return 0, &errs.Invalid{Fields: map[string]string{name: msg.Both("web.query.non_negative")}}
 	}
 	return n, nil
 }
 
-func logLevel(s string) slog.Level {
-	var l slog.Level
-	l.UnmarshalText([]byte(s))
-	return l
+// pageOf reads ?limit= (def when absent) and ?offset= of a list.
+func pageOf(r *http.Request, def int) (limit, offset int, err error) {
+	if limit, err = queryInt(r, "limit", def); err != nil {
+		return 0, 0, err
+	}
+	offset, err = queryInt(r, "offset", 0)
+	return limit, offset, err
 }
 
 func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
@@ -117,7 +143,47 @@ func answerJSON[In, Out any](w http.ResponseWriter, r *http.Request, status int,
 	return nil
 }
 
+// byID calls a service method that reads one record with the caller and
+// the path's {id}.
+func byID[T any](r *http.Request, get func(context.Context, *auth.Principal, int64) (T, error)) (T, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return get(r.Context(), auth.From(r.Context()), id)
+}
+
 // withID binds the record id from the path to a service method for answerJSON.
 func withID[In, Out any](id int64, call func(context.Context, *auth.Principal, int64, In) (Out, error)) func(context.Context, *auth.Principal, In) (Out, error) {
 	return func(ctx context.Context, p *auth.Principal, in In) (Out, error) { return call(ctx, p, id, in) }
+}
+
+func sendDownload(w http.ResponseWriter, contentType, disposition, name string, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	h.Set("Content-Disposition", mime.FormatMediaType(disposition, map[string]string{"filename": name}))
+	h.Set("Cache-Control", "private, no-cache") // a reissue changes the code
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.Write(body)
+}
+
+// sendFile answers with an export built into a buffer first, so a failure
+// never leaves half a file.
+func sendFile(w http.ResponseWriter, name string, body []byte) {
+	ct := "application/pdf"
+	if strings.HasSuffix(name, ".xlsx") {
+		ct = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+	}
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s"`, name))
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(body)
+}
+
+func orEmpty[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }

@@ -1,21 +1,22 @@
 // Package web serves the pages and the JSON API: routing, middleware (request
 // ids, logs, metrics, body limits, authentication, cross-origin protection),
 // Vietnamese-first templates and embedded static assets.
+//
+// The core files are server.go (Deps, New, route registration), middleware.go,
+// render.go (templates and the reader's language), respond.go (JSON answers
+// and errors) and forms.go (pieces several forms share). Every other file is
+// one screen or feature, named after it, and registers its own routes in a
+// routesX method at its top.
 package web
 
 import (
-	"crypto/rand"
-	"encoding/hex"
+	"context"
+	"fmt"
+	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
-	"strings"
-	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/time/rate"
 
 	"anticovid/internal/adoption"
@@ -28,6 +29,7 @@ import (
 	"anticovid/internal/errs"
 	"anticovid/internal/exposure"
 	"anticovid/internal/notify"
+	"anticovid/internal/otp"
 	"anticovid/internal/people"
 	"anticovid/internal/sqldb"
 	"anticovid/internal/token"
@@ -45,17 +47,22 @@ type Deps struct {
 	Keys     *token.Keyring
 	Outbox   *notify.Outbox
 	Log      *slog.Logger
-	// Bluetooth tracing (bluetooth.go): nil services leave their routes out.
+	// Bluetooth tracing (bluezone.go, exposure_notification.go, adoption.go):
+	// nil services leave their routes out.
 	Bluezone *bluezone.Service
 	Exposure *exposure.Service
 	Adoption *adoption.Service
-	// Cases and tracing (cases.go): nil builds one from DB, People and Outbox.
+	// Cases and tracing (cases.go and the tracing_*.go files).
 	Cases *cases.Service
+	// OTP sends and checks the phone codes of public venue registration
+	// (venue_register.go).
+	OTP *otp.Service
 
-	// Health declarations (declaration.go).
+	// Health declarations (declaration.go, personal_qr.go,
+	// declaration_worklist.go).
 	Declarations *declaration.Service
 
-	// Operations centre (operations.go): dashboard, public map, weekly
+	// Operations centre (ops.go): dashboard, public map, weekly
 	// reports, cameras, campaigns; nil leaves their routes out.
 	Ops *Ops
 }
@@ -71,6 +78,12 @@ type Server struct {
 	loginIP   *limiter // failed logins per client address
 	loginUser *limiter // failed logins per username
 	scans     *limiter // check-ins per client address
+	// registerIP counts venue registration codes per client address: SMS
+	// cost money and annoy.
+	registerIP *limiter
+	// declareIP counts public health declarations per client address; nil
+	// when the check-in rate is unlimited.
+	declareIP *limiter
 	handler   http.Handler
 }
 
@@ -89,16 +102,37 @@ func New(d Deps) *Server {
 		metrics: newMetrics(),
 		loginIP: newLimiter(rate.Every(3*time.Second), 20), loginUser: newLimiter(rate.Every(12*time.Second), 5)}
 	s.scans = newLimiter(rate.Limit(d.Config.CheckinRate), int(4*d.Config.CheckinRate)+1)
+	// Each feature registers its routes in its own file, next to its handlers.
 	s.routesPlatform()
+	s.routesOpenAPI()
+	s.routesLogin()
+	s.routesHome()
+	s.routesAudit()
 	s.routesVenues()
-	s.routesVenueAdmin()
-	s.routesCheckins()
-	s.routesOperations()
-	s.routesDeclarations()
-	s.routesActivity()
+	s.routesVenueRegistration()
+	s.routesVenueImport()
+	s.routesVenuePosters()
+	s.routesCheckin()
 	s.routesStaff()
-	s.routesBluetooth()
+	s.routesActivity()
+	s.routesDeclaration()
+	s.routesPersonalQR()
+	s.routesDeclarationWorklist()
 	s.routesCases()
+	s.routesCaseContacts()
+	s.routesCaseImport()
+	s.routesCaseChain()
+	s.routesTracingWorklist()
+	s.routesTracingRules()
+	s.routesDashboard()
+	s.routesPublicMap()
+	s.routesMapAreas()
+	s.routesReports()
+	s.routesCameras()
+	s.routesCampaigns()
+	s.routesBluezone()
+	s.routesExposureNotification()
+	s.routesAdoption()
 	s.routesMessages()
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -110,6 +144,22 @@ func New(d Deps) *Server {
 
 // ServeHTTP makes Server an http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// routesPlatform serves what is not a screen: static assets, health,
+// metrics, and the JSON 404 of unknown API routes.
+func (s *Server) routesPlatform() {
+	static, _ := fs.Sub(staticFS, "static")
+	fileServer := http.StripPrefix("/static/", http.FileServerFS(static))
+	s.mux.Handle("GET /static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		fileServer.ServeHTTP(w, r)
+	}))
+	s.mux.HandleFunc("GET /healthz", s.healthz)
+	s.mux.Handle("GET /metrics", s.metrics.handler())
+	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		s.apiFail(w, r, fmt.Errorf("no route %s %s: %w", r.Method, r.URL.Path, errs.ErrNotFound))
+	})
+}
 
 // api registers a JSON API route and records it for the OpenAPI document.
 func (s *Server) api(method, path, summary string, needsAuth bool, h func(w http.ResponseWriter, r *http.Request) error) {
@@ -138,193 +188,12 @@ func (s *Server) page(pattern string, needsAuth bool, h func(w http.ResponseWrit
 	})
 }
 
-// fail answers with the JSON error under /api/, else with the error page.
-func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if strings.HasPrefix(r.URL.Path, "/api/") {
-		s.apiFail(w, r, err)
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.DB.R.PingContext(ctx); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "down", "database": s.DB.Engine})
 		return
 	}
-	status, _, msg := errs.HTTP(err)
-	if status >= 500 {
-		s.log.ErrorContext(r.Context(), "page failed", "err", err, "request_id", auth.RequestID(r.Context()))
-	}
-	s.render(w, r, status, "error", map[string]any{"Status": status, "Message": msg, "Fields": errs.FieldsOf(err)})
-}
-
-// statusWriter remembers the status for logs and metrics.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// observe gives every request an id and logs and counts it.
-func (s *Server) observe(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		id := r.Header.Get("X-Request-ID")
-		if id == "" || len(id) > 64 {
-			b := make([]byte, 8)
-			rand.Read(b)
-			id = hex.EncodeToString(b)
-		}
-		w.Header().Set("X-Request-ID", id)
-		h := w.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "same-origin")
-		h.Set("X-Frame-Options", "DENY")
-		sw := &statusWriter{ResponseWriter: w}
-		r = r.WithContext(auth.WithRequestID(r.Context(), id))
-		defer func() {
-			if v := recover(); v != nil {
-				s.log.Error("panic", "panic", v, "request_id", id, "path", r.URL.Path)
-				if sw.status == 0 {
-					http.Error(sw, "internal error", http.StatusInternalServerError)
-				}
-			}
-			_, pattern := s.mux.Handler(r)
-			s.metrics.observe(r.Method, pattern, sw.status, time.Since(start))
-			s.log.Info("http", "request_id", id, "method", r.Method, "path", r.URL.Path,
-				"status", sw.status, "ms", time.Since(start).Milliseconds())
-		}()
-		next.ServeHTTP(sw, r)
-	})
-}
-
-// limitBody caps every request body.
-func (s *Server) limitBody(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		limit := s.Config.MaxBody
-		if l, ok := bodyLimits[r.URL.Path]; ok { // routes that take files (bluetooth.go)
-			limit = l
-		}
-		if r.ContentLength > limit {
-			s.fail(w, r, errs.ErrTooLarge)
-			return
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, limit)
-		next.ServeHTTP(w, r)
-	})
-}
-
-// authenticate resolves a bearer token or session cookie into the request's
-// principal. A bad bearer token is refused outright; a stale cookie is dropped.
-func (s *Server) authenticate(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if h := r.Header.Get("Authorization"); h != "" {
-			tok, ok := strings.CutPrefix(h, "Bearer ")
-			p, err := s.Auth.Resolve(r.Context(), strings.TrimSpace(tok))
-			if !ok || err != nil {
-				s.apiFail(w, r, errs.ErrUnauthorized)
-				return
-			}
-			r = r.WithContext(auth.WithPrincipal(r.Context(), p))
-		} else if c, err := r.Cookie(sessionCookie); err == nil {
-			if p, err := s.Auth.Resolve(r.Context(), c.Value); err == nil {
-				r = r.WithContext(auth.WithPrincipal(r.Context(), p))
-			} else {
-				http.SetCookie(w, &http.Cookie{Name: sessionCookie, Path: "/", MaxAge: -1})
-			}
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// metrics are the Prometheus collectors of the HTTP layer.
-type metrics struct {
-	reg      *prometheus.Registry
-	requests *prometheus.CounterVec
-	duration *prometheus.HistogramVec
-}
-
-func newMetrics() *metrics {
-	m := &metrics{reg: prometheus.NewRegistry(),
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "anticovid_http_requests_total",
-			Help: "HTTP requests by route pattern and status."}, []string{"route", "status"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "anticovid_http_request_duration_seconds",
-			Help: "HTTP request latency by route pattern.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}, []string{"route"}),
-	}
-	m.reg.MustRegister(m.requests, m.duration, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return m
-}
-
-func (m *metrics) observe(method, pattern string, status int, d time.Duration) {
-	if pattern == "" {
-		pattern = "unmatched"
-	}
-	m.requests.WithLabelValues(pattern, httpStatus(status)).Inc()
-	m.duration.WithLabelValues(pattern).Observe(d.Seconds())
-}
-
-func httpStatus(code int) string {
-	if code == 0 {
-		code = 200
-	}
-	return http.StatusText(code)
-}
-
-func (m *metrics) handler() http.Handler { return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}) }
-
-// limiter is a per-key token bucket of failures (failed logins by address and
-// by username): while a key's bucket is empty, attempts are refused unchecked.
-type limiter struct {
-	mu    sync.Mutex
-	every rate.Limit
-	burst int
-	keys  map[string]*rate.Limiter
-}
-
-func newLimiter(every rate.Limit, burst int) *limiter {
-	return &limiter{every: every, burst: burst, keys: map[string]*rate.Limiter{}}
-}
-
-func (l *limiter) get(key string) *rate.Limiter {
-	if len(l.keys) > 100_000 {
-		clear(l.keys) // a flood of distinct keys must not exhaust memory
-	}
-	lim, ok := l.keys[key]
-	if !ok {
-		lim = rate.NewLimiter(l.every, l.burst)
-		l.keys[key] = lim
-	}
-	return lim
-}
-
-// blocked reports whether key has used up its failures.
-func (l *limiter) blocked(key string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.get(key).Tokens() < 1
-}
-
-// take spends one token of key's bucket, reporting false when it was empty.
-func (l *limiter) take(key string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.get(key).Allow()
-}
-
-// clientIP is the peer address (a proxy in front should be configured to set
-// the real one; we do not trust X-Forwarded-For by default).
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "database": s.DB.Engine})
 }

@@ -3,18 +3,20 @@ package web
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 
 	"anticovid/internal/auth"
 	"anticovid/internal/checkin"
 	"anticovid/internal/declaration"
 	"anticovid/internal/errs"
+	"anticovid/internal/msg"
 	"anticovid/internal/people"
 	"anticovid/internal/venue"
 )
 
-// Staff mode: a venue's staff scan people without a smartphone — a personal QR
-// (health declaration), the QR on a chip ID card, or a phone number typed in.
-
+// routesStaff registers staff mode: a venue's staff scan people without a smartphone, a
+// personal QR (health declaration), the QR on a chip ID card, or a phone
+// number typed in.
 func (s *Server) routesStaff() {
 	s.page("GET /venues/{id}/staff", true, s.staffPage)
 	s.api("POST", "/api/v1/venues/{id}/scans", `Staff scan at a venue: {"id", "direction", "qr"} (personal QR or chip ID card QR) or {"id", "direction", "phone", "name"?, "birth_year"?}; 201 new, 200 repeat.`, true, s.apiStaffScan)
@@ -82,7 +84,7 @@ func (s *Server) apiStaffScan(w http.ResponseWriter, r *http.Request) error {
 		switch sc.Kind {
 		case declaration.ScanPersonal:
 			req.PersonToken = s.Checkins.PersonToken(sc.Personal.PersonID)
-			who = fmt.Sprintf("QR cá nhân / personal QR #%d", sc.Personal.PersonID)
+			who = msg.Both("web.staff.personal_qr", strconv.FormatInt(sc.Personal.PersonID, 10))
 		case declaration.ScanIDCard:
 			// Residence is not parsed from the card's free-text address: the
 			// person is filed under the venue's commune, where they were seen.
@@ -99,14 +101,14 @@ func (s *Server) apiStaffScan(w http.ResponseWriter, r *http.Request) error {
 		if len(ids) > 0 {
 			req.PersonToken = s.Checkins.PersonToken(ids[0])
 		} else if in.Name == "" {
-			return &errs.Invalid{Fields: map[string]string{"name": "Số điện thoại chưa đăng ký: nhập họ tên và năm sinh / Phone not registered yet: enter the name and year of birth"}}
+			return &errs.Invalid{Fields: map[string]string{"name": msg.Both("web.staff.unknown_phone")}}
 		} else {
 			req.Person = &people.Person{Name: in.Name, Phone: in.Phone, BirthYear: in.BirthYear, Commune: v.CommuneCode}
 		}
 		ph, _ := people.NormalizePhone(in.Phone)
 		who = people.MaskPhone(ph)
 	default:
-		return &errs.Invalid{Fields: map[string]string{"qr": "Quét mã QR hoặc nhập số điện thoại / Scan a QR code or enter a phone number"}}
+		return &errs.Invalid{Fields: map[string]string{"qr": msg.Both("web.staff.nothing")}}
 	}
 	res, err := s.Checkins.IngestAt(r.Context(), v.ID, req)
 	if err != nil {

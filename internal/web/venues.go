@@ -7,9 +7,12 @@ import (
 	"time"
 
 	"anticovid/internal/auth"
+	"anticovid/internal/errs"
+	"anticovid/internal/msg"
 	"anticovid/internal/venue"
 )
 
+// routesVenues registers the venue list and a venue's page, its approval and QR reissue.
 func (s *Server) routesVenues() {
 	s.page("GET /venues", true, s.venuesPage)
 	s.page("GET /venues/{id}", true, s.venuePage)
@@ -18,32 +21,17 @@ func (s *Server) routesVenues() {
 	s.api("POST", "/api/v1/venues", "Register a venue: name, category, commune_code, address and optional fields.", true, s.apiCreateVenue)
 	s.api("GET", "/api/v1/venues/{id}", "One venue in the caller's jurisdiction.", true, s.apiVenue)
 	s.api("POST", "/api/v1/venues/{id}/status", "Approve, suspend or close a venue: {\"status\": \"approved\"|\"suspended\"|\"closed\"}.", true, s.apiVenueStatus)
-}
-
-func categoryName(lang string) func(string) string {
-	return func(code string) string {
-		c, ok := venue.CategoryOf(code)
-		if !ok {
-			return code
-		}
-		if lang == "en" {
-			return c.NameEN
-		}
-		return c.Name
-	}
+	s.page("POST /venues/{id}/status", true, s.statusForm)
+	s.page("POST /venues/{id}/reissue", true, s.reissueForm)
+	s.api("POST", "/api/v1/venues/{id}/reissue", "Replace a venue's QR code: posters printed before stop working. Returns the venue with its new qr_url.", true, s.apiReissue)
 }
 
 func venueFilter(r *http.Request) (venue.Filter, error) {
 	q := r.URL.Query()
 	f := venue.Filter{Commune: q.Get("commune"), Category: q.Get("category"), Status: q.Get("status")}
 	var err error
-	if f.Limit, err = queryInt(r, "limit", 50); err != nil {
-		return f, err
-	}
-	if f.Offset, err = queryInt(r, "offset", 0); err != nil {
-		return f, err
-	}
-	return f, nil
+	f.Limit, f.Offset, err = pageOf(r, 50)
+	return f, err
 }
 
 func (s *Server) venuesPage(w http.ResponseWriter, r *http.Request) error {
@@ -74,11 +62,7 @@ func (s *Server) venuesPage(w http.ResponseWriter, r *http.Request) error {
 // viewVenue returns a venue the caller may see, recording in the audit log that
 // its contact's personal data was shown.
 func (s *Server) viewVenue(r *http.Request, purpose string) (venue.Venue, error) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return venue.Venue{}, err
-	}
-	v, err := s.Venues.Get(r.Context(), auth.From(r.Context()), id)
+	v, err := byID(r, s.Venues.Get)
 	if err != nil {
 		return venue.Venue{}, err
 	}
@@ -91,7 +75,7 @@ func (s *Server) viewVenue(r *http.Request, purpose string) (venue.Venue, error)
 }
 
 func (s *Server) venuePage(w http.ResponseWriter, r *http.Request) error {
-	v, err := s.viewVenue(r, "Quản lý địa điểm / venue management (page)")
+	v, err := s.viewVenue(r, msg.Both("web.purpose.venue_page"))
 	if err != nil {
 		return err
 	}
@@ -108,7 +92,7 @@ func (s *Server) venuePage(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) apiVenue(w http.ResponseWriter, r *http.Request) error {
-	v, err := s.viewVenue(r, "Quản lý địa điểm / venue management (API)")
+	v, err := s.viewVenue(r, msg.Both("web.purpose.venue_api"))
 	if err != nil {
 		return err
 	}
@@ -188,6 +172,63 @@ func (s *Server) apiVenueStatus(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.Checkins.Forget(id) // a suspension reaches the door at once
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+// forget makes this server's check-in path see a venue's new status or QR
+// generation at once instead of after its cache's lifetime.
+func (s *Server) forget(id int64) {
+	if s.Checkins != nil {
+		s.Checkins.Forget(id)
+	}
+}
+
+func (s *Server) statusForm(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := r.ParseForm(); err != nil {
+		return errs.ErrTooLarge
+	}
+	if _, err := s.Venues.SetStatus(r.Context(), auth.From(r.Context()), id, r.PostFormValue("status")); err != nil {
+		return err
+	}
+	s.forget(id)
+	http.Redirect(w, r, fmt.Sprintf("/venues/%d", id), http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) reissue(r *http.Request) (venue.Venue, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return venue.Venue{}, err
+	}
+	v, err := s.Venues.Reissue(r.Context(), auth.From(r.Context()), id)
+	if err != nil {
+		return venue.Venue{}, err
+	}
+	s.forget(id)
+	s.log.Info("venue QR reissued", "venue", id, "gen", v.QRGen, "by", auth.From(r.Context()).Username)
+	return v, nil
+}
+
+func (s *Server) reissueForm(w http.ResponseWriter, r *http.Request) error {
+	v, err := s.reissue(r)
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, fmt.Sprintf("/venues/%d#qr", v.ID), http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) apiReissue(w http.ResponseWriter, r *http.Request) error {
+	v, err := s.reissue(r)
+	if err != nil {
+		return err
+	}
+	v.ContactPhone = "" // not audited here: the answer is about the QR code
 	writeJSON(w, http.StatusOK, v)
 	return nil
 }

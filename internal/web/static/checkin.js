@@ -11,15 +11,9 @@
   var forget = document.getElementById("forget");
   var token = root.dataset.token, venueKey = "acv.in." + root.dataset.venue;
   var en = document.documentElement.lang === "en";
-  var T = en ? {
-    saved: "No connection: the scan is saved on this phone and will be sent automatically.",
-    sending: "Sending…", in: "Checked in at ", out: "Checked out at ", as: "Scanning as ",
-    fix: "Please check: "
-  } : {
-    saved: "Mất kết nối: lượt quét đã được lưu trên điện thoại và sẽ tự động gửi khi có mạng.",
-    sending: "Đang gửi…", in: "Đã check-in lúc ", out: "Đã check-out lúc ", as: "Người quét: ",
-    fix: "Vui lòng kiểm tra: "
-  };
+  // The page gives the texts in its language (data-t-*, from the catalog).
+  var texts = root.dataset;
+  var T = { saved: texts.tSaved, sending: texts.tSending, in: texts.tIn, out: texts.tOut, as: texts.tAs, fix: texts.tFix };
 
   function load(k, d) { try { return JSON.parse(localStorage.getItem(k)) || d; } catch (e) { return d; } }
   function save(k, v) { localStorage.setItem(k, JSON.stringify(v)); }

@@ -9,7 +9,6 @@
   var category = document.getElementById("category");
   var district = document.getElementById("district");
   var commune = document.getElementById("commune");
-  var en = document.documentElement.lang === "en";
 
   function kind() {
     var o = category.options[category.selectedIndex];
@@ -61,13 +60,13 @@
   if (navigator.geolocation && locate) {
     locate.hidden = false;
     locate.addEventListener("click", function () {
-      status.textContent = en ? "Finding your location…" : "Đang lấy vị trí…";
+      status.textContent = status.dataset.tFinding;
       navigator.geolocation.getCurrentPosition(function (p) {
         document.getElementById("lat").value = p.coords.latitude.toFixed(6);
         document.getElementById("lon").value = p.coords.longitude.toFixed(6);
-        status.textContent = (en ? "Location set, accurate to about " : "Đã lấy vị trí, sai số khoảng ") + Math.round(p.coords.accuracy) + " m";
+        status.textContent = status.dataset.tFound + Math.round(p.coords.accuracy) + " m";
       }, function () {
-        status.textContent = en ? "Location unavailable: you may leave it empty." : "Không lấy được vị trí: có thể bỏ trống mục này.";
+        status.textContent = status.dataset.tFailed;
       }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
     });
   }

@@ -7,7 +7,7 @@
   var root = document.getElementById("staff");
   if (!root) return;
   var venue = root.dataset.venue, status = document.getElementById("status"), log = document.getElementById("log");
-  var en = document.documentElement.lang === "en";
+  var T = root.dataset; // the page's texts in its language (data-t-*, from the catalog)
   var lastText = "", lastAt = 0, scanner = null;
 
   function uuid() {
@@ -29,19 +29,19 @@
         if (res.ok) {
           var li = document.createElement("li");
           var t = new Date(res.body.at).toLocaleTimeString("vi-VN", { hour: "2-digit", minute: "2-digit", timeZone: "Asia/Ho_Chi_Minh" });
-          li.textContent = t + " · " + (res.body.direction === "in" ? (en ? "in" : "vào") : (en ? "out" : "ra")) + " · " + res.body.who;
+          li.textContent = t + " · " + (res.body.direction === "in" ? T.tIn : T.tOut) + " · " + res.body.who;
           log.insertBefore(li, log.firstChild);
-          say("ok", (en ? "Recorded: " : "Đã ghi nhận: ") + res.body.who);
+          say("ok", T.tRecorded + res.body.who);
           return true;
         }
         var f = (res.body.error && res.body.error.fields) || {};
         say("error", Object.keys(f).map(function (k) { return f[k]; }).join("; ") || (res.body.error && res.body.error.message));
         return false;
-      }, function () { say("warn", en ? "No connection: try again." : "Mất kết nối: hãy thử lại."); return false; });
+      }, function () { say("warn", T.tOffline); return false; });
   }
 
   document.getElementById("start").addEventListener("click", function () {
-    if (!window.QrScanner) { say("error", en ? "Camera scanner unavailable." : "Không mở được trình quét."); return; }
+    if (!window.QrScanner) { say("error", T.tNoscan); return; }
     var video = document.getElementById("camera");
     video.hidden = false;
     scanner = scanner || new QrScanner(video, function (result) {
@@ -50,7 +50,7 @@
       lastText = text; lastAt = Date.now();
       send({ qr: text });
     }, { returnDetailedScanResult: true, highlightScanRegion: true });
-    scanner.start().catch(function () { say("error", en ? "Camera permission denied (HTTPS is required)." : "Không được phép dùng camera (cần HTTPS)."); });
+    scanner.start().catch(function () { say("error", T.tDenied); });
   });
 
   document.getElementById("manual").addEventListener("submit", function (ev) {

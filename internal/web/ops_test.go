@@ -1,10 +1,8 @@
 package web
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
@@ -13,15 +11,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/chromedp/chromedp"
 
 	"anticovid/internal/auth"
 	"anticovid/internal/camera"
@@ -47,6 +40,7 @@ var opsPeople = []people.Person{
 type fakeF0 map[string][]time.Time
 
 func (f fakeF0) Metrics() []string { return []string{dashboard.F0} }
+
 func (f fakeF0) CountRange(_ context.Context, from, to time.Time) ([]dashboard.Count, error) {
 	var out []dashboard.Count
 	for c, ts := range f {
@@ -79,7 +73,8 @@ type opsClock struct {
 	t  time.Time
 }
 
-func (c *opsClock) now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *opsClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+
 func (c *opsClock) set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 
 func newOpsEnv(t *testing.T, db *sqldb.DB) *opsEnv {
@@ -128,7 +123,7 @@ func newOpsEnv(t *testing.T, db *sqldb.DB) *opsEnv {
 	}
 	cfg := &config.Config{Addr: "127.0.0.1:0", Province: "80", Retention: 21 * 24 * time.Hour, SessionTTL: time.Hour, MaxBody: 64 << 10, LogLevel: "error", CheckinRate: 20}
 	s := New(Deps{Config: cfg, DB: db, Auth: e.auth, People: ppl, Venues: &venue.Service{DB: db, Vault: e.vault, Signer: e.keys, BaseURL: "http://anticovid.test"},
-		Keys: e.keys, Outbox: e.outbox, Log: log, Ops: o})
+		Keys: e.keys, Outbox: e.outbox, OTP: e.otp, Cases: e.cases, Log: log, Ops: o})
 	e.srv.Close()
 	e.srv = httptest.NewServer(s)
 	t.Cleanup(e.srv.Close)
@@ -185,90 +180,6 @@ func personal() []string {
 		out = append(out, p.Name, p.Phone, p.IDNumber, "84"+p.Phone[1:], p.Phone[:4]+" "+p.Phone[4:7]+" "+p.Phone[7:])
 	}
 	return append(out, "Chị Lan", "0912345678", "1 Đường 30/4")
-}
-
-// TestPublicResponsesHoldNoPersonalData requests, without logging in, every
-// public GET route the OpenAPI document lists, the public pages and the map's
-// assets, and fails if a name, phone or ID number of the test data appears.
-func TestPublicResponsesHoldNoPersonalData(t *testing.T) {
-	e := newOpsEnv(t, storetest.SQLite(t))
-	code, body := e.do("GET", "/api/v1/openapi.json", "", nil)
-	if code != 200 {
-		t.Fatal(code)
-	}
-	var doc struct {
-		Paths map[string]map[string]struct {
-			Security []any `json:"security"`
-		} `json:"paths"`
-	}
-	if err := json.Unmarshal([]byte(body), &doc); err != nil {
-		t.Fatal(err)
-	}
-	param := regexp.MustCompile(`\{[a-z_]+\}`)
-	paths := []string{"/map", "/login", "/healthz", "/static/ops/map.js", "/api/v1/public/map", "/api/v1/public/map.geojson"}
-	for path, ops := range doc.Paths {
-		if op, ok := ops["get"]; ok && len(op.Security) == 0 {
-			paths = append(paths, param.ReplaceAllStringFunc(path, func(p string) string {
-				switch p {
-				case "{code}":
-					return "27991"
-				case "{id}":
-					return fmt.Sprint(e.venues["Chợ Bến Lức"])
-				}
-				return "x"
-			}))
-		}
-	}
-	checked := 0
-	for _, path := range paths {
-		code, body := e.do("GET", path, "", nil)
-		checked++
-		for _, pd := range personal() {
-			if strings.Contains(body, pd) {
-				t.Errorf("GET %s (%d) shows personal data %q", path, code, pd)
-			}
-		}
-		if strings.HasPrefix(path, "/api/v1/public/") && code != 200 {
-			t.Errorf("GET %s: %d", path, code)
-		}
-	}
-	if checked < 8 {
-		t.Errorf("only %d public responses checked", checked)
-	}
-	// The map does hold what it should: cases, the exposed market, the zone.
-	_, body = e.do("GET", "/api/v1/public/map", "", nil)
-	for _, want := range []string{"Chợ Bến Lức", "Khu cách ly tập trung Trường Quân sự tỉnh", `"f0_14d":"< 3"`, `"f0_14d":5`} {
-		if !strings.Contains(body, want) {
-			t.Errorf("public map lacks %s", want)
-		}
-	}
-}
-
-func TestPublicMapETag(t *testing.T) {
-	e := newOpsEnv(t, storetest.SQLite(t))
-	for _, path := range []string{"/api/v1/public/map", "/api/v1/public/map.geojson"} {
-		resp, err := http.Get(e.srv.URL + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		etag := resp.Header.Get("ETag")
-		if resp.StatusCode != 200 || etag == "" || !strings.Contains(resp.Header.Get("Cache-Control"), "public") {
-			t.Fatalf("%s: %d etag %q cache %q", path, resp.StatusCode, etag, resp.Header.Get("Cache-Control"))
-		}
-		req, _ := http.NewRequest("GET", e.srv.URL+path, nil)
-		req.Header.Set("If-None-Match", etag)
-		resp, err = http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusNotModified || len(b) != 0 {
-			t.Errorf("%s with its ETag: %d, %d bytes", path, resp.StatusCode, len(b))
-		}
-	}
 }
 
 // TestOperationsScenarios: who may do what, and bad input, over the API.
@@ -393,163 +304,4 @@ func TestOperationsScenarios(t *testing.T) {
 			t.Errorf("district downloads the consolidated report: %d", code)
 		}
 	})
-}
-
-// TestDashboardStream reads the server-sent events: the figures at once,
-// then new figures after new check-ins are counted.
-func TestDashboardStream(t *testing.T) {
-	e := newOpsEnv(t, storetest.SQLite(t))
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", e.srv.URL+"/api/v1/dashboard/stream?unit=803", nil)
-	req.Header.Set("Authorization", "Bearer "+e.tokens["benluc"])
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if ct := resp.Header.Get("Content-Type"); resp.StatusCode != 200 || ct != "text/event-stream" {
-		t.Fatalf("%d %s", resp.StatusCode, ct)
-	}
-	rd := bufio.NewReader(resp.Body)
-	next := func() dashboard.Figures {
-		t.Helper()
-		var f dashboard.Figures
-		for {
-			line, err := rd.ReadString('\n')
-			if err != nil {
-				t.Fatal(err)
-			}
-			if data, ok := strings.CutPrefix(line, "data: "); ok {
-				if err := json.Unmarshal([]byte(data), &f); err != nil {
-					t.Fatal(err)
-				}
-				return f
-			}
-		}
-	}
-	first := next()
-	if first.Unit.Code != "803" || first.CheckinsToday == 0 {
-		t.Fatalf("first event: %+v", first)
-	}
-	if _, err := e.db.W.Exec("INSERT INTO visits (id, venue_id, person_id, t_in) VALUES ('sse-1', $1, 1, $2), ('sse-2', $1, 1, $2)",
-		e.venues["Chợ Bến Lức"], time.Now().Unix()); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.ops.Dashboard.Refresh(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	second := next()
-	if second.CheckinsToday != first.CheckinsToday+2 || second.Version <= first.Version {
-		t.Errorf("after two check-ins: %d → %d (version %d → %d)", first.CheckinsToday, second.CheckinsToday, first.Version, second.Version)
-	}
-}
-
-// TestBrowserOperations drives Chromium through the dashboard, the public map,
-// a district's report form (submitted after the deadline: marked late), the
-// camera wall and a campaign's dry run; screenshots go to ANTICOVID_SCREENSHOTS.
-func TestBrowserOperations(t *testing.T) {
-	e := newOpsEnv(t, storetest.SQLite(t))
-	w30, _ := reports.ParseWeek("2021-W30")
-	e.clock.set(w30.Deadline().Add(-20 * time.Hour))
-	ctx := newBrowser(t, 1280, 900)
-	login := func(user string) {
-		t.Helper()
-		if err := chromedp.Do(ctx, chromedp.Navigate(e.srv.URL+"/login"), chromedp.WaitVisible(`input[name=username]`),
-			chromedp.SendKeys(`input[name=username]`, user), chromedp.SendKeys(`input[name=password]`, testPassword),
-			chromedp.Click(`button[type=submit]`), chromedp.WaitNotPresent(`input[name=password]`)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	logout := func() {
-		t.Helper()
-		if err := chromedp.Do(ctx, chromedp.Navigate(e.srv.URL+"/"), chromedp.Click(`form[action="/logout"] button`), chromedp.WaitVisible(`input[name=username]`)); err != nil {
-			t.Fatal(err)
-		}
-	}
-
-	// The public map needs no login.
-	if err := chromedp.Do(ctx, chromedp.Navigate(e.srv.URL+"/map"), chromedp.WaitVisible(`#districts tr`), chromedp.WaitVisible(`.leaflet-interactive`),
-		chromedp.Sleep(300*time.Millisecond)); err != nil {
-		t.Fatal(err)
-	}
-	screenshot(t, ctx, "ops-public-map")
-	if body := text(t, ctx, "main"); !strings.Contains(body, "Huyện Bến Lức") || !strings.Contains(body, "< 3") || !strings.Contains(body, "Chợ Bến Lức") {
-		t.Errorf("public map: %.500s", body)
-	}
-
-	login("admin")
-	if err := chromedp.Do(ctx, chromedp.Navigate(e.srv.URL+"/dashboard"), chromedp.WaitVisible(`#byHour`), chromedp.Sleep(700*time.Millisecond)); err != nil {
-		t.Fatal(err)
-	}
-	screenshot(t, ctx, "ops-dashboard")
-	if body := text(t, ctx, "main"); !strings.Contains(body, "Lượt quét mã hôm nay") || !strings.Contains(body, "Huyện Bến Lức") || !strings.Contains(body, "Trực tuyến") {
-		t.Errorf("dashboard: %.600s", body)
-	}
-	// Drill down to the district.
-	if err := chromedp.Do(ctx, chromedp.Click(`#children a[href="/dashboard?unit=803"]`), chromedp.WaitVisible(`#children`), chromedp.Sleep(300*time.Millisecond)); err != nil {
-		t.Fatal(err)
-	}
-	if h := text(t, ctx, "h1"); !strings.Contains(h, "Bến Lức") {
-		t.Errorf("drill-down heading %q", h)
-	}
-	logout()
-
-	// A district fills in its report in the browser.
-	login("benluc")
-	if err := chromedp.Do(ctx, chromedp.Navigate(e.srv.URL+"/reports"), chromedp.WaitVisible(`textarea[name=work_done]`)); err != nil {
-		t.Fatal(err)
-	}
-	if err := chromedp.Do(ctx, chromedp.SendKeys(`textarea[name=work_done]`, "Đã tổ chức 15 đoàn đi từng nhà hướng dẫn cài đặt Bluezone và khai báo y tế."),
-		chromedp.SendKeys(`textarea[name=difficulties]`, "Nhiều hộ dân chưa có điện thoại thông minh."),
-		chromedp.SendKeys(`textarea[name=proposals]`, "Đề nghị Sở TT&TT hỗ trợ thêm 20 máy quét mã QR.")); err != nil {
-		t.Fatal(err)
-	}
-	screenshot(t, ctx, "ops-report-form")
-	e.clock.set(w30.Deadline().Add(90 * time.Minute)) // submitted late
-	if err := chromedp.Do(ctx, chromedp.Click(`form.report button[type=submit]`), chromedp.WaitVisible(`p.ok`)); err != nil {
-		t.Fatal(err)
-	}
-	screenshot(t, ctx, "ops-report-submitted")
-	if body := text(t, ctx, "main"); !strings.Contains(body, "Nộp trễ") || !strings.Contains(body, "Thị trấn Bến Lức") {
-		t.Errorf("report after submit: %.600s", body)
-	}
-
-	// The camera wall shows the proxied snapshots and the RTSP camera's state.
-	if err := chromedp.Do(ctx, chromedp.Navigate(e.srv.URL+"/cameras"), chromedp.WaitVisible(`.wall img`), chromedp.Sleep(500*time.Millisecond)); err != nil {
-		t.Fatal(err)
-	}
-	screenshot(t, ctx, "ops-camera-wall")
-	loaded, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`Array.from(document.querySelectorAll('.wall img')).every(i => i.complete && i.naturalWidth === 16)`))
-	if err != nil || !loaded {
-		t.Errorf("snapshots not shown: %v %v", loaded, err)
-	}
-	if body := text(t, ctx, "main"); !strings.Contains(body, "Trực tuyến") || !strings.Contains(body, "Mất tín hiệu") {
-		t.Errorf("camera wall: %.500s", body)
-	}
-
-	// A campaign's dry run counts the district's recipients.
-	if err := chromedp.Do(ctx, chromedp.Navigate(e.srv.URL+"/campaigns"), chromedp.WaitVisible(`#newcampaign`),
-		chromedp.SendKeys(`input[name=name]`, "Cài Bluezone đợt 2"),
-		chromedp.Click(`button[hx-post]`), chromedp.WaitVisible(`.dryrun`)); err != nil {
-		t.Fatal(err)
-	}
-	screenshot(t, ctx, "ops-campaign-dry-run")
-	if d := text(t, ctx, ".dryrun"); !regexp.MustCompile(`^[1-9][0-9.]* người nhận`).MatchString(d) || !strings.Contains(d, "Bến Lức") {
-		t.Errorf("dry run: %q", d)
-	}
-
-	// A phone-sized dashboard.
-	phone := newBrowser(t, 390, 844)
-	ctx = phone
-	login("benluc")
-	if err := chromedp.Do(ctx, chromedp.Navigate(e.srv.URL+"/dashboard"), chromedp.WaitVisible(`#byHour`), chromedp.Sleep(500*time.Millisecond)); err != nil {
-		t.Fatal(err)
-	}
-	screenshot(t, ctx, "ops-dashboard-phone")
-	if dir := os.Getenv("ANTICOVID_SCREENSHOTS"); dir != "" { // the first screenful, as a phone shows it
-		if top, err := chromedp.Run(ctx, chromedp.CaptureScreenshot()); err == nil {
-			os.WriteFile(filepath.Join(dir, "ops-dashboard-phone-top.png"), top, 0o644)
-		}
-	}
 }

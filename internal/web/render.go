@@ -14,6 +14,8 @@ import (
 
 	"anticovid/internal/auth"
 	"anticovid/internal/geo"
+	"anticovid/internal/msg"
+	"anticovid/internal/venue"
 )
 
 //go:embed templates/*.html
@@ -27,7 +29,7 @@ type pages struct {
 	sets map[string]*template.Template
 }
 
-var hcm = time.FixedZone("ICT", 7*3600) // Asia/Ho_Chi_Minh has had no DST since 1975
+var hcm = time.FixedZone("ICT", 7*3600)
 
 func loadPages() *pages {
 	funcs := template.FuncMap{
@@ -64,7 +66,7 @@ type view struct {
 }
 
 // T translates a message key into the view's language.
-func (v view) T(key string) string { return translate(v.Lang, key) }
+func (v view) T(key string) string { return msg.T(v.Lang, key) }
 
 // Other is the language the switch offers.
 func (v view) Other() string {
@@ -128,4 +130,35 @@ func formatNumber(n int) string {
 	return sign + string(out)
 }
 
+// n64 writes an int64 the Vietnamese way.
+func n64(n int64) string { return formatNumber(int(n)) }
+
+// pctVN writes a percentage with a decimal comma.
+func pctVN(p float64) string { return strings.Replace(strconv.FormatFloat(p, 'f', 1, 64), ".", ",", 1) }
+
+func percent(f float64) string {
+	return strings.Replace(strconv.FormatFloat(f, 'f', 1, 64), ".", ",", 1) + "%"
+}
+
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }
+
+func categoryName(lang string) func(string) string {
+	return func(code string) string {
+		c, ok := venue.CategoryOf(code)
+		if !ok {
+			return code
+		}
+		if lang == "en" {
+			return c.NameEN
+		}
+		return c.Name
+	}
+}
+
+// unitDisplayName is a unit's name, or its code when unknown.
+func unitDisplayName(code string) string {
+	if u, ok := geo.Get(code); ok {
+		return u.Name
+	}
+	return code
+}

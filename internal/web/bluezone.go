@@ -1,0 +1,321 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"anticovid/internal/auth"
+	"anticovid/internal/bluezone"
+	"anticovid/internal/errs"
+	"anticovid/internal/exposure"
+	"anticovid/internal/msg"
+	"anticovid/internal/people"
+)
+
+// routesBluezone registers the Bluezone server: the phone API and the tracer's page.
+func (s *Server) routesBluezone() {
+	if s.Bluezone == nil {
+		return
+	}
+	s.api("POST", "/api/v1/bluezone/register/code", "Send a phone a one-time code by SMS to confirm a Bluezone registration (purpose bz_register) or its deletion (bz_unregister).", false, s.apiBZCode)
+	s.api("POST", "/api/v1/bluezone/devices", "Register a phone: phone, code, base_key (64 hex), base_day (YYYY-MM-DD), commune_code, platform; returns the device token. Re-registration replaces the old key.", false, s.apiBZRegister)
+	s.api("GET", "/api/v1/bluezone/devices/self", "The registration of the phone holding the X-Bluezone-Device token.", false, s.apiBZSelf)
+	s.api("POST", "/api/v1/bluezone/devices/self/ping", "The phone is still running Bluezone (counts it as active).", false, s.apiBZPing)
+	s.api("DELETE", "/api/v1/bluezone/devices/self", "Erase the registration of the phone holding the token: its key and every index link.", false, s.apiBZDelete)
+	s.api("POST", "/api/v1/bluezone/unregister", "Erase the registration of a phone number confirmed by a bz_unregister code (lost phone).", false, s.apiBZUnregister)
+	s.api("POST", "/api/v1/bluezone/contact-logs", "An F0's phone uploads its contact log with a bz_log code: {code, rows: [{own_id, contact_id, rssi, t}]}; at most 100000 rows.", false, s.apiBZUpload)
+	s.api("POST", "/api/v1/bluezone/feed", "An F0's phone publishes its daily keys with a bz_feed code: {code, keys: [{daily_key, day_start}], window_end}.", false, s.apiBZPublish)
+	s.api("GET", "/api/v1/bluezone/feed", "Published daily keys of F0s (?since=ID for newer ones); cacheable, with an ETag.", false, s.apiBZFeed)
+	s.api("POST", "/api/v1/bluetooth/codes", "A health tracer issues a one-time code for an F0: {person_id, purpose: bz_log | bz_feed | en, onset: YYYY-MM-DD}.", true, s.apiBTIssue)
+	s.api("GET", "/api/v1/bluezone/people/{id}/contacts", "Bluetooth F1 candidates of an F0 (?from=&to= YYYY-MM-DD) with their evidence.", true, s.apiBZContacts)
+	s.api("GET", "/api/v1/bluezone/uploads", "The newest contact-log uploads in the caller's jurisdiction.", true, s.apiBZUploads)
+	s.page("GET /bluezone", true, s.bluezonePage)
+	s.page("POST /bluezone/codes", true, s.bluezoneIssue)
+}
+
+// deviceHeader carries a registered phone's secret token (Authorization is
+// for people's accounts).
+const deviceHeader = "X-Bluezone-Device"
+
+func (s *Server) apiBZCode(w http.ResponseWriter, r *http.Request) error {
+	var in struct{ Phone, Purpose string }
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	if in.Purpose == "" {
+		in.Purpose = exposure.PurposeRegister
+	}
+	exp, err := s.Bluezone.StartRegistration(r.Context(), in.Purpose, in.Phone, clientIP(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"expires_at": exp.UTC()})
+	return nil
+}
+
+func (s *Server) apiBZRegister(w http.ResponseWriter, r *http.Request) error {
+	var in bluezone.Registration
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	dev, token, err := s.Bluezone.Register(r.Context(), in, clientIP(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"device": dev, "token": token})
+	return nil
+}
+
+func (s *Server) apiBZSelf(w http.ResponseWriter, r *http.Request) error {
+	dev, err := s.Bluezone.DeviceByToken(r.Context(), r.Header.Get(deviceHeader))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, dev)
+	return nil
+}
+
+func (s *Server) apiBZPing(w http.ResponseWriter, r *http.Request) error {
+	if err := s.Bluezone.Ping(r.Context(), r.Header.Get(deviceHeader)); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) apiBZDelete(w http.ResponseWriter, r *http.Request) error {
+	if err := s.Bluezone.Unregister(r.Context(), r.Header.Get(deviceHeader)); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) apiBZUnregister(w http.ResponseWriter, r *http.Request) error {
+	var in struct{ Phone, Code string }
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	if err := s.Bluezone.UnregisterPhone(r.Context(), in.Phone, in.Code, clientIP(r)); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) apiBZUpload(w http.ResponseWriter, r *http.Request) error {
+	code, rows, err := bluezone.DecodeLog(r.Body)
+	if err != nil {
+		return err
+	}
+	if code == "" {
+		code = r.Header.Get("X-Bluezone-Code")
+	}
+	res, err := s.Bluezone.UploadLog(r.Context(), code, clientIP(r), rows)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, res)
+	return nil
+}
+
+func (s *Server) apiBZPublish(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Code      string             `json:"code"`
+		Keys      []bluezone.FeedKey `json:"keys"`
+		WindowEnd int64              `json:"window_end"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	n, err := s.Bluezone.PublishKeys(r.Context(), in.Code, clientIP(r), in.Keys, in.WindowEnd)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]int{"published": n})
+	return nil
+}
+
+func (s *Server) apiBZFeed(w http.ResponseWriter, r *http.Request) error {
+	since, err := queryInt(r, "since", 0)
+	if err != nil {
+		return err
+	}
+	feed, err := s.Bluezone.FeedSince(r.Context(), int64(since))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("ETag", feed.ETag)
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	if inm := r.Header.Get("If-None-Match"); inm != "" && inm == feed.ETag {
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+	writeJSON(w, http.StatusOK, feed)
+	return nil
+}
+
+func parseDay(field, s string) (time.Time, error) {
+	t, err := time.ParseInLocation(time.DateOnly, strings.TrimSpace(s), hcm)
+	if err != nil {
+		return time.Time{}, &errs.Invalid{Fields: map[string]string{field: msg.Both("web.bluezone.day")}}
+	}
+	return t, nil
+}
+
+func (s *Server) apiBTIssue(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		PersonID int64  `json:"person_id"`
+		Purpose  string `json:"purpose"`
+		Onset    string `json:"onset"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	var onset time.Time
+	if in.Onset != "" {
+		var err error
+		if onset, err = parseDay("onset", in.Onset); err != nil {
+			return err
+		}
+	}
+	code, exp, err := s.Bluezone.Codes.Issue(r.Context(), auth.From(r.Context()), in.Purpose, in.PersonID, onset)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"code": code, "purpose": in.Purpose, "expires_at": exp.UTC()})
+	return nil
+}
+
+// contactWindow reads ?from=&to= (dates, inclusive), default the last 14 days.
+func contactWindow(r *http.Request) (time.Time, time.Time, error) {
+	to := time.Now()
+	from := to.AddDate(0, 0, -14)
+	var err error
+	if v := r.URL.Query().Get("from"); v != "" {
+		if from, err = parseDay("from", v); err != nil {
+			return from, to, err
+		}
+	}
+	if v := r.URL.Query().Get("to"); v != "" {
+		if to, err = parseDay("to", v); err != nil {
+			return from, to, err
+		}
+		to = to.AddDate(0, 0, 1)
+	}
+	return from, to, nil
+}
+
+func (s *Server) bzContacts(r *http.Request, person int64) ([]bluezone.Contact, error) {
+	from, to, err := contactWindow(r)
+	if err != nil {
+		return nil, err
+	}
+	cs, err := s.Bluezone.ContactsOf(r.Context(), person, from, to)
+	if err != nil {
+		return nil, err
+	}
+	ids := []string{strconv.FormatInt(person, 10)}
+	for _, c := range cs {
+		ids = append(ids, strconv.FormatInt(c.PersonID, 10))
+	}
+	if err := auth.Audit(r.Context(), s.DB, auth.ActionView, "bluezone_contacts", ids, msg.Both("web.purpose.bluezone")); err != nil {
+		return nil, err
+	}
+	return cs, nil
+}
+
+func (s *Server) apiBZContacts(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	cs, err := s.bzContacts(r, id)
+	if err != nil {
+		return err
+	}
+	if cs == nil {
+		cs = []bluezone.Contact{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"person_id": id, "contacts": cs})
+	return nil
+}
+
+func (s *Server) apiBZUploads(w http.ResponseWriter, r *http.Request) error {
+	ups, err := s.Bluezone.Uploads(r.Context(), 100)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"uploads": ups})
+	return nil
+}
+
+// bzContactRow is one candidate as the tracer's page shows it.
+type bzContactRow struct {
+	bluezone.Contact
+	Name, Phone, Commune string
+}
+
+func (s *Server) bluezonePage(w http.ResponseWriter, r *http.Request) error {
+	return s.renderBluezone(w, r, map[string]any{})
+}
+
+func (s *Server) renderBluezone(w http.ResponseWriter, r *http.Request, data map[string]any) error {
+	p := auth.From(r.Context())
+	if !bluezone.CanTrace(p) {
+		return fmt.Errorf("bluezone page: %w", errs.ErrForbidden)
+	}
+	ups, err := s.Bluezone.Uploads(r.Context(), 20)
+	if err != nil {
+		return err
+	}
+	data["Uploads"] = ups
+	data["Purposes"] = exposure.TracerPurposes
+	if v := r.URL.Query().Get("person"); v != "" {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id <= 0 {
+			return fmt.Errorf("bluezone page: %w", &errs.Invalid{Fields: map[string]string{"person": msg.Both("web.bluezone.person")}})
+		}
+		cs, err := s.bzContacts(r, id)
+		if err != nil {
+			return err
+		}
+		var rows []bzContactRow
+		for _, c := range cs {
+			row := bzContactRow{Contact: c}
+			if pp, err := s.People.Get(r.Context(), c.PersonID); err == nil {
+				row.Name, row.Phone, row.Commune = pp.Name, people.MaskPhone(pp.Phone), pp.Commune
+			}
+			rows = append(rows, row)
+		}
+		data["Person"], data["Contacts"] = id, rows
+	}
+	s.render(w, r, http.StatusOK, "bluezone", data)
+	return nil
+}
+
+func (s *Server) bluezoneIssue(w http.ResponseWriter, r *http.Request) error {
+	if err := r.ParseForm(); err != nil {
+		return fmt.Errorf("bluezone issue: %w", errs.ErrTooLarge)
+	}
+	id, _ := strconv.ParseInt(strings.TrimSpace(r.PostFormValue("person_id")), 10, 64)
+	purpose := r.PostFormValue("purpose")
+	data := map[string]any{}
+	code, exp, err := s.Bluezone.Codes.Issue(r.Context(), auth.From(r.Context()), purpose, id, time.Time{})
+	switch {
+	case err == nil:
+		data["Code"], data["CodePurpose"], data["CodeExpires"], data["CodePerson"] = code, purpose, exp, id
+	case errors.Is(err, errs.ErrInvalid) || errors.Is(err, errs.ErrNotFound):
+		data["Error"] = errs.FieldsOf(err)
+		if data["Error"] == nil {
+			data["Error"] = map[string]string{"person_id": msg.Both("web.bluezone.no_person")}
+		}
+	default:
+		return err
+	}
+	return s.renderBluezone(w, r, data)
+}

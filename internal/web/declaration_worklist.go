@@ -1,0 +1,159 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"anticovid/internal/auth"
+	"anticovid/internal/declaration"
+	"anticovid/internal/errs"
+	"anticovid/internal/geo"
+	"anticovid/internal/msg"
+)
+
+// routesDeclarationWorklist registers the health station's worklist of flagged declarations.
+func (s *Server) routesDeclarationWorklist() {
+	s.page("GET /declarations/worklist", true, s.declWorklistPage)
+	s.page("POST /declarations/{id}/handled", true, s.declHandledForm)
+	s.api("GET", "/api/v1/declarations/worklist", "Flagged declarations (symptoms or a contact) in the caller's jurisdiction, decrypted and audited (?status=open|handled|all&unit=&limit=&offset=). Commune officers, health tracers, Department of Health.", true, s.apiDeclWorklist)
+	s.api("POST", "/api/v1/declarations/{id}/handled", `Mark a flagged declaration as handled: {"note": "what was done"}.`, true, s.apiDeclHandled)
+}
+
+func worklistFilter(r *http.Request) (declaration.Filter, error) {
+	q := r.URL.Query()
+	f := declaration.Filter{Unit: q.Get("unit"), Status: q.Get("status")}
+	var err error
+	f.Limit, f.Offset, err = pageOf(r, 50)
+	return f, err
+}
+
+var worklistPurpose = msg.Both("web.purpose.decl_worklist")
+
+func (s *Server) apiDeclWorklist(w http.ResponseWriter, r *http.Request) error {
+	f, err := worklistFilter(r)
+	if err != nil {
+		return err
+	}
+	items, err := s.Declarations.Worklist(r.Context(), auth.From(r.Context()), f, worklistPurpose+" (API)")
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"declarations": items})
+	return nil
+}
+
+func (s *Server) apiDeclHandled(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Note string `json:"note"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	if err := s.Declarations.Handle(r.Context(), auth.From(r.Context()), id, in.Note); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"id": id, "handled": true})
+	return nil
+}
+
+// worklistView is the health station's page.
+type worklistView struct {
+	Items    []declaration.Item
+	Filter   declaration.Filter
+	Units    []geo.Unit // units the caller may narrow to
+	Done     int64      // the declaration just handled
+	Back     string     // this list's query, for the handled form to return to
+	NoteErr  map[int64]string
+	Notes    map[int64]string
+	Prev     string
+	Next     string
+	Label    func(list string, code string) string
+	Statuses []option
+}
+
+func (s *Server) declWorklistPage(w http.ResponseWriter, r *http.Request) error {
+	return s.renderDeclWorklist(w, r, http.StatusOK, nil, nil)
+}
+
+func (s *Server) renderDeclWorklist(w http.ResponseWriter, r *http.Request, status int, noteErr map[int64]string, notes map[int64]string) error {
+	p := auth.From(r.Context())
+	f, err := worklistFilter(r)
+	if err != nil {
+		return err
+	}
+	items, err := s.Declarations.Worklist(r.Context(), p, f, worklistPurpose+" (page)")
+	if err != nil {
+		return err
+	}
+	lang := langOf(r)
+	wv := worklistView{Items: items, Filter: f, NoteErr: noteErr, Notes: notes,
+		Statuses: []option{{declaration.StatusOpen, msg.T(lang, "decl.status.open")},
+			{declaration.StatusHandled, msg.T(lang, "decl.status.handled")}, {declaration.StatusAll, msg.T(lang, "decl.status.all")}},
+		Label: func(list, code string) string {
+			l := map[string][]declaration.Option{"kind": declaration.Kinds, "sex": declaration.Sexes,
+				"symptom": declaration.Symptoms, "mode": declaration.Modes}[list]
+			for _, o := range l {
+				if o.Code == code {
+					return o.Label(lang)
+				}
+			}
+			return code
+		}}
+	if wv.Filter.Status == "" {
+		wv.Filter.Status = declaration.StatusOpen
+	}
+	unit := s.homeUnit(p)
+	if u, ok := geo.Get(unit); ok && u.Level != "commune" {
+		wv.Units = append([]geo.Unit{u}, geo.Children(unit)...)
+	}
+	wv.Done, _ = strconv.ParseInt(r.URL.Query().Get("done"), 10, 64)
+	back := r.URL.Query()
+	back.Del("done")
+	wv.Back = back.Encode()
+	page := func(offset int) string {
+		q := r.URL.Query()
+		q.Del("done")
+		q.Set("offset", strconv.Itoa(offset))
+		return "/declarations/worklist?" + q.Encode()
+	}
+	if f.Offset > 0 {
+		wv.Prev = page(max(f.Offset-f.Limit, 0))
+	}
+	if len(items) == f.Limit {
+		wv.Next = page(f.Offset + f.Limit)
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	s.render(w, r, status, "worklist", wv)
+	return nil
+}
+
+// handledForm marks a declaration handled from the worklist page and returns
+// to the same list.
+func (s *Server) declHandledForm(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := r.ParseForm(); err != nil {
+		return fmt.Errorf("handled form: %w", errs.ErrTooLarge)
+	}
+	back, _ := url.ParseQuery(r.PostFormValue("back"))
+	note := r.PostFormValue("note")
+	err = s.Declarations.Handle(r.Context(), auth.From(r.Context()), id, note)
+	if f := errs.FieldsOf(err); f != nil {
+		r.URL.RawQuery = back.Encode()
+		return s.renderDeclWorklist(w, r, http.StatusBadRequest, map[int64]string{id: msg.Local(langOf(r), f["note"])}, map[int64]string{id: note})
+	}
+	if err != nil {
+		return err
+	}
+	back.Set("done", strconv.FormatInt(id, 10))
+	http.Redirect(w, r, "/declarations/worklist?"+back.Encode(), http.StatusSeeOther)
+	return nil
+}

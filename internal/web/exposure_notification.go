@@ -1,0 +1,115 @@
+package web
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+
+	"anticovid/internal/errs"
+	"anticovid/internal/exposure"
+	"anticovid/internal/msg"
+)
+
+// routesExposureNotification registers the Exposure Notification key server.
+func (s *Server) routesExposureNotification() {
+	if s.Exposure == nil {
+		return
+	}
+	s.api("POST", "/api/v1/en/verify", "Exchange an EN verification code for a certificate: {code} → {certificate, expires_at}.", false, s.apiENVerify)
+	s.api("POST", "/api/v1/en/publish", "Upload Temporary Exposure Keys with a certificate: {certificate, temporaryExposureKeys: [{key (base64), rollingStartNumber, rollingPeriod, transmissionRisk}]}.", false, s.apiENPublish)
+	s.api("GET", "/api/v1/en/signing-keys", "The public keys export files are signed with (verification key id and version).", false, s.apiENKeys)
+	s.mux.HandleFunc("GET /en/export/{region}/{file}", s.enExportFile)
+}
+
+func (s *Server) apiENVerify(w http.ResponseWriter, r *http.Request) error {
+	var in struct{ Code string }
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	cert, exp, err := s.Exposure.Verify(r.Context(), in.Code, clientIP(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"certificate": cert, "expires_at": exp.UTC()})
+	return nil
+}
+
+func (s *Server) apiENPublish(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Certificate string `json:"certificate"`
+		Keys        []struct {
+			Key                string `json:"key"`
+			RollingStartNumber int32  `json:"rollingStartNumber"`
+			RollingPeriod      int32  `json:"rollingPeriod"`
+			TransmissionRisk   int32  `json:"transmissionRisk"`
+		} `json:"temporaryExposureKeys"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	f := errs.Fields{}
+	keys := make([]exposure.Key, len(in.Keys))
+	for i, k := range in.Keys {
+		data, err := base64.StdEncoding.DecodeString(k.Key)
+		if err != nil {
+			f.Add(fmt.Sprintf("keys[%d].key_data", i), msg.Both("web.en.key_base64"))
+		}
+		keys[i] = exposure.Key{Data: data, RollingStart: k.RollingStartNumber, RollingPeriod: k.RollingPeriod, TransmissionRisk: k.TransmissionRisk}
+	}
+	if err := f.Err(); err != nil {
+		return fmt.Errorf("en publish: %w", err)
+	}
+	res, err := s.Exposure.Publish(r.Context(), in.Certificate, clientIP(r), keys)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+func (s *Server) apiENKeys(w http.ResponseWriter, r *http.Request) error {
+	keys, err := s.Exposure.SigningKeys(r.Context())
+	if err != nil {
+		return err
+	}
+	if keys == nil {
+		keys = []exposure.PublicKeyInfo{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"region": s.Exposure.Region, "keys": keys})
+	return nil
+}
+
+var exportFileRE = regexp.MustCompile(`^(index\.txt|\d+-\d+-\d{5}\.zip)$`)
+
+// enExportFile serves the published export files: immutable zips cached for
+// a year, the index for five minutes.
+func (s *Server) enExportFile(w http.ResponseWriter, r *http.Request) {
+	region, file := r.PathValue("region"), r.PathValue("file")
+	if region != s.Exposure.Region || !exportFileRE.MatchString(file) {
+		http.NotFound(w, r)
+		return
+	}
+	path := filepath.Join(s.Exposure.Dir, region, file)
+	f, err := os.Open(path)
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	if file == "index.txt" {
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	} else {
+		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		w.Header().Set("Content-Type", "application/zip")
+	}
+	http.ServeContent(w, r, file, st.ModTime(), f)
+}

@@ -1,0 +1,133 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"anticovid/internal/auth"
+	"anticovid/internal/cases"
+	"anticovid/internal/errs"
+	"anticovid/internal/geo"
+	"anticovid/internal/msg"
+)
+
+// routesTracingWorklist registers the tracer's worklist of contacts to follow, and their calls.
+func (s *Server) routesTracingWorklist() {
+	s.page("GET /tracing/worklist", true, s.tracingWorklistPage)
+	s.page("POST /tracing/contacts/{id}/call", true, s.callSubmit)
+	s.page("POST /tracing/worklist/export", true, s.worklistExport)
+	s.api("GET", "/api/v1/worklist", "Contacts to follow in the caller's jurisdiction (?commune=&state=open|overdue|closed|all&case=&limit=&offset=).", true, s.apiTracingWorklist)
+	s.api("POST", "/api/v1/worklist/export", `Export a worklist: {"format": "xlsx"|"pdf", "purpose", "commune", "state"}; the file is the answer.`, true, s.worklistExport)
+	s.api("POST", "/api/v1/contacts/{id}/calls", `Record a call to a contact: {"outcome": "reached"|"unreachable"|"quarantined_home"|"sent_to_facility"|"tested", "note"}.`, true, s.apiCall)
+}
+
+func workFilter(r *http.Request) (cases.WorkFilter, error) {
+	q := r.URL.Query()
+	f := cases.WorkFilter{Commune: q.Get("commune"), State: q.Get("state")}
+	var err error
+	if f.Limit, f.Offset, err = pageOf(r, 200); err != nil {
+		return f, err
+	}
+	c, err := queryInt(r, "case", 0)
+	f.CaseID = int64(c)
+	return f, err
+}
+
+func (s *Server) apiTracingWorklist(w http.ResponseWriter, r *http.Request) error {
+	f, err := workFilter(r)
+	if err != nil {
+		return err
+	}
+	items, err := s.Cases.Worklist(r.Context(), auth.From(r.Context()), f, msg.Both("web.purpose.worklist_api"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"contacts": orEmpty(items)})
+	return nil
+}
+
+func (s *Server) apiCall(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	return answerJSON(w, r, http.StatusOK, func(ctx context.Context, p *auth.Principal, in struct{ Outcome, Note string }) (any, error) {
+		return s.Cases.RecordCall(ctx, p, id, in.Outcome, in.Note)
+	})
+}
+
+func (s *Server) tracingWorklistPage(w http.ResponseWriter, r *http.Request) error {
+	f, err := workFilter(r)
+	if err != nil {
+		return err
+	}
+	p := auth.From(r.Context())
+	items, err := s.Cases.Worklist(r.Context(), p, f, msg.Both("web.purpose.worklist_page"))
+	if err != nil {
+		return err
+	}
+	state := f.State
+	if state == "" {
+		state = "open"
+	}
+	s.render(w, r, http.StatusOK, "tracing_worklist", map[string]any{"Items": items, "Filter": f, "State": state,
+		"Outcomes": cases.Outcomes, "States": []string{"open", "overdue", "closed", "all"}, "Communes": s.communeChoices(p), "Message": r.URL.Query().Get("msg"),
+		"Query": r.URL.RawQuery})
+	return nil
+}
+
+// communeChoice is a commune in the worklist's picker, named with its
+// district (several districts have a "Thị trấn" or a "Xã An Thạnh").
+type communeChoice struct{ Code, Name string }
+
+// communeChoices lists the communes a viewer may pick a worklist for.
+func (s *Server) communeChoices(p *auth.Principal) []communeChoice {
+	var out []communeChoice
+	for _, c := range geo.Communes(s.homeUnit(p)) {
+		d, _ := geo.Ancestor(c.Code, "district")
+		out = append(out, communeChoice{c.Code, c.Name + ", " + d.Name})
+	}
+	return out
+}
+
+func (s *Server) callSubmit(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := r.ParseForm(); err != nil {
+		return fmt.Errorf("call form: %w", errs.ErrTooLarge)
+	}
+	if _, err := s.Cases.RecordCall(r.Context(), auth.From(r.Context()), id, r.PostFormValue("outcome"), r.PostFormValue("note")); err != nil {
+		return err
+	}
+	back := r.PostFormValue("back")
+	if !strings.HasPrefix(back, "/tracing/worklist") && !strings.HasPrefix(back, "/cases/") {
+		back = "/tracing/worklist"
+	}
+	sep := "?"
+	if strings.Contains(back, "?") {
+		sep = "&"
+	}
+	http.Redirect(w, r, back+sep+"msg=called", http.StatusSeeOther)
+	return nil
+}
+
+// worklistExport answers a worklist as XLSX or PDF.
+func (s *Server) worklistExport(w http.ResponseWriter, r *http.Request) error {
+	in, err := readExport(r)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	f := cases.WorkFilter{Commune: in.Commune, State: in.State}
+	name, err := s.Cases.ExportWorklist(r.Context(), auth.From(r.Context()), f, in.Format, in.Purpose, &buf)
+	if err != nil {
+		return err
+	}
+	sendFile(w, name, buf.Bytes())
+	return nil
+}
