@@ -96,7 +96,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("--data must not be empty when --db is not set"))
 	}
 	if c.DB != "" && !strings.HasPrefix(c.DB, "sqlite:") && !strings.HasPrefix(c.DB, "postgres://") && !strings.HasPrefix(c.DB, "postgresql://") {
-		errs = append(errs, fmt.Errorf("--db %q: want sqlite:PATH or postgres://...", c.DB))
+		errs = append(errs, fmt.Errorf("--db %q: want sqlite:PATH or a postgres:// URL", c.DB))
 	}
 	if u, ok := geo.Get(c.Province); !ok || (u.Level != "province" && u.Level != "country") {
 		errs = append(errs, fmt.Errorf("--province %q: not a GSO province code (Long An is 80) nor VN", c.Province))

@@ -3,7 +3,6 @@ package dashboard
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"anticovid/internal/auth"
@@ -398,11 +397,6 @@ func (s *Service) children(ctx context.Context, f *Figures, today, from time.Tim
 func mustUnit(code string) geo.Unit {
 	u, _ := geo.Get(code)
 	return u
-}
-
-// ShortName drops the unit type ("Huyện Bến Lức" → "Bến Lức") for labels.
-func ShortName(u geo.Unit) string {
-	return strings.TrimSpace(strings.TrimPrefix(u.Name, u.Unit))
 }
 
 // Totals sums a unit's hourly counts over [from, to) and adds its current

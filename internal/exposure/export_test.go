@@ -338,7 +338,7 @@ func TestPbInt32Negative(t *testing.T) {
 	if len(w.b) != 11 { // tag + 10-byte sign-extended varint, as protobuf does
 		t.Errorf("int32(-1) encoded in %d bytes: %x", len(w.b), w.b)
 	}
-	r := pbReader{w.b}
+	r := pbReader(w)
 	f, err := r.next()
 	if err != nil || int32(f.v) != -1 || f.num != 2 {
 		t.Errorf("decoded %+v, %v", f, err)

@@ -69,12 +69,6 @@ func Local(lang, s string) string {
 	return vi
 }
 
-// Has reports whether key is in the catalog.
-func Has(key string) bool {
-	_, ok := catalog[key]
-	return ok
-}
-
 // Lookup returns key's texts.
 func Lookup(key string) (Text, bool) {
 	m, ok := catalog[key]

@@ -223,7 +223,7 @@ func TestBluetoothAPI(t *testing.T) {
 		if err != nil || len(files) != 1 {
 			t.Fatalf("export: %v %v", files, err)
 		}
-		c, hdr, index := e.send("GET", "/en/export/VN/index.txt", "", nil, nil)
+		c, _, index := e.send("GET", "/en/export/VN/index.txt", "", nil, nil)
 		if c != 200 || strings.TrimSpace(index) != files[0].Name {
 			t.Errorf("index: %d %q", c, index)
 		}

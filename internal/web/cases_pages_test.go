@@ -236,9 +236,7 @@ func TestCasesMessages(t *testing.T) {
 	for _, r := range []string{cases.RowNew, cases.RowExisting, cases.RowDuplicate, cases.RowAlready, cases.RowPossible, cases.RowInvalid, "created"} {
 		keys = append(keys, "row."+r)
 	}
-	for _, k := range []string{"work.open", "work.overdue", "work.closed", "work.all", "cases.isolation.home", "cases.isolation.facility"} {
-		keys = append(keys, k)
-	}
+	keys = append(keys, "work.open", "work.overdue", "work.closed", "work.all", "cases.isolation.home", "cases.isolation.facility")
 	if len(keys) < 100 {
 		t.Fatalf("only %d keys found: the templates moved?", len(keys))
 	}
