@@ -1,0 +1,55 @@
+package venue
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"anticovid/internal/sqldb"
+)
+
+// Brief is what other packages show of a venue next to their own records
+// (a case's exposure venues, a contact's place, a stay's category): no
+// personal data, so no service and no audit is needed to read it.
+type Brief struct {
+	ID           int64    `json:"id"`
+	Name         string   `json:"name"`
+	Category     string   `json:"category"`
+	Address      string   `json:"address"`
+	CommuneCode  string   `json:"commune_code"`
+	ProvinceCode string   `json:"province_code"`
+	Lat          *float64 `json:"lat,omitempty"`
+	Lon          *float64 `json:"lon,omitempty"`
+}
+
+// Briefs returns the venues with the given ids, by id; unknown ids are
+// absent. Ids are read in chunks of 500 so any number fits a statement.
+func Briefs(ctx context.Context, db *sqldb.DB, ids []int64) (map[int64]Brief, error) {
+	out := make(map[int64]Brief, len(ids))
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	for lo := 0; lo < len(ids); lo += 500 {
+		chunk := ids[lo:min(lo+500, len(ids))]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		rows, err := db.R.QueryContext(ctx, `SELECT id, name, category, address, commune_code, province_code, lat, lon FROM venues
+			WHERE id IN (`+sqldb.In(1, len(chunk))+")", args...)
+		if err != nil {
+			return nil, fmt.Errorf("venue briefs: %w", err)
+		}
+		for rows.Next() {
+			var b Brief
+			if err := rows.Scan(&b.ID, &b.Name, &b.Category, &b.Address, &b.CommuneCode, &b.ProvinceCode, &b.Lat, &b.Lon); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("venue briefs: %w", err)
+			}
+			out[b.ID] = b
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("venue briefs: %w", err)
+		}
+	}
+	return out, nil
+}
