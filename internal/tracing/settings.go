@@ -72,11 +72,11 @@ type Settings struct {
 	DB     *sqldb.DB
 	Engine *Engine
 
-	once  sync.Once
-	err   error
-	mu    sync.Mutex
-	by    string
-	at    *time.Time
+	once sync.Once
+	err  error
+	mu   sync.Mutex
+	by   string
+	at   *time.Time
 }
 
 // NewSettings returns the settings of e's rules stored in db.
