@@ -2,9 +2,13 @@ package venue
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 
+	"anticovid/internal/auth"
+	"anticovid/internal/errs"
 	"anticovid/internal/sqldb"
 )
 
@@ -52,4 +56,45 @@ func Briefs(ctx context.Context, db *sqldb.DB, ids []int64) (map[int64]Brief, er
 		}
 	}
 	return out, nil
+}
+
+// Door returns what the check-in door needs of a venue (name, category,
+// place, status and QR generation), with no jurisdiction check: the door
+// proves access with a signed token instead. Callers cache it.
+func Door(ctx context.Context, db *sqldb.DB, id int64) (Venue, error) {
+	var v Venue
+	err := db.R.QueryRowContext(ctx, "SELECT id, name, category, commune_code, address, status, qr_gen FROM venues WHERE id = $1", id).
+		Scan(&v.ID, &v.Name, &v.Category, &v.CommuneCode, &v.Address, &v.Status, &v.QRGen)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Venue{}, fmt.Errorf("venue %d: %w", id, errs.ErrNotFound)
+	}
+	if err != nil {
+		return Venue{}, fmt.Errorf("venue %d: %w", id, err)
+	}
+	return v, nil
+}
+
+// ApprovedIn returns the approved venues of a commune or district (level
+// "commune" or "district") within p's sector, by category then name. The
+// caller checks p's jurisdiction over the unit.
+func ApprovedIn(ctx context.Context, db *sqldb.DB, p *auth.Principal, level, unit string) ([]Brief, error) {
+	if level != "commune" && level != "district" {
+		return nil, fmt.Errorf("approved venues: level %q: %w", level, errs.ErrInvalid)
+	}
+	sector, args := SectorSQL(p, 2)
+	rows, err := db.R.QueryContext(ctx, `SELECT id, name, category, address, commune_code, province_code, lat, lon FROM venues
+		WHERE status = 'approved' AND `+level+`_code = $1`+sector+` ORDER BY category, name`, append([]any{unit}, args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("approved venues: %w", err)
+	}
+	defer rows.Close()
+	var out []Brief
+	for rows.Next() {
+		var b Brief
+		if err := rows.Scan(&b.ID, &b.Name, &b.Category, &b.Address, &b.CommuneCode, &b.ProvinceCode, &b.Lat, &b.Lon); err != nil {
+			return nil, fmt.Errorf("approved venues: %w", err)
+		}
+		out = append(out, b)
+	}
+	return out, rows.Err()
 }
