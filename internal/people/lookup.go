@@ -180,3 +180,61 @@ func (s *Service) BornIn(ctx context.Context, commune string, birthYear, limit i
 	}
 	return out, rows.Err()
 }
+
+// unitWhere returns the WHERE clause limiting rows to a unit by its column
+// (commune_code, district_code or province_code; "" for the whole country).
+func unitWhere(column, unit string) (string, []any, error) {
+	switch column {
+	case "":
+		return "1 = 1", nil, nil
+	case "commune_code", "district_code", "province_code":
+		return column + " = $1", []any{unit}, nil
+	}
+	return "", nil, fmt.Errorf("unit column %q", column)
+}
+
+// CountPhones counts the distinct phones of the people of a unit (column as
+// for unitWhere): how many a campaign to residents reaches.
+func CountPhones(ctx context.Context, db *sqldb.DB, column, unit string) (int64, error) {
+	where, args, err := unitWhere(column, unit)
+	if err != nil {
+		return 0, fmt.Errorf("count phones: %w", err)
+	}
+	var n int64
+	if err := db.R.QueryRowContext(ctx, "SELECT count(DISTINCT phone_hash) FROM people WHERE "+where+" AND phone_hash <> ''", args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count phones: %w", err)
+	}
+	return n, nil
+}
+
+// SealedPhone is a person's id and phone as stored (sealed): the caller
+// opens it with the vault when it sends.
+type SealedPhone struct {
+	ID    int64
+	Phone []byte
+}
+
+// PhonesAfter returns up to limit people of a unit who have a phone, with
+// ids above after, in id order: a campaign walks residents with a cursor.
+func PhonesAfter(ctx context.Context, db *sqldb.DB, column, unit string, after int64, limit int) ([]SealedPhone, error) {
+	where, args, err := unitWhere(column, unit)
+	if err != nil {
+		return nil, fmt.Errorf("phones: %w", err)
+	}
+	n := len(args)
+	rows, err := db.R.QueryContext(ctx, fmt.Sprintf("SELECT id, phone_enc FROM people WHERE %s AND phone_hash <> '' AND id > $%d ORDER BY id LIMIT $%d",
+		where, n+1, n+2), append(args, after, limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("phones: %w", err)
+	}
+	defer rows.Close()
+	var out []SealedPhone
+	for rows.Next() {
+		var r SealedPhone
+		if err := rows.Scan(&r.ID, &r.Phone); err != nil {
+			return nil, fmt.Errorf("phones: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
