@@ -21,6 +21,7 @@ type Brief struct {
 	Category     string   `json:"category"`
 	Address      string   `json:"address"`
 	CommuneCode  string   `json:"commune_code"`
+	DistrictCode string   `json:"district_code"`
 	ProvinceCode string   `json:"province_code"`
 	Lat          *float64 `json:"lat,omitempty"`
 	Lon          *float64 `json:"lon,omitempty"`
@@ -37,14 +38,14 @@ func Briefs(ctx context.Context, db *sqldb.DB, ids []int64) (map[int64]Brief, er
 		for i, id := range chunk {
 			args[i] = id
 		}
-		rows, err := db.R.QueryContext(ctx, `SELECT id, name, category, address, commune_code, province_code, lat, lon FROM venues
-			WHERE id IN (`+sqldb.In(1, len(chunk))+")", args...)
+		rows, err := db.R.QueryContext(ctx, `SELECT id, name, category, address, commune_code, district_code, province_code, lat, lon
+			FROM venues WHERE id IN (`+sqldb.In(1, len(chunk))+")", args...)
 		if err != nil {
 			return nil, fmt.Errorf("venue briefs: %w", err)
 		}
 		for rows.Next() {
 			var b Brief
-			if err := rows.Scan(&b.ID, &b.Name, &b.Category, &b.Address, &b.CommuneCode, &b.ProvinceCode, &b.Lat, &b.Lon); err != nil {
+			if err := rows.Scan(&b.ID, &b.Name, &b.Category, &b.Address, &b.CommuneCode, &b.DistrictCode, &b.ProvinceCode, &b.Lat, &b.Lon); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("venue briefs: %w", err)
 			}
@@ -97,4 +98,52 @@ func ApprovedIn(ctx context.Context, db *sqldb.DB, p *auth.Principal, level, uni
 		out = append(out, b)
 	}
 	return out, rows.Err()
+}
+
+// Located is where a venue is, what kind it is, and whether it is approved:
+// what counting by commune and sector needs.
+type Located struct {
+	Commune, Category string
+	Approved          bool
+}
+
+// Locate returns the place and category of venues by id, of every venue
+// when ids is nil (a cache reloaded now and then); unknown ids are absent.
+func Locate(ctx context.Context, db *sqldb.DB, ids []int64) (map[int64]Located, error) {
+	out := map[int64]Located{}
+	read := func(where string, args []any) error {
+		rows, err := db.R.QueryContext(ctx, "SELECT id, commune_code, category, status FROM venues"+where, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			var l Located
+			var status string
+			if err := rows.Scan(&id, &l.Commune, &l.Category, &status); err != nil {
+				return err
+			}
+			l.Approved = status == StatusApproved
+			out[id] = l
+		}
+		return rows.Err()
+	}
+	if ids == nil {
+		if err := read("", nil); err != nil {
+			return nil, fmt.Errorf("locate venues: %w", err)
+		}
+		return out, nil
+	}
+	for lo := 0; lo < len(ids); lo += 500 {
+		chunk := ids[lo:min(lo+500, len(ids))]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		if err := read(" WHERE id IN ("+sqldb.In(1, len(chunk))+")", args); err != nil {
+			return nil, fmt.Errorf("locate venues: %w", err)
+		}
+	}
+	return out, nil
 }
