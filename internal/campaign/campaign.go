@@ -594,12 +594,7 @@ func (s *Service) recipients(ctx context.Context, group, col, unit string, after
 	if group != VenueManagers {
 		return people.PhonesAfter(ctx, s.DB, col, unit, after, limit)
 	}
-	vs, err := venue.ContactsAfter(ctx, s.DB, col, unit, after, limit)
-	out := make([]people.SealedPhone, len(vs))
-	for i, v := range vs {
-		out[i] = people.SealedPhone(v)
-	}
-	return out, err
+	return venue.ContactsAfter(ctx, s.DB, col, unit, after, limit)
 }
 
 func (s *Service) addQueued(ctx context.Context, id int64, n int) error {

@@ -181,22 +181,10 @@ func (s *Service) BornIn(ctx context.Context, commune string, birthYear, limit i
 	return out, rows.Err()
 }
 
-// unitWhere returns the WHERE clause limiting rows to a unit by its column
-// (commune_code, district_code or province_code; "" for the whole country).
-func unitWhere(column, unit string) (string, []any, error) {
-	switch column {
-	case "":
-		return "1 = 1", nil, nil
-	case "commune_code", "district_code", "province_code":
-		return column + " = $1", []any{unit}, nil
-	}
-	return "", nil, fmt.Errorf("unit column %q", column)
-}
-
 // CountPhones counts the distinct phones of the people of a unit (column as
-// for unitWhere): how many a campaign to residents reaches.
+// for sqldb.UnitWhere): how many a campaign to residents reaches.
 func CountPhones(ctx context.Context, db *sqldb.DB, column, unit string) (int64, error) {
-	where, args, err := unitWhere(column, unit)
+	where, args, err := sqldb.UnitWhere(column, unit)
 	if err != nil {
 		return 0, fmt.Errorf("count phones: %w", err)
 	}
@@ -207,8 +195,8 @@ func CountPhones(ctx context.Context, db *sqldb.DB, column, unit string) (int64,
 	return n, nil
 }
 
-// SealedPhone is a person's id and phone as stored (sealed): the caller
-// opens it with the vault when it sends.
+// SealedPhone is a record's id and phone as stored (sealed): the caller
+// opens it with the vault when it sends. Venue contacts use it too.
 type SealedPhone struct {
 	ID    int64
 	Phone []byte
@@ -217,7 +205,7 @@ type SealedPhone struct {
 // PhonesAfter returns up to limit people of a unit who have a phone, with
 // ids above after, in id order: a campaign walks residents with a cursor.
 func PhonesAfter(ctx context.Context, db *sqldb.DB, column, unit string, after int64, limit int) ([]SealedPhone, error) {
-	where, args, err := unitWhere(column, unit)
+	where, args, err := sqldb.UnitWhere(column, unit)
 	if err != nil {
 		return nil, fmt.Errorf("phones: %w", err)
 	}

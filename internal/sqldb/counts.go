@@ -1,6 +1,9 @@
 package sqldb
 
-import "context"
+import (
+	"context"
+	"fmt"
+)
 
 // CountBy runs q on the reader, which selects a group key and a count per
 // row, and hands each row to fn in the order returned: owner packages
@@ -20,4 +23,17 @@ func (db *DB) CountBy(ctx context.Context, fn func(key string, n int64), q strin
 		fn(key, n)
 	}
 	return rows.Err()
+}
+
+// UnitWhere returns the WHERE clause, with its argument as $1, that limits
+// records keeping the unit columns (commune_code, district_code,
+// province_code) to one unit by its column; "" means the whole country.
+func UnitWhere(column, unit string) (string, []any, error) {
+	switch column {
+	case "":
+		return "1 = 1", nil, nil
+	case "commune_code", "district_code", "province_code":
+		return column + " = $1", []any{unit}, nil
+	}
+	return "", nil, fmt.Errorf("unit column %q", column)
 }

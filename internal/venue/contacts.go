@@ -4,20 +4,9 @@ import (
 	"context"
 	"fmt"
 
+	"anticovid/internal/people"
 	"anticovid/internal/sqldb"
 )
-
-// unitWhere returns the WHERE clause limiting venues to a unit by its column
-// (commune_code, district_code or province_code; "" for the whole country).
-func unitWhere(column, unit string) (string, []any, error) {
-	switch column {
-	case "":
-		return "1 = 1", nil, nil
-	case "commune_code", "district_code", "province_code":
-		return column + " = $1", []any{unit}, nil
-	}
-	return "", nil, fmt.Errorf("unit column %q", column)
-}
 
 // managerContacts is the filter of approved venues with a contact phone.
 const managerContacts = " AND status = 'approved' AND contact_phone_enc IS NOT NULL"
@@ -25,7 +14,7 @@ const managerContacts = " AND status = 'approved' AND contact_phone_enc IS NOT N
 // CountContacts counts the approved venues of a unit with a contact phone:
 // how many a campaign to venue managers reaches.
 func CountContacts(ctx context.Context, db *sqldb.DB, column, unit string) (int64, error) {
-	where, args, err := unitWhere(column, unit)
+	where, args, err := sqldb.UnitWhere(column, unit)
 	if err != nil {
 		return 0, fmt.Errorf("count contacts: %w", err)
 	}
@@ -36,16 +25,10 @@ func CountContacts(ctx context.Context, db *sqldb.DB, column, unit string) (int6
 	return n, nil
 }
 
-// SealedContact is a venue's id and contact phone as stored (sealed).
-type SealedContact struct {
-	ID    int64
-	Phone []byte
-}
-
 // ContactsAfter returns up to limit approved venues of a unit with a
 // contact phone, ids above after, in id order (a campaign's cursor).
-func ContactsAfter(ctx context.Context, db *sqldb.DB, column, unit string, after int64, limit int) ([]SealedContact, error) {
-	where, args, err := unitWhere(column, unit)
+func ContactsAfter(ctx context.Context, db *sqldb.DB, column, unit string, after int64, limit int) ([]people.SealedPhone, error) {
+	where, args, err := sqldb.UnitWhere(column, unit)
 	if err != nil {
 		return nil, fmt.Errorf("contacts: %w", err)
 	}
@@ -56,9 +39,9 @@ func ContactsAfter(ctx context.Context, db *sqldb.DB, column, unit string, after
 		return nil, fmt.Errorf("contacts: %w", err)
 	}
 	defer rows.Close()
-	var out []SealedContact
+	var out []people.SealedPhone
 	for rows.Next() {
-		var r SealedContact
+		var r people.SealedPhone
 		if err := rows.Scan(&r.ID, &r.Phone); err != nil {
 			return nil, fmt.Errorf("contacts: %w", err)
 		}
