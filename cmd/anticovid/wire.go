@@ -127,7 +127,7 @@ func open(ctx context.Context, cfg *config.Config, logOut io.Writer) (*app, erro
 	// verification codes; the ID index and export files live in the data
 	// directory. Bluetooth contacts join the QR ones in every trace, F2 jobs
 	// included.
-	codes := exposure.NewCodes(a.otp)
+	codes := exposure.NewCodes(a.otp, a.people)
 	a.bluezone, err = bluezone.NewService(db, v, a.people, a.outbox, codes, filepath.Join(cfg.DataDir, "bluezone-index"), cfg.Retention)
 	if err != nil {
 		db.Close()

@@ -243,9 +243,45 @@ func (s *Service) Revoke(ctx context.Context, secret string) error {
 
 // PurgeExpired deletes expired sessions and tokens.
 func (s *Service) PurgeExpired(ctx context.Context) (int64, error) {
-	res, err := s.DB.W.ExecContext(ctx, "DELETE FROM sessions WHERE expires_at <= $1", s.Now().Unix())
+	return PurgeSessions(ctx, s.DB, s.Now())
+}
+
+// PurgeSessions deletes the sessions and tokens expired at now (for the
+// retention job, which holds no Service).
+func PurgeSessions(ctx context.Context, db *sqldb.DB, now time.Time) (int64, error) {
+	res, err := db.W.ExecContext(ctx, "DELETE FROM sessions WHERE expires_at <= $1", now.Unix())
 	if err != nil {
 		return 0, fmt.Errorf("purge sessions: %w", err)
 	}
 	return res.RowsAffected()
+}
+
+// Usernames returns the usernames of accounts, by id; unknown ids are absent.
+func Usernames(ctx context.Context, db *sqldb.DB, ids []int64) (map[int64]string, error) {
+	out := make(map[int64]string, len(ids))
+	for lo := 0; lo < len(ids); lo += 500 {
+		chunk := ids[lo:min(lo+500, len(ids))]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		rows, err := db.R.QueryContext(ctx, "SELECT id, username FROM users WHERE id IN ("+sqldb.In(1, len(chunk))+")", args...)
+		if err != nil {
+			return nil, fmt.Errorf("usernames: %w", err)
+		}
+		for rows.Next() {
+			var id int64
+			var name string
+			if err := rows.Scan(&id, &name); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("usernames: %w", err)
+			}
+			out[id] = name
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("usernames: %w", err)
+		}
+	}
+	return out, nil
 }

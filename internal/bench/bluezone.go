@@ -405,7 +405,7 @@ func simService(db *sqldb.DB, v *vault.Vault, dir string, now time.Time) (*bluez
 	ppl := people.NewService(db, v)
 	rec := &notify.Recorder{}
 	outbox := &notify.Outbox{DB: db, Vault: v, Senders: map[string]notify.Sender{notify.SMS: rec}, Log: slog.New(slog.DiscardHandler)}
-	codes := exposure.NewCodes(otp.New(db, v, nil))
+	codes := exposure.NewCodes(otp.New(db, v, nil), people.NewService(db, v))
 	codes.Now = func() time.Time { return now }
 	svc, err := bluezone.NewService(db, v, ppl, outbox, codes, filepath.Join(dir, "bluezone-index"), 21*24*time.Hour)
 	if err != nil {

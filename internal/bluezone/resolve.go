@@ -592,15 +592,15 @@ func (s *Service) ContactsOf(ctx context.Context, person int64, from, to time.Ti
 	if !CanTrace(p) {
 		return nil, fmt.Errorf("%s: %w", op, errs.ErrForbidden)
 	}
-	var commune string
-	err := s.DB.R.QueryRowContext(ctx, "SELECT commune_code FROM people WHERE id = $1", person).Scan(&commune)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("%s: person %d: %w", op, person, errs.ErrNotFound)
-	}
+	places, err := s.People.Places(ctx, []int64{person})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	if !p.InJurisdiction(commune) {
+	place, ok := places[person]
+	if !ok {
+		return nil, fmt.Errorf("%s: person %d: %w", op, person, errs.ErrNotFound)
+	}
+	if !p.InJurisdiction(place.Commune) {
 		return nil, fmt.Errorf("%s: person %d: %w", op, person, errs.ErrForbidden)
 	}
 	return s.contactsOf(ctx, person, from, to)

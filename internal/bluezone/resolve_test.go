@@ -44,7 +44,7 @@ func newFixture(t *testing.T, db *sqldb.DB) *fixture {
 	}
 	rec := &notify.Recorder{}
 	out := &notify.Outbox{DB: db, Vault: v, Senders: map[string]notify.Sender{notify.SMS: rec}, Log: slog.New(slog.DiscardHandler)}
-	codes := exposure.NewCodes(otp.New(db, v, nil))
+	codes := exposure.NewCodes(otp.New(db, v, nil), people.NewService(db, v))
 	now := func() time.Time { return testNow }
 	codes.Now = now
 	svc, err := NewService(db, v, people.NewService(db, v), out, codes, t.TempDir(), 21*24*time.Hour)

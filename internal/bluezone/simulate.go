@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"anticovid/internal/geo"
+	"anticovid/internal/people"
 	"anticovid/internal/sqldb"
 	"anticovid/internal/vault"
 )
@@ -52,8 +53,9 @@ func SimPhones(seed uint64, n int, now time.Time, communes []string) []SimPhone 
 // "bz_devices"). It returns the person id of each phone, by index.
 func BulkRegister(ctx context.Context, db *sqldb.DB, v *vault.Vault, phones []SimPhone, now time.Time, progress func(done int)) ([]int64, error) {
 	const op = "bluezone bulk register"
-	var nextPerson, nextDevice int64
-	if err := db.R.QueryRowContext(ctx, "SELECT COALESCE(max(id), 0) FROM people").Scan(&nextPerson); err != nil {
+	var nextDevice int64
+	nextPerson, err := people.MaxID(ctx, db)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	var seq int64
@@ -66,19 +68,22 @@ func BulkRegister(ctx context.Context, db *sqldb.DB, v *vault.Vault, phones []Si
 	nextDevice = max(nextDevice, seq)
 	persons := make([]int64, len(phones))
 	// Statements of 50 rows: SQLite resolves $N names in time quadratic in
-	// their number, so a few hundred parameters per statement is the sweet spot.
+	// their number, so a few hundred parameters per statement is the sweet
+	// spot. People go through their owner's bulk path, in the same
+	// transaction as their devices.
 	const batch, per = 2000, 50
-	pq := `INSERT INTO people (id, name_enc, phone_enc, phone_hash, birth_year, commune_code, district_code, province_code, created_at) VALUES ` + values(per, 9)
 	dq := `INSERT INTO bz_devices (id, person_id, phone_hash, key_enc, key_day, base_day, platform, token_hash,
-		commune_code, district_code, province_code, registered_at, last_seen_at) VALUES ` + values(per, 13)
+		commune_code, district_code, province_code, registered_at, last_seen_at) VALUES `
 	tok := make([]byte, 16)
 	for lo := 0; lo < len(phones); lo += batch {
 		hi := min(len(phones), lo+batch)
 		err := db.Tx(ctx, func(tx *sql.Tx) error {
-			var pstmt, dstmt *sql.Stmt
+			pb, devices := people.NewBulk(tx), sqldb.NewBulk(tx, dq, 13)
+			defer pb.Close()
+			defer devices.Close()
 			for c := lo; c < hi; c += per {
 				ce := min(hi, c+per)
-				pargs := make([]any, 0, (ce-c)*9)
+				prows := make([]people.BulkRow, 0, ce-c)
 				dargs := make([]any, 0, (ce-c)*13)
 				for i := c; i < ce; i++ {
 					ph := phones[i]
@@ -87,8 +92,9 @@ func BulkRegister(ctx context.Context, db *sqldb.DB, v *vault.Vault, phones []Si
 					persons[i] = nextPerson
 					dist, prov := unitOf(ph.Commune)
 					hash := v.Hash(ph.Phone)
-					pargs = append(pargs, nextPerson, v.Seal(fmt.Sprintf("Người thử nghiệm %d", ph.Index)), v.Seal(ph.Phone), hash,
-						1950+ph.Index%60, ph.Commune, dist, prov, now.Unix())
+					prows = append(prows, people.BulkRow{ID: nextPerson, CreatedAt: now.Unix(), Sealed: people.Sealed{
+						Name: v.Seal(fmt.Sprintf("Người thử nghiệm %d", ph.Index)), Phone: v.Seal(ph.Phone), PhoneHash: hash,
+						BirthYear: 1950 + ph.Index%60, Commune: ph.Commune, District: dist, Province: prov}})
 					rand.Read(tok)
 					// Three phones in four called in this week: "active".
 					seen := now.Unix()
@@ -98,30 +104,10 @@ func BulkRegister(ctx context.Context, db *sqldb.DB, v *vault.Vault, phones []Si
 					dargs = append(dargs, nextDevice, nextPerson, hash, v.Seal(string(ph.Key[:])), ph.BaseDay, ph.BaseDay, Platforms[ph.Index%2],
 						tokenHash(hex.EncodeToString(tok)), ph.Commune, dist, prov, now.Unix(), seen)
 				}
-				if ce-c < per { // the tail: a statement of its own size
-					if _, err := tx.ExecContext(ctx, strings.Replace(pq, values(per, 9), values(ce-c, 9), 1), pargs...); err != nil {
-						return err
-					}
-					if _, err := tx.ExecContext(ctx, strings.Replace(dq, values(per, 13), values(ce-c, 13), 1), dargs...); err != nil {
-						return err
-					}
-					continue
-				}
-				if pstmt == nil {
-					var err error
-					if pstmt, err = tx.PrepareContext(ctx, pq); err != nil {
-						return err
-					}
-					defer pstmt.Close()
-					if dstmt, err = tx.PrepareContext(ctx, dq); err != nil {
-						return err
-					}
-					defer dstmt.Close()
-				}
-				if _, err := pstmt.ExecContext(ctx, pargs...); err != nil {
+				if err := pb.Insert(ctx, prows); err != nil {
 					return err
 				}
-				if _, err := dstmt.ExecContext(ctx, dargs...); err != nil {
+				if err := devices.Exec(ctx, dargs); err != nil {
 					return err
 				}
 			}
@@ -138,18 +124,6 @@ func BulkRegister(ctx context.Context, db *sqldb.DB, v *vault.Vault, phones []Si
 		}
 	}
 	return persons, nil
-}
-
-// values returns "($1,...,$cols),(...)" for rows rows.
-func values(rows, cols int) string {
-	var b strings.Builder
-	for r := range rows {
-		if r > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString("(" + sqldb.In(r*cols+1, cols) + ")")
-	}
-	return b.String()
 }
 
 // SimLogSpec shapes a simulated contact log.

@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
 	"anticovid/internal/auth"
@@ -84,6 +83,7 @@ type Service struct {
 	Vault  *vault.Vault
 	People *people.Service
 	Engine *tracing.Engine
+	Rules  *tracing.Settings // the province's tracing rules, applied to Engine
 	Jobs   *tracing.Jobs
 	Outbox *notify.Outbox // nil: new F1s are not messaged
 	Log    *slog.Logger
@@ -99,12 +99,6 @@ type Service struct {
 	Hotline string
 	// Background lives as long as the server; jobs run in it.
 	Background context.Context
-
-	rulesOnce sync.Once
-	rulesErr  error
-	mu        sync.Mutex
-	rulesBy   string
-	rulesAt   *time.Time
 }
 
 // NewService returns a case registry tracing QR check-ins with the default
@@ -114,7 +108,7 @@ func NewService(db *sqldb.DB, ppl *people.Service, outbox *notify.Outbox, log *s
 		log = slog.New(slog.DiscardHandler)
 	}
 	e := tracing.NewEngine(db, tracing.DefaultRules())
-	return &Service{DB: db, Vault: ppl.Vault, People: ppl, Engine: e, Jobs: &tracing.Jobs{DB: db, Engine: e, Log: log},
+	return &Service{DB: db, Vault: ppl.Vault, People: ppl, Engine: e, Rules: tracing.NewSettings(db, e), Jobs: &tracing.Jobs{DB: db, Engine: e, Log: log},
 		Outbox: outbox, Log: log, Now: time.Now, FollowUp: 24 * time.Hour, Quarantine: 14 * 24 * time.Hour,
 		MaxWindow: 30 * 24 * time.Hour, Hotline: "1900 9095"}
 }

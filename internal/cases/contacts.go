@@ -1,11 +1,11 @@
 package cases
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,32 +17,16 @@ import (
 	"anticovid/internal/notify"
 	"anticovid/internal/sqldb"
 	"anticovid/internal/tracing"
+	"anticovid/internal/venue"
 )
 
-// traceResult is one run of the engine for an F0.
-type traceResult struct {
-	window   tracing.Window
-	visits   []tracing.Visit
-	contacts []tracing.Contact // one per (person, venue, source)
-}
-
-func (s *Service) trace(ctx context.Context, personID int64, w tracing.Window) (*traceResult, error) {
-	if err := s.loadRules(ctx); err != nil {
+// trace asks the tracing engine for an F0's stays and contacts, under the
+// province's rules.
+func (s *Service) trace(ctx context.Context, personID int64, w tracing.Window) (*tracing.Trace, error) {
+	if err := s.Rules.Load(ctx); err != nil {
 		return nil, err
 	}
-	tr := &traceResult{window: w}
-	if q := s.Engine.QR(); q != nil {
-		var err error
-		if tr.visits, err = q.Visits(ctx, personID, w); err != nil {
-			return nil, err
-		}
-	}
-	cs, err := s.Engine.Contacts(ctx, personID, w)
-	if err != nil {
-		return nil, err
-	}
-	tr.contacts = cs
-	return tr, nil
+	return s.Engine.Trace(ctx, personID, w)
 }
 
 // personContact is one person's exposures to a case, summed over venues
@@ -81,48 +65,11 @@ func byPerson(cs []tracing.Contact) []*personContact {
 	return out
 }
 
-// place is a person's commune, district and province codes.
-type place struct{ commune, district, province string }
-
-type querier interface {
-	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
-}
-
-// places returns the units of people, by id.
-func places(ctx context.Context, q querier, ids []int64) (map[int64]place, error) {
-	out := make(map[int64]place, len(ids))
-	for lo := 0; lo < len(ids); lo += 500 {
-		chunk := ids[lo:min(lo+500, len(ids))]
-		args := make([]any, len(chunk))
-		for i, id := range chunk {
-			args[i] = id
-		}
-		rows, err := q.QueryContext(ctx, "SELECT id, commune_code, district_code, province_code FROM people WHERE id IN ("+sqldb.In(1, len(chunk))+")", args...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var id int64
-			var p place
-			if err := rows.Scan(&id, &p.commune, &p.district, &p.province); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			out[id] = p
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
-}
-
 // saveTrace brings a case's stored F1s and exposure venues up to date with a
 // trace, inside tx: new contacts are added, changed ones updated (an F2
 // found to be an F1 is raised), outcomes kept. It returns the new F1s.
-func (s *Service) saveTrace(ctx context.Context, tx *sql.Tx, caseID int64, tr *traceResult, now int64) ([]int64, error) {
-	pcs := byPerson(tr.contacts)
+func (s *Service) saveTrace(ctx context.Context, tx *sql.Tx, caseID int64, tr *tracing.Trace, now int64) ([]int64, error) {
+	pcs := byPerson(tr.Contacts)
 	if err := s.saveExposures(ctx, tx, caseID, tr, now); err != nil {
 		return nil, err
 	}
@@ -180,7 +127,7 @@ func (s *Service) upsertContacts(ctx context.Context, tx *sql.Tx, caseID int64, 
 	for i, pc := range fresh {
 		ids[i] = pc.person
 	}
-	where, err := places(ctx, tx, ids)
+	where, err := s.People.Places(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -206,7 +153,7 @@ func (s *Service) upsertContacts(ctx context.Context, tx *sql.Tx, caseID int64, 
 			}
 			b.WriteString("(" + sqldb.In(n*cols+1, cols) + ")")
 			args = append(args, caseID, pc.person, level, nullable(pc.via), pc.source, pc.venue, pc.overlap, pc.first, pc.last,
-				b2i(pc.vulnerable), string(ev), pl.commune, pl.district, pl.province, now, due, pc.last+int64(s.Quarantine/time.Second))
+				b2i(pc.vulnerable), string(ev), pl.Commune, pl.District, pl.Province, now, due, pc.last+int64(s.Quarantine/time.Second))
 			added = append(added, pc.person)
 			n++
 		}
@@ -229,49 +176,17 @@ func b2i(b bool) int {
 
 // saveExposures replaces a case's exposure venues: each stay of the F0 in
 // the window, stays at one venue that touch merged into one time range.
-func (s *Service) saveExposures(ctx context.Context, tx *sql.Tx, caseID int64, tr *traceResult, now int64) error {
+func (s *Service) saveExposures(ctx context.Context, tx *sql.Tx, caseID int64, tr *tracing.Trace, now int64) error {
 	if _, err := tx.ExecContext(ctx, "DELETE FROM exposures WHERE case_id = $1", caseID); err != nil {
 		return err
 	}
-	q := s.Engine.QR()
-	if q == nil {
-		return nil
-	}
-	for _, e := range exposureRanges(q.Rules(), tr.visits, min(tr.window.To.Unix(), now)) {
+	for _, e := range tr.Exposed(min(tr.Window.To.Unix(), now)) {
 		if _, err := tx.ExecContext(ctx, "INSERT INTO exposures (case_id, venue_id, t_from, t_to, created_at) VALUES ($1, $2, $3, $4, $5)",
-			caseID, e.venue, e.from, e.to, now); err != nil {
+			caseID, e.VenueID, e.From, e.To, now); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-type exposureRange struct{ venue, from, to int64 }
-
-// exposureRanges are the F0's stays, ending at the latest by end (isolation,
-// or now: a stay without check-out, closed by the default stay, must not
-// reach into the future on the public map).
-func exposureRanges(r tracing.Rules, visits []tracing.Visit, end int64) []exposureRange {
-	var out []exposureRange
-	for _, v := range visits {
-		a, b := r.Interval(v.Category, v.In, v.Out)
-		if a >= end {
-			continue
-		}
-		out = append(out, exposureRange{v.VenueID, a, min(b, end)})
-	}
-	slices.SortFunc(out, func(x, y exposureRange) int {
-		return cmp.Or(cmp.Compare(x.venue, y.venue), cmp.Compare(x.from, y.from))
-	})
-	var merged []exposureRange
-	for _, e := range out {
-		if n := len(merged); n > 0 && merged[n-1].venue == e.venue && e.from <= merged[n-1].to {
-			merged[n-1].to = max(merged[n-1].to, e.to)
-			continue
-		}
-		merged = append(merged, e)
-	}
-	return merged
 }
 
 // ContactView is one contact as the API and pages show it. Phone and Name
@@ -323,7 +238,7 @@ func (s *Service) Contacts(ctx context.Context, p *auth.Principal, caseID int64,
 		return ContactsResult{}, err
 	}
 	res := ContactsResult{Case: c}
-	var tr *traceResult
+	var tr *tracing.Trace
 	if c.Status == F0 {
 		if res.Window, err = s.Window(c); err != nil {
 			return ContactsResult{}, fmt.Errorf("contacts: %w", err)
@@ -381,7 +296,7 @@ func (s *Service) Contacts(ctx context.Context, p *auth.Principal, caseID int64,
 		return ContactsResult{}, fmt.Errorf("contacts: %w", err)
 	}
 	if tr != nil {
-		for _, tc := range tr.contacts {
+		for _, tc := range tr.Contacts {
 			st := stored[tc.PersonID]
 			res.Contacts = append(res.Contacts, ContactView{ContactID: st.id, PersonID: tc.PersonID, Level: F1, VenueID: tc.VenueID,
 				OverlapMinutes: int64(tc.Overlap / time.Minute), FirstShared: tc.FirstShared, LastShared: tc.LastShared, Source: tc.Source,
@@ -460,85 +375,28 @@ func (s *Service) reveal(ctx context.Context, p *auth.Principal, cs []ContactVie
 	if err := auth.Audit(asCaller(ctx, p), s.DB, auth.ActionView, "person", strs, purpose); err != nil {
 		return err
 	}
-	pii, err := s.personal(ctx, ids)
+	pii, err := s.People.Personal(ctx, ids)
 	if err != nil {
 		return err
 	}
 	for i := range cs {
 		if d, ok := pii[cs[i].PersonID]; ok && seen[cs[i].PersonID] {
-			ph := d.phone
-			cs[i].Phone, cs[i].Name = &ph, d.name
+			ph := d.Phone
+			cs[i].Phone, cs[i].Name = &ph, d.Name
 		}
 	}
 	return nil
 }
 
-type pii struct{ name, phone string }
-
-// personal decrypts names and phones of people, by id.
-func (s *Service) personal(ctx context.Context, ids []int64) (map[int64]pii, error) {
-	out := make(map[int64]pii, len(ids))
-	for lo := 0; lo < len(ids); lo += 500 {
-		chunk := ids[lo:min(lo+500, len(ids))]
-		args := make([]any, len(chunk))
-		for i, id := range chunk {
-			args[i] = id
-		}
-		rows, err := s.DB.R.QueryContext(ctx, "SELECT id, name_enc, phone_enc FROM people WHERE id IN ("+sqldb.In(1, len(chunk))+")", args...)
-		if err != nil {
-			return nil, fmt.Errorf("people: %w", err)
-		}
-		for rows.Next() {
-			var id int64
-			var name, phone []byte
-			if err := rows.Scan(&id, &name, &phone); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("people: %w", err)
-			}
-			var d pii
-			if d.name, err = s.Vault.Open(name); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("people: %w", err)
-			}
-			if d.phone, err = s.Vault.Open(phone); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("people: %w", err)
-			}
-			out[id] = d
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("people: %w", err)
-		}
-	}
-	return out, nil
-}
-
+// venueNames names venues by id through the venue package.
 func (s *Service) venueNames(ctx context.Context, ids map[int64]bool) (map[int64]string, error) {
-	out := map[int64]string{}
-	list := make([]any, 0, len(ids))
-	for id := range ids {
-		list = append(list, id)
+	briefs, err := venue.Briefs(ctx, s.DB, slices.Collect(maps.Keys(ids)))
+	if err != nil {
+		return nil, err
 	}
-	for lo := 0; lo < len(list); lo += 500 {
-		chunk := list[lo:min(lo+500, len(list))]
-		rows, err := s.DB.R.QueryContext(ctx, "SELECT id, name FROM venues WHERE id IN ("+sqldb.In(1, len(chunk))+")", chunk...)
-		if err != nil {
-			return nil, fmt.Errorf("venue names: %w", err)
-		}
-		for rows.Next() {
-			var id int64
-			var name string
-			if err := rows.Scan(&id, &name); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("venue names: %w", err)
-			}
-			out[id] = name
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("venue names: %w", err)
-		}
+	out := make(map[int64]string, len(briefs))
+	for id, b := range briefs {
+		out[id] = b.Name
 	}
 	return out, nil
 }
@@ -568,38 +426,52 @@ func (s *Service) NotifyPending(ctx context.Context, caseID int64) error {
 	if s.Outbox == nil {
 		return nil
 	}
-	rows, err := s.DB.R.QueryContext(ctx, `SELECT c.id, c.person_id, c.first_shared, COALESCE(v.name, ''), p.phone_enc
-		FROM contacts c JOIN people p ON p.id = c.person_id LEFT JOIN venues v ON v.id = c.venue_id
-		WHERE c.case_id = $1 AND c.level = 'F1' AND c.notified_at IS NULL AND c.closed = 0 ORDER BY c.id`, caseID)
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT id, person_id, first_shared, venue_id FROM contacts
+		WHERE case_id = $1 AND level = 'F1' AND notified_at IS NULL AND closed = 0 ORDER BY id`, caseID)
 	if err != nil {
 		return fmt.Errorf("notify: %w", err)
 	}
-	type contactSMS struct {
-		contact, person, first int64
-		venue                  string
-		phone                  []byte
-	}
+	type contactSMS struct{ contact, person, first, venue int64 }
 	var list []contactSMS
+	var persons []int64
+	venues := map[int64]bool{}
 	for rows.Next() {
 		var m contactSMS
-		if err := rows.Scan(&m.contact, &m.person, &m.first, &m.venue, &m.phone); err != nil {
+		if err := rows.Scan(&m.contact, &m.person, &m.first, &m.venue); err != nil {
 			rows.Close()
 			return fmt.Errorf("notify: %w", err)
 		}
 		list = append(list, m)
+		persons = append(persons, m.person)
+		venues[m.venue] = true
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("notify: %w", err)
 	}
+	known, err := s.People.Places(ctx, persons) // a contact no longer registered is not messaged, nor marked
+	if err != nil {
+		return fmt.Errorf("notify: %w", err)
+	}
+	phones, err := s.People.Phones(ctx, persons)
+	if err != nil {
+		return fmt.Errorf("notify: %w", err)
+	}
+	names, err := s.venueNames(ctx, venues)
+	if err != nil {
+		return fmt.Errorf("notify: %w", err)
+	}
 	var last int64
 	for _, m := range list {
+		if _, ok := known[m.person]; !ok {
+			continue
+		}
 		last = m.contact
-		phone, err := s.Vault.Open(m.phone)
-		if err != nil || phone == "" {
+		phone := phones[m.person]
+		if phone == "" {
 			continue // no phone: the commune goes door to door
 		}
-		place := m.venue
+		place := names[m.venue]
 		if place == "" {
 			place = msg.T("vi", "cases.venue")
 		}

@@ -162,31 +162,22 @@ func (s *Service) findPerson(ctx context.Context, in NewCase, f errs.Fields) (pe
 		f.Add("person", msg.Both("cases.give_person_phone_or"))
 		return personRef{}, false
 	}
-	for _, id := range ids {
-		var r personRef
-		err := s.DB.R.QueryRowContext(ctx, "SELECT id, commune_code, district_code, province_code FROM people WHERE id = $1", id).
-			Scan(&r.id, &r.commune, &r.district, &r.province)
-		if err == nil {
-			return r, true
+	places, err := s.People.Places(ctx, ids)
+	if err == nil {
+		for _, id := range ids {
+			if pl, ok := places[id]; ok {
+				return personRef{id: id, commune: pl.Commune, district: pl.District, province: pl.Province}, true
+			}
 		}
 	}
 	f.Add("person", msg.Both("cases.no_such_person_known"))
 	return personRef{}, false
 }
 
+// idsBy returns up to five people with a look-up key; a failed look-up
+// finds no one.
 func (s *Service) idsBy(ctx context.Context, col, hash string) []int64 {
-	rows, err := s.DB.R.QueryContext(ctx, "SELECT id FROM people WHERE "+col+" = $1 ORDER BY id LIMIT 5", hash)
-	if err != nil {
-		return nil
-	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if rows.Scan(&id) == nil {
-			ids = append(ids, id)
-		}
-	}
+	ids, _ := s.People.IDsByKey(ctx, col, hash, 5)
 	return ids
 }
 
@@ -244,7 +235,7 @@ func (s *Service) Create(ctx context.Context, p *auth.Principal, in NewCase) (Ca
 		}
 	}
 	// Trace before writing: reads only, so the transaction stays short.
-	var trace *traceResult
+	var trace *tracing.Trace
 	if in.Status == F0 {
 		var err error
 		if trace, err = s.trace(ctx, person.id, w); err != nil {

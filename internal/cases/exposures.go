@@ -2,7 +2,6 @@ package cases
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -10,6 +9,7 @@ import (
 	"anticovid/internal/errs"
 	"anticovid/internal/msg"
 	"anticovid/internal/notify"
+	"anticovid/internal/venue"
 )
 
 // ExposureVenue is a place and time an F0 was at while infectious. It
@@ -26,22 +26,44 @@ type ExposureVenue struct {
 	To          time.Time `json:"to"`
 }
 
-const exposureSelect = `SELECT e.venue_id, COALESCE(v.name, ''), COALESCE(v.category, ''), COALESCE(v.address, ''), COALESCE(v.commune_code, ''),
-	v.lat, v.lon, e.t_from, e.t_to FROM exposures e LEFT JOIN venues v ON v.id = e.venue_id`
-
-func scanExposures(rows *sql.Rows) ([]ExposureVenue, error) {
+// exposures reads a case's (or the map's) exposure rows and names their
+// venues through the venue package; province, when not empty, keeps only
+// venues of that province (an unknown venue has none).
+func (s *Service) exposures(ctx context.Context, province, where string, args ...any) ([]ExposureVenue, error) {
+	rows, err := s.DB.R.QueryContext(ctx, "SELECT venue_id, t_from, t_to FROM exposures WHERE "+where, args...)
+	if err != nil {
+		return nil, err
+	}
 	defer rows.Close()
-	var out []ExposureVenue
+	var list []ExposureVenue
+	var ids []int64
 	for rows.Next() {
 		var e ExposureVenue
 		var from, to int64
-		if err := rows.Scan(&e.VenueID, &e.Name, &e.Category, &e.Address, &e.CommuneCode, &e.Lat, &e.Lon, &from, &to); err != nil {
+		if err := rows.Scan(&e.VenueID, &from, &to); err != nil {
 			return nil, err
 		}
 		e.From, e.To = unix(from), unix(to)
+		list = append(list, e)
+		ids = append(ids, e.VenueID)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	briefs, err := venue.Briefs(ctx, s.DB, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := list[:0]
+	for _, e := range list {
+		b, ok := briefs[e.VenueID]
+		if province != "" && (!ok || b.ProvinceCode != province) {
+			continue
+		}
+		e.Name, e.Category, e.Address, e.CommuneCode, e.Lat, e.Lon = b.Name, b.Category, b.Address, b.CommuneCode, b.Lat, b.Lon
 		out = append(out, e)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Exposures returns the venues a case exposed, in time order.
@@ -49,11 +71,7 @@ func (s *Service) Exposures(ctx context.Context, p *auth.Principal, caseID int64
 	if _, err := s.Get(ctx, p, caseID); err != nil {
 		return nil, err
 	}
-	rows, err := s.DB.R.QueryContext(ctx, exposureSelect+" WHERE e.case_id = $1 ORDER BY e.t_from, e.venue_id", caseID)
-	if err != nil {
-		return nil, fmt.Errorf("exposures: %w", err)
-	}
-	out, err := scanExposures(rows)
+	out, err := s.exposures(ctx, "", "case_id = $1 ORDER BY t_from, venue_id", caseID)
 	if err != nil {
 		return nil, fmt.Errorf("exposures: %w", err)
 	}
@@ -65,17 +83,11 @@ func (s *Service) Exposures(ctx context.Context, p *auth.Principal, caseID int64
 // or count that could single anyone out, merged where one venue's times
 // touch. It is meant for the public map.
 func (s *Service) PublicExposures(ctx context.Context, unit string, since time.Time) ([]ExposureVenue, error) {
-	q := exposureSelect + " WHERE e.t_to >= $1"
-	args := []any{since.Unix()}
-	if unit != "" && unit != "VN" {
-		q += " AND v.province_code = $2"
-		args = append(args, unit)
+	province := unit
+	if unit == "VN" {
+		province = ""
 	}
-	rows, err := s.DB.R.QueryContext(ctx, q+" ORDER BY e.venue_id, e.t_from", args...)
-	if err != nil {
-		return nil, fmt.Errorf("public exposures: %w", err)
-	}
-	list, err := scanExposures(rows)
+	list, err := s.exposures(ctx, province, "t_to >= $1 ORDER BY venue_id, t_from", since.Unix())
 	if err != nil {
 		return nil, fmt.Errorf("public exposures: %w", err)
 	}
@@ -107,61 +119,31 @@ func (s *Service) NotifyVenueVisitors(ctx context.Context, p *auth.Principal, ca
 	if s.Outbox == nil {
 		return 0, fmt.Errorf("notify visitors: no message outbox configured")
 	}
-	if err := s.loadRules(ctx); err != nil {
+	if err := s.Rules.Load(ctx); err != nil {
 		return 0, err
 	}
 	exps, err := s.Exposures(ctx, p, caseID)
 	if err != nil {
 		return 0, err
 	}
-	q := s.Engine.QR()
-	if q == nil {
-		return 0, nil
-	}
-	r := q.Rules()
-	r.MinOverlap, r.WithinHour = 0, false
 	queued := 0
 	for _, e := range exps {
-		lo := e.From.Unix() - int64(r.StayCap/time.Second)
-		rows, err := s.DB.R.QueryContext(ctx, `SELECT v.person_id, v.t_in, v.t_out, p.phone_enc FROM visits v JOIN people p ON p.id = v.person_id
-			WHERE v.venue_id = $1 AND v.t_in >= $2 AND v.t_in <= $3 AND v.person_id <> $4`, e.VenueID, lo, e.To.Unix(), c.PersonID)
+		visitors, err := s.Engine.VenueVisitors(ctx, e.VenueID, e.Category, e.From, e.To, c.PersonID)
 		if err != nil {
 			return queued, fmt.Errorf("notify visitors: %w", err)
 		}
-		type target struct {
-			person int64
-			phone  []byte
+		phones, err := s.People.Phones(ctx, visitors)
+		if err != nil {
+			return queued, fmt.Errorf("notify visitors: %w", err)
 		}
-		var targets []target
-		seen := map[int64]bool{}
-		for rows.Next() {
-			var person, tIn int64
-			var tOut sql.NullInt64
-			var phone []byte
-			if err := rows.Scan(&person, &tIn, &tOut, &phone); err != nil {
-				rows.Close()
-				return queued, fmt.Errorf("notify visitors: %w", err)
-			}
-			var out *int64
-			if tOut.Valid {
-				out = &tOut.Int64
-			}
-			a, b := r.Interval(e.Category, tIn, out)
-			if b <= e.From.Unix() || a >= e.To.Unix() || seen[person] {
-				continue
-			}
-			seen[person] = true
-			targets = append(targets, target{person, phone})
-		}
-		rows.Close()
-		for _, t := range targets {
-			phone, err := s.Vault.Open(t.phone)
-			if err != nil || phone == "" {
+		for _, person := range visitors {
+			phone := phones[person]
+			if phone == "" {
 				continue
 			}
 			body := msg.T("vi", "cases.long_health_covid_19", e.Name, e.From.In(hcm).Format("15:04 02/01"), e.To.In(hcm).Format("15:04 02/01"), s.Hotline)
 			ok, err := s.Outbox.Enqueue(ctx, notify.Message{Channel: notify.SMS, To: phone, Body: body,
-				DedupKey: fmt.Sprintf("trace:venue:case%d:venue%d:person%d", caseID, e.VenueID, t.person)})
+				DedupKey: fmt.Sprintf("trace:venue:case%d:venue%d:person%d", caseID, e.VenueID, person)})
 			if err != nil {
 				return queued, fmt.Errorf("notify visitors: %w", err)
 			}

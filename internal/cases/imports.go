@@ -274,31 +274,22 @@ func (s *Service) classify(ctx context.Context, r *ImportRow) error {
 		}
 		return nil
 	}
-	rows, err := s.DB.R.QueryContext(ctx, "SELECT id, name_enc, phone_enc FROM people WHERE commune_code = $1 AND birth_year = $2 LIMIT 2000", r.Commune, r.BirthYear)
+	found, err := s.People.BornIn(ctx, r.Commune, r.BirthYear, 2000)
 	if err != nil {
 		return fmt.Errorf("import: %w", err)
 	}
-	defer rows.Close()
 	want := fold(r.Name)
-	for rows.Next() {
-		var id int64
-		var nameEnc, phoneEnc []byte
-		if err := rows.Scan(&id, &nameEnc, &phoneEnc); err != nil {
-			return fmt.Errorf("import: %w", err)
+	for _, n := range found {
+		if fold(n.Name) == want {
+			r.Candidates = append(r.Candidates, Candidate{PersonID: n.ID, BirthYear: r.BirthYear, Phone: people.MaskPhone(n.Phone)})
 		}
-		name, err := s.Vault.Open(nameEnc)
-		if err != nil || fold(name) != want {
-			continue
-		}
-		phone, _ := s.Vault.Open(phoneEnc)
-		r.Candidates = append(r.Candidates, Candidate{PersonID: id, BirthYear: r.BirthYear, Phone: people.MaskPhone(phone)})
 	}
 	if len(r.Candidates) > 0 {
 		r.Status = RowPossible
 	} else {
 		r.Status = RowNew
 	}
-	return rows.Err()
+	return nil
 }
 
 func counts(rows []ImportRow) map[string]int {

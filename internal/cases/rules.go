@@ -2,173 +2,27 @@ package cases
 
 import (
 	"context"
-	"database/sql"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"time"
 
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
-	"anticovid/internal/msg"
 	"anticovid/internal/tracing"
-	"anticovid/internal/venue"
 )
 
-// RuleSettings are the tracing rules as people set them, in minutes.
-type RuleSettings struct {
-	MinOverlapMinutes  int            `json:"min_overlap_minutes"`
-	WithinHour         bool           `json:"within_hour"`
-	HourWindowMinutes  int            `json:"hour_window_minutes"`
-	StayCapMinutes     int            `json:"stay_cap_minutes"`
-	DefaultStayMinutes map[string]int `json:"default_stay_minutes"` // by category; absent: the category's own
-	UpdatedBy          string         `json:"updated_by,omitempty"`
-	UpdatedAt          *time.Time     `json:"updated_at,omitempty"`
-}
-
-// Rules converts settings to the engine's rules.
-func (rs RuleSettings) Rules() tracing.Rules {
-	r := tracing.DefaultRules()
-	r.MinOverlap = time.Duration(rs.MinOverlapMinutes) * time.Minute
-	r.WithinHour = rs.WithinHour
-	if rs.HourWindowMinutes > 0 {
-		r.HourWindow = time.Duration(rs.HourWindowMinutes) * time.Minute
-	}
-	if rs.StayCapMinutes > 0 {
-		r.StayCap = time.Duration(rs.StayCapMinutes) * time.Minute
-	}
-	if len(rs.DefaultStayMinutes) > 0 {
-		r.DefaultStay = map[string]time.Duration{}
-		for code, m := range rs.DefaultStayMinutes {
-			r.DefaultStay[code] = time.Duration(m) * time.Minute
-		}
-	}
-	return r
-}
-
-// SettingsOf converts rules to settings.
-func SettingsOf(r tracing.Rules) RuleSettings {
-	rs := RuleSettings{MinOverlapMinutes: int(r.MinOverlap / time.Minute), WithinHour: r.WithinHour,
-		HourWindowMinutes: int(r.HourWindow / time.Minute), StayCapMinutes: int(r.StayCap / time.Minute)}
-	if len(r.DefaultStay) > 0 {
-		rs.DefaultStayMinutes = map[string]int{}
-		for code, d := range r.DefaultStay {
-			rs.DefaultStayMinutes[code] = int(d / time.Minute)
-		}
-	}
-	return rs
-}
-
-// loadRules applies the stored settings once, before the first trace.
-func (s *Service) loadRules(ctx context.Context) error {
-	s.rulesOnce.Do(func() {
-		var text, by string
-		var at int64
-		err := s.DB.R.QueryRowContext(ctx, "SELECT rules, updated_by, updated_at FROM trace_settings WHERE id = 1").Scan(&text, &by, &at)
-		if errors.Is(err, sql.ErrNoRows) {
-			return
-		}
-		if err != nil {
-			s.rulesErr = err
-			return
-		}
-		var rs RuleSettings
-		if err := json.Unmarshal([]byte(text), &rs); err != nil {
-			s.rulesErr = err
-			return
-		}
-		if q := s.Engine.QR(); q != nil {
-			s.rulesErr = q.SetRules(rs.Rules())
-		}
-		t := time.Unix(at, 0).UTC()
-		s.rulesBy, s.rulesAt = by, &t
-	})
-	if s.rulesErr != nil {
-		return fmt.Errorf("tracing settings: %w", s.rulesErr)
-	}
-	return nil
-}
-
-// Settings returns the rules in force, with every category's effective
-// default stay.
-func (s *Service) Settings(ctx context.Context, p *auth.Principal) (RuleSettings, error) {
+// Settings returns the tracing rules in force (tracing.Settings keeps
+// them) to those who follow cases up.
+func (s *Service) Settings(ctx context.Context, p *auth.Principal) (tracing.RuleSettings, error) {
 	if !CanFollowUp(p) {
-		return RuleSettings{}, fmt.Errorf("tracing settings: %w", errs.ErrForbidden)
+		return tracing.RuleSettings{}, fmt.Errorf("tracing settings: %w", errs.ErrForbidden)
 	}
-	if err := s.loadRules(ctx); err != nil {
-		return RuleSettings{}, err
-	}
-	q := s.Engine.QR()
-	if q == nil {
-		return RuleSettings{}, fmt.Errorf("tracing settings: no QR source")
-	}
-	r := q.Rules()
-	rs := SettingsOf(r)
-	rs.DefaultStayMinutes = map[string]int{}
-	for _, c := range venue.Categories {
-		rs.DefaultStayMinutes[c.Code] = int(r.Stay(c.Code) / time.Minute)
-	}
-	s.mu.Lock()
-	rs.UpdatedBy, rs.UpdatedAt = s.rulesBy, s.rulesAt
-	s.mu.Unlock()
-	return rs, nil
+	return s.Rules.Current(ctx)
 }
 
-// CanSetRules reports whether p may change the province's tracing rules:
-// province administrators and the Department of Health.
-func CanSetRules(p *auth.Principal) bool {
-	return p.Can(auth.ProvinceAdmin) || (p.Can(auth.DepartmentOfficer) && p.Department == "health")
-}
-
-// SetSettings validates, stores and applies new rules: every trace started
-// afterwards uses them.
-func (s *Service) SetSettings(ctx context.Context, p *auth.Principal, rs RuleSettings) (RuleSettings, error) {
-	if !CanSetRules(p) {
-		return RuleSettings{}, fmt.Errorf("tracing settings: %w", errs.ErrForbidden)
+// SetSettings validates, stores and applies new rules when p may set them
+// (tracing.CanSetRules): every trace started afterwards uses them.
+func (s *Service) SetSettings(ctx context.Context, p *auth.Principal, rs tracing.RuleSettings) (tracing.RuleSettings, error) {
+	if !tracing.CanSetRules(p) {
+		return tracing.RuleSettings{}, fmt.Errorf("tracing settings: %w", errs.ErrForbidden)
 	}
-	if err := s.loadRules(ctx); err != nil {
-		return RuleSettings{}, err
-	}
-	f := errs.Fields{}
-	for code := range rs.DefaultStayMinutes {
-		if _, ok := venue.CategoryOf(code); !ok {
-			f.Add("default_stay_minutes."+code, msg.Both("cases.unknown_category"))
-		}
-	}
-	if rs.HourWindowMinutes == 0 {
-		rs.HourWindowMinutes = 60
-	}
-	if rs.StayCapMinutes == 0 {
-		rs.StayCapMinutes = int(tracing.DefaultRules().StayCap / time.Minute)
-	}
-	r := rs.Rules()
-	if err := r.Validate(); err != nil {
-		for k, v := range errs.FieldsOf(err) {
-			f.Add(k, v)
-		}
-	}
-	if err := f.Err(); err != nil {
-		return RuleSettings{}, fmt.Errorf("tracing settings: %w", err)
-	}
-	// Only what differs from the categories' own stays is kept.
-	for code, m := range rs.DefaultStayMinutes {
-		if c, _ := venue.CategoryOf(code); int(c.DefaultStay/time.Minute) == m {
-			delete(rs.DefaultStayMinutes, code)
-		}
-	}
-	rs.UpdatedBy, rs.UpdatedAt = "", nil
-	text, _ := json.Marshal(rs)
-	now := s.Now().UTC().Truncate(time.Second)
-	if _, err := s.DB.W.ExecContext(ctx, `INSERT INTO trace_settings (id, rules, updated_by, updated_at) VALUES (1, $1, $2, $3)
-		ON CONFLICT (id) DO UPDATE SET rules = excluded.rules, updated_by = excluded.updated_by, updated_at = excluded.updated_at`,
-		string(text), p.Username, now.Unix()); err != nil {
-		return RuleSettings{}, fmt.Errorf("tracing settings: %w", err)
-	}
-	if err := s.Engine.QR().SetRules(rs.Rules()); err != nil {
-		return RuleSettings{}, err
-	}
-	s.mu.Lock()
-	s.rulesBy, s.rulesAt = p.Username, &now
-	s.mu.Unlock()
-	return s.Settings(ctx, p)
+	return s.Rules.Save(ctx, p.Username, s.Now(), rs)
 }

@@ -118,10 +118,10 @@ func (s *Service) worklistRows(ctx context.Context, p *auth.Principal, f WorkFil
 		f.Limit = 200
 	}
 	args = append(args, f.Limit, f.Offset)
-	rows, err := s.DB.R.QueryContext(ctx, fmt.Sprintf(`SELECT c.id, c.case_id, c.person_id, c.level, c.source, c.venue_id, COALESCE(v.name, ''),
+	rows, err := s.DB.R.QueryContext(ctx, fmt.Sprintf(`SELECT c.id, c.case_id, c.person_id, c.level, c.source, c.venue_id,
 		c.overlap_seconds, c.first_shared, c.last_shared, c.vulnerable, c.commune_code, c.due_at, c.outcome, c.outcome_at, c.calls,
 		c.quarantine_until, c.closed, c.evidence
-		FROM contacts c LEFT JOIN venues v ON v.id = c.venue_id WHERE %s
+		FROM contacts c WHERE %s
 		ORDER BY c.closed, c.due_at, c.vulnerable DESC, c.overlap_seconds DESC, c.id LIMIT $%d OFFSET $%d`, where, len(args)-1, len(args)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("worklist: %w", err)
@@ -139,6 +139,9 @@ func (s *Service) worklistRows(ctx context.Context, p *auth.Principal, f WorkFil
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("worklist: %w", err)
 	}
+	if err := s.nameVenues(ctx, out); err != nil {
+		return nil, fmt.Errorf("worklist: %w", err)
+	}
 	return out, nil
 }
 
@@ -148,7 +151,7 @@ func scanWork(row interface{ Scan(...any) error }, now int64) (WorkItem, error) 
 	var vul, closed int
 	var outcomeAt, qUntil sql.NullInt64
 	var evidence string
-	if err := row.Scan(&it.ContactID, &it.CaseID, &it.PersonID, &it.Level, &it.Source, &it.VenueID, &it.VenueName, &overlap, &first, &last,
+	if err := row.Scan(&it.ContactID, &it.CaseID, &it.PersonID, &it.Level, &it.Source, &it.VenueID, &overlap, &first, &last,
 		&vul, &it.CommuneCode, &due, &it.Outcome, &outcomeAt, &it.Calls, &qUntil, &closed, &evidence); err != nil {
 		return WorkItem{}, err
 	}
@@ -188,13 +191,13 @@ func (s *Service) fillPersonal(ctx context.Context, p *auth.Principal, items []W
 	if err := auth.Audit(asCaller(ctx, p), s.DB, action, "person", strs, purpose); err != nil {
 		return err
 	}
-	pii, err := s.personal(ctx, ids)
+	pii, err := s.People.Personal(ctx, ids)
 	if err != nil {
 		return err
 	}
 	for i := range items {
 		d := pii[items[i].PersonID]
-		items[i].Name, items[i].Phone = d.name, d.phone
+		items[i].Name, items[i].Phone = d.Name, d.Phone
 	}
 	return nil
 }
@@ -240,9 +243,9 @@ func (s *Service) contact(ctx context.Context, p *auth.Principal, id int64) (Wor
 	if !CanFollowUp(p) {
 		return WorkItem{}, fmt.Errorf("contact %d: %w", id, errs.ErrForbidden)
 	}
-	it, err := scanWork(s.DB.R.QueryRowContext(ctx, `SELECT c.id, c.case_id, c.person_id, c.level, c.source, c.venue_id, COALESCE(v.name, ''),
+	it, err := scanWork(s.DB.R.QueryRowContext(ctx, `SELECT c.id, c.case_id, c.person_id, c.level, c.source, c.venue_id,
 		c.overlap_seconds, c.first_shared, c.last_shared, c.vulnerable, c.commune_code, c.due_at, c.outcome, c.outcome_at, c.calls,
-		c.quarantine_until, c.closed, c.evidence FROM contacts c LEFT JOIN venues v ON v.id = c.venue_id WHERE c.id = $1`, id), s.Now().Unix())
+		c.quarantine_until, c.closed, c.evidence FROM contacts c WHERE c.id = $1`, id), s.Now().Unix())
 	if errors.Is(err, sql.ErrNoRows) {
 		return WorkItem{}, fmt.Errorf("contact %d: %w", id, errs.ErrNotFound)
 	}
@@ -252,7 +255,28 @@ func (s *Service) contact(ctx context.Context, p *auth.Principal, id int64) (Wor
 	if !p.InJurisdiction(it.CommuneCode) {
 		return WorkItem{}, fmt.Errorf("contact %d: %w", id, errs.ErrForbidden)
 	}
-	return it, nil
+	items := []WorkItem{it}
+	if err := s.nameVenues(ctx, items); err != nil {
+		return WorkItem{}, fmt.Errorf("contact %d: %w", id, err)
+	}
+	return items[0], nil
+}
+
+// nameVenues fills the venue names of worklist rows (the venue package
+// owns them; Bluetooth contacts have none).
+func (s *Service) nameVenues(ctx context.Context, items []WorkItem) error {
+	ids := map[int64]bool{}
+	for _, it := range items {
+		ids[it.VenueID] = true
+	}
+	names, err := s.venueNames(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for i := range items {
+		items[i].VenueName = names[items[i].VenueID]
+	}
+	return nil
 }
 
 // RecordCall keeps the outcome of a call to a contact and sets when the next

@@ -7,10 +7,8 @@ package checkin
 
 import (
 	"context"
-	"database/sql"
 	"encoding/base64"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"regexp"
 	"sync"
@@ -104,14 +102,9 @@ func (s *Service) Venue(ctx context.Context, id int64) (venue.Venue, error) {
 	if c, ok := s.venues.Load(id); ok && s.Now().Sub(c.(cachedVenue).fetched) < venueTTL {
 		return c.(cachedVenue).v, nil
 	}
-	var v venue.Venue
-	err := s.DB.R.QueryRowContext(ctx, "SELECT id, name, category, commune_code, address, status, qr_gen FROM venues WHERE id = $1", id).
-		Scan(&v.ID, &v.Name, &v.Category, &v.CommuneCode, &v.Address, &v.Status, &v.QRGen)
-	if errors.Is(err, sql.ErrNoRows) {
-		return venue.Venue{}, fmt.Errorf("venue %d: %w", id, errs.ErrNotFound)
-	}
+	v, err := venue.Door(ctx, s.DB, id)
 	if err != nil {
-		return venue.Venue{}, fmt.Errorf("venue %d: %w", id, err)
+		return venue.Venue{}, err
 	}
 	s.venues.Store(id, cachedVenue{v, s.Now()})
 	return v, nil

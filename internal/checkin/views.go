@@ -10,6 +10,7 @@ import (
 	"anticovid/internal/geo"
 	"anticovid/internal/msg"
 	"anticovid/internal/people"
+	"anticovid/internal/sqldb"
 	"anticovid/internal/venue"
 )
 
@@ -39,25 +40,43 @@ func (s *Service) Day(ctx context.Context, v venue.Venue, now time.Time) (VenueD
 	dayStart := time.Date(y, m, d, 0, 0, 0, 0, hcm).Unix()
 	stay := int64(cat.DefaultStay.Seconds())
 	from := min(dayStart, now.Unix()-stay)
-	rows, err := s.DB.R.QueryContext(ctx, `SELECT x.t_in, x.t_out, p.phone_enc FROM visits x JOIN people p ON p.id = x.person_id
-		WHERE x.venue_id = $1 AND x.t_in >= $2 ORDER BY x.t_in DESC`, v.ID, from)
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT t_in, t_out, person_id FROM visits
+		WHERE venue_id = $1 AND t_in >= $2 ORDER BY t_in DESC`, v.ID, from)
 	if err != nil {
 		return VenueDay{}, fmt.Errorf("venue day: %w", err)
 	}
-	defer rows.Close()
-	out := VenueDay{Inside: []Stay{}, Recent: []Stay{}}
+	type visit struct {
+		in     int64
+		out    *int64
+		person int64
+	}
+	var visits []visit
+	var ids []int64
 	for rows.Next() {
-		var tIn int64
-		var tOut *int64
-		var phone []byte
-		if err := rows.Scan(&tIn, &tOut, &phone); err != nil {
+		var x visit
+		if err := rows.Scan(&x.in, &x.out, &x.person); err != nil {
+			rows.Close()
 			return VenueDay{}, fmt.Errorf("venue day: %w", err)
 		}
-		ph, err := s.Vault.Open(phone)
-		if err != nil {
-			return VenueDay{}, fmt.Errorf("venue day: %w", err)
+		visits = append(visits, x)
+		ids = append(ids, x.person)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return VenueDay{}, fmt.Errorf("venue day: %w", err)
+	}
+	who, err := s.People.Personal(ctx, ids)
+	if err != nil {
+		return VenueDay{}, fmt.Errorf("venue day: %w", err)
+	}
+	out := VenueDay{Inside: []Stay{}, Recent: []Stay{}}
+	for _, x := range visits {
+		pr, ok := who[x.person]
+		if !ok {
+			continue // a visit of someone no longer registered
 		}
-		st := Stay{In: time.Unix(tIn, 0).UTC(), Person: people.MaskPhone(ph)}
+		tIn, tOut := x.in, x.out
+		st := Stay{In: time.Unix(tIn, 0).UTC(), Person: people.MaskPhone(pr.Phone)}
 		if tOut != nil {
 			o := time.Unix(*tOut, 0).UTC()
 			st.Out = &o
@@ -76,7 +95,7 @@ func (s *Service) Day(ctx context.Context, v venue.Venue, now time.Time) (VenueD
 			out.Exits++
 		}
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // VenueScans is one venue's recent scanning, for commune and district views.
@@ -104,24 +123,53 @@ func (s *Service) Activity(ctx context.Context, p *auth.Principal, unit string, 
 	if !p.InJurisdiction(unit) {
 		return nil, fmt.Errorf("activity %s: %w", unit, errs.ErrForbidden)
 	}
-	where, args := u.Level+"_code = $1", []any{unit, now.Add(-7 * 24 * time.Hour).Unix(), now.Add(-3 * 24 * time.Hour).Unix()}
-	sector, sargs := venue.SectorSQL(p, len(args)+1)
-	where, args = where+sector, append(args, sargs...)
-	rows, err := s.DB.R.QueryContext(ctx, `SELECT v.id, v.name, v.category, v.commune_code,
-		(SELECT count(*) FROM visits x WHERE x.venue_id = v.id AND x.t_in >= $2),
-		(SELECT count(*) FROM visits x WHERE x.venue_id = v.id AND x.t_in >= $3)
-		FROM venues v WHERE v.status = 'approved' AND `+where+` ORDER BY v.category, v.name`, args...)
+	venues, err := venue.ApprovedIn(ctx, s.DB, p, u.Level, unit)
 	if err != nil {
 		return nil, fmt.Errorf("activity: %w", err)
 	}
-	defer rows.Close()
-	out := []VenueScans{}
-	for rows.Next() {
-		var v VenueScans
-		if err := rows.Scan(&v.ID, &v.Name, &v.Category, &v.Commune, &v.Scans7d, &v.Scans3d); err != nil {
-			return nil, fmt.Errorf("activity: %w", err)
-		}
-		out = append(out, v)
+	ids := make([]int64, len(venues))
+	for i, v := range venues {
+		ids[i] = v.ID
 	}
-	return out, rows.Err()
+	n7, n3, err := s.scansSince(ctx, ids, now.Add(-7*24*time.Hour).Unix(), now.Add(-3*24*time.Hour).Unix())
+	if err != nil {
+		return nil, fmt.Errorf("activity: %w", err)
+	}
+	out := make([]VenueScans, 0, len(venues))
+	for _, v := range venues {
+		out = append(out, VenueScans{ID: v.ID, Name: v.Name, Category: v.Category, Commune: v.CommuneCode, Scans7d: n7[v.ID], Scans3d: n3[v.ID]})
+	}
+	return out, nil
+}
+
+// scansSince counts the check-ins at each venue since a and since b (b ≥ a),
+// by venue: index range reads on visits(venue_id, t_in), 500 venues a statement.
+func (s *Service) scansSince(ctx context.Context, ids []int64, a, b int64) (map[int64]int, map[int64]int, error) {
+	na, nb := map[int64]int{}, map[int64]int{}
+	for lo := 0; lo < len(ids); lo += 500 {
+		chunk := ids[lo:min(lo+500, len(ids))]
+		args := []any{a, b}
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		rows, err := s.DB.R.QueryContext(ctx, `SELECT venue_id, count(*), COALESCE(sum(CASE WHEN t_in >= $2 THEN 1 ELSE 0 END), 0)
+			FROM visits WHERE venue_id IN (`+sqldb.In(3, len(chunk))+`) AND t_in >= $1 GROUP BY venue_id`, args...)
+		if err != nil {
+			return nil, nil, err
+		}
+		for rows.Next() {
+			var id int64
+			var x, y int
+			if err := rows.Scan(&id, &x, &y); err != nil {
+				rows.Close()
+				return nil, nil, err
+			}
+			na[id], nb[id] = x, y
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, nil, err
+		}
+	}
+	return na, nb, nil
 }

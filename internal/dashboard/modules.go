@@ -6,12 +6,14 @@ import (
 	"time"
 
 	"anticovid/internal/adoption"
+	"anticovid/internal/bluezone"
+	"anticovid/internal/cases"
 	"anticovid/internal/sqldb"
 )
 
-// This file counts what other modules record, read straight from their
-// tables (migrations 0004 cases and 0005 Bluetooth): the sources are small
-// so that a change of those schemas shows up here in one place, and in
+// This file counts what other modules record by asking the packages that
+// own those tables (cases, bluezone, adoption): the sources are small so
+// that what the dashboard depends on shows up here in one place, and in
 // this package's tests.
 
 // CaseSource counts confirmed cases (a case's status history reaching F0)
@@ -27,27 +29,14 @@ func (CaseSource) Metrics() []string { return []string{F0, F1} }
 // CountRange implements HourlySource.
 func (c CaseSource) CountRange(ctx context.Context, from, to time.Time) ([]Count, error) {
 	var out []Count
-	for _, q := range []struct{ metric, sql string }{
-		{F0, `SELECT c.commune_code, count(DISTINCT c.id) FROM case_history h JOIN cases c ON c.id = h.case_id
-			WHERE h.to_status = 'F0' AND h.at >= $1 AND h.at < $2 GROUP BY c.commune_code`},
-		{F1, `SELECT commune_code, count(*) FROM contacts WHERE level = 'F1' AND created_at >= $1 AND created_at < $2 GROUP BY commune_code`},
-	} {
-		rows, err := c.DB.R.QueryContext(ctx, q.sql, from.Unix(), to.Unix())
-		if err != nil {
-			return nil, fmt.Errorf("count %s: %w", q.metric, err)
-		}
-		for rows.Next() {
-			var commune string
-			var n int64
-			if err := rows.Scan(&commune, &n); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("count %s: %w", q.metric, err)
-			}
+	for _, q := range []struct {
+		metric string
+		count  func(context.Context, *sqldb.DB, time.Time, time.Time, func(string, int64)) error
+	}{{F0, cases.CountConfirmed}, {F1, cases.CountF1}} {
+		if err := q.count(ctx, c.DB, from, to, func(commune string, n int64) {
 			out = append(out, Count{Commune: commune, Metric: q.metric, N: n})
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("count %s: %w", q.metric, err)
+		}); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
@@ -65,33 +54,11 @@ func (QuarantineGauges) Metrics() []string { return []string{Quarantined} }
 
 // Gauges implements GaugeSource.
 func (g QuarantineGauges) Gauges(ctx context.Context, now time.Time) ([]Count, error) {
-	today := dayStart(now).Unix()
 	var out []Count
-	for _, q := range []struct {
-		sql  string
-		args []any
-	}{
-		{`SELECT commune_code, count(*) FROM contacts WHERE closed = 0 AND quarantine_until > $1 GROUP BY commune_code`, []any{now.Unix()}},
-		{`SELECT commune_code, count(*) FROM cases WHERE status = 'F0' AND isolation_start IS NOT NULL AND isolation_start <= $1
-			AND (isolation_end IS NULL OR isolation_end >= $1) GROUP BY commune_code`, []any{today}},
-	} {
-		rows, err := g.DB.R.QueryContext(ctx, q.sql, q.args...)
-		if err != nil {
-			return nil, fmt.Errorf("quarantine gauge: %w", err)
-		}
-		for rows.Next() {
-			var commune string
-			var n int64
-			if err := rows.Scan(&commune, &n); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("quarantine gauge: %w", err)
-			}
-			out = append(out, Count{Commune: commune, Metric: Quarantined, N: n})
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("quarantine gauge: %w", err)
-		}
+	if err := cases.CountQuarantined(ctx, g.DB, now, dayStart(now), func(commune string, n int64) {
+		out = append(out, Count{Commune: commune, Metric: Quarantined, N: n})
+	}); err != nil {
+		return nil, fmt.Errorf("quarantine gauge: %w", err)
 	}
 	return out, nil
 }
@@ -108,25 +75,13 @@ func (BluezoneGauges) Metrics() []string { return []string{BluezoneInstalls, Sma
 // Gauges implements GaugeSource.
 func (g BluezoneGauges) Gauges(ctx context.Context, _ time.Time) ([]Count, error) {
 	var out []Count
-	for _, q := range []struct{ metric, sql string }{
-		{BluezoneInstalls, "SELECT commune_code, count(*) FROM bz_devices GROUP BY commune_code"},
-		{SmartphoneUsers, "SELECT commune_code, sum(users) FROM adoption_smartphones GROUP BY commune_code"},
-	} {
-		rows, err := g.DB.R.QueryContext(ctx, q.sql)
-		if err != nil {
-			return nil, fmt.Errorf("bluezone gauge: %w", err)
-		}
-		for rows.Next() {
-			var commune string
-			var n int64
-			if err := rows.Scan(&commune, &n); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("bluezone gauge: %w", err)
-			}
+	for _, q := range []struct {
+		metric string
+		count  func(context.Context, *sqldb.DB, func(string, int64)) error
+	}{{BluezoneInstalls, bluezone.CountDevices}, {SmartphoneUsers, adoption.CountSmartphoneUsers}} {
+		if err := q.count(ctx, g.DB, func(commune string, n int64) {
 			out = append(out, Count{Commune: commune, Metric: q.metric, N: n})
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		}); err != nil {
 			return nil, fmt.Errorf("bluezone gauge: %w", err)
 		}
 	}
@@ -172,19 +127,13 @@ type ExposureSource struct {
 
 // ExposedPlaces implements PlaceSource: one entry per venue and window.
 func (e ExposureSource) ExposedPlaces(ctx context.Context, since time.Time) ([]ExposedPlace, error) {
-	rows, err := e.DB.R.QueryContext(ctx, `SELECT venue_id, min(t_from), max(t_to) FROM exposures WHERE t_to >= $1
-		GROUP BY venue_id, t_from ORDER BY min(t_from) DESC LIMIT 2000`, since.Unix())
+	list, err := cases.ExposedSince(ctx, e.DB, since, 2000)
 	if err != nil {
 		return nil, fmt.Errorf("exposed places: %w", err)
 	}
-	defer rows.Close()
 	var out []ExposedPlace
-	for rows.Next() {
-		var id, from, to int64
-		if err := rows.Scan(&id, &from, &to); err != nil {
-			return nil, fmt.Errorf("exposed places: %w", err)
-		}
-		out = append(out, ExposedPlace{VenueID: id, From: time.Unix(from, 0).UTC(), To: time.Unix(to, 0).UTC()})
+	for _, x := range list {
+		out = append(out, ExposedPlace{VenueID: x.VenueID, From: x.From, To: x.To})
 	}
-	return out, rows.Err()
+	return out, nil
 }

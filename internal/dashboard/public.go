@@ -7,7 +7,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -367,34 +369,9 @@ func (s *Service) publicPlaces(ctx context.Context, since time.Time) ([]PublicPl
 	for _, e := range exposed {
 		ids[e.VenueID] = true
 	}
-	type vrow struct {
-		name, category, commune, district string
-		lat, lon                          *float64
-	}
-	venues := map[int64]vrow{}
-	list := make([]any, 0, len(ids))
-	for id := range ids {
-		list = append(list, id)
-	}
-	for lo := 0; lo < len(list); lo += 500 {
-		chunk := list[lo:min(lo+500, len(list))]
-		rows, err := s.DB.R.QueryContext(ctx, "SELECT id, name, category, commune_code, district_code, lat, lon FROM venues WHERE id IN ("+sqldb.In(1, len(chunk))+")", chunk...)
-		if err != nil {
-			return nil, fmt.Errorf("public map places: %w", err)
-		}
-		for rows.Next() {
-			var id int64
-			var v vrow
-			if err := rows.Scan(&id, &v.name, &v.category, &v.commune, &v.district, &v.lat, &v.lon); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("public map places: %w", err)
-			}
-			venues[id] = v
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("public map places: %w", err)
-		}
+	venues, err := venue.Briefs(ctx, s.DB, slices.Collect(maps.Keys(ids)))
+	if err != nil {
+		return nil, fmt.Errorf("public map places: %w", err)
 	}
 	out := []PublicPlace{}
 	for _, e := range exposed {
@@ -402,10 +379,10 @@ func (s *Service) publicPlaces(ctx context.Context, since time.Time) ([]PublicPl
 		if !ok {
 			continue
 		}
-		cat, _ := venue.CategoryOf(v.category)
-		c, _ := geo.Get(v.commune)
-		p := PublicPlace{Name: v.name, Category: v.category, CategoryName: cat.Name, CommuneCode: v.commune, CommuneName: c.Name,
-			DistrictCode: v.district, Lat: v.lat, Lon: v.lon, From: e.From.UTC(), To: e.To.UTC()}
+		cat, _ := venue.CategoryOf(v.Category)
+		c, _ := geo.Get(v.CommuneCode)
+		p := PublicPlace{Name: v.Name, Category: v.Category, CategoryName: cat.Name, CommuneCode: v.CommuneCode, CommuneName: c.Name,
+			DistrictCode: v.DistrictCode, Lat: v.Lat, Lon: v.Lon, From: e.From.UTC(), To: e.To.UTC()}
 		if cat.Kind != venue.KindPlace { // events at homes, moving vehicles
 			p.Name, p.Lat, p.Lon = cat.Name, nil, nil
 		}

@@ -1,12 +1,17 @@
 package dashboard
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"anticovid/internal/checkin"
+	"anticovid/internal/declaration"
 	"anticovid/internal/sqldb"
 	"anticovid/internal/venue"
 )
@@ -64,18 +69,13 @@ type GaugeSource interface {
 	Gauges(ctx context.Context, now time.Time) ([]Count, error)
 }
 
-// venueInfo is what the check-in count needs of a venue.
-type venueInfo struct {
-	commune, category string
-}
-
 // CheckinSource counts check-ins (rows of visits) per hour, by the venue's
 // commune and sector, and remembers the day each venue was last scanned.
 type CheckinSource struct {
 	DB *sqldb.DB
 
 	mu     sync.Mutex
-	venues map[int64]venueInfo
+	venues map[int64]venue.Located
 	loaded time.Time
 	marked map[int64]int64 // venue id → last day written to dash_venue_seen
 }
@@ -88,23 +88,9 @@ func localDay(t time.Time) int64 { return (t.Unix() + 7*3600) / 86400 }
 
 // CountRange implements HourlySource.
 func (c *CheckinSource) CountRange(ctx context.Context, from, to time.Time) ([]Count, error) {
-	rows, err := c.DB.R.QueryContext(ctx, "SELECT venue_id, count(*) FROM visits WHERE t_in >= $1 AND t_in < $2 GROUP BY venue_id",
-		from.Unix(), to.Unix())
+	perVenue, err := checkin.CountByVenue(ctx, c.DB, from, to)
 	if err != nil {
-		return nil, fmt.Errorf("count check-ins: %w", err)
-	}
-	perVenue := map[int64]int64{}
-	for rows.Next() {
-		var id, n int64
-		if err := rows.Scan(&id, &n); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("count check-ins: %w", err)
-		}
-		perVenue[id] = n
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("count check-ins: %w", err)
+		return nil, err
 	}
 	info, err := c.lookup(ctx, perVenue)
 	if err != nil {
@@ -116,7 +102,7 @@ func (c *CheckinSource) CountRange(ctx context.Context, from, to time.Time) ([]C
 		if !ok {
 			continue // a visit at a venue deleted since
 		}
-		sum[[2]string{v.commune, v.category}] += n
+		sum[[2]string{v.Commune, v.Category}] += n
 	}
 	out := make([]Count, 0, len(sum))
 	for k, n := range sum {
@@ -131,52 +117,30 @@ func (c *CheckinSource) CountRange(ctx context.Context, from, to time.Time) ([]C
 
 // lookup returns the commune and category of each venue, from a cache of
 // every venue reloaded every ten minutes, and a query for any it misses.
-func (c *CheckinSource) lookup(ctx context.Context, ids map[int64]int64) (map[int64]venueInfo, error) {
+func (c *CheckinSource) lookup(ctx context.Context, ids map[int64]int64) (map[int64]venue.Located, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.venues == nil || time.Since(c.loaded) > 10*time.Minute {
-		all, err := loadVenues(ctx, c.DB, "", nil)
+		all, err := venue.Locate(ctx, c.DB, nil)
 		if err != nil {
 			return nil, err
 		}
 		c.venues, c.loaded = all, time.Now()
 	}
-	var missing []any
+	missing := []int64{}
 	for id := range ids {
 		if _, ok := c.venues[id]; !ok {
 			missing = append(missing, id)
 		}
 	}
-	for len(missing) > 0 {
-		chunk := missing[:min(len(missing), 500)]
-		missing = missing[len(chunk):]
-		more, err := loadVenues(ctx, c.DB, " WHERE id IN ("+sqldb.In(1, len(chunk))+")", chunk)
+	if len(missing) > 0 {
+		more, err := venue.Locate(ctx, c.DB, missing)
 		if err != nil {
 			return nil, err
 		}
-		for id, v := range more {
-			c.venues[id] = v
-		}
+		maps.Copy(c.venues, more)
 	}
 	return c.venues, nil
-}
-
-func loadVenues(ctx context.Context, db *sqldb.DB, where string, args []any) (map[int64]venueInfo, error) {
-	rows, err := db.R.QueryContext(ctx, "SELECT id, commune_code, category FROM venues"+where, args...)
-	if err != nil {
-		return nil, fmt.Errorf("venues for counting: %w", err)
-	}
-	defer rows.Close()
-	out := map[int64]venueInfo{}
-	for rows.Next() {
-		var id int64
-		var v venueInfo
-		if err := rows.Scan(&id, &v.commune, &v.category); err != nil {
-			return nil, fmt.Errorf("venues for counting: %w", err)
-		}
-		out[id] = v
-	}
-	return out, rows.Err()
 }
 
 // markSeen records day as the last scan day of each venue, writing each
@@ -234,31 +198,61 @@ func (VenueGauges) Metrics() []string {
 	return out
 }
 
-// Gauges implements GaugeSource.
+// Gauges implements GaugeSource. The venue package says which venues are
+// approved and where; the days they were last scanned are this package's
+// own (dash_venue_seen).
 func (g VenueGauges) Gauges(ctx context.Context, now time.Time) ([]Count, error) {
-	rows, err := g.DB.R.QueryContext(ctx, `SELECT v.commune_code, v.category, count(*),
-		COALESCE(sum(CASE WHEN s.day > $1 THEN 1 ELSE 0 END), 0)
-		FROM venues v LEFT JOIN dash_venue_seen s ON s.venue_id = v.id
-		WHERE v.status = $2 GROUP BY v.commune_code, v.category`, localDay(now)-RecentDays, venue.StatusApproved)
+	all, err := venue.Locate(ctx, g.DB, nil)
 	if err != nil {
 		return nil, fmt.Errorf("venue gauges: %w", err)
 	}
-	defer rows.Close()
-	var out []Count
-	for rows.Next() {
-		var commune, category string
-		var n, scanning int64
-		if err := rows.Scan(&commune, &category, &n, &scanning); err != nil {
-			return nil, fmt.Errorf("venue gauges: %w", err)
-		}
-		cat, _ := venue.CategoryOf(category)
-		out = append(out,
-			Count{commune, cat.Department, Venues, n},
-			Count{commune, cat.Department, VenuesScanning, scanning},
-			Count{commune, cat.Department, Venues + ":" + category, n},
-			Count{commune, cat.Department, VenuesScanning + ":" + category, scanning})
+	seen, err := g.lastSeen(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("venue gauges: %w", err)
 	}
-	return out, rows.Err()
+	type key struct{ commune, category string }
+	n, scanning := map[key]int64{}, map[key]int64{}
+	for id, l := range all {
+		if !l.Approved {
+			continue
+		}
+		k := key{l.Commune, l.Category}
+		n[k]++
+		if seen[id] > localDay(now)-RecentDays {
+			scanning[k]++
+		}
+	}
+	keys := slices.SortedFunc(maps.Keys(n), func(a, b key) int {
+		return cmp.Or(cmp.Compare(a.commune, b.commune), cmp.Compare(a.category, b.category))
+	})
+	var out []Count
+	for _, k := range keys {
+		cat, _ := venue.CategoryOf(k.category)
+		out = append(out,
+			Count{k.commune, cat.Department, Venues, n[k]},
+			Count{k.commune, cat.Department, VenuesScanning, scanning[k]},
+			Count{k.commune, cat.Department, Venues + ":" + k.category, n[k]},
+			Count{k.commune, cat.Department, VenuesScanning + ":" + k.category, scanning[k]})
+	}
+	return out, nil
+}
+
+// lastSeen returns the local day each venue was last scanned, by venue.
+func (g VenueGauges) lastSeen(ctx context.Context) (map[int64]int64, error) {
+	rows, err := g.DB.R.QueryContext(ctx, "SELECT venue_id, day FROM dash_venue_seen")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	seen := map[int64]int64{}
+	for rows.Next() {
+		var id, day int64
+		if err := rows.Scan(&id, &day); err != nil {
+			return nil, err
+		}
+		seen[id] = day
+	}
+	return seen, rows.Err()
 }
 
 // DeclarationSource counts health declarations (the declarations table of
@@ -273,21 +267,11 @@ func (DeclarationSource) Metrics() []string { return []string{Declarations, Decl
 
 // CountRange implements HourlySource.
 func (d DeclarationSource) CountRange(ctx context.Context, from, to time.Time) ([]Count, error) {
-	rows, err := d.DB.R.QueryContext(ctx, `SELECT commune_code, count(*),
-		COALESCE(sum(CASE WHEN has_symptoms <> 0 OR had_contact <> 0 THEN 1 ELSE 0 END), 0)
-		FROM declarations WHERE created_at >= $1 AND created_at < $2 GROUP BY commune_code`, from.Unix(), to.Unix())
-	if err != nil {
-		return nil, fmt.Errorf("count declarations: %w", err)
-	}
-	defer rows.Close()
 	var out []Count
-	for rows.Next() {
-		var commune string
-		var n, flagged int64
-		if err := rows.Scan(&commune, &n, &flagged); err != nil {
-			return nil, fmt.Errorf("count declarations: %w", err)
-		}
+	if err := declaration.CountBy(ctx, d.DB, from, to, func(commune string, n, flagged int64) {
 		out = append(out, Count{commune, "", Declarations, n}, Count{commune, "", DeclarationsFlagged, flagged})
+	}); err != nil {
+		return nil, err
 	}
-	return out, rows.Err()
+	return out, nil
 }

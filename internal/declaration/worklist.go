@@ -111,25 +111,27 @@ func (s *Service) Worklist(ctx context.Context, p *auth.Principal, f Filter, pur
 	}
 	args = append(args, f.Limit, f.Offset)
 	rows, err := s.DB.R.QueryContext(ctx, fmt.Sprintf(`SELECT d.id, d.person_id, d.answers_enc, d.has_symptoms, d.had_contact,
-		d.created_at, d.handled_at, d.handled_note, COALESCE(u.username, '')
-		FROM declarations d LEFT JOIN users u ON u.id = d.handled_by
+		d.created_at, d.handled_at, d.handled_note, COALESCE(d.handled_by, 0)
+		FROM declarations d
 		WHERE %s ORDER BY %s LIMIT $%d OFFSET $%d`, where, order, len(args)-1, len(args)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("worklist: %w", err)
 	}
 	defer rows.Close()
 	type sealed struct {
-		item Item
-		enc  []byte
+		item    Item
+		enc     []byte
+		handler int64 // user id; the name comes from auth
 	}
 	var list []sealed
+	var handlers []int64
 	for rows.Next() {
 		var it sealed
 		var sym, contact int
 		var created int64
 		var handled sql.NullInt64
 		if err := rows.Scan(&it.item.ID, &it.item.PersonID, &it.enc, &sym, &contact, &created, &handled,
-			&it.item.HandledNote, &it.item.HandledBy); err != nil {
+			&it.item.HandledNote, &it.handler); err != nil {
 			return nil, fmt.Errorf("worklist: %w", err)
 		}
 		it.item.HasSymptoms, it.item.HadContact = sym != 0, contact != 0
@@ -139,9 +141,17 @@ func (s *Service) Worklist(ctx context.Context, p *auth.Principal, f Filter, pur
 			it.item.HandledAt = &t
 		}
 		list = append(list, it)
+		handlers = append(handlers, it.handler)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("worklist: %w", err)
+	}
+	names, err := auth.Usernames(ctx, s.DB, handlers)
+	if err != nil {
+		return nil, fmt.Errorf("worklist: %w", err)
+	}
+	for i := range list {
+		list[i].item.HandledBy = names[list[i].handler]
 	}
 	out := make([]Item, 0, len(list))
 	if len(list) == 0 {

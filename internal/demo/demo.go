@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"anticovid/internal/auth"
+	"anticovid/internal/checkin"
 	"anticovid/internal/geo"
+	"anticovid/internal/people"
 	"anticovid/internal/sqldb"
 	"anticovid/internal/store"
 	"anticovid/internal/vault"
@@ -83,11 +85,10 @@ type Stats struct {
 // already holds venues (so restarting with --demo does not load twice).
 func Load(ctx context.Context, db *sqldb.DB, v *vault.Vault, users *auth.Service, province string, sc Scale, seed uint64, now time.Time) (Stats, error) {
 	start := time.Now()
-	var n int
-	if err := db.R.QueryRowContext(ctx, "SELECT count(*) FROM venues").Scan(&n); err != nil {
-		return Stats{}, fmt.Errorf("demo: %w", err)
-	}
-	if n > 0 {
+	if n, err := venue.MaxID(ctx, db); err != nil || n > 0 {
+		if err != nil {
+			return Stats{}, fmt.Errorf("demo: %w", err)
+		}
 		return Stats{}, nil
 	}
 	var managerID int64
@@ -102,10 +103,11 @@ func Load(ctx context.Context, db *sqldb.DB, v *vault.Vault, users *auth.Service
 	}
 	g := &gen{rng: rand.New(rand.NewPCG(seed, 0x80)), vault: v, communes: geo.Communes(province), now: now.UTC()}
 	for _, b := range []struct {
-		table string
+		maxID func(context.Context, *sqldb.DB) (int64, error)
 		dst   *int64
-	}{{"venues", &g.venueBase}, {"people", &g.personBase}} {
-		if err := db.R.QueryRowContext(ctx, "SELECT COALESCE(max(id), 0) FROM "+b.table).Scan(b.dst); err != nil {
+	}{{venue.MaxID, &g.venueBase}, {people.MaxID, &g.personBase}} {
+		var err error
+		if *b.dst, err = b.maxID(ctx, db); err != nil {
 			return Stats{}, fmt.Errorf("demo: %w", err)
 		}
 	}
@@ -144,42 +146,30 @@ type gen struct {
 	venueBase, personBase int64 // ids are given explicitly, above any existing row
 }
 
-// batch inserts n rows with multi-row INSERTs of 64 rows, prepared once per
-// transaction (SQLite's parser is slow on long $n lists, so statements stay short).
-func batch(ctx context.Context, db *sqldb.DB, head string, cols, n int, row func(i int) []any) error {
+// inserter is an owner's bulk insert path (people.Bulk, venue.Bulk,
+// checkin.Bulk): the demo writes every row through its table's owner.
+type inserter[T any] interface {
+	Insert(ctx context.Context, rows []T) error
+	Close()
+}
+
+// batch inserts n generated rows through an owner's bulk path, 64 rows a
+// statement and 64 × 200 a transaction (SQLite's parser is slow on long $n
+// lists, so statements stay short). row is called in order, so a seed
+// always gives the same data.
+func batch[T any](ctx context.Context, db *sqldb.DB, n int, open func(*sql.Tx) inserter[T], row func(i int) T) error {
 	const perStmt, perTx = 64, 64 * 200
-	stmtSQL := func(rows int) string {
-		var b strings.Builder
-		b.WriteString(head)
-		for r := range rows {
-			if r > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString("(" + sqldb.In(r*cols+1, cols) + ")")
-		}
-		return b.String()
-	}
-	full := stmtSQL(perStmt)
 	for lo := 0; lo < n; lo += perTx {
 		err := db.Tx(ctx, func(tx *sql.Tx) error {
-			stmt, err := tx.PrepareContext(ctx, full)
-			if err != nil {
-				return err
-			}
-			defer stmt.Close()
-			args := make([]any, 0, perStmt*cols)
+			ins := open(tx)
+			defer ins.Close()
+			rows := make([]T, 0, perStmt)
 			for s := lo; s < min(lo+perTx, n); s += perStmt {
-				e := min(s+perStmt, n)
-				args = args[:0]
-				for i := s; i < e; i++ {
-					args = append(args, row(i)...)
+				rows = rows[:0]
+				for i := s; i < min(s+perStmt, n); i++ {
+					rows = append(rows, row(i))
 				}
-				if e-s == perStmt {
-					_, err = stmt.ExecContext(ctx, args...)
-				} else {
-					_, err = tx.ExecContext(ctx, stmtSQL(e-s), args...)
-				}
-				if err != nil {
+				if err := ins.Insert(ctx, rows); err != nil {
 					return err
 				}
 			}
@@ -211,9 +201,7 @@ func shortName(u geo.Unit) string {
 func (g *gen) venues(ctx context.Context, db *sqldb.DB, n int, managerID int64, managerCommune string) error {
 	cats := venue.Categories
 	seen := map[string]int{}
-	head := `INSERT INTO venues (id, name, category, commune_code, district_code, province_code, address, lat, lon,
-		capacity, starts_at, ends_at, plate, route, status, manager_id, created_at) VALUES `
-	return batch(ctx, db, head, 17, n, func(i int) []any {
+	return batch(ctx, db, n, func(tx *sql.Tx) inserter[venue.Venue] { return venue.NewBulk(tx) }, func(i int) venue.Venue {
 		c := g.communes[i%len(g.communes)]
 		cat := cats[(i/len(g.communes)+i)%len(cats)]
 		if i == 0 { // the venue manager's market
@@ -226,25 +214,28 @@ func (g *gen) venues(ctx context.Context, db *sqldb.DB, n int, managerID int64, 
 		if seen[name]++; seen[name] > 1 {
 			name += fmt.Sprintf(" %d", seen[name])
 		}
-		var starts, ends any
+		var starts, ends *time.Time
 		var plate, route string
 		switch cat.Kind {
 		case venue.KindEvent:
 			s := g.now.Add(-time.Duration(g.rng.IntN(20*24)) * time.Hour).Truncate(time.Hour)
-			starts, ends = s.Unix(), s.Add(cat.DefaultStay).Unix()
+			e := s.Add(cat.DefaultStay)
+			starts, ends = &s, &e
 		case venue.KindVehicle:
 			plate = fmt.Sprintf("62B-%03d.%02d", g.rng.IntN(1000), g.rng.IntN(100))
 			route = "Tân An – " + shortName(d)
 		}
-		var manager any
+		var manager *int64
 		if i == 0 {
-			manager = managerID
+			manager = &managerID
 		}
 		// Long An spans roughly 10.4–11.0 N, 105.5–106.8 E.
 		lat := 10.4 + g.rng.Float64()*0.6
 		lon := 105.5 + g.rng.Float64()*1.3
-		return []any{g.venueBase + int64(i) + 1, name, cat.Code, c.Code, d.Code, p.Code, fmt.Sprintf("Số %d, %s", 1+g.rng.IntN(300), c.Name),
-			lat, lon, 20 + g.rng.IntN(500), starts, ends, plate, route, venue.StatusApproved, manager, g.now.Add(-30 * 24 * time.Hour).Unix()}
+		address := fmt.Sprintf("Số %d, %s", 1+g.rng.IntN(300), c.Name)
+		return venue.Venue{ID: g.venueBase + int64(i) + 1, Name: name, Category: cat.Code, CommuneCode: c.Code, DistrictCode: d.Code,
+			ProvinceCode: p.Code, Address: address, Lat: &lat, Lon: &lon, Capacity: 20 + g.rng.IntN(500), StartsAt: starts, EndsAt: ends,
+			Plate: plate, Route: route, Status: venue.StatusApproved, ManagerID: manager, CreatedAt: g.now.Add(-30 * 24 * time.Hour)}
 	})
 }
 
@@ -256,16 +247,15 @@ var (
 )
 
 func (g *gen) people(ctx context.Context, db *sqldb.DB, n int) error {
-	head := `INSERT INTO people (id, name_enc, phone_enc, phone_hash, id_number_enc, id_number_hash, birth_year,
-		commune_code, district_code, province_code, created_at) VALUES `
-	return batch(ctx, db, head, 11, n, func(i int) []any {
+	return batch(ctx, db, n, func(tx *sql.Tx) inserter[people.BulkRow] { return people.NewBulk(tx) }, func(i int) people.BulkRow {
 		c := g.communes[g.rng.IntN(len(g.communes))]
 		d, _ := geo.Ancestor(c.Code, "district")
 		p, _ := geo.Ancestor(c.Code, "province")
 		name := family[g.rng.IntN(len(family))] + " " + middle[g.rng.IntN(len(middle))] + " " + given[g.rng.IntN(len(given))]
 		phone := fmt.Sprintf("09%08d", (i*7919+13)%100_000_000)
-		return []any{g.personBase + int64(i) + 1, g.vault.Seal(name), g.vault.Seal(phone), g.vault.Hash(phone), nil, nil, 1940 + g.rng.IntN(70),
-			c.Code, d.Code, p.Code, g.now.Add(-30 * 24 * time.Hour).Unix()}
+		return people.BulkRow{ID: g.personBase + int64(i) + 1, CreatedAt: g.now.Add(-30 * 24 * time.Hour).Unix(), Sealed: people.Sealed{
+			Name: g.vault.Seal(name), Phone: g.vault.Seal(phone), PhoneHash: g.vault.Hash(phone), BirthYear: 1940 + g.rng.IntN(70),
+			Commune: c.Code, District: d.Code, Province: p.Code}}
 	})
 }
 
@@ -276,8 +266,7 @@ func (g *gen) visits(ctx context.Context, db *sqldb.DB, sc Scale) (int, error) {
 	rank := g.rng.Perm(sc.Venues)
 	day0 := g.now.Add(-time.Duration(sc.Days-1) * 24 * time.Hour).Truncate(24 * time.Hour)
 	total := sc.CheckinsADay * sc.Days
-	head := "INSERT INTO visits (id, venue_id, person_id, t_in, t_out) VALUES "
-	err := batch(ctx, db, head, 5, total, func(i int) []any {
+	err := batch(ctx, db, total, func(tx *sql.Tx) inserter[checkin.BulkVisit] { return checkin.NewBulk(tx) }, func(i int) checkin.BulkVisit {
 		day := day0.Add(time.Duration(i/sc.CheckinsADay) * 24 * time.Hour)
 		// Hours of the day, local time: mostly 6:00–21:00 with a morning peak.
 		hour := 6 + math.Abs(g.rng.NormFloat64())*5
@@ -289,12 +278,14 @@ func (g *gen) visits(ctx context.Context, db *sqldb.DB, sc Scale) (int, error) {
 			tIn = g.now.Add(-time.Duration(g.rng.IntN(3600)) * time.Second)
 		}
 		stay := time.Duration(math.Min(math.Exp(math.Log(30)+0.8*g.rng.NormFloat64()), 480) * float64(time.Minute))
-		var tOut any
+		var tOut *int64
 		if g.rng.Float64() >= sc.NoCheckoutPct && !tIn.Add(stay).After(g.now) {
-			tOut = tIn.Add(stay).Unix() // (a stay ending after now is still going on)
+			out := tIn.Add(stay).Unix() // (a stay ending after now is still going on)
+			tOut = &out
 		}
 		id := fmt.Sprintf("%016x-%016x", g.rng.Uint64(), uint64(i))
-		return []any{id, g.venueBase + int64(rank[zipf.Uint64()]) + 1, g.personBase + int64(g.rng.IntN(sc.People)) + 1, tIn.Unix(), tOut}
+		return checkin.BulkVisit{ID: id, VenueID: g.venueBase + int64(rank[zipf.Uint64()]) + 1, PersonID: g.personBase + int64(g.rng.IntN(sc.People)) + 1,
+			In: tIn.Unix(), Out: tOut}
 	})
 	return total, err
 }

@@ -2,8 +2,6 @@ package exposure
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -11,6 +9,7 @@ import (
 	"anticovid/internal/errs"
 	"anticovid/internal/msg"
 	"anticovid/internal/otp"
+	"anticovid/internal/people"
 )
 
 // Code purposes (see internal/otp). A code unlocks exactly one kind of
@@ -38,12 +37,13 @@ const (
 // issuing codes for an F0.
 type Codes struct {
 	*otp.Service
+	People *people.Service // where the F0 lives: the code is theirs, the jurisdiction check too
 }
 
 // NewCodes returns a code service. Codes sent by SMS need its Outbox set
 // (bluezone.NewService does).
-func NewCodes(codes *otp.Service) *Codes {
-	return &Codes{codes}
+func NewCodes(codes *otp.Service, ppl *people.Service) *Codes {
+	return &Codes{Service: codes, People: ppl}
 }
 
 // CanIssue reports whether p may issue tracer codes: those who trace (health
@@ -81,14 +81,15 @@ func (c *Codes) Issue(ctx context.Context, p *auth.Principal, purpose string, pe
 		return "", time.Time{}, fmt.Errorf("%s: %w", op, err)
 	}
 	to := otp.Subject{PersonID: personID, IssuedBy: p.UserID, OnsetAt: onset}
-	err := c.DB.R.QueryRowContext(ctx, "SELECT commune_code, district_code, province_code FROM people WHERE id = $1", personID).
-		Scan(&to.Commune, &to.District, &to.Province)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", time.Time{}, fmt.Errorf("%s: person %d: %w", op, personID, errs.ErrNotFound)
-	}
+	places, err := c.People.Places(ctx, []int64{personID})
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("%s: %w", op, err)
 	}
+	pl, ok := places[personID]
+	if !ok {
+		return "", time.Time{}, fmt.Errorf("%s: person %d: %w", op, personID, errs.ErrNotFound)
+	}
+	to.Commune, to.District, to.Province = pl.Commune, pl.District, pl.Province
 	if !p.InJurisdiction(to.Commune) {
 		return "", time.Time{}, fmt.Errorf("%s: person %d outside jurisdiction: %w", op, personID, errs.ErrForbidden)
 	}

@@ -32,7 +32,7 @@ var serverNow = time.Date(2021, 8, 10, 15, 37, 0, 0, time.UTC)
 func newServer(t *testing.T, db *sqldb.DB) (*Service, context.Context, int64) {
 	t.Helper()
 	v, _ := vault.New(bytes.Repeat([]byte{9}, 32))
-	codes := NewCodes(otp.New(db, v, nil))
+	codes := NewCodes(otp.New(db, v, nil), people.NewService(db, v))
 	codes.Now = func() time.Time { return serverNow }
 	s := NewService(db, v, codes, t.TempDir())
 	s.Now = codes.Now

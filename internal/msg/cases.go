@@ -79,7 +79,6 @@ func init() {
 		"cases.tested":                                  {"Đã xét nghiệm", "Tested"},
 		"cases.time_contact":                            {"Thời gian tiếp xúc", "Time of contact"},
 		"cases.undecided_skipped":                       {"Chưa quyết định: bỏ qua", "Undecided: skipped"},
-		"cases.unknown_category":                        {"Loại địa điểm không tồn tại", "Unknown category"},
 		"cases.unknown_commune_code":                    {"Mã xã/phường không hợp lệ", "Unknown commune code"},
 		"cases.unknown_status":                          {"Trạng thái không hợp lệ", "Unknown status"},
 		"cases.unreachable":                             {"Không liên lạc được", "Unreachable"},

@@ -3,6 +3,7 @@ package msg
 // Tracing-rule texts.
 func init() {
 	add(map[string]Text{
+		"tracing.unknown_category":       {"Loại địa điểm không tồn tại", "Unknown category"},
 		"tracing.days_1_to_21":           {"Số ngày theo dõi từ 1 đến 21", "Days must be 1 to 21"},
 		"tracing.default_stay_positive":  {"Thời gian lưu lại mặc định của %s phải dương", "default stay of %s must be positive"},
 		"tracing.f1s_expanded_1_to":      {"Số F1 mở rộng từ 1 đến 5.000", "F1s expanded must be 1 to 5,000"},

@@ -3,12 +3,12 @@ package tracing
 import (
 	"cmp"
 	"context"
-	"database/sql"
 	"fmt"
 	"slices"
 	"sync/atomic"
 	"time"
 
+	"anticovid/internal/checkin"
 	"anticovid/internal/sqldb"
 	"anticovid/internal/venue"
 )
@@ -177,47 +177,27 @@ type Visit struct {
 }
 
 // Visits returns the stays of personID checked in within w, oldest first,
-// with each venue's category.
+// with each venue's category. The check-in package owns the stays and the
+// venue package the categories: two indexed reads, once per trace.
 func (q *QR) Visits(ctx context.Context, personID int64, w Window) ([]Visit, error) {
-	rows, err := q.DB.R.QueryContext(ctx, `SELECT v.venue_id, COALESCE(ve.category, ''), v.t_in, v.t_out
-		FROM visits v LEFT JOIN venues ve ON ve.id = v.venue_id
-		WHERE v.person_id = $1 AND v.t_in >= $2 AND v.t_in < $3 ORDER BY v.t_in, v.venue_id`,
-		personID, w.From.Unix(), w.To.Unix())
+	stays, err := checkin.StaysOf(ctx, q.DB, personID, w.From.Unix(), w.To.Unix())
+	if err != nil || len(stays) == 0 {
+		return nil, err
+	}
+	ids := make([]int64, 0, len(stays))
+	for _, st := range stays {
+		ids = append(ids, st.VenueID)
+	}
+	briefs, err := venue.Briefs(ctx, q.DB, ids)
 	if err != nil {
 		return nil, fmt.Errorf("visits of %d: %w", personID, err)
 	}
-	defer rows.Close()
-	var out []Visit
-	for rows.Next() {
-		var v Visit
-		var tOut sql.NullInt64
-		if err := rows.Scan(&v.VenueID, &v.Category, &v.In, &tOut); err != nil {
-			return nil, fmt.Errorf("visits of %d: %w", personID, err)
-		}
-		if tOut.Valid {
-			v.Out = &tOut.Int64
-		}
-		out = append(out, v)
+	out := make([]Visit, len(stays))
+	for i, st := range stays {
+		out[i] = Visit{VenueID: st.VenueID, Category: briefs[st.VenueID].Category, In: st.In, Out: st.Out}
 	}
-	return out, rows.Err()
+	return out, nil
 }
-
-// probeSQL reads the covering index visits_venue_cover only. Stays that
-// ended before $4 cannot share enough time with the traced person's: the
-// index entry says so, and the row never reaches Go.
-const probeSQL = `SELECT person_id, t_in, t_out FROM visits WHERE venue_id = $1 AND t_in >= $2 AND t_in <= $3
-	AND (t_out IS NULL OR t_out >= $4)`
-
-// longStay is the stay, in seconds, beyond which a visit is also in the
-// partial index visits_venue_long (0004_cases.sql; keep the two in step).
-// Most stays are short: the probe reads every visit only as far back as a
-// short stay (or the category's default stay) reaches, and only the long
-// stays further back, up to StayCap, from the far smaller partial index.
-const longStay = 3600
-
-// longProbeSQL reads the partial index visits_venue_long only.
-const longProbeSQL = `SELECT person_id, t_in, t_out FROM visits WHERE venue_id = $1 AND t_in >= $2 AND t_in <= $3
-	AND t_out - t_in > 3600 AND t_out >= $4`
 
 // Contacts implements Source.
 func (q *QR) Contacts(ctx context.Context, personID int64, w Window) ([]Contact, error) {
@@ -254,28 +234,12 @@ func (q *QR) ContactsOf(ctx context.Context, personID int64, visits []Visit) ([]
 		}
 		byVenue[v.VenueID] = append(byVenue[v.VenueID], v)
 	}
-	conn, err := q.DB.R.Conn(ctx)
+	probe, err := checkin.OpenVenueProbe(ctx, q.DB, q.Probe)
 	if err != nil {
 		return nil, fmt.Errorf("contacts of %d: %w", personID, err)
 	}
-	defer conn.Close()
-	split := q.Probe == "" // a replaced probe reads the whole range itself
-	probe := probeSQL
-	if !split {
-		probe = q.Probe
-	}
-	stmt, err := conn.PrepareContext(ctx, probe)
-	if err != nil {
-		return nil, fmt.Errorf("contacts of %d: %w", personID, err)
-	}
-	defer stmt.Close()
-	var long *sql.Stmt
-	if split {
-		if long, err = conn.PrepareContext(ctx, longProbeSQL); err != nil {
-			return nil, fmt.Errorf("contacts of %d: %w", personID, err)
-		}
-		defer long.Close()
-	}
+	defer probe.Close()
+	split := probe.Split() // a replaced probe reads the whole range itself
 	found := map[pairKey]*agg{}
 	for _, venueID := range order {
 		vs := byVenue[venueID]
@@ -293,7 +257,7 @@ func (q *QR) ContactsOf(ctx context.Context, personID int64, visits []Visit) ([]
 			}
 			// Near: every visit whose stay can reach this one when short
 			// (or closed by the default stay); far: long stays only.
-			nearLo := v.In - max(longStay, int64(r.Stay(v.Category)/time.Second))
+			nearLo := v.In - max(checkin.LongStay, int64(r.Stay(v.Category)/time.Second))
 			if r.WithinHour {
 				nearLo = min(nearLo, v.In-int64(r.HourWindow/time.Second))
 			}
@@ -304,12 +268,12 @@ func (q *QR) ContactsOf(ctx context.Context, personID int64, visits []Visit) ([]
 		}
 		near, far = mergeSpans(near), mergeSpans(far)
 		for _, g := range near {
-			if err := probeRange(ctx, stmt, r, personID, venueID, vs, g, nil, found); err != nil {
+			if err := probeRange(ctx, probe.Stays, r, personID, venueID, vs, g, nil, found); err != nil {
 				return nil, fmt.Errorf("contacts of %d at venue %d: %w", personID, venueID, err)
 			}
 		}
 		for _, g := range far {
-			if err := probeRange(ctx, long, r, personID, venueID, vs, g, near, found); err != nil {
+			if err := probeRange(ctx, probe.LongStays, r, personID, venueID, vs, g, near, found); err != nil {
 				return nil, fmt.Errorf("contacts of %d at venue %d: %w", personID, venueID, err)
 			}
 		}
@@ -380,12 +344,7 @@ func within(rs []probeSpan, t int64) bool {
 // probeRange reads the visits at venueID checked in within g and pairs
 // each with the traced person's stays there. Visits whose check-in lies in
 // skip were read already (by the near probe).
-func probeRange(ctx context.Context, stmt *sql.Stmt, r Rules, personID, venueID int64, vs []Visit, g probeSpan, skip []probeSpan, found map[pairKey]*agg) error {
-	rows, err := stmt.QueryContext(ctx, venueID, g.lo, g.hi, g.minOut)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
+func probeRange(ctx context.Context, read stayReader, r Rules, personID, venueID int64, vs []Visit, g probeSpan, skip []probeSpan, found map[pairKey]*agg) error {
 	// The traced person's stays here, closed once (one venue: one category).
 	type stay struct{ in, out int64 }
 	mine := make([]stay, len(vs))
@@ -393,22 +352,17 @@ func probeRange(ctx context.Context, stmt *sql.Stmt, r Rules, personID, venueID 
 		mine[i].in, mine[i].out = r.Interval(v.Category, v.In, v.Out)
 	}
 	category := vs[0].Category
-	var other, tIn int64
-	var tOut sql.NullInt64
-	for rows.Next() {
-		if err := rows.Scan(&other, &tIn, &tOut); err != nil {
-			return err
-		}
+	return read(ctx, venueID, g.lo, g.hi, g.minOut, func(other, tIn, tOut int64, hasOut bool) {
 		if other == personID || (skip != nil && within(skip, tIn)) {
-			continue
+			return
 		}
 		var outp *int64
-		if tOut.Valid {
-			outp = &tOut.Int64
+		if hasOut {
+			outp = &tOut
 		}
 		oa, ob := r.Interval(category, tIn, outp)
 		for i, v := range vs {
-			ok, from, to := r.pair(mine[i].in, mine[i].out, v.Out != nil, oa, ob, tOut.Valid)
+			ok, from, to := r.pair(mine[i].in, mine[i].out, v.Out != nil, oa, ob, hasOut)
 			if !ok {
 				continue
 			}
@@ -421,11 +375,13 @@ func probeRange(ctx context.Context, stmt *sql.Stmt, r Rules, personID, venueID 
 			a.spans = append(a.spans, span{from, to})
 			a.evidence = append(a.evidence, Exposure{VenueID: venueID,
 				IndexIn: unix(mine[i].in), IndexOut: unix(mine[i].out), IndexNoOut: v.Out == nil,
-				OtherIn: unix(oa), OtherOut: unix(ob), OtherNoOut: !tOut.Valid,
+				OtherIn: unix(oa), OtherOut: unix(ob), OtherNoOut: !hasOut,
 				From: unix(from), To: unix(to)})
 		}
-	}
-	return rows.Err()
+	})
 }
+
+// stayReader is one of checkin.VenueProbe's reads.
+type stayReader func(ctx context.Context, venueID, lo, hi, minOut int64, fn func(person, tIn, tOut int64, hasOut bool)) error
 
 func unix(s int64) time.Time { return time.Unix(s, 0).UTC() }

@@ -237,7 +237,7 @@ func TestEngineMatchesOracle(t *testing.T) {
 				}
 				split := NewQR(db, r)
 				whole := NewQR(db, r) // one range per stay, as a replaced probe reads it
-				whole.Probe = probeSQL
+				whole.Probe = wholeProbe
 				for person := int64(1); person <= 4; person++ {
 					q := split
 					if person%2 == 0 {
@@ -409,3 +409,8 @@ func TestExpandBounds(t *testing.T) {
 		t.Errorf("one seed: %+v", got)
 	}
 }
+
+// wholeProbe is the check-in package's covering-index probe given as a
+// replaced probe, which reads every range whole (no long-stay split).
+const wholeProbe = `SELECT person_id, t_in, t_out FROM visits WHERE venue_id = $1 AND t_in >= $2 AND t_in <= $3
+	AND (t_out IS NULL OR t_out >= $4)`

@@ -41,7 +41,7 @@ func newBTEnv(t *testing.T, db *sqldb.DB) *btEnv {
 	t.Helper()
 	e := newEnv(t, db)
 	ppl := people.NewService(db, e.vault)
-	codes := exposure.NewCodes(otp.New(db, e.vault, nil))
+	codes := exposure.NewCodes(otp.New(db, e.vault, nil), people.NewService(db, e.vault))
 	bz, err := bluezone.NewService(db, e.vault, ppl, e.outbox, codes, t.TempDir(), 21*24*time.Hour)
 	if err != nil {
 		t.Fatal(err)

@@ -7,8 +7,8 @@ import (
 	"strings"
 
 	"anticovid/internal/auth"
-	"anticovid/internal/cases"
 	"anticovid/internal/errs"
+	"anticovid/internal/tracing"
 	"anticovid/internal/venue"
 )
 
@@ -33,9 +33,9 @@ func (s *Server) apiSetRules(w http.ResponseWriter, r *http.Request) error {
 	return answerJSON(w, r, http.StatusOK, s.Cases.SetSettings)
 }
 
-func (s *Server) renderRules(w http.ResponseWriter, r *http.Request, status int, rs cases.RuleSettings, fieldErrs map[string]string, saved bool) {
+func (s *Server) renderRules(w http.ResponseWriter, r *http.Request, status int, rs tracing.RuleSettings, fieldErrs map[string]string, saved bool) {
 	p := auth.From(r.Context())
-	s.render(w, r, status, "tracing_rules", map[string]any{"Rules": rs, "Categories": venue.Categories, "CanSet": cases.CanSetRules(p),
+	s.render(w, r, status, "tracing_rules", map[string]any{"Rules": rs, "Categories": venue.Categories, "CanSet": tracing.CanSetRules(p),
 		"Errors": fieldErrs, "Saved": saved, "CategoryName": categoryName(lang(w, r))})
 }
 
@@ -56,7 +56,7 @@ func (s *Server) rulesSubmit(w http.ResponseWriter, r *http.Request) error {
 		n, _ := strconv.Atoi(strings.TrimSpace(r.PostFormValue(k)))
 		return n
 	}
-	in := cases.RuleSettings{MinOverlapMinutes: num("min_overlap_minutes"), WithinHour: r.PostFormValue("within_hour") == "on",
+	in := tracing.RuleSettings{MinOverlapMinutes: num("min_overlap_minutes"), WithinHour: r.PostFormValue("within_hour") == "on",
 		HourWindowMinutes: num("hour_window_minutes"), StayCapMinutes: num("stay_cap_minutes"), DefaultStayMinutes: map[string]int{}}
 	for _, c := range venue.Categories {
 		if v := strings.TrimSpace(r.PostFormValue("stay." + c.Code)); v != "" {

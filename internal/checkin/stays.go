@@ -1,0 +1,141 @@
+package checkin
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"anticovid/internal/sqldb"
+)
+
+// The visits table is this package's: the writer stores it, and contact
+// tracing reads it only through the functions below, which keep its index
+// shapes (0004_cases.sql) next to the queries that rely on them.
+
+// PersonStay is one stay of a person, in Unix seconds; Out is nil when the
+// person never checked out.
+type PersonStay struct {
+	VenueID int64
+	In      int64
+	Out     *int64
+}
+
+// StaysOf returns the stays of personID checked in within [from, to),
+// oldest first (then by venue), from the index keyed by person.
+func StaysOf(ctx context.Context, db *sqldb.DB, personID, from, to int64) ([]PersonStay, error) {
+	rows, err := db.R.QueryContext(ctx, `SELECT venue_id, t_in, t_out FROM visits
+		WHERE person_id = $1 AND t_in >= $2 AND t_in < $3 ORDER BY t_in, venue_id`, personID, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("stays of %d: %w", personID, err)
+	}
+	defer rows.Close()
+	var out []PersonStay
+	for rows.Next() {
+		var v PersonStay
+		var tOut sql.NullInt64
+		if err := rows.Scan(&v.VenueID, &v.In, &tOut); err != nil {
+			return nil, fmt.Errorf("stays of %d: %w", personID, err)
+		}
+		if tOut.Valid {
+			v.Out = &tOut.Int64
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// LongStay is the stay, in seconds, beyond which a visit is also in the
+// partial index visits_venue_long (0004_cases.sql; keep the two in step).
+// Most stays are short: a probe reads every visit only as far back as a
+// short stay reaches, and only the long stays further back from the far
+// smaller partial index.
+const LongStay = 3600
+
+// probeSQL reads the covering index visits_venue_cover only. Stays that
+// ended before $4 cannot matter to the caller: the index entry says so, and
+// the row never reaches Go.
+const probeSQL = `SELECT person_id, t_in, t_out FROM visits WHERE venue_id = $1 AND t_in >= $2 AND t_in <= $3
+	AND (t_out IS NULL OR t_out >= $4)`
+
+// longProbeSQL reads the partial index visits_venue_long only.
+const longProbeSQL = `SELECT person_id, t_in, t_out FROM visits WHERE venue_id = $1 AND t_in >= $2 AND t_in <= $3
+	AND t_out - t_in > 3600 AND t_out >= $4`
+
+// VenueProbe reads the stays at a venue by check-in time, on one connection
+// with its statements prepared once: one F0's trace probes every venue it
+// visited, and the F1 search is the hot path of contact tracing.
+type VenueProbe struct {
+	conn       *sql.Conn
+	near, long *sql.Stmt
+}
+
+// OpenVenueProbe prepares a probe on one reader connection. custom, when not
+// empty, replaces the probe's SQL (for comparing indexes): it takes the same
+// four parameters and returns person_id, t_in, t_out; such a probe has no
+// separate long-stay read. Close releases the connection.
+func OpenVenueProbe(ctx context.Context, db *sqldb.DB, custom string) (*VenueProbe, error) {
+	conn, err := db.R.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("venue probe: %w", err)
+	}
+	p := &VenueProbe{conn: conn}
+	near := probeSQL
+	if custom != "" {
+		near = custom
+	}
+	if p.near, err = conn.PrepareContext(ctx, near); err != nil {
+		p.Close()
+		return nil, fmt.Errorf("venue probe: %w", err)
+	}
+	if custom == "" {
+		if p.long, err = conn.PrepareContext(ctx, longProbeSQL); err != nil {
+			p.Close()
+			return nil, fmt.Errorf("venue probe: %w", err)
+		}
+	}
+	return p, nil
+}
+
+// Close releases the statements and the connection.
+func (p *VenueProbe) Close() {
+	if p.near != nil {
+		p.near.Close()
+	}
+	if p.long != nil {
+		p.long.Close()
+	}
+	p.conn.Close()
+}
+
+// Split reports whether the probe reads long stays separately (LongStays):
+// a custom probe reads the whole range itself.
+func (p *VenueProbe) Split() bool { return p.long != nil }
+
+// Stays calls fn for every stay at venueID checked in within [lo, hi] whose
+// check-out is absent (hasOut false) or at least minOut.
+func (p *VenueProbe) Stays(ctx context.Context, venueID, lo, hi, minOut int64, fn func(person, tIn, tOut int64, hasOut bool)) error {
+	return scanStays(ctx, p.near, venueID, lo, hi, minOut, fn)
+}
+
+// LongStays is Stays restricted to stays longer than LongStay (with a
+// check-out), read from the partial index.
+func (p *VenueProbe) LongStays(ctx context.Context, venueID, lo, hi, minOut int64, fn func(person, tIn, tOut int64, hasOut bool)) error {
+	return scanStays(ctx, p.long, venueID, lo, hi, minOut, fn)
+}
+
+func scanStays(ctx context.Context, stmt *sql.Stmt, venueID, lo, hi, minOut int64, fn func(person, tIn, tOut int64, hasOut bool)) error {
+	rows, err := stmt.QueryContext(ctx, venueID, lo, hi, minOut)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var person, tIn int64
+	var tOut sql.NullInt64
+	for rows.Next() {
+		if err := rows.Scan(&person, &tIn, &tOut); err != nil {
+			return err
+		}
+		fn(person, tIn, tOut.Int64, tOut.Valid)
+	}
+	return rows.Err()
+}

@@ -1,0 +1,149 @@
+package venue
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+
+	"anticovid/internal/auth"
+	"anticovid/internal/errs"
+	"anticovid/internal/sqldb"
+)
+
+// Brief is what other packages show of a venue next to their own records
+// (a case's exposure venues, a contact's place, a stay's category): no
+// personal data, so no service and no audit is needed to read it.
+type Brief struct {
+	ID           int64    `json:"id"`
+	Name         string   `json:"name"`
+	Category     string   `json:"category"`
+	Address      string   `json:"address"`
+	CommuneCode  string   `json:"commune_code"`
+	DistrictCode string   `json:"district_code"`
+	ProvinceCode string   `json:"province_code"`
+	Lat          *float64 `json:"lat,omitempty"`
+	Lon          *float64 `json:"lon,omitempty"`
+}
+
+// Briefs returns the venues with the given ids, by id; unknown ids are
+// absent. Ids are read in chunks of 500 so any number fits a statement.
+func Briefs(ctx context.Context, db *sqldb.DB, ids []int64) (map[int64]Brief, error) {
+	out := make(map[int64]Brief, len(ids))
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	for lo := 0; lo < len(ids); lo += 500 {
+		chunk := ids[lo:min(lo+500, len(ids))]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		rows, err := db.R.QueryContext(ctx, `SELECT id, name, category, address, commune_code, district_code, province_code, lat, lon
+			FROM venues WHERE id IN (`+sqldb.In(1, len(chunk))+")", args...)
+		if err != nil {
+			return nil, fmt.Errorf("venue briefs: %w", err)
+		}
+		for rows.Next() {
+			var b Brief
+			if err := rows.Scan(&b.ID, &b.Name, &b.Category, &b.Address, &b.CommuneCode, &b.DistrictCode, &b.ProvinceCode, &b.Lat, &b.Lon); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("venue briefs: %w", err)
+			}
+			out[b.ID] = b
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("venue briefs: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// Door returns what the check-in door needs of a venue (name, category,
+// place, status and QR generation), with no jurisdiction check: the door
+// proves access with a signed token instead. Callers cache it.
+func Door(ctx context.Context, db *sqldb.DB, id int64) (Venue, error) {
+	var v Venue
+	err := db.R.QueryRowContext(ctx, "SELECT id, name, category, commune_code, address, status, qr_gen FROM venues WHERE id = $1", id).
+		Scan(&v.ID, &v.Name, &v.Category, &v.CommuneCode, &v.Address, &v.Status, &v.QRGen)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Venue{}, fmt.Errorf("venue %d: %w", id, errs.ErrNotFound)
+	}
+	if err != nil {
+		return Venue{}, fmt.Errorf("venue %d: %w", id, err)
+	}
+	return v, nil
+}
+
+// ApprovedIn returns the approved venues of a commune or district (level
+// "commune" or "district") within p's sector, by category then name. The
+// caller checks p's jurisdiction over the unit.
+func ApprovedIn(ctx context.Context, db *sqldb.DB, p *auth.Principal, level, unit string) ([]Brief, error) {
+	if level != "commune" && level != "district" {
+		return nil, fmt.Errorf("approved venues: level %q: %w", level, errs.ErrInvalid)
+	}
+	sector, args := SectorSQL(p, 2)
+	rows, err := db.R.QueryContext(ctx, `SELECT id, name, category, address, commune_code, province_code, lat, lon FROM venues
+		WHERE status = 'approved' AND `+level+`_code = $1`+sector+` ORDER BY category, name`, append([]any{unit}, args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("approved venues: %w", err)
+	}
+	defer rows.Close()
+	var out []Brief
+	for rows.Next() {
+		var b Brief
+		if err := rows.Scan(&b.ID, &b.Name, &b.Category, &b.Address, &b.CommuneCode, &b.ProvinceCode, &b.Lat, &b.Lon); err != nil {
+			return nil, fmt.Errorf("approved venues: %w", err)
+		}
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
+
+// Located is where a venue is, what kind it is, and whether it is approved:
+// what counting by commune and sector needs.
+type Located struct {
+	Commune, Category string
+	Approved          bool
+}
+
+// Locate returns the place and category of venues by id, of every venue
+// when ids is nil (a cache reloaded now and then); unknown ids are absent.
+func Locate(ctx context.Context, db *sqldb.DB, ids []int64) (map[int64]Located, error) {
+	out := map[int64]Located{}
+	read := func(where string, args []any) error {
+		rows, err := db.R.QueryContext(ctx, "SELECT id, commune_code, category, status FROM venues"+where, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			var l Located
+			var status string
+			if err := rows.Scan(&id, &l.Commune, &l.Category, &status); err != nil {
+				return err
+			}
+			l.Approved = status == StatusApproved
+			out[id] = l
+		}
+		return rows.Err()
+	}
+	if ids == nil {
+		if err := read("", nil); err != nil {
+			return nil, fmt.Errorf("locate venues: %w", err)
+		}
+		return out, nil
+	}
+	for lo := 0; lo < len(ids); lo += 500 {
+		chunk := ids[lo:min(lo+500, len(ids))]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		if err := read(" WHERE id IN ("+sqldb.In(1, len(chunk))+")", args); err != nil {
+			return nil, fmt.Errorf("locate venues: %w", err)
+		}
+	}
+	return out, nil
+}
