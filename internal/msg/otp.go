@@ -26,6 +26,7 @@ func init() {
 		"otp.onset":          {"Ngày khởi phát phải trong 30 ngày qua", "onset must be within the last 30 days"},
 		// SMS texts. The venue SMS is Vietnamese only; the Bluezone one
 		// carries its full text without diacritics and a short English one.
+		"otp.sms.proof":           {"Mã xác minh số điện thoại anticovid: %s. Mã có hiệu lực %d phút. Không cung cấp mã này cho bất kỳ ai.", "Your anticovid phone check code: %s. It is valid for %d minutes. Do not give this code to anyone."},
 		"otp.sms.venue":           {"Mã xác nhận anticovid của bạn: %s. Mã có hiệu lực %d phút. Không cung cấp mã này cho bất kỳ ai.", "Your anticovid confirmation code: %s. It is valid for %d minutes. Do not give this code to anyone."},
 		"otp.sms.bluezone":        {"Ma xac nhan Bluezone (%s): %s, hieu luc %d phut. Khong chia se ma nay.", "Bluezone confirmation code (%s): %s, valid for %d minutes. Do not share this code."},
 		"otp.sms.bluezone_short":  {"Mã Bluezone của bạn: %s (%d phút).", "Your Bluezone code: %s (%d minutes)."},
