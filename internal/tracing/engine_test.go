@@ -352,6 +352,15 @@ func TestSourcesMerge(t *testing.T) {
 	if got[0].Overlap != 40*time.Minute || len(got[0].Evidence) != 1 || got[0].Evidence[0].IndexOut.Unix() != base+3600 {
 		t.Fatalf("QR contact %+v", got[0])
 	}
+	// Trace, which reuses the F0's stays for the QR source, asks every other
+	// source too (a server with Bluezone on traces this way).
+	tr, err := e.Trace(ctx, 1, Window{From: time.Unix(base, 0), To: time.Unix(base+3600, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tr.Contacts) != 2 || tr.Contacts[0].Source != SourceQR || tr.Contacts[1].Source != SourceBluetooth || len(tr.Visits) != 1 {
+		t.Fatalf("trace %+v", tr)
+	}
 }
 
 // TestExpandBounds: seeds are taken most urgent first (vulnerable places,

@@ -35,7 +35,7 @@ func (e *Engine) Trace(ctx context.Context, personID int64, w Window) (*Trace, e
 	for _, s := range e.Sources {
 		var cs []Contact
 		var err error
-		if s, ok := s.(*QR); ok && s == q {
+		if qs, ok := s.(*QR); ok && qs == q {
 			cs, err = q.ContactsOf(ctx, personID, t.Visits)
 		} else {
 			cs, err = s.Contacts(ctx, personID, w)
