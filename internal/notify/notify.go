@@ -20,6 +20,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -166,12 +167,36 @@ func (o *Outbox) Enqueue(ctx context.Context, m Message) (bool, error) {
 	now := o.now().Unix()
 	res, err := o.DB.W.ExecContext(ctx, `INSERT INTO outbox (channel, to_enc, subject, body, dedup_key, status, created_at, next_at, kind, params)
 		VALUES ($1, $2, $3, $4, $5, 'queued', $6, $6, $7, $8) ON CONFLICT (dedup_key) DO NOTHING`,
-		m.Channel, o.Vault.Seal(m.To), m.Subject, m.Body, m.DedupKey, now, m.kind(), string(params))
+		m.Channel, o.Vault.Seal(m.To), m.Subject, o.seal(m.Body), m.DedupKey, now, m.kind(), o.seal(string(params)))
 	if err != nil {
 		return false, fmt.Errorf("enqueue: %w", err)
 	}
 	n, _ := res.RowsAffected()
 	return n == 1, nil
+}
+
+// sealedPrefix marks a body or parameters sealed with the data key: they
+// hold one-time codes and personal messages, so they are encrypted at rest
+// like the recipient. Rows queued before sealing began are read as they are.
+const sealedPrefix = "sealed:"
+
+func (o *Outbox) seal(s string) string {
+	if s == "" {
+		return ""
+	}
+	return sealedPrefix + base64.StdEncoding.EncodeToString(o.Vault.Seal(s))
+}
+
+func (o *Outbox) open(s string) (string, error) {
+	rest, ok := strings.CutPrefix(s, sealedPrefix)
+	if !ok {
+		return s, nil
+	}
+	b, err := base64.StdEncoding.DecodeString(rest)
+	if err != nil {
+		return "", err
+	}
+	return o.Vault.Open(b)
 }
 
 // ErrInterrupted is the reason a message fails when its deliverer stopped
@@ -256,11 +281,14 @@ func (o *Outbox) claim(ctx context.Context, now int64) ([]claimed, string, error
 		return nil, "", fmt.Errorf("deliver: claim: %w", err)
 	}
 	for i := range items {
-		if items[i].m.To, err = o.Vault.Open(sealed[i]); err != nil {
+		var bodyErr error
+		items[i].m.Body, bodyErr = o.open(items[i].m.Body)
+		p, paramsErr := o.open(params[i])
+		if items[i].m.To, err = o.Vault.Open(sealed[i]); err != nil || bodyErr != nil || paramsErr != nil {
 			items[i].m.To = "" // deliverOne fails it: the data key changed
 		}
-		if params[i] != "" {
-			json.Unmarshal([]byte(params[i]), &items[i].m.Params)
+		if p != "" {
+			json.Unmarshal([]byte(p), &items[i].m.Params)
 		}
 	}
 	// RETURNING gives no order; the oldest go first.

@@ -168,9 +168,13 @@ func TestOutbox(t *testing.T) {
 			}
 		}
 		var enc []byte
-		db.R.QueryRow("SELECT to_enc FROM outbox").Scan(&enc)
+		var body string
+		db.R.QueryRow("SELECT to_enc, body FROM outbox").Scan(&enc, &body)
 		if bytes.Contains(enc, []byte(phone)) {
 			t.Fatal("recipient stored in clear")
+		}
+		if strings.Contains(body, "F1") || !strings.HasPrefix(body, sealedPrefix) {
+			t.Fatalf("body stored in clear: %q", body)
 		}
 		// Provider down: nothing sent, still queued.
 		if sent, failed, err := o.Deliver(ctx); err != nil || sent != 0 || failed != 0 {
@@ -191,11 +195,19 @@ func TestOutbox(t *testing.T) {
 		if sent, _, _ := o.Deliver(ctx); sent != 0 {
 			t.Fatal("sent twice")
 		}
+		// A message queued before bodies were sealed is still delivered.
+		if _, err := db.W.Exec(`INSERT INTO outbox (channel, to_enc, subject, body, dedup_key, status, created_at, next_at, kind, params)
+			VALUES ('email', $1, 's', 'plain old body', 'old1', 'queued', 0, 0, '', '')`, o.Vault.Seal("old@b.vn")); err != nil {
+			t.Fatal(err)
+		}
 		o.Enqueue(ctx, Message{Channel: Email, To: "a@b.vn", Subject: "s", Body: "b", DedupKey: "e1"})
 		o.Enqueue(ctx, Message{Channel: "pigeon", To: "x", Body: "b", DedupKey: "p1"})
 		sent, failed, _ := o.Deliver(ctx)
-		if sent != 1 || failed != 1 || len(rec.Messages()) != 1 {
+		if sent != 2 || failed != 1 || len(rec.Messages()) != 2 {
 			t.Fatalf("email/unknown channel: sent %d failed %d rec %d", sent, failed, len(rec.Messages()))
+		}
+		if m := rec.Messages(); m[0].Body != "plain old body" || m[1].Body != "b" || m[1].To != "a@b.vn" {
+			t.Fatalf("recorded %+v", m)
 		}
 		if st, why, _, _ := status(t, db, "p1"); st != Failed || !strings.Contains(why, "no provider") {
 			t.Fatalf("unknown channel: %s %q", st, why)
