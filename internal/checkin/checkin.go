@@ -277,6 +277,9 @@ func (s *Service) PersonToken(id int64) string {
 	return base64.RawURLEncoding.EncodeToString(append(b, s.Vault.Tag(personTag, b)...))
 }
 
+// PersonOf returns the person a person token names, when its tag is right.
+func (s *Service) PersonOf(tok string) (int64, bool) { return s.personFromToken(tok) }
+
 func (s *Service) personFromToken(tok string) (int64, bool) {
 	b, err := base64.RawURLEncoding.DecodeString(tok)
 	if err != nil || len(b) != 24 || !s.Vault.CheckTag(personTag, b[:8], b[8:]) {
