@@ -201,3 +201,18 @@ func TestStaffScanEvidence(t *testing.T) {
 		}
 	}
 }
+
+// The venue registration page shows the code it sent only in a demo.
+func TestVenueRegistrationDemoCode(t *testing.T) {
+	e := newEnv(t, storetest.SQLite(t))
+	c := &http.Client{}
+	code, body := post(t, c, e.srv.URL+"/dang-ky-dia-diem/ma", url.Values{"phone": {"0909 123 456"}})
+	if code != 200 || strings.Contains(body, `id="demo-code"`) {
+		t.Fatalf("without a demo: %d, code shown %v", code, strings.Contains(body, `id="demo-code"`))
+	}
+	e.otp.Reveal = true
+	code, body = post(t, c, e.srv.URL+"/dang-ky-dia-diem/ma", url.Values{"phone": {"0909 777 888"}})
+	if code != 200 || !regexp.MustCompile(`id="demo-code">[^<]*<strong>\d{6}</strong>`).MatchString(body) {
+		t.Fatalf("demo: %d %s", code, body)
+	}
+}
