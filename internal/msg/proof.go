@@ -13,6 +13,7 @@ func init() {
 		"proof.check":          {"Xác minh", "Verify"},
 		"proof.sent":           {"Đã gửi mã tới số ", "Code sent to "},
 		"proof.demo":           {"Bản trình diễn, không gửi tin nhắn thật. Mã của bạn: ", "Demo: no real SMS is sent. Your code: "},
+		"proof.offline":        {"Không có kết nối mạng; hãy thử lại khi có mạng", "No connection; try again when you are online"},
 		"proof.done":           {"Đã xác minh số điện thoại trên điện thoại này.", "Your phone number is proven on this phone."},
 	})
 }
