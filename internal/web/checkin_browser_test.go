@@ -14,7 +14,7 @@ import (
 
 // waitText waits until the element sel's text contains want.
 func waitText(sel, want string) chromedp.Action[chromedp.Void] {
-	return chromedp.Poll[chromedp.Void](`document.querySelector(`+strconv.Quote(sel)+`).textContent.indexOf(`+strconv.Quote(want)+`) >= 0`)
+	return chromedp.Poll[chromedp.Void](`document.querySelector(` + strconv.Quote(sel) + `).textContent.indexOf(` + strconv.Quote(want) + `) >= 0`)
 }
 
 // One tap is one record, on a phone-sized screen: a double tap, and a second
