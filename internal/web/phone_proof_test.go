@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"anticovid/internal/declaration"
 	"anticovid/internal/people"
 	"anticovid/internal/store/storetest"
 )
@@ -174,15 +173,7 @@ func TestPhoneProof(t *testing.T) {
 // Staff scans: a chip ID card is seen by staff (grade 2); a personal QR of a
 // person whose declaration was not proven, or a phone typed in, is not.
 func TestStaffScanEvidence(t *testing.T) {
-	e := newEnv(t, storetest.SQLite(t))
-	market := itoa64(e.venues["Chợ Bến Lức"])
-	no := false
-	decl, err := e.decl.Submit(context.Background(), declaration.Input{Kind: declaration.KindResident, Name: "Đặng Văn Lâm", BirthYear: 1960, Sex: "male",
-		Nationality: "VN", Phone: "0911222333", CommuneCode: "27991", Street: "12 Nguyễn Trung Trực", ContactCase: &no, AnimalMarket: &no, VaccineDoses: new(int)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	card := "079085001234||Nguyễn Thị Hoa|15031985|Nữ|123 Hùng Vương, Phường 1, Tân An, Long An|01072021"
+	e, market, decl, card := newStaffEnv(t)
 	for _, c := range []struct {
 		name string
 		body map[string]any
