@@ -117,6 +117,9 @@ func open(ctx context.Context, cfg *config.Config, logOut io.Writer) (*app, erro
 	}
 
 	a.otp = otp.New(db, v, a.outbox)
+	// A demo or development deployment records its SMS instead of sending
+	// them: the pages that ask for a code show it too.
+	a.otp.Reveal = cfg.Demo || cfg.DevMessages
 
 	// Health declarations, and the case registry with contact tracing.
 	a.declarations = declaration.NewService(db, a.people, v, cfg.PublicURL())

@@ -29,7 +29,17 @@ const (
 	Out = "out"
 )
 
-// Request is one scan as a phone or a staff device sends it.
+// Evidence grades of a visit (visits.proof): how sure we are that the
+// person it names was there. Automatic F1 messages go only to grade 1 and up.
+const (
+	Unproven    = 0 // details typed, or a person token made from typed details
+	PhoneProven = 1 // the device proved the phone number with a one-time code
+	StaffSeen   = 2 // staff scanned a proven person's personal QR or a chip ID card
+)
+
+// Request is one scan as a phone or a staff device sends it. ProvenID and
+// Grade come from the server side (the device's proof cookie, the staff
+// scan), never from the JSON body.
 type Request struct {
 	ID          string         `json:"id"`
 	Token       string         `json:"token"`
@@ -37,6 +47,8 @@ type Request struct {
 	At          *time.Time     `json:"at,omitempty"`
 	Person      *people.Person `json:"person,omitempty"`
 	PersonToken string         `json:"person_token,omitempty"`
+	ProvenID    int64          `json:"-"` // the person the device's proof cookie names; 0: none
+	Grade       int            `json:"-"` // the grade a staff scan saw (StaffSeen), else Unproven
 }
 
 // Result is what a check-in did.
@@ -48,6 +60,8 @@ type Result struct {
 	VenueID     int64     `json:"venue_id"`
 	VenueName   string    `json:"venue_name"`
 	PersonToken string    `json:"person_token"` // lets the phone check in again without resending details
+	Queued      bool      `json:"queued"`       // the phone's own time was kept (an offline-queued scan)
+	Proof       int       `json:"proof"`        // the evidence grade stored
 }
 
 // Verifier checks venue tokens (internal/token's Keyring).
@@ -149,8 +163,18 @@ func open(v venue.Venue) error {
 
 var idRE = regexp.MustCompile(`^[A-Za-z0-9_-]{8,64}$`)
 
-// clockSkew is how far in the future a phone's clock may be.
+// clockSkew is how far a phone's clock may be from the server's: a scan
+// time within it is taken as "now" (the server's receive time), one beyond
+// it in the future is refused.
 const clockSkew = 2 * time.Minute
+
+// QueuedWindow is how old a scan's own time may be when the phone sends it
+// late from its offline queue. Twelve hours lets a phone that was offline
+// for a work shift or overnight still deliver its scans, and bounds what a
+// forged time can do: an attacker can backdate a scan by at most half a
+// day, not to an F0's venue days ago (and such a scan is marked queued,
+// unproven unless the device proved the phone, and checked for plausibility).
+const QueuedWindow = 12 * time.Hour
 
 // Ingest validates a scan and records it once: a repeat of the same id by
 // the same person (a retry, a double tap; ids are unique per person)
@@ -181,14 +205,15 @@ func (s *Service) ingest(ctx context.Context, req Request, venueOf func() (venue
 	if req.Direction != In && req.Direction != Out {
 		f.Add("direction", msg.Both("checkin.direction_in_or_out"))
 	}
-	at := now
+	at, queued := now, false
 	if req.At != nil {
-		at = req.At.UTC()
-		switch {
-		case at.After(now.Add(clockSkew)):
+		switch t := req.At.UTC(); {
+		case t.After(now.Add(clockSkew)):
 			f.Add("at", msg.Both("checkin.scan_time_in_future"))
-		case at.Before(now.Add(-s.Retention)):
-			f.Add("at", msg.Both("checkin.scan_time_older_than"))
+		case t.Before(now.Add(-QueuedWindow)):
+			f.Add("at", msg.Both("checkin.scan_time_too_old", int(QueuedWindow.Hours())))
+		case t.Before(now.Add(-clockSkew)):
+			at, queued = t, true
 		}
 	}
 	var personID int64
@@ -222,7 +247,7 @@ func (s *Service) ingest(ctx context.Context, req Request, venueOf func() (venue
 	}
 	cat, _ := venue.CategoryOf(v.Category)
 	it := item{id: req.ID, venueID: v.ID, dir: req.Direction, at: at.Unix(), stay: int64(cat.DefaultStay.Seconds()),
-		personID: personID}
+		maxStay: int64(maxStay(cat).Seconds()), personID: personID, proven: req.ProvenID, proof: req.Grade, queued: queued}
 	if personID == 0 {
 		sp := s.People.Seal(person) // encryption runs here, in parallel, not in the writer
 		it.person = &sp
@@ -232,7 +257,16 @@ func (s *Service) ingest(ctx context.Context, req Request, venueOf func() (venue
 		return Result{}, fmt.Errorf("check-in: %w", err)
 	}
 	return Result{Created: out.created, ID: req.ID, Direction: req.Direction, At: at, VenueID: v.ID, VenueName: v.Name,
-		PersonToken: s.PersonToken(out.personID)}, nil
+		PersonToken: s.PersonToken(out.personID), Queued: queued, Proof: out.proof}, nil
+}
+
+// maxStay is the category's cap on one stay: a check-out closes an open
+// stay only if it began at most this long before, so a late or forged
+// check-out cannot stretch a visit over hours nobody was there. Four default
+// stays, between 2 and 12 hours: a market visit may last 3 hours, a factory
+// shift with overtime 12.
+func maxStay(cat venue.Category) time.Duration {
+	return min(max(4*cat.DefaultStay, 2*time.Hour), 12*time.Hour)
 }
 
 const personTag = "person-token/v1"
@@ -242,6 +276,9 @@ func (s *Service) PersonToken(id int64) string {
 	b := binary.BigEndian.AppendUint64(nil, uint64(id))
 	return base64.RawURLEncoding.EncodeToString(append(b, s.Vault.Tag(personTag, b)...))
 }
+
+// PersonOf returns the person a person token names, when its tag is right.
+func (s *Service) PersonOf(tok string) (int64, bool) { return s.personFromToken(tok) }
 
 func (s *Service) personFromToken(tok string) (int64, bool) {
 	b, err := base64.RawURLEncoding.DecodeString(tok)

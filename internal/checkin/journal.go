@@ -127,11 +127,12 @@ func (j *journal) empty() {
 
 func (j *journal) close() error { return j.f.Close() }
 
-// appendTo encodes a scan whose person is resolved (personID set); a person
+// appendTo encodes a scan whose person and grade are resolved (personID
+// and proof set, proven no longer needed); a person
 // stored with it carries its sealed details.
 func (it item) appendTo(b []byte) []byte {
 	b = appendBytes(b, []byte(it.id))
-	for _, v := range []int64{it.venueID, it.at, it.stay, it.personID} {
+	for _, v := range []int64{it.venueID, it.at, it.stay, it.maxStay, it.personID, int64(it.proof), int64(flag(it.queued))} {
 		b = binary.AppendVarint(b, v)
 	}
 	b = appendBytes(b, []byte(it.dir))
@@ -184,7 +185,8 @@ func (r *reader) int() int64 {
 }
 
 func (r *reader) item() item {
-	it := item{id: string(r.bytes()), venueID: r.int(), at: r.int(), stay: r.int(), personID: r.int(), dir: string(r.bytes())}
+	it := item{id: string(r.bytes()), venueID: r.int(), at: r.int(), stay: r.int(), maxStay: r.int(), personID: r.int(),
+		proof: int(r.int()), queued: r.int() == 1, dir: string(r.bytes())}
 	if len(r.b) == 0 {
 		r.err = errShort
 		return it

@@ -91,8 +91,8 @@ func TestJournalRestoredOnStart(t *testing.T) {
 	ctx := context.Background()
 	p := people.Person{Name: "Lê Văn Tám", Phone: "0912345678", BirthYear: 1980, Commune: "27685"}
 	sp := f.s.People.Seal(p)
-	items := []item{{id: "dddddddd-1", venueID: f.id, dir: In, at: 1_700_000_000, stay: 3600, personID: 500, person: &sp},
-		{id: "dddddddd-2", venueID: f.id, dir: Out, at: 1_700_001_800, stay: 3600, personID: 500}}
+	items := []item{{id: "dddddddd-1", venueID: f.id, dir: In, at: 1_700_000_000, stay: 3600, maxStay: 4 * 3600, personID: 500, person: &sp},
+		{id: "dddddddd-2", venueID: f.id, dir: Out, at: 1_700_001_800, stay: 3600, maxStay: 4 * 3600, personID: 500, proof: StaffSeen, queued: true}}
 	f.s.Close()
 	// What a crash leaves: frames in the journal, nothing in the database.
 	j, err := openJournal(db.Path + "-checkins")
@@ -120,6 +120,11 @@ func TestJournalRestoredOnStart(t *testing.T) {
 	}
 	if n != 1 || tOut != 1_700_001_800 {
 		t.Fatalf("restored %d visits ending %d; want the stay closed by the check-out", n, tOut)
+	}
+	// The check-out's grade came through the journal.
+	var proof int
+	if db.R.QueryRow("SELECT proof FROM visits WHERE person_id = 500").Scan(&proof); proof != StaffSeen {
+		t.Fatalf("restored proof %d, want %d", proof, StaffSeen)
 	}
 	got, err := f.s.People.Get(ctx, 500)
 	if err != nil || got.Phone != p.Phone {

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"anticovid/internal/errs"
+	"anticovid/internal/msg"
 	"anticovid/internal/people"
 	"anticovid/internal/sqldb"
 )
@@ -20,13 +22,27 @@ type item struct {
 	dir      string
 	at       int64
 	stay     int64          // the category's default stay, seconds
+	maxStay  int64          // the category's cap on a stay, seconds
 	personID int64          // 0: resolve person inside the batch
 	person   *people.Sealed // when personID is 0
+	proven   int64          // the person the device's proof cookie names; 0: none
+	proof    int            // the grade a staff scan saw
+	queued   bool           // the phone's own time, from its offline queue
+}
+
+// grade is the scan's evidence grade once its person is known: a device's
+// proof counts only for the person it proved.
+func (it item) grade(personID int64) int {
+	if it.proven != 0 && it.proven == personID && it.proof < PhoneProven {
+		return PhoneProven
+	}
+	return it.proof
 }
 
 type outcome struct {
 	created  bool
 	personID int64
+	proof    int
 	err      error
 }
 
@@ -79,12 +95,19 @@ const (
 
 // The writer's statements.
 const (
-	insertIn  = "INSERT INTO visits (id, venue_id, person_id, t_in) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING"
-	seenOut   = "SELECT count(*) FROM visits WHERE out_id = $1"
-	closeOpen = `UPDATE visits SET t_out = $1, out_id = $2 WHERE person_id = $3 AND id = (
+	insertIn = `INSERT INTO visits (id, venue_id, person_id, t_in, proof, queued) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT DO NOTHING`
+	seenOut = "SELECT count(*) FROM visits WHERE out_id = $1"
+	// A check-out keeps the better of the two scans' grades: the stay was
+	// seen at least that well at one end.
+	closeOpen = `UPDATE visits SET t_out = $1, out_id = $2, proof = CASE WHEN proof < $6 THEN $6 ELSE proof END
+		WHERE person_id = $3 AND id = (
 		SELECT id FROM visits WHERE person_id = $3 AND venue_id = $4 AND t_out IS NULL AND t_in <= $1 AND t_in >= $5
 		ORDER BY t_in DESC LIMIT 1)`
-	insertOut = `INSERT INTO visits (id, venue_id, person_id, t_in, t_out, out_id) VALUES ($1, $2, $3, $4, $5, $1)
+	// laterOpen finds an open stay that began after a check-out's time: the
+	// check-out would come before its check-in.
+	laterOpen = "SELECT count(*) FROM visits WHERE person_id = $1 AND venue_id = $2 AND t_out IS NULL AND t_in > $3"
+	insertOut = `INSERT INTO visits (id, venue_id, person_id, t_in, t_out, out_id, proof, queued) VALUES ($1, $2, $3, $4, $5, $1, $6, $7)
 		ON CONFLICT DO NOTHING`
 )
 
@@ -94,7 +117,7 @@ func newWriter(ctx context.Context, db *sqldb.DB, p *people.Service) (*writer, e
 	if w.persons, err = people.NewWriter(ctx, db.W); err != nil {
 		return nil, err
 	}
-	for _, q := range []string{insertIn, seenOut, closeOpen, insertOut} {
+	for _, q := range []string{insertIn, seenOut, closeOpen, laterOpen, insertOut} {
 		if w.stmts[q], err = db.W.PrepareContext(ctx, q); err != nil {
 			return nil, fmt.Errorf("check-in writer: %w", err)
 		}
@@ -328,7 +351,7 @@ func (w *writer) apply(ctx context.Context, tx *sql.Tx, batch []job) []outcome {
 			items := make([]item, len(batch))
 			for i, j := range batch {
 				items[i] = j.it
-				items[i].personID = outs[i].personID
+				items[i].personID, items[i].proof, items[i].proven = outs[i].personID, outs[i].proof, 0
 			}
 			return w.journal.append(items)
 		})
@@ -399,15 +422,18 @@ func (w *writer) write(tx *sql.Tx, batch []job, outs []outcome) error {
 			}
 		}
 		outs[i].personID = it.personID
+		outs[i].proof = it.grade(it.personID)
 		var created bool
 		if it.dir == In {
-			res, err := ins.ExecContext(ctx, it.id, it.venueID, it.personID, it.at)
+			res, err := ins.ExecContext(ctx, it.id, it.venueID, it.personID, it.at, outs[i].proof, flag(it.queued))
 			if err != nil {
 				return err
 			}
 			n, _ := res.RowsAffected()
 			created = n == 1
-		} else if created, err = checkOut(ctx, stmt, it); err != nil {
+		} else if created, err = checkOut(ctx, stmt, it, outs[i].proof); errors.Is(err, errOutBeforeIn) {
+			outs[i].err = &errs.Invalid{Fields: map[string]string{"at": msg.Both("checkin.out_before_in")}}
+		} else if err != nil {
 			return err
 		}
 		outs[i].created = created
@@ -415,23 +441,42 @@ func (w *writer) write(tx *sql.Tx, batch []job, outs []outcome) error {
 	return nil
 }
 
-// checkOut closes the person's latest open stay at the venue that began in
-// the 8 hours before the scan or, when there is none (the entry was never
-// scanned), records a stay ending at the scan that began one default stay
-// earlier: the best estimate for tracing.
-func checkOut(ctx context.Context, stmt func(string) *sql.Stmt, it item) (bool, error) {
+func flag(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// errOutBeforeIn refuses one check-out without failing its batch.
+var errOutBeforeIn = errors.New("check-out before its check-in")
+
+// checkOut closes the person's latest open stay at the venue that began
+// within the category's cap before the scan or, when there is none (the
+// entry was never scanned, or was so long ago that closing it would stretch
+// the stay past the cap), records a stay ending at the scan that began one
+// default stay earlier: the best estimate for tracing. A check-out before
+// an open stay's check-in is refused (errOutBeforeIn): a queued or forged
+// time cannot invent a stay before the one the person is in.
+func checkOut(ctx context.Context, stmt func(string) *sql.Stmt, it item, proof int) (bool, error) {
 	var n int
 	if err := stmt(seenOut).QueryRowContext(ctx, it.id).Scan(&n); err != nil || n > 0 {
 		return false, err
 	}
-	res, err := stmt(closeOpen).ExecContext(ctx, it.at, it.id, it.personID, it.venueID, it.at-8*3600)
+	res, err := stmt(closeOpen).ExecContext(ctx, it.at, it.id, it.personID, it.venueID, it.at-it.maxStay, proof)
 	if err != nil {
 		return false, err
 	}
 	if n, _ := res.RowsAffected(); n == 1 {
 		return true, nil
 	}
-	res, err = stmt(insertOut).ExecContext(ctx, it.id, it.venueID, it.personID, it.at-it.stay, it.at)
+	if err := stmt(laterOpen).QueryRowContext(ctx, it.personID, it.venueID, it.at).Scan(&n); err != nil {
+		return false, err
+	}
+	if n > 0 {
+		return false, errOutBeforeIn
+	}
+	res, err = stmt(insertOut).ExecContext(ctx, it.id, it.venueID, it.personID, it.at-it.stay, it.at, proof, flag(it.queued))
 	if err != nil {
 		return false, err
 	}

@@ -32,6 +32,7 @@ func (s *Server) apiCheckin(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
+	req.ProvenID = s.provenPerson(r)
 	res, err := s.Checkins.Ingest(r.Context(), req)
 	if err != nil {
 		return err
@@ -50,9 +51,13 @@ type checkinView struct {
 	Districts []unitGroup
 	FormID    string // idempotency key of the no-JavaScript form
 	Remember  bool   // a person cookie is set
-	Result    *checkin.Result
-	Error     map[string]string
-	Person    people.Person
+	// ProvenToken is the person token of the person this device proved its
+	// phone for ("" when none): the page's script offers the proof step when
+	// the person it checks in as is another.
+	ProvenToken string
+	Result      *checkin.Result
+	Error       map[string]string
+	Person      people.Person
 }
 
 func (s *Server) checkinView(r *http.Request) (checkinView, error) {
@@ -66,6 +71,9 @@ func (s *Server) checkinView(r *http.Request) (checkinView, error) {
 	cv.listCommunes(province.Code)
 	if c, err := r.Cookie(personCookie); err == nil && c.Value != "" {
 		cv.Remember = true
+	}
+	if id := s.provenPerson(r); id != 0 {
+		cv.ProvenToken = s.Checkins.PersonToken(id)
 	}
 	cv.Person.Commune = v.CommuneCode
 	return cv, nil
@@ -121,6 +129,7 @@ func (s *Server) checkinForm(w http.ResponseWriter, r *http.Request) error {
 		cv.Person = typed
 		req.Person = &cv.Person
 	}
+	req.ProvenID = s.provenPerson(r)
 	res, err := s.Checkins.Ingest(r.Context(), req)
 	if err != nil {
 		if f := errs.FieldsOf(err); f != nil {

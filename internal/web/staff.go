@@ -84,12 +84,14 @@ func (s *Server) apiStaffScan(w http.ResponseWriter, r *http.Request) error {
 		switch sc.Kind {
 		case declaration.ScanPersonal:
 			req.PersonToken = s.Checkins.PersonToken(sc.Personal.PersonID)
+			req.Grade = personalQRGrade(sc.Personal)
 			who = msg.Both("web.staff.personal_qr", strconv.FormatInt(sc.Personal.PersonID, 10))
 		case declaration.ScanIDCard:
 			// Residence is not parsed from the card's free-text address: the
 			// person is filed under the venue's commune, where they were seen.
 			person := sc.Card.Person(v.CommuneCode)
 			req.Person = &person
+			req.Grade = checkin.StaffSeen // the chip card's signed identity, and staff saw its holder
 			who = sc.Card.Name + " · CCCD ***" + sc.Card.Number[max(len(sc.Card.Number)-3, 0):]
 		}
 	case in.Phone != "":
@@ -118,3 +120,10 @@ func (s *Server) apiStaffScan(w http.ResponseWriter, r *http.Request) error {
 	writeIdempotent(w, res.Created, staffResult{Result: res, Who: who, Kind: kind})
 	return nil
 }
+
+// personalQRGrade is what a staff scan of a personal QR proves: staff saw
+// the person the QR names, which is that person only if the declaration
+// that issued it was proven (a QR obtained with typed details is not). The
+// QR's claims do not say so yet (the declarations' proof adds it), so every
+// personal QR counts as unproven until then.
+func personalQRGrade(*declaration.Claims) int { return checkin.Unproven }

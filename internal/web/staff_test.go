@@ -9,16 +9,22 @@ import (
 	"anticovid/internal/store/storetest"
 )
 
-func TestStaffScans(t *testing.T) {
+// newStaffEnv is a server, its market's id, a resident's declaration (its
+// personal QR) and a chip ID card's QR, for staff scans.
+func newStaffEnv(t *testing.T) (*env, string, declaration.Result, string) {
+	t.Helper()
 	e := newEnv(t, storetest.SQLite(t))
-	market := itoa64(e.venues["Chợ Bến Lức"])
 	no := false
 	decl, err := e.decl.Submit(context.Background(), declaration.Input{Kind: declaration.KindResident, Name: "Đặng Văn Lâm", BirthYear: 1960, Sex: "male",
 		Nationality: "VN", Phone: "0911222333", CommuneCode: "27991", Street: "12 Nguyễn Trung Trực", ContactCase: &no, AnimalMarket: &no, VaccineDoses: new(int)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	card := "079085001234||Nguyễn Thị Hoa|15031985|Nữ|123 Hùng Vương, Phường 1, Tân An, Long An|01072021"
+	return e, itoa64(e.venues["Chợ Bến Lức"]), decl, "079085001234||Nguyễn Thị Hoa|15031985|Nữ|123 Hùng Vương, Phường 1, Tân An, Long An|01072021"
+}
+
+func TestStaffScans(t *testing.T) {
+	e, market, decl, card := newStaffEnv(t)
 	cases := []struct {
 		name, user string
 		body       map[string]any

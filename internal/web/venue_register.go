@@ -76,6 +76,7 @@ type registerView struct {
 	Venue        *venue.Venue // once registered
 	QRSVG        template.HTML
 	Username     string
+	DemoCode     string // the code sent, shown only in a demo (otp.Service.Reveal)
 }
 
 func (s *Server) newRegisterView(r *http.Request) *registerView {
@@ -142,7 +143,7 @@ func (s *Server) registerSendCode(w http.ResponseWriter, r *http.Request) error 
 	case err != nil:
 		return err
 	}
-	rv.Phone, rv.Notice, rv.NoticeArg = sent.Phone, "register.sent", people.MaskPhone(sent.Phone)
+	rv.Phone, rv.Notice, rv.NoticeArg, rv.DemoCode = sent.Phone, "register.sent", people.MaskPhone(sent.Phone), sent.Code
 	rv.Values["contact_phone"] = sent.Phone
 	s.renderRegister(w, r, http.StatusOK, "register_form", rv)
 	return nil

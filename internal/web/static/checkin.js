@@ -1,7 +1,10 @@
 // Citizen check-in: remembers the person on this phone, sends each scan with
-// its own id (so a retry or a double tap records once), and keeps scans made
-// offline in a queue that is sent when the connection returns. No framework:
-// it must load fast on a cheap phone over 3G.
+// its own id, and keeps scans made offline in a queue that is sent when the
+// connection returns. One tap is one record: the id is made once per tap, a
+// retry sends the same id, and the buttons wait for the answer (a double tap
+// or a slow network cannot make a second scan). It also offers the proof of
+// the phone number once per device. No framework: it must load fast on a
+// cheap phone over 3G.
 (function () {
   "use strict";
   var root = document.getElementById("checkin");
@@ -9,6 +12,7 @@
   var form = document.getElementById("form"), status = document.getElementById("status");
   var personBox = document.getElementById("person"), who = document.getElementById("who");
   var forget = document.getElementById("forget");
+  var buttons = [document.getElementById("in"), document.getElementById("out")];
   var token = root.dataset.token, venueKey = "acv.in." + root.dataset.venue;
   var en = document.documentElement.lang === "en";
   // The page gives the texts in its language (data-t-*, from the catalog).
@@ -33,6 +37,7 @@
 
   function showPerson() {
     var p = load("acv.person", null);
+    showProof(p);
     personBox.hidden = !!p;
     who.hidden = forget.hidden = !p;
     if (p) who.textContent = T.as + p.name + " · " + p.phone.replace(/\D/g, "").replace(/^(\d{3})\d+(\d{3})$/, "$1****$2");
@@ -41,9 +46,17 @@
     document.getElementById("in").classList.toggle("primary", !last);
   }
 
+  // busy: a tap is waiting for its answer (or for the network to fail).
+  var busy = false;
+  function hold(on) {
+    busy = on;
+    buttons.forEach(function (b) { b.disabled = on; });
+  }
+
   var flushing = false;
   function flush() {
     var queue = load("acv.queue", []);
+    if (!flushing && !queue.length) hold(false);
     if (flushing || !queue.length) return Promise.resolve();
     flushing = true;
     var scan = queue[0];
@@ -51,7 +64,7 @@
       .then(function (r) {
         return r.json().then(function (body) {
           var q = load("acv.queue", []).filter(function (s) { return s.id !== scan.id; });
-          if (r.status === 429 || r.status >= 500) { flushing = false; say("warn", T.saved); return; }
+          if (r.status === 429 || r.status >= 500) { flushing = false; hold(false); say("warn", T.saved); return; }
           save("acv.queue", q);
           flushing = false;
           if (r.ok) {
@@ -72,7 +85,7 @@
           showPerson();
           return flush();
         });
-      }, function () { flushing = false; say("warn", T.saved); });
+      }).catch(function () { flushing = false; hold(false); say("warn", T.saved); }); // no network, or no answer it could read
   }
 
   // Another province of residence: the server lists its communes.
@@ -86,6 +99,8 @@
   form.addEventListener("submit", function (ev) {
     if (showing) return;
     ev.preventDefault();
+    if (busy) return; // the tap before is still waiting for its answer
+    hold(true);
     var direction = ev.submitter ? ev.submitter.value : "in";
     var p = load("acv.person", null);
     if (!p) {
@@ -106,6 +121,60 @@
     showPerson();
     flush();
   });
+  // The proof of the phone number: a code goes by SMS to the number stored
+  // for the person this phone checks in as; the right code makes the server
+  // set a cookie, and this phone's scans for that person count as proven.
+  var proof = document.getElementById("proof"), proven = proof.dataset.proven;
+  var proofSend = document.getElementById("proof-send"), proofCheck = document.getElementById("proof-check");
+  var proofCode = document.getElementById("proof-code"), proofSent = document.getElementById("proof-sent");
+  var proofStatus = document.getElementById("proof-status");
+  function showProof(p) { proof.hidden = !(p && p.token && p.token !== proven); }
+  function proofSay(cls, text) { proofStatus.innerHTML = ""; var e = document.createElement("p"); e.className = cls; e.textContent = text; proofStatus.appendChild(e); }
+  function ask(path, body, button) {
+    button.disabled = true;
+    return fetch(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) })
+      .then(function (r) {
+        return r.json().then(function (b) {
+          button.disabled = false;
+          if (r.ok) return b;
+          var f = (b.error && b.error.fields) || {};
+          proofSay("error", Object.keys(f).map(function (k) { return f[k]; }).join("; ") || (b.error && b.error.message) || r.status);
+          return null;
+        });
+      }, function () { button.disabled = false; proofSay("warn", proof.dataset.tOffline); return null; });
+  }
+  proofSend.addEventListener("click", function () {
+    var p = load("acv.person", null);
+    if (!p || !p.token) return;
+    ask("/api/v1/proof/code", { person_token: p.token }, proofSend).then(function (b) {
+      if (!b) return;
+      proofStatus.innerHTML = "";
+      proofSent.hidden = false;
+      proofSent.textContent = proof.dataset.tSent + b.phone;
+      if (b.code) {
+        var d = document.createElement("span");
+        d.id = "proof-demo";
+        d.textContent = " · " + proof.dataset.tDemo + b.code;
+        proofSent.appendChild(d);
+      }
+      document.getElementById("proof-code-label").hidden = proofCheck.hidden = false;
+      proofCode.focus();
+    });
+  });
+  proofCheck.addEventListener("click", function () {
+    var p = load("acv.person", null);
+    if (!p || !p.token) return;
+    ask("/api/v1/proof", { person_token: p.token, code: proofCode.value.trim() }, proofCheck).then(function (b) {
+      if (!b) return;
+      proven = p.token;
+      proofSent.hidden = true;
+      document.getElementById("proof-code-label").hidden = proofCheck.hidden = true;
+      proofSay("ok", proof.dataset.tDone);
+      proof.hidden = false; // keep the confirmation in view until the next scan
+      proofSend.hidden = true;
+    });
+  });
+
   forget.addEventListener("click", function (ev) { ev.preventDefault(); localStorage.removeItem("acv.person"); showPerson(); });
   window.addEventListener("online", flush);
   setInterval(flush, 15000);
