@@ -412,5 +412,5 @@ func TestExpandBounds(t *testing.T) {
 
 // wholeProbe is the check-in package's covering-index probe given as a
 // replaced probe, which reads every range whole (no long-stay split).
-const wholeProbe = `SELECT person_id, t_in, t_out FROM visits WHERE venue_id = $1 AND t_in >= $2 AND t_in <= $3
+const wholeProbe = `SELECT person_id, t_in, t_out, proof FROM visits WHERE venue_id = $1 AND t_in >= $2 AND t_in <= $3
 	AND (t_out IS NULL OR t_out >= $4)`
