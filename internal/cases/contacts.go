@@ -70,11 +70,12 @@ func byPerson(cs []tracing.Contact) []*personContact {
 
 // saveTrace brings a case's stored F1s and exposure venues up to date with a
 // trace, inside tx: new contacts are added, changed ones updated (an F2
-// found to be an F1 is raised), outcomes kept. It returns the new F1s.
-func (s *Service) saveTrace(ctx context.Context, tx *sql.Tx, caseID int64, tr *tracing.Trace, now int64) ([]int64, error) {
+// found to be an F1 is raised), outcomes kept. It returns the new F1s, and
+// the known ones whose grade rose to proven (now due their message).
+func (s *Service) saveTrace(ctx context.Context, tx *sql.Tx, caseID int64, tr *tracing.Trace, now int64) (added, proven []int64, err error) {
 	pcs := byPerson(tr.Contacts)
 	if err := s.saveExposures(ctx, tx, caseID, tr, now); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	return s.upsertContacts(ctx, tx, caseID, F1, pcs, now)
 }
@@ -85,10 +86,10 @@ type stored struct {
 	proof                    int
 }
 
-func (s *Service) upsertContacts(ctx context.Context, tx *sql.Tx, caseID int64, level string, pcs []*personContact, now int64) ([]int64, error) {
+func (s *Service) upsertContacts(ctx context.Context, tx *sql.Tx, caseID int64, level string, pcs []*personContact, now int64) (added, proven []int64, err error) {
 	rows, err := tx.QueryContext(ctx, "SELECT id, person_id, level, overlap_seconds, first_shared, last_shared, proof FROM contacts WHERE case_id = $1", caseID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	have := map[int64]stored{}
 	for rows.Next() {
@@ -96,13 +97,13 @@ func (s *Service) upsertContacts(ctx context.Context, tx *sql.Tx, caseID int64, 
 		var person int64
 		if err := rows.Scan(&st.id, &person, &st.level, &st.overlap, &st.first, &st.last, &st.proof); err != nil {
 			rows.Close()
-			return nil, err
+			return nil, nil, err
 		}
 		have[person] = st
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var fresh []*personContact
 	for _, pc := range pcs {
@@ -123,11 +124,14 @@ func (s *Service) upsertContacts(ctx context.Context, tx *sql.Tx, caseID int64, 
 		if _, err := tx.ExecContext(ctx, `UPDATE contacts SET level = $1, venue_id = $2, overlap_seconds = $3, first_shared = $4,
 			last_shared = $5, vulnerable = $6, evidence = $7, source = $8, via_person_id = $9, proof = $10 WHERE id = $11`,
 			level, pc.venue, pc.overlap, pc.first, pc.last, b2i(pc.vulnerable), string(ev), pc.source, nullable(pc.via), max(st.proof, pc.proof), st.id); err != nil {
-			return nil, err
+			return nil, nil, err
+		}
+		if st.proof < checkin.PhoneProven && pc.proof >= checkin.PhoneProven {
+			proven = append(proven, pc.person)
 		}
 	}
 	if len(fresh) == 0 {
-		return nil, nil
+		return nil, proven, nil
 	}
 	ids := make([]int64, len(fresh))
 	for i, pc := range fresh {
@@ -135,13 +139,12 @@ func (s *Service) upsertContacts(ctx context.Context, tx *sql.Tx, caseID int64, 
 	}
 	where, err := s.People.Places(ctx, ids)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	due := now + int64(s.FollowUp/time.Second)
 	const cols, per = 18, 40
 	head := `INSERT INTO contacts (case_id, person_id, level, via_person_id, source, venue_id, overlap_seconds, first_shared, last_shared,
 		vulnerable, evidence, commune_code, district_code, province_code, created_at, due_at, quarantine_until, proof) VALUES `
-	var added []int64
 	for lo := 0; lo < len(fresh); lo += per {
 		chunk := fresh[lo:min(lo+per, len(fresh))]
 		var b strings.Builder
@@ -167,10 +170,10 @@ func (s *Service) upsertContacts(ctx context.Context, tx *sql.Tx, caseID int64, 
 			continue
 		}
 		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return added, nil
+	return added, proven, nil
 }
 
 func b2i(b bool) int {
@@ -255,18 +258,16 @@ func (s *Service) Contacts(ctx context.Context, p *auth.Principal, caseID int64,
 		if tr, err = s.trace(ctx, c.PersonID, res.Window); err != nil {
 			return ContactsResult{}, fmt.Errorf("contacts: %w", err)
 		}
-		var added []int64
+		var added, proven []int64
 		err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
-			added, err = s.saveTrace(ctx, tx, c.ID, tr, s.Now().Unix())
+			added, proven, err = s.saveTrace(ctx, tx, c.ID, tr, s.Now().Unix())
 			return err
 		})
 		if err != nil {
 			return ContactsResult{}, fmt.Errorf("contacts: %w", err)
 		}
 		res.New = len(added)
-		if len(added) > 0 {
-			s.notifyNew(ctx, c, added)
-		}
+		s.notifyNew(ctx, c, append(added, proven...))
 	}
 	// Worklist rows: ids, outcomes, and the F2s.
 	type row struct {

@@ -132,15 +132,15 @@ func (s *Service) Refresh(ctx context.Context, c Case) error {
 	if err != nil {
 		return err
 	}
-	var added []int64
+	var added, proven []int64
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		added, err = s.saveTrace(ctx, tx, c.ID, tr, s.Now().Unix())
+		added, proven, err = s.saveTrace(ctx, tx, c.ID, tr, s.Now().Unix())
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	s.notifyNew(ctx, c, added)
+	s.notifyNew(ctx, c, append(added, proven...))
 	return nil
 }
 

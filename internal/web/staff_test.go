@@ -13,8 +13,13 @@ func TestStaffScans(t *testing.T) {
 	e := newEnv(t, storetest.SQLite(t))
 	market := itoa64(e.venues["Chợ Bến Lức"])
 	no := false
-	decl, err := e.decl.Submit(context.Background(), declaration.Input{Kind: declaration.KindResident, Name: "Đặng Văn Lâm", BirthYear: 1960, Sex: "male",
-		Nationality: "VN", Phone: "0911222333", CommuneCode: "27991", Street: "12 Nguyễn Trung Trực", ContactCase: &no, AnimalMarket: &no, VaccineDoses: new(int)})
+	// A proven declaration's QR (the device proved the phone).
+	unproven, err := e.decl.Submit(context.Background(), declaration.Input{Kind: declaration.KindResident, Name: "Đặng Văn Lâm", BirthYear: 1960, Sex: "male",
+		Nationality: "VN", Phone: "0911222333", CommuneCode: "27991", Street: "12 Nguyễn Trung Trực", ContactCase: &no, AnimalMarket: &no, VaccineDoses: new(int)}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	decl, err := e.decl.Prove(context.Background(), unproven.Pending, unproven.PersonID)
 	if err != nil {
 		t.Fatal(err)
 	}
