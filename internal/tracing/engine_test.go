@@ -1,6 +1,7 @@
 package tracing
 
 import (
+	"anticovid/internal/checkin"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -351,6 +352,23 @@ func TestSourcesMerge(t *testing.T) {
 	}
 	if got[0].Overlap != 40*time.Minute || len(got[0].Evidence) != 1 || got[0].Evidence[0].IndexOut.Unix() != base+3600 {
 		t.Fatalf("QR contact %+v", got[0])
+	}
+	// Trace (what cases and serve --demo call) asks the other sources too:
+	// it used to call them through a nil *QR and panic.
+	w := Window{From: time.Unix(base, 0), To: time.Unix(base+3600, 0)}
+	tr, err := e.Trace(ctx, 1, w)
+	if err != nil || len(tr.Contacts) != 2 || tr.Contacts[1].Source != SourceBluetooth {
+		t.Fatalf("trace with two sources: %+v %v", tr, err)
+	}
+	// The grade comes from the stay's row (the covering index), best first.
+	if tr.Contacts[0].Proof != checkin.Unproven {
+		t.Errorf("unproven stay traced with proof %d", tr.Contacts[0].Proof)
+	}
+	if _, err := db.W.Exec("UPDATE visits SET proof = $1 WHERE id = 'b'", checkin.StaffSeen); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := e.Contacts(ctx, 1, w); err != nil || got[0].Proof != checkin.StaffSeen {
+		t.Errorf("proven stay: %+v %v", got, err)
 	}
 }
 

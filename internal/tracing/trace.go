@@ -35,7 +35,9 @@ func (e *Engine) Trace(ctx context.Context, personID int64, w Window) (*Trace, e
 	for _, s := range e.Sources {
 		var cs []Contact
 		var err error
-		if s, ok := s.(*QR); ok && s == q {
+		// (qs, not s: a name declared here would shadow s in the else branch
+		// too, as a nil *QR for every other source.)
+		if qs, ok := s.(*QR); ok && qs == q {
 			cs, err = q.ContactsOf(ctx, personID, t.Visits)
 		} else {
 			cs, err = s.Contacts(ctx, personID, w)
