@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -473,13 +474,7 @@ func TestWorklistCallsAndExports(t *testing.T) {
 		if name != fmt.Sprintf("tiep-xuc-ca-%d.xlsx", c.ID) {
 			t.Errorf("file name %s", name)
 		}
-		x, err := excelize.OpenReader(&buf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rows, _ := x.GetRows("Danh sách")
-		x.Close()
-		text := fmt.Sprint(rows)
+		text := xlsxText(t, &buf)
 		for _, want := range []string{"Trần Thị Bình", "0900000002", "Lê Văn Cường", "Cách ly tại nhà", "Chợ Bến Lức", "Gửi Trạm Y tế xã Thạnh Lợi", "Họ và tên"} {
 			if !strings.Contains(text, want) {
 				t.Errorf("XLSX lacks %q: %s", want, text)
@@ -671,4 +666,16 @@ func TestRuleSettings(t *testing.T) {
 			t.Errorf("after a restart %+v %v", rs, err)
 		}
 	})
+}
+
+// xlsxText is the text of an export's sheet, row by row.
+func xlsxText(t *testing.T, r io.Reader) string {
+	t.Helper()
+	x, err := excelize.OpenReader(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	rows, _ := x.GetRows("Danh sách")
+	return fmt.Sprint(rows)
 }

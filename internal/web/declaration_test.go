@@ -116,13 +116,7 @@ func TestDeclarationAPI(t *testing.T) {
 	if code != 200 || res.Token != "" || strings.Contains(body, `"token"`) || res.Pending == "" {
 		t.Fatalf("repeat without proof: %d %s", code, body)
 	}
-	person, _, err := decl.Pending(res.Pending)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res, err = decl.Prove(t.Context(), res.Pending, person); err != nil {
-		t.Fatal(err)
-	}
+	res = proveDecl(t, decl, res)
 	c, err := decl.Verify(res.Token)
 	if code != 200 || err != nil || c.DeclarationID != res.ID || res.QRURL != e.srv.URL+"/p/"+res.Token {
 		t.Fatalf("repeat: %d %+v %v %+v", code, res, err, c)
@@ -310,4 +304,18 @@ func TestDeclarationProofCookie(t *testing.T) {
 	if n := count(t, e.db, "declarations WHERE proof = 0"); n != 7 {
 		t.Errorf("%d unproven declarations, want 7", n)
 	}
+}
+
+// proveDecl runs the proof step of an unproven declaration on the device of
+// the person it names (the code is checked in TestDeclarationForm).
+func proveDecl(t *testing.T, decl *declaration.Service, res declaration.Result) declaration.Result {
+	t.Helper()
+	person, _, err := decl.Pending(res.Pending)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err = decl.Prove(t.Context(), res.Pending, person); err != nil {
+		t.Fatal(err)
+	}
+	return res
 }

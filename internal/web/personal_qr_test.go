@@ -27,13 +27,7 @@ func TestPersonalQR(t *testing.T) {
 		t.Fatalf("declare: %d %s", code, body)
 	}
 	// The device proves the phone (the proof step), and gets the QR.
-	person, _, err := decl.Pending(res.Pending)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res, err = decl.Prove(t.Context(), res.Pending, person); err != nil {
-		t.Fatal(err)
-	}
+	res = proveDecl(t, decl, res)
 	resp, err := http.Get(e.srv.URL + "/p/" + res.Token + "/qr.png?size=400")
 	if err != nil {
 		t.Fatal(err)
