@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"anticovid/internal/auth"
+	"anticovid/internal/checkin"
 	"anticovid/internal/errs"
 	"anticovid/internal/notify"
 	"anticovid/internal/people"
@@ -91,16 +93,23 @@ func newFixture(t *testing.T, db *sqldb.DB) *fixture {
 	return f
 }
 
-// visit records a stay; hoursAgo and minutes of stay (-1: no check-out).
+// visit records a stay from a phone proven on its device; hoursAgo and
+// minutes of stay (-1: no check-out).
 func (f *fixture) visit(id, phone, venue string, hoursAgo float64, minutes int) {
+	f.t.Helper()
+	f.visitGraded(id, phone, venue, hoursAgo, minutes, checkin.PhoneProven)
+}
+
+// visitGraded records a stay with its evidence grade.
+func (f *fixture) visitGraded(id, phone, venue string, hoursAgo float64, minutes, proof int) {
 	f.t.Helper()
 	in := f.now.Add(-time.Duration(hoursAgo * float64(time.Hour))).Unix()
 	var out any
 	if minutes >= 0 {
 		out = in + int64(minutes)*60
 	}
-	if _, err := f.db.W.Exec("INSERT INTO visits (id, venue_id, person_id, t_in, t_out) VALUES ($1, $2, $3, $4, $5)",
-		id, f.venues[venue], f.people[phone], in, out); err != nil {
+	if _, err := f.db.W.Exec("INSERT INTO visits (id, venue_id, person_id, t_in, t_out, proof) VALUES ($1, $2, $3, $4, $5, $6)",
+		id, f.venues[venue], f.people[phone], in, out, proof); err != nil {
 		f.t.Fatal(err)
 	}
 }
@@ -465,13 +474,7 @@ func TestWorklistCallsAndExports(t *testing.T) {
 		if name != fmt.Sprintf("tiep-xuc-ca-%d.xlsx", c.ID) {
 			t.Errorf("file name %s", name)
 		}
-		x, err := excelize.OpenReader(&buf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rows, _ := x.GetRows("Danh sách")
-		x.Close()
-		text := fmt.Sprint(rows)
+		text := xlsxText(t, &buf)
 		for _, want := range []string{"Trần Thị Bình", "0900000002", "Lê Văn Cường", "Cách ly tại nhà", "Chợ Bến Lức", "Gửi Trạm Y tế xã Thạnh Lợi", "Họ và tên"} {
 			if !strings.Contains(text, want) {
 				t.Errorf("XLSX lacks %q: %s", want, text)
@@ -663,4 +666,16 @@ func TestRuleSettings(t *testing.T) {
 			t.Errorf("after a restart %+v %v", rs, err)
 		}
 	})
+}
+
+// xlsxText is the text of an export's sheet, row by row.
+func xlsxText(t *testing.T, r io.Reader) string {
+	t.Helper()
+	x, err := excelize.OpenReader(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	rows, _ := x.GetRows("Danh sách")
+	return fmt.Sprint(rows)
 }

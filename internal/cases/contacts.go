@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"anticovid/internal/auth"
+	"anticovid/internal/checkin"
 	"anticovid/internal/errs"
 	"anticovid/internal/msg"
 	"anticovid/internal/notify"
@@ -38,6 +39,7 @@ type personContact struct {
 	overlap     int64 // seconds, summed over venues
 	first, last int64
 	vulnerable  bool
+	proof       int // the best evidence grade over venues and sources
 	evidence    []tracing.Exposure
 	via         int64
 }
@@ -57,6 +59,7 @@ func byPerson(cs []tracing.Contact) []*personContact {
 		pc.overlap += int64(c.Overlap / time.Second)
 		pc.first, pc.last = min(pc.first, c.FirstShared.Unix()), max(pc.last, c.LastShared.Unix())
 		pc.vulnerable = pc.vulnerable || c.Vulnerable
+		pc.proof = max(pc.proof, c.Proof)
 		pc.evidence = append(pc.evidence, c.Evidence...)
 		if c.Source != pc.source && !strings.Contains(pc.source, c.Source) {
 			pc.source += "," + c.Source
@@ -67,11 +70,12 @@ func byPerson(cs []tracing.Contact) []*personContact {
 
 // saveTrace brings a case's stored F1s and exposure venues up to date with a
 // trace, inside tx: new contacts are added, changed ones updated (an F2
-// found to be an F1 is raised), outcomes kept. It returns the new F1s.
-func (s *Service) saveTrace(ctx context.Context, tx *sql.Tx, caseID int64, tr *tracing.Trace, now int64) ([]int64, error) {
+// found to be an F1 is raised), outcomes kept. It returns the new F1s, and
+// the known ones whose grade rose to proven (now due their message).
+func (s *Service) saveTrace(ctx context.Context, tx *sql.Tx, caseID int64, tr *tracing.Trace, now int64) (added, proven []int64, err error) {
 	pcs := byPerson(tr.Contacts)
 	if err := s.saveExposures(ctx, tx, caseID, tr, now); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	return s.upsertContacts(ctx, tx, caseID, F1, pcs, now)
 }
@@ -79,26 +83,27 @@ func (s *Service) saveTrace(ctx context.Context, tx *sql.Tx, caseID int64, tr *t
 type stored struct {
 	id, overlap, first, last int64
 	level                    string
+	proof                    int
 }
 
-func (s *Service) upsertContacts(ctx context.Context, tx *sql.Tx, caseID int64, level string, pcs []*personContact, now int64) ([]int64, error) {
-	rows, err := tx.QueryContext(ctx, "SELECT id, person_id, level, overlap_seconds, first_shared, last_shared FROM contacts WHERE case_id = $1", caseID)
+func (s *Service) upsertContacts(ctx context.Context, tx *sql.Tx, caseID int64, level string, pcs []*personContact, now int64) (added, proven []int64, err error) {
+	rows, err := tx.QueryContext(ctx, "SELECT id, person_id, level, overlap_seconds, first_shared, last_shared, proof FROM contacts WHERE case_id = $1", caseID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	have := map[int64]stored{}
 	for rows.Next() {
 		var st stored
 		var person int64
-		if err := rows.Scan(&st.id, &person, &st.level, &st.overlap, &st.first, &st.last); err != nil {
+		if err := rows.Scan(&st.id, &person, &st.level, &st.overlap, &st.first, &st.last, &st.proof); err != nil {
 			rows.Close()
-			return nil, err
+			return nil, nil, err
 		}
 		have[person] = st
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var fresh []*personContact
 	for _, pc := range pcs {
@@ -107,21 +112,26 @@ func (s *Service) upsertContacts(ctx context.Context, tx *sql.Tx, caseID int64, 
 			fresh = append(fresh, pc)
 			continue
 		}
-		if st.level <= level && st.overlap == pc.overlap && st.first == pc.first && st.last == pc.last {
+		if st.level <= level && st.overlap == pc.overlap && st.first == pc.first && st.last == pc.last && st.proof >= pc.proof {
 			continue // unchanged (F1 < F2 as strings: never lower a level)
 		}
 		if st.level < level {
 			continue // an F1 is not made an F2
 		}
 		ev, _ := json.Marshal(pc.evidence)
+		// A grade only rises: a stay proven later (a released held record,
+		// a staff scan) does not unprove what was proven before.
 		if _, err := tx.ExecContext(ctx, `UPDATE contacts SET level = $1, venue_id = $2, overlap_seconds = $3, first_shared = $4,
-			last_shared = $5, vulnerable = $6, evidence = $7, source = $8, via_person_id = $9 WHERE id = $10`,
-			level, pc.venue, pc.overlap, pc.first, pc.last, b2i(pc.vulnerable), string(ev), pc.source, nullable(pc.via), st.id); err != nil {
-			return nil, err
+			last_shared = $5, vulnerable = $6, evidence = $7, source = $8, via_person_id = $9, proof = $10 WHERE id = $11`,
+			level, pc.venue, pc.overlap, pc.first, pc.last, b2i(pc.vulnerable), string(ev), pc.source, nullable(pc.via), max(st.proof, pc.proof), st.id); err != nil {
+			return nil, nil, err
+		}
+		if st.proof < checkin.PhoneProven && pc.proof >= checkin.PhoneProven {
+			proven = append(proven, pc.person)
 		}
 	}
 	if len(fresh) == 0 {
-		return nil, nil
+		return nil, proven, nil
 	}
 	ids := make([]int64, len(fresh))
 	for i, pc := range fresh {
@@ -129,13 +139,12 @@ func (s *Service) upsertContacts(ctx context.Context, tx *sql.Tx, caseID int64, 
 	}
 	where, err := s.People.Places(ctx, ids)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	due := now + int64(s.FollowUp/time.Second)
-	const cols, per = 17, 40
+	const cols, per = 18, 40
 	head := `INSERT INTO contacts (case_id, person_id, level, via_person_id, source, venue_id, overlap_seconds, first_shared, last_shared,
-		vulnerable, evidence, commune_code, district_code, province_code, created_at, due_at, quarantine_until) VALUES `
-	var added []int64
+		vulnerable, evidence, commune_code, district_code, province_code, created_at, due_at, quarantine_until, proof) VALUES `
 	for lo := 0; lo < len(fresh); lo += per {
 		chunk := fresh[lo:min(lo+per, len(fresh))]
 		var b strings.Builder
@@ -153,7 +162,7 @@ func (s *Service) upsertContacts(ctx context.Context, tx *sql.Tx, caseID int64, 
 			}
 			b.WriteString("(" + sqldb.In(n*cols+1, cols) + ")")
 			args = append(args, caseID, pc.person, level, nullable(pc.via), pc.source, pc.venue, pc.overlap, pc.first, pc.last,
-				b2i(pc.vulnerable), string(ev), pl.Commune, pl.District, pl.Province, now, due, pc.last+int64(s.Quarantine/time.Second))
+				b2i(pc.vulnerable), string(ev), pl.Commune, pl.District, pl.Province, now, due, pc.last+int64(s.Quarantine/time.Second), pc.proof)
 			added = append(added, pc.person)
 			n++
 		}
@@ -161,10 +170,10 @@ func (s *Service) upsertContacts(ctx context.Context, tx *sql.Tx, caseID int64, 
 			continue
 		}
 		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return added, nil
+	return added, proven, nil
 }
 
 func b2i(b bool) int {
@@ -192,22 +201,25 @@ func (s *Service) saveExposures(ctx context.Context, tx *sql.Tx, caseID int64, t
 // ContactView is one contact as the API and pages show it. Phone and Name
 // are set only for people within the viewer's jurisdiction.
 type ContactView struct {
-	ContactID      int64              `json:"contact_id,omitempty"`
-	PersonID       int64              `json:"person_id"`
-	Name           string             `json:"name,omitempty"`
-	Phone          *string            `json:"phone"`
-	Level          string             `json:"level"`
-	VenueID        int64              `json:"venue_id"`
-	VenueName      string             `json:"venue_name,omitempty"`
-	OverlapMinutes int64              `json:"overlap_minutes"`
-	FirstShared    time.Time          `json:"first_shared"`
-	LastShared     time.Time          `json:"last_shared"`
-	Source         string             `json:"source"`
-	ViaPersonID    *int64             `json:"via_person_id,omitempty"`
-	CommuneCode    string             `json:"commune_code"`
-	Vulnerable     bool               `json:"vulnerable,omitempty"`
-	Outcome        string             `json:"outcome,omitempty"`
-	Evidence       []tracing.Exposure `json:"evidence,omitempty"`
+	ContactID      int64     `json:"contact_id,omitempty"`
+	PersonID       int64     `json:"person_id"`
+	Name           string    `json:"name,omitempty"`
+	Phone          *string   `json:"phone"`
+	Level          string    `json:"level"`
+	VenueID        int64     `json:"venue_id"`
+	VenueName      string    `json:"venue_name,omitempty"`
+	OverlapMinutes int64     `json:"overlap_minutes"`
+	FirstShared    time.Time `json:"first_shared"`
+	LastShared     time.Time `json:"last_shared"`
+	Source         string    `json:"source"`
+	ViaPersonID    *int64    `json:"via_person_id,omitempty"`
+	CommuneCode    string    `json:"commune_code"`
+	Vulnerable     bool      `json:"vulnerable,omitempty"`
+	// Proof is the contact's evidence grade (0 unproven: not messaged,
+	// a person calls first; 1 phone proven; 2 seen by staff).
+	Proof    int                `json:"proof"`
+	Outcome  string             `json:"outcome,omitempty"`
+	Evidence []tracing.Exposure `json:"evidence,omitempty"`
 }
 
 // ContactsResult is a case's contacts, computed when asked.
@@ -246,18 +258,16 @@ func (s *Service) Contacts(ctx context.Context, p *auth.Principal, caseID int64,
 		if tr, err = s.trace(ctx, c.PersonID, res.Window); err != nil {
 			return ContactsResult{}, fmt.Errorf("contacts: %w", err)
 		}
-		var added []int64
+		var added, proven []int64
 		err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
-			added, err = s.saveTrace(ctx, tx, c.ID, tr, s.Now().Unix())
+			added, proven, err = s.saveTrace(ctx, tx, c.ID, tr, s.Now().Unix())
 			return err
 		})
 		if err != nil {
 			return ContactsResult{}, fmt.Errorf("contacts: %w", err)
 		}
 		res.New = len(added)
-		if len(added) > 0 {
-			s.notifyNew(ctx, c, added)
-		}
+		s.notifyNew(ctx, c, append(added, proven...))
 	}
 	// Worklist rows: ids, outcomes, and the F2s.
 	type row struct {
@@ -268,7 +278,7 @@ func (s *Service) Contacts(ctx context.Context, p *auth.Principal, caseID int64,
 		pc      personContact
 	}
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT id, person_id, level, outcome, via_person_id, source, venue_id, overlap_seconds, first_shared, last_shared,
-		vulnerable, commune_code FROM contacts WHERE case_id = $1 ORDER BY level, vulnerable DESC, overlap_seconds DESC, id`, c.ID)
+		vulnerable, commune_code, proof FROM contacts WHERE case_id = $1 ORDER BY level, vulnerable DESC, overlap_seconds DESC, id`, c.ID)
 	if err != nil {
 		return ContactsResult{}, fmt.Errorf("contacts: %w", err)
 	}
@@ -279,7 +289,7 @@ func (s *Service) Contacts(ctx context.Context, p *auth.Principal, caseID int64,
 		var r row
 		var vul int
 		var commune string
-		if err := rows.Scan(&r.id, &r.pc.person, &r.level, &r.outcome, &r.via, &r.pc.source, &r.pc.venue, &r.pc.overlap, &r.pc.first, &r.pc.last, &vul, &commune); err != nil {
+		if err := rows.Scan(&r.id, &r.pc.person, &r.level, &r.outcome, &r.via, &r.pc.source, &r.pc.venue, &r.pc.overlap, &r.pc.first, &r.pc.last, &vul, &commune, &r.pc.proof); err != nil {
 			rows.Close()
 			return ContactsResult{}, fmt.Errorf("contacts: %w", err)
 		}
@@ -300,7 +310,7 @@ func (s *Service) Contacts(ctx context.Context, p *auth.Principal, caseID int64,
 			st := stored[tc.PersonID]
 			res.Contacts = append(res.Contacts, ContactView{ContactID: st.id, PersonID: tc.PersonID, Level: F1, VenueID: tc.VenueID,
 				OverlapMinutes: int64(tc.Overlap / time.Minute), FirstShared: tc.FirstShared, LastShared: tc.LastShared, Source: tc.Source,
-				CommuneCode: communes[tc.PersonID], Vulnerable: tc.Vulnerable, Outcome: st.outcome, Evidence: tc.Evidence})
+				CommuneCode: communes[tc.PersonID], Vulnerable: tc.Vulnerable, Proof: max(tc.Proof, st.pc.proof), Outcome: st.outcome, Evidence: tc.Evidence})
 		}
 	} else {
 		f2 = ordered // not an F0 now: the list as it was stored
@@ -308,7 +318,7 @@ func (s *Service) Contacts(ctx context.Context, p *auth.Principal, caseID int64,
 	for _, r := range f2 {
 		v := ContactView{ContactID: r.id, PersonID: r.pc.person, Level: r.level, VenueID: r.pc.venue, OverlapMinutes: r.pc.overlap / 60,
 			FirstShared: unix(r.pc.first), LastShared: unix(r.pc.last), Source: r.pc.source, CommuneCode: communes[r.pc.person],
-			Vulnerable: r.pc.vulnerable, Outcome: r.outcome}
+			Vulnerable: r.pc.vulnerable, Proof: r.pc.proof, Outcome: r.outcome}
 		if r.via.Valid {
 			v.ViaPersonID = &r.via.Int64
 		}
@@ -419,7 +429,9 @@ func (s *Service) notifyNew(ctx context.Context, c Case, persons []int64) {
 	}()
 }
 
-// NotifyPending queues a message to every F1 of a case not messaged yet.
+// NotifyPending queues a message to every proven F1 of a case not messaged
+// yet. An unproven contact (a phone typed at a venue, never proved) is left
+// to the worklist for a person to call: a typed number may be a stranger's.
 // It is safe to run twice: the outbox's dedup key and notified_at make each
 // person's message go once.
 func (s *Service) NotifyPending(ctx context.Context, caseID int64) error {
@@ -427,7 +439,7 @@ func (s *Service) NotifyPending(ctx context.Context, caseID int64) error {
 		return nil
 	}
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT id, person_id, first_shared, venue_id FROM contacts
-		WHERE case_id = $1 AND level = 'F1' AND notified_at IS NULL AND closed = 0 ORDER BY id`, caseID)
+		WHERE case_id = $1 AND level = 'F1' AND notified_at IS NULL AND closed = 0 AND proof >= $2 ORDER BY id`, caseID, checkin.PhoneProven)
 	if err != nil {
 		return fmt.Errorf("notify: %w", err)
 	}
@@ -483,7 +495,7 @@ func (s *Service) NotifyPending(ctx context.Context, caseID int64) error {
 	}
 	if last > 0 {
 		if _, err := s.DB.W.ExecContext(ctx, `UPDATE contacts SET notified_at = $1 WHERE case_id = $2 AND level = 'F1'
-			AND notified_at IS NULL AND closed = 0 AND id <= $3`, s.Now().Unix(), caseID, last); err != nil {
+			AND notified_at IS NULL AND closed = 0 AND proof >= $4 AND id <= $3`, s.Now().Unix(), caseID, last, checkin.PhoneProven); err != nil {
 			return fmt.Errorf("notify: %w", err)
 		}
 	}

@@ -283,7 +283,7 @@ func (s *Service) Create(ctx context.Context, p *auth.Principal, in NewCase) (Ca
 			if _, err := tx.ExecContext(ctx, `UPDATE contacts SET closed = 1, outcome = 'confirmed_f0', outcome_at = $1 WHERE person_id = $2 AND closed = 0`, now, person.id); err != nil {
 				return err
 			}
-			if newContacts, err = s.saveTrace(ctx, tx, id, trace, now); err != nil {
+			if newContacts, _, err = s.saveTrace(ctx, tx, id, trace, now); err != nil {
 				return err
 			}
 		}

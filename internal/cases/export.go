@@ -36,6 +36,12 @@ var outcomeNames = map[string]string{
 	"confirmed_f0":     msg.T("vi", "cases.became_f0"),
 }
 
+// ProofName names an evidence grade in lang: "Chưa xác minh" for an
+// unproven contact, whom a person calls before anything is ordered.
+func ProofName(lang string, proof int) string {
+	return msg.T(lang, "cases.proof."+strconv.Itoa(min(max(proof, 0), 2)))
+}
+
 // OutcomeName returns an outcome's Vietnamese name.
 func OutcomeName(o string) string {
 	if n, ok := outcomeNames[o]; ok {
@@ -126,19 +132,19 @@ func (s *Service) Refresh(ctx context.Context, c Case) error {
 	if err != nil {
 		return err
 	}
-	var added []int64
+	var added, proven []int64
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		added, err = s.saveTrace(ctx, tx, c.ID, tr, s.Now().Unix())
+		added, proven, err = s.saveTrace(ctx, tx, c.ID, tr, s.Now().Unix())
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	s.notifyNew(ctx, c, added)
+	s.notifyNew(ctx, c, append(added, proven...))
 	return nil
 }
 
-var exportHeader = []string{"STT", msg.T("vi", "cases.full_name"), msg.T("vi", "cases.phone"), msg.T("vi", "cases.commune"), msg.T("vi", "cases.export.level"), msg.T("vi", "cases.place_contact"), msg.T("vi", "cases.export.minutes"), msg.T("vi", "cases.time_contact"),
+var exportHeader = []string{"STT", msg.T("vi", "cases.full_name"), msg.T("vi", "cases.phone"), msg.T("vi", "cases.commune"), msg.T("vi", "cases.export.level"), msg.T("vi", "cases.export.proof"), msg.T("vi", "cases.place_contact"), msg.T("vi", "cases.export.minutes"), msg.T("vi", "cases.time_contact"),
 	msg.T("vi", "cases.export.source"), msg.T("vi", "cases.last_call_outcome"), msg.T("vi", "cases.next_call_due"), msg.T("vi", "cases.source_case")}
 
 func timeRange(a, b time.Time) string {
@@ -158,7 +164,7 @@ func exportRow(i int, it WorkItem) []string {
 		due += msg.T("vi", "cases.export.overdue")
 	}
 	src := strings.ReplaceAll(strings.ReplaceAll(it.Source, "qr", msg.T("vi", "cases.qr_code")), "bluetooth", "Bluetooth")
-	return []string{strconv.Itoa(i + 1), it.Name, it.Phone, u.Name, it.Level, it.VenueName, strconv.FormatInt(it.OverlapMinutes, 10),
+	return []string{strconv.Itoa(i + 1), it.Name, it.Phone, u.Name, it.Level, ProofName("vi", it.Proof), it.VenueName, strconv.FormatInt(it.OverlapMinutes, 10),
 		timeRange(it.FirstShared, it.LastShared), src, OutcomeName(it.Outcome), due, "#" + strconv.FormatInt(it.CaseID, 10)}
 }
 
@@ -191,7 +197,7 @@ func writeXLSX(w io.Writer, title, meta string, items []WorkItem) error {
 	for i, it := range items {
 		for j, v := range exportRow(i, it) {
 			cell, _ := excelize.CoordinatesToCellName(j+1, i+5)
-			if j == 0 || j == 6 {
+			if j == 0 || j == 7 {
 				n, _ := strconv.Atoi(v)
 				f.SetCellValue(sheet, cell, n)
 			} else {
@@ -199,11 +205,11 @@ func writeXLSX(w io.Writer, title, meta string, items []WorkItem) error {
 			}
 		}
 		if it.Overdue {
-			cell, _ := excelize.CoordinatesToCellName(11, i+5)
+			cell, _ := excelize.CoordinatesToCellName(12, i+5)
 			f.SetCellStyle(sheet, cell, cell, late)
 		}
 	}
-	for i, wd := range []float64{6, 26, 13, 26, 6, 34, 9, 26, 10, 22, 24, 9} {
+	for i, wd := range []float64{6, 26, 13, 26, 6, 16, 34, 9, 26, 10, 22, 24, 9} {
 		col, _ := excelize.ColumnNumberToName(i + 1)
 		f.SetColWidth(sheet, col, col, wd)
 	}
@@ -224,9 +230,9 @@ func writePDF(w io.Writer, title, meta string, items []WorkItem) error {
 	doc.AddUTF8FontFromBytes(pdfFont, "B", boldFont)
 	doc.SetMargins(10, 10, 10)
 	doc.SetAutoPageBreak(true, 12)
-	widths := []float64{9, 38, 23, 36, 10, 48, 13, 38, 15, 30, 17}
+	widths := []float64{9, 34, 23, 36, 10, 16, 40, 13, 34, 15, 30, 17}
 	header := append([]string(nil), exportHeader[:len(widths)]...)
-	header[10] = msg.T("vi", "cases.call_due")
+	header[11] = msg.T("vi", "cases.call_due")
 	drawHeader := func() {
 		doc.SetFont(pdfFont, "B", 7.5)
 		doc.SetFillColor(11, 92, 173)
@@ -262,7 +268,7 @@ func writePDF(w io.Writer, title, meta string, items []WorkItem) error {
 	for i, it := range items {
 		row := exportRow(i, it)[:len(widths)]
 		for j, v := range row {
-			if j == 10 && it.Overdue {
+			if j == 11 && it.Overdue {
 				doc.SetTextColor(176, 0, 32)
 			}
 			doc.CellFormat(widths[j], 6, fit(doc, v, widths[j]), "1", 0, "L", false, 0, "")

@@ -43,7 +43,7 @@ func (s *Service) StartF2(ctx context.Context, p *auth.Principal, caseID int64, 
 				pcs = append(pcs, pc)
 			}
 			return s.DB.Tx(ctx, func(tx *sql.Tx) error {
-				_, err := s.upsertContacts(ctx, tx, caseID, F2, pcs, time.Now().Unix())
+				_, _, err := s.upsertContacts(ctx, tx, caseID, F2, pcs, time.Now().Unix())
 				return err
 			})
 		},

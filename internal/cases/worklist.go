@@ -53,6 +53,7 @@ type WorkItem struct {
 	FirstShared     time.Time          `json:"first_shared"`
 	LastShared      time.Time          `json:"last_shared"`
 	Vulnerable      bool               `json:"vulnerable"`
+	Proof           int                `json:"proof"` // evidence grade: 0 unproven (call before acting), 1 phone proven, 2 seen by staff
 	CommuneCode     string             `json:"commune_code"`
 	DueAt           time.Time          `json:"due_at"`
 	Overdue         bool               `json:"overdue"`
@@ -120,7 +121,7 @@ func (s *Service) worklistRows(ctx context.Context, p *auth.Principal, f WorkFil
 	args = append(args, f.Limit, f.Offset)
 	rows, err := s.DB.R.QueryContext(ctx, fmt.Sprintf(`SELECT c.id, c.case_id, c.person_id, c.level, c.source, c.venue_id,
 		c.overlap_seconds, c.first_shared, c.last_shared, c.vulnerable, c.commune_code, c.due_at, c.outcome, c.outcome_at, c.calls,
-		c.quarantine_until, c.closed, c.evidence
+		c.quarantine_until, c.closed, c.evidence, c.proof
 		FROM contacts c WHERE %s
 		ORDER BY c.closed, c.due_at, c.vulnerable DESC, c.overlap_seconds DESC, c.id LIMIT $%d OFFSET $%d`, where, len(args)-1, len(args)), args...)
 	if err != nil {
@@ -152,7 +153,7 @@ func scanWork(row interface{ Scan(...any) error }, now int64) (WorkItem, error) 
 	var outcomeAt, qUntil sql.NullInt64
 	var evidence string
 	if err := row.Scan(&it.ContactID, &it.CaseID, &it.PersonID, &it.Level, &it.Source, &it.VenueID, &overlap, &first, &last,
-		&vul, &it.CommuneCode, &due, &it.Outcome, &outcomeAt, &it.Calls, &qUntil, &closed, &evidence); err != nil {
+		&vul, &it.CommuneCode, &due, &it.Outcome, &outcomeAt, &it.Calls, &qUntil, &closed, &evidence, &it.Proof); err != nil {
 		return WorkItem{}, err
 	}
 	it.OverlapMinutes, it.FirstShared, it.LastShared, it.DueAt = overlap/60, unix(first), unix(last), unix(due)
@@ -245,7 +246,7 @@ func (s *Service) contact(ctx context.Context, p *auth.Principal, id int64) (Wor
 	}
 	it, err := scanWork(s.DB.R.QueryRowContext(ctx, `SELECT c.id, c.case_id, c.person_id, c.level, c.source, c.venue_id,
 		c.overlap_seconds, c.first_shared, c.last_shared, c.vulnerable, c.commune_code, c.due_at, c.outcome, c.outcome_at, c.calls,
-		c.quarantine_until, c.closed, c.evidence FROM contacts c WHERE c.id = $1`, id), s.Now().Unix())
+		c.quarantine_until, c.closed, c.evidence, c.proof FROM contacts c WHERE c.id = $1`, id), s.Now().Unix())
 	if errors.Is(err, sql.ErrNoRows) {
 		return WorkItem{}, fmt.Errorf("contact %d: %w", id, errs.ErrNotFound)
 	}

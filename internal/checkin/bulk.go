@@ -15,6 +15,7 @@ type BulkVisit struct {
 	VenueID, PersonID int64
 	In                int64
 	Out               *int64
+	Proof             int // evidence grade (Unproven, PhoneProven, StaffSeen)
 }
 
 // Bulk is the visits table's bulk insert path for generators: many rows
@@ -24,18 +25,18 @@ type Bulk struct{ b *sqldb.Bulk }
 
 // NewBulk returns a bulk inserter working in tx; Close it before tx ends.
 func NewBulk(tx *sql.Tx) *Bulk {
-	return &Bulk{sqldb.NewBulk(tx, "INSERT INTO visits (id, venue_id, person_id, t_in, t_out) VALUES ", 5)}
+	return &Bulk{sqldb.NewBulk(tx, "INSERT INTO visits (id, venue_id, person_id, t_in, t_out, proof) VALUES ", 6)}
 }
 
 // Insert stores visits with one statement (keep it to a few dozen).
 func (b *Bulk) Insert(ctx context.Context, vs []BulkVisit) error {
-	args := make([]any, 0, len(vs)*5)
+	args := make([]any, 0, len(vs)*6)
 	for _, v := range vs {
 		var out any
 		if v.Out != nil {
 			out = *v.Out
 		}
-		args = append(args, v.ID, v.VenueID, v.PersonID, v.In, out)
+		args = append(args, v.ID, v.VenueID, v.PersonID, v.In, out, v.Proof)
 	}
 	if err := b.b.Exec(ctx, args); err != nil {
 		return fmt.Errorf("visits: %w", err)

@@ -53,12 +53,13 @@ const LongStay = 3600
 
 // probeSQL reads the covering index visits_venue_cover only. Stays that
 // ended before $4 cannot matter to the caller: the index entry says so, and
-// the row never reaches Go.
-const probeSQL = `SELECT person_id, t_in, t_out FROM visits WHERE venue_id = $1 AND t_in >= $2 AND t_in <= $3
+// the row never reaches Go. The evidence grade is the index's last column
+// (0012_evidence.sql), so tracing learns how sure each stay is for free.
+const probeSQL = `SELECT person_id, t_in, t_out, proof FROM visits WHERE venue_id = $1 AND t_in >= $2 AND t_in <= $3
 	AND (t_out IS NULL OR t_out >= $4)`
 
 // longProbeSQL reads the partial index visits_venue_long only.
-const longProbeSQL = `SELECT person_id, t_in, t_out FROM visits WHERE venue_id = $1 AND t_in >= $2 AND t_in <= $3
+const longProbeSQL = `SELECT person_id, t_in, t_out, proof FROM visits WHERE venue_id = $1 AND t_in >= $2 AND t_in <= $3
 	AND t_out - t_in > 3600 AND t_out >= $4`
 
 // VenueProbe reads the stays at a venue by check-in time, on one connection
@@ -71,7 +72,7 @@ type VenueProbe struct {
 
 // OpenVenueProbe prepares a probe on one reader connection. custom, when not
 // empty, replaces the probe's SQL (for comparing indexes): it takes the same
-// four parameters and returns person_id, t_in, t_out; such a probe has no
+// four parameters and returns person_id, t_in, t_out, proof; such a probe has no
 // separate long-stay read. Close releases the connection.
 func OpenVenueProbe(ctx context.Context, db *sqldb.DB, custom string) (*VenueProbe, error) {
 	conn, err := db.R.Conn(ctx)
@@ -112,18 +113,22 @@ func (p *VenueProbe) Close() {
 func (p *VenueProbe) Split() bool { return p.long != nil }
 
 // Stays calls fn for every stay at venueID checked in within [lo, hi] whose
-// check-out is absent (hasOut false) or at least minOut.
-func (p *VenueProbe) Stays(ctx context.Context, venueID, lo, hi, minOut int64, fn func(person, tIn, tOut int64, hasOut bool)) error {
+// check-out is absent (hasOut false) or at least minOut, with the visit's
+// evidence grade (Unproven, PhoneProven, StaffSeen).
+func (p *VenueProbe) Stays(ctx context.Context, venueID, lo, hi, minOut int64, fn StayFunc) error {
 	return scanStays(ctx, p.near, venueID, lo, hi, minOut, fn)
 }
 
 // LongStays is Stays restricted to stays longer than LongStay (with a
 // check-out), read from the partial index.
-func (p *VenueProbe) LongStays(ctx context.Context, venueID, lo, hi, minOut int64, fn func(person, tIn, tOut int64, hasOut bool)) error {
+func (p *VenueProbe) LongStays(ctx context.Context, venueID, lo, hi, minOut int64, fn StayFunc) error {
 	return scanStays(ctx, p.long, venueID, lo, hi, minOut, fn)
 }
 
-func scanStays(ctx context.Context, stmt *sql.Stmt, venueID, lo, hi, minOut int64, fn func(person, tIn, tOut int64, hasOut bool)) error {
+// StayFunc receives one stay a probe read.
+type StayFunc func(person, tIn, tOut int64, hasOut bool, proof int)
+
+func scanStays(ctx context.Context, stmt *sql.Stmt, venueID, lo, hi, minOut int64, fn StayFunc) error {
 	rows, err := stmt.QueryContext(ctx, venueID, lo, hi, minOut)
 	if err != nil {
 		return err
@@ -131,11 +136,12 @@ func scanStays(ctx context.Context, stmt *sql.Stmt, venueID, lo, hi, minOut int6
 	defer rows.Close()
 	var person, tIn int64
 	var tOut sql.NullInt64
+	var proof int
 	for rows.Next() {
-		if err := rows.Scan(&person, &tIn, &tOut); err != nil {
+		if err := rows.Scan(&person, &tIn, &tOut, &proof); err != nil {
 			return err
 		}
-		fn(person, tIn, tOut.Int64, tOut.Valid)
+		fn(person, tIn, tOut.Int64, tOut.Valid, proof)
 	}
 	return rows.Err()
 }

@@ -405,30 +405,44 @@ func (s *Service) ttl() time.Duration {
 	return s.TTL
 }
 
-// Result is what a submission returns to the person.
+// Result is what a submission returns to the person. Token and QRURL are
+// set only for a proven declaration; an unproven one carries Pending
+// instead, the handle its device presents once it has proved the phone.
 type Result struct {
 	Created   bool      `json:"created"` // false: the same id was recorded before
 	ID        int64     `json:"id"`
 	Kind      string    `json:"kind"`
 	Flagged   bool      `json:"flagged"` // the commune health station will follow up
+	Proof     int       `json:"proof"`   // 0: unproven, kept and shown as such; 1: the device proved the phone
 	CreatedAt time.Time `json:"created_at"`
 	ExpiresAt time.Time `json:"expires_at"`
-	Token     string    `json:"token"`
-	QRURL     string    `json:"qr_url"`
+	Token     string    `json:"token,omitempty"`
+	QRURL     string    `json:"qr_url,omitempty"`
+	Pending   string    `json:"pending,omitempty"`
 	PersonID  int64     `json:"-"`
 }
 
+// Proof grades of a declaration (declarations.proof), as for visits.
+const (
+	Unproven    = 0 // the phone was typed on a device that has not proved it
+	PhoneProven = 1 // the device holds a proof cookie for the person the phone names
+)
+
 // Submit validates and records a declaration, finding or registering the
-// person by phone, and returns the personal QR. A repeat of a client id
-// returns the first submission's QR and records nothing.
-func (s *Service) Submit(ctx context.Context, in Input) (Result, error) {
+// person by phone. device is the person the device's proof cookie names (0
+// without one): only when it is the person the phone maps to is the
+// declaration proven and the personal QR issued. Otherwise the declaration
+// is kept unproven, without a QR, so typing someone else's number neither
+// obtains their QR nor speaks for them. A repeat of a client id returns the
+// first submission and records nothing.
+func (s *Service) Submit(ctx context.Context, in Input, device int64) (Result, error) {
 	now := s.now().UTC().Truncate(time.Second)
 	if err := Validate(&in, now); err != nil {
 		return Result{}, fmt.Errorf("declare: %w", err)
 	}
 	if in.ID != "" {
 		// A retry is answered without writing anything, not even a person.
-		if r, ok, err := s.previous(ctx, in); ok || err != nil {
+		if r, ok, err := s.previous(ctx, in, device); ok || err != nil {
 			return r, err
 		}
 	}
@@ -444,20 +458,23 @@ func (s *Service) Submit(ctx context.Context, in Input) (Result, error) {
 		return Result{}, fmt.Errorf("declare: %w", err)
 	}
 	res := Result{Created: true, Kind: in.Kind, Flagged: in.Flagged(), CreatedAt: now, ExpiresAt: now.Add(s.ttl()), PersonID: personID}
+	if device == personID {
+		res.Proof = PhoneProven
+	}
 	var cid any
 	if clientID != "" {
 		cid = clientID
 	}
 	err = s.DB.W.QueryRowContext(ctx, `INSERT INTO declarations (person_id, kind, answers_enc, has_symptoms, had_contact,
-		commune_code, district_code, province_code, created_at, expires_at, client_id)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (client_id) DO NOTHING RETURNING id`,
+		commune_code, district_code, province_code, created_at, expires_at, client_id, proof)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (client_id) DO NOTHING RETURNING id`,
 		personID, in.Kind, s.Vault.Seal(string(doc)), b2i(len(in.Symptoms) > 0), b2i(in.ContactCase != nil && *in.ContactCase),
-		in.CommuneCode, in.DistrictCode, in.ProvinceCode, now.Unix(), res.ExpiresAt.Unix(), cid).Scan(&res.ID)
+		in.CommuneCode, in.DistrictCode, in.ProvinceCode, now.Unix(), res.ExpiresAt.Unix(), cid, res.Proof).Scan(&res.ID)
 	if errors.Is(err, sql.ErrNoRows) && clientID != "" {
 		// Lost a race with the same submission: answer as a retry.
 		in.ID = clientID
 		var ok bool
-		if res, ok, err = s.previous(ctx, in); err == nil && !ok {
+		if res, ok, err = s.previous(ctx, in, device); err == nil && !ok {
 			err = fmt.Errorf("client id %s: vanished", clientID)
 		}
 		if err != nil {
@@ -468,25 +485,33 @@ func (s *Service) Submit(ctx context.Context, in Input) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("declare: %w", err)
 	}
-	s.sign(&res)
+	s.sign(&res, device)
 	return res, nil
 }
 
-func (s *Service) sign(r *Result) {
-	r.Token = s.Sign(Claims{PersonID: r.PersonID, DeclarationID: r.ID, Expires: r.ExpiresAt})
+// sign gives a proven declaration its personal QR when device (the person
+// the caller's proof cookie names) is its person; otherwise only the handle
+// of the proof step: a client id or a retry is not proof.
+func (s *Service) sign(r *Result, device int64) {
+	if r.Proof < PhoneProven || device != r.PersonID {
+		r.Pending = s.pendingHandle(r.ID, r.PersonID)
+		return
+	}
+	r.Token = s.Sign(Claims{PersonID: r.PersonID, DeclarationID: r.ID, Expires: r.ExpiresAt, Proof: r.Proof})
 	r.QRURL = s.URL(r.Token)
 }
 
 // previous returns the declaration recorded earlier under in's client id, if
 // any. The id alone is not proof: the phone must be the same, or a guessed
-// id would hand out someone else's QR (ErrConflict).
-func (s *Service) previous(ctx context.Context, in Input) (Result, bool, error) {
+// id would hand out someone else's QR (ErrConflict). An unproven one whose
+// device has proved the phone since becomes proven.
+func (s *Service) previous(ctx context.Context, in Input, device int64) (Result, bool, error) {
 	var r Result
 	var flagA, flagB int
 	var created, expires int64
-	err := s.DB.R.QueryRowContext(ctx, `SELECT id, person_id, kind, has_symptoms, had_contact, created_at, expires_at
+	err := s.DB.R.QueryRowContext(ctx, `SELECT id, person_id, kind, has_symptoms, had_contact, created_at, expires_at, proof
 		FROM declarations WHERE client_id = $1`, in.ID).
-		Scan(&r.ID, &r.PersonID, &r.Kind, &flagA, &flagB, &created, &expires)
+		Scan(&r.ID, &r.PersonID, &r.Kind, &flagA, &flagB, &created, &expires, &r.Proof)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Result{}, false, nil
 	}
@@ -503,9 +528,15 @@ func (s *Service) previous(ctx context.Context, in Input) (Result, bool, error) 
 	if phoneHash != s.Vault.Hash(in.Phone) {
 		return Result{}, false, fmt.Errorf("declare: client id %s used by another person: %w", in.ID, errs.ErrConflict)
 	}
+	if r.Proof < PhoneProven && device == r.PersonID {
+		if err := s.markProven(ctx, r.ID, r.PersonID); err != nil {
+			return Result{}, false, fmt.Errorf("declare: client id %s: %w", in.ID, err)
+		}
+		r.Proof = PhoneProven
+	}
 	r.Flagged = flagA != 0 || flagB != 0
 	r.CreatedAt, r.ExpiresAt = time.Unix(created, 0).UTC(), time.Unix(expires, 0).UTC()
-	s.sign(&r)
+	s.sign(&r, device)
 	return r, true, nil
 }
 

@@ -61,18 +61,27 @@ func TestSubmit(t *testing.T) {
 		ctx := context.Background()
 		in := valid()
 		in.ID = "0b6a8f7e-1c2d-4e5f-8a9b-0c1d2e3f4a5b"
-		r1, err := s.Submit(ctx, in)
+		// A phone typed on a device that has not proved it: kept, no QR.
+		r0, err := s.Submit(ctx, in, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !r1.Created || r1.ID == 0 || r1.Flagged || !r1.ExpiresAt.Equal(now.Add(DefaultTTL)) {
+		if !r0.Created || r0.ID == 0 || r0.Proof != Unproven || r0.Token != "" || r0.QRURL != "" || r0.Pending == "" {
+			t.Fatalf("unproven result %+v", r0)
+		}
+		// The device proves the phone (a code to the stored number): the QR.
+		r1, err := s.Prove(ctx, r0.Pending, r0.PersonID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r1.ID != r0.ID || r1.Proof != PhoneProven || r1.Flagged || !r1.ExpiresAt.Equal(now.Add(DefaultTTL)) {
 			t.Errorf("result %+v", r1)
 		}
 		if !strings.HasPrefix(r1.QRURL, "http://127.0.0.1:8080/p/") || !strings.HasSuffix(r1.QRURL, r1.Token) {
 			t.Errorf("QR URL %q", r1.QRURL)
 		}
 		c, err := s.Verify(r1.Token)
-		if err != nil || c.DeclarationID != r1.ID || c.PersonID == 0 {
+		if err != nil || c.DeclarationID != r1.ID || c.PersonID == 0 || c.Proof != PhoneProven {
 			t.Fatalf("token claims %+v %v", c, err)
 		}
 		// Stored encrypted: neither the name nor the phone nor the street appears in the row.
@@ -100,21 +109,27 @@ func TestSubmit(t *testing.T) {
 		}
 
 		// The same client id again: nothing new, the same QR.
-		r2, err := s.Submit(ctx, in)
+		r2, err := s.Submit(ctx, in, c.PersonID)
 		if err != nil || r2.Created || r2.ID != r1.ID || r2.Token != r1.Token {
 			t.Errorf("repeat: %+v %v (first %+v)", r2, err, r1)
+		}
+		// The same id and phone from a device without proof: no QR.
+		if r, err := s.Submit(ctx, in, 0); err != nil || r.Created || r.Token != "" {
+			t.Errorf("repeat without proof: %+v %v", r, err)
 		}
 		// The same client id from another phone is a conflict, not someone else's QR.
 		other := in
 		other.Phone, other.Name = "0987654321", "Lê Thị Cúc"
-		if r, err := s.Submit(ctx, other); !errors.Is(err, errs.ErrConflict) || r.Token != "" {
-			t.Errorf("client id reused by another person: %+v %v", r, err)
+		for _, device := range []int64{0, c.PersonID} {
+			if r, err := s.Submit(ctx, other, device); !errors.Is(err, errs.ErrConflict) || r.Token != "" {
+				t.Errorf("client id reused by another person (device %d): %+v %v", device, r, err)
+			}
 		}
 		// A second declaration by the same phone (no client id) is new, same person.
 		in.ID = ""
 		in.Symptoms = []string{"fever"}
-		r3, err := s.Submit(ctx, in)
-		if err != nil || !r3.Created || r3.ID == r1.ID || !r3.Flagged {
+		r3, err := s.Submit(ctx, in, c.PersonID)
+		if err != nil || !r3.Created || r3.ID == r1.ID || !r3.Flagged || r3.Proof != PhoneProven {
 			t.Fatalf("second: %+v %v", r3, err)
 		}
 		if c3, _ := s.Verify(r3.Token); c3.PersonID != c.PersonID {
@@ -124,7 +139,7 @@ func TestSubmit(t *testing.T) {
 		before := countRows(t, db, "declarations")
 		bad := valid()
 		bad.Phone, bad.VaccineDoses = "0111", nil
-		if _, err := s.Submit(ctx, bad); !errors.Is(err, errs.ErrInvalid) {
+		if _, err := s.Submit(ctx, bad, 0); !errors.Is(err, errs.ErrInvalid) {
 			t.Errorf("invalid: %v", err)
 		}
 		if n := countRows(t, db, "declarations"); n != before {
@@ -154,7 +169,7 @@ func declare(t testing.TB, s *Service, phone, name, commune string, symptom stri
 		in.Symptoms = []string{symptom}
 	}
 	in.ContactCase = &contact
-	r, err := s.Submit(context.Background(), in)
+	r, err := s.Submit(context.Background(), in, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -359,7 +374,7 @@ func benchSubmit(b *testing.B, db *sqldb.DB) {
 		if i%20 == 0 {
 			in.Symptoms = []string{"fever"}
 		}
-		if _, err := s.Submit(ctx, in); err != nil {
+		if _, err := s.Submit(ctx, in, 0); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -384,7 +399,7 @@ func BenchmarkSubmitParallel(b *testing.B) {
 					for i := range 1000 {
 						in := valid()
 						in.Phone = fmt.Sprintf("09%08d", i)
-						if _, err := s.Submit(ctx, in); err != nil {
+						if _, err := s.Submit(ctx, in, 0); err != nil {
 							b.Fatal(err)
 						}
 					}
@@ -400,7 +415,7 @@ func BenchmarkSubmitParallel(b *testing.B) {
 						} else {
 							in.Phone = fmt.Sprintf("08%08d", i)
 						}
-						if _, err := s.Submit(ctx, in); err != nil {
+						if _, err := s.Submit(ctx, in, 0); err != nil {
 							b.Error(err)
 							return
 						}

@@ -16,11 +16,14 @@ import (
 )
 
 // Claims are what a personal QR says: whose it is, which declaration it came
-// from, and until when it is good.
+// from, until when it is good, and the declaration's proof grade (a staff
+// scan counts as proof of the person only when the declaration was proven;
+// QR codes of the first version, from before grades, carry 0).
 type Claims struct {
 	PersonID      int64     `json:"person_id"`
 	DeclarationID int64     `json:"declaration_id"`
 	Expires       time.Time `json:"expires_at"`
+	Proof         int       `json:"proof"`
 }
 
 // Token errors; both also match errs.ErrInvalid (an *errs.Invalid is in the
@@ -33,13 +36,18 @@ var (
 // tokenPurpose separates these tags from every other vault.Tag use.
 const tokenPurpose = "anticovid/personal-qr/v1"
 
-const tokenVersion = 1
+// Token versions: 1 had no proof grade; 2 adds it as a fourth varint.
+const (
+	tokenVersion1 = 1
+	tokenVersion  = 2
+)
 
 // tagLen is vault.Tag's length.
 const tagLen = 16
 
 // Sign makes the token of a personal QR: a version byte, the person id, the
-// declaration id and the expiry (Unix seconds) as unsigned varints, then a
+// declaration id, the expiry (Unix seconds) and the proof grade as unsigned
+// varints, then a
 // 16-byte HMAC tag, in unpadded base64url. About 40 characters, so the QR
 // stays small enough for a cheap camera; any server holding the data key
 // verifies it without a database read.
@@ -48,6 +56,7 @@ func (s *Service) Sign(c Claims) string {
 	msg = binary.AppendUvarint(msg, uint64(c.PersonID))
 	msg = binary.AppendUvarint(msg, uint64(c.DeclarationID))
 	msg = binary.AppendUvarint(msg, uint64(c.Expires.Unix()))
+	msg = binary.AppendUvarint(msg, uint64(max(c.Proof, 0)))
 	return base64.RawURLEncoding.EncodeToString(append(msg, s.Vault.Tag(tokenPurpose, msg)...))
 }
 
@@ -58,13 +67,17 @@ func parseToken(tok string) (c Claims, msg, tag []byte, ok bool) {
 		return Claims{}, nil, nil, false
 	}
 	b, err := base64.RawURLEncoding.DecodeString(tok)
-	if err != nil || len(b) < 1+3+tagLen || b[0] != tokenVersion {
+	if err != nil || len(b) < 1+3+tagLen || (b[0] != tokenVersion && b[0] != tokenVersion1) {
 		return Claims{}, nil, nil, false
 	}
 	msg, tag = b[:len(b)-tagLen], b[len(b)-tagLen:]
 	rest := msg[1:]
-	var v [3]uint64
-	for i := range v {
+	var v [4]uint64
+	fields := v[:]
+	if b[0] == tokenVersion1 {
+		fields = v[:3]
+	}
+	for i := range fields {
 		n := 0
 		v[i], n = binary.Uvarint(rest)
 		if n <= 0 || v[i] > 1<<62 {
@@ -72,10 +85,10 @@ func parseToken(tok string) (c Claims, msg, tag []byte, ok bool) {
 		}
 		rest = rest[n:]
 	}
-	if len(rest) != 0 || v[0] == 0 || v[1] == 0 {
+	if len(rest) != 0 || v[0] == 0 || v[1] == 0 || v[3] > 2 {
 		return Claims{}, nil, nil, false
 	}
-	return Claims{PersonID: int64(v[0]), DeclarationID: int64(v[1]), Expires: time.Unix(int64(v[2]), 0).UTC()}, msg, tag, true
+	return Claims{PersonID: int64(v[0]), DeclarationID: int64(v[1]), Expires: time.Unix(int64(v[2]), 0).UTC(), Proof: int(v[3])}, msg, tag, true
 }
 
 func tokenError(reason error, text string) error {

@@ -50,11 +50,14 @@ type Filter struct {
 
 // Item is one flagged declaration, decrypted for the health station.
 type Item struct {
-	ID          int64      `json:"id"`
-	PersonID    int64      `json:"person_id"`
-	CreatedAt   time.Time  `json:"created_at"`
-	HasSymptoms bool       `json:"has_symptoms"`
-	HadContact  bool       `json:"had_contact"`
+	ID          int64     `json:"id"`
+	PersonID    int64     `json:"person_id"`
+	CreatedAt   time.Time `json:"created_at"`
+	HasSymptoms bool      `json:"has_symptoms"`
+	HadContact  bool      `json:"had_contact"`
+	// Proof 0: made on a device that has not proved the phone, so the
+	// answers may not be the person's own ("Chưa xác minh").
+	Proof       int        `json:"proof"`
 	HandledAt   *time.Time `json:"handled_at,omitempty"`
 	HandledBy   string     `json:"handled_by,omitempty"` // username
 	HandledNote string     `json:"handled_note,omitempty"`
@@ -111,7 +114,7 @@ func (s *Service) Worklist(ctx context.Context, p *auth.Principal, f Filter, pur
 	}
 	args = append(args, f.Limit, f.Offset)
 	rows, err := s.DB.R.QueryContext(ctx, fmt.Sprintf(`SELECT d.id, d.person_id, d.answers_enc, d.has_symptoms, d.had_contact,
-		d.created_at, d.handled_at, d.handled_note, COALESCE(d.handled_by, 0)
+		d.created_at, d.handled_at, d.handled_note, COALESCE(d.handled_by, 0), d.proof
 		FROM declarations d
 		WHERE %s ORDER BY %s LIMIT $%d OFFSET $%d`, where, order, len(args)-1, len(args)), args...)
 	if err != nil {
@@ -131,7 +134,7 @@ func (s *Service) Worklist(ctx context.Context, p *auth.Principal, f Filter, pur
 		var created int64
 		var handled sql.NullInt64
 		if err := rows.Scan(&it.item.ID, &it.item.PersonID, &it.enc, &sym, &contact, &created, &handled,
-			&it.item.HandledNote, &it.handler); err != nil {
+			&it.item.HandledNote, &it.handler, &it.item.Proof); err != nil {
 			return nil, fmt.Errorf("worklist: %w", err)
 		}
 		it.item.HasSymptoms, it.item.HadContact = sym != 0, contact != 0

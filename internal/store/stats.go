@@ -102,7 +102,7 @@ func Analyze(ctx context.Context, db *sqldb.DB) error {
 // pairing gives the same contacts from either index. EnsureStayGiST builds
 // the index.
 func StayGiSTProbe(stayCap time.Duration) string {
-	return fmt.Sprintf(`SELECT person_id, t_in, t_out FROM visits
+	return fmt.Sprintf(`SELECT person_id, t_in, t_out, proof FROM visits
 	WHERE venue_id = $1 AND int8range(t_in, t_in + %[1]d, '[]') && int8range($2::bigint + %[1]d, $3::bigint, '[]')
 	AND (t_out IS NULL OR t_out >= $4::bigint)`, int64(stayCap/time.Second))
 }

@@ -42,12 +42,16 @@ type Exposure struct {
 // 0): the time shared there (the union of every overlapping pair of stays),
 // the first and last shared moments, and the pairs as evidence.
 type Contact struct {
-	PersonID    int64
-	Source      string
-	VenueID     int64
-	Category    string // the venue's category ("" for Bluetooth)
-	Vulnerable  bool   // hospitals and schools: traced first
-	Overlap     time.Duration
+	PersonID   int64
+	Source     string
+	VenueID    int64
+	Category   string // the venue's category ("" for Bluetooth)
+	Vulnerable bool   // hospitals and schools: traced first
+	Overlap    time.Duration
+	// Proof is the best evidence grade of the contact's stays here
+	// (checkin.Unproven, PhoneProven, StaffSeen): automatic messages and
+	// quarantine orders go only to proven contacts.
+	Proof       int
 	FirstShared time.Time
 	LastShared  time.Time
 	Evidence    []Exposure
@@ -138,7 +142,7 @@ func Sort(cs []Contact) {
 type QR struct {
 	DB *sqldb.DB
 	// Probe replaces the probe's SQL (for comparing indexes): it must return
-	// person_id, t_in, t_out of the visits at venue $1 with t_in in [$2, $3]
+	// person_id, t_in, t_out, proof of the visits at venue $1 with t_in in [$2, $3]
 	// and t_out NULL or at least $4. Empty: the range read on the covering
 	// B-tree index, and long stays from the partial index.
 	Probe string
@@ -214,6 +218,7 @@ type span struct{ from, to int64 }
 
 type agg struct {
 	category string
+	proof    int
 	spans    []span
 	evidence []Exposure
 }
@@ -280,7 +285,7 @@ func (q *QR) ContactsOf(ctx context.Context, personID int64, visits []Visit) ([]
 	}
 	out := make([]Contact, 0, len(found))
 	for k, a := range found {
-		c := Contact{PersonID: k.person, Source: SourceQR, VenueID: k.venue, Category: a.category, Evidence: a.evidence}
+		c := Contact{PersonID: k.person, Source: SourceQR, VenueID: k.venue, Category: a.category, Proof: a.proof, Evidence: a.evidence}
 		if cat, ok := venue.CategoryOf(a.category); ok {
 			c.Vulnerable = cat.Vulnerable
 		}
@@ -352,7 +357,7 @@ func probeRange(ctx context.Context, read stayReader, r Rules, personID, venueID
 		mine[i].in, mine[i].out = r.Interval(v.Category, v.In, v.Out)
 	}
 	category := vs[0].Category
-	return read(ctx, venueID, g.lo, g.hi, g.minOut, func(other, tIn, tOut int64, hasOut bool) {
+	return read(ctx, venueID, g.lo, g.hi, g.minOut, func(other, tIn, tOut int64, hasOut bool, proof int) {
 		if other == personID || (skip != nil && within(skip, tIn)) {
 			return
 		}
@@ -372,6 +377,7 @@ func probeRange(ctx context.Context, read stayReader, r Rules, personID, venueID
 				a = &agg{category: category}
 				found[k] = a
 			}
+			a.proof = max(a.proof, proof)
 			a.spans = append(a.spans, span{from, to})
 			a.evidence = append(a.evidence, Exposure{VenueID: venueID,
 				IndexIn: unix(mine[i].in), IndexOut: unix(mine[i].out), IndexNoOut: v.Out == nil,
@@ -382,6 +388,6 @@ func probeRange(ctx context.Context, read stayReader, r Rules, personID, venueID
 }
 
 // stayReader is one of checkin.VenueProbe's reads.
-type stayReader func(ctx context.Context, venueID, lo, hi, minOut int64, fn func(person, tIn, tOut int64, hasOut bool)) error
+type stayReader func(ctx context.Context, venueID, lo, hi, minOut int64, fn checkin.StayFunc) error
 
 func unix(s int64) time.Time { return time.Unix(s, 0).UTC() }

@@ -1,6 +1,7 @@
 package tracing
 
 import (
+	"anticovid/internal/checkin"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -352,14 +353,22 @@ func TestSourcesMerge(t *testing.T) {
 	if got[0].Overlap != 40*time.Minute || len(got[0].Evidence) != 1 || got[0].Evidence[0].IndexOut.Unix() != base+3600 {
 		t.Fatalf("QR contact %+v", got[0])
 	}
-	// Trace, which reuses the F0's stays for the QR source, asks every other
-	// source too (a server with Bluezone on traces this way).
-	tr, err := e.Trace(ctx, 1, Window{From: time.Unix(base, 0), To: time.Unix(base+3600, 0)})
-	if err != nil {
+	// Trace (what cases and serve --demo call) asks the other sources too:
+	// it used to call them through a nil *QR and panic.
+	w := Window{From: time.Unix(base, 0), To: time.Unix(base+3600, 0)}
+	tr, err := e.Trace(ctx, 1, w)
+	if err != nil || len(tr.Contacts) != 2 || tr.Contacts[1].Source != SourceBluetooth {
+		t.Fatalf("trace with two sources: %+v %v", tr, err)
+	}
+	// The grade comes from the stay's row (the covering index), best first.
+	if tr.Contacts[0].Proof != checkin.Unproven {
+		t.Errorf("unproven stay traced with proof %d", tr.Contacts[0].Proof)
+	}
+	if _, err := db.W.Exec("UPDATE visits SET proof = $1 WHERE id = 'b'", checkin.StaffSeen); err != nil {
 		t.Fatal(err)
 	}
-	if len(tr.Contacts) != 2 || tr.Contacts[0].Source != SourceQR || tr.Contacts[1].Source != SourceBluetooth || len(tr.Visits) != 1 {
-		t.Fatalf("trace %+v", tr)
+	if got, err := e.Contacts(ctx, 1, w); err != nil || got[0].Proof != checkin.StaffSeen {
+		t.Errorf("proven stay: %+v %v", got, err)
 	}
 }
 
@@ -421,5 +430,5 @@ func TestExpandBounds(t *testing.T) {
 
 // wholeProbe is the check-in package's covering-index probe given as a
 // replaced probe, which reads every range whole (no long-stay split).
-const wholeProbe = `SELECT person_id, t_in, t_out FROM visits WHERE venue_id = $1 AND t_in >= $2 AND t_in <= $3
+const wholeProbe = `SELECT person_id, t_in, t_out, proof FROM visits WHERE venue_id = $1 AND t_in >= $2 AND t_in <= $3
 	AND (t_out IS NULL OR t_out >= $4)`

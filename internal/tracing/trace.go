@@ -35,6 +35,8 @@ func (e *Engine) Trace(ctx context.Context, personID int64, w Window) (*Trace, e
 	for _, s := range e.Sources {
 		var cs []Contact
 		var err error
+		// (qs, not s: a name declared here would shadow s in the else branch
+		// too, as a nil *QR for every other source.)
 		if qs, ok := s.(*QR); ok && qs == q {
 			cs, err = q.ContactsOf(ctx, personID, t.Visits)
 		} else {
@@ -87,7 +89,9 @@ func (t *Trace) Exposed(end int64) []Exposed {
 // VenueVisitors returns everyone but exclude whose stay at venueID (of
 // category) shared any time with [from, to), by the rules' stays with no
 // least overlap: the people told to watch their health after an F0 was
-// there. Each person appears once. Without a QR source there are none.
+// there. Each person appears once. Only proven stays count: the message goes
+// out in bulk, and a typed phone number must not bring it to a stranger.
+// Without a QR source there are none.
 func (e *Engine) VenueVisitors(ctx context.Context, venueID int64, category string, from, to time.Time, exclude int64) ([]int64, error) {
 	q := e.QR()
 	if q == nil {
@@ -104,8 +108,8 @@ func (e *Engine) VenueVisitors(ctx context.Context, venueID int64, category stri
 	var out []int64
 	seen := map[int64]bool{}
 	// minOut 0: every stay checked in within the range, as check-outs are Unix times.
-	err = probe.Stays(ctx, venueID, lo, to.Unix(), 0, func(person, tIn, tOut int64, hasOut bool) {
-		if person == exclude || seen[person] {
+	err = probe.Stays(ctx, venueID, lo, to.Unix(), 0, func(person, tIn, tOut int64, hasOut bool, proof int) {
+		if person == exclude || seen[person] || proof < checkin.PhoneProven {
 			return
 		}
 		var stayOut *int64

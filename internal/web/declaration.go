@@ -27,8 +27,9 @@ func (s *Server) routesDeclaration() {
 		s.page("GET "+p, false, s.declarePage)
 		s.page("POST "+p, false, s.declareSubmit)
 	}
+	s.routesDeclarationProof()
 	s.api("GET", "/api/v1/declaration-options", "The closed lists of a declaration: kinds, sexes, symptoms, modes of transport (code, name, name_en).", false, s.apiDeclOptions)
-	s.api("POST", "/api/v1/declarations", `Submit a health declaration: {"id"?, "kind": "resident"|"travel"|"entry", "name", "birth_year", "sex", "nationality", "id_number", "phone", "province_code"?, "district_code"?, "commune_code", "street", travel: "mode", "vehicle", "seat", "departure_place", "departure_date", "arrival_place", "arrival_date"; "places", "symptoms": [codes], "contact_case", "animal_market", "vaccine_doses"}; 201 with "token" and "qr_url", 200 for a repeated id.`, false, s.apiDeclare)
+	s.api("POST", "/api/v1/declarations", `Submit a health declaration: {"id"?, "kind": "resident"|"travel"|"entry", "name", "birth_year", "sex", "nationality", "id_number", "phone", "province_code"?, "district_code"?, "commune_code", "street", travel: "mode", "vehicle", "seat", "departure_place", "departure_date", "arrival_place", "arrival_date"; "places", "symptoms": [codes], "contact_case", "animal_market", "vaccine_doses"}; 201 (200 for a repeated id) with "proof": 1, "token" and "qr_url" when the request carries the device's proof cookie for the person the phone names, else "proof": 0 and "pending" (the handle of the proof step; no QR).`, false, s.apiDeclare)
 }
 
 // maxDeclarationBody bounds a declaration's JSON: a full one is under 3 KB.
@@ -223,7 +224,7 @@ func (s *Server) declareSubmit(w http.ResponseWriter, r *http.Request) error {
 		}
 		return fail(formErrs)
 	}
-	res, err := s.Declarations.Submit(r.Context(), in)
+	res, err := s.Declarations.Submit(r.Context(), in, s.provenPerson(r))
 	if f := errs.FieldsOf(err); f != nil {
 		return fail(f)
 	}
@@ -234,10 +235,7 @@ func (s *Server) declareSubmit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	http.SetCookie(w, &http.Cookie{Name: qrCookie, Value: res.Token, Path: "/", HttpOnly: true, Secure: s.Config.SecureCookies,
-		SameSite: http.SameSiteLaxMode, Expires: res.ExpiresAt})
-	w.Header().Set("Cache-Control", "no-store")
-	return s.renderDeclCard(w, r, http.StatusOK, cardView{Result: &res, Name: in.Name, Token: res.Token, Expires: res.ExpiresAt})
+	return s.showDeclCard(w, r, res, in.Name)
 }
 
 func (s *Server) apiDeclOptions(w http.ResponseWriter, r *http.Request) error {
@@ -255,7 +253,7 @@ func (s *Server) apiDeclare(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	res, err := s.Declarations.Submit(r.Context(), in)
+	res, err := s.Declarations.Submit(r.Context(), in, s.provenPerson(r))
 	if err != nil {
 		return err
 	}

@@ -100,8 +100,27 @@ func TestDeclarationForm(t *testing.T) {
 		t.Errorf("refresh: %d", code)
 	}
 
-	// A good form: the QR page, with the name and an inline QR.
+	// A good form from a device that has not proved the phone: kept, no QR,
+	// the proof step instead (a code to the phone stored for the person).
 	code, page = postForm(t, c, e.srv.URL+"/khai-bao", formValues("22222222-2222-4333-8444-555555555555"))
+	if code != 202 || !strings.Contains(page, "Xác minh số điện thoại") || strings.Contains(page, `src="data:image/svg`) {
+		t.Fatalf("unproven result: %d\n%s", code, page)
+	}
+	pending := regexp.MustCompile(`name="pending" value="([^"]+)"`).FindStringSubmatch(page)
+	if pending == nil {
+		t.Fatal("no proof handle on the page")
+	}
+	e.otp.Reveal = true // demo mode: the page shows the code it sent
+	code, page = postForm(t, c, e.srv.URL+"/khai-bao/xac-minh", url.Values{"pending": {pending[1]}, "action": {"send"}})
+	demo := regexp.MustCompile(`mã là ([0-9]{6})`).FindStringSubmatch(page)
+	if code != 200 || demo == nil {
+		t.Fatalf("send code: %d\n%s", code, page)
+	}
+	if code, _ := postForm(t, c, e.srv.URL+"/khai-bao/xac-minh", url.Values{"pending": {pending[1]}, "action": {"check"}, "code": {"000000"}}); code != 400 && demo[1] != "000000" {
+		t.Errorf("wrong code: %d", code)
+	}
+	// The right code proves this device: the QR page, with the name and an inline QR.
+	code, page = postForm(t, c, e.srv.URL+"/khai-bao/xac-minh", url.Values{"pending": {pending[1]}, "action": {"check"}, "code": {demo[1]}})
 	if code != 200 || !strings.Contains(page, "Đã gửi tờ khai y tế thành công") || !strings.Contains(page, "Nguyễn Văn An") ||
 		!strings.Contains(page, `src="data:image/svg`) || !strings.Contains(page, "Hiệu lực đến") {
 		t.Fatalf("result: %d\n%s", code, page)
@@ -244,7 +263,11 @@ func TestBrowserDeclaration(t *testing.T) {
 	if n := count(t, e.db, "declarations"); n != 0 {
 		t.Fatalf("rejected form stored %d", n)
 	}
-	run(chromedp.SendKeys(`#id_number`, "080192001234"), chromedp.Click(`input[name=confirm]`), chromedp.Click(`#submit`), chromedp.WaitVisible(`#qr`))
+	e.otp.Reveal = true // demo mode: the proof step shows its code
+	run(chromedp.SendKeys(`#id_number`, "080192001234"), chromedp.Click(`input[name=confirm]`), chromedp.Click(`#submit`), chromedp.WaitVisible(`#send`))
+	run(chromedp.Click(`#send`), chromedp.WaitVisible(`#demo-code`))
+	code := regexp.MustCompile(`[0-9]{6}`).FindString(eval(`document.getElementById("demo-code").textContent`))
+	run(chromedp.SendKeys(`#code`, code), chromedp.Click(`button[value=check]`), chromedp.WaitVisible(`#qr`))
 	path := shot("result")
 	if h := eval(`document.querySelector("#qrcard h1").textContent + "|" + document.querySelector(".holder").textContent`); h != "Mã QR cá nhân|Phạm Thị Dung" {
 		t.Errorf("result heading %q", h)

@@ -1,10 +1,12 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
@@ -16,6 +18,7 @@ import (
 	"anticovid/internal/people"
 	"anticovid/internal/sqldb"
 	"anticovid/internal/store/storetest"
+	"anticovid/internal/vault"
 	"anticovid/internal/venue"
 )
 
@@ -62,7 +65,7 @@ func TestDeclarationAPI(t *testing.T) {
 		fragments                []string
 	}{
 		{"options", "GET", "/api/v1/declaration-options", "", nil, 200, []string{`"code":"shortness_of_breath"`, `"name":"Khó thở"`, `"code":"travel"`, `"max_vaccine_doses":4`}},
-		{"new", "POST", "/api/v1/declarations", "", withID, 201, []string{`"created":true`, `"flagged":false`, `"qr_url":"` + e.srv.URL + `/p/`, `"token":"`}},
+		{"new, no proof cookie", "POST", "/api/v1/declarations", "", withID, 201, []string{`"created":true`, `"flagged":false`, `"proof":0`, `"pending":"`}},
 		{"repeat of the same id", "POST", "/api/v1/declarations", "", withID, 200, []string{`"created":false`}},
 		{"same id, another phone", "POST", "/api/v1/declarations", "", reuse, 409, []string{`"code":"conflict"`}},
 		{"travel with symptoms", "POST", "/api/v1/declarations", "", travel, 201, []string{`"flagged":true`, `"kind":"travel"`}},
@@ -105,10 +108,15 @@ func TestDeclarationAPI(t *testing.T) {
 			}
 		})
 	}
-	// The token in the answer verifies and names the stored declaration.
+	// Without the device's proof no answer carries a QR; once proved, the
+	// token verifies and names the stored declaration.
 	code, body := e.do("POST", "/api/v1/declarations", "", withID)
 	var res declaration.Result
 	json.Unmarshal([]byte(body), &res)
+	if code != 200 || res.Token != "" || strings.Contains(body, `"token"`) || res.Pending == "" {
+		t.Fatalf("repeat without proof: %d %s", code, body)
+	}
+	res = proveDecl(t, decl, res)
 	c, err := decl.Verify(res.Token)
 	if code != 200 || err != nil || c.DeclarationID != res.ID || res.QRURL != e.srv.URL+"/p/"+res.Token {
 		t.Fatalf("repeat: %d %+v %v %+v", code, res, err, c)
@@ -244,4 +252,70 @@ func TestDeclarationRateLimit(t *testing.T) {
 	if n := count(t, e.db, "declarations"); n != codes[201] {
 		t.Errorf("%d stored, %d acknowledged", n, codes[201])
 	}
+}
+
+// TestDeclarationProofCookie: only a valid, unexpired proof cookie for the
+// person the phone names gets the QR; a forged one, an expired one, or one
+// for a different person is a device without proof.
+func TestDeclarationProofCookie(t *testing.T) {
+	e, decl := declEnv(t, storetest.SQLite(t), 0)
+	post := func(body map[string]any, cookie string) (int, declaration.Result) {
+		t.Helper()
+		b, _ := json.Marshal(body)
+		req, _ := http.NewRequest("POST", e.srv.URL+"/api/v1/declarations", bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/json")
+		if cookie != "" {
+			req.AddCookie(&http.Cookie{Name: people.ProofCookie, Value: cookie})
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var res declaration.Result
+		json.NewDecoder(resp.Body).Decode(&res)
+		return resp.StatusCode, res
+	}
+	_, first := post(declBody("0912345678", "Nguyễn Văn An", "27991", nil, false), "")
+	victim, _, err := decl.Pending(first.Pending)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, other := post(declBody("0987000111", "Kẻ Gian", "27991", nil, false), "")
+	attacker, _, _ := decl.Pending(other.Pending)
+	foreign, _ := vault.New(bytes.Repeat([]byte{3}, 32))
+	now := time.Now()
+	for name, cookie := range map[string]string{
+		"none":             "",
+		"forged":           people.NewService(e.db, foreign).ProofToken(victim, now),
+		"garbage":          "AAAA",
+		"expired":          decl.People.ProofToken(victim, now.Add(-people.ProofTTL-time.Hour)),
+		"for someone else": decl.People.ProofToken(attacker, now),
+	} {
+		code, res := post(declBody("0912345678", "Kẻ Gian", "27991", []string{"fever"}, false), cookie)
+		if code != 201 || res.Token != "" || res.QRURL != "" || res.Proof != 0 || res.Pending == "" {
+			t.Errorf("%s cookie: %d %+v", name, code, res)
+		}
+	}
+	code, res := post(declBody("0912345678", "Nguyễn Văn An", "27991", nil, false), decl.People.ProofToken(victim, now))
+	if c, err := decl.Verify(res.Token); code != 201 || err != nil || res.Proof != 1 || c.PersonID != victim || c.Proof != 1 {
+		t.Errorf("proven device: %d %+v %v", code, res, err)
+	}
+	if n := count(t, e.db, "declarations WHERE proof = 0"); n != 7 {
+		t.Errorf("%d unproven declarations, want 7", n)
+	}
+}
+
+// proveDecl runs the proof step of an unproven declaration on the device of
+// the person it names (the code is checked in TestDeclarationForm).
+func proveDecl(t *testing.T, decl *declaration.Service, res declaration.Result) declaration.Result {
+	t.Helper()
+	person, _, err := decl.Pending(res.Pending)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err = decl.Prove(t.Context(), res.Pending, person); err != nil {
+		t.Fatal(err)
+	}
+	return res
 }

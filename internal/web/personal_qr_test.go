@@ -23,9 +23,11 @@ func TestPersonalQR(t *testing.T) {
 	e, decl := declEnv(t, storetest.SQLite(t), 0)
 	code, body := e.do("POST", "/api/v1/declarations", "", declBody("0912345678", "Nguyễn Văn An", "27991", nil, false))
 	var res declaration.Result
-	if err := json.Unmarshal([]byte(body), &res); err != nil || code != 201 {
+	if err := json.Unmarshal([]byte(body), &res); err != nil || code != 201 || res.Token != "" {
 		t.Fatalf("declare: %d %s", code, body)
 	}
+	// The device proves the phone (the proof step), and gets the QR.
+	res = proveDecl(t, decl, res)
 	resp, err := http.Get(e.srv.URL + "/p/" + res.Token + "/qr.png?size=400")
 	if err != nil {
 		t.Fatal(err)

@@ -78,16 +78,27 @@ func (s *Server) apiProof(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	code, err := s.OTP.Verify(r.Context(), otp.PhoneProof, phone, in.Code, clientIP(r))
+	if err := s.proveDevice(w, r, id, phone, in.Code); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"proven": true, "person_token": in.PersonToken})
+	return nil
+}
+
+// proveDevice checks a phone-proof code sent to phone, the number stored
+// for person, and on success gives this device the signed proof cookie.
+// Both proof steps (the check-in page's API and the declaration form) end
+// here.
+func (s *Server) proveDevice(w http.ResponseWriter, r *http.Request, person int64, phone, code string) error {
+	k, err := s.OTP.Verify(r.Context(), otp.PhoneProof, phone, code, clientIP(r))
 	if err != nil {
 		return err
 	}
-	if err := s.Checkins.DB.Tx(r.Context(), func(tx *sql.Tx) error { return s.OTP.Redeem(r.Context(), tx, code) }); err != nil {
+	if err := s.DB.Tx(r.Context(), func(tx *sql.Tx) error { return s.OTP.Redeem(r.Context(), tx, k) }); err != nil {
 		return err
 	}
-	http.SetCookie(w, &http.Cookie{Name: people.ProofCookie, Value: s.People.ProofToken(id, time.Now()), Path: "/", HttpOnly: true,
+	http.SetCookie(w, &http.Cookie{Name: people.ProofCookie, Value: s.People.ProofToken(person, time.Now()), Path: "/", HttpOnly: true,
 		Secure: s.Config.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: int(people.ProofTTL.Seconds())})
-	writeJSON(w, http.StatusOK, map[string]any{"proven": true, "person_token": in.PersonToken})
 	return nil
 }
 

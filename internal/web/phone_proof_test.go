@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"anticovid/internal/declaration"
 	"anticovid/internal/people"
 	"anticovid/internal/store/storetest"
 )
@@ -170,16 +171,19 @@ func TestPhoneProof(t *testing.T) {
 	}
 }
 
-// Staff scans: a chip ID card is seen by staff (grade 2); a personal QR of a
-// person whose declaration was not proven, or a phone typed in, is not.
+// Staff scans: a chip ID card, or the personal QR of a proven declaration,
+// is seen by staff (grade 2); a personal QR issued without proof (before
+// proofs existed), or a phone typed in, is not.
 func TestStaffScanEvidence(t *testing.T) {
 	e, market, decl, card := newStaffEnv(t)
+	unprovenQR := e.decl.Sign(declaration.Claims{PersonID: decl.PersonID, DeclarationID: decl.ID, Expires: time.Now().Add(time.Hour)})
 	for _, c := range []struct {
 		name string
 		body map[string]any
 		want int
 	}{
-		{"unproven person's personal QR", map[string]any{"id": "staff-ev-01", "direction": "in", "qr": decl.QRURL}, 0},
+		{"proven person's personal QR", map[string]any{"id": "staff-ev-01", "direction": "in", "qr": decl.QRURL}, 2},
+		{"personal QR issued without proof", map[string]any{"id": "staff-ev-05", "direction": "in", "qr": unprovenQR}, 0},
 		{"chip ID card", map[string]any{"id": "staff-ev-02", "direction": "in", "qr": card}, 2},
 		{"known phone typed", map[string]any{"id": "staff-ev-03", "direction": "in", "phone": "0911222333"}, 0},
 		{"new phone typed", map[string]any{"id": "staff-ev-04", "direction": "in", "phone": "0999888777", "name": "Mai Văn Tư", "birth_year": 1950}, 0},

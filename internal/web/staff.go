@@ -123,7 +123,11 @@ func (s *Server) apiStaffScan(w http.ResponseWriter, r *http.Request) error {
 
 // personalQRGrade is what a staff scan of a personal QR proves: staff saw
 // the person the QR names, which is that person only if the declaration
-// that issued it was proven (a QR obtained with typed details is not). The
-// QR's claims do not say so yet (the declarations' proof adds it), so every
-// personal QR counts as unproven until then.
-func personalQRGrade(*declaration.Claims) int { return checkin.Unproven }
+// that issued it was proven (a QR obtained with typed details is not, and
+// version 1 QRs carry no grade).
+func personalQRGrade(c *declaration.Claims) int {
+	if c.Proof >= checkin.PhoneProven {
+		return checkin.StaffSeen
+	}
+	return checkin.Unproven
+}

@@ -15,8 +15,13 @@ func newStaffEnv(t *testing.T) (*env, string, declaration.Result, string) {
 	t.Helper()
 	e := newEnv(t, storetest.SQLite(t))
 	no := false
-	decl, err := e.decl.Submit(context.Background(), declaration.Input{Kind: declaration.KindResident, Name: "Đặng Văn Lâm", BirthYear: 1960, Sex: "male",
-		Nationality: "VN", Phone: "0911222333", CommuneCode: "27991", Street: "12 Nguyễn Trung Trực", ContactCase: &no, AnimalMarket: &no, VaccineDoses: new(int)})
+	// A proven declaration's QR (the device proved the phone).
+	unproven, err := e.decl.Submit(context.Background(), declaration.Input{Kind: declaration.KindResident, Name: "Đặng Văn Lâm", BirthYear: 1960, Sex: "male",
+		Nationality: "VN", Phone: "0911222333", CommuneCode: "27991", Street: "12 Nguyễn Trung Trực", ContactCase: &no, AnimalMarket: &no, VaccineDoses: new(int)}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	decl, err := e.decl.Prove(context.Background(), unproven.Pending, unproven.PersonID)
 	if err != nil {
 		t.Fatal(err)
 	}
