@@ -32,7 +32,7 @@ func (s *Server) apiCheckin(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	res, err := s.Checkins.Ingest(r.Context(), req)
+	res, err := s.Checkins.Ingest(checkin.WithClient(r.Context(), clientIP(r)), req)
 	if err != nil {
 		return err
 	}
@@ -121,7 +121,7 @@ func (s *Server) checkinForm(w http.ResponseWriter, r *http.Request) error {
 		cv.Person = typed
 		req.Person = &cv.Person
 	}
-	res, err := s.Checkins.Ingest(r.Context(), req)
+	res, err := s.Checkins.Ingest(checkin.WithClient(r.Context(), clientIP(r)), req)
 	if err != nil {
 		if f := errs.FieldsOf(err); f != nil {
 			cv.Error = f

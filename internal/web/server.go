@@ -114,6 +114,7 @@ func New(d Deps) *Server {
 	s.routesVenuePosters()
 	s.routesCheckin()
 	s.routesStaff()
+	s.routesHeldCheckins()
 	s.routesActivity()
 	s.routesDeclaration()
 	s.routesPersonalQR()
