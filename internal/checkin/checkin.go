@@ -80,6 +80,7 @@ type Service struct {
 
 	venues sync.Map // venue id → cachedVenue
 	writer *writer
+	screen screen // plausibility rules (plausible.go)
 }
 
 // NewService starts the service's writer; Close stops it.
@@ -252,10 +253,14 @@ func (s *Service) ingest(ctx context.Context, req Request, venueOf func() (venue
 		sp := s.People.Seal(person) // encryption runs here, in parallel, not in the writer
 		it.person = &sp
 	}
+	if res, held, err := s.screenScan(ctx, it, person, v, now); held {
+		return res, err
+	}
 	out, err := s.writer.submit(ctx, it)
 	if err != nil {
 		return Result{}, fmt.Errorf("check-in: %w", err)
 	}
+	s.screened(it, v, out.personID)
 	return Result{Created: out.created, ID: req.ID, Direction: req.Direction, At: at, VenueID: v.ID, VenueName: v.Name,
 		PersonToken: s.PersonToken(out.personID), Queued: queued, Proof: out.proof}, nil
 }

@@ -22,6 +22,7 @@ type Report map[string]int64
 // list (the ownership test in internal/store names it as the exception). Sessions are auth's to purge.
 var purges = []struct{ table, column string }{
 	{"visits", "t_in"},
+	{"visits_held", "t_in"}, // check-ins held for review (internal/checkin): purged like visits
 	{"outbox", "created_at"},
 	{"otp_codes", "created_at"}, // one-time codes (internal/otp): phone hashes, persons
 	{"declarations", "created_at"},

@@ -20,6 +20,7 @@ var owners = map[string]string{
 	"people":    "people",
 	"venues":    "venue",
 	"visits":    "checkin", "visits_new": "checkin", // visits_new: the table 0009 rebuilds visits through
+	"visits_held":  "checkin",
 	"declarations": "declaration",
 	"cases":        "cases", "case_history": "cases", "case_imports": "cases", "contacts": "cases",
 	"contact_calls": "cases", "exposures": "cases",

@@ -33,7 +33,7 @@ func (s *Server) apiCheckin(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	req.ProvenID = s.provenPerson(r)
-	res, err := s.Checkins.Ingest(r.Context(), req)
+	res, err := s.Checkins.Ingest(checkin.WithClient(r.Context(), clientIP(r)), req)
 	if err != nil {
 		return err
 	}
@@ -130,7 +130,7 @@ func (s *Server) checkinForm(w http.ResponseWriter, r *http.Request) error {
 		req.Person = &cv.Person
 	}
 	req.ProvenID = s.provenPerson(r)
-	res, err := s.Checkins.Ingest(r.Context(), req)
+	res, err := s.Checkins.Ingest(checkin.WithClient(r.Context(), clientIP(r)), req)
 	if err != nil {
 		if f := errs.FieldsOf(err); f != nil {
 			cv.Error = f

@@ -115,6 +115,7 @@ func New(d Deps) *Server {
 	s.routesCheckin()
 	s.routesStaff()
 	s.routesPhoneProof()
+	s.routesHeldCheckins()
 	s.routesActivity()
 	s.routesDeclaration()
 	s.routesPersonalQR()
