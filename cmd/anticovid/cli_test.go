@@ -110,7 +110,7 @@ func startServer(t *testing.T, dir string, extra ...string) (*exec.Cmd, string) 
 }
 
 // Kill -9 the server while check-ins pour in: every check-in that got a 2xx
-// must be in the database afterwards.
+// must be in the database afterwards, exactly once.
 func TestCrashLosesNoAcknowledgedCheckin(t *testing.T) {
 	dir := t.TempDir()
 	if out, err := cli(t, "mật-khẩu-rất-dài\n", "user", "add", "--data", dir, "--username", "admin", "--role", "province_admin", "--unit", "80"); err != nil {
@@ -176,7 +176,9 @@ func TestCrashLosesNoAcknowledgedCheckin(t *testing.T) {
 	missing := 0
 	for _, id := range acked {
 		var n int
-		if err := db.R.QueryRow("SELECT count(*) FROM visits WHERE id = $1", id).Scan(&n); err != nil || n != 1 {
+		// Kept means in visits, or held for review: typed details from one
+		// address, as here, are what the burst rule holds after the first 30.
+		if err := db.R.QueryRow("SELECT (SELECT count(*) FROM visits WHERE id = $1) + (SELECT count(*) FROM visits_held WHERE visit_id = $1)", id).Scan(&n); err != nil || n != 1 {
 			missing++
 		}
 	}

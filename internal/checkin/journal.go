@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"syscall"
+	"time"
 
 	"anticovid/internal/people"
 )
@@ -22,9 +23,11 @@ import (
 // (applying a scan twice changes nothing: check-in ids are unique per person
 // and a person keeps the id the phone was given).
 //
-// A frame is its payload's length (4 bytes), a CRC-32C of the epoch and the
-// payload (4), the epoch (8) and the payload: the batch's scans. A torn or
-// stale frame ends the epoch. The file holds sealed person details only
+// A frame is its payload's length (4 bytes), a CRC-32C of the format, the
+// epoch and the payload (4), the epoch (8) and the payload: the batch's
+// scans. A torn or stale frame ends the epoch. Format 1 frames (before the
+// evidence grade, whose CRC did not cover a format byte) are still read, so
+// scans acknowledged by a server that crashed before an upgrade are kept. The file holds sealed person details only
 // (encrypted, as in the database) and is the owner's alone.
 type journal struct {
 	f     *os.File
@@ -34,6 +37,18 @@ type journal struct {
 }
 
 const frameHeader = 16
+
+// journalFormat is the layout of the scans in a frame: 2 added the stay
+// cap, the evidence grade and the queued flag to format 1.
+const journalFormat = 2
+
+// frameSum is a frame's checksum in a format; format 1 did not cover one.
+func frameSum(format byte, b []byte) uint32 {
+	if format == 1 {
+		return crc32.Checksum(b, castagnoli)
+	}
+	return crc32.Update(crc32.Checksum([]byte{format}, castagnoli), castagnoli, b)
+}
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
@@ -59,7 +74,7 @@ func (j *journal) append(items []item) error {
 	}
 	binary.LittleEndian.PutUint32(b, uint32(len(b)-frameHeader))
 	binary.LittleEndian.PutUint64(b[8:], j.epoch)
-	binary.LittleEndian.PutUint32(b[4:], crc32.Checksum(b[8:], castagnoli))
+	binary.LittleEndian.PutUint32(b[4:], frameSum(journalFormat, b[8:]))
 	j.buf = b
 	if _, err := j.f.WriteAt(b, j.off); err != nil {
 		return fmt.Errorf("check-in journal: %w", err)
@@ -100,10 +115,16 @@ func (j *journal) items() ([]item, error) {
 		}
 		b := make([]byte, 8+n)
 		copy(b, h[8:])
-		if _, err := j.f.ReadAt(b[8:], off+frameHeader); err != nil || crc32.Checksum(b, castagnoli) != binary.LittleEndian.Uint32(h[4:]) {
+		if _, err := j.f.ReadAt(b[8:], off+frameHeader); err != nil {
 			break // torn: never acknowledged
 		}
-		for r := (reader{b: b[8:]}); len(r.b) > 0 && r.err == nil; {
+		var format byte = journalFormat
+		if sum := binary.LittleEndian.Uint32(h[4:]); sum != frameSum(format, b) {
+			if format = 1; sum != frameSum(format, b) {
+				break // torn: never acknowledged
+			}
+		}
+		for r := (reader{b: b[8:], format: format}); len(r.b) > 0 && r.err == nil; {
 			items = append(items, r.item())
 			if r.err != nil {
 				return nil, fmt.Errorf("check-in journal: frame at %d: %w", off, r.err)
@@ -154,8 +175,9 @@ func appendBytes(b, s []byte) []byte {
 
 // reader decodes what appendTo wrote.
 type reader struct {
-	b   []byte
-	err error
+	b      []byte
+	format byte // journalFormat, or 1 for a frame an older server wrote
+	err    error
 }
 
 var errShort = errors.New("truncated record")
@@ -185,8 +207,14 @@ func (r *reader) int() int64 {
 }
 
 func (r *reader) item() item {
-	it := item{id: string(r.bytes()), venueID: r.int(), at: r.int(), stay: r.int(), maxStay: r.int(), personID: r.int(),
-		proof: int(r.int()), queued: r.int() == 1, dir: string(r.bytes())}
+	var it item
+	if r.format == 1 { // no stay cap (take the longest), grade or queued flag
+		it = item{id: string(r.bytes()), venueID: r.int(), at: r.int(), stay: r.int(), maxStay: int64((12 * time.Hour).Seconds()), personID: r.int(),
+			dir: string(r.bytes())}
+	} else {
+		it = item{id: string(r.bytes()), venueID: r.int(), at: r.int(), stay: r.int(), maxStay: r.int(), personID: r.int(),
+			proof: int(r.int()), queued: r.int() == 1, dir: string(r.bytes())}
+	}
 	if len(r.b) == 0 {
 		r.err = errShort
 		return it

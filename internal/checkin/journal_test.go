@@ -2,6 +2,8 @@ package checkin
 
 import (
 	"context"
+	"encoding/binary"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -81,6 +83,42 @@ func TestJournalFrames(t *testing.T) {
 		t.Fatalf("with a corrupt frame read %+v", got)
 	}
 	j.close()
+}
+
+// A journal an older server left after a crash (format 1: no stay cap,
+// grade or queued flag, a checksum without a format byte) is still read.
+func TestJournalFormat1(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "j")
+	var p []byte
+	for _, it := range []item{{id: "old00000-1", venueID: 7, dir: In, at: 1_700_000_000, stay: 3600, personID: 42},
+		{id: "old00000-2", venueID: 7, dir: Out, at: 1_700_000_900, stay: 3600, personID: 42}} {
+		p = appendBytes(p, []byte(it.id))
+		for _, v := range []int64{it.venueID, it.at, it.stay, it.personID} {
+			p = binary.AppendVarint(p, v)
+		}
+		p = append(appendBytes(p, []byte(it.dir)), 0)
+	}
+	frame := make([]byte, frameHeader, frameHeader+len(p))
+	binary.LittleEndian.PutUint32(frame, uint32(len(p)))
+	binary.LittleEndian.PutUint64(frame[8:], 5)
+	frame = append(frame, p...)
+	binary.LittleEndian.PutUint32(frame[4:], crc32.Checksum(frame[8:], castagnoli))
+	if err := os.WriteFile(path, frame, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	j, err := openJournal(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.close()
+	items, err := j.items()
+	if err != nil || len(items) != 2 {
+		t.Fatalf("%+v %v", items, err)
+	}
+	want := item{id: "old00000-2", venueID: 7, dir: Out, at: 1_700_000_900, stay: 3600, maxStay: 12 * 3600, personID: 42}
+	if items[1] != want || items[0].proof != Unproven || items[0].queued {
+		t.Fatalf("read %+v, want %+v", items, want)
+	}
 }
 
 // Scans acknowledged from the journal but not yet committed are stored when
