@@ -15,8 +15,6 @@ func init() {
 		"held.status.released": {"Đã cho phép", "Released"},
 		"held.status.rejected": {"Đã loại bỏ", "Rejected"},
 		"held.status.all":      {"Tất cả", "All"},
-		"held.unit":            {"Đơn vị", "Unit"},
-		"held.filter":          {"Lọc", "Filter"},
 		"held.number":          {"Số", "No."},
 		"held.queued":          {"gửi sau khi mất mạng", "sent from the offline queue"},
 		"held.unverified":      {"chưa xác minh", "unverified"},
