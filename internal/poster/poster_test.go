@@ -209,6 +209,16 @@ func TestSVG(t *testing.T) {
 	if got := zbar(t, writeTemp(t, "svg.png", buf.Bytes())); len(got) != 1 || got[0] != venueURL {
 		t.Errorf("zbarimg read the SVG's modules as %q", got)
 	}
+	// The file itself, as a print shop or an integrator's tool renders it
+	// at its own size, and at half of it.
+	if got := zbar(t, writeTemp(t, "qr.svg", data)); len(got) != 1 || got[0] != venueURL {
+		t.Errorf("zbarimg read the SVG file as %q", got)
+	}
+	half := bytes.ReplaceAll(data, []byte(`width="`+strconv.Itoa(n*SVGModulePixels)+`" height="`+strconv.Itoa(n*SVGModulePixels)+`"`),
+		[]byte(`width="`+strconv.Itoa(n*SVGModulePixels/2)+`" height="`+strconv.Itoa(n*SVGModulePixels/2)+`"`))
+	if got := zbar(t, writeTemp(t, "half.svg", half)); len(got) != 1 || got[0] != venueURL {
+		t.Errorf("zbarimg read the SVG file at half size as %q", got)
+	}
 }
 
 func TestPDF(t *testing.T) {

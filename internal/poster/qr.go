@@ -97,6 +97,9 @@ const SVGModulePixels = 8
 // white square (so the quiet zone stays white on dark pages) and one path of
 // dark modules in a viewBox measured in modules, quiet zone included. Runs of
 // dark modules in a row are merged into one rectangle to keep the file small.
+// Shapes say stroke="none": a renderer that strokes by default (ImageMagick,
+// which zbarimg reads SVG with) would otherwise swell every module by a
+// stroke one module wide.
 func SVG(url string) ([]byte, error) {
 	bm, err := bitmap(url)
 	if err != nil {
@@ -107,7 +110,7 @@ func SVG(url string) ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteString(`<svg xmlns="http://www.w3.org/2000/svg" version="1.1" viewBox="0 0 ` + n + ` ` + n +
 		`" width="` + px + `" height="` + px + `" shape-rendering="crispEdges">` +
-		`<rect width="` + n + `" height="` + n + `" fill="#fff"/><path fill="#000" d="`)
+		`<rect width="` + n + `" height="` + n + `" fill="#fff" stroke="none"/><path fill="#000" stroke="none" d="`)
 	for y, row := range bm {
 		for x := 0; x < len(row); {
 			if !row[x] {
