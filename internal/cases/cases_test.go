@@ -18,10 +18,12 @@ import (
 	"anticovid/internal/auth"
 	"anticovid/internal/checkin"
 	"anticovid/internal/errs"
+	"anticovid/internal/msg"
 	"anticovid/internal/notify"
 	"anticovid/internal/people"
 	"anticovid/internal/sqldb"
 	"anticovid/internal/store/storetest"
+	"anticovid/internal/testenv"
 	"anticovid/internal/tracing"
 	"anticovid/internal/vault"
 )
@@ -504,6 +506,36 @@ func TestWorklistCallsAndExports(t *testing.T) {
 			}
 			if strings.Contains(string(out), "Lê Văn Cường") {
 				t.Error("the commune's PDF lists a contact of another commune")
+			}
+		}
+		// Every cell whole: the text read back in drawing order, spaces
+		// aside (a wrapped cell breaks its lines at them), holds each
+		// header and each row's cells, the call deadline with its date.
+		items, err = f.s.exportItems(ctx, communeOfficer, WorkFilter{State: "all"}, "test")
+		if err != nil || len(items) == 0 {
+			t.Fatal(items, err)
+		}
+		path := filepath.Join(t.TempDir(), "w.pdf")
+		os.WriteFile(path, buf.Bytes(), 0o600)
+		out, err := exec.Command(testenv.Command(t, "pdftotext"), "-raw", path, "-").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		squash := func(s string) string { return strings.Join(strings.Fields(s), "") }
+		pdfText := squash(string(out))
+		if strings.Contains(pdfText, "…") {
+			t.Errorf("a cell was cut:\n%s", out)
+		}
+		for _, h := range append(exportHeader[:11:11], msg.T("vi", "cases.call_due")) {
+			if !strings.Contains(pdfText, squash(h)) {
+				t.Errorf("PDF header lacks %q:\n%s", h, out)
+			}
+		}
+		for i, it := range items {
+			for _, c := range exportRow(i, it)[:12] {
+				if !strings.Contains(pdfText, squash(c)) {
+					t.Errorf("PDF lacks the cell %q:\n%s", c, out)
+				}
 			}
 		}
 	})

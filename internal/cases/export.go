@@ -230,17 +230,14 @@ func writePDF(w io.Writer, title, meta string, items []WorkItem) error {
 	doc.AddUTF8FontFromBytes(pdfFont, "B", boldFont)
 	doc.SetMargins(10, 10, 10)
 	doc.SetAutoPageBreak(true, 12)
-	widths := []float64{9, 34, 23, 36, 10, 16, 40, 13, 34, 15, 30, 17}
+	widths := []float64{10, 32, 22, 32, 11, 16, 38, 12, 30, 14, 30, 30} // mm, the page's 277
 	header := append([]string(nil), exportHeader[:len(widths)]...)
 	header[11] = msg.T("vi", "cases.call_due")
 	drawHeader := func() {
 		doc.SetFont(pdfFont, "B", 7.5)
 		doc.SetFillColor(11, 92, 173)
 		doc.SetTextColor(255, 255, 255)
-		for i, h := range header {
-			doc.CellFormat(widths[i], 7, fit(doc, h, widths[i]), "1", 0, "L", true, 0, "")
-		}
-		doc.Ln(-1)
+		wrapRow(doc, widths, header, 3.6, true, nil)
 		doc.SetTextColor(25, 25, 25)
 		doc.SetFont(pdfFont, "", 7.5)
 	}
@@ -266,15 +263,13 @@ func writePDF(w io.Writer, title, meta string, items []WorkItem) error {
 		doc.CellFormat(0, 7, msg.T("vi", "cases.no_contacts_in_jurisdiction"), "1", 1, "L", false, 0, "")
 	}
 	for i, it := range items {
-		row := exportRow(i, it)[:len(widths)]
-		for j, v := range row {
+		wrapRow(doc, widths, exportRow(i, it)[:len(widths)], 3.6, false, func(j int) {
 			if j == 11 && it.Overdue {
 				doc.SetTextColor(176, 0, 32)
+			} else {
+				doc.SetTextColor(25, 25, 25)
 			}
-			doc.CellFormat(widths[j], 6, fit(doc, v, widths[j]), "1", 0, "L", false, 0, "")
-			doc.SetTextColor(25, 25, 25)
-		}
-		doc.Ln(-1)
+		})
 	}
 	if err := doc.Error(); err != nil {
 		return fmt.Errorf("pdf: %w", err)
@@ -282,15 +277,38 @@ func writePDF(w io.Writer, title, meta string, items []WorkItem) error {
 	return doc.Output(w)
 }
 
-// fit cuts text to a cell's width with an ellipsis.
-func fit(doc *fpdf.Fpdf, s string, width float64) string {
-	max := width - 2
-	if doc.GetStringWidth(s) <= max {
-		return s
+// wrapRow draws one table row whose cells wrap their text onto as many
+// lines as the longest needs, so nothing is cut (a call deadline keeps its
+// date); a row that would cross the page's foot starts the next page. color,
+// when set, chooses each cell's text colour.
+func wrapRow(doc *fpdf.Fpdf, widths []float64, cells []string, lineH float64, fill bool, color func(j int)) {
+	lines := make([][]string, len(cells))
+	n := 1
+	for j, v := range cells {
+		lines[j] = doc.SplitText(v, widths[j]-2)
+		n = max(n, len(lines[j]))
 	}
-	r := []rune(s)
-	for len(r) > 0 && doc.GetStringWidth(string(r)+"…") > max {
-		r = r[:len(r)-1]
+	h := float64(n)*lineH + 2
+	_, pageH := doc.GetPageSize()
+	left, _, _, bottom := doc.GetMargins()
+	if doc.GetY()+h > pageH-bottom {
+		doc.AddPage()
 	}
-	return string(r) + "…"
+	style := "D"
+	if fill {
+		style = "FD"
+	}
+	x, y := left, doc.GetY()
+	for j := range cells {
+		doc.Rect(x, y, widths[j], h, style)
+		if color != nil {
+			color(j)
+		}
+		for k, l := range lines[j] {
+			doc.SetXY(x+1, y+1+float64(k)*lineH)
+			doc.CellFormat(widths[j]-2, lineH, l, "", 0, "L", false, 0, "")
+		}
+		x += widths[j]
+	}
+	doc.SetXY(left, y+h)
 }
