@@ -299,3 +299,36 @@ func mustHexCmd(t *testing.T, s string) []byte {
 	}
 	return b
 }
+
+// --en-app-bundle-id reaches the signature info of every export the server
+// publishes (phones and Google's export-analyzer read it there).
+func TestENAppBundleID(t *testing.T) {
+	ctx := context.Background()
+	fs, cfg := configFlags("serve")
+	a, err := parseAndOpen(ctx, fs, cfg, []string{"--data", t.TempDir(), "--en-app-bundle-id", "vn.gov.longan.anticovid"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.close()
+	start := time.Now().Add(-2 * time.Hour).Truncate(time.Hour)
+	key := exposure.Key{Data: bytes.Repeat([]byte{0xcc}, 16), TransmissionRisk: 1, RollingStart: int32(start.Unix() / 600), RollingPeriod: 144}
+	if err := exposure.InsertKeys(ctx, a.db, a.en.Region, []exposure.Key{key}, []time.Time{start.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	files, err := a.en.ExportWindow(ctx, start, start.Add(time.Hour))
+	if err != nil || len(files) != 1 {
+		t.Fatalf("%+v %v", files, err)
+	}
+	signer, err := a.en.Signer(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zipBytes, err := os.ReadFile(filepath.Join(a.en.Dir, files[0].Name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, err := exposure.ReadExport(zipBytes, &signer.Priv.PublicKey)
+	if err != nil || len(ex.SignatureInfos) != 1 || ex.SignatureInfos[0].AppBundleID != "vn.gov.longan.anticovid" {
+		t.Fatalf("export %+v %v, want the configured bundle id", ex.SignatureInfos, err)
+	}
+}

@@ -138,6 +138,7 @@ func open(ctx context.Context, cfg *config.Config, logOut io.Writer) (*app, erro
 	}
 	a.bluezone.Log = log
 	a.en = exposure.NewService(db, v, codes, filepath.Join(cfg.DataDir, "en-export"))
+	a.en.AppBundleID = cfg.ENAppBundleID
 	a.adoption = adoption.NewService(db, a.bluezone)
 	a.cases.Engine.Sources = append(a.cases.Engine.Sources, a.bluezone.Source())
 

@@ -10,12 +10,16 @@ import (
 	"net/mail"
 	"net/url"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"anticovid/internal/geo"
 )
+
+// bundleRE is an app id as the stores write it: reverse DNS, at least two parts.
+var bundleRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)+$`)
 
 // Config is every setting of a deployment.
 type Config struct {
@@ -43,6 +47,7 @@ type Config struct {
 	MapAttribution       string // the tiles' attribution
 	PublicThreshold      int    // public counts below it (and above zero) show as "< N"
 	CampaignMaxRate      int    // the most messages a minute one campaign may queue
+	ENAppBundleID        string // the app id in Exposure Notification export files (iOS bundle id / Android package)
 
 	// Messages: the providers of each channel (README, "Messages").
 	SMS         Gateway // an HTTP SMS gateway (brand-name SMS); empty URL: no SMS provider
@@ -83,6 +88,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	c.OTT.register(c, fs, "ott", Gateway{Body: DefaultOTTBody, Success: "error=0", IDField: "data.msg_id", Rate: 10})
 	fs.Float64Var(&c.EmailRate, "smtp-rate", c.envFloat("SMTP_RATE", 5), "emails per second through the SMTP server (ANTICOVID_SMTP_RATE)")
 	fs.BoolVar(&c.DevMessages, "dev-messages", c.envBool("DEV_MESSAGES"), "development: record messages of channels without a provider in DATA/dev-messages.txt instead of sending them; --demo implies it (ANTICOVID_DEV_MESSAGES)")
+	fs.StringVar(&c.ENAppBundleID, "en-app-bundle-id", env("EN_APP_BUNDLE_ID", ""), "the app's id (reverse DNS, e.g. vn.gov.bluezone) written in each Exposure Notification export's signature info (ANTICOVID_EN_APP_BUNDLE_ID)")
 	fs.IntVar(&c.CampaignMaxRate, "campaign-max-rate", int(c.envInt("CAMPAIGN_MAX_RATE", 6000)), "the most messages a minute one campaign may queue (ANTICOVID_CAMPAIGN_MAX_RATE)")
 }
 
@@ -122,6 +128,9 @@ func (c *Config) Validate() error {
 		if err := checkSMTPURL(c.SMTPURL); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if c.ENAppBundleID != "" && !bundleRE.MatchString(c.ENAppBundleID) {
+		errs = append(errs, fmt.Errorf("--en-app-bundle-id %q: want a reverse-DNS id such as vn.gov.bluezone", c.ENAppBundleID))
 	}
 	if c.ReportEmail != "" {
 		if a, err := mail.ParseAddress(c.ReportEmail); err != nil || a.Address != c.ReportEmail {
