@@ -358,9 +358,9 @@ func (s *Service) stats(ctx context.Context, c *Campaign) error {
 		}
 		switch st {
 		case "sent", "delivered":
-			c.Sent = n
+			c.Sent += n
 		case "failed":
-			c.Failed = n
+			c.Failed += n
 		default:
 			c.Pending += n
 		}

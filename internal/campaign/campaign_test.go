@@ -161,6 +161,13 @@ func TestCampaign(t *testing.T) {
 		if got.Sent != 6 || got.Failed != 0 || got.Pending != 0 {
 			t.Errorf("delivery counts: %+v", got)
 		}
+		// Some reported delivered, the rest still only sent: both count as sent.
+		if _, err := db.W.Exec(`UPDATE outbox SET status = 'delivered' WHERE id IN (SELECT id FROM outbox ORDER BY id LIMIT 2)`); err != nil {
+			t.Fatal(err)
+		}
+		if got, _, _ := s.Get(ctx, benluc, camp.ID); got.Sent != 6 || got.Failed != 0 || got.Pending != 0 {
+			t.Errorf("delivery counts with 2 delivered and 4 sent: %+v", got)
+		}
 		b, _ := json.Marshal(log2)
 		for _, ph := range phones {
 			if strings.Contains(string(b), ph) {
