@@ -161,6 +161,11 @@ func TestCampaign(t *testing.T) {
 		if got.Sent != 6 || got.Failed != 0 || got.Pending != 0 {
 			t.Errorf("delivery counts: %+v", got)
 		}
+		var other int
+		db.R.QueryRow("SELECT count(*) FROM outbox WHERE kind <> $1", notify.KindCampaign).Scan(&other)
+		if other != 0 {
+			t.Errorf("%d campaign messages of another kind", other)
+		}
 		// Some reported delivered, the rest still only sent: both count as sent.
 		if _, err := db.W.Exec(`UPDATE outbox SET status = 'delivered' WHERE id IN (SELECT id FROM outbox ORDER BY id LIMIT 2)`); err != nil {
 			t.Fatal(err)

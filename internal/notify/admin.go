@@ -50,7 +50,7 @@ func (o *Outbox) Failed(ctx context.Context, p *auth.Principal, limit int) ([]En
 	if err := o.mayManage(p); err != nil {
 		return nil, err
 	}
-	rows, err := o.DB.R.QueryContext(ctx, `SELECT id, channel, kind, to_enc, status, attempts, resends, last_error, created_at, failed_at
+	rows, err := o.DB.R.QueryContext(ctx, `SELECT id, channel, kind, dedup_key, to_enc, status, attempts, resends, last_error, created_at, failed_at
 		FROM outbox WHERE status = 'failed' ORDER BY failed_at DESC, id DESC LIMIT $1`, min(max(limit, 1), 1000))
 	if err != nil {
 		return nil, fmt.Errorf("failed messages: %w", err)
@@ -63,7 +63,8 @@ func (o *Outbox) Failed(ctx context.Context, p *auth.Principal, limit int) ([]En
 		var to []byte
 		var created int64
 		var failedAt sql.NullInt64
-		if err := rows.Scan(&e.ID, &e.Channel, &e.Kind, &to, &e.Status, &e.Attempts, &e.Resends, &e.LastError, &created, &failedAt); err != nil {
+		var dedup string
+		if err := rows.Scan(&e.ID, &e.Channel, &e.Kind, &dedup, &to, &e.Status, &e.Attempts, &e.Resends, &e.LastError, &created, &failedAt); err != nil {
 			return nil, fmt.Errorf("failed messages: %w", err)
 		}
 		plain, err := o.Vault.Open(to)
@@ -71,6 +72,7 @@ func (o *Outbox) Failed(ctx context.Context, p *auth.Principal, limit int) ([]En
 			plain = ""
 		}
 		e.To = mask(plain)
+		e.Kind = storedKind(e.Kind, dedup)
 		e.CreatedAt = time.Unix(created, 0).UTC()
 		if failedAt.Valid {
 			t := time.Unix(failedAt.Int64, 0).UTC()

@@ -33,7 +33,7 @@ func TestCallback(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, k := range []string{"otp:1", "otp:2", "otp:3"} {
-			o.Enqueue(ctx, Message{Channel: SMS, To: phone, Body: text, DedupKey: k})
+			o.Enqueue(ctx, Message{Channel: SMS, Kind: KindOTP, To: phone, Body: text, DedupKey: k})
 		}
 		if sent, _, _ := o.Deliver(ctx); sent != 3 {
 			t.Fatalf("sent %d", sent)
@@ -106,8 +106,8 @@ func TestFailedAndResend(t *testing.T) {
 		})
 		o := &Outbox{DB: db, Vault: testVault(t), Log: log, Province: "80",
 			Senders: map[string]Sender{SMS: mustGateway(t, SMS, config.Gateway{URL: provider.srv.URL, Body: config.DefaultSMSBody})}}
-		o.Enqueue(ctx, Message{Channel: SMS, To: phone, Body: text, DedupKey: "otp:1"})
-		o.Enqueue(ctx, Message{Channel: Email, To: "a@b.vn", Subject: "s", Body: text, DedupKey: "mail:1"})
+		o.Enqueue(ctx, Message{Channel: SMS, Kind: KindOTP, To: phone, Body: text, DedupKey: "otp:1"})
+		o.Enqueue(ctx, Message{Channel: Email, Kind: KindReportReminder, To: "a@b.vn", Subject: "s", Body: text, DedupKey: "mail:1"})
 		if _, failed, _ := o.Deliver(ctx); failed != 2 {
 			t.Fatalf("failed %d", failed)
 		}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"text/template"
 	"time"
@@ -88,7 +89,11 @@ func NewGateway(channel string, g config.Gateway) (*Gateway, error) {
 		gw.templates = map[string]string{}
 		for _, kv := range strings.Split(g.Templates, ",") {
 			k, v, _ := strings.Cut(kv, "=")
-			gw.templates[strings.TrimSpace(k)] = strings.TrimSpace(v)
+			k = strings.TrimSpace(k)
+			if k != "*" && !slices.Contains(Kinds, k) {
+				return nil, fmt.Errorf("--%s-templates: %q is not a kind of message (%s, or * for the rest)", channel, k, strings.Join(Kinds, ", "))
+			}
+			gw.templates[k] = strings.TrimSpace(v)
 		}
 	}
 	if err := gw.check(); err != nil {
@@ -143,7 +148,7 @@ func (g *Gateway) SendRef(ctx context.Context, m Message) (string, error) {
 		f.Params = map[string]string{"text": m.Body}
 	}
 	if g.templates != nil {
-		kind := m.kind()
+		kind := m.Kind
 		var ok bool
 		if f.Template, ok = g.templates[kind]; !ok {
 			if f.Template, ok = g.templates["*"]; !ok {

@@ -139,9 +139,9 @@ func TestOTT(t *testing.T) {
 		if err := Configure(o, cfg, log); err != nil {
 			t.Fatal(err)
 		}
-		o.Enqueue(ctx, Message{Channel: OTT, To: phone, Body: text, DedupKey: "otp:5", Params: map[string]string{"otp": code}})
-		o.Enqueue(ctx, Message{Channel: OTT, To: phone, Body: "Bạn là F1", DedupKey: "f1:case2:person3"})
-		o.Enqueue(ctx, Message{Channel: OTT, To: phone, Body: "x", DedupKey: "campaign:9:1"})
+		o.Enqueue(ctx, Message{Channel: OTT, Kind: KindOTP, To: phone, Body: text, DedupKey: "otp:5", Params: map[string]string{"otp": code}})
+		o.Enqueue(ctx, Message{Channel: OTT, Kind: KindF1, To: phone, Body: "Bạn là F1", DedupKey: "f1:case2:person3"})
+		o.Enqueue(ctx, Message{Channel: OTT, Kind: KindCampaign, To: phone, Body: "x", DedupKey: "campaign:9:1"})
 		sent, failed, err := o.Deliver(ctx)
 		if err != nil || sent != 2 || failed != 1 {
 			t.Fatalf("sent %d failed %d %v", sent, failed, err)
@@ -192,7 +192,7 @@ func TestConfigureWithoutProvider(t *testing.T) {
 				t.Fatalf("no warning for %s:\n%s", ch, out)
 			}
 		}
-		o.Enqueue(ctx, Message{Channel: SMS, To: phone, Body: text, DedupKey: "otp:1"})
+		o.Enqueue(ctx, Message{Channel: SMS, Kind: KindOTP, To: phone, Body: text, DedupKey: "otp:1"})
 		if sent, failed, err := o.Deliver(ctx); err != nil || sent != 0 || failed != 1 {
 			t.Fatalf("sent %d failed %d %v", sent, failed, err)
 		}
@@ -204,7 +204,7 @@ func TestConfigureWithoutProvider(t *testing.T) {
 		if err := Configure(o, cfg, log); err != nil {
 			t.Fatal(err)
 		}
-		o.Enqueue(ctx, Message{Channel: SMS, To: phone, Body: text, DedupKey: "otp:2"})
+		o.Enqueue(ctx, Message{Channel: SMS, Kind: KindOTP, To: phone, Body: text, DedupKey: "otp:2"})
 		if sent, _, err := o.Deliver(ctx); err != nil || sent != 1 {
 			t.Fatalf("dev: sent %d %v", sent, err)
 		}

@@ -63,23 +63,14 @@ type Message struct {
 	Subject  string // email only
 	Body     string
 	DedupKey string // the same key is queued once, ever
-	// Kind says what the message is (otp, f1, campaign, ...): the OTT
-	// adapter picks the provider's approved template by it. Empty: the
-	// dedup key's prefix before ':'.
+	// Kind says what the message is: one of Kinds (KindOTP, KindF1, ...).
+	// The OTT adapter picks the provider's approved template by it.
 	Kind string
 	// Params are an OTT template's parameters; nil sends {"text": Body}.
 	Params map[string]string
 	// Ref is set by the outbox when it delivers: our reference for the
 	// provider, the same across retries and new for each re-send.
 	Ref string
-}
-
-func (m Message) kind() string {
-	if m.Kind != "" {
-		return m.Kind
-	}
-	k, _, _ := strings.Cut(m.DedupKey, ":")
-	return k
 }
 
 // Sender delivers one message through a provider.
@@ -160,6 +151,9 @@ func (o *Outbox) Enqueue(ctx context.Context, m Message) (bool, error) {
 	if m.DedupKey == "" || m.To == "" || m.Body == "" {
 		return false, fmt.Errorf("enqueue: message needs a recipient, a body and a dedup key")
 	}
+	if !slices.Contains(Kinds, m.Kind) {
+		return false, fmt.Errorf("enqueue: message kind %q is not one of %v", m.Kind, Kinds)
+	}
 	var params []byte
 	if m.Params != nil {
 		params, _ = json.Marshal(m.Params)
@@ -167,7 +161,7 @@ func (o *Outbox) Enqueue(ctx context.Context, m Message) (bool, error) {
 	now := o.now().Unix()
 	res, err := o.DB.W.ExecContext(ctx, `INSERT INTO outbox (channel, to_enc, subject, body, dedup_key, status, created_at, next_at, kind, params)
 		VALUES ($1, $2, $3, $4, $5, 'queued', $6, $6, $7, $8) ON CONFLICT (dedup_key) DO NOTHING`,
-		m.Channel, o.Vault.Seal(m.To), m.Subject, o.seal(m.Body), m.DedupKey, now, m.kind(), o.seal(string(params)))
+		m.Channel, o.Vault.Seal(m.To), m.Subject, o.seal(m.Body), m.DedupKey, now, m.Kind, o.seal(string(params)))
 	if err != nil {
 		return false, fmt.Errorf("enqueue: %w", err)
 	}
@@ -290,6 +284,7 @@ func (o *Outbox) claim(ctx context.Context, now int64) ([]claimed, string, error
 		if p != "" {
 			json.Unmarshal([]byte(p), &items[i].m.Params)
 		}
+		items[i].m.Kind = storedKind(items[i].m.Kind, items[i].m.DedupKey)
 	}
 	// RETURNING gives no order; the oldest go first.
 	slices.SortFunc(items, func(a, b claimed) int { return cmp.Compare(a.id, b.id) })

@@ -25,8 +25,8 @@ func TestMessages(t *testing.T) {
 		e.outbox.Province = "80"
 		e.outbox.CallbackSecrets = map[string]string{notify.SMS: secret}
 		// OTT has no sender in this server: the message fails.
-		e.outbox.Enqueue(ctx, notify.Message{Channel: notify.OTT, To: "0987654321", Body: "Mã OTP 551234", DedupKey: "otp:77"})
-		e.outbox.Enqueue(ctx, notify.Message{Channel: notify.SMS, To: "0911111222", Body: "Bạn là F1", DedupKey: "f1:1:2"})
+		e.outbox.Enqueue(ctx, notify.Message{Channel: notify.OTT, Kind: notify.KindOTP, To: "0987654321", Body: "Mã OTP 551234", DedupKey: "otp:77"})
+		e.outbox.Enqueue(ctx, notify.Message{Channel: notify.SMS, Kind: notify.KindF1, To: "0911111222", Body: "Bạn là F1", DedupKey: "f1:1:2"})
 		if sent, failed, err := e.outbox.Deliver(ctx); err != nil || sent != 1 || failed != 1 {
 			t.Fatalf("deliver: %d %d %v", sent, failed, err)
 		}
