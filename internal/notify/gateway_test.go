@@ -111,17 +111,59 @@ func TestGatewayTemplateChecked(t *testing.T) {
 		{`to={{.To}}&text={{.Text}}`, "query"},
 		{`{"to":{{json .Nope}}}`, "Nope"},
 		{`{"to":{{json .To}`, "template:"},
+		{`{"to":{{json .To}}{{end}}`, "template:"},
+		{`{"to":{{json .To.Nope}}}`, "Nope"},
+		{`{"name":{{json .Params.name.first}}}`, "first"},
+		{`{"n":{{json (index .Nope "name")}}}`, "Nope"},
+		// A parameter placed without escaping, however it is named.
+		{`{"name":"{{.Params.name}}"}`, "json"},
+		{`{"name":{{index .Params "name"}}}`, "json"},
+		{`{"d":{ {{- with .Params}}"n":"{{.name}}"{{end -}} }}`, "json"},
+		{`{{$p := .Params}}{"n":"{{$p.name}}"}`, "json"},
+		{`to={{query .To}}&name={{.Params.name}}`, "query"},
+		{`to={{query .To}}{{range $k, $v := .Params}}&{{$k}}={{$v}}{{end}}`, "query"},
 	} {
 		_, err := NewGateway(SMS, config.Gateway{URL: "http://x", Body: c.body})
 		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "--sms-body") {
 			t.Errorf("%s: %v, want an error naming --sms-body and %q", c.body, err, c.want)
 		}
 	}
-	for _, body := range []string{config.DefaultSMSBody, config.DefaultOTTBody} {
+	// Every template that works for a message carrying the parameters it
+	// names is taken, whichever names they are.
+	for _, body := range []string{config.DefaultSMSBody, config.DefaultOTTBody,
+		`{"phone":{{json .To}},"template_data":{"name":{{json .Params.name}}}}`,
+		`{"phone":{{json .To}},"data":{"name":{{json (index .Params "customer_name")}},"otp":{{json .Params.otp}}}}`,
+		`{"d":{ {{- with .Params}}"n":{{json .name}}{{end -}} }}`,
+		`{{$p := .Params}}{"n":{{json $p.name}},"t":{{json $p.text}}}`,
+		`to={{query .To}}{{range $k, $v := .Params}}&{{query $k}}={{query $v}}{{end}}`,
+		`to={{query (intl .To)}}&code={{query .Params.otp}}{{if .Params.name}}&name={{query .Params.name}}{{end}}`,
+	} {
 		if _, err := NewGateway(OTT, config.Gateway{URL: "http://x", Body: body}); err != nil {
-			t.Errorf("default body refused: %v", err)
+			t.Errorf("%s refused: %v", body, err)
 		}
 	}
+}
+
+// A body naming a parameter sends the one the message carries; a message
+// without it fails at once, naming the parameter, and nothing is posted.
+func TestGatewayNamedParams(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		provider := newGateway(t, func(w http.ResponseWriter, r gotRequest) { w.Write([]byte(`{}`)) })
+		gw := mustGateway(t, OTT, config.Gateway{URL: provider.srv.URL, Body: `{"phone":{{json .To}},"name":{{json .Params.name}}}`})
+		o := &Outbox{DB: db, Vault: testVault(t), Senders: map[string]Sender{OTT: gw}}
+		o.Enqueue(ctx, Message{Channel: OTT, Kind: KindCampaign, To: phone, Body: "x", DedupKey: "with", Params: map[string]string{"name": "Lê Thị \"Hoa\""}})
+		o.Enqueue(ctx, Message{Channel: OTT, Kind: KindCampaign, To: phone, Body: "x", DedupKey: "without"})
+		if sent, failed, err := o.Deliver(ctx); sent != 1 || failed != 1 || err != nil {
+			t.Fatalf("sent %d failed %d %v", sent, failed, err)
+		}
+		if r := provider.requests(); len(r) != 1 || r[0].json["name"] != `Lê Thị "Hoa"` {
+			t.Fatalf("requests %v", r)
+		}
+		if st, why, _, _ := status(t, db, "without"); st != Failed || !strings.Contains(why, "name") {
+			t.Fatalf("without the parameter: %s %q", st, why)
+		}
+	})
 }
 
 // The OTT adapter sends an approved template's id and parameters, as
