@@ -2,13 +2,13 @@ package web
 
 import (
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"anticovid/internal/notify"
 	"anticovid/internal/sqldb"
@@ -108,7 +108,7 @@ func TestMessages(t *testing.T) {
 			return resp.StatusCode
 		}
 		sig := func(b string) http.Header {
-			return http.Header{notify.SignatureHeader: {"sha256=" + hex.EncodeToString(notify.Sign(secret, []byte(b)))}}
+			return notify.SignedHeaders(secret, time.Now(), []byte(b))
 		}
 		for _, c := range []struct {
 			name, channel string
@@ -121,7 +121,9 @@ func TestMessages(t *testing.T) {
 			{"wrong token", "sms", http.Header{notify.TokenHeader: {"nope"}}, report, 401},
 			{"channel without reports", "ott", sig(report), report, 404},
 			{"unknown id", "sms", sig(`{"id":"nope","status":"delivered"}`), `{"id":"nope","status":"delivered"}`, 404},
+			{"signed long ago", "sms", notify.SignedHeaders(secret, time.Now().Add(-time.Hour), []byte(report)), report, 401},
 			{"signed", "sms", sig(report), report, 204},
+			{"replayed", "sms", sig(report), report, 204},
 		} {
 			if code := post(c.channel, c.h, c.body); code != c.want {
 				t.Errorf("%s: %d, want %d", c.name, code, c.want)
