@@ -44,14 +44,16 @@ func (o *Outbox) mayManage(p *auth.Principal) error {
 	return nil
 }
 
-// Failed lists the newest failed messages (at most limit). Showing even a
-// masked recipient opens personal data, so the list is audited first.
+// Failed lists the newest failed messages (at most limit), those failed
+// before failure times were kept (no failed_at) last on both engines
+// (PostgreSQL sorts NULL first in DESC, SQLite last). Showing even a masked
+// recipient opens personal data, so the list is audited first.
 func (o *Outbox) Failed(ctx context.Context, p *auth.Principal, limit int) ([]Entry, error) {
 	if err := o.mayManage(p); err != nil {
 		return nil, err
 	}
 	rows, err := o.DB.R.QueryContext(ctx, `SELECT id, channel, kind, dedup_key, to_enc, status, attempts, resends, last_error, created_at, failed_at
-		FROM outbox WHERE status = 'failed' ORDER BY failed_at DESC, id DESC LIMIT $1`, min(max(limit, 1), 1000))
+		FROM outbox WHERE status = 'failed' ORDER BY failed_at DESC NULLS LAST, id DESC LIMIT $1`, min(max(limit, 1), 1000))
 	if err != nil {
 		return nil, fmt.Errorf("failed messages: %w", err)
 	}

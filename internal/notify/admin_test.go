@@ -223,3 +223,43 @@ func hmacOf(secret string, body []byte) []byte {
 	m.Write(body)
 	return m.Sum(nil)
 }
+
+// The failed list is newest failure first, then the rows failed before
+// failure times were kept (failed_at NULL), newest id first: the same order
+// on SQLite and PostgreSQL.
+func TestFailedOrder(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := auth.WithPrincipal(context.Background(), &auth.Principal{UserID: 1, Username: "admin", Role: auth.ProvinceAdmin, Unit: "80"})
+		o := &Outbox{DB: db, Vault: testVault(t), Province: "80"}
+		rows := []struct {
+			dedup    string
+			failedAt any
+		}{{"a", nil}, {"b", 100}, {"c", 300}, {"d", nil}, {"e", 200}, {"f", 300}}
+		for _, r := range rows {
+			if _, err := db.W.Exec(`INSERT INTO outbox (channel, to_enc, body, dedup_key, status, created_at, next_at, kind, failed_at)
+				VALUES ('sms', $1, 'b', $2, 'failed', 0, 0, 'otp', $3)`, o.Vault.Seal(phone), r.dedup, r.failedAt); err != nil {
+				t.Fatal(err)
+			}
+		}
+		list, err := o.Failed(ctx, auth.From(ctx), 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := map[int64]string{}
+		r, _ := db.R.Query("SELECT id, dedup_key FROM outbox")
+		for r.Next() {
+			var id int64
+			var k string
+			r.Scan(&id, &k)
+			ids[id] = k
+		}
+		r.Close()
+		var got string
+		for _, e := range list {
+			got += ids[e.ID]
+		}
+		if got != "fcebda" {
+			t.Errorf("order %q, want fcebda", got)
+		}
+	})
+}
