@@ -154,7 +154,7 @@ func TestFailedAndResend(t *testing.T) {
 			}
 		})
 		o := &Outbox{DB: db, Vault: testVault(t), Log: log, Province: "80",
-			Senders: map[string]Sender{SMS: mustGateway(t, SMS, config.Gateway{URL: provider.srv.URL, Body: config.DefaultSMSBody})}}
+			Senders: map[string]Sender{SMS: mustGateway(t, SMS, config.Gateway{URL: provider.srv.URL, Body: config.DefaultSMSBody}), Email: refusing{}}}
 		o.Enqueue(ctx, Message{Channel: SMS, Kind: KindOTP, To: phone, Body: text, DedupKey: "otp:1"})
 		o.Enqueue(ctx, Message{Channel: Email, Kind: KindReportReminder, To: "a@b.vn", Subject: "s", Body: text, DedupKey: "mail:1"})
 		if _, failed, _ := o.Deliver(ctx); failed != 2 {
@@ -181,7 +181,7 @@ func TestFailedAndResend(t *testing.T) {
 		if e := byChannel[SMS]; e.To != "*******678" || e.Kind != "otp" || !strings.Contains(e.LastError, "400") || e.FailedAt == nil {
 			t.Fatalf("sms entry %+v", e)
 		}
-		if e := byChannel[Email]; e.To != "a***@b.vn" || !strings.Contains(e.LastError, "no provider") {
+		if e := byChannel[Email]; e.To != "a***@b.vn" || !strings.Contains(e.LastError, "refused") {
 			t.Fatalf("email entry %+v", e)
 		}
 		counts, _ := o.Counts(ctx, admin)
@@ -262,4 +262,11 @@ func TestFailedOrder(t *testing.T) {
 			t.Errorf("order %q, want fcebda", got)
 		}
 	})
+}
+
+// refusing is a provider that refuses every message for good.
+type refusing struct{}
+
+func (refusing) Send(context.Context, Message) error {
+	return Permanent(errors.New("the relay refused the address"))
 }

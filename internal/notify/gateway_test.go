@@ -218,8 +218,9 @@ func TestOTT(t *testing.T) {
 }
 
 // Without a provider and without --demo or --dev-messages, a channel says
-// so loudly at start and sends nothing: its messages fail with the reason.
-// With --dev-messages they go to a file, never to the log.
+// so loudly at start and sends nothing: its messages stay queued, untried,
+// and go out once a provider is set. With --dev-messages they go to a file,
+// never to the log.
 func TestConfigureWithoutProvider(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
@@ -234,12 +235,24 @@ func TestConfigureWithoutProvider(t *testing.T) {
 				t.Fatalf("no warning for %s:\n%s", ch, out)
 			}
 		}
-		o.Enqueue(ctx, Message{Channel: SMS, Kind: KindOTP, To: phone, Body: text, DedupKey: "otp:1"})
-		if sent, failed, err := o.Deliver(ctx); err != nil || sent != 0 || failed != 1 {
-			t.Fatalf("sent %d failed %d %v", sent, failed, err)
+		for _, ch := range []string{SMS, OTT, Email} {
+			o.Enqueue(ctx, Message{Channel: ch, Kind: KindOTP, To: phone, Body: text, DedupKey: "otp:1:" + ch})
 		}
-		if st, why, _, _ := status(t, db, "otp:1"); st != Failed || !strings.Contains(why, "no provider") {
-			t.Fatalf("%s %q", st, why)
+		for range 3 {
+			if sent, failed, err := o.Deliver(ctx); err != nil || sent != 0 || failed != 0 {
+				t.Fatalf("sent %d failed %d %v", sent, failed, err)
+			}
+		}
+		for _, ch := range []string{SMS, OTT, Email} {
+			if st, why, _, attempts := status(t, db, "otp:1:"+ch); st != Queued || why != "" || attempts != 0 {
+				t.Fatalf("%s without a provider: %s %q after %d attempts", ch, st, why, attempts)
+			}
+		}
+
+		// A server with a provider for SMS only sends the SMS.
+		other := &Outbox{DB: db, Vault: o.Vault, Senders: map[string]Sender{SMS: &Recorder{}}}
+		if sent, failed, err := other.Deliver(ctx); err != nil || sent != 1 || failed != 0 {
+			t.Fatalf("sms server: sent %d failed %d %v", sent, failed, err)
 		}
 
 		cfg.DevMessages = true
@@ -247,11 +260,11 @@ func TestConfigureWithoutProvider(t *testing.T) {
 			t.Fatal(err)
 		}
 		o.Enqueue(ctx, Message{Channel: SMS, Kind: KindOTP, To: phone, Body: text, DedupKey: "otp:2"})
-		if sent, _, err := o.Deliver(ctx); err != nil || sent != 1 {
+		if sent, _, err := o.Deliver(ctx); err != nil || sent != 3 { // the two left queued, and the new one
 			t.Fatalf("dev: sent %d %v", sent, err)
 		}
 		rec := o.Senders[SMS].(*Recorder)
-		if len(rec.Messages()) != 1 || rec.Messages()[0].Body != text {
+		if len(rec.Messages()) != 3 || rec.Messages()[2].Body != text {
 			t.Fatalf("recorded %v", rec.Messages())
 		}
 		b, err := readFile(rec.File)

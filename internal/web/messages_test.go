@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -24,7 +25,8 @@ func TestMessages(t *testing.T) {
 		const secret = "report-secret-0123456789"
 		e.outbox.Province = "80"
 		e.outbox.CallbackSecrets = map[string]string{notify.SMS: secret}
-		// OTT has no sender in this server: the message fails.
+		// The OTT provider refuses the number: the message fails.
+		e.outbox.Senders[notify.OTT] = refusingSender{}
 		e.outbox.Enqueue(ctx, notify.Message{Channel: notify.OTT, Kind: notify.KindOTP, To: "0987654321", Body: "Mã OTP 551234", DedupKey: "otp:77"})
 		e.outbox.Enqueue(ctx, notify.Message{Channel: notify.SMS, Kind: notify.KindF1, To: "0911111222", Body: "Bạn là F1", DedupKey: "f1:1:2"})
 		if sent, failed, err := e.outbox.Deliver(ctx); err != nil || sent != 1 || failed != 1 {
@@ -66,7 +68,7 @@ func TestMessages(t *testing.T) {
 		// The page, and its re-send button.
 		admin := e.browser(t, "admin")
 		code, page := get(t, admin, e.srv.URL+"/messages")
-		if code != 200 || !strings.Contains(page, "Tin nhắn gửi lỗi") || !strings.Contains(page, "*******321") || !strings.Contains(page, "no provider") ||
+		if code != 200 || !strings.Contains(page, "Tin nhắn gửi lỗi") || !strings.Contains(page, "*******321") || !strings.Contains(page, "refused") ||
 			strings.Contains(page, "551234") || strings.Contains(page, "0987654321") {
 			t.Fatalf("page %d:\n%s", code, page)
 		}
@@ -140,4 +142,11 @@ func TestMessages(t *testing.T) {
 			}
 		}
 	})
+}
+
+// refusingSender is a provider that refuses every message for good.
+type refusingSender struct{}
+
+func (refusingSender) Send(context.Context, notify.Message) error {
+	return notify.Permanent(errors.New("the provider refused the number"))
 }
