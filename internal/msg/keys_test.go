@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -101,20 +102,9 @@ func keyCalls(files []goFile) map[string][]int {
 				case fd.Recv != nil:
 					name = "." + name
 				}
-				ast.Inspect(fd.Body, func(n ast.Node) bool {
-					c, ok := n.(*ast.CallExpr)
-					if !ok {
-						return true
-					}
-					for _, at := range takes[callee(c, inMsg)] {
-						if at >= len(c.Args) {
-							continue
-						}
-						id, ok := c.Args[at].(*ast.Ident)
-						if !ok {
-							continue
-						}
-						if p, ok := params[id.Name]; ok && !hasInt(takes[name], p) {
+				eachKeyArg(fd.Body, takes, inMsg, func(arg ast.Expr) {
+					if id, ok := arg.(*ast.Ident); ok {
+						if p, ok := params[id.Name]; ok && !slices.Contains(takes[name], p) {
 							takes[name] = append(takes[name], p)
 							if !inMsg && fd.Recv == nil {
 								takes["."+fd.Name.Name] = append(takes["."+fd.Name.Name], p) // called as pkg.Name elsewhere
@@ -122,7 +112,6 @@ func keyCalls(files []goFile) map[string][]int {
 							changed = true
 						}
 					}
-					return true
 				})
 			}
 		}
@@ -130,90 +119,18 @@ func keyCalls(files []goFile) map[string][]int {
 	return takes
 }
 
-func hasInt(s []int, v int) bool {
-	for _, x := range s {
-		if x == v {
-			return true
+// eachKeyArg calls fn with every argument under n that is passed where a
+// call takes a key.
+func eachKeyArg(n ast.Node, takes map[string][]int, inMsg bool, fn func(ast.Expr)) {
+	ast.Inspect(n, func(n ast.Node) bool {
+		if c, ok := n.(*ast.CallExpr); ok {
+			for _, at := range takes[callee(c, inMsg)] {
+				if at < len(c.Args) {
+					fn(c.Args[at])
+				}
+			}
 		}
-	}
-	return false
+		return true
+	})
 }
 
-// Every key written as a literal in Go exists: in a call that takes a key
-// (msg.T, msg.Both, msg.Lookup and their wrappers), and a value shaped like
-// a key of a catalog area in a composite literal ("ops.checkins" in a
-// table of labels).
-// Templates' {{.T "key"}} are checked by web's catalog test.
-func TestGoKeysExist(t *testing.T) {
-	fset, files := sources(t)
-	takes := keyCalls(files)
-	if len(takes) < 6 {
-		t.Fatalf("found only the wrappers %v", takes)
-	}
-	areas := map[string]bool{}
-	for _, k := range Keys() {
-		a, _, _ := strings.Cut(k, ".")
-		areas[a] = true
-	}
-	shape := regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$`)
-	checked := 0
-	for _, gf := range files {
-		inMsg := gf.pkg == "internal/msg"
-		inCall := map[*ast.BasicLit]bool{}
-		ast.Inspect(gf.f, func(n ast.Node) bool {
-			c, ok := n.(*ast.CallExpr)
-			if !ok {
-				return true
-			}
-			for _, at := range takes[callee(c, inMsg)] {
-				if at >= len(c.Args) {
-					continue
-				}
-				lit, ok := c.Args[at].(*ast.BasicLit)
-				if !ok || lit.Kind != token.STRING {
-					continue
-				}
-				inCall[lit] = true
-				key, _ := strconv.Unquote(lit.Value)
-				checked++
-				if _, ok := catalog[key]; !ok {
-					t.Errorf("%s:%d: key %q is not in the catalog", gf.rel, fset.Position(lit.Pos()).Line, key)
-				}
-			}
-			return true
-		})
-		if inMsg {
-			continue // the catalog's own files: keys as map keys
-		}
-		// Values in composite literals (tables of labels); keys of a
-		// composite literal are field names (errs.Fields), not texts.
-		ast.Inspect(gf.f, func(n ast.Node) bool {
-			cl, ok := n.(*ast.CompositeLit)
-			if !ok {
-				return true
-			}
-			for _, e := range cl.Elts {
-				if kv, ok := e.(*ast.KeyValueExpr); ok {
-					e = kv.Value
-				}
-				lit, ok := e.(*ast.BasicLit)
-				if !ok || lit.Kind != token.STRING || inCall[lit] {
-					continue
-				}
-				s, _ := strconv.Unquote(lit.Value)
-				a, _, _ := strings.Cut(s, ".")
-				if !shape.MatchString(s) || !areas[a] {
-					continue
-				}
-				checked++
-				if _, ok := catalog[s]; !ok {
-					t.Errorf("%s:%d: %q looks like a key of area %s but is not in the catalog", gf.rel, fset.Position(lit.Pos()).Line, s, a)
-				}
-			}
-			return true
-		})
-	}
-	if checked < 500 {
-		t.Errorf("checked only %d keys: the scan misses calls", checked)
-	}
-}
