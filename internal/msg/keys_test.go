@@ -134,3 +134,71 @@ func eachKeyArg(n ast.Node, takes map[string][]int, inMsg bool, fn func(ast.Expr
 	})
 }
 
+// Every key written as a literal in Go exists: in a call that takes a key
+// (msg.T, msg.Both, msg.Lookup and their wrappers), and a value shaped like
+// a key of a catalog area in a composite literal ("ops.checkins" in a
+// table of labels).
+// Templates' {{.T "key"}} are checked by web's catalog test.
+func TestGoKeysExist(t *testing.T) {
+	fset, files := sources(t)
+	takes := keyCalls(files)
+	if len(takes) < 6 {
+		t.Fatalf("found only the wrappers %v", takes)
+	}
+	areas := map[string]bool{}
+	for _, k := range Keys() {
+		a, _, _ := strings.Cut(k, ".")
+		areas[a] = true
+	}
+	shape := regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$`)
+	checked := 0
+	for _, gf := range files {
+		inMsg := gf.pkg == "internal/msg"
+		inCall := map[*ast.BasicLit]bool{}
+		eachKeyArg(gf.f, takes, inMsg, func(arg ast.Expr) {
+			lit, ok := arg.(*ast.BasicLit)
+			if !ok || lit.Kind != token.STRING {
+				return
+			}
+			inCall[lit] = true
+			key, _ := strconv.Unquote(lit.Value)
+			checked++
+			if _, ok := catalog[key]; !ok {
+				t.Errorf("%s:%d: key %q is not in the catalog", gf.rel, fset.Position(lit.Pos()).Line, key)
+			}
+		})
+		if inMsg {
+			continue // the catalog's own files: keys as map keys
+		}
+		// Values in composite literals (tables of labels); keys of a
+		// composite literal are field names (errs.Fields), not texts.
+		ast.Inspect(gf.f, func(n ast.Node) bool {
+			cl, ok := n.(*ast.CompositeLit)
+			if !ok {
+				return true
+			}
+			for _, e := range cl.Elts {
+				if kv, ok := e.(*ast.KeyValueExpr); ok {
+					e = kv.Value
+				}
+				lit, ok := e.(*ast.BasicLit)
+				if !ok || lit.Kind != token.STRING || inCall[lit] {
+					continue
+				}
+				s, _ := strconv.Unquote(lit.Value)
+				a, _, _ := strings.Cut(s, ".")
+				if !shape.MatchString(s) || !areas[a] {
+					continue
+				}
+				checked++
+				if _, ok := catalog[s]; !ok {
+					t.Errorf("%s:%d: %q looks like a key of area %s but is not in the catalog", gf.rel, fset.Position(lit.Pos()).Line, s, a)
+				}
+			}
+			return true
+		})
+	}
+	if checked < 500 {
+		t.Errorf("checked only %d keys: the scan misses calls", checked)
+	}
+}
