@@ -259,29 +259,25 @@ func PurgeSessions(ctx context.Context, db *sqldb.DB, now time.Time) (int64, err
 // Usernames returns the usernames of accounts, by id; unknown ids are absent.
 func Usernames(ctx context.Context, db *sqldb.DB, ids []int64) (map[int64]string, error) {
 	out := make(map[int64]string, len(ids))
-	for lo := 0; lo < len(ids); lo += 500 {
-		chunk := ids[lo:min(lo+500, len(ids))]
-		args := make([]any, len(chunk))
-		for i, id := range chunk {
-			args[i] = id
-		}
-		rows, err := db.R.QueryContext(ctx, "SELECT id, username FROM users WHERE id IN ("+sqldb.In(1, len(chunk))+")", args...)
+	err := sqldb.Chunks(ids, nil, func(in string, args []any) error {
+		rows, err := db.R.QueryContext(ctx, "SELECT id, username FROM users WHERE id IN ("+in+")", args...)
 		if err != nil {
-			return nil, fmt.Errorf("usernames: %w", err)
+			return err
 		}
 		for rows.Next() {
 			var id int64
 			var name string
 			if err := rows.Scan(&id, &name); err != nil {
 				rows.Close()
-				return nil, fmt.Errorf("usernames: %w", err)
+				return err
 			}
 			out[id] = name
 		}
 		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("usernames: %w", err)
-		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("usernames: %w", err)
 	}
 	return out, nil
 }

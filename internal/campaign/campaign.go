@@ -358,9 +358,9 @@ func (s *Service) stats(ctx context.Context, c *Campaign) error {
 		}
 		switch st {
 		case "sent", "delivered":
-			c.Sent = n
+			c.Sent += n
 		case "failed":
-			c.Failed = n
+			c.Failed += n
 		default:
 			c.Pending += n
 		}
@@ -555,7 +555,7 @@ func (s *Service) queue(ctx context.Context, id int64, channel, body, unit strin
 				}
 				if phone != "" {
 					key := fmt.Sprintf("campaign:%d:%s", id, s.Vault.Hash(phone)[:32])
-					ok, err := s.Outbox.Enqueue(ctx, notify.Message{Channel: channel, To: phone, Body: body, DedupKey: key})
+					ok, err := s.Outbox.Enqueue(ctx, notify.Message{Channel: channel, Kind: notify.KindCampaign, To: phone, Body: body, DedupKey: key})
 					if err != nil {
 						return queued, false, fmt.Errorf("campaign %d: %w", id, err)
 					}

@@ -71,21 +71,16 @@ func (s *Service) Chain(ctx context.Context, p *auth.Principal, caseID int64) (C
 	seen := map[int64]bool{root.ID: true}
 	for depth := 1; len(level) > 0 && !ch.Truncated; depth++ {
 		var next []int64
-		for lo := 0; lo < len(level); lo += 500 {
-			chunk := level[lo:min(lo+500, len(level))]
-			args := make([]any, len(chunk))
-			for i, id := range chunk {
-				args[i] = id
-			}
-			rows, err := s.DB.R.QueryContext(ctx, "SELECT "+caseCols+" FROM cases WHERE source_case_id IN ("+sqldb.In(1, len(chunk))+") ORDER BY id", args...)
+		err := sqldb.Chunks(level, nil, func(in string, args []any) error {
+			rows, err := s.DB.R.QueryContext(ctx, "SELECT "+caseCols+" FROM cases WHERE source_case_id IN ("+in+") ORDER BY id", args...)
 			if err != nil {
-				return Chain{}, fmt.Errorf("chain: %w", err)
+				return err
 			}
 			for rows.Next() {
 				k, err := scanCase(rows)
 				if err != nil {
 					rows.Close()
-					return Chain{}, fmt.Errorf("chain: %w", err)
+					return err
 				}
 				if seen[k.ID] {
 					continue
@@ -99,9 +94,10 @@ func (s *Service) Chain(ctx context.Context, p *auth.Principal, caseID int64) (C
 				next = append(next, k.ID)
 			}
 			rows.Close()
-			if err := rows.Err(); err != nil {
-				return Chain{}, fmt.Errorf("chain: %w", err)
-			}
+			return rows.Err()
+		})
+		if err != nil {
+			return Chain{}, fmt.Errorf("chain: %w", err)
 		}
 		level = next
 	}

@@ -488,7 +488,7 @@ func (s *Service) NotifyPending(ctx context.Context, caseID int64) error {
 			place = msg.T("vi", "cases.venue")
 		}
 		body := msg.T("vi", "cases.long_health_you_were", place, time.Unix(m.first, 0).In(hcm).Format("02/01/2006"), s.Hotline)
-		if _, err := s.Outbox.Enqueue(ctx, notify.Message{Channel: notify.SMS, To: phone, Body: body,
+		if _, err := s.Outbox.Enqueue(ctx, notify.Message{Channel: notify.SMS, Kind: notify.KindF1, To: phone, Body: body,
 			DedupKey: fmt.Sprintf("trace:f1:case%d:person%d", caseID, m.person)}); err != nil {
 			return fmt.Errorf("notify: %w", err)
 		}

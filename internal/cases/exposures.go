@@ -142,7 +142,7 @@ func (s *Service) NotifyVenueVisitors(ctx context.Context, p *auth.Principal, ca
 				continue
 			}
 			body := msg.T("vi", "cases.long_health_covid_19", e.Name, e.From.In(hcm).Format("15:04 02/01"), e.To.In(hcm).Format("15:04 02/01"), s.Hotline)
-			ok, err := s.Outbox.Enqueue(ctx, notify.Message{Channel: notify.SMS, To: phone, Body: body,
+			ok, err := s.Outbox.Enqueue(ctx, notify.Message{Channel: notify.SMS, Kind: notify.KindExposure, To: phone, Body: body,
 				DedupKey: fmt.Sprintf("trace:venue:case%d:venue%d:person%d", caseID, e.VenueID, person)})
 			if err != nil {
 				return queued, fmt.Errorf("notify visitors: %w", err)

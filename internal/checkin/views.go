@@ -146,30 +146,23 @@ func (s *Service) Activity(ctx context.Context, p *auth.Principal, unit string, 
 // by venue: index range reads on visits(venue_id, t_in), 500 venues a statement.
 func (s *Service) scansSince(ctx context.Context, ids []int64, a, b int64) (map[int64]int, map[int64]int, error) {
 	na, nb := map[int64]int{}, map[int64]int{}
-	for lo := 0; lo < len(ids); lo += 500 {
-		chunk := ids[lo:min(lo+500, len(ids))]
-		args := []any{a, b}
-		for _, id := range chunk {
-			args = append(args, id)
-		}
+	err := sqldb.Chunks(ids, []any{a, b}, func(in string, args []any) error {
 		rows, err := s.DB.R.QueryContext(ctx, `SELECT venue_id, count(*), COALESCE(sum(CASE WHEN t_in >= $2 THEN 1 ELSE 0 END), 0)
-			FROM visits WHERE venue_id IN (`+sqldb.In(3, len(chunk))+`) AND t_in >= $1 GROUP BY venue_id`, args...)
+			FROM visits WHERE venue_id IN (`+in+`) AND t_in >= $1 GROUP BY venue_id`, args...)
 		if err != nil {
-			return nil, nil, err
+			return err
 		}
 		for rows.Next() {
 			var id int64
 			var x, y int
 			if err := rows.Scan(&id, &x, &y); err != nil {
 				rows.Close()
-				return nil, nil, err
+				return err
 			}
 			na[id], nb[id] = x, y
 		}
 		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, nil, err
-		}
-	}
-	return na, nb, nil
+		return rows.Err()
+	})
+	return na, nb, err
 }

@@ -22,7 +22,7 @@ type Gateway struct {
 	Brand     string  // the registered brand name (SMS sender id), .Brand in the body
 	Success   string  // "path=value" the JSON answer must hold besides a 2xx status (error=0, CodeResult=100); empty: any 2xx
 	IDField   string  // dotted path of the provider's message id in the JSON answer, for delivery callbacks
-	Templates string  // OTT: "kind=template_id,..." mapping our messages (otp, f1, campaign, *) to the provider's approved templates
+	Templates string  // OTT: "kind=template_id,..." mapping our messages (otp, f1, exposure, campaign, report_reminder, *) to the provider's approved templates
 	Rate      float64 // the most messages a second this server sends through the provider
 	// CallbackSecret authenticates the provider's delivery reports (HMAC
 	// signature or the secret in a header); only ANTICOVID_<CH>_CALLBACK_SECRET sets it.
@@ -50,7 +50,7 @@ func (g *Gateway) register(c *Config, fs *flag.FlagSet, ch string, def Gateway) 
 	if ch == "sms" {
 		fs.StringVar(&g.Brand, ch+"-brand", env(up+"_BRAND", ""), "the registered brand name, .Brand in the body ("+v("BRAND")+")")
 	} else {
-		fs.StringVar(&g.Templates, ch+"-templates", env(up+"_TEMPLATES", ""), "kind=template_id,... the provider's approved template for each message kind (otp, f1, campaign, * for the rest) ("+v("TEMPLATES")+")")
+		fs.StringVar(&g.Templates, ch+"-templates", env(up+"_TEMPLATES", ""), "kind=template_id,... the provider's approved template for each message kind (otp, f1, exposure, campaign, report_reminder, * for the rest) ("+v("TEMPLATES")+")")
 	}
 	g.Auth = os.Getenv(v("AUTH"))                      // a secret: environment only
 	g.CallbackSecret = os.Getenv(v("CALLBACK_SECRET")) // a secret: environment only

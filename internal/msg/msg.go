@@ -6,6 +6,14 @@
 //
 // The catalog is split into one file per area; each adds its texts in init,
 // and a key added twice stops the program at start.
+//
+// What is checked that a key exists, and what is not: tests fail on a
+// literal key missing from the catalog in Go (keys_test.go: calls to T,
+// Both and Lookup, every function that passes its parameter on to them, and
+// key-shaped values in tables) and in templates ({{.T "key"}},
+// web/catalog_test.go). A key built at run time ("status." + v.Status) is
+// checked by nothing but the tests that render it; a missing one shows as
+// the key itself.
 package msg
 
 import (
@@ -34,7 +42,8 @@ func add(m map[string]Text) {
 
 // T returns the message key in lang ("en" for English, anything else for
 // Vietnamese), formatted with args when there are any. An unknown key
-// comes back as itself (the catalog test keeps that from happening).
+// comes back as itself (for literal keys, the tests keep that from
+// happening; see the package comment).
 func T(lang, key string, args ...any) string {
 	m, ok := catalog[key]
 	if !ok {

@@ -44,14 +44,16 @@ func (o *Outbox) mayManage(p *auth.Principal) error {
 	return nil
 }
 
-// Failed lists the newest failed messages (at most limit). Showing even a
-// masked recipient opens personal data, so the list is audited first.
+// Failed lists the newest failed messages (at most limit), those failed
+// before failure times were kept (no failed_at) last on both engines
+// (PostgreSQL sorts NULL first in DESC, SQLite last). Showing even a masked
+// recipient opens personal data, so the list is audited first.
 func (o *Outbox) Failed(ctx context.Context, p *auth.Principal, limit int) ([]Entry, error) {
 	if err := o.mayManage(p); err != nil {
 		return nil, err
 	}
-	rows, err := o.DB.R.QueryContext(ctx, `SELECT id, channel, kind, to_enc, status, attempts, resends, last_error, created_at, failed_at
-		FROM outbox WHERE status = 'failed' ORDER BY failed_at DESC, id DESC LIMIT $1`, min(max(limit, 1), 1000))
+	rows, err := o.DB.R.QueryContext(ctx, `SELECT id, channel, kind, dedup_key, to_enc, status, attempts, resends, last_error, created_at, failed_at
+		FROM outbox WHERE status = 'failed' ORDER BY failed_at DESC NULLS LAST, id DESC LIMIT $1`, min(max(limit, 1), 1000))
 	if err != nil {
 		return nil, fmt.Errorf("failed messages: %w", err)
 	}
@@ -63,7 +65,8 @@ func (o *Outbox) Failed(ctx context.Context, p *auth.Principal, limit int) ([]En
 		var to []byte
 		var created int64
 		var failedAt sql.NullInt64
-		if err := rows.Scan(&e.ID, &e.Channel, &e.Kind, &to, &e.Status, &e.Attempts, &e.Resends, &e.LastError, &created, &failedAt); err != nil {
+		var dedup string
+		if err := rows.Scan(&e.ID, &e.Channel, &e.Kind, &dedup, &to, &e.Status, &e.Attempts, &e.Resends, &e.LastError, &created, &failedAt); err != nil {
 			return nil, fmt.Errorf("failed messages: %w", err)
 		}
 		plain, err := o.Vault.Open(to)
@@ -71,6 +74,7 @@ func (o *Outbox) Failed(ctx context.Context, p *auth.Principal, limit int) ([]En
 			plain = ""
 		}
 		e.To = mask(plain)
+		e.Kind = storedKind(e.Kind, dedup)
 		e.CreatedAt = time.Unix(created, 0).UTC()
 		if failedAt.Valid {
 			t := time.Unix(failedAt.Int64, 0).UTC()
@@ -160,13 +164,23 @@ func mask(to string) string {
 	return strings.Repeat("*", len(to)-3) + to[len(to)-3:]
 }
 
-// Callback headers: a provider proves a delivery report either with an
-// HMAC-SHA-256 of the body under the shared secret, hex, as
-// "X-Signature: sha256=<hex>", or (for gateways that can only add a fixed
-// header) with the secret itself in X-Callback-Token.
+// Callback headers: a provider proves a delivery report either with
+// "X-Timestamp: <Unix seconds>" and "X-Signature: sha256=<hex>", the
+// HMAC-SHA-256 under the shared secret of the timestamp, a '.' and the body
+// (a captured report is refused once its time is ReportMaxAge old), or, for
+// gateways that can only add a fixed header, with the secret itself in
+// X-Callback-Token (no time: only idempotence guards those).
 const (
 	SignatureHeader = "X-Signature"
+	TimestampHeader = "X-Timestamp"
 	TokenHeader     = "X-Callback-Token"
+)
+
+// How far a signed report's time may be from ours: a report older than
+// ReportMaxAge, or more than ReportMaxSkew ahead, is refused.
+const (
+	ReportMaxAge  = 5 * time.Minute
+	ReportMaxSkew = time.Minute
 )
 
 // Report is a delivery report's body: the id the provider knows the message
@@ -179,16 +193,18 @@ type Report struct {
 
 // Callback applies a provider's delivery report for channel after checking
 // its signature in constant time. A channel without a secret takes no
-// reports. A report for a message already in that state is accepted again
-// (providers repeat reports they think were lost).
+// reports. Applying a report is idempotent and final: only a message in a
+// provider's hands (sending or sent) changes, so a report repeated or
+// replayed later (a 'failed' after 'delivered', a second 'delivered') is
+// accepted and changes nothing.
 func (o *Outbox) Callback(ctx context.Context, channel string, h http.Header, body []byte) error {
 	secret := o.CallbackSecrets[channel]
 	if secret == "" {
 		return fmt.Errorf("delivery report: no reports for channel %q: %w", channel, errs.ErrNotFound)
 	}
-	if !Verify(secret, h, body) {
-		o.log().Warn("delivery report refused: bad or missing signature", "channel", channel)
-		return fmt.Errorf("delivery report: %w", errs.ErrUnauthorized)
+	if why := verify(secret, h, body, o.now()); why != "" {
+		o.log().Warn("delivery report refused", "channel", channel, "reason", why)
+		return fmt.Errorf("delivery report: %s: %w", why, errs.ErrUnauthorized)
 	}
 	var r Report
 	if err := json.Unmarshal(body, &r); err != nil || r.ID == "" || (r.Status != Delivered && r.Status != Failed) {
@@ -199,44 +215,77 @@ func (o *Outbox) Callback(ctx context.Context, channel string, h http.Header, bo
 	var err error
 	if r.Status == Delivered {
 		res, err = o.DB.W.ExecContext(ctx, `UPDATE outbox SET status = 'delivered', delivered_at = $1, sent_at = COALESCE(sent_at, $1), lease_until = 0
-			WHERE channel = $2 AND provider_ref = $3 AND status IN ('sending', 'sent', 'delivered')`, now, channel, r.ID)
+			WHERE channel = $2 AND provider_ref = $3 AND status IN ('sending', 'sent')`, now, channel, r.ID)
 	} else {
 		reason := "the provider reports it was not delivered"
 		if code := scrub(clip(r.Error, 40), Message{}); code != "" {
 			reason += " (" + code + ")"
 		}
 		res, err = o.DB.W.ExecContext(ctx, `UPDATE outbox SET status = 'failed', failed_at = $1, last_error = $2, lease_until = 0
-			WHERE channel = $3 AND provider_ref = $4 AND status IN ('sending', 'sent', 'failed')`, now, reason, channel, r.ID)
+			WHERE channel = $3 AND provider_ref = $4 AND status IN ('sending', 'sent')`, now, reason, channel, r.ID)
 	}
 	if err != nil {
 		return fmt.Errorf("delivery report: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("delivery report: no such message: %w", errs.ErrNotFound)
+		var known int
+		if err := o.DB.W.QueryRowContext(ctx, "SELECT count(*) FROM outbox WHERE channel = $1 AND provider_ref = $2", channel, r.ID).Scan(&known); err != nil {
+			return fmt.Errorf("delivery report: %w", err)
+		}
+		if known == 0 {
+			return fmt.Errorf("delivery report: no such message: %w", errs.ErrNotFound)
+		}
+		o.log().Info("outbox delivery report for a message already settled: nothing changed", "channel", channel, "status", r.Status)
+		return nil
 	}
 	o.log().Info("outbox delivery report", "channel", channel, "status", r.Status)
 	return nil
 }
 
-// Verify checks a delivery report's X-Signature (HMAC-SHA-256 of body) or
-// X-Callback-Token against secret, in constant time.
-func Verify(secret string, h http.Header, body []byte) bool {
+// verify checks a delivery report's signature and time (or its token)
+// against secret, in constant time, and says why it fails ("" when good).
+func verify(secret string, h http.Header, body []byte, now time.Time) string {
 	if sig, ok := strings.CutPrefix(h.Get(SignatureHeader), "sha256="); ok {
 		got, err := hex.DecodeString(sig)
 		if err != nil {
-			return false
+			return "bad signature"
 		}
-		return hmac.Equal(got, Sign(secret, body))
+		ts, err := strconv.ParseInt(h.Get(TimestampHeader), 10, 64)
+		if err != nil {
+			return "no timestamp"
+		}
+		if !hmac.Equal(got, Sign(secret, ts, body)) {
+			return "bad signature"
+		}
+		switch at := time.Unix(ts, 0); {
+		case at.Before(now.Add(-ReportMaxAge)):
+			return "timestamp too old"
+		case at.After(now.Add(ReportMaxSkew)):
+			return "timestamp in the future"
+		}
+		return ""
 	}
 	if tok := h.Get(TokenHeader); tok != "" {
-		return subtle.ConstantTimeCompare([]byte(tok), []byte(secret)) == 1
+		if subtle.ConstantTimeCompare([]byte(tok), []byte(secret)) == 1 {
+			return ""
+		}
+		return "bad token"
 	}
-	return false
+	return "no signature"
 }
 
-// Sign is the HMAC-SHA-256 of body under secret (what X-Signature carries, in hex).
-func Sign(secret string, body []byte) []byte {
+// Sign is the HMAC-SHA-256 under secret of the timestamp ts (decimal Unix
+// seconds), a '.', and body: what X-Signature carries, in hex.
+func Sign(secret string, ts int64, body []byte) []byte {
 	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(strconv.FormatInt(ts, 10) + "."))
 	m.Write(body)
 	return m.Sum(nil)
+}
+
+// SignedHeaders are the headers of a report signed at t: what a relay
+// in front of a provider (and the tests) send.
+func SignedHeaders(secret string, t time.Time, body []byte) http.Header {
+	ts := t.Unix()
+	return http.Header{TimestampHeader: {strconv.FormatInt(ts, 10)}, SignatureHeader: {"sha256=" + hex.EncodeToString(Sign(secret, ts, body))}}
 }

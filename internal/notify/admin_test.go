@@ -2,12 +2,16 @@ package notify
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"anticovid/internal/auth"
 	"anticovid/internal/config"
@@ -33,7 +37,7 @@ func TestCallback(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, k := range []string{"otp:1", "otp:2", "otp:3"} {
-			o.Enqueue(ctx, Message{Channel: SMS, To: phone, Body: text, DedupKey: k})
+			o.Enqueue(ctx, Message{Channel: SMS, Kind: KindOTP, To: phone, Body: text, DedupKey: k})
 		}
 		if sent, _, _ := o.Deliver(ctx); sent != 3 {
 			t.Fatalf("sent %d", sent)
@@ -43,9 +47,15 @@ func TestCallback(t *testing.T) {
 			t.Fatalf("provider ref %q", ref)
 		}
 		body := []byte(`{"id":"` + ref + `","status":"delivered"}`)
-		signed := func(b []byte) http.Header {
-			return http.Header{SignatureHeader: {"sha256=" + hex.EncodeToString(Sign(secret, b))}}
-		}
+		now := time.Now()
+		signed := func(b []byte) http.Header { return SignedHeaders(secret, now, b) }
+		at := func(d time.Duration) http.Header { return SignedHeaders(secret, now.Add(d), body) }
+		// A captured report sent again under a new time keeps its old signature.
+		moved := signed(body)
+		moved.Set(TimestampHeader, strconv.FormatInt(now.Unix()+1, 10))
+		bodyOnly := http.Header{SignatureHeader: {"sha256=" + hex.EncodeToString(hmacOf(secret, body))}}
+		bodyOnlyWithTime := bodyOnly.Clone()
+		bodyOnlyWithTime.Set(TimestampHeader, strconv.FormatInt(now.Unix(), 10))
 		for _, c := range []struct {
 			name    string
 			channel string
@@ -57,6 +67,16 @@ func TestCallback(t *testing.T) {
 			{"bad signature", SMS, http.Header{SignatureHeader: {"sha256=" + strings.Repeat("ab", 32)}}, body, errs.ErrUnauthorized},
 			{"signature of another body", SMS, signed([]byte(`{}`)), body, errs.ErrUnauthorized},
 			{"not hex", SMS, http.Header{SignatureHeader: {"sha256=zz"}}, body, errs.ErrUnauthorized},
+			{"old scheme, body only", SMS, bodyOnly, body, errs.ErrUnauthorized},
+			{"old scheme with a time", SMS, bodyOnlyWithTime, body, errs.ErrUnauthorized},
+			{"no timestamp", SMS, http.Header{SignatureHeader: signed(body)[SignatureHeader]}, body, errs.ErrUnauthorized},
+			{"timestamp not a number", SMS, http.Header{SignatureHeader: signed(body)[SignatureHeader], TimestampHeader: {"soon"}}, body, errs.ErrUnauthorized},
+			{"timestamp moved", SMS, moved, body, errs.ErrUnauthorized},
+			{"5 min 1 s old", SMS, at(-ReportMaxAge - time.Second), body, errs.ErrUnauthorized},
+			{"an hour old", SMS, at(-time.Hour), body, errs.ErrUnauthorized},
+			{"a year old", SMS, at(-365 * 24 * time.Hour), body, errs.ErrUnauthorized},
+			{"1 min 1 s ahead", SMS, at(ReportMaxSkew + time.Second), body, errs.ErrUnauthorized},
+			{"a day ahead", SMS, at(24 * time.Hour), body, errs.ErrUnauthorized},
 			{"wrong token", SMS, http.Header{TokenHeader: {"0123456789abcdef-callbacK"}}, body, errs.ErrUnauthorized},
 			{"channel without reports", OTT, signed(body), body, errs.ErrNotFound},
 			{"unknown id", SMS, signed([]byte(`{"id":"gw-999","status":"delivered"}`)), []byte(`{"id":"gw-999","status":"delivered"}`), errs.ErrNotFound},
@@ -70,14 +90,29 @@ func TestCallback(t *testing.T) {
 		if st, _, _, _ := status(t, db, "otp:1"); st != Sent {
 			t.Fatalf("refused reports changed the status to %s", st)
 		}
-		if err := o.Callback(ctx, SMS, signed(body), body); err != nil {
+		if err := o.Callback(ctx, SMS, at(-ReportMaxAge+10*time.Second), body); err != nil { // late, within the window
 			t.Fatal(err)
 		}
-		if err := o.Callback(ctx, SMS, signed(body), body); err != nil { // repeated by the provider
-			t.Fatal(err)
+		var deliveredAt int64
+		db.R.QueryRow("SELECT delivered_at FROM outbox WHERE dedup_key = 'otp:1'").Scan(&deliveredAt)
+		// Repeated by the provider, replayed, or contradicted by a 'failed'
+		// signed now or sent with the token: accepted, nothing changes.
+		failedBody := []byte(`{"id":"` + ref + `","status":"failed","error":"E1"}`)
+		o.Now = func() time.Time { return now.Add(30 * time.Second) }
+		for i, c := range []struct {
+			h http.Header
+			b []byte
+		}{{signed(body), body}, {at(ReportMaxSkew - time.Second), body}, {signed(failedBody), failedBody},
+			{http.Header{TokenHeader: {secret}}, failedBody}, {http.Header{TokenHeader: {secret}}, body}} {
+			if err := o.Callback(ctx, SMS, c.h, c.b); err != nil {
+				t.Fatalf("repeat %d: %v", i, err)
+			}
 		}
-		if st, _, _, _ := status(t, db, "otp:1"); st != Delivered {
-			t.Fatalf("after a signed report: %s", st)
+		o.Now = nil
+		var again int64
+		db.R.QueryRow("SELECT delivered_at FROM outbox WHERE dedup_key = 'otp:1'").Scan(&again)
+		if st, why, _, _ := status(t, db, "otp:1"); st != Delivered || why != "" || again != deliveredAt {
+			t.Fatalf("after repeated and contradicting reports: %s %q, delivered at %d then %d", st, why, deliveredAt, again)
 		}
 		// The secret in a header, and our own reference, also work.
 		_, _, ref2, _ := status(t, db, "otp:2")
@@ -87,6 +122,20 @@ func TestCallback(t *testing.T) {
 		}
 		if st, why, _, _ := status(t, db, "otp:2"); st != Failed || !strings.Contains(why, "not delivered") || strings.Contains(why, phone) {
 			t.Fatalf("failed report: %s %q", st, why)
+		}
+		// A failed message stays failed, with its first reason, whatever comes after.
+		var failedAt int64
+		db.R.QueryRow("SELECT failed_at FROM outbox WHERE dedup_key = 'otp:2'").Scan(&failedAt)
+		o.Now = func() time.Time { return now.Add(time.Minute) }
+		for _, b := range [][]byte{[]byte(`{"id":"` + ref2 + `","status":"failed","error":"OTHER"}`), []byte(`{"id":"` + ref2 + `","status":"delivered"}`)} {
+			if err := o.Callback(ctx, SMS, SignedHeaders(secret, now.Add(time.Minute), b), b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var again2 int64
+		db.R.QueryRow("SELECT failed_at FROM outbox WHERE dedup_key = 'otp:2'").Scan(&again2)
+		if st, why, _, _ := status(t, db, "otp:2"); st != Failed || strings.Contains(why, "OTHER") || again2 != failedAt {
+			t.Fatalf("after later reports: %s %q", st, why)
 		}
 	})
 }
@@ -105,9 +154,9 @@ func TestFailedAndResend(t *testing.T) {
 			}
 		})
 		o := &Outbox{DB: db, Vault: testVault(t), Log: log, Province: "80",
-			Senders: map[string]Sender{SMS: mustGateway(t, SMS, config.Gateway{URL: provider.srv.URL, Body: config.DefaultSMSBody})}}
-		o.Enqueue(ctx, Message{Channel: SMS, To: phone, Body: text, DedupKey: "otp:1"})
-		o.Enqueue(ctx, Message{Channel: Email, To: "a@b.vn", Subject: "s", Body: text, DedupKey: "mail:1"})
+			Senders: map[string]Sender{SMS: mustGateway(t, SMS, config.Gateway{URL: provider.srv.URL, Body: config.DefaultSMSBody}), Email: refusing{}}}
+		o.Enqueue(ctx, Message{Channel: SMS, Kind: KindOTP, To: phone, Body: text, DedupKey: "otp:1"})
+		o.Enqueue(ctx, Message{Channel: Email, Kind: KindReportReminder, To: "a@b.vn", Subject: "s", Body: text, DedupKey: "mail:1"})
 		if _, failed, _ := o.Deliver(ctx); failed != 2 {
 			t.Fatalf("failed %d", failed)
 		}
@@ -132,7 +181,7 @@ func TestFailedAndResend(t *testing.T) {
 		if e := byChannel[SMS]; e.To != "*******678" || e.Kind != "otp" || !strings.Contains(e.LastError, "400") || e.FailedAt == nil {
 			t.Fatalf("sms entry %+v", e)
 		}
-		if e := byChannel[Email]; e.To != "a***@b.vn" || !strings.Contains(e.LastError, "no provider") {
+		if e := byChannel[Email]; e.To != "a***@b.vn" || !strings.Contains(e.LastError, "refused") {
 			t.Fatalf("email entry %+v", e)
 		}
 		counts, _ := o.Counts(ctx, admin)
@@ -166,4 +215,58 @@ func TestFailedAndResend(t *testing.T) {
 			t.Fatalf("%d audit rows", audits)
 		}
 	})
+}
+
+// hmacOf is the signature of the scheme before timestamps: the body alone.
+func hmacOf(secret string, body []byte) []byte {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	return m.Sum(nil)
+}
+
+// The failed list is newest failure first, then the rows failed before
+// failure times were kept (failed_at NULL), newest id first: the same order
+// on SQLite and PostgreSQL.
+func TestFailedOrder(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := auth.WithPrincipal(context.Background(), &auth.Principal{UserID: 1, Username: "admin", Role: auth.ProvinceAdmin, Unit: "80"})
+		o := &Outbox{DB: db, Vault: testVault(t), Province: "80"}
+		rows := []struct {
+			dedup    string
+			failedAt any
+		}{{"a", nil}, {"b", 100}, {"c", 300}, {"d", nil}, {"e", 200}, {"f", 300}}
+		for _, r := range rows {
+			if _, err := db.W.Exec(`INSERT INTO outbox (channel, to_enc, body, dedup_key, status, created_at, next_at, kind, failed_at)
+				VALUES ('sms', $1, 'b', $2, 'failed', 0, 0, 'otp', $3)`, o.Vault.Seal(phone), r.dedup, r.failedAt); err != nil {
+				t.Fatal(err)
+			}
+		}
+		list, err := o.Failed(ctx, auth.From(ctx), 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := map[int64]string{}
+		r, _ := db.R.Query("SELECT id, dedup_key FROM outbox")
+		for r.Next() {
+			var id int64
+			var k string
+			r.Scan(&id, &k)
+			ids[id] = k
+		}
+		r.Close()
+		var got string
+		for _, e := range list {
+			got += ids[e.ID]
+		}
+		if got != "fcebda" {
+			t.Errorf("order %q, want fcebda", got)
+		}
+	})
+}
+
+// refusing is a provider that refuses every message for good.
+type refusing struct{}
+
+func (refusing) Send(context.Context, Message) error {
+	return Permanent(errors.New("the relay refused the address"))
 }

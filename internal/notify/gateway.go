@@ -9,8 +9,10 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"text/template"
+	"text/template/parse"
 	"time"
 
 	"anticovid/internal/config"
@@ -88,7 +90,11 @@ func NewGateway(channel string, g config.Gateway) (*Gateway, error) {
 		gw.templates = map[string]string{}
 		for _, kv := range strings.Split(g.Templates, ",") {
 			k, v, _ := strings.Cut(kv, "=")
-			gw.templates[strings.TrimSpace(k)] = strings.TrimSpace(v)
+			k = strings.TrimSpace(k)
+			if k != "*" && !slices.Contains(Kinds, k) {
+				return nil, fmt.Errorf("--%s-templates: %q is not a kind of message (%s, or * for the rest)", channel, k, strings.Join(Kinds, ", "))
+			}
+			gw.templates[k] = strings.TrimSpace(v)
 		}
 	}
 	if err := gw.check(); err != nil {
@@ -98,10 +104,20 @@ func NewGateway(channel string, g config.Gateway) (*Gateway, error) {
 }
 
 // check renders the template with hostile values and parses the result.
+// A message's parameters are whatever its sender gave, so every name the
+// template mentions (.Params.name, index .Params "name", .name inside
+// with .Params) is filled with a hostile value: a template that works for a
+// message carrying those parameters passes, and one that places any of them
+// unescaped fails. Unknown fields of Fields still fail (missingkey=error
+// covers map keys only).
 func (g *Gateway) check() error {
 	const evil = "x\"&injected=1\n"
+	params := map[string]string{"text": evil}
+	for _, name := range names(g.body) {
+		params[name] = evil
+	}
 	f := Fields{To: "0912345678" + evil, Text: "Mã " + evil, ID: "7" + evil, Brand: "B" + evil, Template: "T" + evil,
-		Params: map[string]string{"text": evil}, Subject: evil}
+		Params: params, Subject: evil}
 	out, err := g.render(f)
 	if err != nil {
 		return err
@@ -117,6 +133,64 @@ func (g *Gateway) check() error {
 		return errors.New(`a JSON body must put each value through json, e.g. {"to":{{json .To}},"text":{{json .Text}}}`)
 	}
 	return nil
+}
+
+// names lists every field name and string constant in t's templates: the
+// parameter names it may look up.
+func names(t *template.Template) []string {
+	var out []string
+	var walk func(n parse.Node)
+	walk = func(n parse.Node) {
+		switch n := n.(type) {
+		case *parse.ListNode:
+			if n != nil {
+				for _, c := range n.Nodes {
+					walk(c)
+				}
+			}
+		case *parse.ActionNode:
+			walk(n.Pipe)
+		case *parse.IfNode:
+			walk(n.Pipe)
+			walk(n.List)
+			walk(n.ElseList)
+		case *parse.RangeNode:
+			walk(n.Pipe)
+			walk(n.List)
+			walk(n.ElseList)
+		case *parse.WithNode:
+			walk(n.Pipe)
+			walk(n.List)
+			walk(n.ElseList)
+		case *parse.TemplateNode:
+			walk(n.Pipe)
+		case *parse.PipeNode:
+			if n != nil {
+				for _, c := range n.Cmds {
+					walk(c)
+				}
+			}
+		case *parse.CommandNode:
+			for _, a := range n.Args {
+				walk(a)
+			}
+		case *parse.ChainNode:
+			walk(n.Node)
+			out = append(out, n.Field...)
+		case *parse.FieldNode:
+			out = append(out, n.Ident...)
+		case *parse.VariableNode:
+			out = append(out, n.Ident[1:]...)
+		case *parse.StringNode:
+			out = append(out, n.Text)
+		}
+	}
+	for _, tt := range t.Templates() {
+		if tt.Tree != nil {
+			walk(tt.Tree.Root)
+		}
+	}
+	return out
 }
 
 func (g *Gateway) render(f Fields) ([]byte, error) {
@@ -143,7 +217,7 @@ func (g *Gateway) SendRef(ctx context.Context, m Message) (string, error) {
 		f.Params = map[string]string{"text": m.Body}
 	}
 	if g.templates != nil {
-		kind := m.kind()
+		kind := m.Kind
 		var ok bool
 		if f.Template, ok = g.templates[kind]; !ok {
 			if f.Template, ok = g.templates["*"]; !ok {

@@ -111,17 +111,59 @@ func TestGatewayTemplateChecked(t *testing.T) {
 		{`to={{.To}}&text={{.Text}}`, "query"},
 		{`{"to":{{json .Nope}}}`, "Nope"},
 		{`{"to":{{json .To}`, "template:"},
+		{`{"to":{{json .To}}{{end}}`, "template:"},
+		{`{"to":{{json .To.Nope}}}`, "Nope"},
+		{`{"name":{{json .Params.name.first}}}`, "first"},
+		{`{"n":{{json (index .Nope "name")}}}`, "Nope"},
+		// A parameter placed without escaping, however it is named.
+		{`{"name":"{{.Params.name}}"}`, "json"},
+		{`{"name":{{index .Params "name"}}}`, "json"},
+		{`{"d":{ {{- with .Params}}"n":"{{.name}}"{{end -}} }}`, "json"},
+		{`{{$p := .Params}}{"n":"{{$p.name}}"}`, "json"},
+		{`to={{query .To}}&name={{.Params.name}}`, "query"},
+		{`to={{query .To}}{{range $k, $v := .Params}}&{{$k}}={{$v}}{{end}}`, "query"},
 	} {
 		_, err := NewGateway(SMS, config.Gateway{URL: "http://x", Body: c.body})
 		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "--sms-body") {
 			t.Errorf("%s: %v, want an error naming --sms-body and %q", c.body, err, c.want)
 		}
 	}
-	for _, body := range []string{config.DefaultSMSBody, config.DefaultOTTBody} {
+	// Every template that works for a message carrying the parameters it
+	// names is taken, whichever names they are.
+	for _, body := range []string{config.DefaultSMSBody, config.DefaultOTTBody,
+		`{"phone":{{json .To}},"template_data":{"name":{{json .Params.name}}}}`,
+		`{"phone":{{json .To}},"data":{"name":{{json (index .Params "customer_name")}},"otp":{{json .Params.otp}}}}`,
+		`{"d":{ {{- with .Params}}"n":{{json .name}}{{end -}} }}`,
+		`{{$p := .Params}}{"n":{{json $p.name}},"t":{{json $p.text}}}`,
+		`to={{query .To}}{{range $k, $v := .Params}}&{{query $k}}={{query $v}}{{end}}`,
+		`to={{query (intl .To)}}&code={{query .Params.otp}}{{if .Params.name}}&name={{query .Params.name}}{{end}}`,
+	} {
 		if _, err := NewGateway(OTT, config.Gateway{URL: "http://x", Body: body}); err != nil {
-			t.Errorf("default body refused: %v", err)
+			t.Errorf("%s refused: %v", body, err)
 		}
 	}
+}
+
+// A body naming a parameter sends the one the message carries; a message
+// without it fails at once, naming the parameter, and nothing is posted.
+func TestGatewayNamedParams(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		provider := newGateway(t, func(w http.ResponseWriter, r gotRequest) { w.Write([]byte(`{}`)) })
+		gw := mustGateway(t, OTT, config.Gateway{URL: provider.srv.URL, Body: `{"phone":{{json .To}},"name":{{json .Params.name}}}`})
+		o := &Outbox{DB: db, Vault: testVault(t), Senders: map[string]Sender{OTT: gw}}
+		o.Enqueue(ctx, Message{Channel: OTT, Kind: KindCampaign, To: phone, Body: "x", DedupKey: "with", Params: map[string]string{"name": "Lê Thị \"Hoa\""}})
+		o.Enqueue(ctx, Message{Channel: OTT, Kind: KindCampaign, To: phone, Body: "x", DedupKey: "without"})
+		if sent, failed, err := o.Deliver(ctx); sent != 1 || failed != 1 || err != nil {
+			t.Fatalf("sent %d failed %d %v", sent, failed, err)
+		}
+		if r := provider.requests(); len(r) != 1 || r[0].json["name"] != `Lê Thị "Hoa"` {
+			t.Fatalf("requests %v", r)
+		}
+		if st, why, _, _ := status(t, db, "without"); st != Failed || !strings.Contains(why, "name") {
+			t.Fatalf("without the parameter: %s %q", st, why)
+		}
+	})
 }
 
 // The OTT adapter sends an approved template's id and parameters, as
@@ -139,9 +181,9 @@ func TestOTT(t *testing.T) {
 		if err := Configure(o, cfg, log); err != nil {
 			t.Fatal(err)
 		}
-		o.Enqueue(ctx, Message{Channel: OTT, To: phone, Body: text, DedupKey: "otp:5", Params: map[string]string{"otp": code}})
-		o.Enqueue(ctx, Message{Channel: OTT, To: phone, Body: "Bạn là F1", DedupKey: "f1:case2:person3"})
-		o.Enqueue(ctx, Message{Channel: OTT, To: phone, Body: "x", DedupKey: "campaign:9:1"})
+		o.Enqueue(ctx, Message{Channel: OTT, Kind: KindOTP, To: phone, Body: text, DedupKey: "otp:5", Params: map[string]string{"otp": code}})
+		o.Enqueue(ctx, Message{Channel: OTT, Kind: KindF1, To: phone, Body: "Bạn là F1", DedupKey: "f1:case2:person3"})
+		o.Enqueue(ctx, Message{Channel: OTT, Kind: KindCampaign, To: phone, Body: "x", DedupKey: "campaign:9:1"})
 		sent, failed, err := o.Deliver(ctx)
 		if err != nil || sent != 2 || failed != 1 {
 			t.Fatalf("sent %d failed %d %v", sent, failed, err)
@@ -176,8 +218,9 @@ func TestOTT(t *testing.T) {
 }
 
 // Without a provider and without --demo or --dev-messages, a channel says
-// so loudly at start and sends nothing: its messages fail with the reason.
-// With --dev-messages they go to a file, never to the log.
+// so loudly at start and sends nothing: its messages stay queued, untried,
+// and go out once a provider is set. With --dev-messages they go to a file,
+// never to the log.
 func TestConfigureWithoutProvider(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
@@ -192,24 +235,36 @@ func TestConfigureWithoutProvider(t *testing.T) {
 				t.Fatalf("no warning for %s:\n%s", ch, out)
 			}
 		}
-		o.Enqueue(ctx, Message{Channel: SMS, To: phone, Body: text, DedupKey: "otp:1"})
-		if sent, failed, err := o.Deliver(ctx); err != nil || sent != 0 || failed != 1 {
-			t.Fatalf("sent %d failed %d %v", sent, failed, err)
+		for _, ch := range []string{SMS, OTT, Email} {
+			o.Enqueue(ctx, Message{Channel: ch, Kind: KindOTP, To: phone, Body: text, DedupKey: "otp:1:" + ch})
 		}
-		if st, why, _, _ := status(t, db, "otp:1"); st != Failed || !strings.Contains(why, "no provider") {
-			t.Fatalf("%s %q", st, why)
+		for range 3 {
+			if sent, failed, err := o.Deliver(ctx); err != nil || sent != 0 || failed != 0 {
+				t.Fatalf("sent %d failed %d %v", sent, failed, err)
+			}
+		}
+		for _, ch := range []string{SMS, OTT, Email} {
+			if st, why, _, attempts := status(t, db, "otp:1:"+ch); st != Queued || why != "" || attempts != 0 {
+				t.Fatalf("%s without a provider: %s %q after %d attempts", ch, st, why, attempts)
+			}
+		}
+
+		// A server with a provider for SMS only sends the SMS.
+		other := &Outbox{DB: db, Vault: o.Vault, Senders: map[string]Sender{SMS: &Recorder{}}}
+		if sent, failed, err := other.Deliver(ctx); err != nil || sent != 1 || failed != 0 {
+			t.Fatalf("sms server: sent %d failed %d %v", sent, failed, err)
 		}
 
 		cfg.DevMessages = true
 		if err := Configure(o, cfg, log); err != nil {
 			t.Fatal(err)
 		}
-		o.Enqueue(ctx, Message{Channel: SMS, To: phone, Body: text, DedupKey: "otp:2"})
-		if sent, _, err := o.Deliver(ctx); err != nil || sent != 1 {
+		o.Enqueue(ctx, Message{Channel: SMS, Kind: KindOTP, To: phone, Body: text, DedupKey: "otp:2"})
+		if sent, _, err := o.Deliver(ctx); err != nil || sent != 3 { // the two left queued, and the new one
 			t.Fatalf("dev: sent %d %v", sent, err)
 		}
 		rec := o.Senders[SMS].(*Recorder)
-		if len(rec.Messages()) != 1 || rec.Messages()[0].Body != text {
+		if len(rec.Messages()) != 3 || rec.Messages()[2].Body != text {
 			t.Fatalf("recorded %v", rec.Messages())
 		}
 		b, err := readFile(rec.File)

@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	mrand "math/rand/v2"
 	"regexp"
 	"slices"
@@ -63,23 +64,14 @@ type Message struct {
 	Subject  string // email only
 	Body     string
 	DedupKey string // the same key is queued once, ever
-	// Kind says what the message is (otp, f1, campaign, ...): the OTT
-	// adapter picks the provider's approved template by it. Empty: the
-	// dedup key's prefix before ':'.
+	// Kind says what the message is: one of Kinds (KindOTP, KindF1, ...).
+	// The OTT adapter picks the provider's approved template by it.
 	Kind string
 	// Params are an OTT template's parameters; nil sends {"text": Body}.
 	Params map[string]string
 	// Ref is set by the outbox when it delivers: our reference for the
 	// provider, the same across retries and new for each re-send.
 	Ref string
-}
-
-func (m Message) kind() string {
-	if m.Kind != "" {
-		return m.Kind
-	}
-	k, _, _ := strings.Cut(m.DedupKey, ":")
-	return k
 }
 
 // Sender delivers one message through a provider.
@@ -112,7 +104,7 @@ func IsPermanent(err error) bool {
 type Outbox struct {
 	DB      *sqldb.DB
 	Vault   *vault.Vault
-	Senders map[string]Sender // by channel; a channel without one fails its messages
+	Senders map[string]Sender // by channel; a channel without one keeps its messages queued
 	Log     *slog.Logger
 	// Limits are each provider's rate (by channel); nil: unlimited. They
 	// hold per server: N servers sending through one provider each take
@@ -160,6 +152,12 @@ func (o *Outbox) Enqueue(ctx context.Context, m Message) (bool, error) {
 	if m.DedupKey == "" || m.To == "" || m.Body == "" {
 		return false, fmt.Errorf("enqueue: message needs a recipient, a body and a dedup key")
 	}
+	if m.Channel != SMS && m.Channel != OTT && m.Channel != Email {
+		return false, fmt.Errorf("enqueue: no channel %q", m.Channel)
+	}
+	if !slices.Contains(Kinds, m.Kind) {
+		return false, fmt.Errorf("enqueue: message kind %q is not one of %v", m.Kind, Kinds)
+	}
 	var params []byte
 	if m.Params != nil {
 		params, _ = json.Marshal(m.Params)
@@ -167,7 +165,7 @@ func (o *Outbox) Enqueue(ctx context.Context, m Message) (bool, error) {
 	now := o.now().Unix()
 	res, err := o.DB.W.ExecContext(ctx, `INSERT INTO outbox (channel, to_enc, subject, body, dedup_key, status, created_at, next_at, kind, params)
 		VALUES ($1, $2, $3, $4, $5, 'queued', $6, $6, $7, $8) ON CONFLICT (dedup_key) DO NOTHING`,
-		m.Channel, o.Vault.Seal(m.To), m.Subject, o.seal(m.Body), m.DedupKey, now, m.kind(), o.seal(string(params)))
+		m.Channel, o.Vault.Seal(m.To), m.Subject, o.seal(m.Body), m.DedupKey, now, m.Kind, o.seal(string(params)))
 	if err != nil {
 		return false, fmt.Errorf("enqueue: %w", err)
 	}
@@ -244,9 +242,12 @@ func (o *Outbox) Deliver(ctx context.Context) (sent, failed int, err error) {
 	return sent, failed, nil
 }
 
-// claim takes up to Batch due rows under a lease. The subquery picks
-// candidates; the outer condition, checked again on each row as it is
-// locked, lets only one of two racing deliverers have a row.
+// claim takes up to Batch due rows under a lease, of the channels this
+// server has a provider for: a channel without one keeps its messages
+// queued (for another server that has one, or for this one once it is
+// configured) rather than failing them. The subquery picks candidates; the
+// outer condition, checked again on each row as it is locked, lets only one
+// of two racing deliverers have a row.
 func (o *Outbox) claim(ctx context.Context, now int64) ([]claimed, string, error) {
 	b := make([]byte, 12)
 	rand.Read(b)
@@ -255,11 +256,19 @@ func (o *Outbox) claim(ctx context.Context, now int64) ([]claimed, string, error
 	if batch <= 0 {
 		batch = 100
 	}
+	channels := slices.Sorted(maps.Keys(o.Senders))
+	if len(channels) == 0 {
+		return nil, tok, nil
+	}
+	args := []any{tok, now + int64(o.lease()/time.Second), now, batch}
+	for _, ch := range channels {
+		args = append(args, ch)
+	}
 	rows, err := o.DB.W.QueryContext(ctx, `UPDATE outbox SET claim = $1, lease_until = $2
-		WHERE id IN (SELECT id FROM outbox WHERE status = 'queued' AND next_at <= $3 AND lease_until <= $3 ORDER BY next_at, id LIMIT $4)
+		WHERE id IN (SELECT id FROM outbox WHERE status = 'queued' AND next_at <= $3 AND lease_until <= $3
+		  AND channel IN (`+sqldb.In(5, len(channels))+`) ORDER BY next_at, id LIMIT $4)
 		  AND status = 'queued' AND lease_until <= $3
-		RETURNING id, channel, to_enc, subject, body, dedup_key, kind, params, attempts, resends`,
-		tok, now+int64(o.lease()/time.Second), now, batch)
+		RETURNING id, channel, to_enc, subject, body, dedup_key, kind, params, attempts, resends`, args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("deliver: claim: %w", err)
 	}
@@ -290,6 +299,7 @@ func (o *Outbox) claim(ctx context.Context, now int64) ([]claimed, string, error
 		if p != "" {
 			json.Unmarshal([]byte(p), &items[i].m.Params)
 		}
+		items[i].m.Kind = storedKind(items[i].m.Kind, items[i].m.DedupKey)
 	}
 	// RETURNING gives no order; the oldest go first.
 	slices.SortFunc(items, func(a, b claimed) int { return cmp.Compare(a.id, b.id) })
@@ -311,11 +321,8 @@ func (o *Outbox) release(ctx context.Context, tok string, items []claimed) {
 // outcome; it returns the new status, "" when another deliverer took the row.
 func (o *Outbox) deliverOne(ctx context.Context, tok string, it claimed) (string, error) {
 	ch := it.m.Channel
-	sender, ok := o.Senders[ch]
-	switch {
-	case !ok:
-		return o.finish(ctx, tok, it, Failed, fmt.Sprintf("no provider is configured for channel %q", ch), false)
-	case it.m.To == "":
+	sender := o.Senders[ch] // claim took only channels with a sender
+	if it.m.To == "" {
 		return o.finish(ctx, tok, it, Failed, "the recipient cannot be decrypted (data key changed?)", false)
 	}
 	if lim := o.Limits[ch]; lim != nil {

@@ -15,8 +15,8 @@ import (
 // each channel from cfg: the SMS and OTT gateways, SMTP for email. A channel
 // without a provider gets the development recorder with --demo or
 // --dev-messages; otherwise it gets nothing, said loudly once here, and its
-// messages fail with that reason (never recorded as sent) for the admin to
-// re-send once a provider is set.
+// messages stay queued (never recorded as sent, never failed) until a server
+// with a provider for it delivers them.
 func Configure(o *Outbox, cfg *config.Config, log *slog.Logger) error {
 	o.Senders = map[string]Sender{}
 	o.Limits = map[string]*rate.Limiter{}
@@ -59,7 +59,7 @@ func Configure(o *Outbox, cfg *config.Config, log *slog.Logger) error {
 			log.Warn("DEVELOPMENT: messages of this channel are recorded in a file, not sent", "channel", ch, "file", dev.File)
 			continue
 		}
-		log.Error("NO PROVIDER: messages of this channel will not be sent; they fail for the province admin to re-send once one is set",
+		log.Error("NO PROVIDER: this server sends no messages of this channel; they stay queued until a server with a provider for it runs",
 			"channel", ch, "setting", setting[ch])
 	}
 	return nil

@@ -109,7 +109,7 @@ func TestSMTPOutbox(t *testing.T) {
 			t.Fatal(err)
 		}
 		o.Senders[Email].(*SMTP).TLSConfig = &tls.Config{RootCAs: pool}
-		o.Enqueue(ctx, Message{Channel: Email, To: "a@b.vn", Subject: "Nhắc hạn", Body: "Bạn là F1", DedupKey: "remind:1"})
+		o.Enqueue(ctx, Message{Channel: Email, Kind: KindReportReminder, To: "a@b.vn", Subject: "Nhắc hạn", Body: "Bạn là F1", DedupKey: "remind:1"})
 		if sent, failed, err := o.Deliver(ctx); err != nil || sent != 1 || failed != 0 {
 			t.Fatalf("sent %d failed %d %v", sent, failed, err)
 		}

@@ -231,7 +231,7 @@ func (s *Service) Issue(ctx context.Context, r Request) (Issued, error) {
 		}
 		nonce := make([]byte, 8)
 		rand.Read(nonce)
-		if _, err := s.Outbox.Enqueue(ctx, notify.Message{Channel: notify.SMS, To: out.Phone, Body: p.sms(out.Code, p.ttl),
+		if _, err := s.Outbox.Enqueue(ctx, notify.Message{Channel: notify.SMS, Kind: notify.KindOTP, To: out.Phone, Body: p.sms(out.Code, p.ttl),
 			DedupKey: "otp:" + r.Purpose + ":" + hex.EncodeToString(nonce)}); err != nil {
 			return Issued{}, fmt.Errorf("%s: %w", op, err)
 		}

@@ -21,13 +21,8 @@ type Reach struct{ Name, Phone string }
 // byIDs runs "SELECT id, cols FROM people WHERE id IN (...)" over ids in
 // chunks of 500 (any number fits a statement) and hands each row to scan.
 func (s *Service) byIDs(ctx context.Context, cols string, ids []int64, scan func(*sql.Rows) error) error {
-	for lo := 0; lo < len(ids); lo += 500 {
-		chunk := ids[lo:min(lo+500, len(ids))]
-		args := make([]any, len(chunk))
-		for i, id := range chunk {
-			args[i] = id
-		}
-		rows, err := s.DB.R.QueryContext(ctx, "SELECT id, "+cols+" FROM people WHERE id IN ("+sqldb.In(1, len(chunk))+")", args...)
+	return sqldb.Chunks(ids, nil, func(in string, args []any) error {
+		rows, err := s.DB.R.QueryContext(ctx, "SELECT id, "+cols+" FROM people WHERE id IN ("+in+")", args...)
 		if err != nil {
 			return err
 		}
@@ -38,11 +33,8 @@ func (s *Service) byIDs(ctx context.Context, cols string, ids []int64, scan func
 			}
 		}
 		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-	}
-	return nil
+		return rows.Err()
+	})
 }
 
 // Places returns the units of people, by id; unknown ids are absent.

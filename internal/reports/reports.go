@@ -476,7 +476,7 @@ func (s *Service) SendReminders(ctx context.Context) (int, error) {
 			msg.T("vi", "reports.before_13_00_on")+
 			"Dear %s: the weekly report %s is due by 13:00 on Friday %s (Asia/Ho_Chi_Minh).\n",
 			u.Unit.Name, w, w.Deadline().Format("02/01/2006"), u.Unit.Name, w, w.Deadline().Format("2006-01-02"))
-		queued, err := s.Outbox.Enqueue(ctx, notify.Message{Channel: notify.Email, To: u.Email,
+		queued, err := s.Outbox.Enqueue(ctx, notify.Message{Channel: notify.Email, Kind: notify.KindReportReminder, To: u.Email,
 			Subject: msg.T("vi", "reports.weekly_report_reminder") + w.String() + " / Weekly report reminder", Body: body,
 			DedupKey: "report-reminder:" + w.String() + ":" + u.Unit.Key})
 		if err != nil {

@@ -57,6 +57,30 @@ func (db *DB) Close() error {
 	return err
 }
 
+// chunk is how many ids one IN list holds: any number of ids then fits a
+// statement (SQLite takes 32,766 parameters, PostgreSQL 65,535) and its
+// parser stays fast.
+const chunk = 500
+
+// Chunks splits ids into IN lists of at most 500 and calls fn with each: in
+// is the placeholder list ("$3,$4,...", numbered after the lead arguments)
+// and args the lead arguments followed by the chunk's ids, ready for
+// "... WHERE x IN ("+in+")". It stops at fn's first error and returns it.
+func Chunks(ids []int64, lead []any, fn func(in string, args []any) error) error {
+	for lo := 0; lo < len(ids); lo += chunk {
+		part := ids[lo:min(lo+chunk, len(ids))]
+		args := make([]any, 0, len(lead)+len(part))
+		args = append(args, lead...)
+		for _, id := range part {
+			args = append(args, id)
+		}
+		if err := fn(In(len(lead)+1, len(part)), args); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // In returns "$n,$n+1,..." for k values starting at placeholder n, for IN lists.
 func In(n, k int) string {
 	b := make([]byte, 0, k*4)

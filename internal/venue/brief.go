@@ -32,29 +32,25 @@ type Brief struct {
 func Briefs(ctx context.Context, db *sqldb.DB, ids []int64) (map[int64]Brief, error) {
 	out := make(map[int64]Brief, len(ids))
 	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
-	for lo := 0; lo < len(ids); lo += 500 {
-		chunk := ids[lo:min(lo+500, len(ids))]
-		args := make([]any, len(chunk))
-		for i, id := range chunk {
-			args[i] = id
-		}
+	err := sqldb.Chunks(ids, nil, func(in string, args []any) error {
 		rows, err := db.R.QueryContext(ctx, `SELECT id, name, category, address, commune_code, district_code, province_code, lat, lon
-			FROM venues WHERE id IN (`+sqldb.In(1, len(chunk))+")", args...)
+			FROM venues WHERE id IN (`+in+")", args...)
 		if err != nil {
-			return nil, fmt.Errorf("venue briefs: %w", err)
+			return err
 		}
 		for rows.Next() {
 			var b Brief
 			if err := rows.Scan(&b.ID, &b.Name, &b.Category, &b.Address, &b.CommuneCode, &b.DistrictCode, &b.ProvinceCode, &b.Lat, &b.Lon); err != nil {
 				rows.Close()
-				return nil, fmt.Errorf("venue briefs: %w", err)
+				return err
 			}
 			out[b.ID] = b
 		}
 		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("venue briefs: %w", err)
-		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("venue briefs: %w", err)
 	}
 	return out, nil
 }
@@ -136,15 +132,9 @@ func Locate(ctx context.Context, db *sqldb.DB, ids []int64) (map[int64]Located, 
 		}
 		return out, nil
 	}
-	for lo := 0; lo < len(ids); lo += 500 {
-		chunk := ids[lo:min(lo+500, len(ids))]
-		args := make([]any, len(chunk))
-		for i, id := range chunk {
-			args[i] = id
-		}
-		if err := read(" WHERE id IN ("+sqldb.In(1, len(chunk))+")", args); err != nil {
-			return nil, fmt.Errorf("locate venues: %w", err)
-		}
+	err := sqldb.Chunks(ids, nil, func(in string, args []any) error { return read(" WHERE id IN ("+in+")", args) })
+	if err != nil {
+		return nil, fmt.Errorf("locate venues: %w", err)
 	}
 	return out, nil
 }

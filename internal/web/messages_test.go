@@ -2,13 +2,14 @@ package web
 
 import (
 	"context"
-	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"anticovid/internal/notify"
 	"anticovid/internal/sqldb"
@@ -24,9 +25,10 @@ func TestMessages(t *testing.T) {
 		const secret = "report-secret-0123456789"
 		e.outbox.Province = "80"
 		e.outbox.CallbackSecrets = map[string]string{notify.SMS: secret}
-		// OTT has no sender in this server: the message fails.
-		e.outbox.Enqueue(ctx, notify.Message{Channel: notify.OTT, To: "0987654321", Body: "Mã OTP 551234", DedupKey: "otp:77"})
-		e.outbox.Enqueue(ctx, notify.Message{Channel: notify.SMS, To: "0911111222", Body: "Bạn là F1", DedupKey: "f1:1:2"})
+		// The OTT provider refuses the number: the message fails.
+		e.outbox.Senders[notify.OTT] = refusingSender{}
+		e.outbox.Enqueue(ctx, notify.Message{Channel: notify.OTT, Kind: notify.KindOTP, To: "0987654321", Body: "Mã OTP 551234", DedupKey: "otp:77"})
+		e.outbox.Enqueue(ctx, notify.Message{Channel: notify.SMS, Kind: notify.KindF1, To: "0911111222", Body: "Bạn là F1", DedupKey: "f1:1:2"})
 		if sent, failed, err := e.outbox.Deliver(ctx); err != nil || sent != 1 || failed != 1 {
 			t.Fatalf("deliver: %d %d %v", sent, failed, err)
 		}
@@ -66,7 +68,7 @@ func TestMessages(t *testing.T) {
 		// The page, and its re-send button.
 		admin := e.browser(t, "admin")
 		code, page := get(t, admin, e.srv.URL+"/messages")
-		if code != 200 || !strings.Contains(page, "Tin nhắn gửi lỗi") || !strings.Contains(page, "*******321") || !strings.Contains(page, "no provider") ||
+		if code != 200 || !strings.Contains(page, "Tin nhắn gửi lỗi") || !strings.Contains(page, "*******321") || !strings.Contains(page, "refused") ||
 			strings.Contains(page, "551234") || strings.Contains(page, "0987654321") {
 			t.Fatalf("page %d:\n%s", code, page)
 		}
@@ -108,7 +110,7 @@ func TestMessages(t *testing.T) {
 			return resp.StatusCode
 		}
 		sig := func(b string) http.Header {
-			return http.Header{notify.SignatureHeader: {"sha256=" + hex.EncodeToString(notify.Sign(secret, []byte(b)))}}
+			return notify.SignedHeaders(secret, time.Now(), []byte(b))
 		}
 		for _, c := range []struct {
 			name, channel string
@@ -121,7 +123,9 @@ func TestMessages(t *testing.T) {
 			{"wrong token", "sms", http.Header{notify.TokenHeader: {"nope"}}, report, 401},
 			{"channel without reports", "ott", sig(report), report, 404},
 			{"unknown id", "sms", sig(`{"id":"nope","status":"delivered"}`), `{"id":"nope","status":"delivered"}`, 404},
+			{"signed long ago", "sms", notify.SignedHeaders(secret, time.Now().Add(-time.Hour), []byte(report)), report, 401},
 			{"signed", "sms", sig(report), report, 204},
+			{"replayed", "sms", sig(report), report, 204},
 		} {
 			if code := post(c.channel, c.h, c.body); code != c.want {
 				t.Errorf("%s: %d, want %d", c.name, code, c.want)
@@ -138,4 +142,11 @@ func TestMessages(t *testing.T) {
 			}
 		}
 	})
+}
+
+// refusingSender is a provider that refuses every message for good.
+type refusingSender struct{}
+
+func (refusingSender) Send(context.Context, notify.Message) error {
+	return notify.Permanent(errors.New("the provider refused the number"))
 }
