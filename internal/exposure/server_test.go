@@ -62,7 +62,7 @@ func TestENUploadRules(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		s, ctx, person := newServer(t, db)
 		code, exp, err := s.Codes.Issue(ctx, auth.From(ctx), PurposeEN, person, serverNow.Add(-48*time.Hour))
-		if err != nil || len(code) != 8 || !exp.Equal(serverNow.Add(time.Hour)) {
+		if err != nil || len(code) != otp.HandedDigits || !exp.Equal(serverNow.Add(time.Hour)) {
 			t.Fatalf("issue: %q %v %v", code, exp, err)
 		}
 		// Outside the tracer's district: refused.

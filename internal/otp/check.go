@@ -54,7 +54,7 @@ func (s *Service) Verify(ctx context.Context, purpose, phone, code, client strin
 		}
 		phone = ph
 	}
-	if client != "" && (s.blocked("ip:"+client) || (phone != "" && s.blocked("phone:"+phone))) {
+	if (client != "" && s.blocked("ip:"+client)) || (phone != "" && s.blocked("phone:"+phone)) || s.overBudget(purpose) {
 		return Code{}, fmt.Errorf("%s: %w", op, errs.ErrRateLimited)
 	}
 	p, ok := policies[purpose]
@@ -65,7 +65,7 @@ func (s *Service) Verify(ctx context.Context, purpose, phone, code, client strin
 	code = strings.TrimSpace(code)
 	if err := p.malformed(code); err != nil {
 		if errors.Is(err, ErrWrong) {
-			s.failed(client, phone)
+			s.failed(purpose, client, phone)
 		}
 		return Code{}, fmt.Errorf("%s: %w", op, err)
 	}
@@ -83,7 +83,7 @@ func (s *Service) Verify(ctx context.Context, purpose, phone, code, client strin
 		commune_code, district_code, province_code FROM otp_codes WHERE `+where+` AND purpose = $2 ORDER BY id DESC LIMIT 1`, arg, purpose).
 		Scan(&k.ID, &hash, &attempts, &exp, &used, &person, &k.IssuedBy, &onset, &k.Commune, &k.District, &k.Province)
 	if errors.Is(err, sql.ErrNoRows) {
-		s.failed(client, phone)
+		s.failed(purpose, client, phone)
 		return Code{}, fmt.Errorf("%s: %w", op, p.notFound())
 	}
 	if err != nil {
@@ -94,7 +94,7 @@ func (s *Service) Verify(ctx context.Context, purpose, phone, code, client strin
 	}
 	if p.phone() {
 		if err := s.guess(ctx, p, k.ID, now, func() bool { return s.matches(hash, purpose, phone, code) }); err != nil {
-			s.failed(client, phone)
+			s.failed(purpose, client, phone)
 			return Code{}, fmt.Errorf("%s: %w", op, err)
 		}
 	}
@@ -184,7 +184,7 @@ func (p policy) malformed(code string) error {
 		}
 	case code == "" || len(code) > 64:
 		return &errs.Invalid{Fields: map[string]string{field: msg.Both("otp.required")}}
-	case p.digits > 0 && (len(code) != p.digits || strings.Trim(code, "0123456789") != ""):
+	case p.digits > 0 && ((len(code) != p.digits && len(code) != p.oldDigits) || strings.Trim(code, "0123456789") != ""):
 		return invalid(ErrWrong, msg.Both("otp.wrong"))
 	}
 	return nil

@@ -54,6 +54,15 @@ const (
 	DefaultPerHour     = 5
 )
 
+// HandedDigits is the length of a handed code (EN, Bluezone uploads). A
+// handed code is found by its value alone, so one wrong guess cannot be
+// charged to one code: the odds are bounded by the global failure budget
+// instead (limit.go). With ten digits, at most 50 live codes and the budget
+// of HandedFailuresPerMinute wrong guesses a minute per server, an attacker
+// with any number of addresses finds one live code with probability about
+// 3·10⁻⁶ an hour (README, "One-time codes").
+const HandedDigits = 10
+
 // Lifetimes of handed codes. One hour is what EN verification servers use:
 // long enough to read a code over the phone, short enough that a leaked one
 // is soon worthless.
@@ -69,6 +78,7 @@ const (
 // value alone; only the per-client blocking guards them.
 type policy struct {
 	digits      int           // the code's length in digits; 0: a random token
+	oldDigits   int           // a shorter length codes issued before had (they live out their TTL)
 	token       string        // the prefix of a token
 	ttl         time.Duration // how long a code works
 	maxAttempts int           // guesses a phone code survives (wrong ones; the right one gives its attempt back)
@@ -87,9 +97,9 @@ var policies = map[string]policy{
 		sms: func(code string, ttl time.Duration) string { return msg.T("vi", "otp.sms.proof", code, minutes(ttl)) }},
 	BluezoneRegister:   {digits: 6, ttl: DefaultTTL, maxAttempts: DefaultMaxAttempts, perHour: DefaultPerHour, terse: true, sms: bluezoneSMS("otp.bluezone.register")},
 	BluezoneUnregister: {digits: 6, ttl: DefaultTTL, maxAttempts: DefaultMaxAttempts, perHour: DefaultPerHour, terse: true, sms: bluezoneSMS("otp.bluezone.unregister")},
-	BluezoneLog:        {digits: 8, ttl: HandedTTL, terse: true},
-	BluezoneFeed:       {digits: 8, ttl: HandedTTL, terse: true},
-	EN:                 {digits: 8, ttl: HandedTTL, terse: true},
+	BluezoneLog:        {digits: HandedDigits, oldDigits: 8, ttl: HandedTTL, terse: true},
+	BluezoneFeed:       {digits: HandedDigits, oldDigits: 8, ttl: HandedTTL, terse: true},
+	EN:                 {digits: HandedDigits, oldDigits: 8, ttl: HandedTTL, terse: true},
 	ENCertificate:      {token: "enc_", ttl: CertificateTTL, terse: true},
 }
 
@@ -147,7 +157,8 @@ type Service struct {
 	Reveal bool
 
 	mu    sync.Mutex
-	fails map[string]*failCount // per client: see blocked
+	fails   map[string]*failCount // per client and phone: see blocked
+	budgets map[string]*failCount // per purpose: see overBudget
 }
 
 // New returns a Service; outbox may be nil when no code is sent by SMS.
@@ -284,7 +295,7 @@ func (s *Service) prepare(r *Request) (policy, error) {
 		if s.blocked("send:" + r.Client) {
 			return p, errs.ErrRateLimited
 		}
-		s.fail("send:" + r.Client)
+		s.sent(r.Client)
 	}
 	return p, nil
 }

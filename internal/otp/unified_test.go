@@ -66,7 +66,7 @@ func TestPurposes(t *testing.T) {
 			}
 		}
 		en, err := f.svc.Issue(ctx, Request{Purpose: EN, Subject: Subject{PersonID: 5}})
-		if err != nil || len(en.Code) != 8 {
+		if err != nil || len(en.Code) != HandedDigits {
 			t.Fatalf("EN code: %+v %v", en, err)
 		}
 		for _, other := range []string{BluezoneLog, BluezoneFeed, ENCertificate} {
@@ -149,23 +149,24 @@ func TestClientBlocking(t *testing.T) {
 	db := storetest.SQLite(t)
 	ctx := context.Background()
 	f := newFixture(t, db)
-	en, err := f.svc.Issue(ctx, Request{Purpose: EN, Subject: Subject{PersonID: 5}})
-	if err != nil {
+	if _, err := f.svc.Send(ctx, RegisterVenue, "0912345678"); err != nil {
 		t.Fatal(err)
 	}
-	for range maxFailures {
-		if _, err := f.svc.Verify(ctx, EN, "", "00000000", "guesser"); !errors.Is(err, ErrWrong) {
+	code := f.lastCode(t, "0912345678")
+	// Guesses at numbers that were sent no code, one per number.
+	for i := range maxFailures {
+		if _, err := f.svc.Verify(ctx, RegisterVenue, fmt.Sprintf("09130000%02d", i), "123456", "guesser"); !errors.Is(err, ErrNoCode) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := f.svc.Verify(ctx, EN, "", en.Code, "guesser"); !errors.Is(err, errs.ErrRateLimited) {
+	if _, err := f.svc.Verify(ctx, RegisterVenue, "0912345678", code, "guesser"); !errors.Is(err, errs.ErrRateLimited) {
 		t.Fatalf("blocked client: %v", err)
 	}
-	if _, err := f.svc.Verify(ctx, EN, "", en.Code, "other"); err != nil {
+	if _, err := f.svc.Verify(ctx, RegisterVenue, "0912345678", code, "other"); err != nil {
 		t.Fatalf("other client: %v", err)
 	}
 	f.now = f.now.Add(failWindow + time.Second)
-	if _, err := f.svc.Verify(ctx, EN, "", en.Code, "guesser"); err != nil {
+	if _, err := f.svc.Verify(ctx, RegisterVenue, "0913000099", "123456", "guesser"); !errors.Is(err, ErrNoCode) {
 		t.Fatalf("after the window: %v", err)
 	}
 	for i := range maxFailures {
@@ -176,6 +177,103 @@ func TestClientBlocking(t *testing.T) {
 	if _, err := f.svc.Issue(ctx, Request{Purpose: BluezoneRegister, Phone: "0912000099", Client: "flooder", Send: true}); !errors.Is(err, errs.ErrRateLimited) {
 		t.Fatalf("flooding client: %v", err)
 	}
+}
+
+// Guessing from many addresses: every address is new, so only the limits
+// per code, per phone and per purpose stand. Each holds, for handed and
+// phone codes, and a flood of addresses that empties the per-client map
+// does not reset the purpose's budget.
+func TestGuessingFromManyAddresses(t *testing.T) {
+	ctx := context.Background()
+	addr := 0
+	next := func() string { addr++; return fmt.Sprintf("2001:db8::%x", addr) }
+	t.Run("handed codes: the global budget", func(t *testing.T) {
+		f := newFixture(t, storetest.SQLite(t))
+		en, err := f.svc.Issue(ctx, Request{Purpose: EN, Subject: Subject{PersonID: 5}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range HandedFailuresPerMinute {
+			if _, err := f.svc.Verify(ctx, EN, "", "0000000000", next()); !errors.Is(err, ErrWrong) {
+				t.Fatal(err)
+			}
+		}
+		// The right code from a fresh address is refused too while the
+		// budget is spent: a guesser cannot tell a hit from a miss.
+		if _, err := f.svc.Verify(ctx, EN, "", en.Code, next()); !errors.Is(err, errs.ErrRateLimited) {
+			t.Fatalf("over the budget: %v", err)
+		}
+		// Other purposes keep their own budgets.
+		if _, err := f.svc.Verify(ctx, BluezoneLog, "", "0000000000", next()); !errors.Is(err, ErrWrong) {
+			t.Fatalf("another purpose: %v", err)
+		}
+		// Flooding the per-client map with addresses does not reset it.
+		for range 100_001 {
+			f.svc.failed(BluezoneFeed, next(), "")
+		}
+		if _, err := f.svc.Verify(ctx, EN, "", en.Code, next()); !errors.Is(err, errs.ErrRateLimited) {
+			t.Fatalf("after a flood of addresses: %v", err)
+		}
+		f.now = f.now.Add(budgetWindow)
+		if _, err := f.svc.Verify(ctx, EN, "", en.Code, next()); err != nil {
+			t.Fatalf("next minute: %v", err)
+		}
+	})
+	t.Run("phone codes: per code, per phone, per purpose", func(t *testing.T) {
+		f := newFixture(t, storetest.SQLite(t))
+		const phone = "0912345678"
+		// Per code: burned after DefaultMaxAttempts wrong guesses.
+		if _, err := f.svc.Send(ctx, PhoneProof, phone); err != nil {
+			t.Fatal(err)
+		}
+		code := f.lastCode(t, phone)
+		wrong := fmt.Sprintf("%06d", (atoi(code)+1)%1_000_000)
+		for range DefaultMaxAttempts {
+			f.svc.Verify(ctx, PhoneProof, phone, wrong, next())
+		}
+		if _, err := f.svc.Verify(ctx, PhoneProof, phone, code, next()); !errors.Is(err, ErrTooManyAttempts) {
+			t.Fatalf("burned code: %v", err)
+		}
+		// Per phone: new codes asked for and guessed at from ever new
+		// addresses; after maxFailures wrong guesses at the number it is
+		// blocked (the owner's next code included) for failWindow.
+		for n := DefaultMaxAttempts; n < maxFailures; n += DefaultMaxAttempts {
+			f.now = f.now.Add(DefaultResendGap)
+			if _, err := f.svc.Send(ctx, PhoneProof, phone); err != nil {
+				t.Fatal(err)
+			}
+			wrong := fmt.Sprintf("%06d", (atoi(f.lastCode(t, phone))+1)%1_000_000)
+			for range DefaultMaxAttempts {
+				f.svc.Verify(ctx, PhoneProof, phone, wrong, next())
+			}
+		}
+		f.now = f.now.Add(DefaultResendGap)
+		if _, err := f.svc.Send(ctx, PhoneProof, phone); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Verify(ctx, PhoneProof, phone, f.lastCode(t, phone), next()); !errors.Is(err, errs.ErrRateLimited) {
+			t.Fatalf("phone guessed at from many addresses: %v", err)
+		}
+		// Per purpose: wrong guesses at many numbers.
+		g := newFixture(t, storetest.SQLite(t))
+		for i := range PhoneFailuresPerMinute {
+			g.svc.Verify(ctx, RegisterVenue, fmt.Sprintf("0913%06d", i), "123456", next())
+		}
+		if _, err := g.svc.Send(ctx, RegisterVenue, phone); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := g.svc.Verify(ctx, RegisterVenue, phone, g.lastCode(t, phone), next()); !errors.Is(err, errs.ErrRateLimited) {
+			t.Fatalf("over the purpose's budget: %v", err)
+		}
+	})
+}
+
+func atoi(s string) int {
+	n := 0
+	for _, c := range s {
+		n = n*10 + int(c-'0')
+	}
+	return n
 }
 
 // Migration 0010 moves the codes of both old tables into otp_codes: live

@@ -108,7 +108,7 @@ func TestBrowserAdoption(t *testing.T) {
 		t.Fatal(err)
 	}
 	screenshot(t, b2, "bluezone-code")
-	if got := text(t, b2, "#issued-code .code"); !regexp.MustCompile(`^\d{8}$`).MatchString(got) {
+	if got := text(t, b2, "#issued-code .code"); !regexp.MustCompile(`^\d{10}$`).MatchString(got) {
 		t.Fatalf("issued code %q", got)
 	}
 }

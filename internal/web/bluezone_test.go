@@ -128,7 +128,7 @@ func TestBluetoothAPI(t *testing.T) {
 		}
 		c, body := e.do("POST", "/api/v1/bluetooth/codes", "tracera", map[string]any{"person_id": persons[0], "purpose": "bz_log"})
 		var issued struct{ Code string }
-		if json.Unmarshal([]byte(body), &issued); c != 201 || len(issued.Code) != 8 {
+		if json.Unmarshal([]byte(body), &issued); c != 201 || len(issued.Code) != handedDigits {
 			t.Fatalf("issue: %d %s", c, body)
 		}
 		// Refusals first: oversize body, too many rows. Nothing stored.
@@ -279,3 +279,6 @@ func syncSequences(t *testing.T, db *sqldb.DB) {
 		}
 	}
 }
+
+// handedDigits is a tracer code's length (tests here name a variable otp).
+const handedDigits = otp.HandedDigits
