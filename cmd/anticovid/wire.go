@@ -197,6 +197,9 @@ func (a *app) runBackground(ctx context.Context) {
 	}
 	go a.bluezone.Run(ctx, 10*time.Minute)
 	go a.en.Run(ctx, 10*time.Minute, func(msg string, args ...any) { a.log.Info(msg, args...) })
+	if c := a.cfg; c.BackupDir != "" {
+		go runBackups(ctx, a.db, c.DataDir, c.BackupDir, c.BackupRecipient, c.BackupEvery, c.BackupKeep, a.log)
+	}
 }
 
 func (a *app) close() {

@@ -52,6 +52,24 @@ func frameSum(format byte, b []byte) uint32 {
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
+// JournalPath is where the journal of the SQLite database at dbPath lives.
+func JournalPath(dbPath string) string { return dbPath + "-checkins" }
+
+// JournalInUse reports whether a server holds the journal of the SQLite
+// database at dbPath: a server is running on it.
+func JournalInUse(dbPath string) bool {
+	f, err := os.Open(JournalPath(dbPath))
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		return true
+	}
+	syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	return false
+}
+
 func openJournal(path string) (*journal, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {

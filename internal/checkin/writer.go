@@ -123,7 +123,7 @@ func newWriter(ctx context.Context, db *sqldb.DB, p *people.Service) (*writer, e
 		}
 	}
 	if db.Engine == sqldb.SQLite {
-		if w.journal, err = openJournal(db.Path + "-checkins"); err != nil {
+		if w.journal, err = openJournal(JournalPath(db.Path)); err != nil {
 			return nil, err
 		}
 		// Scans acknowledged before a crash: written again before any new one.

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"filippo.io/age"
+
 	"anticovid/internal/geo"
 )
 
@@ -55,6 +57,12 @@ type Config struct {
 	EmailRate   float64 // emails per second through --smtp-url
 	DevMessages bool    // channels without a provider record messages instead (development; --demo implies it)
 
+	// Scheduled backups (README, "Backup and restore").
+	BackupDir       string        // where scheduled backups go; empty: none
+	BackupEvery     time.Duration // how often
+	BackupKeep      int           // how many to keep
+	BackupRecipient string        // the age public key backups are encrypted to
+
 	// envErrs are environment values that did not parse: Validate reports
 	// them rather than silently falling back to the default.
 	envErrs []error
@@ -90,6 +98,10 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.BoolVar(&c.DevMessages, "dev-messages", c.envBool("DEV_MESSAGES"), "development: record messages of channels without a provider in DATA/dev-messages.txt instead of sending them; --demo implies it (ANTICOVID_DEV_MESSAGES)")
 	fs.StringVar(&c.ENAppBundleID, "en-app-bundle-id", env("EN_APP_BUNDLE_ID", ""), "the app's id (reverse DNS, e.g. vn.gov.bluezone) written in each Exposure Notification export's signature info (ANTICOVID_EN_APP_BUNDLE_ID)")
 	fs.IntVar(&c.CampaignMaxRate, "campaign-max-rate", int(c.envInt("CAMPAIGN_MAX_RATE", 6000)), "the most messages a minute one campaign may queue (ANTICOVID_CAMPAIGN_MAX_RATE)")
+	fs.StringVar(&c.BackupDir, "backup-dir", env("BACKUP_DIR", ""), "write an encrypted backup into this directory every --backup-every; empty: no scheduled backups (ANTICOVID_BACKUP_DIR)")
+	fs.DurationVar(&c.BackupEvery, "backup-every", c.envDuration("BACKUP_EVERY", 24*time.Hour), "how often scheduled backups run (ANTICOVID_BACKUP_EVERY)")
+	fs.IntVar(&c.BackupKeep, "backup-keep", int(c.envInt("BACKUP_KEEP", 7)), "how many scheduled backups to keep (ANTICOVID_BACKUP_KEEP)")
+	fs.StringVar(&c.BackupRecipient, "backup-recipient", env("BACKUP_RECIPIENT", ""), "the age public key (age1...) backups are encrypted to, from `anticovid backup keygen` (ANTICOVID_BACKUP_RECIPIENT)")
 }
 
 // Validate checks every setting and returns all problems at once.
@@ -127,6 +139,19 @@ func (c *Config) Validate() error {
 	if c.SMTPURL != "" {
 		if err := checkSMTPURL(c.SMTPURL); err != nil {
 			errs = append(errs, err)
+		}
+	}
+	if c.BackupRecipient != "" {
+		if _, err := age.ParseX25519Recipient(c.BackupRecipient); err != nil {
+			errs = append(errs, fmt.Errorf("--backup-recipient: want an age public key (age1...), as `anticovid backup keygen` prints"))
+		}
+	}
+	if c.BackupDir != "" {
+		if c.BackupRecipient == "" {
+			errs = append(errs, errors.New("--backup-dir needs --backup-recipient: backups are always encrypted"))
+		}
+		if c.BackupEvery < time.Hour || c.BackupKeep < 1 {
+			errs = append(errs, fmt.Errorf("--backup-every %v, --backup-keep %d: at least 1h and 1", c.BackupEvery, c.BackupKeep))
 		}
 	}
 	if c.ENAppBundleID != "" && !bundleRE.MatchString(c.ENAppBundleID) {

@@ -156,7 +156,7 @@ type Service struct {
 	// reaches a real phone.
 	Reveal bool
 
-	mu    sync.Mutex
+	mu      sync.Mutex
 	fails   map[string]*failCount // per client and phone: see blocked
 	budgets map[string]*failCount // per purpose: see overBudget
 }
