@@ -56,6 +56,8 @@ func init() {
 		"web.bluezone.day":            {"Ngày dạng YYYY-MM-DD", "date must be YYYY-MM-DD"},
 		"web.bluezone.person":         {"Mã người không hợp lệ", "invalid person id"},
 		"web.bluezone.no_person":      {"Không tìm thấy người này", "no such person"},
+		"web.bluezone.several":        {"Nhiều người dùng chung số điện thoại này: hãy nhập số CCCD/CMND", "several people share this phone: enter the ID card number"},
+		"web.bluezone.bad_qr":         {"Không đọc được mã QR này", "this QR could not be read"},
 		"web.en.key_base64":           {"Khoá không phải base64", "key is not base64"},
 		"web.adoption.users_required": {"Thiếu số người dùng", "users is required"},
 		"web.adoption.users_number":   {"Số người dùng phải là số", "users must be a number"},

@@ -5,7 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
+	"anticovid/internal/errs"
+	"anticovid/internal/msg"
 	"anticovid/internal/sqldb"
 )
 
@@ -217,4 +220,18 @@ func PhonesAfter(ctx context.Context, db *sqldb.DB, column, unit string, after i
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// Known returns the people an official names by what they know of them: a
+// phone number or an ID number (CCCD, CMND or passport), as typed. Never
+// more than five: a phone shared by a family lists each.
+func (s *Service) Known(ctx context.Context, text string) ([]int64, error) {
+	text = strings.Join(strings.FieldsFunc(text, func(r rune) bool { return r == ' ' || r == '.' || r == '-' }), "")
+	if ph, err := NormalizePhone(text); err == nil {
+		return s.IDsByKey(ctx, "phone_hash", s.Vault.Hash(ph), 5)
+	}
+	if idn, ok := NormalizeIDNumber(text); ok && idn != "" {
+		return s.IDsByKey(ctx, "id_number_hash", s.Vault.Hash(idn), 5)
+	}
+	return nil, fmt.Errorf("known person: %w", &errs.Invalid{Fields: map[string]string{"who": msg.Both("people.known.what")}})
 }

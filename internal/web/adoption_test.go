@@ -103,12 +103,16 @@ func TestBrowserAdoption(t *testing.T) {
 	if body := text(t, b2, "#contacts"); strings.Count(body, "Người thử nghiệm") != len(near) || !strings.Contains(body, "dBm") {
 		t.Fatalf("contacts table (%d near): %s", len(near), body)
 	}
-	err = chromedp.Do(b2, chromedp.SetValue(`input[name=person_id]`, fmt.Sprint(persons[4])), chromedp.Click(`form[action="/bluezone/codes"] button`), chromedp.WaitVisible(`#issued-code`))
+	// The F0 is named by their phone, as the tracer knows them.
+	err = chromedp.Do(b2, chromedp.SetValue(`form[action="/bluezone/codes"] input[name=who]`, phones[4].Phone), chromedp.Click(`form[action="/bluezone/codes"] button`), chromedp.WaitVisible(`#issued-code`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	screenshot(t, b2, "bluezone-code")
 	if got := text(t, b2, "#issued-code .code"); !regexp.MustCompile(`^\d{10}$`).MatchString(got) {
 		t.Fatalf("issued code %q", got)
+	}
+	if got := text(t, b2, "#issued-code"); !strings.Contains(got, phones[4].Phone[len(phones[4].Phone)-3:]) || strings.Contains(got, "#") {
+		t.Fatalf("issued for %q, want the F0's name and phone, no internal id", got)
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"anticovid/internal/auth"
 	"anticovid/internal/bluezone"
+	"anticovid/internal/declaration"
 	"anticovid/internal/errs"
 	"anticovid/internal/exposure"
 	"anticovid/internal/msg"
@@ -30,11 +31,40 @@ func (s *Server) routesBluezone() {
 	s.api("POST", "/api/v1/bluezone/contact-logs", "An F0's phone uploads its contact log with a bz_log code: {code, rows: [{own_id, contact_id, rssi, t}]}; at most 100000 rows.", false, s.apiBZUpload)
 	s.api("POST", "/api/v1/bluezone/feed", "An F0's phone publishes its daily keys with a bz_feed code: {code, keys: [{daily_key, day_start}], window_end}.", false, s.apiBZPublish)
 	s.api("GET", "/api/v1/bluezone/feed", "Published daily keys of F0s (?since=ID for newer ones); cacheable, with an ETag.", false, s.apiBZFeed)
-	s.api("POST", "/api/v1/bluetooth/codes", "A health tracer issues a one-time code for an F0: {person_id, purpose: bz_log | bz_feed | en, onset: YYYY-MM-DD}.", true, s.apiBTIssue)
+	s.api("POST", "/api/v1/bluetooth/codes", "A health tracer issues a one-time code for an F0 named by what the tracer knows: {who: phone, ID number or a scanned personal or chip ID card QR (or person_id), purpose: bz_log | bz_feed | en, onset: YYYY-MM-DD}.", true, s.apiBTIssue)
 	s.api("GET", "/api/v1/bluezone/people/{id}/contacts", "Bluetooth F1 candidates of an F0 (?from=&to= YYYY-MM-DD) with their evidence.", true, s.apiBZContacts)
 	s.api("GET", "/api/v1/bluezone/uploads", "The newest contact-log uploads in the caller's jurisdiction.", true, s.apiBZUploads)
 	s.page("GET /bluezone", true, s.bluezonePage)
 	s.page("POST /bluezone/codes", true, s.bluezoneIssue)
+	s.page("POST /bluezone/contacts", true, s.bluezoneContacts)
+}
+
+// knownPerson is the person an official names by what they know: a phone
+// or ID number, or a scanned personal QR or chip ID card QR, never our
+// internal id. A phone several people share asks for the ID number.
+func (s *Server) knownPerson(r *http.Request, who string) (int64, error) {
+	who = strings.TrimSpace(who)
+	var ids []int64
+	if strings.Contains(who, "/p/") || strings.Contains(who, "|") {
+		sc, err := s.Declarations.ParseScan(who)
+		if err != nil {
+			return 0, &errs.Invalid{Fields: map[string]string{"who": msg.Both("web.bluezone.bad_qr")}}
+		}
+		if sc.Kind == declaration.ScanPersonal {
+			return sc.Personal.PersonID, nil
+		}
+		who = sc.Card.Number
+	}
+	ids, err := s.People.Known(r.Context(), who)
+	switch {
+	case err != nil:
+		return 0, err
+	case len(ids) == 0:
+		return 0, &errs.Invalid{Fields: map[string]string{"who": msg.Both("web.bluezone.no_person")}}
+	case len(ids) > 1:
+		return 0, &errs.Invalid{Fields: map[string]string{"who": msg.Both("web.bluezone.several")}}
+	}
+	return ids[0], nil
 }
 
 // deviceHeader carries a registered phone's secret token (Authorization is
@@ -169,12 +199,19 @@ func parseDay(field, s string) (time.Time, error) {
 
 func (s *Server) apiBTIssue(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
+		Who      string `json:"who"`
 		PersonID int64  `json:"person_id"`
 		Purpose  string `json:"purpose"`
 		Onset    string `json:"onset"`
 	}
 	if err := decodeJSON(r, &in); err != nil {
 		return err
+	}
+	if in.Who != "" {
+		var err error
+		if in.PersonID, err = s.knownPerson(r, in.Who); err != nil {
+			return err
+		}
 	}
 	var onset time.Time
 	if in.Onset != "" {
@@ -273,13 +310,24 @@ func (s *Server) renderBluezone(w http.ResponseWriter, r *http.Request, data map
 	if err != nil {
 		return err
 	}
-	data["Uploads"] = ups
+	type uploadRow struct {
+		bluezone.Upload
+		Label string // the F0 by name and phone's last digits, not our id
+	}
+	rows := make([]uploadRow, len(ups))
+	for i, u := range ups {
+		rows[i] = uploadRow{u, s.personLabel(r, u.PersonID)}
+	}
+	data["Uploads"] = rows
 	data["Purposes"] = exposure.TracerPurposes
-	if v := r.URL.Query().Get("person"); v != "" {
-		id, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || id <= 0 {
+	id, _ := data["PersonID"].(int64)
+	if v := r.URL.Query().Get("person"); v != "" && id == 0 { // an upload's link
+		var err error
+		if id, err = strconv.ParseInt(v, 10, 64); err != nil || id <= 0 {
 			return fmt.Errorf("bluezone page: %w", &errs.Invalid{Fields: map[string]string{"person": msg.Both("web.bluezone.person")}})
 		}
+	}
+	if id != 0 {
 		cs, err := s.bzContacts(r, id)
 		if err != nil {
 			return err
@@ -292,7 +340,7 @@ func (s *Server) renderBluezone(w http.ResponseWriter, r *http.Request, data map
 			}
 			rows = append(rows, row)
 		}
-		data["Person"], data["Contacts"] = id, rows
+		data["Traced"], data["Person"], data["Contacts"] = true, s.personLabel(r, id), rows
 	}
 	s.render(w, r, http.StatusOK, "bluezone", data)
 	return nil
@@ -302,20 +350,50 @@ func (s *Server) bluezoneIssue(w http.ResponseWriter, r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
 		return fmt.Errorf("bluezone issue: %w", errs.ErrTooLarge)
 	}
-	id, _ := strconv.ParseInt(strings.TrimSpace(r.PostFormValue("person_id")), 10, 64)
-	purpose := r.PostFormValue("purpose")
-	data := map[string]any{}
-	code, exp, err := s.Bluezone.Codes.Issue(r.Context(), auth.From(r.Context()), purpose, id, time.Time{})
+	who, purpose := r.PostFormValue("who"), r.PostFormValue("purpose")
+	data := map[string]any{"Who": who}
+	id, err := s.knownPerson(r, who)
+	var code string
+	var exp time.Time
+	if err == nil {
+		code, exp, err = s.Bluezone.Codes.Issue(r.Context(), auth.From(r.Context()), purpose, id, time.Time{})
+	}
 	switch {
 	case err == nil:
-		data["Code"], data["CodePurpose"], data["CodeExpires"], data["CodePerson"] = code, purpose, exp, id
+		data["Code"], data["CodePurpose"], data["CodeExpires"], data["CodePerson"] = code, purpose, exp, s.personLabel(r, id)
+		delete(data, "Who")
 	case errors.Is(err, errs.ErrInvalid) || errors.Is(err, errs.ErrNotFound):
 		data["Error"] = errs.FieldsOf(err)
 		if data["Error"] == nil {
-			data["Error"] = map[string]string{"person_id": msg.Both("web.bluezone.no_person")}
+			data["Error"] = map[string]string{"who": msg.Both("web.bluezone.no_person")}
 		}
 	default:
 		return err
 	}
 	return s.renderBluezone(w, r, data)
+}
+
+// bluezoneContacts shows the Bluetooth candidates of the F0 the form names.
+func (s *Server) bluezoneContacts(w http.ResponseWriter, r *http.Request) error {
+	if err := r.ParseForm(); err != nil {
+		return fmt.Errorf("bluezone contacts: %w", errs.ErrTooLarge)
+	}
+	id, err := s.knownPerson(r, r.PostFormValue("who"))
+	if f := errs.FieldsOf(err); f != nil {
+		return s.renderBluezone(w, r, map[string]any{"ContactsError": f, "ContactsWho": r.PostFormValue("who")})
+	}
+	if err != nil {
+		return err
+	}
+	return s.renderBluezone(w, r, map[string]any{"PersonID": id})
+}
+
+// personLabel names a person as the tracer's page shows them: the name and
+// the phone's last digits.
+func (s *Server) personLabel(r *http.Request, id int64) string {
+	pp, err := s.People.Get(r.Context(), id)
+	if err != nil {
+		return ""
+	}
+	return pp.Name + " · " + people.MaskPhone(pp.Phone)
 }

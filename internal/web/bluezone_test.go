@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -51,7 +52,7 @@ func newBTEnv(t *testing.T, db *sqldb.DB) *btEnv {
 	cfg := &config.Config{Addr: "127.0.0.1:0", Province: "80", Retention: 21 * 24 * time.Hour, SessionTTL: time.Hour, MaxBody: 64 << 10, LogLevel: "error", CheckinRate: 20}
 	s := New(Deps{Config: cfg, DB: db, Auth: e.auth, People: ppl, Venues: &venue.Service{DB: db, Vault: e.vault, Signer: e.keys},
 		Checkins: e.scans, Keys: e.keys, Outbox: e.outbox, OTP: e.otp, Cases: e.cases, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Bluezone: bz, Exposure: en, Adoption: adoption.NewService(db, bz)})
+		Bluezone: bz, Exposure: en, Adoption: adoption.NewService(db, bz), Declarations: e.decl})
 	e.srv.Close()
 	e.srv = httptest.NewServer(s)
 	t.Cleanup(e.srv.Close)
@@ -182,8 +183,10 @@ func TestBluetoothAPI(t *testing.T) {
 		// The tracer's page shows them by name (masked phone).
 		browser := e.browser(t, "tracera")
 		c, page := get(t, browser, fmt.Sprintf("%s/bluezone?person=%d", e.srv.URL, persons[0]))
-		if c != 200 || strings.Count(page, "Người thử nghiệm") != len(near) || strings.Contains(page, phones[near[0]].Phone) {
-			t.Errorf("tracer page: %d, %d names for %d contacts", c, strings.Count(page, "Người thử nghiệm"), len(near))
+		table := page[strings.Index(page, `id="contacts"`):]
+		table = table[:strings.Index(table, "</table>")]
+		if c != 200 || strings.Count(table, "Người thử nghiệm") != len(near) || strings.Contains(page, phones[near[0]].Phone) {
+			t.Errorf("tracer page: %d, %d names for %d contacts", c, strings.Count(table, "Người thử nghiệm"), len(near))
 		}
 		if c, _ := get(t, e.browser(t, "communea"), e.srv.URL+"/bluezone"); c != 403 {
 			t.Errorf("bluezone page as commune officer: %d", c)
@@ -282,3 +285,65 @@ func syncSequences(t *testing.T, db *sqldb.DB) {
 
 // handedDigits is a tracer code's length (tests here name a variable otp).
 const handedDigits = otp.HandedDigits
+
+// A tracer names the F0 by what they know: a phone (however typed), an ID
+// number, a scanned personal QR or chip ID card QR; never our internal id.
+// Unknown, malformed and forged answers get a message on the field.
+func TestBluezoneNamesTheF0(t *testing.T) {
+	e := newBTEnv(t, storetest.SQLite(t))
+	decl := provenDeclaration(t, e.env)
+	card := "079085001234||Nguyễn Thị Hoa|15031985|Nữ|123 Hùng Vương, Phường 1, Tân An, Long An|01072021"
+	ctx := context.Background()
+	ps := people.NewService(e.db, e.vault)
+	hoa, err := ps.FindOrCreate(ctx, people.Person{Name: "Nguyễn Thị Hoa", Phone: "0977000111", IDNumber: "079085001234", BirthYear: 1985, Commune: "27991"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	issuedFor := func() int64 {
+		var id int64
+		e.db.R.QueryRow("SELECT person_id FROM otp_codes ORDER BY id DESC LIMIT 1").Scan(&id)
+		return id
+	}
+	for _, c := range []struct {
+		who  string
+		want int64
+	}{
+		{"0911 222 333", decl.PersonID},
+		{"+84911222333", decl.PersonID},
+		{"091.122.2333", decl.PersonID},
+		{decl.QRURL, decl.PersonID},
+		{"079085001234", hoa},
+		{card, hoa},
+	} {
+		code, body := e.do("POST", "/api/v1/bluetooth/codes", "tracera", map[string]any{"who": c.who, "purpose": "bz_log"})
+		if code != 201 || issuedFor() != c.want {
+			t.Errorf("%q: %d %s, issued for %d, want %d", c.who, code, body, issuedFor(), c.want)
+		}
+	}
+	for _, c := range []struct{ who, want string }{
+		{"0999888777", "Không tìm thấy"},
+		{"abc", "số điện thoại"},
+		{"12", "số điện thoại"},
+		{e.srv.URL + "/p/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "mã QR"},
+		{"079|Tên|x", "mã QR"},
+	} {
+		code, body := e.do("POST", "/api/v1/bluetooth/codes", "tracera", map[string]any{"who": c.who, "purpose": "bz_log"})
+		if code != 400 || !strings.Contains(body, `"who"`) || !strings.Contains(body, c.want) {
+			t.Errorf("%q: %d %s, want 400 on who saying %q", c.who, code, body, c.want)
+		}
+	}
+	// The page: contacts by phone, and a clear message (not an error page)
+	// for a phone nobody has.
+	b := e.browser(t, "tracera")
+	code, page := postForm(t, b, e.srv.URL+"/bluezone/contacts", url.Values{"who": {"0911222333"}})
+	if code != 200 || !strings.Contains(page, "Đặng Văn Lâm") || !strings.Contains(page, `id="contacts"`) {
+		t.Fatalf("contacts by phone: %d %s", code, page)
+	}
+	code, page = postForm(t, b, e.srv.URL+"/bluezone/contacts", url.Values{"who": {"0999888777"}})
+	if code != 200 || !strings.Contains(page, "Không tìm thấy người này") || strings.Contains(page, `id="contacts"`) {
+		t.Fatalf("contacts of nobody: %d %s", code, page)
+	}
+	if strings.Contains(page, `name="person_id"`) || strings.Contains(page, `name="person"`) {
+		t.Fatal("the page still asks for an internal id")
+	}
+}

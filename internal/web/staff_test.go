@@ -14,8 +14,14 @@ import (
 func newStaffEnv(t *testing.T) (*env, string, declaration.Result, string) {
 	t.Helper()
 	e := newEnv(t, storetest.SQLite(t))
+	return e, itoa64(e.venues["Chợ Bến Lức"]), provenDeclaration(t, e), "079085001234||Nguyễn Thị Hoa|15031985|Nữ|123 Hùng Vương, Phường 1, Tân An, Long An|01072021"
+}
+
+// provenDeclaration is Đặng Văn Lâm's declaration (phone 0911222333) made on
+// a device that proved the phone: it has its personal QR.
+func provenDeclaration(t *testing.T, e *env) declaration.Result {
+	t.Helper()
 	no := false
-	// A proven declaration's QR (the device proved the phone).
 	unproven, err := e.decl.Submit(context.Background(), declaration.Input{Kind: declaration.KindResident, Name: "Đặng Văn Lâm", BirthYear: 1960, Sex: "male",
 		Nationality: "VN", Phone: "0911222333", CommuneCode: "27991", Street: "12 Nguyễn Trung Trực", ContactCase: &no, AnimalMarket: &no, VaccineDoses: new(int)}, 0)
 	if err != nil {
@@ -25,7 +31,7 @@ func newStaffEnv(t *testing.T) (*env, string, declaration.Result, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return e, itoa64(e.venues["Chợ Bến Lức"]), decl, "079085001234||Nguyễn Thị Hoa|15031985|Nữ|123 Hùng Vương, Phường 1, Tân An, Long An|01072021"
+	return decl
 }
 
 func TestStaffScans(t *testing.T) {
