@@ -1,8 +1,6 @@
 package venue
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/csv"
@@ -14,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/xuri/excelize/v2"
 	"golang.org/x/text/unicode/norm"
@@ -24,6 +21,7 @@ import (
 	"anticovid/internal/geo"
 	"anticovid/internal/msg"
 	"anticovid/internal/people"
+	"anticovid/internal/sheet"
 )
 
 // ImportColumns are the columns of a bulk import file, in the template's
@@ -70,98 +68,22 @@ func fileError(msg string) error {
 }
 
 // ReadRows reads an import file, XLSX or CSV (told apart by content, not by
-// name: XLSX is a ZIP archive).
+// name: XLSX is a ZIP archive), within the bounds of package sheet. XLSX
+// cells are read raw, so a date typed into a date cell arrives as its serial
+// number and is converted here, whatever the display format.
 func ReadRows(r io.Reader) ([]Row, error) {
-	br := bufio.NewReader(r)
-	if magic, _ := br.Peek(4); bytes.Equal(magic, []byte("PK\x03\x04")) {
-		return ReadXLSX(br)
-	}
-	return ReadCSV(br)
-}
-
-// ReadCSV reads a CSV import file. It tolerates the UTF-8 byte order mark
-// Excel writes (and needs, to show Vietnamese), and the semicolon separator
-// of spreadsheets set to a European locale.
-func ReadCSV(r io.Reader) ([]Row, error) {
-	data, err := io.ReadAll(r)
+	data, err := sheet.ReadAll(r)
 	if err != nil {
-		return nil, fmt.Errorf("read csv: %w", err)
+		return nil, err
 	}
-	data = bytes.TrimPrefix(data, []byte("\ufeff"))
-	if !utf8.Valid(data) {
-		return nil, fmt.Errorf("read csv: %w", fileError(msg.Both("venue.csv_file_utf_8")))
+	records, err := sheet.Read(context.Background(), data, sheet.Options{MaxRows: MaxImportRows + 1, Raw: true})
+	if err != nil {
+		return nil, fmt.Errorf("read import: %w", err)
 	}
-	cr := csv.NewReader(bytes.NewReader(data))
-	first, _, _ := bytes.Cut(data, []byte("\n"))
-	if bytes.Count(first, []byte(";")) > bytes.Count(first, []byte(",")) {
-		cr.Comma = ';'
-	}
-	cr.FieldsPerRecord = -1
-	var records [][]string
-	for {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				return nil, fmt.Errorf("read csv: %w", fileError(msg.Both("venue.csv_syntax_error", pe.Line)+": "+pe.Err.Error()))
-			}
-			return nil, fmt.Errorf("read csv: %w", err)
-		}
-		records = append(records, rec)
-		if len(records) > MaxImportRows+1 {
-			return nil, fmt.Errorf("read csv: %w", tooMany())
-		}
+	if sheet.IsXLSX(data) {
+		return rowsOf(records, excelTime)
 	}
 	return rowsOf(records, nil)
-}
-
-func tooMany() error {
-	return fileError(msg.Both("venue.at_most_rows_file", MaxImportRows))
-}
-
-// Limits on what an uploaded XLSX may unpack to: a small upload must not
-// become gigabytes in memory.
-const (
-	xlsxUnzipLimit    = 64 << 20
-	xlsxUnzipXMLLimit = 16 << 20
-)
-
-// ReadXLSX reads the first sheet of an XLSX import file. Cells are read raw,
-// so a date typed into a date cell arrives as its serial number and is
-// converted here, whatever the display format.
-func ReadXLSX(r io.Reader) ([]Row, error) {
-	f, err := excelize.OpenReader(r, excelize.Options{RawCellValue: true, UnzipSizeLimit: xlsxUnzipLimit, UnzipXMLSizeLimit: xlsxUnzipXMLLimit})
-	if err != nil {
-		return nil, fmt.Errorf("read xlsx: %v: %w", err, fileError(msg.Both("venue.cannot_read_excel_xlsx")))
-	}
-	defer f.Close()
-	sheets := f.GetSheetList()
-	if len(sheets) == 0 {
-		return nil, fmt.Errorf("read xlsx: %w", fileError(msg.Both("venue.workbook_has_no_sheet")))
-	}
-	rows, err := f.Rows(sheets[0])
-	if err != nil {
-		return nil, fmt.Errorf("read xlsx: %w", err)
-	}
-	defer rows.Close()
-	var records [][]string
-	for rows.Next() {
-		rec, err := rows.Columns(excelize.Options{RawCellValue: true})
-		if err != nil {
-			return nil, fmt.Errorf("read xlsx: %w", err)
-		}
-		records = append(records, rec)
-		if len(records) > MaxImportRows+1 {
-			return nil, fmt.Errorf("read xlsx: %w", tooMany())
-		}
-	}
-	if err := rows.Error(); err != nil {
-		return nil, fmt.Errorf("read xlsx: %w", err)
-	}
-	return rowsOf(records, excelTime)
 }
 
 // excelTime turns a date cell's serial number into wall-clock time.
@@ -375,7 +297,7 @@ func (s *Service) Import(ctx context.Context, p *auth.Principal, rows []Row) (in
 		return 0, fmt.Errorf("import venues: %w", errs.ErrForbidden)
 	}
 	if len(rows) > MaxImportRows {
-		return 0, fmt.Errorf("import venues: %w", tooMany())
+		return 0, fmt.Errorf("import venues: %w", fileError(msg.Both("sheet.too_many_rows", MaxImportRows)))
 	}
 	venues := make([]Venue, 0, len(rows))
 	var bad []RowError
