@@ -401,4 +401,8 @@ func (s *Service) CommitImport(ctx context.Context, p *auth.Principal, id int64,
 // ImportTemplate is an empty CSV with the expected columns (UTF-8 with a
 // BOM, so Excel shows the Vietnamese headers). Dates are DD/MM/YYYY or
 // YYYY-MM-DD; the commune is its GSO code.
-var ImportTemplate = "\ufeff" + msg.T("vi", "cases.import_header") + "\n"
+var ImportTemplate = func() string {
+	var b strings.Builder
+	sheet.WriteCSV(&b, [][]string{strings.Split(msg.T("vi", "cases.import_header"), ",")})
+	return b.String()
+}()

@@ -3,7 +3,6 @@ package venue
 import (
 	"context"
 	"database/sql"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -376,13 +375,7 @@ var columnHelp = map[string][2]string{
 // WriteTemplateCSV writes an empty import file: the header row, with the byte
 // order mark Excel needs to show Vietnamese.
 func WriteTemplateCSV(w io.Writer) error {
-	if _, err := io.WriteString(w, "\ufeff"); err != nil {
-		return err
-	}
-	cw := csv.NewWriter(w)
-	cw.Write(ImportColumns)
-	cw.Flush()
-	return cw.Error()
+	return sheet.WriteCSV(w, [][]string{ImportColumns})
 }
 
 // WriteTemplateXLSX writes an import workbook: the sheet to fill (first, with
@@ -404,7 +397,7 @@ func WriteTemplateXLSX(w io.Writer, province string) error {
 	text, _ := f.NewStyle(&excelize.Style{NumFmt: 49}) // "@": codes and phones keep their leading zeros
 	for i, c := range ImportColumns {
 		cell, _ := excelize.CoordinatesToCellName(i+1, 1)
-		f.SetCellStr(data, cell, c)
+		f.SetCellStr(data, cell, sheet.Cell(c))
 		col, _ := excelize.ColumnNumberToName(i + 1)
 		f.SetColWidth(data, col, col, 18)
 		if c == "commune_code" || c == "contact_phone" || c == "starts_at" || c == "ends_at" {
@@ -415,31 +408,31 @@ func WriteTemplateXLSX(w io.Writer, province string) error {
 	f.SetRowStyle(data, 1, 1, bold)
 	f.SetPanes(data, &excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"})
 
-	f.SetSheetRow(help, "A1", &[]any{msg.Both("venue.column"), msg.T("vi", "venue.meaning"), "Meaning"})
+	f.SetSheetRow(help, "A1", sheet.Values([]any{msg.Both("venue.column"), msg.T("vi", "venue.meaning"), "Meaning"}))
 	for i, c := range ImportColumns {
-		f.SetSheetRow(help, fmt.Sprintf("A%d", i+2), &[]any{c, columnHelp[c][0], columnHelp[c][1]})
+		f.SetSheetRow(help, fmt.Sprintf("A%d", i+2), sheet.Values([]any{c, columnHelp[c][0], columnHelp[c][1]}))
 	}
 	n := len(ImportColumns) + 3
-	f.SetCellStr(help, fmt.Sprintf("A%d", n), msg.T("vi", "venue.fill_in_i_m"))
-	f.SetCellStr(help, fmt.Sprintf("A%d", n+1), "Fill in the first sheet and keep its header row. If any row is wrong, nothing is imported and every bad row is reported.")
+	f.SetCellStr(help, fmt.Sprintf("A%d", n), sheet.Cell(msg.T("vi", "venue.fill_in_i_m")))
+	f.SetCellStr(help, fmt.Sprintf("A%d", n+1), sheet.Cell("Fill in the first sheet and keep its header row. If any row is wrong, nothing is imported and every bad row is reported."))
 	f.SetColWidth(help, "A", "A", 16)
 	f.SetColWidth(help, "B", "C", 70)
 	f.SetRowStyle(help, 1, 1, bold)
 
-	f.SetSheetRow(cats, "A1", &[]any{"category", msg.T("vi", "venue.category_name"), "Name"})
+	f.SetSheetRow(cats, "A1", sheet.Values([]any{"category", msg.T("vi", "venue.category_name"), "Name"}))
 	for i, c := range Categories {
-		f.SetSheetRow(cats, fmt.Sprintf("A%d", i+2), &[]any{c.Code, c.Name, c.NameEN})
+		f.SetSheetRow(cats, fmt.Sprintf("A%d", i+2), sheet.Values([]any{c.Code, c.Name, c.NameEN}))
 	}
 	f.SetColWidth(cats, "A", "A", 22)
 	f.SetColWidth(cats, "B", "C", 45)
 	f.SetRowStyle(cats, 1, 1, bold)
 
-	f.SetSheetRow(communes, "A1", &[]any{"commune_code", msg.T("vi", "venue.commune"), msg.T("vi", "venue.district")})
+	f.SetSheetRow(communes, "A1", sheet.Values([]any{"commune_code", msg.T("vi", "venue.commune"), msg.T("vi", "venue.district")}))
 	list := geo.Communes(province)
 	f.SetColStyle(communes, "A", text)
 	for i, u := range list {
 		d, _ := geo.Ancestor(u.Code, "district")
-		f.SetSheetRow(communes, fmt.Sprintf("A%d", i+2), &[]any{u.Code, u.Name, d.Name})
+		f.SetSheetRow(communes, fmt.Sprintf("A%d", i+2), sheet.Values([]any{u.Code, u.Name, d.Name}))
 	}
 	f.SetColWidth(communes, "A", "A", 14)
 	f.SetColWidth(communes, "B", "C", 34)
