@@ -16,8 +16,8 @@ import (
 	"anticovid/internal/errs"
 	"anticovid/internal/geo"
 	"anticovid/internal/msg"
-	"anticovid/internal/sheet"
 	"anticovid/internal/poster"
+	"anticovid/internal/sheet"
 )
 
 // Consolidated is the province's report for a week: every district and
