@@ -13,6 +13,7 @@ import (
 
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
+	"anticovid/internal/sheet/sheettest"
 	"anticovid/internal/sqldb"
 	"anticovid/internal/store/storetest"
 	"anticovid/internal/vault"
@@ -326,4 +327,20 @@ func FuzzReadRows(f *testing.F) {
 			ParseRow(r)
 		}
 	})
+}
+
+// TestTemplatesHoldNoFormulas: the import templates go through the same
+// cell guard as every other workbook the server writes.
+func TestTemplatesHoldNoFormulas(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteTemplateXLSX(&b, "80"); err != nil {
+		t.Fatal(err)
+	}
+	if n := sheettest.NoFormulas(t, b.Bytes()); n < 100 {
+		t.Fatalf("read only %d cells", n)
+	}
+	b.Reset()
+	if err := WriteTemplateCSV(&b); err != nil || !strings.HasPrefix(b.String(), "\ufeffname,") {
+		t.Fatalf("csv template: %q %v", b.String(), err)
+	}
 }
