@@ -16,29 +16,10 @@ import (
 
 	"anticovid/internal/errs"
 	"anticovid/internal/sheet"
+	"anticovid/internal/sheet/sheettest"
 )
 
-// zeros reads as an endless run of zero bytes.
-type zeros struct{}
-
-func (zeros) Read(p []byte) (int, error) {
-	clear(p)
-	return len(p), nil
-}
-
-var bomb = sync.OnceValue(func() []byte {
-	// A workbook whose sheet1.xml unpacks to 1 GB of zeros: about 1 MB on the wire.
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for _, name := range []string{"[Content_Types].xml", "xl/workbook.xml"} {
-		w, _ := zw.Create(name)
-		io.WriteString(w, "<x/>")
-	}
-	w, _ := zw.Create("xl/worksheets/sheet1.xml")
-	io.CopyN(w, zeros{}, 1<<30)
-	zw.Close()
-	return buf.Bytes()
-})
+var bomb = sync.OnceValue(func() []byte { return sheettest.Bomb(1 << 30) })
 
 // lying is a workbook whose directory announces a small sheet that really
 // unpacks to 64 MB: the reader must stop at the announced size.
@@ -47,7 +28,7 @@ var lying = sync.OnceValue(func() []byte {
 	var real bytes.Buffer
 	zw := zip.NewWriter(&real)
 	w, _ := zw.Create("x")
-	io.CopyN(w, zeros{}, 64<<20)
+	io.Copy(w, sheettest.Zeros(64<<20))
 	zw.Close()
 	zr, _ := zip.NewReader(bytes.NewReader(real.Bytes()), int64(real.Len()))
 	raw, _ := zr.File[0].OpenRaw()
@@ -104,7 +85,7 @@ func TestZipBombShapes(t *testing.T) {
 		zw := zip.NewWriter(&buf)
 		for i := range entries {
 			w, _ := zw.Create("xl/worksheets/sheet" + strings.Repeat("x", i%7) + string(rune('a'+i%26)) + ".xml")
-			io.CopyN(w, zeros{}, size)
+			io.Copy(w, sheettest.Zeros(size))
 		}
 		zw.Close()
 		return buf.Bytes()

@@ -3,7 +3,9 @@
 package sheettest
 
 import (
+	"archive/zip"
 	"bytes"
+	"io"
 	"strings"
 	"testing"
 
@@ -42,3 +44,29 @@ func NoFormulas(t testing.TB, data []byte) int {
 	}
 	return n
 }
+
+// zeros reads as an endless run of zero bytes.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}
+
+// Bomb returns a workbook whose sheet1.xml unpacks to size zero bytes:
+// about a thousandth of size on the wire.
+func Bomb(size int64) []byte {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, name := range []string{"[Content_Types].xml", "xl/workbook.xml"} {
+		w, _ := zw.Create(name)
+		io.WriteString(w, "<x/>")
+	}
+	w, _ := zw.Create("xl/worksheets/sheet1.xml")
+	io.CopyN(w, zeros{}, size)
+	zw.Close()
+	return buf.Bytes()
+}
+
+// Zeros returns a reader of n zero bytes.
+func Zeros(n int64) io.Reader { return io.LimitReader(zeros{}, n) }
