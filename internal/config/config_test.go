@@ -103,7 +103,8 @@ func TestOperationsValidation(t *testing.T) {
 		{nil, []string{"--public-threshold", "0"}, "--public-threshold 0"},
 		{nil, []string{"--campaign-max-rate", "0"}, "--campaign-max-rate 0"},
 		{map[string]string{"ANTICOVID_PUBLIC_THRESHOLD": "three"}, nil, `ANTICOVID_PUBLIC_THRESHOLD="three"`},
-		{map[string]string{"ANTICOVID_CAMERA_ALLOW_LOCAL": "yes please"}, nil, "ANTICOVID_CAMERA_ALLOW_LOCAL"},
+		{map[string]string{"ANTICOVID_CAMERA_ALLOW": "10.20.0.0/16,lan"}, nil, "--camera-allow \"lan\""},
+		{nil, []string{"--camera-allow", "192.168.1.1"}, "--camera-allow \"192.168.1.1\""},
 		{map[string]string{"ANTICOVID_RETENTION": "three weeks"}, nil, "ANTICOVID_RETENTION"},
 	} {
 		_, err := parse(t, c.env, c.args...)
