@@ -143,15 +143,18 @@ func open(ctx context.Context, cfg *config.Config, logOut io.Writer) (*app, erro
 	a.cases.Engine.Sources = append(a.cases.Engine.Sources, a.bluezone.Source())
 
 	// The operations centre, with the operations settings of the config
-	// (--public-threshold, --camera-allow-local, --report-email, --smtp-url,
+	// (--public-threshold, --camera-allow, --report-email, --smtp-url,
 	// --campaign-max-rate, --map-tiles, ...).
 	dash := dashboard.New(db, cfg.Province, log)
 	dash.Threshold = cfg.PublicThreshold
 	dash.Hourly = append(dash.Hourly, dashboard.DeclarationSource{DB: db}, dashboard.CaseSource{DB: db})
 	dash.Gauges = append(dash.Gauges, dashboard.QuarantineGauges{DB: db}, dashboard.BluezoneGauges{DB: db})
 	dash.Places = dashboard.ExposureSource{DB: db}
-	cams := &camera.Service{DB: db, Vault: v, Log: log,
-		Guard: &camera.Guard{AllowLocal: cfg.CameraAllowLocal, AllowLinkLocal: cfg.CameraAllowLinkLocal}}
+	camAllow, err := camera.ParseAllow(cfg.CameraAllow) // checked by cfg.Validate
+	if err != nil {
+		return nil, err
+	}
+	cams := &camera.Service{DB: db, Vault: v, Log: log, Guard: &camera.Guard{Allow: camAllow}}
 	dash.Zones = cams
 	rep := &reports.Service{DB: db, Province: cfg.Province, Live: dash, Outbox: a.outbox, ProvinceEmail: cfg.ReportEmail, Log: log}
 	if cfg.SMTPURL != "" {

@@ -7,10 +7,8 @@
 package adoption
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
-	"encoding/csv"
 	"fmt"
 	"io"
 	"math"
@@ -20,12 +18,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/xuri/excelize/v2"
-
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
 	"anticovid/internal/geo"
 	"anticovid/internal/msg"
+	"anticovid/internal/sheet"
 	"anticovid/internal/sqldb"
 )
 
@@ -218,33 +215,14 @@ func (s *Service) Import(ctx context.Context, p *auth.Principal, r io.Reader, fi
 	if p == nil || !(p.Can(auth.ProvinceAdmin, auth.DistrictOfficer, auth.CommuneOfficer) || (p.Can(auth.DepartmentOfficer) && p.Department == "ict")) {
 		return ImportResult{}, fmt.Errorf("%s: %w", op, errs.ErrForbidden)
 	}
-	data, err := io.ReadAll(io.LimitReader(r, 20<<20+1))
+	data, err := sheet.ReadAll(r)
 	if err != nil {
 		return ImportResult{}, fmt.Errorf("%s: %w", op, err)
 	}
-	if len(data) > 20<<20 {
-		return ImportResult{}, fmt.Errorf("%s: %w", op, errs.ErrTooLarge)
-	}
-	var rows [][]string
-	if strings.EqualFold(filepath.Ext(filename), ".xlsx") || bytes.HasPrefix(data, []byte("PK\x03\x04")) {
-		x, err := excelize.OpenReader(bytes.NewReader(data))
-		if err != nil {
-			return ImportResult{}, fmt.Errorf("%s: %w", op, fileErr(msg.Both("adoption.cannot_read_xlsx_file")))
-		}
-		defer x.Close()
-		if rows, err = x.GetRows(x.GetSheetName(0)); err != nil {
-			return ImportResult{}, fmt.Errorf("%s: %w", op, fileErr(msg.Both("adoption.cannot_read_first_sheet")))
-		}
-	} else {
-		data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-		cr := csv.NewReader(bytes.NewReader(data))
-		if first, _, _ := bytes.Cut(data, []byte("\n")); bytes.Count(first, []byte(";")) > bytes.Count(first, []byte(",")) {
-			cr.Comma = ';'
-		}
-		cr.FieldsPerRecord = -1
-		if rows, err = cr.ReadAll(); err != nil {
-			return ImportResult{}, fmt.Errorf("%s: %w", op, fileErr(msg.Both("adoption.malformed_csv")+": "+err.Error()))
-		}
+	// One past the limit, so the check below says it in this import's words.
+	rows, err := sheet.Read(ctx, data, sheet.Options{MaxRows: MaxImportRows + 2})
+	if err != nil {
+		return ImportResult{}, fmt.Errorf("%s: %w", op, err)
 	}
 	if len(rows) < 2 {
 		return ImportResult{}, fmt.Errorf("%s: %w", op, fileErr(msg.Both("adoption.file_needs_header_row")))

@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -82,9 +83,34 @@ type CameraInput struct {
 	ClearCredentials bool `json:"clear_credentials,omitempty"`
 }
 
+// secret is a camera's credential and the origins (host:port) it was
+// typed for: it is only ever sent there. A secret stored before origins
+// were recorded has none and belongs to the camera's current URLs.
 type secret struct {
-	User string `json:"u"`
-	Pass string `json:"p"`
+	User    string   `json:"u"`
+	Pass    string   `json:"p"`
+	Origins []string `json:"o,omitempty"`
+}
+
+// seal stores sec bound to the camera's URLs, or nothing without a credential.
+func (s *Service) seal(sec secret, urls ...string) []byte {
+	if sec.User == "" && sec.Pass == "" {
+		return nil
+	}
+	sec.Origins = origins(urls...)
+	b, _ := json.Marshal(sec)
+	return s.Vault.Seal(string(b))
+}
+
+// origins lists the origins of the non-empty URLs.
+func origins(urls ...string) []string {
+	var out []string
+	for _, raw := range urls {
+		if u, err := url.Parse(raw); err == nil && raw != "" && !slices.Contains(out, Origin(u)) {
+			out = append(out, Origin(u))
+		}
+	}
+	return out
 }
 
 // Service manages zones and cameras.
@@ -206,11 +232,7 @@ func (s *Service) AddCamera(ctx context.Context, p *auth.Principal, zoneID int64
 	if in.Username != "" || in.Password != "" {
 		sec = secret{User: in.Username, Pass: in.Password}
 	}
-	var sealed []byte
-	if sec.User != "" || sec.Pass != "" {
-		b, _ := json.Marshal(sec)
-		sealed = s.Vault.Seal(string(b))
-	}
+	sealed := s.seal(sec, stream, snapshot)
 	c := Camera{ZoneID: zoneID, Name: in.Name, StreamKind: in.StreamKind, StreamURL: stream, SnapshotURL: snapshot, HasCredentials: sealed != nil}
 	err = s.DB.W.QueryRowContext(ctx, `INSERT INTO cameras (zone_id, name, stream_kind, stream_url, snapshot_url, secret_enc, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`, zoneID, c.Name, c.StreamKind, c.StreamURL, c.SnapshotURL, sealed, s.now().Unix()).Scan(&c.ID)
@@ -390,20 +412,20 @@ func (s *Service) Snapshot(ctx context.Context, p *auth.Principal, id int64) ([]
 // maxSnapshot bounds what one snapshot may weigh.
 const maxSnapshot = 5 << 20
 
-// credentials opens a camera's sealed user name and password.
-func (s *Service) credentials(sealed []byte) (user, pass string, err error) {
+// credentials opens a camera's sealed secret.
+func (s *Service) credentials(sealed []byte) (secret, error) {
+	var sec secret
 	if len(sealed) == 0 {
-		return "", "", nil
+		return sec, nil
 	}
 	plain, err := s.Vault.Open(sealed)
 	if err != nil {
-		return "", "", err
+		return sec, err
 	}
-	var sec secret
 	if err := json.Unmarshal([]byte(plain), &sec); err != nil {
-		return "", "", err
+		return sec, err
 	}
-	return sec.User, sec.Pass, nil
+	return sec, nil
 }
 
 // get GETs a camera URL through the guard, answering the camera's HTTP
@@ -412,10 +434,18 @@ func (s *Service) credentials(sealed []byte) (user, pass string, err error) {
 // it gave before for the same URL (then the request goes out signed, and a
 // refused one is retried once on the fresh challenge).
 func (s *Service) get(ctx context.Context, raw string, sealed []byte) (*http.Response, error) {
-	user, pass, err := s.credentials(sealed)
+	sec, err := s.credentials(sealed)
 	if err != nil {
 		return nil, err
 	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	if sec.Origins != nil && !slices.Contains(sec.Origins, Origin(u)) {
+		sec = secret{} // typed for another host or port: never sent here
+	}
+	user, pass := sec.User, sec.Pass
 	send := func(c *challenge, nc uint32) (*http.Response, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, raw, nil)
 		if err != nil {
@@ -464,19 +494,22 @@ func (s *Service) fetch(ctx context.Context, raw string, sealed []byte) ([]byte,
 		return nil, "", err
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusUnauthorized && len(sealed) > 0 {
+		return nil, "", errCredentials
+	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, "", fmt.Errorf("camera answered %s", resp.Status)
+		return nil, "", statusError(resp.StatusCode)
 	}
 	ctype := resp.Header.Get("Content-Type")
 	if !strings.HasPrefix(ctype, "image/jpeg") && !strings.HasPrefix(ctype, "image/png") {
-		return nil, "", fmt.Errorf("camera sent %q, not a JPEG or PNG image", ctype)
+		return nil, "", fmt.Errorf("snapshot is no JPEG or PNG: %w", errNotCamera)
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxSnapshot+1))
 	if err != nil {
 		return nil, "", err
 	}
 	if len(data) > maxSnapshot {
-		return nil, "", errors.New("snapshot larger than 5 MB")
+		return nil, "", fmt.Errorf("snapshot larger than 5 MB: %w", errNotCamera)
 	}
 	return data, strings.SplitN(ctype, ";", 2)[0], nil
 }
@@ -504,10 +537,10 @@ func (s *Service) probe(ctx context.Context, c Camera, sealed []byte) error {
 	// 401 still means a camera answers there; with credentials get has
 	// already answered the challenge, so a 401 then means wrong credentials.
 	if resp.StatusCode == http.StatusUnauthorized && len(sealed) > 0 {
-		return fmt.Errorf("stream refused the credentials: %s", resp.Status)
+		return errCredentials
 	}
 	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusUnauthorized {
-		return fmt.Errorf("stream answered %s", resp.Status)
+		return statusError(resp.StatusCode)
 	}
 	return nil
 }
@@ -518,7 +551,7 @@ func (s *Service) probeRTSP(ctx context.Context, u *url.URL) error {
 	if u.Port() == "" {
 		host = net.JoinHostPort(u.Hostname(), "554")
 	}
-	conn, err := s.Guard.Dialer(5*time.Second).DialContext(ctx, "tcp", host)
+	conn, err := s.Guard.DialContext(ctx, "tcp", host)
 	if err != nil {
 		return err
 	}
@@ -532,9 +565,42 @@ func (s *Service) probeRTSP(ctx context.Context, u *url.URL) error {
 		return err
 	}
 	if !strings.HasPrefix(line, "RTSP/1.0 ") {
-		return fmt.Errorf("not an RTSP answer: %q", strings.TrimSpace(line))
+		return fmt.Errorf("no RTSP answer: %w", errNotCamera)
 	}
 	return nil
+}
+
+// Probe failures. What a camera address answered is never stored or shown:
+// a probe that reached some other service must not become a way to read it.
+var (
+	errNotCamera   = errors.New("not a camera")
+	errCredentials = errors.New("camera refused the credentials")
+)
+
+// statusError is an HTTP status a camera answered; only its class is shown.
+type statusError int
+
+func (e statusError) Error() string { return fmt.Sprintf("camera answered HTTP %d", int(e)) }
+
+// probeMessage is the catalog text recorded for a failed probe.
+func probeMessage(err error) string {
+	var status statusError
+	var nerr net.Error
+	switch {
+	case errors.Is(err, ErrRefused):
+		return msg.Both("camera.probe.refused")
+	case errors.Is(err, errCannotResolve):
+		return msg.Both("camera.probe.unresolved")
+	case errors.Is(err, errNotCamera):
+		return msg.Both("camera.probe.not_camera")
+	case errors.Is(err, errCredentials):
+		return msg.Both("camera.probe.credentials")
+	case errors.As(err, &status):
+		return msg.Both("camera.probe.http_status", int(status)/100)
+	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &nerr) && nerr.Timeout():
+		return msg.Both("camera.probe.timeout")
+	}
+	return msg.Both("camera.probe.unreachable")
 }
 
 // ProbeAll checks every camera, four at a time, and records the result.
@@ -589,11 +655,7 @@ func (s *Service) ProbeAll(ctx context.Context) (online, offline int, err error)
 			_, err = s.DB.W.ExecContext(ctx, "UPDATE cameras SET online = 1, last_seen_at = $1, last_probe_at = $1, last_error = '' WHERE id = $2", r.at.Unix(), r.id)
 		} else {
 			offline++
-			msg := r.err.Error()
-			if len(msg) > 300 {
-				msg = msg[:300]
-			}
-			_, err = s.DB.W.ExecContext(ctx, "UPDATE cameras SET online = 0, last_probe_at = $1, last_error = $2 WHERE id = $3", r.at.Unix(), msg, r.id)
+			_, err = s.DB.W.ExecContext(ctx, "UPDATE cameras SET online = 0, last_probe_at = $1, last_error = $2 WHERE id = $3", r.at.Unix(), probeMessage(r.err), r.id)
 		}
 		if err != nil {
 			return online, offline, fmt.Errorf("probe: %w", err)

@@ -54,32 +54,74 @@ func TestGuardRefuses(t *testing.T) {
 			t.Errorf("%s: not a field error: %v", c.url, err)
 		}
 	}
-	// Cameras on a facility's private network are where cameras are.
+	// Cameras on a facility's private network are allowed once its range is named.
+	for _, ok := range []string{"http://10.20.30.40/ISAPI/Streaming/channels/101/picture", "rtsp://admin:pw@192.168.1.64:554/h264"} {
+		if _, _, _, err := g.CheckURL(ctx, "stream_url", ok, "http", "https", "rtsp"); err == nil {
+			t.Errorf("%s accepted without --camera-allow", ok)
+		}
+	}
+	lan := &Guard{Allow: mustAllow(t, "10.20.0.0/16,192.168.1.0/24")}
 	for _, ok := range []string{"http://10.20.30.40/ISAPI/Streaming/channels/101/picture", "rtsp://admin:pw@192.168.1.64:554/h264", "https://198.51.100.20/snap.jpg"} {
-		u, user, _, err := g.CheckURL(ctx, "stream_url", ok, "http", "https", "rtsp")
+		u, user, _, err := lan.CheckURL(ctx, "stream_url", ok, "http", "https", "rtsp")
 		if err != nil {
 			t.Errorf("%s refused: %v", ok, err)
 		} else if strings.Contains(u.String(), "pw") || (strings.Contains(ok, "admin") && user != "admin") {
 			t.Errorf("credentials not split off: %s (%q)", u, user)
 		}
 	}
-	// Explicitly allowed: the server itself (tests, a camera on the same box).
-	local := &Guard{AllowLocal: true}
-	if _, _, _, err := local.CheckURL(ctx, "snapshot_url", "http://127.0.0.1:8080/snap.jpg", "http"); err != nil {
-		t.Errorf("allowed local refused: %v", err)
+}
+
+func mustAllow(t testing.TB, s string) []netip.Prefix {
+	p, err := ParseAllow(s)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, _, _, err := local.CheckURL(ctx, "snapshot_url", "http://0.0.0.0/", "http"); err == nil {
-		t.Error("0.0.0.0 accepted even with local targets allowed")
+	return p
+}
+
+// loopback lets tests reach their servers on 127.0.0.1.
+var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+
+func guardFor(allowLocal bool) *Guard {
+	if allowLocal {
+		return &Guard{Allow: loopback}
 	}
-	if _, _, _, err := local.CheckURL(ctx, "snapshot_url", "http://169.254.169.254/latest/meta-data/", "http"); err == nil {
-		t.Error("link-local accepted with only local targets allowed")
+	return &Guard{}
+}
+
+// TestGuardRefusesInternalClass: every internal and metadata range, in
+// IPv4 and the IPv6 forms that embed IPv4, refused by default; an allowed
+// range lets its addresses through but never a metadata address.
+func TestGuardRefusesInternalClass(t *testing.T) {
+	g := &Guard{ownAddrs: func() []netip.Addr { return nil }}
+	bad := []string{"127.0.0.1", "127.9.9.9", "::1", "169.254.1.1", "169.254.169.254", "fe80::1", "fc00::1", "fd00:ec2::254",
+		"10.0.0.1", "172.16.0.1", "172.31.255.255", "192.168.0.1", "100.64.0.1", "100.100.100.200", "0.0.0.0", "0.1.2.3",
+		"192.0.0.192", "224.0.0.1", "239.1.1.1", "ff02::1", "::", "255.255.255.255",
+		"::ffff:127.0.0.1", "::ffff:169.254.169.254", "::ffff:10.0.0.1", "::ffff:100.100.100.200", "::127.0.0.1",
+		"64:ff9b::a9fe:a9fe", "2002:7f00:1::1", "2002:a9fe:a9fe::1"}
+	for _, s := range bad {
+		if err := g.CheckIP(netip.MustParseAddr(s)); !errors.Is(err, ErrRefused) {
+			t.Errorf("%s not refused: %v", s, err)
+		}
 	}
-	linkLocal := &Guard{AllowLinkLocal: true}
-	if _, _, _, err := linkLocal.CheckURL(ctx, "snapshot_url", "http://169.254.10.20/snap.jpg", "http"); err != nil {
-		t.Errorf("link-local refused although allowed: %v", err)
+	for _, s := range []string{"203.113.1.1", "2001:db8::1", "198.51.100.20", "::ffff:203.113.1.1"} {
+		if err := g.CheckIP(netip.MustParseAddr(s)); err != nil {
+			t.Errorf("%s refused: %v", s, err)
+		}
 	}
-	if _, _, _, err := linkLocal.CheckURL(ctx, "snapshot_url", "http://127.0.0.1/snap.jpg", "http"); err == nil {
-		t.Error("loopback accepted with only link-local allowed")
+	wide := &Guard{Allow: mustAllow(t, "0.0.0.0/0,::/0"), ownAddrs: g.ownAddrs}
+	for _, s := range []string{"169.254.169.254", "::ffff:169.254.169.254", "100.100.100.200", "fd00:ec2::254", "192.0.0.192", "0.0.0.0", "224.0.0.1"} {
+		if err := wide.CheckIP(netip.MustParseAddr(s)); err == nil {
+			t.Errorf("%s allowed by a range", s)
+		}
+	}
+	for _, s := range []string{"10.1.2.3", "127.0.0.1", "100.64.1.1", "fe80::1"} {
+		if err := wide.CheckIP(netip.MustParseAddr(s)); err != nil {
+			t.Errorf("%s refused although allowed: %v", s, err)
+		}
+	}
+	if _, err := ParseAllow("10.0.0.0/8, 300.1.1.1/8"); err == nil {
+		t.Error("bad CIDR accepted")
 	}
 }
 
@@ -140,7 +182,7 @@ func rtspServer(t *testing.T) net.Listener {
 
 func newService(t *testing.T, db *sqldb.DB, allowLocal bool) *Service {
 	v, _ := vault.New(bytes.Repeat([]byte{3}, 32))
-	return &Service{DB: db, Vault: v, Guard: &Guard{AllowLocal: allowLocal}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	return &Service{DB: db, Vault: v, Guard: guardFor(allowLocal), Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 }
 
 var (

@@ -6,6 +6,7 @@ import (
 	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"net/http"
@@ -215,7 +216,7 @@ func TestDigestCameras(t *testing.T) {
 				if err != nil || !bytes.Equal(data, jpeg) || ctype != "image/jpeg" {
 					t.Fatalf("snapshot: %v %q %d bytes", err, ctype, len(data))
 				}
-				if _, _, err := s.Snapshot(ctx, benluc, bad.ID); err == nil || !strings.Contains(err.Error(), "401") {
+				if _, _, err := s.Snapshot(ctx, benluc, bad.ID); !errors.Is(err, errCredentials) {
 					t.Errorf("wrong password: %v", err)
 				}
 				// The probe sees the good camera online, the other refused.
@@ -230,7 +231,7 @@ func TestDigestCameras(t *testing.T) {
 							t.Errorf("good camera after probe: %+v", cc)
 						}
 					case bad.ID:
-						if cc.Online || !strings.Contains(cc.LastError, "401") {
+						if cc.Online || !strings.Contains(cc.LastError, "từ chối tên đăng nhập hoặc mật khẩu") {
 							t.Errorf("camera with a wrong password after probe: %+v", cc)
 						}
 					}
@@ -280,7 +281,7 @@ func (s *Service) secretOf(t *testing.T, id int64) []byte {
 // TestBasicCameraWithChallenge: a camera asking for Basic gets Basic (and
 // only after it asks).
 func TestBasicCameraWithChallenge(t *testing.T) {
-	s := &Service{Guard: &Guard{AllowLocal: true}}
+	s := &Service{Guard: &Guard{Allow: loopback}}
 	var unasked int
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, p, ok := r.BasicAuth()

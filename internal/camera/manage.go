@@ -2,8 +2,8 @@ package camera
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -168,7 +168,7 @@ func (s *Service) checkCamera(ctx context.Context, in *CameraInput) (stream, sna
 			mergeFields(f, err)
 		} else {
 			stream = u.String()
-			urlSec = secret{user, pass}
+			urlSec = secret{User: user, Pass: pass}
 		}
 	}
 	if strings.TrimSpace(in.SnapshotURL) != "" && len(in.SnapshotURL) <= 1000 {
@@ -178,7 +178,7 @@ func (s *Service) checkCamera(ctx context.Context, in *CameraInput) (stream, sna
 		} else {
 			snapshot = u.String()
 			if urlSec.User == "" {
-				urlSec = secret{user, pass}
+				urlSec = secret{User: user, Pass: pass}
 			}
 		}
 	}
@@ -190,7 +190,7 @@ func (s *Service) checkCamera(ctx context.Context, in *CameraInput) (stream, sna
 // keep both; ClearCredentials removes them. The probe state is reset, so the
 // wall shows the camera as unchecked until the next probe.
 func (s *Service) UpdateCamera(ctx context.Context, p *auth.Principal, id int64, in CameraInput) (Camera, error) {
-	_, _, sealed, err := s.managed(ctx, p, id)
+	cur, _, sealed, err := s.managed(ctx, p, id)
 	if err != nil {
 		return Camera{}, err
 	}
@@ -198,10 +198,18 @@ func (s *Service) UpdateCamera(ctx context.Context, p *auth.Principal, id int64,
 	if err != nil {
 		return Camera{}, fmt.Errorf("update camera %d: %w", id, err)
 	}
-	old := secret{}
-	if len(sealed) > 0 {
-		if old.User, old.Pass, err = s.credentials(sealed); err != nil {
-			return Camera{}, fmt.Errorf("update camera %d: %w", id, err)
+	old, err := s.credentials(sealed)
+	if err != nil {
+		return Camera{}, fmt.Errorf("update camera %d: %w", id, err)
+	}
+	if old.Origins == nil { // stored before origins were recorded: the URLs it was used with
+		old.Origins = origins(cur.StreamURL, cur.SnapshotURL)
+	}
+	// A stored password only follows the camera to an origin it was typed
+	// for; a new host or port needs it typed again.
+	for _, o := range origins(stream, snapshot) {
+		if !slices.Contains(old.Origins, o) {
+			old = secret{}
 		}
 	}
 	sec := old
@@ -219,11 +227,7 @@ func (s *Service) UpdateCamera(ctx context.Context, p *auth.Principal, id int64,
 	case urlSec.User != "":
 		sec = urlSec
 	}
-	var newSealed []byte
-	if sec.User != "" || sec.Pass != "" {
-		b, _ := json.Marshal(sec)
-		newSealed = s.Vault.Seal(string(b))
-	}
+	newSealed := s.seal(sec, stream, snapshot)
 	if err := s.auditChange(ctx, p, auditUpdate, "camera", id); err != nil {
 		return Camera{}, err
 	}

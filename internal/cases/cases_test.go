@@ -21,6 +21,7 @@ import (
 	"anticovid/internal/msg"
 	"anticovid/internal/notify"
 	"anticovid/internal/people"
+	"anticovid/internal/sheet/sheettest"
 	"anticovid/internal/sqldb"
 	"anticovid/internal/store/storetest"
 	"anticovid/internal/testenv"
@@ -703,11 +704,38 @@ func TestRuleSettings(t *testing.T) {
 // xlsxText is the text of an export's sheet, row by row.
 func xlsxText(t *testing.T, r io.Reader) string {
 	t.Helper()
-	x, err := excelize.OpenReader(r)
+	data, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprint(mustRows(t, data))
+}
+
+// TestXLSXExportQuotesFormulas writes a list whose every text field a
+// person typed (name, phone, venue, the purpose) starts like a formula.
+func TestXLSXExportQuotesFormulas(t *testing.T) {
+	items := []WorkItem{
+		{Name: `=HYPERLINK("http://evil.example","Bấm vào")`, Phone: "+84900000001", Level: "F1", VenueName: "-1+2", Source: "qr", CommuneCode: "27991"},
+		{Name: "@SUM(A1:A9)", Phone: "\t=1+1", Level: "F1", VenueName: "\r=cmd|' /C calc'!A0", Source: "qr", CommuneCode: "27991"},
+	}
+	var b bytes.Buffer
+	if err := writeXLSX(&b, "=title", "+meta", items); err != nil {
+		t.Fatal(err)
+	}
+	if n := sheettest.NoFormulas(t, b.Bytes()); n < 20 {
+		t.Fatalf("read only %d cells", n)
+	}
+	if !strings.Contains(b.String(), "PK") || !strings.Contains(fmt.Sprint(mustRows(t, b.Bytes())), `'=HYPERLINK`) {
+		t.Error("the name is not kept behind a quote")
+	}
+}
+
+func mustRows(t *testing.T, data []byte) [][]string {
+	x, err := excelize.OpenReader(bytes.NewReader(data))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer x.Close()
-	rows, _ := x.GetRows("Danh sách")
-	return fmt.Sprint(rows)
+	rows, _ := x.GetRows(x.GetSheetList()[0])
+	return rows
 }

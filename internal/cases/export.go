@@ -17,6 +17,7 @@ import (
 	"anticovid/internal/geo"
 	"anticovid/internal/msg"
 	"anticovid/internal/poster"
+	"anticovid/internal/sheet"
 )
 
 // Export formats.
@@ -179,44 +180,44 @@ func (s *Service) write(w io.Writer, format, title string, p *auth.Principal, pu
 func writeXLSX(w io.Writer, title, meta string, items []WorkItem) error {
 	f := excelize.NewFile()
 	defer f.Close()
-	sheet := msg.T("vi", "cases.export.list")
-	f.SetSheetName("Sheet1", sheet)
+	ws := msg.T("vi", "cases.export.list")
+	f.SetSheetName("Sheet1", ws)
 	bold, _ := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true, Size: 13}})
 	head, _ := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true, Color: "FFFFFF"}, Fill: excelize.Fill{Type: "pattern", Color: []string{"0B5CAD"}, Pattern: 1},
 		Alignment: &excelize.Alignment{WrapText: true, Vertical: "center"}})
 	late, _ := f.NewStyle(&excelize.Style{Font: &excelize.Font{Color: "B00020", Bold: true}})
-	f.SetCellValue(sheet, "A1", title)
-	f.SetCellStyle(sheet, "A1", "A1", bold)
-	f.SetCellValue(sheet, "A2", meta)
+	f.SetCellValue(ws, "A1", sheet.Cell(title))
+	f.SetCellStyle(ws, "A1", "A1", bold)
+	f.SetCellValue(ws, "A2", sheet.Cell(meta))
 	for i, h := range exportHeader {
 		cell, _ := excelize.CoordinatesToCellName(i+1, 4)
-		f.SetCellValue(sheet, cell, h)
+		f.SetCellValue(ws, cell, sheet.Cell(h))
 	}
 	last, _ := excelize.CoordinatesToCellName(len(exportHeader), 4)
-	f.SetCellStyle(sheet, "A4", last, head)
+	f.SetCellStyle(ws, "A4", last, head)
 	for i, it := range items {
 		for j, v := range exportRow(i, it) {
 			cell, _ := excelize.CoordinatesToCellName(j+1, i+5)
 			if j == 0 || j == 7 {
 				n, _ := strconv.Atoi(v)
-				f.SetCellValue(sheet, cell, n)
+				f.SetCellValue(ws, cell, n)
 			} else {
-				f.SetCellValue(sheet, cell, v)
+				f.SetCellValue(ws, cell, sheet.Cell(v))
 			}
 		}
 		if it.Overdue {
 			cell, _ := excelize.CoordinatesToCellName(12, i+5)
-			f.SetCellStyle(sheet, cell, cell, late)
+			f.SetCellStyle(ws, cell, cell, late)
 		}
 	}
 	for i, wd := range []float64{6, 26, 13, 26, 6, 16, 34, 9, 26, 10, 22, 24, 9} {
 		col, _ := excelize.ColumnNumberToName(i + 1)
-		f.SetColWidth(sheet, col, col, wd)
+		f.SetColWidth(ws, col, col, wd)
 	}
-	f.SetPanes(sheet, &excelize.Panes{Freeze: true, YSplit: 4, TopLeftCell: "A5", ActivePane: "bottomLeft"})
+	f.SetPanes(ws, &excelize.Panes{Freeze: true, YSplit: 4, TopLeftCell: "A5", ActivePane: "bottomLeft"})
 	if len(items) > 0 {
 		lastCell, _ := excelize.CoordinatesToCellName(len(exportHeader), len(items)+4)
-		f.AutoFilter(sheet, "A4:"+lastCell, nil)
+		f.AutoFilter(ws, "A4:"+lastCell, nil)
 	}
 	return f.Write(w)
 }

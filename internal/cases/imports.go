@@ -1,18 +1,14 @@
 package cases
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
-	"encoding/csv"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 	"unicode"
 
-	"github.com/xuri/excelize/v2"
 	"golang.org/x/text/unicode/norm"
 
 	"anticovid/internal/auth"
@@ -20,6 +16,7 @@ import (
 	"anticovid/internal/geo"
 	"anticovid/internal/msg"
 	"anticovid/internal/people"
+	"anticovid/internal/sheet"
 )
 
 // Row statuses of a laboratory import.
@@ -97,51 +94,11 @@ var columns = map[string]string{
 	"ngay khoi phat": "onset_date", "onset_date": "onset_date", "onset date": "onset_date",
 }
 
-// parseTable reads a CSV (UTF-8, BOM optional, comma, semicolon or tab) or
-// the first sheet of an XLSX file.
-func parseTable(filename string, data []byte) ([][]string, error) {
-	if bytes.HasPrefix(data, []byte("PK\x03\x04")) {
-		f, err := excelize.OpenReader(bytes.NewReader(data))
-		if err != nil {
-			return nil, fmt.Errorf("xlsx: %w", err)
-		}
-		defer f.Close()
-		sheets := f.GetSheetList()
-		if len(sheets) == 0 {
-			return nil, errors.New("xlsx: no sheet")
-		}
-		return f.GetRows(sheets[0])
-	}
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	first, _, _ := bytes.Cut(data, []byte("\n"))
-	r := csv.NewReader(bytes.NewReader(data))
-	switch {
-	case bytes.Count(first, []byte(";")) > bytes.Count(first, []byte(",")):
-		r.Comma = ';'
-	case bytes.Count(first, []byte("\t")) > bytes.Count(first, []byte(",")):
-		r.Comma = '\t'
-	}
-	r.FieldsPerRecord = -1
-	r.LazyQuotes = true
-	var out [][]string
-	for {
-		rec, err := r.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("csv: %w", err)
-		}
-		out = append(out, rec)
-	}
-	return out, nil
-}
-
 // analyse validates every row and classifies it. Nothing is written.
 func (s *Service) analyse(ctx context.Context, p *auth.Principal, filename string, data []byte) ([]ImportRow, error) {
-	table, err := parseTable(filename, data)
+	table, err := sheet.Read(ctx, data, sheet.Options{MaxRows: 5002}) // one past the limit below, which says it in this import's words
 	if err != nil {
-		return nil, &errs.Invalid{Fields: map[string]string{"file": msg.Both("cases.cannot_read_csv_xlsx") + ": " + err.Error()}}
+		return nil, fmt.Errorf("read import: %w", err)
 	}
 	if len(table) < 2 {
 		return nil, &errs.Invalid{Fields: map[string]string{"file": msg.Both("cases.file_has_no_data")}}
@@ -444,4 +401,8 @@ func (s *Service) CommitImport(ctx context.Context, p *auth.Principal, id int64,
 // ImportTemplate is an empty CSV with the expected columns (UTF-8 with a
 // BOM, so Excel shows the Vietnamese headers). Dates are DD/MM/YYYY or
 // YYYY-MM-DD; the commune is its GSO code.
-var ImportTemplate = "\ufeff" + msg.T("vi", "cases.import_header") + "\n"
+var ImportTemplate = func() string {
+	var b strings.Builder
+	sheet.WriteCSV(&b, [][]string{strings.Split(msg.T("vi", "cases.import_header"), ",")})
+	return b.String()
+}()

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/mail"
+	"net/netip"
 	"net/url"
 	"os"
 	"regexp"
@@ -41,15 +42,14 @@ type Config struct {
 	AutoApprove   bool    // venues registered by the public are approved at once
 
 	// The operations centre's settings.
-	SMTPURL              string // smtp://user:pass@host:587?from=addr: weekly reports and reminders by email; empty: the development recorder
-	ReportEmail          string // the province's address for the consolidated weekly report
-	CameraAllowLocal     bool   // cameras may sit on loopback or this server's own addresses
-	CameraAllowLinkLocal bool   // cameras may sit on link-local addresses (where cloud metadata answers)
-	MapTiles             string // tile URL template ({z}/{x}/{y}) for the public map; empty: the schematic map
-	MapAttribution       string // the tiles' attribution
-	PublicThreshold      int    // public counts below it (and above zero) show as "< N"
-	CampaignMaxRate      int    // the most messages a minute one campaign may queue
-	ENAppBundleID        string // the app id in Exposure Notification export files (iOS bundle id / Android package)
+	SMTPURL         string // smtp://user:pass@host:587?from=addr: weekly reports and reminders by email; empty: the development recorder
+	ReportEmail     string // the province's address for the consolidated weekly report
+	CameraAllow     string // CIDRs, comma-separated, where cameras may sit although internal (a facility's LAN or VPN)
+	MapTiles        string // tile URL template ({z}/{x}/{y}) for the public map; empty: the schematic map
+	MapAttribution  string // the tiles' attribution
+	PublicThreshold int    // public counts below it (and above zero) show as "< N"
+	CampaignMaxRate int    // the most messages a minute one campaign may queue
+	ENAppBundleID   string // the app id in Exposure Notification export files (iOS bundle id / Android package)
 
 	// Messages: the providers of each channel (README, "Messages").
 	SMS         Gateway // an HTTP SMS gateway (brand-name SMS); empty URL: no SMS provider
@@ -87,8 +87,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.SMTPURL, "smtp-url", env("SMTP_URL", ""), "SMTP server for reports and reminders: smtp://user:pass@host:587?from=addr, smtps://…:465, &tls=none for a local relay; "+
 		"prefer the variable, a flag's password shows in the process list (ANTICOVID_SMTP_URL)")
 	fs.StringVar(&c.ReportEmail, "report-email", env("REPORT_EMAIL", ""), "the province's address for the consolidated weekly report (ANTICOVID_REPORT_EMAIL)")
-	fs.BoolVar(&c.CameraAllowLocal, "camera-allow-local", c.envBool("CAMERA_ALLOW_LOCAL"), "let cameras sit on loopback or this server's own addresses (ANTICOVID_CAMERA_ALLOW_LOCAL)")
-	fs.BoolVar(&c.CameraAllowLinkLocal, "camera-allow-link-local", c.envBool("CAMERA_ALLOW_LINK_LOCAL"), "let cameras sit on link-local addresses, 169.254/16 and fe80::/10 (ANTICOVID_CAMERA_ALLOW_LINK_LOCAL)")
+	fs.StringVar(&c.CameraAllow, "camera-allow", env("CAMERA_ALLOW", ""), "CIDRs cameras may sit in although internal (private, loopback, link-local, CGNAT), comma-separated, e.g. 10.20.0.0/16; metadata addresses stay refused (ANTICOVID_CAMERA_ALLOW)")
 	fs.StringVar(&c.MapTiles, "map-tiles", env("MAP_TILES", ""), "tile URL template for the public map, https://host/{z}/{x}/{y}.png; empty: the schematic map, no internet (ANTICOVID_MAP_TILES)")
 	fs.StringVar(&c.MapAttribution, "map-attribution", env("MAP_ATTRIBUTION", ""), "the map tiles' attribution (ANTICOVID_MAP_ATTRIBUTION)")
 	fs.IntVar(&c.PublicThreshold, "public-threshold", int(c.envInt("PUBLIC_THRESHOLD", 3)), "public counts below it show as \"< N\" (ANTICOVID_PUBLIC_THRESHOLD)")
@@ -107,6 +106,11 @@ func (c *Config) Register(fs *flag.FlagSet) {
 // Validate checks every setting and returns all problems at once.
 func (c *Config) Validate() error {
 	errs := append([]error(nil), c.envErrs...)
+	for _, f := range strings.FieldsFunc(c.CameraAllow, func(r rune) bool { return r == ',' || r == ' ' }) {
+		if _, err := netip.ParsePrefix(f); err != nil {
+			errs = append(errs, fmt.Errorf("--camera-allow %q: not a CIDR such as 10.20.0.0/16", f))
+		}
+	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("--addr %q: want host:port", c.Addr))
 	}

@@ -59,27 +59,25 @@ func TestOperationsSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.SMTPURL != "" || c.ReportEmail != "" || c.MapTiles != "" || c.CameraAllowLocal || c.CameraAllowLinkLocal || c.PublicThreshold != 3 || c.CampaignMaxRate != 6000 {
+	if c.SMTPURL != "" || c.ReportEmail != "" || c.MapTiles != "" || c.CameraAllow != "" || c.PublicThreshold != 3 || c.CampaignMaxRate != 6000 {
 		t.Fatalf("operations defaults: %+v", c)
 	}
 	c, err = parse(t, map[string]string{
-		"ANTICOVID_SMTP_URL":                "smtp://bot:s3cret@mail.longan.gov.vn:587?from=anticovid@longan.gov.vn",
-		"ANTICOVID_REPORT_EMAIL":            "ubnd@longan.gov.vn",
-		"ANTICOVID_CAMERA_ALLOW_LOCAL":      "1",
-		"ANTICOVID_CAMERA_ALLOW_LINK_LOCAL": "true",
-		"ANTICOVID_MAP_TILES":               "https://tiles.longan.gov.vn/{z}/{x}/{y}.png",
-		"ANTICOVID_MAP_ATTRIBUTION":         "© Sở TT&TT Long An",
-		"ANTICOVID_PUBLIC_THRESHOLD":        "5",
-		"ANTICOVID_CAMPAIGN_MAX_RATE":       "1200",
-	}, "--report-email", "vanphong@longan.gov.vn", "--camera-allow-link-local=false", "--public-threshold", "4")
+		"ANTICOVID_SMTP_URL":          "smtp://bot:s3cret@mail.longan.gov.vn:587?from=anticovid@longan.gov.vn",
+		"ANTICOVID_REPORT_EMAIL":      "ubnd@longan.gov.vn",
+		"ANTICOVID_CAMERA_ALLOW":      "10.20.0.0/16",
+		"ANTICOVID_MAP_TILES":         "https://tiles.longan.gov.vn/{z}/{x}/{y}.png",
+		"ANTICOVID_MAP_ATTRIBUTION":   "© Sở TT&TT Long An",
+		"ANTICOVID_PUBLIC_THRESHOLD":  "5",
+		"ANTICOVID_CAMPAIGN_MAX_RATE": "1200",
+	}, "--report-email", "vanphong@longan.gov.vn", "--camera-allow", "10.20.0.0/16,192.168.5.0/24", "--public-threshold", "4")
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := Config{SMTPURL: "smtp://bot:s3cret@mail.longan.gov.vn:587?from=anticovid@longan.gov.vn", ReportEmail: "vanphong@longan.gov.vn",
-		CameraAllowLocal: true, CameraAllowLinkLocal: false, MapTiles: "https://tiles.longan.gov.vn/{z}/{x}/{y}.png",
+		CameraAllow: "10.20.0.0/16,192.168.5.0/24", MapTiles: "https://tiles.longan.gov.vn/{z}/{x}/{y}.png",
 		MapAttribution: "© Sở TT&TT Long An", PublicThreshold: 4, CampaignMaxRate: 1200}
-	if c.SMTPURL != want.SMTPURL || c.ReportEmail != want.ReportEmail || c.CameraAllowLocal != want.CameraAllowLocal ||
-		c.CameraAllowLinkLocal != want.CameraAllowLinkLocal || c.MapTiles != want.MapTiles || c.MapAttribution != want.MapAttribution ||
+	if c.SMTPURL != want.SMTPURL || c.ReportEmail != want.ReportEmail || c.CameraAllow != want.CameraAllow || c.MapTiles != want.MapTiles || c.MapAttribution != want.MapAttribution ||
 		c.PublicThreshold != want.PublicThreshold || c.CampaignMaxRate != want.CampaignMaxRate {
 		t.Fatalf("env and flags:\n got %+v\nwant %+v", c, want)
 	}
@@ -109,7 +107,8 @@ func TestOperationsValidation(t *testing.T) {
 		{nil, []string{"--en-app-bundle-id", ".vn.gov"}, "--en-app-bundle-id"},
 		{map[string]string{"ANTICOVID_EN_APP_BUNDLE_ID": "vn..gov"}, nil, "--en-app-bundle-id"},
 		{map[string]string{"ANTICOVID_PUBLIC_THRESHOLD": "three"}, nil, `ANTICOVID_PUBLIC_THRESHOLD="three"`},
-		{map[string]string{"ANTICOVID_CAMERA_ALLOW_LOCAL": "yes please"}, nil, "ANTICOVID_CAMERA_ALLOW_LOCAL"},
+		{map[string]string{"ANTICOVID_CAMERA_ALLOW": "10.20.0.0/16,lan"}, nil, "--camera-allow \"lan\""},
+		{nil, []string{"--camera-allow", "192.168.1.1"}, "--camera-allow \"192.168.1.1\""},
 		{map[string]string{"ANTICOVID_RETENTION": "three weeks"}, nil, "ANTICOVID_RETENTION"},
 	} {
 		_, err := parse(t, c.env, c.args...)

@@ -5,11 +5,8 @@ func init() {
 	add(map[string]Text{
 		"adoption.1_to_10_targets":          {"Cần 1 đến 10 mục tiêu", "1 to 10 targets are needed"},
 		"adoption.at_most_rows":             {"Tối đa %d dòng", "at most %d rows"},
-		"adoption.cannot_read_first_sheet":  {"Không đọc được trang tính đầu", "cannot read the first sheet"},
-		"adoption.cannot_read_xlsx_file":    {"Không đọc được tệp XLSX", "cannot read the XLSX file"},
 		"adoption.date_yyyy_mm_dd":          {"Ngày dạng YYYY-MM-DD", "date must be YYYY-MM-DD"},
 		"adoption.file_needs_header_row":    {"Tệp cần dòng tiêu đề và ít nhất một dòng số liệu", "the file needs a header row and at least one data row"},
-		"adoption.malformed_csv":            {"CSV không hợp lệ", "malformed CSV"},
 		"adoption.need_commune_code_column": {"Cần cột mã xã (commune_code) và cột số người dùng điện thoại thông minh (smartphone_users)", "need a commune_code column and a smartphone_users column"},
 		"adoption.one_target_per_date":      {"Mỗi ngày một mục tiêu, tỷ lệ không giảm theo thời gian", "one target per date, percentages not falling over time"},
 		"adoption.percent_in_0_100":         {"Tỷ lệ trong (0, 100]", "percent must be in (0, 100]"},

@@ -4,7 +4,14 @@ package msg
 func init() {
 	add(map[string]Text{
 		"camera.address_at_most_300":          {"Địa chỉ tối đa 300 ký tự", "Address at most 300 characters"},
-		"camera.address_refused":              {"Địa chỉ camera trỏ vào chính máy chủ, địa chỉ link-local hoặc không hợp lệ", "The camera address points at the server itself, a link-local or an invalid address"},
+		"camera.address_refused":              {"Địa chỉ camera trỏ vào chính máy chủ, mạng nội bộ chưa được cho phép (--camera-allow), dịch vụ metadata hoặc địa chỉ không hợp lệ", "The camera address points at the server itself, an internal network not allowed (--camera-allow), a metadata service or an invalid address"},
+		"camera.probe.refused":                {"Địa chỉ bị chặn (mạng nội bộ chưa được cho phép)", "Address refused (internal network not allowed)"},
+		"camera.probe.unresolved":             {"Không phân giải được tên máy", "Host name does not resolve"},
+		"camera.probe.not_camera":             {"Không phải camera", "Not a camera"},
+		"camera.probe.http_status":            {"Camera trả lời HTTP %dxx", "Camera answered HTTP %dxx"},
+		"camera.probe.credentials":            {"Camera từ chối tên đăng nhập hoặc mật khẩu", "Camera refused the user name or password"},
+		"camera.probe.timeout":                {"Camera không trả lời kịp", "Camera did not answer in time"},
+		"camera.probe.unreachable":            {"Không kết nối được camera", "Cannot connect to the camera"},
 		"camera.cannot_resolve":               {"Không phân giải được tên máy %s", "Cannot resolve host %s"},
 		"camera.capacity_0_to_100":            {"Sức chứa từ 0 đến 100.000", "Capacity must be 0 to 100,000"},
 		"camera.invalid_url":                  {"Địa chỉ URL không hợp lệ", "Invalid URL"},

@@ -7,7 +7,6 @@ func init() {
 		"cases.at_most_5_000":                           {"Tối đa 5.000 dòng mỗi lần", "At most 5,000 rows at a time"},
 		"cases.became_f0":                               {"Đã thành F0", "Became F0"},
 		"cases.call_due":                                {"Hạn gọi", "Call due"},
-		"cases.cannot_read_csv_xlsx":                    {"Không đọc được tệp CSV/XLSX", "Cannot read the CSV/XLSX file"},
 		"cases.chosen_person_not_candidate":             {"Người được chọn không nằm trong danh sách gợi ý", "The chosen person is not a candidate"},
 		"cases.closed":                                  {"Đã kết thúc", "Closed"},
 		"cases.commune":                                 {"Xã/phường", "Commune"},

@@ -33,7 +33,7 @@ func init() {
 			"e.g. Hikvision: http://10.0.0.64/ISAPI/Streaming/channels/101/picture · Dahua: http://10.0.0.65/cgi-bin/snapshot.cgi"},
 		"mg.camera.username":       {"Tên đăng nhập camera", "Camera user name"},
 		"mg.camera.password":       {"Mật khẩu camera", "Camera password"},
-		"mg.camera.creds_kept":     {"Đã lưu thông tin đăng nhập (mã hóa). Để trống để giữ nguyên.", "Credentials are stored (encrypted). Leave blank to keep them."},
+		"mg.camera.creds_kept":     {"Đã lưu thông tin đăng nhập (mã hóa), chỉ gửi tới đúng máy và cổng đã nhập. Để trống để giữ nguyên; đổi máy hoặc cổng thì phải nhập lại mật khẩu.", "Credentials are stored (encrypted) and only sent to the host and port they were typed for. Leave blank to keep them; a new host or port needs the password again."},
 		"mg.camera.creds_note":     {"Thông tin đăng nhập được mã hóa, chỉ máy chủ dùng, không bao giờ hiển thị lại.", "Credentials are encrypted, used only by the server and never shown again."},
 		"mg.camera.clear":          {"Xóa thông tin đăng nhập đã lưu", "Remove the stored credentials"},
 		"mg.camera.delete":         {"Gỡ camera", "Remove the camera"},

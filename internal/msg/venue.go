@@ -4,8 +4,6 @@ package msg
 func init() {
 	add(map[string]Text{
 		"venue.address_at_most_300":                 {"Địa chỉ tối đa 300 ký tự", "Address at most 300 characters"},
-		"venue.at_most_rows_file":                   {"Tối đa %d dòng mỗi tệp; hãy chia nhỏ tệp", "At most %d rows a file; split it"},
-		"venue.cannot_read_excel_xlsx":              {"Không đọc được tệp Excel (.xlsx)", "Cannot read the Excel (.xlsx) file"},
 		"venue.capacity_most_people_at":             {"Sức chứa (số người tối đa)", "Capacity (most people at once)"},
 		"venue.capacity_whole_number":               {"Sức chứa phải là số nguyên", "Capacity must be a whole number"},
 		"venue.categories":                          {"Loại địa điểm", "Categories"},
@@ -56,8 +54,6 @@ func init() {
 		"venue.contact_person":                      {"Người liên hệ", "Contact person"},
 		"venue.contact_phone_10_digits":             {"Điện thoại liên hệ, 10 chữ số bắt đầu bằng 0", "Contact phone, 10 digits starting with 0"},
 		"venue.coordinates_need_both_lat":           {"Toạ độ cần cả vĩ độ (lat) và kinh độ (lon), dạng số như 10.6345", "Coordinates need both lat and lon, as numbers like 10.6345"},
-		"venue.csv_file_utf_8":                      {"Tệp CSV phải dùng mã UTF-8 (trong Excel: “CSV UTF-8”)", "The CSV file must be UTF-8 (Excel: “CSV UTF-8”)"},
-		"venue.csv_syntax_error":                    {"Lỗi định dạng CSV ở dòng %d", "CSV syntax error on line %d"},
 		"venue.district":                            {"Quận/huyện", "District"},
 		"venue.event_needs_start_before":            {"Sự kiện cần thời gian bắt đầu và kết thúc", "An event needs a start before its end"},
 		"venue.events_only_end_after":               {"Chỉ với sự kiện: kết thúc, sau thời điểm bắt đầu", "Events only: end, after the start"},
@@ -88,6 +84,5 @@ func init() {
 		"venue.vehicles_only_route_e":               {"Chỉ với phương tiện: tuyến, ví dụ Tân An – Bến Lức", "Vehicles only: route, e.g. Tân An – Bến Lức"},
 		"venue.venue_name_required_2":               {"Tên địa điểm (bắt buộc), 2–200 ký tự", "Venue name (required), 2–200 characters"},
 		"venue.venues":                              {"Địa điểm", "Venues"},
-		"venue.workbook_has_no_sheet":               {"Tệp Excel không có trang tính nào", "The workbook has no sheet"},
 	})
 }

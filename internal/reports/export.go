@@ -17,6 +17,7 @@ import (
 	"anticovid/internal/geo"
 	"anticovid/internal/msg"
 	"anticovid/internal/poster"
+	"anticovid/internal/sheet"
 )
 
 // Consolidated is the province's report for a week: every district and
@@ -109,48 +110,48 @@ func (c Consolidated) XLSX(w io.Writer) error {
 	wrap, _ := x.NewStyle(&excelize.Style{Alignment: &excelize.Alignment{WrapText: true, Vertical: "top"}})
 
 	period := msg.T("vi", "reports.period_due_13_00", c.From.In(HCM).Format("15:04 02/01/2006"), c.To.In(HCM).Format("15:04 02/01/2006"), c.Deadline.In(HCM).Format("02/01/2006"))
-	table := func(sheet, heading string, reports []Report, total *Figures) error {
+	table := func(ws, heading string, reports []Report, total *Figures) error {
 		set := func(cell string, v any) {
-			x.SetCellValue(sheet, cell, v)
+			x.SetCellValue(ws, cell, sheet.Value(v))
 		}
 		set("A1", heading)
-		x.SetCellStyle(sheet, "A1", "A1", title)
+		x.SetCellStyle(ws, "A1", "A1", title)
 		set("A2", period)
 		for i, h := range xlsxHeader {
 			cell, _ := excelize.CoordinatesToCellName(i+1, 4)
 			set(cell, h)
 		}
-		x.SetCellStyle(sheet, "A4", "L4", head)
-		x.SetRowHeight(sheet, 4, 45)
+		x.SetCellStyle(ws, "A4", "L4", head)
+		x.SetRowHeight(ws, 4, 45)
 		row := 5
 		for i, r := range reports {
 			vals := append([]any{i + 1, r.Unit.Name, StateName[r.State]}, figureRow(r.Figures)...)
 			vals = append(vals, localStamp(r.FirstSubmittedAt))
 			cell, _ := excelize.CoordinatesToCellName(1, row)
-			if err := x.SetSheetRow(sheet, cell, &vals); err != nil {
+			if err := x.SetSheetRow(ws, cell, sheet.Values(vals)); err != nil {
 				return err
 			}
-			x.SetCellStyle(sheet, fmt.Sprintf("D%d", row), fmt.Sprintf("K%d", row), num)
-			x.SetCellStyle(sheet, fmt.Sprintf("F%d", row), fmt.Sprintf("F%d", row), pctStyle)
-			x.SetCellStyle(sheet, fmt.Sprintf("K%d", row), fmt.Sprintf("K%d", row), pctStyle)
+			x.SetCellStyle(ws, fmt.Sprintf("D%d", row), fmt.Sprintf("K%d", row), num)
+			x.SetCellStyle(ws, fmt.Sprintf("F%d", row), fmt.Sprintf("F%d", row), pctStyle)
+			x.SetCellStyle(ws, fmt.Sprintf("K%d", row), fmt.Sprintf("K%d", row), pctStyle)
 			row++
 		}
 		if total != nil {
 			vals := append([]any{"", msg.T("vi", "reports.total"), ""}, figureRow(*total)...)
 			cell, _ := excelize.CoordinatesToCellName(1, row)
-			if err := x.SetSheetRow(sheet, cell, &vals); err != nil {
+			if err := x.SetSheetRow(ws, cell, sheet.Values(vals)); err != nil {
 				return err
 			}
-			x.SetCellStyle(sheet, fmt.Sprintf("A%d", row), fmt.Sprintf("K%d", row), bold)
-			x.SetCellStyle(sheet, fmt.Sprintf("F%d", row), fmt.Sprintf("F%d", row), pctBold)
-			x.SetCellStyle(sheet, fmt.Sprintf("K%d", row), fmt.Sprintf("K%d", row), pctBold)
+			x.SetCellStyle(ws, fmt.Sprintf("A%d", row), fmt.Sprintf("K%d", row), bold)
+			x.SetCellStyle(ws, fmt.Sprintf("F%d", row), fmt.Sprintf("F%d", row), pctBold)
+			x.SetCellStyle(ws, fmt.Sprintf("K%d", row), fmt.Sprintf("K%d", row), pctBold)
 		}
-		x.SetColWidth(sheet, "A", "A", 5)
-		x.SetColWidth(sheet, "B", "B", 34)
-		x.SetColWidth(sheet, "C", "C", 18)
-		x.SetColWidth(sheet, "D", "K", 14)
-		x.SetColWidth(sheet, "L", "L", 18)
-		x.SetPanes(sheet, &excelize.Panes{Freeze: true, XSplit: 2, YSplit: 4, TopLeftCell: "C5", ActivePane: "bottomRight"})
+		x.SetColWidth(ws, "A", "A", 5)
+		x.SetColWidth(ws, "B", "B", 34)
+		x.SetColWidth(ws, "C", "C", 18)
+		x.SetColWidth(ws, "D", "K", 14)
+		x.SetColWidth(ws, "L", "L", 18)
+		x.SetPanes(ws, &excelize.Panes{Freeze: true, XSplit: 2, YSplit: 4, TopLeftCell: "C5", ActivePane: "bottomRight"})
 		return nil
 	}
 	sDistricts, sDepts, sCommunes, sText := msg.T("vi", "reports.summary"), msg.T("vi", "reports.departments"), msg.T("vi", "reports.communes"), msg.T("vi", "reports.narratives")
@@ -168,31 +169,31 @@ func (c Consolidated) XLSX(w io.Writer) error {
 		return fmt.Errorf("xlsx: %w", err)
 	}
 	// Communes, grouped by district.
-	x.SetCellValue(sCommunes, "A1", msg.T("vi", "reports.commune_figures_added_into"))
+	x.SetCellValue(sCommunes, "A1", sheet.Cell(msg.T("vi", "reports.commune_figures_added_into")))
 	x.SetCellStyle(sCommunes, "A1", "A1", title)
 	hdr := append([]any{msg.T("vi", "reports.district"), msg.T("vi", "reports.commune_ward_or_township"), msg.T("vi", "reports.state")}, anySlice(xlsxHeader[3:11])...)
-	x.SetSheetRow(sCommunes, "A3", &hdr)
+	x.SetSheetRow(sCommunes, "A3", sheet.Values(hdr))
 	x.SetCellStyle(sCommunes, "A3", "K3", head)
 	row := 4
 	for _, d := range c.Districts {
 		for _, p := range d.Parts {
 			vals := append([]any{d.Unit.Name, p.Unit.Name, StateName[p.State]}, figureRow(p.Figures)...)
-			x.SetSheetRow(sCommunes, fmt.Sprintf("A%d", row), &vals)
+			x.SetSheetRow(sCommunes, fmt.Sprintf("A%d", row), sheet.Values(vals))
 			row++
 		}
 	}
 	x.SetColWidth(sCommunes, "A", "B", 28)
 	x.SetColWidth(sCommunes, "C", "K", 14)
 	// Texts.
-	x.SetCellValue(sText, "A1", msg.T("vi", "reports.results_difficulties_and_proposals"))
+	x.SetCellValue(sText, "A1", sheet.Cell(msg.T("vi", "reports.results_difficulties_and_proposals")))
 	x.SetCellStyle(sText, "A1", "A1", title)
 	th := []any{msg.T("vi", "reports.unit"), msg.T("vi", "reports.state"), msg.T("vi", "reports.results"), msg.T("vi", "reports.difficulties"), msg.T("vi", "reports.proposals"), msg.T("vi", "reports.submitted_by")}
-	x.SetSheetRow(sText, "A3", &th)
+	x.SetSheetRow(sText, "A3", sheet.Values(th))
 	x.SetCellStyle(sText, "A3", "F3", head)
 	row = 4
 	for _, r := range append(append([]Report{}, c.Departments...), c.Districts...) {
 		vals := []any{r.Unit.Name, StateName[r.State], r.WorkDone, r.Difficulties, r.Proposals, r.SubmittedBy}
-		x.SetSheetRow(sText, fmt.Sprintf("A%d", row), &vals)
+		x.SetSheetRow(sText, fmt.Sprintf("A%d", row), sheet.Values(vals))
 		x.SetCellStyle(sText, fmt.Sprintf("A%d", row), fmt.Sprintf("F%d", row), wrap)
 		row++
 	}

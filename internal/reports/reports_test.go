@@ -23,6 +23,7 @@ import (
 	"anticovid/internal/geo"
 	"anticovid/internal/notify"
 	"anticovid/internal/notify/smtpsink"
+	"anticovid/internal/sheet/sheettest"
 	"anticovid/internal/sqldb"
 	"anticovid/internal/store/storetest"
 	"anticovid/internal/testenv"
@@ -438,4 +439,31 @@ func keys(m map[string][]byte) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// TestXLSXQuotesFormulas: the texts a unit submits reach the consolidated
+// workbook as text, whichever formula character they start with.
+func TestXLSXQuotesFormulas(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		s := newService(db, &clock{t: week30.Deadline().Add(-time.Hour)})
+		if _, err := s.Submit(ctx, benluc, week30, "district:803", Input{WorkDone: `=HYPERLINK("http://evil.example","x")`,
+			Difficulties: "+cmd|' /C calc'!A0", Proposals: "@SUM(A1)"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Submit(ctx, health, week30, "dept:health", Input{WorkDone: "-2+3", Difficulties: "\t=1"}); err != nil {
+			t.Fatal(err)
+		}
+		cons, err := s.Consolidate(ctx, admin, week30)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		if err := cons.XLSX(&b); err != nil {
+			t.Fatal(err)
+		}
+		if n := sheettest.NoFormulas(t, b.Bytes()); n < 100 {
+			t.Fatalf("read only %d cells", n)
+		}
+	})
 }

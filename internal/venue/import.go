@@ -1,11 +1,8 @@
 package venue
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"database/sql"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -14,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/xuri/excelize/v2"
 	"golang.org/x/text/unicode/norm"
@@ -24,6 +20,7 @@ import (
 	"anticovid/internal/geo"
 	"anticovid/internal/msg"
 	"anticovid/internal/people"
+	"anticovid/internal/sheet"
 )
 
 // ImportColumns are the columns of a bulk import file, in the template's
@@ -70,98 +67,22 @@ func fileError(msg string) error {
 }
 
 // ReadRows reads an import file, XLSX or CSV (told apart by content, not by
-// name: XLSX is a ZIP archive).
+// name: XLSX is a ZIP archive), within the bounds of package sheet. XLSX
+// cells are read raw, so a date typed into a date cell arrives as its serial
+// number and is converted here, whatever the display format.
 func ReadRows(r io.Reader) ([]Row, error) {
-	br := bufio.NewReader(r)
-	if magic, _ := br.Peek(4); bytes.Equal(magic, []byte("PK\x03\x04")) {
-		return ReadXLSX(br)
-	}
-	return ReadCSV(br)
-}
-
-// ReadCSV reads a CSV import file. It tolerates the UTF-8 byte order mark
-// Excel writes (and needs, to show Vietnamese), and the semicolon separator
-// of spreadsheets set to a European locale.
-func ReadCSV(r io.Reader) ([]Row, error) {
-	data, err := io.ReadAll(r)
+	data, err := sheet.ReadAll(r)
 	if err != nil {
-		return nil, fmt.Errorf("read csv: %w", err)
+		return nil, err
 	}
-	data = bytes.TrimPrefix(data, []byte("\ufeff"))
-	if !utf8.Valid(data) {
-		return nil, fmt.Errorf("read csv: %w", fileError(msg.Both("venue.csv_file_utf_8")))
+	records, err := sheet.Read(context.Background(), data, sheet.Options{MaxRows: MaxImportRows + 1, Raw: true})
+	if err != nil {
+		return nil, fmt.Errorf("read import: %w", err)
 	}
-	cr := csv.NewReader(bytes.NewReader(data))
-	first, _, _ := bytes.Cut(data, []byte("\n"))
-	if bytes.Count(first, []byte(";")) > bytes.Count(first, []byte(",")) {
-		cr.Comma = ';'
-	}
-	cr.FieldsPerRecord = -1
-	var records [][]string
-	for {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				return nil, fmt.Errorf("read csv: %w", fileError(msg.Both("venue.csv_syntax_error", pe.Line)+": "+pe.Err.Error()))
-			}
-			return nil, fmt.Errorf("read csv: %w", err)
-		}
-		records = append(records, rec)
-		if len(records) > MaxImportRows+1 {
-			return nil, fmt.Errorf("read csv: %w", tooMany())
-		}
+	if sheet.IsXLSX(data) {
+		return rowsOf(records, excelTime)
 	}
 	return rowsOf(records, nil)
-}
-
-func tooMany() error {
-	return fileError(msg.Both("venue.at_most_rows_file", MaxImportRows))
-}
-
-// Limits on what an uploaded XLSX may unpack to: a small upload must not
-// become gigabytes in memory.
-const (
-	xlsxUnzipLimit    = 64 << 20
-	xlsxUnzipXMLLimit = 16 << 20
-)
-
-// ReadXLSX reads the first sheet of an XLSX import file. Cells are read raw,
-// so a date typed into a date cell arrives as its serial number and is
-// converted here, whatever the display format.
-func ReadXLSX(r io.Reader) ([]Row, error) {
-	f, err := excelize.OpenReader(r, excelize.Options{RawCellValue: true, UnzipSizeLimit: xlsxUnzipLimit, UnzipXMLSizeLimit: xlsxUnzipXMLLimit})
-	if err != nil {
-		return nil, fmt.Errorf("read xlsx: %v: %w", err, fileError(msg.Both("venue.cannot_read_excel_xlsx")))
-	}
-	defer f.Close()
-	sheets := f.GetSheetList()
-	if len(sheets) == 0 {
-		return nil, fmt.Errorf("read xlsx: %w", fileError(msg.Both("venue.workbook_has_no_sheet")))
-	}
-	rows, err := f.Rows(sheets[0])
-	if err != nil {
-		return nil, fmt.Errorf("read xlsx: %w", err)
-	}
-	defer rows.Close()
-	var records [][]string
-	for rows.Next() {
-		rec, err := rows.Columns(excelize.Options{RawCellValue: true})
-		if err != nil {
-			return nil, fmt.Errorf("read xlsx: %w", err)
-		}
-		records = append(records, rec)
-		if len(records) > MaxImportRows+1 {
-			return nil, fmt.Errorf("read xlsx: %w", tooMany())
-		}
-	}
-	if err := rows.Error(); err != nil {
-		return nil, fmt.Errorf("read xlsx: %w", err)
-	}
-	return rowsOf(records, excelTime)
 }
 
 // excelTime turns a date cell's serial number into wall-clock time.
@@ -375,7 +296,7 @@ func (s *Service) Import(ctx context.Context, p *auth.Principal, rows []Row) (in
 		return 0, fmt.Errorf("import venues: %w", errs.ErrForbidden)
 	}
 	if len(rows) > MaxImportRows {
-		return 0, fmt.Errorf("import venues: %w", tooMany())
+		return 0, fmt.Errorf("import venues: %w", fileError(msg.Both("sheet.too_many_rows", MaxImportRows)))
 	}
 	venues := make([]Venue, 0, len(rows))
 	var bad []RowError
@@ -454,13 +375,7 @@ var columnHelp = map[string][2]string{
 // WriteTemplateCSV writes an empty import file: the header row, with the byte
 // order mark Excel needs to show Vietnamese.
 func WriteTemplateCSV(w io.Writer) error {
-	if _, err := io.WriteString(w, "\ufeff"); err != nil {
-		return err
-	}
-	cw := csv.NewWriter(w)
-	cw.Write(ImportColumns)
-	cw.Flush()
-	return cw.Error()
+	return sheet.WriteCSV(w, [][]string{ImportColumns})
 }
 
 // WriteTemplateXLSX writes an import workbook: the sheet to fill (first, with
@@ -482,7 +397,7 @@ func WriteTemplateXLSX(w io.Writer, province string) error {
 	text, _ := f.NewStyle(&excelize.Style{NumFmt: 49}) // "@": codes and phones keep their leading zeros
 	for i, c := range ImportColumns {
 		cell, _ := excelize.CoordinatesToCellName(i+1, 1)
-		f.SetCellStr(data, cell, c)
+		f.SetCellStr(data, cell, sheet.Cell(c))
 		col, _ := excelize.ColumnNumberToName(i + 1)
 		f.SetColWidth(data, col, col, 18)
 		if c == "commune_code" || c == "contact_phone" || c == "starts_at" || c == "ends_at" {
@@ -493,31 +408,31 @@ func WriteTemplateXLSX(w io.Writer, province string) error {
 	f.SetRowStyle(data, 1, 1, bold)
 	f.SetPanes(data, &excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"})
 
-	f.SetSheetRow(help, "A1", &[]any{msg.Both("venue.column"), msg.T("vi", "venue.meaning"), "Meaning"})
+	f.SetSheetRow(help, "A1", sheet.Values([]any{msg.Both("venue.column"), msg.T("vi", "venue.meaning"), "Meaning"}))
 	for i, c := range ImportColumns {
-		f.SetSheetRow(help, fmt.Sprintf("A%d", i+2), &[]any{c, columnHelp[c][0], columnHelp[c][1]})
+		f.SetSheetRow(help, fmt.Sprintf("A%d", i+2), sheet.Values([]any{c, columnHelp[c][0], columnHelp[c][1]}))
 	}
 	n := len(ImportColumns) + 3
-	f.SetCellStr(help, fmt.Sprintf("A%d", n), msg.T("vi", "venue.fill_in_i_m"))
-	f.SetCellStr(help, fmt.Sprintf("A%d", n+1), "Fill in the first sheet and keep its header row. If any row is wrong, nothing is imported and every bad row is reported.")
+	f.SetCellStr(help, fmt.Sprintf("A%d", n), sheet.Cell(msg.T("vi", "venue.fill_in_i_m")))
+	f.SetCellStr(help, fmt.Sprintf("A%d", n+1), sheet.Cell("Fill in the first sheet and keep its header row. If any row is wrong, nothing is imported and every bad row is reported."))
 	f.SetColWidth(help, "A", "A", 16)
 	f.SetColWidth(help, "B", "C", 70)
 	f.SetRowStyle(help, 1, 1, bold)
 
-	f.SetSheetRow(cats, "A1", &[]any{"category", msg.T("vi", "venue.category_name"), "Name"})
+	f.SetSheetRow(cats, "A1", sheet.Values([]any{"category", msg.T("vi", "venue.category_name"), "Name"}))
 	for i, c := range Categories {
-		f.SetSheetRow(cats, fmt.Sprintf("A%d", i+2), &[]any{c.Code, c.Name, c.NameEN})
+		f.SetSheetRow(cats, fmt.Sprintf("A%d", i+2), sheet.Values([]any{c.Code, c.Name, c.NameEN}))
 	}
 	f.SetColWidth(cats, "A", "A", 22)
 	f.SetColWidth(cats, "B", "C", 45)
 	f.SetRowStyle(cats, 1, 1, bold)
 
-	f.SetSheetRow(communes, "A1", &[]any{"commune_code", msg.T("vi", "venue.commune"), msg.T("vi", "venue.district")})
+	f.SetSheetRow(communes, "A1", sheet.Values([]any{"commune_code", msg.T("vi", "venue.commune"), msg.T("vi", "venue.district")}))
 	list := geo.Communes(province)
 	f.SetColStyle(communes, "A", text)
 	for i, u := range list {
 		d, _ := geo.Ancestor(u.Code, "district")
-		f.SetSheetRow(communes, fmt.Sprintf("A%d", i+2), &[]any{u.Code, u.Name, d.Name})
+		f.SetSheetRow(communes, fmt.Sprintf("A%d", i+2), sheet.Values([]any{u.Code, u.Name, d.Name}))
 	}
 	f.SetColWidth(communes, "A", "A", 14)
 	f.SetColWidth(communes, "B", "C", 34)

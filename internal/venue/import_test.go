@@ -13,6 +13,7 @@ import (
 
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
+	"anticovid/internal/sheet/sheettest"
 	"anticovid/internal/sqldb"
 	"anticovid/internal/store/storetest"
 	"anticovid/internal/vault"
@@ -298,4 +299,48 @@ func BenchmarkImport(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// FuzzReadRows: any upload reads into rows, each of which ParseRow checks,
+// or is refused with a message on the file; nothing panics.
+func FuzzReadRows(f *testing.F) {
+	for _, s := range []string{
+		"name,category,commune_code\nChợ Bến Thành,market,26734\n",
+		"\ufeffname;category;commune_code;opens_at\nA;market;26734;01/02/2021 07:00\n",
+		"name,category,commune_code\n\"A,market,27991\n",
+		"PK\x03\x04garbage",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rows, err := ReadRows(bytes.NewReader(data))
+		if err != nil {
+			if len(errs.FieldsOf(err)) == 0 {
+				var ie *ImportError
+				if !errors.As(err, &ie) {
+					t.Fatalf("refusal without a message: %v", err)
+				}
+			}
+			return
+		}
+		for _, r := range rows {
+			ParseRow(r)
+		}
+	})
+}
+
+// TestTemplatesHoldNoFormulas: the import templates go through the same
+// cell guard as every other workbook the server writes.
+func TestTemplatesHoldNoFormulas(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteTemplateXLSX(&b, "80"); err != nil {
+		t.Fatal(err)
+	}
+	if n := sheettest.NoFormulas(t, b.Bytes()); n < 100 {
+		t.Fatalf("read only %d cells", n)
+	}
+	b.Reset()
+	if err := WriteTemplateCSV(&b); err != nil || !strings.HasPrefix(b.String(), "\ufeffname,") {
+		t.Fatalf("csv template: %q %v", b.String(), err)
+	}
 }

@@ -35,7 +35,7 @@ func (s *Server) routesCameras() {
 	s.page("POST /cameras/manage/cameras/{id}", true, s.cameraSubmit)
 	s.page("POST /cameras/manage/cameras/{id}/delete", true, s.cameraDeletePage)
 	s.api("PUT", "/api/v1/zones/{id}", "Change a quarantine zone: {name, address, commune_code, capacity, held, public}.", true, s.apiUpdateZone)
-	s.api("PUT", "/api/v1/cameras/{id}", "Change a camera: {name, stream_kind, stream_url, snapshot_url, username, password, clear_credentials}; an empty password keeps the stored one.", true, s.apiUpdateCamera)
+	s.api("PUT", "/api/v1/cameras/{id}", "Change a camera: {name, stream_kind, stream_url, snapshot_url, username, password, clear_credentials}; an empty password keeps the stored one for the same host and port; a new host or port clears it.", true, s.apiUpdateCamera)
 	s.api("DELETE", "/api/v1/cameras/{id}", "Remove a camera.", true, s.apiDeleteCamera)
 }
 

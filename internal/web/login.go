@@ -3,7 +3,6 @@ package web
 import (
 	"fmt"
 	"net/http"
-	"regexp"
 	"strings"
 
 	"anticovid/internal/auth"
@@ -22,18 +21,8 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) error {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return nil
 	}
-	s.render(w, r, http.StatusOK, "login", map[string]string{"Next": safeNext(r.URL.Query().Get("next"))})
+	s.render(w, r, http.StatusOK, "login", map[string]string{"Next": auth.SafeNext(r.URL.Query().Get("next"))})
 	return nil
-}
-
-var nextRE = regexp.MustCompile(`^/[^/\\]`)
-
-// safeNext keeps a post-login redirect on this site.
-func safeNext(next string) string {
-	if next == "/" || nextRE.MatchString(next) {
-		return next
-	}
-	return "/"
 }
 
 func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) error {
@@ -41,7 +30,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("login form: %w", errs.ErrTooLarge)
 	}
 	username := strings.TrimSpace(r.PostFormValue("username"))
-	data := map[string]string{"Next": safeNext(r.PostFormValue("next")), "Username": username}
+	data := map[string]string{"Next": auth.SafeNext(r.PostFormValue("next")), "Username": username}
 	ip := clientIP(r)
 	if s.loginIP.blocked(ip) || s.loginUser.blocked(username) {
 		data["Error"] = "login.limited"

@@ -82,3 +82,34 @@ func TestLoginSessionsAndCSRF(t *testing.T) {
 	}
 	resp.Body.Close()
 }
+
+// TestLoginRedirectStaysOnSite signs in with next values a browser would
+// follow off-site (slashes, backslashes, tabs, single and double
+// percent-encoding, absolute URLs, schemes) and expects the home page each
+// time, while a path of this site is kept.
+func TestLoginRedirectStaysOnSite(t *testing.T) {
+	e := newEnv(t, storetest.SQLite(t))
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	location := func(next string) string {
+		t.Helper()
+		resp, err := noRedirect.PostForm(e.srv.URL+"/login", url.Values{"username": {"admin"}, "password": {testPassword}, "next": {next}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("login with next %q: %d", next, resp.StatusCode)
+		}
+		return resp.Header.Get("Location")
+	}
+	for _, next := range []string{"//evil.example", "/\\evil.example", "\\/evil.example", "/%09/evil.example",
+		"%2F%2Fevil.example", "/\t/evil.example", "https://evil.example", "javascript:alert(1)", "/%5Cevil.example",
+		"/%252F%252Fevil.example", "/%255Cevil.example", "/\r\n/evil.example", e.srv.URL + "/cases", ""} {
+		if got := location(next); got != "/" {
+			t.Errorf("next %q: redirected to %q, want /", next, got)
+		}
+	}
+	if got := location("/bluezone?person=5"); got != "/bluezone?person=5" {
+		t.Errorf("own path: redirected to %q", got)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"anticovid/internal/auth"
 	"anticovid/internal/bluezone"
 	"anticovid/internal/errs"
+	"anticovid/internal/sheet"
 )
 
 // statusWriter remembers the status for logs and metrics.
@@ -91,11 +92,16 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 }
 
 // bodyLimits raises the request body limit for routes that take files: a
-// contact log of up to bluezone.MaxLogRows rows, an adoption spreadsheet.
+// contact log of up to bluezone.MaxLogRows rows, the spreadsheet imports
+// (whose content package sheet bounds further).
 var bodyLimits = map[string]int64{
 	"/api/v1/bluezone/contact-logs": bluezone.MaxLogBytes,
-	"/api/v1/adoption/import":       20 << 20,
-	"/adoption/import":              20 << 20,
+	"/api/v1/adoption/import":       sheet.MaxUpload,
+	"/adoption/import":              sheet.MaxUpload,
+	"/api/v1/case-imports":          sheet.MaxUpload,
+	"/cases/import":                 sheet.MaxUpload,
+	"/api/v1/venues/import":         sheet.MaxUpload,
+	"/venues/import":                sheet.MaxUpload,
 }
 
 // authenticate resolves a bearer token or session cookie into the request's

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -107,7 +108,7 @@ func newOpsEnv(t *testing.T, db *sqldb.DB) *opsEnv {
 	})
 	dash.Places = fakeExposed{{VenueID: e.venues["Chợ Bến Lức"], From: now.Add(-5 * time.Hour), To: now.Add(-4 * time.Hour)}}
 	clock := &opsClock{t: now}
-	cams := &camera.Service{DB: db, Vault: e.vault, Guard: &camera.Guard{AllowLocal: true}, Log: log}
+	cams := &camera.Service{DB: db, Vault: e.vault, Guard: &camera.Guard{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}, Log: log}
 	dash.Zones = cams
 	o := &Ops{
 		Dashboard: dash,
@@ -244,12 +245,13 @@ func TestOperationsScenarios(t *testing.T) {
 		}
 		// Refused cameras were not stored; the server's own address is refused
 		// unless the deployment allows it.
-		e.ops.Cameras.Guard.AllowLocal = false
+		allowed := e.ops.Cameras.Guard.Allow
+		e.ops.Cameras.Guard.Allow = nil
 		code, body := e.do("POST", "/api/v1/zones/"+zone+"/cameras", "benluc", map[string]string{"name": "x", "stream_kind": "mjpeg", "snapshot_url": e.cam.URL + "/snap.jpg"})
 		if code != 400 {
 			t.Errorf("loopback camera with local targets not allowed: %d %s", code, body)
 		}
-		e.ops.Cameras.Guard.AllowLocal = true
+		e.ops.Cameras.Guard.Allow = allowed
 		if code, body := e.do("POST", "/api/v1/zones/"+zone+"/cameras", "benluc", map[string]string{"name": "Phòng y tế", "stream_kind": "mjpeg", "snapshot_url": e.cam.URL + "/snap.jpg"}); code != 201 {
 			t.Errorf("loopback camera with local targets allowed: %d %s", code, body)
 		}

@@ -8,9 +8,11 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/xuri/excelize/v2"
 
+	"anticovid/internal/sheet/sheettest"
 	"anticovid/internal/sqldb"
 	"anticovid/internal/store/storetest"
 )
@@ -137,4 +139,24 @@ func TestVenueImport(t *testing.T) {
 			t.Fatalf("venues %d, want %d", n, before+2)
 		}
 	})
+}
+
+// TestImportsRefuseZipBomb posts a workbook that unpacks to 1 GB to every
+// spreadsheet import, as a raw body and as a form: each answers 400 with
+// the Vietnamese message within a second.
+func TestImportsRefuseZipBomb(t *testing.T) {
+	e := newEnv(t, storetest.SQLite(t))
+	bomb := sheettest.Bomb(1 << 30)
+	for _, path := range []string{"/api/v1/venues/import", "/api/v1/case-imports?filename=a.xlsx"} {
+		start := time.Now()
+		code, body := e.doRaw(t, "POST", path, "admin", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", bytes.NewReader(bomb))
+		if took := time.Since(start); code != 400 || !strings.Contains(body, "Tệp Excel bung ra quá lớn") || took > time.Second {
+			t.Errorf("%s: %d in %v: %s", path, code, took, body)
+		}
+	}
+	ctype, form := multipartFile(t, "bom.xlsx", bomb)
+	code, body := e.doRaw(t, "POST", "/api/v1/venues/import", "admin", ctype, form)
+	if code != 400 || !strings.Contains(body, "bung ra quá lớn") {
+		t.Errorf("form: %d %s", code, body)
+	}
 }
