@@ -90,13 +90,19 @@ func (s *Service) Worklist(ctx context.Context, p *auth.Principal, f WorkFilter,
 
 // worklistRows reads a worklist without names and phones.
 func (s *Service) worklistRows(ctx context.Context, p *auth.Principal, f WorkFilter) ([]WorkItem, error) {
-	if !CanFollowUp(p) {
+	if !CanFollowUp(p) || NeedsGrant(p) {
 		return nil, fmt.Errorf("worklist: %w", errs.ErrForbidden)
 	}
 	where, args, err := scopeWhere(p, f.Commune)
 	if err != nil {
 		return nil, fmt.Errorf("worklist: %w", err)
 	}
+	return s.workRows(ctx, where, args, f)
+}
+
+// workRows reads worklist rows matching where (over contacts' own columns)
+// and the filter, without names and phones.
+func (s *Service) workRows(ctx context.Context, where string, args []any, f WorkFilter) ([]WorkItem, error) {
 	where = "c." + where
 	now := s.Now().Unix()
 	switch f.State {
@@ -241,7 +247,7 @@ type Call struct {
 
 // contact returns a worklist row within p's jurisdiction, without personal data.
 func (s *Service) contact(ctx context.Context, p *auth.Principal, id int64) (WorkItem, error) {
-	if !CanFollowUp(p) {
+	if !CanFollowUp(p) || NeedsGrant(p) {
 		return WorkItem{}, fmt.Errorf("contact %d: %w", id, errs.ErrForbidden)
 	}
 	it, err := scanWork(s.DB.R.QueryRowContext(ctx, `SELECT c.id, c.case_id, c.person_id, c.level, c.source, c.venue_id,
