@@ -241,11 +241,14 @@ func TestGrantVenueDays(t *testing.T) {
 		}
 		// Nothing else: another day, another venue, another's grant, the contacts.
 		for name, read := range map[string]func() error{
-			"other day":   func() error { _, err := f.s.VenueDayVisitors(ctx, police, g.ID, market, dayOf(54), "x"); return err },
-			"other venue": func() error { _, err := f.s.VenueDayVisitors(ctx, police, g.ID, f.venues["Trường THCS Thạnh Lợi"], day, "x"); return err },
-			"bad day":     func() error { _, err := f.s.VenueDayVisitors(ctx, police, g.ID, market, day+"x", "x"); return err },
-			"other user":  func() error { _, err := f.s.VenueDayVisitors(ctx, ict, g.ID, market, day, "x"); return err },
-			"contacts":    func() error { _, err := f.s.Contacts(ctx, police, a.ID, Page{}, ""); return err },
+			"other day": func() error { _, err := f.s.VenueDayVisitors(ctx, police, g.ID, market, dayOf(54), "x"); return err },
+			"other venue": func() error {
+				_, err := f.s.VenueDayVisitors(ctx, police, g.ID, f.venues["Trường THCS Thạnh Lợi"], day, "x")
+				return err
+			},
+			"bad day":    func() error { _, err := f.s.VenueDayVisitors(ctx, police, g.ID, market, day+"x", "x"); return err },
+			"other user": func() error { _, err := f.s.VenueDayVisitors(ctx, ict, g.ID, market, day, "x"); return err },
+			"contacts":   func() error { _, err := f.s.Contacts(ctx, police, a.ID, Page{}, ""); return err },
 		} {
 			if err := read(); !errors.Is(err, errs.ErrForbidden) {
 				t.Errorf("%s: %v", name, err)
