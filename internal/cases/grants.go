@@ -620,16 +620,7 @@ func (s *Service) VenueDayVisitors(ctx context.Context, p *auth.Principal, grant
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	slices.SortFunc(out, func(a, b Visitor) int { return a.In.Compare(b.In) })
-	ids := make([]int64, 0, len(out))
-	strs := make([]string, 0, len(out))
-	seen := map[int64]bool{}
-	for _, v := range out {
-		if !seen[v.PersonID] {
-			seen[v.PersonID] = true
-			ids = append(ids, v.PersonID)
-			strs = append(strs, strconv.FormatInt(v.PersonID, 10))
-		}
-	}
+	ids, strs := distinctPersons(len(out), func(i int) int64 { return out[i].PersonID })
 	if err := auth.Audit(asCaller(ctx, p), s.DB, auth.ActionView, "person", strs, GrantPurpose(g.ID, purpose)); err != nil {
 		return nil, err
 	}

@@ -177,21 +177,28 @@ func scanWork(row interface{ Scan(...any) error }, now int64) (WorkItem, error) 
 	return it, nil
 }
 
+// distinctPersons lists the person ids of n rows once each, in order, as
+// ids to decrypt and as the strings the audit log records.
+func distinctPersons(n int, person func(i int) int64) ([]int64, []string) {
+	ids := make([]int64, 0, n)
+	strs := make([]string, 0, n)
+	seen := map[int64]bool{}
+	for i := range n {
+		if id := person(i); !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+			strs = append(strs, strconv.FormatInt(id, 10))
+		}
+	}
+	return ids, strs
+}
+
 // fillPersonal audits, then decrypts names and phones of work items.
 func (s *Service) fillPersonal(ctx context.Context, p *auth.Principal, items []WorkItem, action, purpose string) error {
 	if len(items) == 0 {
 		return nil
 	}
-	ids := make([]int64, 0, len(items))
-	strs := make([]string, 0, len(items))
-	seen := map[int64]bool{}
-	for _, it := range items {
-		if !seen[it.PersonID] {
-			seen[it.PersonID] = true
-			ids = append(ids, it.PersonID)
-			strs = append(strs, strconv.FormatInt(it.PersonID, 10))
-		}
-	}
+	ids, strs := distinctPersons(len(items), func(i int) int64 { return items[i].PersonID })
 	if strings.TrimSpace(purpose) == "" {
 		purpose = msg.Both("cases.contact_follow_up")
 	}
