@@ -135,9 +135,11 @@ func formatDate(u sql.NullInt64) string {
 	return time.Unix(u.Int64, 0).In(hcm).Format("2006-01-02")
 }
 
-// CanTrace reports whether p may register cases and see contacts: health
-// tracers, province administrators, and the departments the directive tasks
-// with tracing (Health, Police, Information and Communications).
+// CanTrace reports whether p takes part in tracing (registers cases, runs
+// traces, sees a case's figures): health tracers, province administrators,
+// and the departments the directive tasks with tracing (Health, Police,
+// Information and Communications). Personal rows need more: standing within
+// p's jurisdiction, which Police and ICT lack (NeedsGrant), or a grant.
 func CanTrace(p *auth.Principal) bool {
 	if p == nil {
 		return false
@@ -208,7 +210,7 @@ func (s *Service) Get(ctx context.Context, p *auth.Principal, id int64) (Case, e
 
 // History returns a case's status changes, oldest first.
 func (s *Service) History(ctx context.Context, p *auth.Principal, id int64) ([]HistoryEntry, error) {
-	if _, err := s.Get(ctx, p, id); err != nil {
+	if _, _, err := s.Open(ctx, p, id); err != nil {
 		return nil, err
 	}
 	rows, err := s.DB.R.QueryContext(ctx, "SELECT at, from_status, to_status, username, note FROM case_history WHERE case_id = $1 ORDER BY at, id", id)

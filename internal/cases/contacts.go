@@ -245,9 +245,12 @@ func (s *Service) Contacts(ctx context.Context, p *auth.Principal, caseID int64,
 	if !CanTrace(p) {
 		return ContactsResult{}, fmt.Errorf("contacts: %w", errs.ErrForbidden)
 	}
-	c, err := s.Get(ctx, p, caseID)
+	c, acc, err := s.Open(ctx, p, caseID)
 	if err != nil {
 		return ContactsResult{}, err
+	}
+	if !acc.Personal() {
+		return ContactsResult{}, fmt.Errorf("contacts of case %d: %w", caseID, errs.ErrForbidden)
 	}
 	res := ContactsResult{Case: c}
 	var tr *tracing.Trace
@@ -332,7 +335,7 @@ func (s *Service) Contacts(ctx context.Context, p *auth.Principal, caseID int64,
 		hi = min(lo+pg.Limit, res.Total)
 	}
 	res.Contacts = res.Contacts[lo:hi]
-	if err := s.reveal(ctx, p, res.Contacts, purpose); err != nil {
+	if err := s.reveal(ctx, p, acc, res.Contacts, purpose); err != nil {
 		return ContactsResult{}, err
 	}
 	return res, nil
@@ -349,10 +352,11 @@ func asCaller(ctx context.Context, p *auth.Principal) context.Context {
 	return ctx
 }
 
-// reveal fills names, phones and venue names of contacts within p's
-// jurisdiction, recording the access in the audit log first; when the audit
-// write fails nothing is shown.
-func (s *Service) reveal(ctx context.Context, p *auth.Principal, cs []ContactView, purpose string) error {
+// reveal fills names, phones and venue names of contacts the access sees
+// (p's jurisdiction, or a grant's province), recording the access in the
+// audit log first (naming the grant, if any); when the audit write fails
+// nothing is shown.
+func (s *Service) reveal(ctx context.Context, p *auth.Principal, acc Access, cs []ContactView, purpose string) error {
 	var ids []int64
 	seen := map[int64]bool{}
 	venues := map[int64]bool{}
@@ -360,7 +364,7 @@ func (s *Service) reveal(ctx context.Context, p *auth.Principal, cs []ContactVie
 		if c.VenueID != 0 {
 			venues[c.VenueID] = true
 		}
-		if c.CommuneCode != "" && p.InJurisdiction(c.CommuneCode) && !seen[c.PersonID] {
+		if c.CommuneCode != "" && acc.sees(p, c.CommuneCode) && !seen[c.PersonID] {
 			seen[c.PersonID] = true
 			ids = append(ids, c.PersonID)
 		}
@@ -382,7 +386,7 @@ func (s *Service) reveal(ctx context.Context, p *auth.Principal, cs []ContactVie
 	if purpose == "" {
 		purpose = msg.Both("cases.contact_tracing")
 	}
-	if err := auth.Audit(asCaller(ctx, p), s.DB, auth.ActionView, "person", strs, purpose); err != nil {
+	if err := auth.Audit(asCaller(ctx, p), s.DB, auth.ActionView, "person", strs, acc.Purpose(purpose)); err != nil {
 		return err
 	}
 	pii, err := s.People.Personal(ctx, ids)

@@ -72,17 +72,32 @@ func (s *Service) ExportContacts(ctx context.Context, p *auth.Principal, caseID 
 	if !CanTrace(p) {
 		return "", fmt.Errorf("export contacts: %w", errs.ErrForbidden)
 	}
-	c, err := s.Get(ctx, p, caseID)
+	c, acc, err := s.Open(ctx, p, caseID)
 	if err != nil {
 		return "", err
+	}
+	if !acc.Personal() {
+		return "", fmt.Errorf("export contacts of case %d: %w", caseID, errs.ErrForbidden)
 	}
 	if c.Status == F0 {
 		if err := s.Refresh(ctx, c); err != nil {
 			return "", fmt.Errorf("export contacts: %w", err)
 		}
 	}
-	items, err := s.exportItems(ctx, p, WorkFilter{CaseID: caseID, State: "all"}, purpose)
+	// By standing: the contacts in p's jurisdiction; through a grant: those
+	// in the case's province, the grant's reach.
+	where, args, err := scopeWhere(p, "")
+	if acc.Grant != nil {
+		where, args, err = "province_code = $1", []any{acc.Grant.ProvinceCode}, nil
+	}
 	if err != nil {
+		return "", fmt.Errorf("export contacts: %w", err)
+	}
+	items, err := s.workRows(ctx, where, args, WorkFilter{CaseID: caseID, State: "all", Limit: exportLimit})
+	if err != nil {
+		return "", err
+	}
+	if err := s.fillPersonal(ctx, p, items, auth.ActionExport, acc.Purpose(purpose)); err != nil {
 		return "", err
 	}
 	title := msg.T("vi", "cases.contacts_case", c.ID, c.Status)
@@ -109,8 +124,11 @@ func (s *Service) ExportWorklist(ctx context.Context, p *auth.Principal, f WorkF
 	return fmt.Sprintf("theo-doi-%s.%s", unit, format), s.write(w, format, title, p, purpose, items)
 }
 
+// exportLimit is the most rows one export holds.
+const exportLimit = 5000
+
 func (s *Service) exportItems(ctx context.Context, p *auth.Principal, f WorkFilter, purpose string) ([]WorkItem, error) {
-	f.Limit = 5000
+	f.Limit = exportLimit
 	// Read without personal data first, then audit as an export and decrypt.
 	items, err := s.worklistRows(ctx, p, f)
 	if err != nil {

@@ -68,7 +68,7 @@ func (s *Service) exposures(ctx context.Context, province, where string, args ..
 
 // Exposures returns the venues a case exposed, in time order.
 func (s *Service) Exposures(ctx context.Context, p *auth.Principal, caseID int64) ([]ExposureVenue, error) {
-	if _, err := s.Get(ctx, p, caseID); err != nil {
+	if _, _, err := s.Open(ctx, p, caseID); err != nil {
 		return nil, err
 	}
 	out, err := s.exposures(ctx, "", "case_id = $1 ORDER BY t_from, venue_id", caseID)

@@ -90,13 +90,19 @@ func (s *Service) Worklist(ctx context.Context, p *auth.Principal, f WorkFilter,
 
 // worklistRows reads a worklist without names and phones.
 func (s *Service) worklistRows(ctx context.Context, p *auth.Principal, f WorkFilter) ([]WorkItem, error) {
-	if !CanFollowUp(p) {
+	if !CanFollowUp(p) || NeedsGrant(p) {
 		return nil, fmt.Errorf("worklist: %w", errs.ErrForbidden)
 	}
 	where, args, err := scopeWhere(p, f.Commune)
 	if err != nil {
 		return nil, fmt.Errorf("worklist: %w", err)
 	}
+	return s.workRows(ctx, where, args, f)
+}
+
+// workRows reads worklist rows matching where (over contacts' own columns)
+// and the filter, without names and phones.
+func (s *Service) workRows(ctx context.Context, where string, args []any, f WorkFilter) ([]WorkItem, error) {
 	where = "c." + where
 	now := s.Now().Unix()
 	switch f.State {
@@ -171,21 +177,28 @@ func scanWork(row interface{ Scan(...any) error }, now int64) (WorkItem, error) 
 	return it, nil
 }
 
+// distinctPersons lists the person ids of n rows once each, in order, as
+// ids to decrypt and as the strings the audit log records.
+func distinctPersons(n int, person func(i int) int64) ([]int64, []string) {
+	ids := make([]int64, 0, n)
+	strs := make([]string, 0, n)
+	seen := map[int64]bool{}
+	for i := range n {
+		if id := person(i); !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+			strs = append(strs, strconv.FormatInt(id, 10))
+		}
+	}
+	return ids, strs
+}
+
 // fillPersonal audits, then decrypts names and phones of work items.
 func (s *Service) fillPersonal(ctx context.Context, p *auth.Principal, items []WorkItem, action, purpose string) error {
 	if len(items) == 0 {
 		return nil
 	}
-	ids := make([]int64, 0, len(items))
-	strs := make([]string, 0, len(items))
-	seen := map[int64]bool{}
-	for _, it := range items {
-		if !seen[it.PersonID] {
-			seen[it.PersonID] = true
-			ids = append(ids, it.PersonID)
-			strs = append(strs, strconv.FormatInt(it.PersonID, 10))
-		}
-	}
+	ids, strs := distinctPersons(len(items), func(i int) int64 { return items[i].PersonID })
 	if strings.TrimSpace(purpose) == "" {
 		purpose = msg.Both("cases.contact_follow_up")
 	}
@@ -241,7 +254,7 @@ type Call struct {
 
 // contact returns a worklist row within p's jurisdiction, without personal data.
 func (s *Service) contact(ctx context.Context, p *auth.Principal, id int64) (WorkItem, error) {
-	if !CanFollowUp(p) {
+	if !CanFollowUp(p) || NeedsGrant(p) {
 		return WorkItem{}, fmt.Errorf("contact %d: %w", id, errs.ErrForbidden)
 	}
 	it, err := scanWork(s.DB.R.QueryRowContext(ctx, `SELECT c.id, c.case_id, c.person_id, c.level, c.source, c.venue_id,

@@ -10,6 +10,7 @@ import (
 
 	"anticovid/internal/auth"
 	"anticovid/internal/bluezone"
+	"anticovid/internal/cases"
 	"anticovid/internal/declaration"
 	"anticovid/internal/errs"
 	"anticovid/internal/exposure"
@@ -252,6 +253,16 @@ func (s *Server) bzContacts(r *http.Request, person int64) ([]bluezone.Contact, 
 	if err != nil {
 		return nil, err
 	}
+	// Police and ICT read a person's Bluetooth contacts only through their
+	// open grant on that person's case, named in the audit.
+	purpose := msg.Both("web.purpose.bluezone")
+	if p := auth.From(r.Context()); cases.NeedsGrant(p) {
+		g, err := s.Cases.PersonGrant(r.Context(), p, person)
+		if err != nil {
+			return nil, err
+		}
+		purpose = cases.GrantPurpose(g.ID, purpose)
+	}
 	cs, err := s.Bluezone.ContactsOf(r.Context(), person, from, to)
 	if err != nil {
 		return nil, err
@@ -260,7 +271,7 @@ func (s *Server) bzContacts(r *http.Request, person int64) ([]bluezone.Contact, 
 	for _, c := range cs {
 		ids = append(ids, strconv.FormatInt(c.PersonID, 10))
 	}
-	if err := auth.Audit(r.Context(), s.DB, auth.ActionView, "bluezone_contacts", ids, msg.Both("web.purpose.bluezone")); err != nil {
+	if err := auth.Audit(r.Context(), s.DB, auth.ActionView, "bluezone_contacts", ids, purpose); err != nil {
 		return nil, err
 	}
 	return cs, nil
@@ -329,6 +340,11 @@ func (s *Server) renderBluezone(w http.ResponseWriter, r *http.Request, data map
 	}
 	if id != 0 {
 		cs, err := s.bzContacts(r, id)
+		if errors.Is(err, errs.ErrForbidden) && cases.NeedsGrant(p) {
+			data["NeedGrant"] = true // say so on the page, not a 403 behind its own form
+			s.render(w, r, http.StatusOK, "bluezone", data)
+			return nil
+		}
 		if err != nil {
 			return err
 		}

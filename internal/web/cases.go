@@ -93,30 +93,31 @@ type caseDetail struct {
 	Window  *tracing.Window      `json:"infectious_window,omitempty"`
 }
 
-func (s *Server) caseDetail(r *http.Request) (caseDetail, error) {
+// caseDetail reads a case and how the caller may read its personal rows.
+func (s *Server) caseDetail(r *http.Request) (caseDetail, cases.Access, error) {
 	id, err := pathID(r, "id")
 	if err != nil {
-		return caseDetail{}, err
+		return caseDetail{}, cases.Access{}, err
 	}
 	p := auth.From(r.Context())
-	c, err := s.Cases.Get(r.Context(), p, id)
+	c, acc, err := s.Cases.Open(r.Context(), p, id)
 	if err != nil {
-		return caseDetail{}, err
+		return caseDetail{}, cases.Access{}, err
 	}
 	d := caseDetail{Case: c}
 	if d.History, err = s.Cases.History(r.Context(), p, id); err != nil {
-		return caseDetail{}, err
+		return caseDetail{}, cases.Access{}, err
 	}
 	if c.Status == cases.F0 {
 		if w, err := s.Cases.Window(c); err == nil {
 			d.Window = &w
 		}
 	}
-	return d, nil
+	return d, acc, nil
 }
 
 func (s *Server) apiCase(w http.ResponseWriter, r *http.Request) error {
-	d, err := s.caseDetail(r)
+	d, _, err := s.caseDetail(r)
 	if err != nil {
 		return err
 	}
@@ -155,7 +156,7 @@ func (s *Server) renderCases(w http.ResponseWriter, r *http.Request, status int,
 		form = map[string]string{"sample_date": time.Now().In(hcm).Format("2006-01-02")}
 	}
 	s.render(w, r, status, "cases", map[string]any{"Cases": list, "CanTrace": cases.CanTrace(p), "Form": form, "Errors": fieldErrs,
-		"Statuses": cases.Statuses, "Filter": f})
+		"Statuses": cases.Statuses, "Filter": f, "Worklist": !cases.NeedsGrant(p), "CanRequest": cases.CanRequest(p), "CanDecide": cases.CanDecide(p)})
 	return nil
 }
 
@@ -181,25 +182,31 @@ func (s *Server) casesCreate(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) casePage(w http.ResponseWriter, r *http.Request) error {
-	d, err := s.caseDetail(r)
+	d, acc, err := s.caseDetail(r)
 	if err != nil {
 		return err
 	}
 	p := auth.From(r.Context())
 	ctx := r.Context()
-	data := map[string]any{"Case": d, "CanTrace": cases.CanTrace(p), "Statuses": cases.Statuses, "Message": r.URL.Query().Get("msg"),
-		"CategoryName": categoryName(lang(w, r)), "Bounds": tracing.DefaultBounds()}
-	// The person: name and phone are personal data within jurisdiction (the
-	// case is), recorded before shown.
-	if err := auth.Audit(ctx, s.DB, auth.ActionView, "person", []string{strconv.FormatInt(d.PersonID, 10)}, msg.Both("web.purpose.case")); err != nil {
-		return err
+	// Manage: the case is the caller's own to work (status, F2, messages);
+	// a grant from outside the jurisdiction only reads.
+	manage := cases.CanTrace(p) && p.InJurisdiction(d.CommuneCode)
+	data := map[string]any{"Case": d, "CanTrace": cases.CanTrace(p), "Manage": manage, "Personal": acc.Personal(), "Grant": acc.Grant,
+		"CanRequest": cases.CanRequest(p) && !acc.Personal(), "MaxDays": cases.MaxGrantDays, "Statuses": cases.Statuses,
+		"Message": r.URL.Query().Get("msg"), "CategoryName": categoryName(lang(w, r)), "Bounds": tracing.DefaultBounds()}
+	// The person: name and phone are personal data, shown by standing or
+	// through a grant, recorded (with the grant's id) before shown.
+	if acc.Personal() {
+		if err := auth.Audit(ctx, s.DB, auth.ActionView, "person", []string{strconv.FormatInt(d.PersonID, 10)}, acc.Purpose(msg.Both("web.purpose.case"))); err != nil {
+			return err
+		}
+		person, err := s.People.Get(ctx, d.PersonID)
+		if err != nil {
+			return err
+		}
+		data["Person"] = person
 	}
-	person, err := s.People.Get(ctx, d.PersonID)
-	if err != nil {
-		return err
-	}
-	data["Person"] = person
-	if cases.CanTrace(p) {
+	if cases.CanTrace(p) && acc.Personal() {
 		const shown = 500
 		res, err := s.Cases.Contacts(ctx, p, d.ID, cases.Page{Limit: shown}, msg.Both("web.purpose.contacts_page"))
 		if err != nil {
@@ -211,17 +218,45 @@ func (s *Server) casePage(w http.ResponseWriter, r *http.Request) error {
 			data["Truncated"] = shown
 		}
 		data["Contacts"] = res.Contacts
+	} else if cases.CanTrace(p) {
+		// Figures only: how many contacts, by level, without who.
+		counts, err := s.Cases.ContactCounts(ctx, p, d.ID)
+		if err != nil {
+			return err
+		}
+		data["Counts"], data["ContactCount"] = counts, counts[cases.F1]+counts[cases.F2]+counts[cases.F3]
+	}
+	if manage {
 		if job, err := s.Cases.Job(ctx, p, d.ID); err == nil {
 			data["Job"] = job
 		}
 	}
 	if exps, err := s.Cases.Exposures(ctx, p, d.ID); err == nil {
 		data["Exposures"] = exps
+		data["ExposureDays"] = exposureDays(exps)
 	} else {
 		return err
 	}
 	s.render(w, r, http.StatusOK, "cases_case", data)
 	return nil
+}
+
+// exposureDays lists the venue-days of a case's exposures, the choices of
+// a venue-day request on its page.
+func exposureDays(exps []cases.ExposureVenue) []cases.VenueDay {
+	var out []cases.VenueDay
+	seen := map[string]bool{}
+	for _, e := range exps {
+		f := e.From.In(hcm)
+		for d := time.Date(f.Year(), f.Month(), f.Day(), 0, 0, 0, 0, hcm); d.Before(e.To); d = d.AddDate(0, 0, 1) {
+			vd := cases.VenueDay{VenueID: e.VenueID, Day: d.Format("2006-01-02"), VenueName: e.Name}
+			if k := strconv.FormatInt(vd.VenueID, 10) + ":" + vd.Day; !seen[k] {
+				seen[k] = true
+				out = append(out, vd)
+			}
+		}
+	}
+	return out
 }
 
 func (s *Server) caseStatusSubmit(w http.ResponseWriter, r *http.Request) error {

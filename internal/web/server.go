@@ -121,6 +121,7 @@ func New(d Deps) *Server {
 	s.routesPersonalQR()
 	s.routesDeclarationWorklist()
 	s.routesCases()
+	s.routesGrants()
 	s.routesCaseContacts()
 	s.routesCaseImport()
 	s.routesCaseChain()
