@@ -93,10 +93,7 @@ func (s *Service) hold(ctx context.Context, it item, typed people.Person, v venu
 	}
 	district, _ := geo.Ancestor(v.CommuneCode, "district")
 	province, _ := geo.Ancestor(v.CommuneCode, "province")
-	proof, queued := it.grade(personID), 0
-	if it.queued {
-		queued = 1
-	}
+	proof, queued := it.grade(personID), flag(it.queued)
 	res, err := s.DB.W.ExecContext(ctx, insertHeld, it.id, v.ID, personID, tIn, tOut, outID, proof, queued, vd.reason, vd.details,
 		addrHash, now.Unix(), v.CommuneCode, district.Code, province.Code)
 	if err != nil {

@@ -45,7 +45,6 @@ func (s *Server) routesBluezone() {
 // internal id. A phone several people share asks for the ID number.
 func (s *Server) knownPerson(r *http.Request, who string) (int64, error) {
 	who = strings.TrimSpace(who)
-	var ids []int64
 	if strings.Contains(who, "/p/") || strings.Contains(who, "|") {
 		sc, err := s.Declarations.ParseScan(who)
 		if err != nil {
@@ -325,9 +324,14 @@ func (s *Server) renderBluezone(w http.ResponseWriter, r *http.Request, data map
 		bluezone.Upload
 		Label string // the F0 by name and phone's last digits, not our id
 	}
+	f0s := make([]int64, len(ups))
+	for i, u := range ups {
+		f0s[i] = u.PersonID
+	}
+	labels := s.personLabels(r, f0s...)
 	rows := make([]uploadRow, len(ups))
 	for i, u := range ups {
-		rows[i] = uploadRow{u, s.personLabel(r, u.PersonID)}
+		rows[i] = uploadRow{u, labels[u.PersonID]}
 	}
 	data["Uploads"] = rows
 	data["Purposes"] = exposure.TracerPurposes
@@ -356,7 +360,7 @@ func (s *Server) renderBluezone(w http.ResponseWriter, r *http.Request, data map
 			}
 			rows = append(rows, row)
 		}
-		data["Traced"], data["Person"], data["Contacts"] = true, s.personLabel(r, id), rows
+		data["Traced"], data["Person"], data["Contacts"] = true, s.personLabels(r, id)[id], rows
 	}
 	s.render(w, r, http.StatusOK, "bluezone", data)
 	return nil
@@ -376,7 +380,7 @@ func (s *Server) bluezoneIssue(w http.ResponseWriter, r *http.Request) error {
 	}
 	switch {
 	case err == nil:
-		data["Code"], data["CodePurpose"], data["CodeExpires"], data["CodePerson"] = code, purpose, exp, s.personLabel(r, id)
+		data["Code"], data["CodePurpose"], data["CodeExpires"], data["CodePerson"] = code, purpose, exp, s.personLabels(r, id)[id]
 		delete(data, "Who")
 	case errors.Is(err, errs.ErrInvalid) || errors.Is(err, errs.ErrNotFound):
 		data["Error"] = errs.FieldsOf(err)
@@ -404,12 +408,13 @@ func (s *Server) bluezoneContacts(w http.ResponseWriter, r *http.Request) error 
 	return s.renderBluezone(w, r, map[string]any{"PersonID": id})
 }
 
-// personLabel names a person as the tracer's page shows them: the name and
-// the phone's last digits.
-func (s *Server) personLabel(r *http.Request, id int64) string {
-	pp, err := s.People.Get(r.Context(), id)
-	if err != nil {
-		return ""
+// personLabels names people as the tracer's page shows them: the name and
+// the phone's last digits, read in one batch; unknown ids are absent.
+func (s *Server) personLabels(r *http.Request, ids ...int64) map[int64]string {
+	pp, _ := s.People.Personal(r.Context(), ids)
+	out := make(map[int64]string, len(pp))
+	for id, p := range pp {
+		out[id] = p.Name + " · " + people.MaskPhone(p.Phone)
 	}
-	return pp.Name + " · " + people.MaskPhone(pp.Phone)
+	return out
 }
