@@ -163,7 +163,6 @@ func sendDownload(w http.ResponseWriter, contentType, disposition, name string, 
 	h := w.Header()
 	h.Set("Content-Type", contentType)
 	h.Set("Content-Disposition", mime.FormatMediaType(disposition, map[string]string{"filename": name}))
-	h.Set("Cache-Control", "private, no-cache") // a reissue changes the code
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.Write(body)
 }
