@@ -71,7 +71,7 @@ type Deps struct {
 type Server struct {
 	Deps
 	log       *slog.Logger
-	mux       *http.ServeMux
+	mux       *routeMux
 	routes    []route // API routes, for the OpenAPI document
 	pages     *pages
 	metrics   *metrics
@@ -89,6 +89,22 @@ type Server struct {
 	csp       string  // the Content-Security-Policy of every answer
 }
 
+// routeMux is the ServeMux that remembers every pattern registered on it, so
+// tests can walk the whole route table (headers on every answer).
+type routeMux struct {
+	*http.ServeMux
+	patterns []string
+}
+
+func (m *routeMux) Handle(pattern string, h http.Handler) {
+	m.patterns = append(m.patterns, pattern)
+	m.ServeMux.Handle(pattern, h)
+}
+
+func (m *routeMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	m.Handle(pattern, http.HandlerFunc(h))
+}
+
 // route is one API route as the OpenAPI document lists it.
 type route struct {
 	Method, Path, Summary string
@@ -100,7 +116,7 @@ const sessionCookie = "anticovid_session"
 
 // New builds the server and its routes.
 func New(d Deps) *Server {
-	s := &Server{Deps: d, log: d.Log, mux: http.NewServeMux(), pages: loadPages(),
+	s := &Server{Deps: d, log: d.Log, mux: &routeMux{ServeMux: http.NewServeMux()}, pages: loadPages(),
 		proxies: d.Config.Proxies(), csp: contentSecurityPolicy(d.Config.MapTiles),
 		loginIP: newLimiter(rate.Every(3*time.Second), 20), loginUser: newLimiter(rate.Every(12*time.Second), 5)}
 	var counter checkinCounter
