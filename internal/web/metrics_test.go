@@ -11,8 +11,8 @@ import (
 
 	"anticovid/internal/config"
 	"anticovid/internal/notify"
-	"anticovid/internal/tracing"
 	"anticovid/internal/store/storetest"
+	"anticovid/internal/tracing"
 )
 
 // getMetrics asks for /metrics with an Authorization header (none when "").
