@@ -97,7 +97,7 @@ func (s *Server) secureHeaders(h http.Header, pattern string) {
 
 // permissionsBase is the Permissions-Policy besides the camera: venue
 // registration asks for the position (register.js), nothing asks for more.
-const permissionsBase = "geolocation=(self), microphone=(), payment=(), usb=(), serial=(), bluetooth=(), interest-cohort=()"
+const permissionsBase = "geolocation=(self), microphone=(), payment=(), usb=(), serial=()"
 
 // contentSecurityPolicy allows scripts and styles from this server only (no
 // inline script, no inline style attribute), images also from the map tile
