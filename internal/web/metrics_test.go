@@ -15,20 +15,21 @@ import (
 	"anticovid/internal/tracing"
 )
 
+// withAuth is a transport that sends its Authorization header (none when "").
+type withAuth string
+
+func (a withAuth) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	if a != "" {
+		r.Header.Set("Authorization", string(a))
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
 // getMetrics asks for /metrics with an Authorization header (none when "").
 func getMetrics(t *testing.T, url, authz string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest("GET", url+"/metrics", nil)
-	if authz != "" {
-		req.Header.Set("Authorization", authz)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return get(t, &http.Client{Transport: withAuth(authz)}, url+"/metrics")
 }
 
 // TestMetricsAccess: without a token /metrics is not on the public address

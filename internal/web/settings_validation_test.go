@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -89,16 +90,8 @@ func TestRuleSettingsValidation(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer resp.Body.Close()
-		var b strings.Builder
-		buf := make([]byte, 32<<10)
-		for {
-			n, err := resp.Body.Read(buf)
-			b.Write(buf[:n])
-			if err != nil {
-				break
-			}
-		}
-		return resp.StatusCode, b.String()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
 	}
 	for _, key := range []string{"min_overlap_minutes", "hour_window_minutes", "stay_cap_minutes", "stay.market"} {
 		for _, v := range []string{"-1", "0x10", "1000000000000", "99999999999999999999999", "1.5", "abc", "30 phút", " "} {

@@ -80,13 +80,8 @@ func leaks(body, id string) bool {
 // publicBody is what an anonymous visitor gets at u.
 func publicBody(t *testing.T, u string) string {
 	t.Helper()
-	resp, err := http.Get(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
+	_, b := get(t, http.DefaultClient, u)
+	return b
 }
 
 // between returns the text of s after the first start and up to the next end.
