@@ -210,3 +210,38 @@ func TestCrashLosesNoAcknowledgedCheckin(t *testing.T) {
 	}
 	t.Logf("%d acknowledged check-ins, all present after kill -9", len(ids))
 }
+
+// TestMetricsAddr: --metrics-addr serves /metrics there without a token,
+// and the public address does not serve it at all.
+func TestMetricsAddr(t *testing.T) {
+	maddr := freePort(t)
+	_, base := startServer(t, t.TempDir(), "--metrics-addr", maddr)
+	var code int
+	for range 100 {
+		resp, err := http.Get("http://" + maddr + "/metrics")
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			code = resp.StatusCode
+			if code != http.StatusOK || !strings.Contains(string(b), "anticovid_http_requests_total") {
+				t.Fatalf("metrics address: %d", code)
+			}
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if code != http.StatusOK {
+		t.Fatal("metrics address never answered")
+	}
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("public /metrics: %d", resp.StatusCode)
+	}
+	if out, err := cli(t, "", "serve", "--data", t.TempDir(), "--metrics-addr", "nope"); err == nil || !strings.Contains(out, "--metrics-addr") {
+		t.Fatalf("bad --metrics-addr accepted: %v %s", err, out)
+	}
+}

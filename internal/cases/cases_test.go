@@ -677,7 +677,7 @@ func TestRuleSettings(t *testing.T) {
 		bad := rs
 		bad.MinOverlapMinutes = -5
 		bad.DefaultStayMinutes = map[string]int{"zoo": 10}
-		if _, err := f.s.SetSettings(ctx, admin, bad); errs.FieldsOf(err)["min_overlap"] == "" || errs.FieldsOf(err)["default_stay_minutes.zoo"] == "" {
+		if _, err := f.s.SetSettings(ctx, admin, bad); errs.FieldsOf(err)["min_overlap_minutes"] == "" || errs.FieldsOf(err)["default_stay_minutes.zoo"] == "" {
 			t.Errorf("bad rules: %v", err)
 		}
 		rs.MinOverlapMinutes = 0

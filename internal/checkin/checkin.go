@@ -81,6 +81,8 @@ type Service struct {
 	venues sync.Map // venue id → cachedVenue
 	writer *writer
 	screen screen // plausibility rules (plausible.go)
+
+	outcomes outcomes // scans accepted, held and refused (outcomes.go)
 }
 
 // NewService starts the service's writer; Close stops it.
@@ -197,7 +199,9 @@ func (s *Service) IngestAt(ctx context.Context, venueID int64, req Request) (Res
 	})
 }
 
-func (s *Service) ingest(ctx context.Context, req Request, venueOf func() (venue.Venue, error)) (Result, error) {
+func (s *Service) ingest(ctx context.Context, req Request, venueOf func() (venue.Venue, error)) (_ Result, err error) {
+	held := false
+	defer func() { s.outcomes.count(held, err) }()
 	now := s.Now().UTC()
 	f := errs.Fields{}
 	if !idRE.MatchString(req.ID) {
@@ -253,7 +257,8 @@ func (s *Service) ingest(ctx context.Context, req Request, venueOf func() (venue
 		sp := s.People.Seal(person) // encryption runs here, in parallel, not in the writer
 		it.person = &sp
 	}
-	if res, held, err := s.screenScan(ctx, it, person, v, now); held {
+	if res, h, err := s.screenScan(ctx, it, person, v, now); h {
+		held = true
 		return res, err
 	}
 	out, err := s.writer.submit(ctx, it)

@@ -62,6 +62,10 @@ type Config struct {
 	BackupEvery     time.Duration // how often
 	BackupKeep      int           // how many to keep
 	BackupRecipient string        // the age public key backups are encrypted to
+	// Production behind a proxy, and monitoring (README, "Production").
+	TrustedProxies string // comma-separated CIDRs (or addresses) of reverse proxies whose X-Forwarded-For is believed
+	MetricsToken   string // bearer token for /metrics on the public address; a secret: only ANTICOVID_METRICS_TOKEN sets it
+	MetricsAddr    string // a separate listen address serving /metrics without a token
 
 	// envErrs are environment values that did not parse: Validate reports
 	// them rather than silently falling back to the default.
@@ -96,6 +100,10 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.Float64Var(&c.EmailRate, "smtp-rate", c.envFloat("SMTP_RATE", 5), "emails per second through the SMTP server (ANTICOVID_SMTP_RATE)")
 	fs.BoolVar(&c.DevMessages, "dev-messages", c.envBool("DEV_MESSAGES"), "development: record messages of channels without a provider in DATA/dev-messages.txt instead of sending them; --demo implies it (ANTICOVID_DEV_MESSAGES)")
 	fs.StringVar(&c.ENAppBundleID, "en-app-bundle-id", env("EN_APP_BUNDLE_ID", ""), "the app's id (reverse DNS, e.g. vn.gov.bluezone) written in each Exposure Notification export's signature info (ANTICOVID_EN_APP_BUNDLE_ID)")
+	fs.StringVar(&c.TrustedProxies, "trusted-proxies", env("TRUSTED_PROXIES", ""), "comma-separated CIDRs of reverse proxies in front; only their X-Forwarded-For, Forwarded and X-Real-IP are believed (ANTICOVID_TRUSTED_PROXIES)")
+	c.MetricsToken = os.Getenv("ANTICOVID_METRICS_TOKEN") // a secret: environment only, never a flag
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", env("METRICS_ADDR", ""), "a separate listen address for /metrics without a token, e.g. 127.0.0.1:9090; "+
+		"without it /metrics is served only to the bearer token in ANTICOVID_METRICS_TOKEN, or not at all (ANTICOVID_METRICS_ADDR)")
 	fs.IntVar(&c.CampaignMaxRate, "campaign-max-rate", int(c.envInt("CAMPAIGN_MAX_RATE", 6000)), "the most messages a minute one campaign may queue (ANTICOVID_CAMPAIGN_MAX_RATE)")
 	fs.StringVar(&c.BackupDir, "backup-dir", env("BACKUP_DIR", ""), "write an encrypted backup into this directory every --backup-every; empty: no scheduled backups (ANTICOVID_BACKUP_DIR)")
 	fs.DurationVar(&c.BackupEvery, "backup-every", c.envDuration("BACKUP_EVERY", 24*time.Hour), "how often scheduled backups run (ANTICOVID_BACKUP_EVERY)")
@@ -187,12 +195,55 @@ func (c *Config) Validate() error {
 	if c.EmailRate <= 0 || c.EmailRate > 10000 {
 		errs = append(errs, fmt.Errorf("--smtp-rate %v: want more than 0 and at most 10000 a second", c.EmailRate))
 	}
+	if _, err := parseProxies(c.TrustedProxies); err != nil {
+		errs = append(errs, err)
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			errs = append(errs, fmt.Errorf("--metrics-addr %q: want host:port", c.MetricsAddr))
+		} else if c.MetricsAddr == c.Addr {
+			errs = append(errs, fmt.Errorf("--metrics-addr %q: must differ from --addr (use ANTICOVID_METRICS_TOKEN to serve /metrics there)", c.MetricsAddr))
+		}
+	}
+	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
+		errs = append(errs, errors.New("ANTICOVID_METRICS_TOKEN: at least 16 characters"))
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
 		errs = append(errs, fmt.Errorf("--log-level %q: want debug, info, warn or error", c.LogLevel))
 	}
 	return errors.Join(errs...)
+}
+
+// Proxies are the --trusted-proxies as prefixes (a bare address is one
+// host); Validate has refused a list that does not parse.
+func (c *Config) Proxies() []netip.Prefix {
+	ps, _ := parseProxies(c.TrustedProxies)
+	return ps
+}
+
+func parseProxies(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for item := range strings.SplitSeq(list, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(item)
+		if err != nil {
+			a, aerr := netip.ParseAddr(item)
+			if aerr != nil || a.Zone() != "" {
+				return nil, fmt.Errorf("--trusted-proxies %q: want CIDRs such as 10.0.0.0/8, 2001:db8::/32 or single addresses", item)
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		if p.Addr().Is4In6() {
+			p = netip.PrefixFrom(p.Addr().Unmap(), max(p.Bits()-96, 0))
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 // PublicURL is the base URL printed in QR codes.

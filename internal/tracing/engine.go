@@ -67,6 +67,8 @@ type Source interface {
 // Engine merges the contacts every source finds.
 type Engine struct {
 	Sources []Source
+
+	timer atomic.Pointer[Timer] // set by OnTrace (timing.go)
 }
 
 // NewEngine returns an engine over QR check-ins with the given rules.

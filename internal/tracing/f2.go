@@ -76,6 +76,7 @@ type Found struct {
 // contacts first, skipping people in exclude (the case, its F1s) and anyone
 // already found. progress is called after each seed.
 func (e *Engine) Expand(ctx context.Context, seeds []Seed, b Bounds, exclude map[int64]bool, until time.Time, progress func(done, total, found int)) ([]Found, error) {
+	defer e.timed("f2", time.Now())
 	if err := b.Validate(); err != nil {
 		return nil, fmt.Errorf("expand: %w", err)
 	}

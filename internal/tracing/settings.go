@@ -60,6 +60,31 @@ func SettingsOf(r Rules) RuleSettings {
 	return rs
 }
 
+// Validate checks every field in minutes, before any is turned into a
+// duration (a huge number must not wrap around into a valid one), and names
+// each bad field as the JSON and the form call it. Nothing is defaulted: a
+// zero is refused, not replaced.
+func (rs RuleSettings) Validate() error {
+	f := errs.Fields{}
+	if rs.MinOverlapMinutes < 0 || rs.MinOverlapMinutes > 24*60 {
+		f.Add("min_overlap_minutes", msg.Both("tracing.minimum_overlap_0_to"))
+	}
+	if rs.HourWindowMinutes < 1 || rs.HourWindowMinutes > 6*60 {
+		f.Add("hour_window_minutes", msg.Both("tracing.within_hour_window_1"))
+	}
+	if rs.StayCapMinutes < 1 || rs.StayCapMinutes > 48*60 {
+		f.Add("stay_cap_minutes", msg.Both("tracing.stay_cap_1_minute"))
+	}
+	for code, m := range rs.DefaultStayMinutes {
+		if _, ok := venue.CategoryOf(code); !ok {
+			f.Add("default_stay_minutes."+code, msg.Both("tracing.unknown_category"))
+		} else if m < 1 || m > 48*60 {
+			f.Add("default_stay_minutes."+code, msg.Both("tracing.default_stay_range", code))
+		}
+	}
+	return f.Err()
+}
+
 // CanSetRules reports whether p may change the province's tracing rules:
 // province administrators and the Department of Health.
 func CanSetRules(p *auth.Principal) bool {
@@ -140,30 +165,13 @@ func (s *Settings) Current(ctx context.Context) (RuleSettings, error) {
 }
 
 // Save validates, stores and applies new rules, set by username at now:
-// every trace started afterwards uses them.
+// every trace started afterwards uses them. rs is complete: callers that
+// change some fields start from Current (a partial form resets nothing).
 func (s *Settings) Save(ctx context.Context, username string, now time.Time, rs RuleSettings) (RuleSettings, error) {
 	if err := s.Load(ctx); err != nil {
 		return RuleSettings{}, err
 	}
-	f := errs.Fields{}
-	for code := range rs.DefaultStayMinutes {
-		if _, ok := venue.CategoryOf(code); !ok {
-			f.Add("default_stay_minutes."+code, msg.Both("tracing.unknown_category"))
-		}
-	}
-	if rs.HourWindowMinutes == 0 {
-		rs.HourWindowMinutes = 60
-	}
-	if rs.StayCapMinutes == 0 {
-		rs.StayCapMinutes = int(DefaultRules().StayCap / time.Minute)
-	}
-	r := rs.Rules()
-	if err := r.Validate(); err != nil {
-		for k, v := range errs.FieldsOf(err) {
-			f.Add(k, v)
-		}
-	}
-	if err := f.Err(); err != nil {
+	if err := rs.Validate(); err != nil {
 		return RuleSettings{}, fmt.Errorf("tracing settings: %w", err)
 	}
 	// Only what differs from the categories' own stays is kept.

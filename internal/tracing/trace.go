@@ -23,6 +23,7 @@ type Trace struct {
 // Trace finds personID's stays and contacts in w. The QR source reuses the
 // stays it read instead of reading them again.
 func (e *Engine) Trace(ctx context.Context, personID int64, w Window) (*Trace, error) {
+	defer e.timed("f1", time.Now())
 	t := &Trace{Window: w, rules: DefaultRules()}
 	q := e.QR()
 	if q != nil {

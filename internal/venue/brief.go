@@ -73,13 +73,17 @@ func Door(ctx context.Context, db *sqldb.DB, id int64) (Venue, error) {
 }
 
 // ApprovedIn returns the approved venues of a commune or district (level
-// "commune" or "district") within p's sector, by category then name. The
+// "commune" or "district") within p's sector (a venue manager: only their
+// own), by category then name. The
 // caller checks p's jurisdiction over the unit.
 func ApprovedIn(ctx context.Context, db *sqldb.DB, p *auth.Principal, level, unit string) ([]Brief, error) {
 	if level != "commune" && level != "district" {
 		return nil, fmt.Errorf("approved venues: level %q: %w", level, errs.ErrInvalid)
 	}
 	sector, args := SectorSQL(p, 2)
+	if p != nil && p.Role == auth.VenueManager { // their own venues, not their commune's
+		sector, args = " AND manager_id = $2", []any{p.UserID}
+	}
 	rows, err := db.R.QueryContext(ctx, `SELECT id, name, category, address, commune_code, province_code, lat, lon FROM venues
 		WHERE status = 'approved' AND `+level+`_code = $1`+sector+` ORDER BY category, name`, append([]any{unit}, args...)...)
 	if err != nil {

@@ -61,7 +61,6 @@ func (s *Server) apiDashboard(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Cache-Control", "private, no-cache")
 	writeJSON(w, http.StatusOK, f)
 	return nil
 }
@@ -80,7 +79,6 @@ func (s *Server) apiDashboardStream(w http.ResponseWriter, r *http.Request) erro
 	rc.SetWriteDeadline(time.Time{})
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	ch, stop := s.Ops.Dashboard.Subscribe()

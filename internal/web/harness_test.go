@@ -68,12 +68,21 @@ var accounts = []auth.NewUser{
 
 func newEnv(t *testing.T, db *sqldb.DB) *env {
 	t.Helper()
+	return newEnvConfig(t, db, nil)
+}
+
+// newEnvConfig is newEnv with settings changed by configure first.
+func newEnvConfig(t *testing.T, db *sqldb.DB, configure func(*config.Config)) *env {
+	t.Helper()
 	ctx := context.Background()
 	v, err := vault.New(bytes.Repeat([]byte{42}, 32))
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := &config.Config{Addr: "127.0.0.1:0", Province: "80", Retention: 21 * 24 * time.Hour, SessionTTL: time.Hour, MaxBody: 64 << 10, LogLevel: "error", CheckinRate: 20}
+	if configure != nil {
+		configure(cfg)
+	}
 	e := &env{t: t, db: db, auth: auth.NewService(db, time.Hour), tokens: map[string]string{}, venues: map[string]int64{}}
 	keys, err := token.NewKeyring()
 	if err != nil {

@@ -1,17 +1,17 @@
 package web
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/time/rate"
 
 	"anticovid/internal/auth"
@@ -42,7 +42,8 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// observe gives every request an id and logs and counts it.
+// observe gives every request an id, resolves its client address, sets the
+// security headers, and logs and counts it.
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -53,12 +54,11 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			id = hex.EncodeToString(b)
 		}
 		w.Header().Set("X-Request-ID", id)
-		h := w.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "same-origin")
-		h.Set("X-Frame-Options", "DENY")
+		_, pattern := s.mux.Handler(r)
+		s.secureHeaders(w.Header(), pattern)
 		sw := &statusWriter{ResponseWriter: w}
-		r = r.WithContext(auth.WithRequestID(r.Context(), id))
+		ctx := auth.WithRequestID(r.Context(), id)
+		r = r.WithContext(context.WithValue(ctx, clientKey{}, s.proxies.client(r)))
 		defer func() {
 			if v := recover(); v != nil {
 				s.log.Error("panic", "panic", v, "request_id", id, "path", r.URL.Path)
@@ -66,13 +66,50 @@ func (s *Server) observe(next http.Handler) http.Handler {
 					http.Error(sw, "internal error", http.StatusInternalServerError)
 				}
 			}
-			_, pattern := s.mux.Handler(r)
-			s.metrics.observe(r.Method, pattern, sw.status, time.Since(start))
+			s.metrics.observe(pattern, sw.status, time.Since(start))
 			s.log.Info("http", "request_id", id, "method", r.Method, "path", r.URL.Path,
 				"status", sw.status, "ms", time.Since(start).Milliseconds())
 		}()
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// scanPatterns are the pages that open the camera (staff scanning): only
+// they may use it, and only they run qr-scanner's worker, which it builds
+// from a blob: URL.
+var scanPatterns = map[string]bool{"GET /venues/{id}/staff": true}
+
+// secureHeaders sets the headers every answer carries. Cache-Control starts
+// as no-store, since most answers hold personal data; the few public,
+// cacheable ones (static files, the public map and feeds) set their own.
+func (s *Server) secureHeaders(h http.Header, pattern string) {
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Cache-Control", "no-store")
+	if scanPatterns[pattern] {
+		h.Set("Content-Security-Policy", s.csp+"; worker-src 'self' blob:")
+		h.Set("Permissions-Policy", "camera=(self), "+permissionsBase)
+		return
+	}
+	h.Set("Content-Security-Policy", s.csp+"; worker-src 'self'")
+	h.Set("Permissions-Policy", "camera=(), "+permissionsBase)
+}
+
+// permissionsBase is the Permissions-Policy besides the camera: venue
+// registration asks for the position (register.js), nothing asks for more.
+const permissionsBase = "geolocation=(self), microphone=(), payment=(), usb=(), serial=()"
+
+// contentSecurityPolicy allows scripts and styles from this server only (no
+// inline script, no inline style attribute), images also from the map tile
+// server when one is configured, and no framing at all.
+func contentSecurityPolicy(mapTiles string) string {
+	img := "'self' data:"
+	if u, err := url.Parse(mapTiles); err == nil && u.Host != "" {
+		img += " " + u.Scheme + "://" + u.Host
+	}
+	return "default-src 'self'; script-src 'self'; style-src 'self'; img-src " + img +
+		"; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 }
 
 // limitBody caps every request body.
@@ -106,8 +143,13 @@ var bodyLimits = map[string]int64{
 
 // authenticate resolves a bearer token or session cookie into the request's
 // principal. A bad bearer token is refused outright; a stale cookie is dropped.
+// /metrics is left to metricsPage: its bearer token is the scraper's, no user's.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/metrics" {
+			next.ServeHTTP(w, r)
+			return
+		}
 		if h := r.Header.Get("Authorization"); h != "" {
 			tok, ok := strings.CutPrefix(h, "Bearer ")
 			p, err := s.Auth.Resolve(r.Context(), strings.TrimSpace(tok))
@@ -126,41 +168,6 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
-
-// metrics are the Prometheus collectors of the HTTP layer.
-type metrics struct {
-	reg      *prometheus.Registry
-	requests *prometheus.CounterVec
-	duration *prometheus.HistogramVec
-}
-
-func newMetrics() *metrics {
-	m := &metrics{reg: prometheus.NewRegistry(),
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "anticovid_http_requests_total",
-			Help: "HTTP requests by route pattern and status."}, []string{"route", "status"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "anticovid_http_request_duration_seconds",
-			Help: "HTTP request latency by route pattern.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}, []string{"route"}),
-	}
-	m.reg.MustRegister(m.requests, m.duration, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return m
-}
-
-func (m *metrics) observe(method, pattern string, status int, d time.Duration) {
-	if pattern == "" {
-		pattern = "unmatched"
-	}
-	m.requests.WithLabelValues(pattern, httpStatus(status)).Inc()
-	m.duration.WithLabelValues(pattern).Observe(d.Seconds())
-}
-
-func httpStatus(code int) string {
-	if code == 0 {
-		code = 200
-	}
-	return http.StatusText(code)
-}
-
-func (m *metrics) handler() http.Handler { return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}) }
 
 // limiter is a per-key token bucket of failures (failed logins by address and
 // by username): while a key's bucket is empty, attempts are refused unchecked.
@@ -201,12 +208,115 @@ func (l *limiter) take(key string) bool {
 	return l.get(key).Allow()
 }
 
-// clientIP is the peer address (a proxy in front should be configured to set
-// the real one; we do not trust X-Forwarded-For by default).
+// clientKey holds the request's client address in its context.
+type clientKey struct{}
+
+// clientIP is the address of the client that sent the request, as observe
+// resolved it (proxies.client): every per-address limit and record uses it.
 func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if ip, ok := r.Context().Value(clientKey{}).(string); ok {
+		return ip
+	}
+	return peerHost(r.RemoteAddr)
+}
+
+// peerHost is the host of a connection's remote address.
+func peerHost(remote string) string {
+	host, _, err := net.SplitHostPort(remote)
 	if err != nil {
-		return r.RemoteAddr
+		return remote
 	}
 	return host
+}
+
+// proxies are the --trusted-proxies: the reverse proxies whose forwarding
+// headers are believed. Without them every peer is a client.
+type proxies []netip.Prefix
+
+func (ps proxies) trusted(a netip.Addr) bool {
+	for _, p := range ps {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// client resolves the client's address. Headers count only when the direct
+// peer is a trusted proxy; then the client is the right-most address of
+// X-Forwarded-For that is not itself a trusted proxy (what each proxy
+// appends is true, what the client wrote on the left is not), else of
+// Forwarded's for=, else X-Real-IP. A value that does not parse stops the
+// walk at the last proxy seen: a garbled header never picks the address.
+func (ps proxies) client(r *http.Request) string {
+	peer, ok := parseHostAddr(peerHost(r.RemoteAddr))
+	if !ok {
+		return peerHost(r.RemoteAddr)
+	}
+	if !ps.trusted(peer) {
+		return peer.String()
+	}
+	chain := headerList(r.Header, "X-Forwarded-For")
+	if len(chain) == 0 {
+		chain = forwardedFor(r.Header)
+	}
+	if len(chain) == 0 {
+		chain = headerList(r.Header, "X-Real-Ip")
+	}
+	client := peer
+	for i := len(chain) - 1; i >= 0; i-- {
+		a, ok := parseHostAddr(chain[i])
+		if !ok {
+			break
+		}
+		client = a
+		if !ps.trusted(a) {
+			break
+		}
+	}
+	return client.String()
+}
+
+// headerList splits every line of a comma-separated header into its items.
+func headerList(h http.Header, name string) []string {
+	var out []string
+	for _, line := range h.Values(name) {
+		for item := range strings.SplitSeq(line, ",") {
+			out = append(out, strings.TrimSpace(item))
+		}
+	}
+	return out
+}
+
+// forwardedFor is the for= of each element of RFC 7239 Forwarded headers;
+// an element without one (or an obfuscated one) is kept as "" so that the
+// walk stops there.
+func forwardedFor(h http.Header) []string {
+	var out []string
+	for _, elem := range headerList(h, "Forwarded") {
+		v := ""
+		for pair := range strings.SplitSeq(elem, ";") {
+			if k, val, ok := strings.Cut(strings.TrimSpace(pair), "="); ok && strings.EqualFold(k, "for") {
+				v = strings.Trim(val, `"`)
+			}
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// parseHostAddr parses an address, with or without a port, brackets or an
+// IPv6 zone; IPv4-mapped IPv6 becomes IPv4 so one client has one key.
+func parseHostAddr(s string) (netip.Addr, bool) {
+	if len(s) > 100 {
+		return netip.Addr{}, false
+	}
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().Unmap().WithZone(""), true
+	}
+	a, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(s, "["), "]"))
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	return a.Unmap().WithZone(""), true
 }

@@ -81,7 +81,6 @@ func (s *Server) declQRPNG(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	w.Header().Set("Content-Type", "image/png")
-	w.Header().Set("Cache-Control", "private, max-age=86400")
 	if r.URL.Query().Has("download") {
 		w.Header().Set("Content-Disposition", `attachment; filename="ma-qr-khai-bao-y-te.png"`)
 	}
@@ -99,7 +98,6 @@ func (s *Server) declQRSVG(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	w.Header().Set("Content-Type", "image/svg+xml")
-	w.Header().Set("Cache-Control", "private, max-age=86400")
 	w.Write(svg)
 	return nil
 }

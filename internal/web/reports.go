@@ -284,15 +284,23 @@ func (s *Server) apiSendReport(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) apiReportEmail(w http.ResponseWriter, r *http.Request) error {
+	// email is required: a body without it (or with a typo for its name)
+	// must not clear the address; "" clears it on purpose.
 	var in struct {
-		Email string `json:"email"`
+		Email *string `json:"email"`
 	}
-	if err := decodeJSON(r, &in); err != nil {
+	if err := decodeStrict(r, &in); err != nil {
 		return err
 	}
-	if err := s.Ops.Reports.SetEmail(r.Context(), auth.From(r.Context()), r.PathValue("unit"), in.Email); err != nil {
+	if in.Email == nil {
+		return fmt.Errorf("report email: %w", &errs.Invalid{Fields: map[string]string{"email": msg.Both("web.field.required")}})
+	}
+	if len(*in.Email) > 254 {
+		return fmt.Errorf("report email: %w", &errs.Invalid{Fields: map[string]string{"email": msg.Both("reports.invalid_email_address")}})
+	}
+	if err := s.Ops.Reports.SetEmail(r.Context(), auth.From(r.Context()), r.PathValue("unit"), *in.Email); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"unit": r.PathValue("unit"), "email": in.Email})
+	writeJSON(w, http.StatusOK, map[string]string{"unit": r.PathValue("unit"), "email": strings.TrimSpace(*in.Email)})
 	return nil
 }

@@ -72,12 +72,29 @@ func (s *Server) apiFail(w http.ResponseWriter, r *http.Request, err error) {
 
 // decodeJSON reads one JSON object into v: a malformed body is ErrInvalid, an
 // oversize one ErrTooLarge, trailing data is refused.
-func decodeJSON(r *http.Request, v any) error {
+func decodeJSON(r *http.Request, v any) error { return decodeBody(r, v, false) }
+
+// decodeStrict is decodeJSON for settings: an unknown field or a value of
+// the wrong type is refused under that field's name, so a typo never
+// passes as "not given".
+func decodeStrict(r *http.Request, v any) error { return decodeBody(r, v, true) }
+
+func decodeBody(r *http.Request, v any, strict bool) error {
 	dec := json.NewDecoder(r.Body)
+	if strict {
+		dec.DisallowUnknownFields()
+	}
 	if err := dec.Decode(v); err != nil {
 		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
+		var typeErr *json.UnmarshalTypeError
+		unknown, isUnknown := strings.CutPrefix(err.Error(), "json: unknown field ")
+		switch {
+		case errors.As(err, &tooBig):
 			return fmt.Errorf("decode: %w", errs.ErrTooLarge)
+		case strict && errors.As(err, &typeErr) && typeErr.Field != "":
+			return fmt.Errorf("decode: %w", &errs.Invalid{Fields: map[string]string{typeErr.Field: msg.Both("web.field.type")}})
+		case strict && isUnknown:
+			return fmt.Errorf("decode: %w", &errs.Invalid{Fields: map[string]string{strings.Trim(unknown, `"`): msg.Both("web.field.unknown")}})
 		}
 		return fmt.Errorf("decode: %w", &errs.Invalid{Fields: map[string]string{"body": msg.Both("web.json.malformed", err.Error())}})
 	}
@@ -163,7 +180,6 @@ func sendDownload(w http.ResponseWriter, contentType, disposition, name string, 
 	h := w.Header()
 	h.Set("Content-Type", contentType)
 	h.Set("Content-Disposition", mime.FormatMediaType(disposition, map[string]string{"filename": name}))
-	h.Set("Cache-Control", "private, no-cache") // a reissue changes the code
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.Write(body)
 }

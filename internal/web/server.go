@@ -71,7 +71,7 @@ type Deps struct {
 type Server struct {
 	Deps
 	log       *slog.Logger
-	mux       *http.ServeMux
+	mux       *routeMux
 	routes    []route // API routes, for the OpenAPI document
 	pages     *pages
 	metrics   *metrics
@@ -85,6 +85,24 @@ type Server struct {
 	// when the check-in rate is unlimited.
 	declareIP *limiter
 	handler   http.Handler
+	proxies   proxies // --trusted-proxies
+	csp       string  // the Content-Security-Policy of every answer
+}
+
+// routeMux is the ServeMux that remembers every pattern registered on it, so
+// tests can walk the whole route table (headers on every answer).
+type routeMux struct {
+	*http.ServeMux
+	patterns []string
+}
+
+func (m *routeMux) Handle(pattern string, h http.Handler) {
+	m.patterns = append(m.patterns, pattern)
+	m.ServeMux.Handle(pattern, h)
+}
+
+func (m *routeMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	m.Handle(pattern, http.HandlerFunc(h))
 }
 
 // route is one API route as the OpenAPI document lists it.
@@ -98,9 +116,21 @@ const sessionCookie = "anticovid_session"
 
 // New builds the server and its routes.
 func New(d Deps) *Server {
-	s := &Server{Deps: d, log: d.Log, mux: http.NewServeMux(), pages: loadPages(),
-		metrics: newMetrics(),
+	s := &Server{Deps: d, log: d.Log, mux: &routeMux{ServeMux: http.NewServeMux()}, pages: loadPages(),
+		proxies: d.Config.Proxies(), csp: contentSecurityPolicy(d.Config.MapTiles),
 		loginIP: newLimiter(rate.Every(3*time.Second), 20), loginUser: newLimiter(rate.Every(12*time.Second), 5)}
+	var counter checkinCounter
+	if d.Checkins != nil {
+		counter = d.Checkins
+	}
+	var outbox outboxStats
+	if d.Outbox != nil {
+		outbox = d.Outbox
+	}
+	s.metrics = newMetrics(counter, outbox)
+	if d.Cases != nil && d.Cases.Engine != nil {
+		d.Cases.Engine.OnTrace(s.metrics.trace)
+	}
 	s.scans = newLimiter(rate.Limit(d.Config.CheckinRate), int(4*d.Config.CheckinRate)+1)
 	// Each feature registers its routes in its own file, next to its handlers.
 	s.routesPlatform()
@@ -149,7 +179,7 @@ func New(d Deps) *Server {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 // routesPlatform serves what is not a screen: static assets, health,
-// metrics, and the JSON 404 of unknown API routes.
+// metrics (with --metrics-token), and the JSON 404 of unknown API routes.
 func (s *Server) routesPlatform() {
 	static, _ := fs.Sub(staticFS, "static")
 	fileServer := http.StripPrefix("/static/", http.FileServerFS(static))
@@ -158,7 +188,9 @@ func (s *Server) routesPlatform() {
 		fileServer.ServeHTTP(w, r)
 	}))
 	s.mux.HandleFunc("GET /healthz", s.healthz)
-	s.mux.Handle("GET /metrics", s.metrics.handler())
+	if s.Config.MetricsToken != "" { // else only on --metrics-addr, or nowhere
+		s.mux.HandleFunc("GET /metrics", s.metricsPage)
+	}
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		s.apiFail(w, r, fmt.Errorf("no route %s %s: %w", r.Method, r.URL.Path, errs.ErrNotFound))
 	})

@@ -8,6 +8,7 @@ import (
 
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
+	"anticovid/internal/msg"
 	"anticovid/internal/tracing"
 	"anticovid/internal/venue"
 )
@@ -29,8 +30,23 @@ func (s *Server) apiRules(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// apiSetRules changes the fields the body names; the others keep their
+// values (the body is decoded onto the rules in force).
 func (s *Server) apiSetRules(w http.ResponseWriter, r *http.Request) error {
-	return answerJSON(w, r, http.StatusOK, s.Cases.SetSettings)
+	p := auth.From(r.Context())
+	rs, err := s.Cases.Settings(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	if err := decodeStrict(r, &rs); err != nil {
+		return err
+	}
+	out, err := s.Cases.SetSettings(r.Context(), p, rs)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 func (s *Server) renderRules(w http.ResponseWriter, r *http.Request, status int, rs tracing.RuleSettings, fieldErrs map[string]string, saved bool) {
@@ -52,18 +68,54 @@ func (s *Server) rulesSubmit(w http.ResponseWriter, r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
 		return fmt.Errorf("rules form: %w", errs.ErrTooLarge)
 	}
-	num := func(k string) int {
-		n, _ := strconv.Atoi(strings.TrimSpace(r.PostFormValue(k)))
-		return n
+	p := auth.From(r.Context())
+	in, err := s.Cases.Settings(r.Context(), p)
+	if err != nil {
+		return err
 	}
-	in := tracing.RuleSettings{MinOverlapMinutes: num("min_overlap_minutes"), WithinHour: r.PostFormValue("within_hour") == "on",
-		HourWindowMinutes: num("hour_window_minutes"), StayCapMinutes: num("stay_cap_minutes"), DefaultStayMinutes: map[string]int{}}
-	for _, c := range venue.Categories {
-		if v := strings.TrimSpace(r.PostFormValue("stay." + c.Code)); v != "" {
-			in.DefaultStayMinutes[c.Code], _ = strconv.Atoi(v)
+	// Fields the form leaves out keep their values; a field sent empty or
+	// not a whole number is named, and nothing is saved.
+	bad := errs.Fields{}
+	num := func(key, field string, dst *int) {
+		if _, sent := r.PostForm[key]; !sent {
+			return
+		}
+		v := strings.TrimSpace(r.PostFormValue(key))
+		n, err := strconv.Atoi(v)
+		switch {
+		case v == "":
+			bad.Add(field, msg.Both("web.field.required"))
+		case err != nil:
+			bad.Add(field, msg.Both("web.form.whole_number"))
+		default:
+			*dst = n
 		}
 	}
-	_, err := s.Cases.SetSettings(r.Context(), auth.From(r.Context()), in)
+	num("min_overlap_minutes", "min_overlap_minutes", &in.MinOverlapMinutes)
+	num("hour_window_minutes", "hour_window_minutes", &in.HourWindowMinutes)
+	num("stay_cap_minutes", "stay_cap_minutes", &in.StayCapMinutes)
+	if _, sent := r.PostForm["hour_window_minutes"]; sent { // a checkbox is absent when unticked
+		in.WithinHour = r.PostFormValue("within_hour") == "on"
+	}
+	stays := map[string]int{}
+	for code, m := range in.DefaultStayMinutes {
+		stays[code] = m
+	}
+	for _, c := range venue.Categories {
+		if v, sent := r.PostForm["stay."+c.Code]; sent && strings.TrimSpace(v[0]) == "" {
+			delete(stays, c.Code) // empty: the category's own default stay
+			continue
+		}
+		m := stays[c.Code]
+		num("stay."+c.Code, "default_stay_minutes."+c.Code, &m)
+		stays[c.Code] = m
+	}
+	in.DefaultStayMinutes = stays
+	if err := bad.Err(); err != nil {
+		s.renderRules(w, r, http.StatusBadRequest, in, errs.FieldsOf(err), false)
+		return nil
+	}
+	_, err = s.Cases.SetSettings(r.Context(), p, in)
 	if fields := errs.FieldsOf(err); fields != nil {
 		s.renderRules(w, r, http.StatusBadRequest, in, fields, false)
 		return nil
