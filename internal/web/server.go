@@ -70,14 +70,12 @@ type Deps struct {
 // Server is the HTTP front of anticovid.
 type Server struct {
 	Deps
-	log       *slog.Logger
-	mux       *http.ServeMux
-	routes    []route // API routes, for the OpenAPI document
-	pages     *pages
-	metrics   *metrics
-	loginIP   *limiter // failed logins per client address
-	loginUser *limiter // failed logins per username
-	scans     *limiter // check-ins per client address
+	log     *slog.Logger
+	mux     *http.ServeMux
+	routes  []route // API routes, for the OpenAPI document
+	pages   *pages
+	metrics *metrics
+	scans   *limiter // check-ins per client address
 	// registerIP counts venue registration codes per client address: SMS
 	// cost money and annoy.
 	registerIP *limiter
@@ -99,13 +97,14 @@ const sessionCookie = "anticovid_session"
 // New builds the server and its routes.
 func New(d Deps) *Server {
 	s := &Server{Deps: d, log: d.Log, mux: http.NewServeMux(), pages: loadPages(),
-		metrics: newMetrics(),
-		loginIP: newLimiter(rate.Every(3*time.Second), 20), loginUser: newLimiter(rate.Every(12*time.Second), 5)}
+		metrics: newMetrics()}
 	s.scans = newLimiter(rate.Limit(d.Config.CheckinRate), int(4*d.Config.CheckinRate)+1)
 	// Each feature registers its routes in its own file, next to its handlers.
 	s.routesPlatform()
 	s.routesOpenAPI()
 	s.routesLogin()
+	s.routesAccountLogin()
+	s.routesAccount()
 	s.routesHome()
 	s.routesAudit()
 	s.routesVenues()
