@@ -37,7 +37,7 @@ var common = sync.OnceValue(func() map[string]bool {
 // sequences are runs people type instead of choosing: a password inside one
 // is refused however long it is.
 var sequences = []string{"01234567890123456789", "98765432109876543210", "abcdefghijklmnopqrstuvwxyz",
-	"qwertyuiopasdfghjklzxcvbnm", "1qaz2wsx3edc4rfv5tgb6yhn7ujm", "qazwsxedcrfvtgbyhnujmikolp", "azertyuiopqsdfghjklmwxcvbn"}
+	"qwertyuiopasdfghjklzxcvbnm", "zyxwvutsrqponmlkjihgfedcba", "1qaz2wsx3edc4rfv5tgb6yhn7ujm", "qazwsxedcrfvtgbyhnujmikolp", "azertyuiopqsdfghjklmwxcvbn"}
 
 // CheckNewPassword is the one rule every password-setting path applies (the
 // `user add` command, venue registration, changing one's own, the reset an

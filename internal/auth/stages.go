@@ -71,7 +71,7 @@ func (s *Service) Pending(ctx context.Context, secret string) (User, string, err
 	var expires int64
 	row := s.DB.R.QueryRowContext(ctx, `SELECT `+userColsOf+`, s.stage, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id
 		WHERE s.token_hash = $1 AND s.kind = $2`, hashSecret(secret), kindPending)
-	u, err := scanUser(scanExtra{scanExtra{row, &stage}, &expires})
+	u, err := scanUser(scanExtra{scanExtra{row, &expires}, &stage}) // columns: user, stage, expires
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, "", fmt.Errorf("pending login: %w", errs.ErrUnauthorized)
 	}

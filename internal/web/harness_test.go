@@ -75,6 +75,9 @@ func newEnv(t *testing.T, db *sqldb.DB) *env {
 	}
 	cfg := &config.Config{Addr: "127.0.0.1:0", Province: "80", Retention: 21 * 24 * time.Hour, SessionTTL: time.Hour, MaxBody: 64 << 10, LogLevel: "error", CheckinRate: 20}
 	e := &env{t: t, db: db, auth: auth.NewService(db, time.Hour), tokens: map[string]string{}, venues: map[string]int64{}}
+	// Tests of other screens log in with the password alone; the account
+	// tests turn the second factor back on (accounts_test.go).
+	e.auth.Vault, e.auth.EnrolOptional = v, true
 	keys, err := token.NewKeyring()
 	if err != nil {
 		t.Fatal(err)
