@@ -11,6 +11,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"anticovid/internal/auth"
+	"anticovid/internal/demo"
 	"anticovid/internal/errs"
 	"anticovid/internal/sqldb"
 	"anticovid/internal/store/storetest"
@@ -35,6 +36,12 @@ func TestPasswordRule(t *testing.T) {
 	for _, pw := range []string{goodPassword, "correct horse battery", "demo-longan-2021", "Bến Lức 2021 mưa to"} {
 		if err := auth.CheckNewPassword("xa.benluc", pw); err != nil {
 			t.Errorf("%q refused: %v", pw, err)
+		}
+	}
+	// The demo's documented password passes for every demo account.
+	for _, a := range demo.Accounts("80") {
+		if err := auth.CheckNewPassword(a.Username, demo.Password); err != nil {
+			t.Errorf("demo account %s: %v", a.Username, err)
 		}
 	}
 	// Every message says the rule's length, in both languages.
