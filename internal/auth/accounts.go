@@ -2,8 +2,6 @@ package auth
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -48,18 +46,6 @@ func mayManage(admin *Principal, target User) bool {
 		return false
 	}
 	return slices.Index(Roles, target.Role) >= slices.Index(Roles, admin.Role)
-}
-
-// UserByID returns an account by id.
-func (s *Service) UserByID(ctx context.Context, id int64) (User, error) {
-	u, err := scanUser(s.DB.R.QueryRowContext(ctx, "SELECT "+userCols+" FROM users WHERE id = $1", id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return User{}, fmt.Errorf("user %d: %w", id, errs.ErrNotFound)
-	}
-	if err != nil {
-		return User{}, fmt.Errorf("user %d: %w", id, err)
-	}
-	return u, nil
 }
 
 // Managed returns the account id if the caller may manage it; accounts

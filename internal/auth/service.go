@@ -131,12 +131,23 @@ func scanUser(row interface{ Scan(...any) error }) (User, error) {
 
 // UserByName returns an account by username.
 func (s *Service) UserByName(ctx context.Context, username string) (User, error) {
-	u, err := scanUser(s.DB.R.QueryRowContext(ctx, "SELECT "+userCols+" FROM users WHERE username = $1", username))
+	return s.userWhere(ctx, "username", username)
+}
+
+// UserByID returns an account by id.
+func (s *Service) UserByID(ctx context.Context, id int64) (User, error) {
+	return s.userWhere(ctx, "id", id)
+}
+
+// userWhere returns the account whose column (a constant of this package)
+// holds value.
+func (s *Service) userWhere(ctx context.Context, column string, value any) (User, error) {
+	u, err := scanUser(s.DB.R.QueryRowContext(ctx, "SELECT "+userCols+" FROM users WHERE "+column+" = $1", value))
 	if errors.Is(err, sql.ErrNoRows) {
-		return User{}, fmt.Errorf("user %s: %w", username, errs.ErrNotFound)
+		return User{}, fmt.Errorf("user %v: %w", value, errs.ErrNotFound)
 	}
 	if err != nil {
-		return User{}, fmt.Errorf("user %s: %w", username, err)
+		return User{}, fmt.Errorf("user %v: %w", value, err)
 	}
 	return u, nil
 }

@@ -76,6 +76,7 @@ func init() {
 		"account.codes.title":           {"Mã khôi phục", "Recovery codes"},
 		"account.codes.enrolled":        {"Đã bật xác thực hai lớp.", "Two-step verification is on."},
 		"account.codes.help":            {"Hãy in hoặc chép 10 mã dưới đây và cất nơi an toàn. Mỗi mã dùng được một lần thay cho mã 6 số khi mất điện thoại. Các mã chỉ hiện một lần này.", "Print or copy the 10 codes below and keep them somewhere safe. Each works once instead of the 6-digit code if you lose your phone. They are shown only this once."},
+		"account.register_login_first":  {"Tài khoản này cần thêm bước xác thực khi đăng nhập: hãy đăng nhập trước, rồi đăng ký địa điểm", "This account has further login steps: log in first, then register the venue"},
 		"account.codes.saved":           {"Tôi đã lưu các mã", "I have saved the codes"},
 	})
 }

@@ -205,13 +205,18 @@ func cookieJar(e *env, name, value string) http.CookieJar {
 	return jar
 }
 
-func userID(t *testing.T, e *env, name string) string {
+func mustUser(t *testing.T, e *env, name string) auth.User {
 	t.Helper()
 	u, err := e.auth.UserByName(context.Background(), name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return itoa64(u.UserID)
+	return u
+}
+
+func userID(t *testing.T, e *env, name string) string {
+	t.Helper()
+	return itoa64(mustUser(t, e, name).UserID)
 }
 
 // Administrators disable, re-enable, force resets and revoke in their

@@ -319,6 +319,12 @@ func (s *Server) registerSubmit(w http.ResponseWriter, r *http.Request) error {
 			rv.Errors["password"] = msg.Both("web.register.existing_account")
 			return fail()
 		}
+		if u.MustReset || u.HasTOTP {
+			// This form signs in with the password alone: an account with
+			// more login steps (a forced reset, a second factor) logs in first.
+			rv.Errors["password"] = msg.Both("account.register_login_first")
+			return fail()
+		}
 		if u.Unit != v.CommuneCode {
 			rv.Errors["commune_code"] = msg.Both("web.register.other_commune", unitDisplayName(u.Unit))
 			return fail()
