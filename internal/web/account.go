@@ -3,7 +3,6 @@ package web
 import (
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 
 	"anticovid/internal/auth"
@@ -38,9 +37,10 @@ type accountView struct {
 	Manages      bool // the viewer administers accounts (link to /accounts)
 }
 
-// doneKeys are the ?done= values a page may confirm, each a catalog key.
-var doneKeys = []string{"account.done.password", "account.done.revoked", "account.done.disable",
-	"account.done.enable", "account.done.reset-password", "account.done.reset-totp", "account.done.enrolled"}
+// doneKeys are the ?done= values a page may confirm, with their texts.
+var doneKeys = map[string]string{"password": "account.done.password", "revoked": "account.done.revoked",
+	"disable": "account.done.disable", "enable": "account.done.enable", "reset-password": "account.done.reset-password",
+	"reset-totp": "account.done.reset-totp", "enrolled": "account.done.enrolled"}
 
 func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status int, u auth.User, v accountView) error {
 	ctx := r.Context()
@@ -55,9 +55,7 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status in
 	if v.RecoveryLeft, err = s.Auth.RecoveryCodesLeft(ctx, u.UserID); err != nil {
 		return err
 	}
-	if d := "account.done." + r.URL.Query().Get("done"); slices.Contains(doneKeys, d) {
-		v.Done = d
-	}
+	v.Done = doneKeys[r.URL.Query().Get("done")]
 	v.Account, v.Manages = u, auth.From(ctx).Manages()
 	s.render(w, r, status, "account", v)
 	return nil
