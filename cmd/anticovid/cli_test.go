@@ -71,6 +71,13 @@ func TestUserAddAndToken(t *testing.T) {
 			t.Errorf("user add %v accepted: %s", bad, out)
 		}
 	}
+	// The password rule of every other path: length, common and breached
+	// passwords however dressed, the username inside.
+	for _, pw := range []string{"ngắn quá", "Password12345!", "qwertyuiop1234", "ok.name-mật-khẩu", "aaaaaaaaaaaaaaaa"} {
+		if out, err := cli(t, pw+"\n", "user", "add", "--data", dir, "--username", "ok.name", "--role", "commune_officer", "--unit", "27991"); err == nil || !strings.Contains(out, "password") {
+			t.Errorf("user add with password %q: %v %s", pw, err, out)
+		}
+	}
 	tok, err := cli(t, "", "token", "create", "--data", dir, "--username", "xa.benluc")
 	tok = strings.TrimSpace(tok)
 	if err != nil || !strings.HasPrefix(tok, "act_") || strings.Contains(tok, "\n") {

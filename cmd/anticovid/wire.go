@@ -109,6 +109,10 @@ func open(ctx context.Context, cfg *config.Config, logOut io.Writer) (*app, erro
 		venues: &venue.Service{DB: db, Vault: v, Signer: keys, BaseURL: cfg.PublicURL(), Province: cfg.Province},
 		outbox: &notify.Outbox{DB: db, Vault: v, Log: log, Senders: map[string]notify.Sender{}},
 	}
+	// The second factor's secrets are sealed with the vault; only a demo
+	// lets officials skip enrolment (production sends them to it at login).
+	a.auth.Vault, a.auth.EnrolOptional = v, cfg.Demo
+
 	// Each channel's provider comes from the configuration; the development
 	// recorder only with --demo or --dev-messages.
 	if err := notify.Configure(a.outbox, cfg, log); err != nil {

@@ -13,6 +13,9 @@ import (
 	"anticovid/internal/store/storetest"
 )
 
+// goodPassword passes the password rule.
+const goodPassword = "lúa chín vàng đồng"
+
 func TestPasswordHash(t *testing.T) {
 	h := auth.HashPassword("mật khẩu dài đủ")
 	if !strings.HasPrefix(h, "$argon2id$v=19$m=19456,t=2,p=1$") {
@@ -32,7 +35,7 @@ func TestUsersSessionsTokens(t *testing.T) {
 		s := auth.NewService(db, time.Hour)
 		now := time.Now()
 		s.Now = func() time.Time { return now }
-		u, err := s.CreateUser(ctx, auth.NewUser{Username: "xa.benluc", Password: "0123456789", Role: auth.CommuneOfficer, Unit: "27991"})
+		u, err := s.CreateUser(ctx, auth.NewUser{Username: "xa.benluc", Password: goodPassword, Role: auth.CommuneOfficer, Unit: "27991"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -41,14 +44,14 @@ func TestUsersSessionsTokens(t *testing.T) {
 			u     auth.NewUser
 			field string
 		}{
-			{auth.NewUser{Username: "xa.benluc", Password: "0123456789", Role: auth.CommuneOfficer, Unit: "27991"}, "username"},
-			{auth.NewUser{Username: "ab", Password: "0123456789", Role: auth.CommuneOfficer, Unit: "27991"}, "username"},
+			{auth.NewUser{Username: "xa.benluc", Password: goodPassword, Role: auth.CommuneOfficer, Unit: "27991"}, "username"},
+			{auth.NewUser{Username: "ab", Password: goodPassword, Role: auth.CommuneOfficer, Unit: "27991"}, "username"},
 			{auth.NewUser{Username: "short", Password: "123", Role: auth.CommuneOfficer, Unit: "27991"}, "password"},
-			{auth.NewUser{Username: "norole", Password: "0123456789", Role: "king", Unit: "80"}, "role"},
-			{auth.NewUser{Username: "nounit", Password: "0123456789", Role: auth.ProvinceAdmin, Unit: "999"}, "unit"},
-			{auth.NewUser{Username: "level", Password: "0123456789", Role: auth.CommuneOfficer, Unit: "803"}, "unit"},
-			{auth.NewUser{Username: "dept", Password: "0123456789", Role: auth.DepartmentOfficer, Unit: "80", Department: "army"}, "department"},
-			{auth.NewUser{Username: "dept2", Password: "0123456789", Role: auth.CommuneOfficer, Unit: "27991", Department: "health"}, "department"},
+			{auth.NewUser{Username: "norole", Password: goodPassword, Role: "king", Unit: "80"}, "role"},
+			{auth.NewUser{Username: "nounit", Password: goodPassword, Role: auth.ProvinceAdmin, Unit: "999"}, "unit"},
+			{auth.NewUser{Username: "level", Password: goodPassword, Role: auth.CommuneOfficer, Unit: "803"}, "unit"},
+			{auth.NewUser{Username: "dept", Password: goodPassword, Role: auth.DepartmentOfficer, Unit: "80", Department: "army"}, "department"},
+			{auth.NewUser{Username: "dept2", Password: goodPassword, Role: auth.CommuneOfficer, Unit: "27991", Department: "health"}, "department"},
 		}
 		for _, b := range bad {
 			_, err := s.CreateUser(ctx, b.u)
@@ -64,10 +67,10 @@ func TestUsersSessionsTokens(t *testing.T) {
 		if _, err := s.Authenticate(ctx, "xa.benluc", "wrong password"); !errors.Is(err, errs.ErrUnauthorized) {
 			t.Fatalf("wrong password: %v", err)
 		}
-		if _, err := s.Authenticate(ctx, "nobody", "0123456789"); !errors.Is(err, errs.ErrUnauthorized) {
+		if _, err := s.Authenticate(ctx, "nobody", goodPassword); !errors.Is(err, errs.ErrUnauthorized) {
 			t.Fatalf("unknown user: %v", err)
 		}
-		if got, err := s.Authenticate(ctx, "xa.benluc", "0123456789"); err != nil || got.UserID != u.UserID {
+		if got, err := s.Authenticate(ctx, "xa.benluc", goodPassword); err != nil || got.UserID != u.UserID {
 			t.Fatalf("login: %v", err)
 		}
 		sess, err := s.NewSession(ctx, u.UserID)

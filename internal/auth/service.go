@@ -18,6 +18,7 @@ import (
 	"anticovid/internal/geo"
 	"anticovid/internal/msg"
 	"anticovid/internal/sqldb"
+	"anticovid/internal/vault"
 )
 
 // Service manages accounts, sessions and API tokens.
@@ -25,11 +26,19 @@ type Service struct {
 	DB         *sqldb.DB
 	SessionTTL time.Duration
 	Now        func() time.Time
+	// Vault seals the second factor's secrets; without it nobody can enrol.
+	Vault *vault.Vault
+	// Lockout slows password and code guessing (lockout.go).
+	Lockout *Lockout
+	// EnrolOptional stops sending officials without a second factor to
+	// enrolment at login: for `serve --demo` only (and tests that do not
+	// test the second factor). Production always enforces it.
+	EnrolOptional bool
 }
 
 // NewService returns a Service with the given session lifetime.
 func NewService(db *sqldb.DB, sessionTTL time.Duration) *Service {
-	return &Service{DB: db, SessionTTL: sessionTTL, Now: time.Now}
+	return &Service{DB: db, SessionTTL: sessionTTL, Now: time.Now, Lockout: NewLockout()}
 }
 
 // User is an account as stored (without its password hash).
@@ -37,6 +46,10 @@ type User struct {
 	Principal
 	Disabled  bool      `json:"disabled"`
 	CreatedAt time.Time `json:"created_at"`
+	// MustReset: an administrator asked for a new password at next login.
+	MustReset bool `json:"must_reset"`
+	// HasTOTP: the second factor is enrolled.
+	HasTOTP bool `json:"totp"`
 }
 
 // NewUser is what CreateUser needs.
@@ -55,8 +68,8 @@ func (u NewUser) Validate() error {
 	if !usernameRE.MatchString(u.Username) {
 		f.Add("username", msg.Both("auth.3_64_characters_z"))
 	}
-	if n := len([]rune(u.Password)); n < 10 || n > 256 {
-		f.Add("password", msg.Both("auth.password_10_to_256"))
+	if problem := passwordProblem(u.Username, u.Password); problem != "" {
+		f.Add("password", problem)
 	}
 	levels, ok := unitLevels[u.Role]
 	if !ok {
@@ -98,43 +111,43 @@ func (s *Service) CreateUser(ctx context.Context, u NewUser) (User, error) {
 	return User{Principal: Principal{UserID: id, Username: u.Username, Role: u.Role, Unit: u.Unit, Department: u.Department}, CreatedAt: now}, nil
 }
 
-// SetPassword replaces a user's password.
-func (s *Service) SetPassword(ctx context.Context, username, pw string) error {
-	if n := len([]rune(pw)); n < 10 || n > 256 {
-		return fmt.Errorf("set password: %w", &errs.Invalid{Fields: map[string]string{"password": msg.Both("auth.password_10_to_256")}})
-	}
-	res, err := s.DB.W.ExecContext(ctx, "UPDATE users SET password_hash = $1 WHERE username = $2", HashPassword(pw), username)
-	if err != nil {
-		return fmt.Errorf("set password: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("set password %s: %w", username, errs.ErrNotFound)
-	}
-	return nil
-}
+const userCols = "id, username, role, unit_code, department, disabled, created_at, must_reset, CASE WHEN totp_secret_enc IS NULL THEN 0 ELSE 1 END"
 
-const userCols = "id, username, role, unit_code, department, disabled, created_at"
+// userColsOf is userCols for a query that names the users table u.
+const userColsOf = "u.id, u.username, u.role, u.unit_code, u.department, u.disabled, u.created_at, u.must_reset, CASE WHEN u.totp_secret_enc IS NULL THEN 0 ELSE 1 END"
 
 func scanUser(row interface{ Scan(...any) error }) (User, error) {
 	var u User
 	var role string
-	var disabled int
+	var disabled, mustReset, totp int
 	var created int64
-	if err := row.Scan(&u.UserID, &u.Username, &role, &u.Unit, &u.Department, &disabled, &created); err != nil {
+	if err := row.Scan(&u.UserID, &u.Username, &role, &u.Unit, &u.Department, &disabled, &created, &mustReset, &totp); err != nil {
 		return User{}, err
 	}
 	u.Role, u.Disabled, u.CreatedAt = Role(role), disabled != 0, time.Unix(created, 0).UTC()
+	u.MustReset, u.HasTOTP = mustReset != 0, totp != 0
 	return u, nil
 }
 
 // UserByName returns an account by username.
 func (s *Service) UserByName(ctx context.Context, username string) (User, error) {
-	u, err := scanUser(s.DB.R.QueryRowContext(ctx, "SELECT "+userCols+" FROM users WHERE username = $1", username))
+	return s.userWhere(ctx, "username", username)
+}
+
+// UserByID returns an account by id.
+func (s *Service) UserByID(ctx context.Context, id int64) (User, error) {
+	return s.userWhere(ctx, "id", id)
+}
+
+// userWhere returns the account whose column (a constant of this package)
+// holds value.
+func (s *Service) userWhere(ctx context.Context, column string, value any) (User, error) {
+	u, err := scanUser(s.DB.R.QueryRowContext(ctx, "SELECT "+userCols+" FROM users WHERE "+column+" = $1", value))
 	if errors.Is(err, sql.ErrNoRows) {
-		return User{}, fmt.Errorf("user %s: %w", username, errs.ErrNotFound)
+		return User{}, fmt.Errorf("user %v: %w", value, errs.ErrNotFound)
 	}
 	if err != nil {
-		return User{}, fmt.Errorf("user %s: %w", username, err)
+		return User{}, fmt.Errorf("user %v: %w", value, err)
 	}
 	return u, nil
 }
@@ -217,8 +230,10 @@ func (s *Service) Resolve(ctx context.Context, secret string) (*Principal, error
 		return nil, fmt.Errorf("resolve: %w", errs.ErrUnauthorized)
 	}
 	var expires int64
-	row := s.DB.R.QueryRowContext(ctx, `SELECT u.id, u.username, u.role, u.unit_code, u.department, u.disabled, u.created_at, s.expires_at
-		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1`, hashSecret(secret))
+	// A pending login (kind 'pending') is no session: only the login's
+	// own pages read it, through Pending.
+	row := s.DB.R.QueryRowContext(ctx, `SELECT `+userColsOf+`, s.expires_at
+		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.kind IN ('session', 'api')`, hashSecret(secret))
 	u, err := scanUser(scanExtra{row, &expires})
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("resolve: %w", errs.ErrUnauthorized)

@@ -14,7 +14,6 @@ func init() {
 		"auth.department.police":                {"Công an tỉnh", "Provincial Police"},
 		"auth.department.transport":             {"Sở Giao thông vận tải", "Department of Transport"},
 		"auth.only_department_officers_have":    {"Chỉ cán bộ sở/ngành có sở/ngành", "Only department officers have a department"},
-		"auth.password_10_to_256":               {"Mật khẩu từ 10 đến 256 ký tự", "Password must be 10 to 256 characters"},
 		"auth.role_needs_unit_at":               {"Vai trò %s cần đơn vị cấp %s", "role %s needs a unit at level %s"},
 		"auth.unknown_administrative_unit_code": {"Mã đơn vị hành chính không tồn tại", "Unknown administrative unit code"},
 		"auth.unknown_department":               {"Sở/ngành không hợp lệ", "Unknown department"},

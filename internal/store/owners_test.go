@@ -16,7 +16,7 @@ import (
 // step with the migrations (TestOwnersCoverMigrations) and with
 // docs/ARCHITECTURE.md.
 var owners = map[string]string{
-	"users": "auth", "sessions": "auth", "audit_log": "auth",
+	"users": "auth", "sessions": "auth", "audit_log": "auth", "recovery_codes": "auth",
 	"otp_codes":    "otp",
 	"people":       "people",
 	"venues":       "venue",

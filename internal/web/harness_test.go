@@ -84,6 +84,9 @@ func newEnvConfig(t *testing.T, db *sqldb.DB, configure func(*config.Config)) *e
 		configure(cfg)
 	}
 	e := &env{t: t, db: db, auth: auth.NewService(db, time.Hour), tokens: map[string]string{}, venues: map[string]int64{}}
+	// Tests of other screens log in with the password alone; the account
+	// tests turn the second factor back on (accounts_test.go).
+	e.auth.Vault, e.auth.EnrolOptional = v, true
 	keys, err := token.NewKeyring()
 	if err != nil {
 		t.Fatal(err)

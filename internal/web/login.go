@@ -32,28 +32,21 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 	username := strings.TrimSpace(r.PostFormValue("username"))
 	data := map[string]string{"Next": auth.SafeNext(r.PostFormValue("next")), "Username": username}
 	ip := clientIP(r)
-	if s.loginIP.blocked(ip) || s.loginUser.blocked(username) {
+	if s.Auth.Lockout.Wait(ip, username) > 0 {
 		data["Error"] = "login.limited"
 		s.render(w, r, http.StatusTooManyRequests, "login", data)
 		return nil
 	}
 	u, err := s.Auth.Authenticate(r.Context(), username, r.PostFormValue("password"))
 	if err != nil {
-		s.loginIP.take(ip)
-		s.loginUser.take(username)
+		s.Auth.Lockout.Fail(ip, username)
 		s.log.Warn("login failed", "username", username, "ip", ip)
 		data["Error"] = "login.failed"
 		s.render(w, r, http.StatusUnauthorized, "login", data)
 		return nil
 	}
-	secret, err := s.Auth.NewSession(r.Context(), u.UserID)
-	if err != nil {
-		return err
-	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: secret, Path: "/", HttpOnly: true,
-		Secure: s.Config.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: int(s.Config.SessionTTL.Seconds())})
-	http.Redirect(w, r, data["Next"], http.StatusSeeOther)
-	return nil
+	s.Auth.Lockout.Succeed(ip, username)
+	return s.startLogin(w, r, u, data["Next"])
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {

@@ -35,7 +35,8 @@ func TestLoginSessionsAndCSRF(t *testing.T) {
 	if code != 401 || !strings.Contains(body, "Sai tên đăng nhập hoặc mật khẩu") {
 		t.Fatalf("wrong password: %d", code)
 	}
-	// Five failures for one username lock it out for a while, even with the right password.
+	// Five failures for one username from one address slow that address down,
+	// even with the right password (account_test.go: other addresses are not).
 	for range 5 {
 		post("communeb", "wrong password!")
 	}

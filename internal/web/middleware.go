@@ -169,8 +169,8 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 	})
 }
 
-// limiter is a per-key token bucket of failures (failed logins by address and
-// by username): while a key's bucket is empty, attempts are refused unchecked.
+// limiter is a per-key token bucket (check-ins, registration codes and
+// declarations per address; logins use auth.Lockout).
 type limiter struct {
 	mu    sync.Mutex
 	every rate.Limit
@@ -192,13 +192,6 @@ func (l *limiter) get(key string) *rate.Limiter {
 		l.keys[key] = lim
 	}
 	return lim
-}
-
-// blocked reports whether key has used up its failures.
-func (l *limiter) blocked(key string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.get(key).Tokens() < 1
 }
 
 // take spends one token of key's bucket, reporting false when it was empty.

@@ -70,14 +70,12 @@ type Deps struct {
 // Server is the HTTP front of anticovid.
 type Server struct {
 	Deps
-	log       *slog.Logger
-	mux       *routeMux
-	routes    []route // API routes, for the OpenAPI document
-	pages     *pages
-	metrics   *metrics
-	loginIP   *limiter // failed logins per client address
-	loginUser *limiter // failed logins per username
-	scans     *limiter // check-ins per client address
+	log     *slog.Logger
+	mux     *routeMux
+	routes  []route // API routes, for the OpenAPI document
+	pages   *pages
+	metrics *metrics
+	scans   *limiter // check-ins per client address
 	// registerIP counts venue registration codes per client address: SMS
 	// cost money and annoy.
 	registerIP *limiter
@@ -117,8 +115,7 @@ const sessionCookie = "anticovid_session"
 // New builds the server and its routes.
 func New(d Deps) *Server {
 	s := &Server{Deps: d, log: d.Log, mux: &routeMux{ServeMux: http.NewServeMux()}, pages: loadPages(),
-		proxies: d.Config.Proxies(), csp: contentSecurityPolicy(d.Config.MapTiles),
-		loginIP: newLimiter(rate.Every(3*time.Second), 20), loginUser: newLimiter(rate.Every(12*time.Second), 5)}
+		proxies: d.Config.Proxies(), csp: contentSecurityPolicy(d.Config.MapTiles)}
 	var counter checkinCounter
 	if d.Checkins != nil {
 		counter = d.Checkins
@@ -136,6 +133,8 @@ func New(d Deps) *Server {
 	s.routesPlatform()
 	s.routesOpenAPI()
 	s.routesLogin()
+	s.routesAccountLogin()
+	s.routesAccount()
 	s.routesHome()
 	s.routesAudit()
 	s.routesVenues()

@@ -309,14 +309,20 @@ func (s *Server) registerSubmit(w http.ResponseWriter, r *http.Request) error {
 			rv.Errors["phone"] = msg.Both("web.register.officer_phone")
 			return fail()
 		}
-		if s.loginUser.blocked(phone) {
+		if s.Auth.Lockout.Wait(clientIP(r), phone) > 0 {
 			rv.Errors["password"] = msg.T(langOf(r), "login.limited")
 			return fail()
 		}
 		u, err := s.Auth.Authenticate(ctx, phone, pw)
 		if err != nil {
-			s.loginUser.take(phone)
+			s.Auth.Lockout.Fail(clientIP(r), phone)
 			rv.Errors["password"] = msg.Both("web.register.existing_account")
+			return fail()
+		}
+		if u.MustReset || u.HasTOTP {
+			// This form signs in with the password alone: an account with
+			// more login steps (a forced reset, a second factor) logs in first.
+			rv.Errors["password"] = msg.Both("account.register_login_first")
 			return fail()
 		}
 		if u.Unit != v.CommuneCode {

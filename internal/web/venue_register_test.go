@@ -44,13 +44,8 @@ func (e *env) smsCode(t *testing.T, phone string) string {
 // post sends a form and returns the status and body.
 func post(t *testing.T, c *http.Client, u string, form url.Values) (int, string) {
 	t.Helper()
-	resp, err := c.PostForm(u, form)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	code, _, body := sendForm(t, c, u, form)
+	return code, body
 }
 
 func anonymous() *http.Client {
@@ -209,6 +204,17 @@ func TestVenueRegistration(t *testing.T) {
 		if starts != time.Date(2021, 8, 1, 10, 0, 0, 0, time.UTC).Unix() || managers != 1 {
 			t.Fatalf("event starts %d, managers %d", starts, managers)
 		}
+		// An account with more login steps (a forced reset, a second factor)
+		// cannot skip them through this form.
+		f.Set("name", "Đám giỗ ông Tư")
+		for _, q := range []string{"UPDATE users SET must_reset = 1 WHERE username = $1",
+			"UPDATE users SET must_reset = 0, totp_secret_enc = totp_pending_enc WHERE username = $1"} {
+			e.auth.StartEnrol(t.Context(), mustUser(t, e, phone)) // a sealed secret in totp_pending_enc
+			db.W.Exec(q, phone)
+			code, body = post(t, anonymous(), e.srv.URL+"/dang-ky-dia-diem", f)
+			expect(q, code, 400, body, "hãy đăng nhập trước")
+		}
+		db.W.Exec("UPDATE users SET totp_secret_enc = NULL WHERE username = $1", phone)
 		// A forged confirmation is worth nothing.
 		f.Set("confirmed", confirmed[1][:len(confirmed[1])-2]+"AA")
 		code, body = post(t, anonymous(), e.srv.URL+"/dang-ky-dia-diem", f)
