@@ -89,7 +89,9 @@ func TestFilesReload(t *testing.T) {
 	// keeps the good pair and is logged.
 	for _, broken := range []func(){
 		func() { c, _, _ := SelfSigned("other.vn"); os.WriteFile(cf, c, 0o600) },
-		func() { os.WriteFile(kf, []byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"), 0o600) },
+		func() {
+			os.WriteFile(kf, []byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"), 0o600)
+		},
 		func() { os.WriteFile(cf, nil, 0o600) },
 		func() { os.Remove(kf) },
 	} {
