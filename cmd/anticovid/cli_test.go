@@ -109,15 +109,16 @@ func startServer(t *testing.T, dir string, extra ...string) (*exec.Cmd, string) 
 	return nil, ""
 }
 
-// servedVenue makes an admin and a venue in dir and starts a server on it;
-// it returns the server, its base URL and the venue's QR token.
-func servedVenue(t *testing.T, dir string) (*exec.Cmd, string, string) {
+// servedVenue makes an admin and a venue in dir and starts a server on it
+// (with the extra flags); it returns the server, its base URL and the
+// venue's QR token.
+func servedVenue(t *testing.T, dir string, extra ...string) (*exec.Cmd, string, string) {
 	t.Helper()
 	if out, err := cli(t, "mật-khẩu-rất-dài\n", "user", "add", "--data", dir, "--username", "admin", "--role", "province_admin", "--unit", "80"); err != nil {
 		t.Fatal(err, out)
 	}
 	tok, _ := cli(t, "", "token", "create", "--data", dir, "--username", "admin")
-	cmd, base := startServer(t, dir)
+	cmd, base := startServer(t, dir, extra...)
 	body, _ := json.Marshal(map[string]string{"name": "Chợ Tân An", "category": "market", "commune_code": "27685", "address": "Phường 5"})
 	req, _ := http.NewRequest("POST", base+"/api/v1/venues", bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(tok))
