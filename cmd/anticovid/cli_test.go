@@ -87,17 +87,30 @@ func TestUserAddAndToken(t *testing.T) {
 // startServer runs `anticovid serve` and waits until it answers.
 func startServer(t *testing.T, dir string, extra ...string) (*exec.Cmd, string) {
 	t.Helper()
+	return startServerAt(t, dir, freePort(t), extra...)
+}
+
+// startServerAt runs `anticovid serve` on addr and waits until it answers;
+// a failed test shows what the server logged.
+func startServerAt(t *testing.T, dir, addr string, extra ...string) (*exec.Cmd, string) {
+	t.Helper()
 	bin, err := build()
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := freePort(t)
 	cmd := exec.Command(bin, append([]string{"serve", "--data", dir, "--addr", addr, "--checkin-rate", "0", "--log-level", "error"}, extra...)...)
-	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	var out lockedBuffer
+	cmd.Stdout, cmd.Stderr = io.Discard, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("server log:\n%s", out.String())
+		}
+	})
 	for i := 0; i < 200; i++ {
 		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
 			resp.Body.Close()

@@ -70,7 +70,7 @@ func listen(cfg *config.Config, site *web.Server, log *slog.Logger) (*front, err
 	_, port, _ := net.SplitHostPort(secure.Addr().String())
 	redirect := site.Probes(tlsconf.Redirect(names, port))
 	if m := tlsConf.acme; m != nil {
-		redirect = m.HTTPHandler(redirect) // http-01 challenges first
+		redirect = tlsconf.Challenges(m, redirect) // http-01 challenges first
 	}
 	https := newHTTPServer(tlsconf.HSTS(site))
 	https.TLSConfig = tlsConf.config
