@@ -50,7 +50,7 @@ func loopbackDNS(t *testing.T) string {
 // directory's own HTTPS certificate (for --acme-ca-file) and the root that
 // issued certificates chain to.
 func pebble(t *testing.T, httpPort, tlsPort int) (directory, caFile string, root *x509.Certificate) {
-	t.Setenv("PEBBLE_VA_NOSLEEP", "1")     // no random waits before validating
+	t.Setenv("PEBBLE_VA_NOSLEEP", "1")      // no random waits before validating
 	t.Setenv("PEBBLE_WFE_NONCEREJECT", "0") // no random bad-nonce errors
 	logger := log.New(os.Stderr, "pebble ", log.Ltime)
 	if !testing.Verbose() {
