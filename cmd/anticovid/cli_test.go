@@ -94,17 +94,30 @@ func TestUserAddAndToken(t *testing.T) {
 // startServer runs `anticovid serve` and waits until it answers.
 func startServer(t *testing.T, dir string, extra ...string) (*exec.Cmd, string) {
 	t.Helper()
+	return startServerAt(t, dir, freePort(t), extra...)
+}
+
+// startServerAt runs `anticovid serve` on addr and waits until it answers;
+// a failed test shows what the server logged.
+func startServerAt(t *testing.T, dir, addr string, extra ...string) (*exec.Cmd, string) {
+	t.Helper()
 	bin, err := build()
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := freePort(t)
 	cmd := exec.Command(bin, append([]string{"serve", "--data", dir, "--addr", addr, "--checkin-rate", "0", "--log-level", "error"}, extra...)...)
-	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	var out lockedBuffer
+	cmd.Stdout, cmd.Stderr = io.Discard, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("server log:\n%s", out.String())
+		}
+	})
 	for i := 0; i < 200; i++ {
 		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
 			resp.Body.Close()
@@ -116,15 +129,16 @@ func startServer(t *testing.T, dir string, extra ...string) (*exec.Cmd, string) 
 	return nil, ""
 }
 
-// servedVenue makes an admin and a venue in dir and starts a server on it;
-// it returns the server, its base URL and the venue's QR token.
-func servedVenue(t *testing.T, dir string) (*exec.Cmd, string, string) {
+// servedVenue makes an admin and a venue in dir and starts a server on it
+// (with the extra flags); it returns the server, its base URL and the
+// venue's QR token.
+func servedVenue(t *testing.T, dir string, extra ...string) (*exec.Cmd, string, string) {
 	t.Helper()
 	if out, err := cli(t, "mật-khẩu-rất-dài\n", "user", "add", "--data", dir, "--username", "admin", "--role", "province_admin", "--unit", "80"); err != nil {
 		t.Fatal(err, out)
 	}
 	tok, _ := cli(t, "", "token", "create", "--data", dir, "--username", "admin")
-	cmd, base := startServer(t, dir)
+	cmd, base := startServer(t, dir, extra...)
 	body, _ := json.Marshal(map[string]string{"name": "Chợ Tân An", "category": "market", "commune_code": "27685", "address": "Phường 5"})
 	req, _ := http.NewRequest("POST", base+"/api/v1/venues", bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(tok))

@@ -50,6 +50,9 @@ func main() {
 		if !errors.Is(err, errUsage) && !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "anticovid:", err)
 		}
+		if st := (exitStatus{}); errors.As(err, &st) {
+			os.Exit(st.code)
+		}
 		os.Exit(2)
 	}
 }

@@ -5,14 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"runtime/debug"
+	"strings"
+	"sync"
 	"time"
 
 	"anticovid/internal/auth"
 	"anticovid/internal/cases"
+	"anticovid/internal/config"
 	"anticovid/internal/demo"
 	"anticovid/internal/errs"
 	"anticovid/internal/reports"
@@ -27,6 +31,7 @@ func init() {
 		fmt.Fprintln(w, version())
 		return nil
 	})
+	register("healthcheck", "ask a running server's /healthz; exit 0 when healthy, 1 when not (container health checks)", healthcheck)
 	register("purge", "delete personal data past its retention period now", purge)
 	register("demo", "load the demo dataset (--scale small|province|country) and demo accounts", loadDemo)
 }
@@ -36,53 +41,40 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	a, err := open(ctx, cfg, os.Stderr)
+	// ctx ends on SIGTERM; the check-in writer and the background work run
+	// on until the last request has been answered.
+	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	a, err := open(work, cfg, os.Stderr)
 	if err != nil {
 		return err
 	}
-	defer a.close()
+	defer a.close() // last: flushes the check-in writer, then closes the database
 	if cfg.Demo {
-		start := time.Now()
-		st, err := demo.Load(ctx, a.db, a.vault, a.auth, cfg.Province, demo.Scales["small"], 1, time.Now())
-		if err != nil {
+		if err := serveDemo(ctx, a, stdout); err != nil {
 			return err
 		}
-		if st.Venues > 0 {
-			n, err := demoCases(ctx, a, cfg.Province, 12)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(stdout, "Demo data: %d venues, %d people, %d check-ins, %d F0 cases traced, in %v\n", st.Venues, st.People, st.Visits, n,
-				time.Since(start).Round(time.Millisecond))
-		}
 	}
-	checkins, err := a.startCheckins(ctx)
+	checkins, err := a.startCheckins(work)
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+	if cfg.TLS() {
+		cfg.SecureCookies = true // a cookie set over HTTPS never travels in the clear
 	}
 	site := web.New(a.webDeps(checkins))
-	srv := &http.Server{
-		Handler:           site,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
+	front, err := listen(cfg, site, a.log)
+	if err != nil {
+		return err
 	}
-	fmt.Fprintf(stdout, "anticovid serving on http://%s (database: %s)\n", ln.Addr(), a.db.Engine)
+	fmt.Fprintf(stdout, "anticovid serving on %s (database: %s)\n", strings.Join(front.urls, " and "), a.db.Engine)
 	if cfg.Demo {
-		fmt.Fprintf(stdout, "Log in at http://%s/login — demo accounts (password %q):\n", ln.Addr(), demo.Password)
+		fmt.Fprintf(stdout, "Log in at %s/login — demo accounts (password %q):\n", cfg.PublicURL(), demo.Password)
 		for _, acc := range demo.Accounts(cfg.Province) {
 			fmt.Fprintf(stdout, "  %-13s %-19s %s %s\n", acc.Username, acc.Role, acc.Unit, acc.Department)
 		}
 	}
-	a.runBackground(ctx)
-	errc := make(chan error, 2)
-	go func() { errc <- srv.Serve(ln) }()
+	background := a.runBackground(work)
 	if cfg.MetricsAddr != "" {
 		mln, err := net.Listen("tcp", cfg.MetricsAddr)
 		if err != nil {
@@ -92,21 +84,112 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		mux.Handle("GET /metrics", site.MetricsHandler())
 		msrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
 		defer msrv.Close()
-		go func() { errc <- msrv.Serve(mln) }()
+		go func() { _ = msrv.Serve(mln) }()
 		fmt.Fprintf(stdout, "metrics on http://%s/metrics\n", mln.Addr())
 	}
 	select {
-	case err := <-errc:
+	case err := <-front.serve():
+		front.close()
 		return err
 	case <-ctx.Done():
 	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	return shutdown(cfg, a.log, site, front, stopWork, background)
+}
+
+// shutdown stops a server that got SIGTERM without losing work: /readyz
+// answers 503 at once (a balancer stops sending), requests go on being
+// served for --shutdown-delay, then the listeners close and the requests in
+// flight finish; then the background loops stop and are waited for. All
+// within --shutdown-timeout; serve's deferred close then flushes the
+// check-in writer and closes the database.
+func shutdown(cfg *config.Config, log *slog.Logger, site *web.Server, front *front, stopWork func(), background *sync.WaitGroup) error {
+	start := time.Now()
+	log.Info("shutting down", "delay", cfg.ShutdownDelay.String(), "timeout", cfg.ShutdownTimeout.String())
+	site.Drain()
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	time.Sleep(cfg.ShutdownDelay)
+	err := front.shutdown(ctx)
+	if err != nil {
+		err = fmt.Errorf("requests still running after --shutdown-timeout %v were cut: %w", cfg.ShutdownTimeout, err)
+	}
+	stopWork()
+	done := make(chan struct{})
+	go func() { background.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = errors.Join(err, fmt.Errorf("background work still running after --shutdown-timeout %v", cfg.ShutdownTimeout))
+	}
+	if err != nil {
+		log.Error("shutdown", "err", err)
 		return err
+	}
+	log.Info("stopped", "took", time.Since(start).Round(time.Millisecond).String())
+	return nil
+}
+
+// serveDemo loads the demo dataset and traces a few cases, once.
+func serveDemo(ctx context.Context, a *app, stdout io.Writer) error {
+	start := time.Now()
+	st, err := demo.Load(ctx, a.db, a.vault, a.auth, a.cfg.Province, demo.Scales["small"], 1, time.Now())
+	if err != nil {
+		return err
+	}
+	if st.Venues > 0 {
+		n, err := demoCases(ctx, a, a.cfg.Province, 12)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "Demo data: %d venues, %d people, %d check-ins, %d F0 cases traced, in %v\n", st.Venues, st.People, st.Visits, n,
+			time.Since(start).Round(time.Millisecond))
 	}
 	return nil
 }
+
+// healthcheck asks a running server's /healthz: the container's health
+// check, where distroless images have no shell or curl.
+func healthcheck(ctx context.Context, args []string, stdout io.Writer) error {
+	fs, cfg := configFlags("healthcheck")
+	target := fs.String("url", "", "the URL to ask; default http://127.0.0.1:PORT/healthz with the port of --addr")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *target == "" {
+		_, port, err := net.SplitHostPort(cfg.Addr)
+		if err != nil {
+			return fmt.Errorf("--addr %q: %w", cfg.Addr, err)
+		}
+		*target = "http://" + net.JoinHostPort("127.0.0.1", port) + "/healthz"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, *target, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return exitStatus{1, fmt.Errorf("unhealthy: %w", err)}
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	if resp.StatusCode != http.StatusOK {
+		return exitStatus{1, fmt.Errorf("unhealthy: %s %s", resp.Status, strings.TrimSpace(string(body)))}
+	}
+	fmt.Fprintf(stdout, "healthy: %s\n", strings.TrimSpace(string(body)))
+	return nil
+}
+
+// exitStatus is an error that ends the program with its own exit code
+// (Docker reads 1 as unhealthy and reserves 2).
+type exitStatus struct {
+	code int
+	err  error
+}
+
+func (e exitStatus) Error() string { return e.err.Error() }
+func (e exitStatus) Unwrap() error { return e.err }
 
 func migrate(ctx context.Context, args []string, stdout io.Writer) error {
 	fs, cfg := configFlags("migrate")

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"anticovid/internal/adoption"
@@ -194,19 +195,24 @@ func (a *app) webDeps(checkins *checkin.Service) web.Deps {
 // and the Bluetooth work (the daily ID index kept up to date every 10
 // minutes, new registrations becoming deltas within that time; EN export
 // windows published as they close). Tracing jobs a stopped server left
-// running are marked abandoned first.
-func (a *app) runBackground(ctx context.Context) {
-	go retention.Run(ctx, a.db, a.cfg.Retention, time.Hour, a.log)
-	go a.outbox.Run(ctx, 5*time.Second)
-	web.RunOps(ctx, a.ops)
+// running are marked abandoned first. The returned group ends when every
+// loop has returned, so a stopping server closes the database after them.
+func (a *app) runBackground(ctx context.Context) *sync.WaitGroup {
+	var wg sync.WaitGroup
+	wg.Go(func() { retention.Run(ctx, a.db, a.cfg.Retention, time.Hour, a.log) })
+	wg.Go(func() { a.outbox.Run(ctx, 5*time.Second) })
+	web.RunOps(ctx, a.ops, &wg)
 	if err := a.cases.Jobs.Abandon(ctx); err != nil {
 		a.log.Error("tracing jobs", "err", err)
 	}
-	go a.bluezone.Run(ctx, 10*time.Minute)
-	go a.en.Run(ctx, 10*time.Minute, func(msg string, args ...any) { a.log.Info(msg, args...) })
+	wg.Go(func() { a.bluezone.Run(ctx, 10*time.Minute) })
+	wg.Go(func() { a.en.Run(ctx, 10*time.Minute, func(msg string, args ...any) { a.log.Info(msg, args...) }) })
 	if c := a.cfg; c.BackupDir != "" {
-		go runBackups(ctx, a.db, c.DataDir, c.BackupDir, c.BackupRecipient, c.BackupEvery, c.BackupKeep, a.log)
+		wg.Go(func() {
+			runBackups(ctx, a.db, c.DataDir, c.BackupDir, c.BackupRecipient, c.BackupEvery, c.BackupKeep, a.log)
+		})
 	}
+	return &wg
 }
 
 func (a *app) close() {

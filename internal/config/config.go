@@ -67,6 +67,16 @@ type Config struct {
 	MetricsToken   string // bearer token for /metrics on the public address; a secret: only ANTICOVID_METRICS_TOKEN sets it
 	MetricsAddr    string // a separate listen address serving /metrics without a token
 
+	// HTTPS and shutdown (README, "Production").
+	TLSDomains      string        // comma-separated names to get ACME certificates for; empty: no ACME
+	TLSAddr         string        // the HTTPS listen address when TLS is on
+	TLSCert, TLSKey string        // PEM files of a certificate the province already has (instead of ACME)
+	ACMEDirectory   string        // the ACME server's directory URL
+	ACMEEmail       string        // the account's contact address at the ACME server
+	ACMECAFile      string        // PEM roots to trust for the ACME server (private ACME servers, tests)
+	ShutdownTimeout time.Duration // how long requests and background work get to finish on SIGTERM
+	ShutdownDelay   time.Duration // how long /readyz answers 503 before the listeners close
+
 	// envErrs are environment values that did not parse: Validate reports
 	// them rather than silently falling back to the default.
 	envErrs []error
@@ -109,6 +119,72 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.BackupEvery, "backup-every", c.envDuration("BACKUP_EVERY", 24*time.Hour), "how often scheduled backups run (ANTICOVID_BACKUP_EVERY)")
 	fs.IntVar(&c.BackupKeep, "backup-keep", int(c.envInt("BACKUP_KEEP", 7)), "how many scheduled backups to keep (ANTICOVID_BACKUP_KEEP)")
 	fs.StringVar(&c.BackupRecipient, "backup-recipient", env("BACKUP_RECIPIENT", ""), "the age public key (age1...) backups are encrypted to, from `anticovid backup keygen` (ANTICOVID_BACKUP_RECIPIENT)")
+	fs.StringVar(&c.TLSDomains, "tls-domain", env("TLS_DOMAIN", ""), "serve HTTPS with certificates from ACME (Let's Encrypt) for these comma-separated names; --addr then answers ACME challenges and redirects to HTTPS (ANTICOVID_TLS_DOMAIN)")
+	fs.StringVar(&c.TLSAddr, "tls-addr", env("TLS_ADDR", ":443"), "HTTPS listen address when TLS is on (ANTICOVID_TLS_ADDR)")
+	fs.StringVar(&c.TLSCert, "tls-cert", env("TLS_CERT", ""), "serve HTTPS with this PEM certificate chain instead of ACME; reloaded when the file changes or on SIGHUP (ANTICOVID_TLS_CERT)")
+	fs.StringVar(&c.TLSKey, "tls-key", env("TLS_KEY", ""), "the PEM private key of --tls-cert (ANTICOVID_TLS_KEY)")
+	fs.StringVar(&c.ACMEDirectory, "acme-directory", env("ACME_DIRECTORY", LetsEncrypt), "the ACME server's directory URL (ANTICOVID_ACME_DIRECTORY)")
+	fs.StringVar(&c.ACMEEmail, "acme-email", env("ACME_EMAIL", ""), "contact address for the ACME account: expiry warnings (ANTICOVID_ACME_EMAIL)")
+	fs.StringVar(&c.ACMECAFile, "acme-ca-file", env("ACME_CA_FILE", ""), "PEM roots to trust for the ACME server itself, for a private ACME server or tests (ANTICOVID_ACME_CA_FILE)")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.envDuration("SHUTDOWN_TIMEOUT", 30*time.Second), "on SIGTERM, how long requests and background work get to finish (ANTICOVID_SHUTDOWN_TIMEOUT)")
+	fs.DurationVar(&c.ShutdownDelay, "shutdown-delay", c.envDuration("SHUTDOWN_DELAY", 0), "on SIGTERM, how long /readyz answers 503 while requests are still served, before the listeners close: a balancer's probe interval times its failure count (ANTICOVID_SHUTDOWN_DELAY)")
+}
+
+// LetsEncrypt is Let's Encrypt's production ACME directory.
+const LetsEncrypt = "https://acme-v02.api.letsencrypt.org/directory"
+
+// TLS reports whether the server serves HTTPS itself.
+func (c *Config) TLS() bool { return c.TLSDomains != "" || c.TLSCert != "" }
+
+// Domains are the names of --tls-domain.
+func (c *Config) Domains() []string {
+	var names []string
+	for _, d := range strings.Split(c.TLSDomains, ",") {
+		if d = strings.ToLower(strings.TrimSpace(d)); d != "" {
+			names = append(names, d)
+		}
+	}
+	return names
+}
+
+// hostRE is a DNS name of two labels or more, as ACME issues for (no
+// wildcard: http-01 and tls-alpn-01 cannot prove one).
+var hostRE = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// validateTLS checks the HTTPS and shutdown settings.
+func (c *Config) validateTLS() []error {
+	var errs []error
+	if c.TLSDomains != "" && c.TLSCert != "" {
+		errs = append(errs, errors.New("--tls-domain and --tls-cert: choose one (ACME or the province's own certificate)"))
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("--tls-cert and --tls-key go together"))
+	}
+	if c.TLSCert != "" && !strings.HasPrefix(c.BaseURL, "https://") {
+		errs = append(errs, errors.New("--tls-cert needs --base-url https://NAME, the name in the certificate (printed in QR codes)"))
+	}
+	for _, d := range c.Domains() {
+		if !hostRE.MatchString(d) || len(d) > 253 {
+			errs = append(errs, fmt.Errorf("--tls-domain %q: want DNS names such as covid.longan.gov.vn, comma-separated, no wildcard", d))
+		}
+	}
+	if c.TLS() {
+		if _, _, err := net.SplitHostPort(c.TLSAddr); err != nil {
+			errs = append(errs, fmt.Errorf("--tls-addr %q: want host:port, e.g. :443", c.TLSAddr))
+		}
+	}
+	if u, err := url.Parse(c.ACMEDirectory); err != nil || u.Scheme != "https" || u.Host == "" {
+		errs = append(errs, fmt.Errorf("--acme-directory %q: want an https:// URL", c.ACMEDirectory))
+	}
+	if c.ACMEEmail != "" {
+		if a, err := mail.ParseAddress(c.ACMEEmail); err != nil || a.Address != c.ACMEEmail {
+			errs = append(errs, fmt.Errorf("--acme-email %q: want one plain address", c.ACMEEmail))
+		}
+	}
+	if c.ShutdownTimeout < time.Second || c.ShutdownDelay < 0 || c.ShutdownDelay >= c.ShutdownTimeout {
+		errs = append(errs, fmt.Errorf("--shutdown-timeout %v, --shutdown-delay %v: want a timeout of 1s or more and a delay from 0 to less than it", c.ShutdownTimeout, c.ShutdownDelay))
+	}
+	return errs
 }
 
 // Validate checks every setting and returns all problems at once.
@@ -213,6 +289,7 @@ func (c *Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("--log-level %q: want debug, info, warn or error", c.LogLevel))
 	}
+	errs = append(errs, c.validateTLS()...)
 	return errors.Join(errs...)
 }
 
@@ -250,6 +327,12 @@ func parseProxies(list string) ([]netip.Prefix, error) {
 func (c *Config) PublicURL() string {
 	if c.BaseURL != "" {
 		return strings.TrimRight(c.BaseURL, "/")
+	}
+	if d := c.Domains(); len(d) > 0 {
+		if _, port, _ := net.SplitHostPort(c.TLSAddr); port != "443" && port != "" {
+			return "https://" + net.JoinHostPort(d[0], port)
+		}
+		return "https://" + d[0]
 	}
 	return "http://" + c.Addr
 }

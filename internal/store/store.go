@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -163,7 +162,7 @@ func Migrate(ctx context.Context, db *sqldb.DB) (applied []int, err error) {
 	}
 	for _, name := range names {
 		base := filepath.Base(name)
-		num, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		num, err := migrationNumber(name)
 		if err != nil {
 			return applied, fmt.Errorf("migrate: bad file name %s", base)
 		}

@@ -122,3 +122,26 @@ func TestWALStaysBounded(t *testing.T) {
 	}
 	t.Logf("WAL %.1f MB after 40 MB of commits", float64(st.Size())/(1<<20))
 }
+
+// Current is true of a migrated database only: one migration missing, or no
+// table at all, is not ready.
+func TestCurrent(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		if err := store.Current(ctx, db); err != nil {
+			t.Fatalf("migrated database not current: %v", err)
+		}
+		if _, err := db.W.Exec("DELETE FROM schema_migrations WHERE version = (SELECT max(version) FROM schema_migrations)"); err != nil {
+			t.Fatal(err)
+		}
+		if err := store.Current(ctx, db); err == nil {
+			t.Fatal("a database missing its last migration is current")
+		}
+		if _, err := db.W.Exec("DROP TABLE schema_migrations"); err != nil {
+			t.Fatal(err)
+		}
+		if err := store.Current(ctx, db); err == nil {
+			t.Fatal("a database without schema_migrations is current")
+		}
+	})
+}

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"anticovid/internal/camera"
@@ -26,13 +27,13 @@ type Ops struct {
 
 // RunOps runs the operations centre's background work until ctx ends: the
 // dashboard refresher, the camera probe, report reminders and campaign
-// sending.
-func RunOps(ctx context.Context, o *Ops) {
+// sending. wg counts them, so a stopping server waits for them.
+func RunOps(ctx context.Context, o *Ops, wg *sync.WaitGroup) {
 	if o == nil {
 		return
 	}
-	go o.Dashboard.Run(ctx, 5*time.Second)
-	go o.Cameras.Run(ctx, 30*time.Second)
-	go o.Reports.Run(ctx, 15*time.Minute)
-	go o.Campaigns.Run(ctx, 10*time.Second)
+	wg.Go(func() { o.Dashboard.Run(ctx, 5*time.Second) })
+	wg.Go(func() { o.Cameras.Run(ctx, 30*time.Second) })
+	wg.Go(func() { o.Reports.Run(ctx, 15*time.Minute) })
+	wg.Go(func() { o.Campaigns.Run(ctx, 10*time.Second) })
 }

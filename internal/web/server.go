@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -32,6 +33,7 @@ import (
 	"anticovid/internal/otp"
 	"anticovid/internal/people"
 	"anticovid/internal/sqldb"
+	"anticovid/internal/store"
 	"anticovid/internal/token"
 	"anticovid/internal/venue"
 )
@@ -85,6 +87,9 @@ type Server struct {
 	handler   http.Handler
 	proxies   proxies // --trusted-proxies
 	csp       string  // the Content-Security-Policy of every answer
+	// draining is set on SIGTERM: /readyz answers 503 from then on, so a
+	// balancer sends no new work while requests in flight finish.
+	draining atomic.Bool
 }
 
 // routeMux is the ServeMux that remembers every pattern registered on it, so
@@ -170,7 +175,7 @@ func New(d Deps) *Server {
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, errs.ErrForbidden)
 	}))
-	s.handler = s.observe(s.limitBody(s.authenticate(csrf.Handler(s.mux))))
+	s.handler = s.Probes(s.observe(s.limitBody(s.authenticate(csrf.Handler(s.mux)))))
 	return s
 }
 
@@ -186,7 +191,6 @@ func (s *Server) routesPlatform() {
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		fileServer.ServeHTTP(w, r)
 	}))
-	s.mux.HandleFunc("GET /healthz", s.healthz)
 	if s.Config.MetricsToken != "" { // else only on --metrics-addr, or nowhere
 		s.mux.HandleFunc("GET /metrics", s.metricsPage)
 	}
@@ -222,12 +226,57 @@ func (s *Server) page(pattern string, needsAuth bool, h func(w http.ResponseWrit
 	})
 }
 
-func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	if err := s.DB.R.PingContext(ctx); err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "down", "database": s.DB.Engine})
-		return
+// Probes answers the health checks (GET or HEAD /healthz and /readyz)
+// ahead of next: no session look-up, body limit or access log at info level,
+// since balancers ask every few seconds; everything else goes to next. The
+// plain-HTTP side of a TLS server answers them too, instead of redirecting.
+func (s *Server) Probes(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			next.ServeHTTP(w, r)
+			return
+		}
+		var status int
+		switch r.URL.Path {
+		case "/healthz":
+			status = s.healthz(w)
+		case "/readyz":
+			status = s.readyz(r.Context(), w)
+		default:
+			next.ServeHTTP(w, r)
+			return
+		}
+		s.log.Debug("http", "method", r.Method, "path", r.URL.Path, "status", status)
+	})
+}
+
+// Drain makes /readyz answer 503 from now on (the server is shutting down).
+func (s *Server) Drain() { s.draining.Store(true) }
+
+// healthz says the process is alive and serving; it touches no database, so
+// a database outage does not get a healthy server restarted.
+func (s *Server) healthz(w http.ResponseWriter) int {
+	return probeAnswer(w, http.StatusOK, "ok")
+}
+
+// readyz says whether this server should get traffic: not shutting down, the
+// database answering within a second, every migration applied.
+func (s *Server) readyz(ctx context.Context, w http.ResponseWriter) int {
+	if s.draining.Load() {
+		return probeAnswer(w, http.StatusServiceUnavailable, "shutting down")
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "database": s.DB.Engine})
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	if err := store.Current(ctx, s.DB); err != nil {
+		s.log.Warn("not ready", "err", err)
+		return probeAnswer(w, http.StatusServiceUnavailable, "database unavailable")
+	}
+	return probeAnswer(w, http.StatusOK, "ok")
+}
+
+func probeAnswer(w http.ResponseWriter, status int, text string) int {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	writeJSON(w, status, map[string]string{"status": text})
+	return status
 }
