@@ -63,6 +63,12 @@ type Config struct {
 	BackupKeep      int           // how many to keep
 	BackupRecipient string        // the age public key backups are encrypted to
 
+	// Online meetings (README, "Online meetings"): the Jitsi Meet server;
+	// empty URL: no conferencing system (--demo uses a placeholder).
+	MeetingURL    string // e.g. https://meet.longan.gov.vn
+	MeetingAppID  string // the JWT's iss, prosody's app_id
+	MeetingSecret string // prosody's app_secret: environment only, never a flag
+
 	// envErrs are environment values that did not parse: Validate reports
 	// them rather than silently falling back to the default.
 	envErrs []error
@@ -102,6 +108,9 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.BackupEvery, "backup-every", c.envDuration("BACKUP_EVERY", 24*time.Hour), "how often scheduled backups run (ANTICOVID_BACKUP_EVERY)")
 	fs.IntVar(&c.BackupKeep, "backup-keep", int(c.envInt("BACKUP_KEEP", 7)), "how many scheduled backups to keep (ANTICOVID_BACKUP_KEEP)")
 	fs.StringVar(&c.BackupRecipient, "backup-recipient", env("BACKUP_RECIPIENT", ""), "the age public key (age1...) backups are encrypted to, from `anticovid backup keygen` (ANTICOVID_BACKUP_RECIPIENT)")
+	fs.StringVar(&c.MeetingURL, "meeting-url", env("MEETING_URL", ""), "the Jitsi Meet server for online meetings, https://meet.example.vn; empty: none (ANTICOVID_MEETING_URL)")
+	fs.StringVar(&c.MeetingAppID, "meeting-app-id", env("MEETING_APP_ID", ""), "the Jitsi token app id, prosody's app_id (ANTICOVID_MEETING_APP_ID)")
+	c.MeetingSecret = os.Getenv("ANTICOVID_MEETING_SECRET") // a secret: environment only, never a flag
 }
 
 // Validate checks every setting and returns all problems at once.
@@ -183,6 +192,7 @@ func (c *Config) Validate() error {
 	if c.EmailRate <= 0 || c.EmailRate > 10000 {
 		errs = append(errs, fmt.Errorf("--smtp-rate %v: want more than 0 and at most 10000 a second", c.EmailRate))
 	}
+	errs = append(errs, c.meetingErrs()...)
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:

@@ -117,7 +117,10 @@ type Service struct {
 	Mailer   *Mailer        // the consolidated report; nil: not configured
 	// ProvinceEmail receives the consolidated report.
 	ProvinceEmail string
-	Log           *slog.Logger
+	// Meetings are the week's meetings with minutes, which the report
+	// links; nil: none.
+	Meetings Meetings
+	Log      *slog.Logger
 	Now           func() time.Time
 }
 
