@@ -121,7 +121,7 @@ type Service struct {
 	// links; nil: none.
 	Meetings Meetings
 	Log      *slog.Logger
-	Now           func() time.Time
+	Now      func() time.Time
 }
 
 func (s *Service) now() time.Time {
