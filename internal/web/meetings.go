@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"anticovid/internal/auth"
@@ -77,8 +78,13 @@ func (s *Server) renderMeetings(w http.ResponseWriter, r *http.Request, status i
 	if err != nil {
 		return err
 	}
+	l := lang(w, r)
+	shown := map[string]string{}
+	for k, v := range fields {
+		shown[k] = msg.Local(l, v)
+	}
 	data := map[string]any{"Upcoming": upcoming, "Past": past, "Configured": s.Meetings.Provider != nil,
-		"Contact": contacts[p.UserID], "Saved": r.URL.Query().Get("contact") == "1", "Errors": fields, "Form": in}
+		"Contact": contacts[p.UserID], "Saved": r.URL.Query().Get("contact") == "1", "Errors": shown, "Form": in}
 	if org, ok := s.Meetings.Organiser(p); ok {
 		u, _ := geo.Get(org)
 		data["Organiser"], data["Level"], data["Groups"] = u, u.Level, meetingCommunes(org)
@@ -87,8 +93,9 @@ func (s *Server) renderMeetings(w http.ResponseWriter, r *http.Request, status i
 			chosen[c] = true
 		}
 		data["Chosen"] = chosen
-		if in.Start.IsZero() {
-			in.Start = now.In(hcm).Add(24 * time.Hour).Truncate(time.Hour)
+		if in.Start.IsZero() { // tomorrow 08:00–10:00
+			y, mo, d := now.In(hcm).AddDate(0, 0, 1).Date()
+			in.Start = time.Date(y, mo, d, 8, 0, 0, 0, hcm)
 			in.End = in.Start.Add(2 * time.Hour)
 		}
 		data["Date"], data["From"], data["To"] = in.Start.In(hcm).Format("2006-01-02"), in.Start.In(hcm).Format("15:04"), in.End.In(hcm).Format("15:04")
@@ -342,4 +349,15 @@ func (s *Server) apiMeetingWebhook(w http.ResponseWriter, r *http.Request) error
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// loggedPath is a request path as the request log writes it: a personal
+// meeting link's token is a credential, so it is cut off.
+func loggedPath(p string) string {
+	if strings.HasPrefix(p, "/meetings/") {
+		if i := strings.Index(p, "/join/"); i >= 0 {
+			return p[:i+len("/join/")] + "…"
+		}
+	}
+	return p
 }

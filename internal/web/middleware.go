@@ -60,14 +60,14 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		r = r.WithContext(auth.WithRequestID(r.Context(), id))
 		defer func() {
 			if v := recover(); v != nil {
-				s.log.Error("panic", "panic", v, "request_id", id, "path", r.URL.Path)
+				s.log.Error("panic", "panic", v, "request_id", id, "path", loggedPath(r.URL.Path))
 				if sw.status == 0 {
 					http.Error(sw, "internal error", http.StatusInternalServerError)
 				}
 			}
 			_, pattern := s.mux.Handler(r)
 			s.metrics.observe(r.Method, pattern, sw.status, time.Since(start))
-			s.log.Info("http", "request_id", id, "method", r.Method, "path", r.URL.Path,
+			s.log.Info("http", "request_id", id, "method", r.Method, "path", loggedPath(r.URL.Path),
 				"status", sw.status, "ms", time.Since(start).Milliseconds())
 		}()
 		next.ServeHTTP(sw, r)
