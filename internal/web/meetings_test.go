@@ -224,6 +224,17 @@ func TestMeetingLinkPages(t *testing.T) {
 	if st, body := get(t, c, e.srv.URL+"/meetings"); st != 200 || !strings.Contains(body, `id="no-provider"`) {
 		t.Errorf("meetings page without provider: %d %.300s", st, body)
 	}
+	// A form error reads in the reader's language only.
+	ca := e.browser(t, "admin")
+	resp, err := ca.PostForm(e.srv.URL+"/meetings", url.Values{"title": {"Họp"}, "date": {"2030-01-02"}, "from": {"10:00"}, "to": {"09:00"}, "all_below": {"1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 400 || !strings.Contains(string(b), "Giờ kết thúc phải sau giờ bắt đầu") || strings.Contains(string(b), "The end must come") {
+		t.Errorf("form error: %d %.500s", resp.StatusCode, b)
+	}
 	if strings.Contains(e.logs.String(), tok) {
 		t.Error("a personal link's token is in the log")
 	}
