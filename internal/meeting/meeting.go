@@ -290,16 +290,22 @@ func (s *Service) List(ctx context.Context, p *auth.Principal) ([]Meeting, error
 			q += " OR 1 = 1" // the whole country
 		}
 	}
-	rows, err := s.DB.R.QueryContext(ctx, q+" ORDER BY m.starts_at DESC, m.id DESC LIMIT 300", args...)
+	return s.query(ctx, "meetings", q+" ORDER BY m.starts_at DESC, m.id DESC LIMIT 300", args...)
+}
+
+// query reads the meetings a SELECT of meetingCols returns; what names the
+// read in errors.
+func (s *Service) query(ctx context.Context, what, q string, args ...any) ([]Meeting, error) {
+	rows, err := s.DB.R.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("meetings: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	defer rows.Close()
 	out := []Meeting{}
 	for rows.Next() {
 		m, err := scanMeeting(rows)
 		if err != nil {
-			return nil, fmt.Errorf("meetings: %w", err)
+			return nil, fmt.Errorf("%s: %w", what, err)
 		}
 		out = append(out, m)
 	}
@@ -592,19 +598,11 @@ func (s *Service) Contacts(ctx context.Context, ids []int64) (map[int64]Contact,
 // [from, to) and have minutes, decisions or a file: what the weekly report
 // links (reports.Meetings).
 func (s *Service) MinutesLinks(ctx context.Context, from, to time.Time) ([]reports.MeetingLink, error) {
-	rows, err := s.DB.R.QueryContext(ctx, "SELECT "+meetingCols+` FROM meetings m WHERE m.province_code = $1 AND m.starts_at >= $2 AND m.starts_at < $3
+	list, err := s.query(ctx, "meetings with minutes", "SELECT "+meetingCols+` FROM meetings m WHERE m.province_code = $1 AND m.starts_at >= $2 AND m.starts_at < $3
 		AND (m.minutes <> '' OR m.decisions <> '' OR m.file_name <> '') ORDER BY m.starts_at, m.id`, s.Province, from.Unix(), to.Unix())
-	if err != nil {
-		return nil, fmt.Errorf("meetings with minutes: %w", err)
-	}
-	defer rows.Close()
 	var out []reports.MeetingLink
-	for rows.Next() {
-		m, err := scanMeeting(rows)
-		if err != nil {
-			return nil, fmt.Errorf("meetings with minutes: %w", err)
-		}
+	for _, m := range list {
 		out = append(out, reports.MeetingLink{Title: m.Title, Start: m.Start, Unit: m.Unit, URL: fmt.Sprintf("%s/meetings/%d", s.BaseURL, m.ID)})
 	}
-	return out, rows.Err()
+	return out, err
 }

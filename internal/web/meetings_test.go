@@ -226,7 +226,7 @@ func TestMeetingLinkPages(t *testing.T) {
 	}
 	// A form error reads in the reader's language only.
 	ca := e.browser(t, "admin")
-	resp, err := ca.PostForm(e.srv.URL+"/meetings", url.Values{"title": {"Họp"}, "date": {"2030-01-02"}, "from": {"10:00"}, "to": {"09:00"}, "all_below": {"1"}})
+	resp, err := ca.PostForm(e.srv.URL+"/meetings", url.Values{"title": {"Họp"}, "date": {time.Now().AddDate(0, 0, 2).Format("2006-01-02")}, "from": {"10:00"}, "to": {"09:00"}, "all_below": {"1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
