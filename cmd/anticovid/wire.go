@@ -21,6 +21,7 @@ import (
 	"anticovid/internal/dashboard"
 	"anticovid/internal/declaration"
 	"anticovid/internal/exposure"
+	"anticovid/internal/meeting"
 	"anticovid/internal/notify"
 	"anticovid/internal/otp"
 	"anticovid/internal/people"
@@ -70,6 +71,8 @@ type app struct {
 	// ops is the operations centre: dashboard and public map, weekly
 	// reports, cameras, campaigns.
 	ops *web.Ops
+	// meetings are the online meetings (Jitsi per --meeting-url).
+	meetings *meeting.Service
 }
 
 // open validates cfg, opens and migrates the database, loads the keys and
@@ -173,6 +176,16 @@ func open(ctx context.Context, cfg *config.Config, logOut io.Writer) (*app, erro
 	a.ops = &web.Ops{Dashboard: dash, Reports: rep, Cameras: cams,
 		Campaigns: &campaign.Service{DB: db, Vault: v, Outbox: a.outbox, BaseURL: cfg.PublicURL(), MaxRate: cfg.CampaignMaxRate, Log: log},
 		MapTiles:  cfg.MapTiles, MapAttribution: cfg.MapAttribution}
+
+	// Online meetings: invitations go through the outbox, whose email
+	// sender attaches each invitation's calendar file; the weekly report
+	// links the week's minutes.
+	a.meetings = &meeting.Service{DB: db, Vault: v, Outbox: a.outbox, Provider: meeting.FromConfig(cfg), Province: cfg.Province, BaseURL: cfg.PublicURL(), Log: log}
+	if m, ok := a.outbox.Senders[notify.Email].(*notify.SMTP); ok {
+		a.meetings.From = m.From
+		a.outbox.Senders[notify.Email] = &meeting.InviteMailer{SMTP: m, Meetings: a.meetings}
+	}
+	rep.Meetings = a.meetings
 	return a, nil
 }
 
@@ -187,7 +200,7 @@ func (a *app) startCheckins(ctx context.Context) (*checkin.Service, error) {
 func (a *app) webDeps(checkins *checkin.Service) web.Deps {
 	return web.Deps{Config: a.cfg, DB: a.db, Auth: a.auth, People: a.people, Venues: a.venues,
 		Checkins: checkins, Keys: a.keys, Outbox: a.outbox, Log: a.log, Declarations: a.declarations,
-		Bluezone: a.bluezone, Exposure: a.en, Adoption: a.adoption, Cases: a.cases, Ops: a.ops, OTP: a.otp}
+		Bluezone: a.bluezone, Exposure: a.en, Adoption: a.adoption, Cases: a.cases, Ops: a.ops, OTP: a.otp, Meetings: a.meetings}
 }
 
 // runBackground starts the server's background work until ctx ends:

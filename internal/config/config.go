@@ -77,6 +77,12 @@ type Config struct {
 	ShutdownTimeout time.Duration // how long requests and background work get to finish on SIGTERM
 	ShutdownDelay   time.Duration // how long /readyz answers 503 before the listeners close
 
+	// Online meetings (README, "Online meetings"): the Jitsi Meet server;
+	// empty URL: no conferencing system (--demo uses a placeholder).
+	MeetingURL    string // e.g. https://meet.longan.gov.vn
+	MeetingAppID  string // the JWT's iss, prosody's app_id
+	MeetingSecret string // prosody's app_secret: environment only, never a flag
+
 	// envErrs are environment values that did not parse: Validate reports
 	// them rather than silently falling back to the default.
 	envErrs []error
@@ -128,6 +134,9 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.ACMECAFile, "acme-ca-file", env("ACME_CA_FILE", ""), "PEM roots to trust for the ACME server itself, for a private ACME server or tests (ANTICOVID_ACME_CA_FILE)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.envDuration("SHUTDOWN_TIMEOUT", 30*time.Second), "on SIGTERM, how long requests and background work get to finish (ANTICOVID_SHUTDOWN_TIMEOUT)")
 	fs.DurationVar(&c.ShutdownDelay, "shutdown-delay", c.envDuration("SHUTDOWN_DELAY", 0), "on SIGTERM, how long /readyz answers 503 while requests are still served, before the listeners close: a balancer's probe interval times its failure count (ANTICOVID_SHUTDOWN_DELAY)")
+	fs.StringVar(&c.MeetingURL, "meeting-url", env("MEETING_URL", ""), "the Jitsi Meet server for online meetings, https://meet.example.vn; empty: none (ANTICOVID_MEETING_URL)")
+	fs.StringVar(&c.MeetingAppID, "meeting-app-id", env("MEETING_APP_ID", ""), "the Jitsi token app id, prosody's app_id (ANTICOVID_MEETING_APP_ID)")
+	c.MeetingSecret = os.Getenv("ANTICOVID_MEETING_SECRET") // a secret: environment only, never a flag
 }
 
 // LetsEncrypt is Let's Encrypt's production ACME directory.
@@ -284,6 +293,7 @@ func (c *Config) Validate() error {
 	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
 		errs = append(errs, errors.New("ANTICOVID_METRICS_TOKEN: at least 16 characters"))
 	}
+	errs = append(errs, c.meetingErrs()...)
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:

@@ -15,10 +15,11 @@ const (
 	KindExposure       = "exposure"        // a visitor of a place while an F0 was there: SMS
 	KindCampaign       = "campaign"        // a messaging campaign's message: SMS or OTT
 	KindReportReminder = "report_reminder" // a unit reminded of its weekly report: email
+	KindMeeting        = "meeting"         // an official invited to an online meeting: email with a calendar file, SMS
 )
 
 // Kinds is every kind, in the README's order.
-var Kinds = []string{KindOTP, KindF1, KindExposure, KindCampaign, KindReportReminder}
+var Kinds = []string{KindOTP, KindF1, KindExposure, KindCampaign, KindReportReminder, KindMeeting}
 
 // storedKind is the kind of a row as read back. Rows queued before kinds
 // were checked hold their dedup key's prefix as kind (or nothing, before

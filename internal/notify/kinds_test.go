@@ -80,7 +80,7 @@ func TestKindsDocumentedAndUsed(t *testing.T) {
 	literal := regexp.MustCompile(`notify\.Message\{[^}]*`)
 	kindUse := regexp.MustCompile(`\bKind:\s*notify\.(Kind\w+)`)
 	consts := map[string]string{"KindOTP": KindOTP, "KindF1": KindF1, "KindExposure": KindExposure,
-		"KindCampaign": KindCampaign, "KindReportReminder": KindReportReminder}
+		"KindCampaign": KindCampaign, "KindReportReminder": KindReportReminder, "KindMeeting": KindMeeting}
 	used := map[string]bool{}
 	for _, root := range []string{"..", "../../cmd"} {
 		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
@@ -148,7 +148,7 @@ func TestTemplatesNameKinds(t *testing.T) {
 		}
 	}
 	if _, err := NewGateway(OTT, config.Gateway{URL: "https://x", Body: config.DefaultOTTBody,
-		Templates: "otp=1, f1=2,exposure=3,campaign=4,report_reminder=5,*=6"}); err != nil {
+		Templates: "otp=1, f1=2,exposure=3,campaign=4,report_reminder=5,meeting=7,*=6"}); err != nil {
 		t.Error(err)
 	}
 }

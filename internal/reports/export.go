@@ -36,6 +36,8 @@ type Consolidated struct {
 	Districts    []Report  `json:"districts"`
 	Total        Figures   `json:"total"`
 	LastSent     time.Time `json:"last_sent,omitzero"`
+	// Meetings are the week's meetings with minutes, linked.
+	Meetings []MeetingLink `json:"meetings"`
 }
 
 // Consolidate gathers a week's reports (gatherers only). Units that have not
@@ -72,6 +74,9 @@ func (s *Service) consolidate(ctx context.Context, w Week) (Consolidated, error)
 		return Consolidated{}, err
 	} else if ok {
 		c.LastSent = at
+	}
+	if c.Meetings, err = s.meetings(ctx, w); err != nil {
+		return Consolidated{}, err
 	}
 	return c, nil
 }
@@ -326,6 +331,18 @@ func (c Consolidated) PDF(w io.Writer) error {
 			doc.MultiCell(0, 5, clean(part[1]), "", "L", false)
 		}
 		doc.Ln(2)
+	}
+	if len(c.Meetings) > 0 {
+		doc.Ln(2)
+		section(msg.T("vi", "meeting.report_section"))
+		for _, m := range c.Meetings {
+			doc.SetFont(font, "", 9)
+			doc.MultiCell(0, 5, clean(fmt.Sprintf("%s – %s (%s)", m.Start.In(HCM).Format("15:04 02/01/2006"), m.Title, unitNameOf(m.Unit))), "", "L", false)
+			doc.SetTextColor(11, 74, 140)
+			doc.WriteLinkString(5, m.URL, m.URL)
+			doc.SetTextColor(30, 30, 30)
+			doc.Ln(6)
+		}
 	}
 	if err := doc.Output(w); err != nil {
 		return fmt.Errorf("report pdf: %w", err)

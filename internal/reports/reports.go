@@ -117,8 +117,11 @@ type Service struct {
 	Mailer   *Mailer        // the consolidated report; nil: not configured
 	// ProvinceEmail receives the consolidated report.
 	ProvinceEmail string
-	Log           *slog.Logger
-	Now           func() time.Time
+	// Meetings are the week's meetings with minutes, which the report
+	// links; nil: none.
+	Meetings Meetings
+	Log      *slog.Logger
+	Now      func() time.Time
 }
 
 func (s *Service) now() time.Time {

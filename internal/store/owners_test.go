@@ -36,6 +36,8 @@ var owners = map[string]string{
 	"map_areas":      "dashboard",
 	"weekly_reports": "reports", "report_units": "reports", "report_sends": "reports",
 	"cameras": "camera", "quarantine_zones": "camera",
+	"meetings": "meeting", "meeting_units": "meeting", "meeting_invitees": "meeting", "meeting_contacts": "meeting",
+	"meeting_reports_seen": "meeting",
 }
 
 // exceptions are the files outside a table's owner allowed to name it, each

@@ -61,13 +61,13 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		r = r.WithContext(context.WithValue(ctx, clientKey{}, s.proxies.client(r)))
 		defer func() {
 			if v := recover(); v != nil {
-				s.log.Error("panic", "panic", v, "request_id", id, "path", r.URL.Path)
+				s.log.Error("panic", "panic", v, "request_id", id, "path", loggedPath(r.URL.Path))
 				if sw.status == 0 {
 					http.Error(sw, "internal error", http.StatusInternalServerError)
 				}
 			}
 			s.metrics.observe(pattern, sw.status, time.Since(start))
-			s.log.Info("http", "request_id", id, "method", r.Method, "path", r.URL.Path,
+			s.log.Info("http", "request_id", id, "method", r.Method, "path", loggedPath(r.URL.Path),
 				"status", sw.status, "ms", time.Since(start).Milliseconds())
 		}()
 		next.ServeHTTP(sw, r)

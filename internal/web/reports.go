@@ -87,13 +87,17 @@ func (s *Server) reportsPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	meetings, err := rs.WeekMeetings(r.Context(), wk)
+	if err != nil {
+		return err
+	}
 	l := lang(w, r)
 	var rows []map[string]any
 	for _, u := range b.Units {
 		rows = append(rows, map[string]any{"Unit": u.Unit, "State": stateView(l, u.State), "At": u.SubmittedAt, "By": u.SubmittedBy, "Email": u.Email})
 	}
 	s.render(w, r, http.StatusOK, "reports", map[string]any{"Week": wk.String(), "Prev": wk.Prev().String(), "Next": wk.Next().String(),
-		"Deadline": wk.Deadline(), "Rows": rows, "Counts": b.Counts, "Sent": r.URL.Query().Get("sent")})
+		"Deadline": wk.Deadline(), "Rows": rows, "Counts": b.Counts, "Sent": r.URL.Query().Get("sent"), "Meetings": meetings})
 	return nil
 }
 

@@ -29,6 +29,7 @@ import (
 	"anticovid/internal/declaration"
 	"anticovid/internal/errs"
 	"anticovid/internal/exposure"
+	"anticovid/internal/meeting"
 	"anticovid/internal/notify"
 	"anticovid/internal/otp"
 	"anticovid/internal/people"
@@ -67,6 +68,9 @@ type Deps struct {
 	// Operations centre (ops.go): dashboard, public map, weekly
 	// reports, cameras, campaigns; nil leaves their routes out.
 	Ops *Ops
+
+	// Online meetings (meetings.go); nil leaves their routes out.
+	Meetings *meeting.Service
 }
 
 // Server is the HTTP front of anticovid.
@@ -171,6 +175,7 @@ func New(d Deps) *Server {
 	s.routesExposureNotification()
 	s.routesAdoption()
 	s.routesMessages()
+	s.routesMeetings()
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, errs.ErrForbidden)
