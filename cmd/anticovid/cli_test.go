@@ -237,6 +237,12 @@ func TestCrashLosesNoAcknowledgedCheckin(t *testing.T) {
 func TestMetricsAddr(t *testing.T) {
 	maddr := freePort(t)
 	_, base := startServer(t, t.TempDir(), "--metrics-addr", maddr)
+	// One counted request (health probes are not counted).
+	if resp, err := http.Get(base + "/login"); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+	}
 	var code int
 	for range 100 {
 		resp, err := http.Get("http://" + maddr + "/metrics")
