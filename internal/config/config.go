@@ -110,7 +110,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.CameraAllow, "camera-allow", env("CAMERA_ALLOW", ""), "CIDRs cameras may sit in although internal (private, loopback, link-local, CGNAT), comma-separated, e.g. 10.20.0.0/16; metadata addresses stay refused (ANTICOVID_CAMERA_ALLOW)")
 	fs.StringVar(&c.MapTiles, "map-tiles", env("MAP_TILES", ""), "tile URL template for the public map, https://host/{z}/{x}/{y}.png; empty: the schematic map, no internet (ANTICOVID_MAP_TILES)")
 	fs.StringVar(&c.MapAttribution, "map-attribution", env("MAP_ATTRIBUTION", ""), "the map tiles' attribution (ANTICOVID_MAP_ATTRIBUTION)")
-	fs.IntVar(&c.PublicThreshold, "public-threshold", int(c.envInt("PUBLIC_THRESHOLD", 3)), "public counts below it show as \"< N\" (ANTICOVID_PUBLIC_THRESHOLD)")
+	fs.IntVar(&c.PublicThreshold, "public-threshold", int(c.envInt("PUBLIC_THRESHOLD", 3)), "public counts below it are hidden, with the figures they could be derived from (ANTICOVID_PUBLIC_THRESHOLD)")
 	c.SMS.register(c, fs, "sms", Gateway{Body: DefaultSMSBody, Rate: 10})
 	c.OTT.register(c, fs, "ott", Gateway{Body: DefaultOTTBody, Success: "error=0", IDField: "data.msg_id", Rate: 10})
 	fs.Float64Var(&c.EmailRate, "smtp-rate", c.envFloat("SMTP_RATE", 5), "emails per second through the SMTP server (ANTICOVID_SMTP_RATE)")

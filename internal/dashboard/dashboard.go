@@ -32,7 +32,8 @@ type Service struct {
 	// Targets gives the Bluezone adoption target the dashboard measures
 	// against: the adoption module's editable targets (New wires them).
 	Targets TargetSource
-	// Threshold: public counts below it (and above zero) are shown as "< N".
+	// Threshold: public counts below it (and above zero) are hidden, with the
+	// counts they could be derived from (suppress.go).
 	Threshold int
 	// Keep is how long hourly counts are kept (the public map's history).
 	Keep time.Duration

@@ -46,17 +46,18 @@ type ZoneSource interface {
 	PublicZones(ctx context.Context, province string) ([]PublicZone, error)
 }
 
-// Shown is a count as the public sees it: small non-zero counts are hidden
-// behind "< threshold" so that a single case in a hamlet cannot be singled out.
+// Shown is a count as the public sees it. A hidden count (small, or one from
+// which a small count could be derived: see suppress.go) is written as null
+// whatever the reason, so a reader cannot tell the two apart.
 type Shown struct {
-	N         int64
-	Threshold int64
+	N      int64
+	Hidden bool
 }
 
-// MarshalJSON writes a number, or the string "< N" for a small count.
+// MarshalJSON writes the number, or null for a hidden count.
 func (c Shown) MarshalJSON() ([]byte, error) {
-	if c.N > 0 && c.N < c.Threshold {
-		return []byte(`"< ` + strconv.FormatInt(c.Threshold, 10) + `"`), nil
+	if c.Hidden {
+		return []byte("null"), nil
 	}
 	return []byte(strconv.FormatInt(c.N, 10)), nil
 }
@@ -193,7 +194,7 @@ func (s *Service) Public(ctx context.Context) (*publicDoc, error) {
 	return doc, nil
 }
 
-// marshal encodes without escaping <, > and & (the "< 3" counts stay readable).
+// marshal encodes without escaping <, > and & (venue names stay readable).
 func marshal(v any) ([]byte, error) {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
@@ -242,29 +243,35 @@ func (s *Service) BuildPublic(ctx context.Context) (PublicMap, error) {
 	if err != nil {
 		return PublicMap{}, err
 	}
+	for _, u := range units {
+		if series[u] == nil {
+			series[u] = make([]int64, PublicDays)
+		}
+	}
+	tree := unitTree{root: prov, children: map[string][]string{}}
+	for _, d := range districts {
+		tree.children[prov] = append(tree.children[prov], d.Code)
+	}
+	for _, c := range communes {
+		tree.children[c.ParentCode] = append(tree.children[c.ParentCode], c.Code)
+	}
+	daily, total := publicCells(tree, series, th)
 	shown := func(code string, withSeries bool) PublicUnit {
 		u, _ := geo.Get(code)
 		pu := PublicUnit{Code: code, Name: u.Name}
 		days := series[code]
 		var d14 int64
-		for i, n := range days {
-			if i >= PublicDays-14 {
-				d14 += n
-			}
+		for _, n := range days[PublicDays-14:] {
+			d14 += n
 		}
-		pu.F0Today = Shown{days[PublicDays-1], th}
-		pu.F0Days14 = Shown{d14, th}
+		pu.F0Today = Shown{days[PublicDays-1], daily[PublicDays-1][code]}
+		pu.F0Days14 = Shown{d14, total[code]}
 		if withSeries {
-			for _, n := range days {
-				pu.Series = append(pu.Series, Shown{n, th})
+			for i, n := range days {
+				pu.Series = append(pu.Series, Shown{n, daily[i][code]})
 			}
 		}
 		return pu
-	}
-	for _, u := range units {
-		if series[u] == nil {
-			series[u] = make([]int64, PublicDays)
-		}
 	}
 	m.Province = shown(prov, true)
 	areas, err := s.activeAreas(ctx, prov, now)

@@ -34,7 +34,7 @@ const testPassword = "correct horse battery"
 
 // env is a running server with one account per role and venues in several communes.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *httptest.Server
 	db     *sqldb.DB
 	auth   *auth.Service
@@ -66,13 +66,13 @@ var accounts = []auth.NewUser{
 	{Username: "managera", Role: auth.VenueManager, Unit: "27991"},
 }
 
-func newEnv(t *testing.T, db *sqldb.DB) *env {
+func newEnv(t testing.TB, db *sqldb.DB) *env {
 	t.Helper()
 	return newEnvConfig(t, db, nil)
 }
 
 // newEnvConfig is newEnv with settings changed by configure first.
-func newEnvConfig(t *testing.T, db *sqldb.DB, configure func(*config.Config)) *env {
+func newEnvConfig(t testing.TB, db *sqldb.DB, configure func(*config.Config)) *env {
 	t.Helper()
 	ctx := context.Background()
 	v, err := vault.New(bytes.Repeat([]byte{42}, 32))

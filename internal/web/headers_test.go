@@ -34,7 +34,7 @@ var cacheable = map[string]bool{
 
 // fullServer is a server with every optional service wired in, over the
 // operations environment's data.
-func fullServer(t *testing.T, configure func(*config.Config)) (*opsEnv, *Server) {
+func fullServer(t testing.TB, configure func(*config.Config)) (*opsEnv, *Server) {
 	t.Helper()
 	db := storetest.SQLite(t)
 	oe := newOpsEnv(t, db)

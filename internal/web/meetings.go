@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"anticovid/internal/auth"
@@ -349,15 +348,4 @@ func (s *Server) apiMeetingWebhook(w http.ResponseWriter, r *http.Request) error
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
-}
-
-// loggedPath is a request path as the request log writes it: a personal
-// meeting link's token is a credential, so it is cut off.
-func loggedPath(p string) string {
-	if strings.HasPrefix(p, "/meetings/") {
-		if i := strings.Index(p, "/join/"); i >= 0 {
-			return p[:i+len("/join/")] + "…"
-		}
-	}
-	return p
 }

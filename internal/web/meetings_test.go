@@ -108,6 +108,7 @@ func newMeetingEnv(t *testing.T, db *sqldb.DB) *meetingEnv {
 	svc := &meeting.Service{DB: db, Vault: v, Outbox: outbox, Provider: &meeting.Jitsi{BaseURL: fake.srv.URL, AppID: "anticovid-test", Secret: jitsiSecret},
 		Province: "80", Log: log}
 	e := &env{t: t, db: db, auth: auth.NewService(db, time.Hour), tokens: map[string]string{}, outbox: outbox, sms: rec, vault: v}
+	e.auth.Vault, e.auth.EnrolOptional = v, true // password alone, as in newEnvConfig
 	s := New(Deps{Config: cfg, DB: db, Auth: e.auth, Outbox: outbox, Log: log, Meetings: svc})
 	e.srv = httptest.NewServer(s)
 	t.Cleanup(e.srv.Close)

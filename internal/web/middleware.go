@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
@@ -60,14 +61,20 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		ctx := auth.WithRequestID(r.Context(), id)
 		r = r.WithContext(context.WithValue(ctx, clientKey{}, s.proxies.client(r)))
 		defer func() {
+			// The route pattern, not the path: a path may hold a personal QR
+			// token (/p/{token}); only a path no route matched is logged.
+			route := slog.String("route", pattern)
+			if pattern == "" {
+				route = slog.String("path", r.URL.Path)
+			}
 			if v := recover(); v != nil {
-				s.log.Error("panic", "panic", v, "request_id", id, "path", loggedPath(r.URL.Path))
+				s.log.Error("panic", "panic", v, "request_id", id, route)
 				if sw.status == 0 {
 					http.Error(sw, "internal error", http.StatusInternalServerError)
 				}
 			}
 			s.metrics.observe(pattern, sw.status, time.Since(start))
-			s.log.Info("http", "request_id", id, "method", r.Method, "path", loggedPath(r.URL.Path),
+			s.log.Info("http", "request_id", id, "method", r.Method, route,
 				"status", sw.status, "ms", time.Since(start).Milliseconds())
 		}()
 		next.ServeHTTP(sw, r)

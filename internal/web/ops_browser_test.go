@@ -43,7 +43,7 @@ func TestBrowserOperations(t *testing.T) {
 		t.Fatal(err)
 	}
 	screenshot(t, ctx, "ops-public-map")
-	if body := text(t, ctx, "main"); !strings.Contains(body, "Huyện Bến Lức") || !strings.Contains(body, "< 3") || !strings.Contains(body, "Chợ Bến Lức") {
+	if body := text(t, ctx, "main"); !strings.Contains(body, "Huyện Bến Lức") || !strings.Contains(body, "ẩn") || !strings.Contains(body, "Chợ Bến Lức") {
 		t.Errorf("public map: %.500s", body)
 	}
 

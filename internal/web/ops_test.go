@@ -78,7 +78,7 @@ func (c *opsClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.
 
 func (c *opsClock) set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 
-func newOpsEnv(t *testing.T, db *sqldb.DB) *opsEnv {
+func newOpsEnv(t testing.TB, db *sqldb.DB) *opsEnv {
 	t.Helper()
 	ctx := context.Background()
 	e := newEnv(t, db)

@@ -5,8 +5,8 @@
   "use strict";
   var cfg = document.getElementById("pm").dataset;
   var nf = new Intl.NumberFormat("vi-VN");
-  var show = function (v) { return typeof v === "number" ? nf.format(v) : v; };
-  var num = function (v) { return typeof v === "number" ? v : 1; }; // "< 3" draws as a small circle
+  var show = function (v) { return typeof v === "number" ? nf.format(v) : cfg.tHidden; };
+  var num = function (v) { return typeof v === "number" ? v : 1; }; // a hidden count draws as a small circle
   var pad = function (n) { return (n < 10 ? "0" : "") + n; };
   var when = function (s) { // Asia/Ho_Chi_Minh is UTC+7 all year
     var d = new Date(new Date(s).getTime() + 7 * 3600 * 1000);
