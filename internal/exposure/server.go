@@ -474,21 +474,12 @@ func writeFileAtomic(path string, data []byte) error {
 	return os.Rename(tmp.Name(), path)
 }
 
-// Run exports due windows every interval until ctx ends.
-func (s *Service) Run(ctx context.Context, interval time.Duration, logf func(msg string, args ...any)) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		files, err := s.ExportDue(ctx)
-		if err != nil {
-			logf("en export", "err", err)
-		} else if len(files) > 0 {
-			logf("en export", "files", len(files))
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+// Tick is one turn of the export job (internal/jobs runs it on one server
+// at a time): ExportDue, logged through logf.
+func (s *Service) Tick(ctx context.Context, logf func(msg string, args ...any)) error {
+	files, err := s.ExportDue(ctx)
+	if len(files) > 0 {
+		logf("en export", "files", len(files))
 	}
+	return err
 }

@@ -36,6 +36,7 @@ var owners = map[string]string{
 	"map_areas":      "dashboard",
 	"weekly_reports": "reports", "report_units": "reports", "report_sends": "reports",
 	"cameras": "camera", "quarantine_zones": "camera",
+	"job_leases": "jobs", "token_keys": "token", "vault_check": "vault",
 }
 
 // exceptions are the files outside a table's owner allowed to name it, each
