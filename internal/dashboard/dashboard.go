@@ -482,11 +482,6 @@ func (s *Service) Tick(ctx context.Context) error {
 	return s.Refresh(ctx)
 }
 
-// Invalidate drops what this server computed from the counts: on a server
-// that does not hold the counting job, the holder writes new counts it is
-// not told about, so its caches are dropped each turn instead.
-func (s *Service) Invalidate() { s.bump() }
-
 // provided lists the metrics some wired source counts: a figure nobody counts
 // is shown as unavailable, never as a zero.
 func (s *Service) provided() map[string]bool {

@@ -12,8 +12,6 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -34,7 +32,7 @@ func newServer(t *testing.T, db *sqldb.DB) (*Service, context.Context, int64) {
 	v, _ := vault.New(bytes.Repeat([]byte{9}, 32))
 	codes := NewCodes(otp.New(db, v, nil), people.NewService(db, v))
 	codes.Now = func() time.Time { return serverNow }
-	s := NewService(db, v, codes, t.TempDir())
+	s := NewService(db, v, codes)
 	s.Now = codes.Now
 	person, err := people.NewService(db, v).FindOrCreate(context.Background(),
 		people.Person{Name: "Trần Thị Ca", Phone: "0911222333", BirthYear: 1985, Commune: "27991"})
@@ -154,7 +152,7 @@ func TestENUploadRules(t *testing.T) {
 		pub := pubAny.(*ecdsa.PublicKey)
 		total := 0
 		for _, f := range files {
-			data, err := os.ReadFile(filepath.Join(s.Dir, f.Name))
+			data, _, err := s.File(context.Background(), f.Name)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -171,7 +169,7 @@ func TestENUploadRules(t *testing.T) {
 		if total != 14 {
 			t.Errorf("exported %d keys, want 14", total)
 		}
-		index, _ := os.ReadFile(filepath.Join(s.Dir, DefaultRegion, "index.txt"))
+		index, _, _ := s.Index(context.Background())
 		if got := strings.Count(string(index), ".zip\n"); got != 3 {
 			t.Errorf("index lists %d files:\n%s", got, index)
 		}

@@ -162,3 +162,21 @@ func (l *Leases) log() *slog.Logger {
 	}
 	return slog.Default()
 }
+
+// Local runs fn every interval until ctx ends on this server, whatever the
+// others do: work each server does for itself, such as refreshing what it
+// keeps in memory from the database.
+func Local(ctx context.Context, interval time.Duration, fn func(context.Context) error, log *slog.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := fn(ctx); err != nil && ctx.Err() == nil {
+			log.Error("local job", "err", err)
+		}
+	}
+}
