@@ -11,24 +11,13 @@ import (
 	"anticovid/internal/store/storetest"
 )
 
-// clock is a settable time shared by the servers of a test.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) get() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
-func servers(db *sqldb.DB, c *clock, n int) []*Leases {
+// servers returns n servers' leases on db, all reading the clock at now
+// (Unix seconds), which the test moves.
+func servers(db *sqldb.DB, now *atomic.Int64, n int) []*Leases {
 	var out []*Leases
 	for range n {
 		l := New(db, 10*time.Second, nil)
-		l.Now = c.get
+		l.Now = func() time.Time { return time.Unix(now.Load(), 0) }
 		out = append(out, l)
 	}
 	return out
@@ -39,8 +28,9 @@ func servers(db *sqldb.DB, c *clock, n int) []*Leases {
 func TestLeaseOneHolder(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
-		c := &clock{now: time.Unix(1_700_000_000, 0)}
-		ls := servers(db, c, 8)
+		var now atomic.Int64
+		now.Store(1_700_000_000)
+		ls := servers(db, &now, 8)
 		var held atomic.Int32
 		var wg sync.WaitGroup
 		for _, l := range ls {
@@ -77,11 +67,11 @@ func TestLeaseOneHolder(t *testing.T) {
 		if ok, _ := other.Acquire(ctx, "reports", 10*time.Second); !ok {
 			t.Error("another job's lease was not free")
 		}
-		c.add(9 * time.Second) // the holder dies; its lease has not expired yet
+		now.Add(9) // the holder dies; its lease has not expired yet
 		if ok, _ := other.Acquire(ctx, "campaigns", 10*time.Second); ok {
 			t.Fatal("a live lease was taken over")
 		}
-		c.add(2 * time.Second)
+		now.Add(2)
 		if ok, _ := other.Acquire(ctx, "campaigns", 10*time.Second); !ok {
 			t.Fatal("an expired lease was not taken over")
 		}
