@@ -153,7 +153,9 @@ func TestEveryOneServerAtATime(t *testing.T) {
 func TestLostLeaseCancels(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
-		a, b := New(db, 300*time.Millisecond, nil), New(db, 300*time.Millisecond, nil)
+		// Leases count whole seconds: 1.5 s is the shortest that cannot
+		// look expired at the first renewal.
+		a, b := New(db, 1500*time.Millisecond, nil), New(db, 1500*time.Millisecond, nil)
 		cancelled := make(chan bool, 1)
 		go a.turn(ctx, "en-export", time.Millisecond, func(ctx context.Context) error {
 			// Another server takes the lease over, as if this one had paused.
