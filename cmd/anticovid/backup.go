@@ -14,6 +14,7 @@ import (
 	"filippo.io/age"
 
 	"anticovid/internal/backup"
+	"anticovid/internal/jobs"
 	"anticovid/internal/sqldb"
 	"anticovid/internal/store"
 )
@@ -157,14 +158,9 @@ func runBackups(ctx context.Context, db *sqldb.DB, dataDir, dir, recipient strin
 		log.Error("backups", "err", err)
 		return
 	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	// Each server backs up what it holds (its SQLite file, or the
+	// PostgreSQL database the deployment shares) on its own schedule.
+	jobs.Local(ctx, every, func(ctx context.Context) error {
 		name := "anticovid-" + time.Now().UTC().Format("20060102T150405.000Z") + ".backup"
 		start := time.Now()
 		if m, err := writeBackup(ctx, db, dataDir, recipient, filepath.Join(dir, name)); err != nil {
@@ -172,8 +168,6 @@ func runBackups(ctx context.Context, db *sqldb.DB, dataDir, dir, recipient strin
 		} else {
 			log.Info("backup", "file", name, "files", len(m.Files), "took", time.Since(start).Round(time.Millisecond))
 		}
-		if err := backup.Prune(dir, "anticovid-", ".backup", keep); err != nil {
-			log.Error("backups", "err", err)
-		}
-	}
+		return backup.Prune(dir, "anticovid-", ".backup", keep)
+	}, log)
 }

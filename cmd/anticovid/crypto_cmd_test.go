@@ -323,7 +323,7 @@ func TestENAppBundleID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	zipBytes, err := os.ReadFile(filepath.Join(a.en.Dir, files[0].Name))
+	zipBytes, _, err := a.en.File(ctx, files[0].Name)
 	if err != nil {
 		t.Fatal(err)
 	}

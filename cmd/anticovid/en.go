@@ -320,7 +320,7 @@ func runENExport(ctx context.Context, args []string, stdout io.Writer) error {
 	for _, f := range files {
 		fmt.Fprintf(stdout, "%s: %d keys (batch %d/%d)\n", f.Name, f.Keys, f.BatchNum, f.BatchSize)
 	}
-	fmt.Fprintf(stdout, "%d files published under %s\n", len(files), a.en.Dir)
+	fmt.Fprintf(stdout, "%d files published (served at /en/export/%s/index.txt)\n", len(files), a.en.Region)
 	return nil
 }
 

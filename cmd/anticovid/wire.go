@@ -21,6 +21,7 @@ import (
 	"anticovid/internal/dashboard"
 	"anticovid/internal/declaration"
 	"anticovid/internal/exposure"
+	"anticovid/internal/jobs"
 	"anticovid/internal/meeting"
 	"anticovid/internal/notify"
 	"anticovid/internal/otp"
@@ -42,11 +43,13 @@ import (
 
 // app is a deployment's services, wired once for the server and every command.
 type app struct {
-	cfg    *config.Config
-	log    *slog.Logger
-	db     *sqldb.DB
-	vault  *vault.Vault
-	keys   *token.Keyring
+	cfg   *config.Config
+	log   *slog.Logger
+	db    *sqldb.DB
+	vault *vault.Vault
+	keys  *token.Keyring
+	// leases run each background job on one server at a time.
+	leases *jobs.Leases
 	auth   *auth.Service
 	people *people.Service
 	venues *venue.Service
@@ -86,8 +89,11 @@ func open(ctx context.Context, cfg *config.Config, logOut io.Writer) (*app, erro
 	level.UnmarshalText([]byte(cfg.LogLevel))
 	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: level}))
 
-	// Database, the personal-data vault and the venue-token keys, all in (or
-	// named by) the data directory.
+	// Database and the personal-data vault; the key comes from the
+	// configuration (ANTICOVID_DATA_KEY or DATA/data.key), never from the
+	// database, and must open what the database already holds. The
+	// venue-token keys live in the database, shared by every server (keys a
+	// server kept in DATA/keys/ are imported once).
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
@@ -100,14 +106,26 @@ func open(ctx context.Context, cfg *config.Config, logOut io.Writer) (*app, erro
 		db.Close()
 		return nil, err
 	}
-	keys, err := token.LoadKeyring(cfg.DataDir)
+	sample, err := people.PhonesAfter(ctx, db, "", "", 0, 1)
+	if err == nil {
+		var sealed []byte
+		if len(sample) > 0 {
+			sealed = sample[0].Phone
+		}
+		err = v.CheckDB(ctx, db, sealed)
+	}
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	keys, err := token.Open(ctx, db, v, cfg.DataDir)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
 
 	// Accounts, people, venues and the outbox every message goes through.
-	a := &app{cfg: cfg, log: log, db: db, vault: v, keys: keys,
+	a := &app{cfg: cfg, log: log, db: db, vault: v, keys: keys, leases: jobs.New(db, cfg.JobLease, log),
 		auth:   auth.NewService(db, cfg.SessionTTL),
 		people: people.NewService(db, v),
 		venues: &venue.Service{DB: db, Vault: v, Signer: keys, BaseURL: cfg.PublicURL(), Province: cfg.Province},
@@ -135,9 +153,10 @@ func open(ctx context.Context, cfg *config.Config, logOut io.Writer) (*app, erro
 	a.cases.Background = ctx
 
 	// Bluetooth tracing: the Bluezone server and the EN key server share the
-	// verification codes; the ID index and export files live in the data
-	// directory. Bluetooth contacts join the QR ones in every trace, F2 jobs
-	// included.
+	// verification codes. Each server keeps its own Bluezone ID index in the
+	// data directory, built from the database (a cache, not shared state);
+	// EN export files live in the database. Bluetooth contacts join the QR
+	// ones in every trace, F2 jobs included.
 	codes := exposure.NewCodes(a.otp, a.people)
 	a.bluezone, err = bluezone.NewService(db, v, a.people, a.outbox, codes, filepath.Join(cfg.DataDir, "bluezone-index"), cfg.Retention)
 	if err != nil {
@@ -145,8 +164,15 @@ func open(ctx context.Context, cfg *config.Config, logOut io.Writer) (*app, erro
 		return nil, err
 	}
 	a.bluezone.Log = log
-	a.en = exposure.NewService(db, v, codes, filepath.Join(cfg.DataDir, "en-export"))
+	a.en = exposure.NewService(db, v, codes)
 	a.en.AppBundleID = cfg.ENAppBundleID
+	// Export files published before they moved into the database.
+	if n, err := a.en.ImportFiles(ctx, filepath.Join(cfg.DataDir, "en-export")); err != nil {
+		db.Close()
+		return nil, err
+	} else if n > 0 {
+		log.Info("en export files imported into the database", "files", n)
+	}
 	a.adoption = adoption.NewService(db, a.bluezone)
 	a.cases.Engine.Sources = append(a.cases.Engine.Sources, a.bluezone.Source())
 
@@ -203,23 +229,41 @@ func (a *app) webDeps(checkins *checkin.Service) web.Deps {
 		Bluezone: a.bluezone, Exposure: a.en, Adoption: a.adoption, Cases: a.cases, Ops: a.ops, OTP: a.otp, Meetings: a.meetings}
 }
 
-// runBackground starts the server's background work until ctx ends:
-// retention purges, message delivery, the operations centre's refreshers,
-// and the Bluetooth work (the daily ID index kept up to date every 10
-// minutes, new registrations becoming deltas within that time; EN export
-// windows published as they close). Tracing jobs a stopped server left
+// runBackground starts the server's background work until ctx ends. Work
+// every server does for itself: message delivery (the outbox claims each
+// row under a lease, so servers share the queue without sending twice),
+// reloading the venue-token keys other servers made or retired, and the
+// Bluezone daily ID index (each server's own, built from the database every
+// 10 minutes; new registrations become deltas within that time). Every
+// other job runs on one server at a time, the holder of its lease
+// (internal/jobs); when that server dies another takes the job over once
+// the lease expires (--job-lease). Tracing jobs a stopped server left
 // running are marked abandoned first. The returned group ends when every
 // loop has returned, so a stopping server closes the database after them.
 func (a *app) runBackground(ctx context.Context) *sync.WaitGroup {
 	var wg sync.WaitGroup
-	wg.Go(func() { retention.Run(ctx, a.db, a.cfg.Retention, time.Hour, a.log) })
 	wg.Go(func() { a.outbox.Run(ctx, 5*time.Second) })
-	web.RunOps(ctx, a.ops, &wg)
+	wg.Go(func() { jobs.Local(ctx, time.Minute, a.keys.Reload, a.log) })
 	if err := a.cases.Jobs.Abandon(ctx); err != nil {
 		a.log.Error("tracing jobs", "err", err)
 	}
 	wg.Go(func() { a.bluezone.Run(ctx, 10*time.Minute) })
-	wg.Go(func() { a.en.Run(ctx, 10*time.Minute, func(msg string, args ...any) { a.log.Info(msg, args...) }) })
+	l, o := a.leases, a.ops
+	every := func(name string, d time.Duration, tick func(context.Context) error, idle func()) {
+		wg.Go(func() { l.Every(ctx, name, d, tick, idle) })
+	}
+	every("retention", time.Hour, func(ctx context.Context) error {
+		return retention.Tick(ctx, a.db, a.cfg.Retention, a.log)
+	}, nil)
+	every("en-export", 10*time.Minute, func(ctx context.Context) error {
+		return a.en.Tick(ctx, func(msg string, args ...any) { a.log.Info(msg, args...) })
+	}, nil)
+	// The operations centre: a server not counting drops its cached figures
+	// each turn, since the holder writes counts it is not told about.
+	every("dashboard", 5*time.Second, o.Dashboard.Tick, o.Dashboard.Invalidate)
+	every("camera-probes", 30*time.Second, o.Cameras.Tick, nil)
+	every("report-reminders", 15*time.Minute, o.Reports.Tick, nil)
+	every("campaigns", 10*time.Second, o.Campaigns.Tick, nil)
 	if c := a.cfg; c.BackupDir != "" {
 		wg.Go(func() {
 			runBackups(ctx, a.db, c.DataDir, c.BackupDir, c.BackupRecipient, c.BackupEvery, c.BackupKeep, a.log)

@@ -242,7 +242,7 @@ func Bluezone(ctx context.Context, o BluezoneOptions, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "upload (check code, resolve, store %d candidates): %v\n", up.Candidates, time.Since(t0).Round(time.Millisecond))
 
 	// 4. EN: export 100,000 keys into signed files.
-	en := exposure.NewService(db, v, svc.Codes, filepath.Join(dir, "en-export"))
+	en := exposure.NewService(db, v, svc.Codes)
 	en.Now = func() time.Time { return now }
 	winStart := now.Add(-time.Hour).Truncate(time.Hour)
 	// A reused directory already published that window.
@@ -263,8 +263,8 @@ func Bluezone(ctx context.Context, o BluezoneOptions, stdout io.Writer) error {
 	exportS := time.Since(t0).Seconds()
 	var bytes int64
 	for _, f := range files {
-		if st, err := os.Stat(filepath.Join(en.Dir, f.Name)); err == nil {
-			bytes += st.Size()
+		if data, _, err := en.File(ctx, f.Name); err == nil {
+			bytes += int64(len(data))
 		}
 	}
 	fmt.Fprintf(stdout, "EN export: %d keys into %d signed files (%.1f MB) in %.3f s\n", o.ExportKeys, len(files), float64(bytes)/1e6, exportS)

@@ -664,20 +664,11 @@ func (s *Service) ProbeAll(ctx context.Context) (online, offline int, err error)
 	return online, offline, nil
 }
 
-// Run probes every interval until ctx ends.
-func (s *Service) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		if _, _, err := s.ProbeAll(ctx); err != nil && ctx.Err() == nil {
-			s.Log.Error("camera probe", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+// Tick is one turn of the camera job (internal/jobs runs it on one server
+// at a time): every camera probed once.
+func (s *Service) Tick(ctx context.Context) error {
+	_, _, err := s.ProbeAll(ctx)
+	return err
 }
 
 // PublicZones lists the facilities marked public, for the public map: name

@@ -608,20 +608,13 @@ func (s *Service) addQueued(ctx context.Context, id int64, n int) error {
 	return nil
 }
 
-// Run queues campaign messages every interval until ctx ends.
-func (s *Service) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		if n, err := s.Step(ctx); err != nil && ctx.Err() == nil {
-			s.Log.Error("campaigns", "err", err)
-		} else if n > 0 {
-			s.Log.Info("campaign messages queued", "count", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+// Tick is one turn of the campaign job (internal/jobs runs it on one server
+// at a time): a Step, logged. A turn cut short by a dead server is safe to
+// run again: each message's dedup key queues it once.
+func (s *Service) Tick(ctx context.Context) error {
+	n, err := s.Step(ctx)
+	if n > 0 {
+		s.Log.Info("campaign messages queued", "count", n)
 	}
+	return err
 }

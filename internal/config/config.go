@@ -66,6 +66,10 @@ type Config struct {
 	TrustedProxies string // comma-separated CIDRs (or addresses) of reverse proxies whose X-Forwarded-For is believed
 	MetricsToken   string // bearer token for /metrics on the public address; a secret: only ANTICOVID_METRICS_TOKEN sets it
 	MetricsAddr    string // a separate listen address serving /metrics without a token
+	// JobLease is how long a background job's lease outlives its holder's
+	// last renewal: how soon another server takes over the jobs of one that
+	// died (internal/jobs).
+	JobLease time.Duration
 
 	// HTTPS and shutdown (README, "Production").
 	TLSDomains      string        // comma-separated names to get ACME certificates for; empty: no ACME
@@ -124,6 +128,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.BackupDir, "backup-dir", env("BACKUP_DIR", ""), "write an encrypted backup into this directory every --backup-every; empty: no scheduled backups (ANTICOVID_BACKUP_DIR)")
 	fs.DurationVar(&c.BackupEvery, "backup-every", c.envDuration("BACKUP_EVERY", 24*time.Hour), "how often scheduled backups run (ANTICOVID_BACKUP_EVERY)")
 	fs.IntVar(&c.BackupKeep, "backup-keep", int(c.envInt("BACKUP_KEEP", 7)), "how many scheduled backups to keep (ANTICOVID_BACKUP_KEEP)")
+	fs.DurationVar(&c.JobLease, "job-lease", c.envDuration("JOB_LEASE", 30*time.Second), "with several servers on one database: how soon another server takes over the background jobs of one that died (ANTICOVID_JOB_LEASE)")
 	fs.StringVar(&c.BackupRecipient, "backup-recipient", env("BACKUP_RECIPIENT", ""), "the age public key (age1...) backups are encrypted to, from `anticovid backup keygen` (ANTICOVID_BACKUP_RECIPIENT)")
 	fs.StringVar(&c.TLSDomains, "tls-domain", env("TLS_DOMAIN", ""), "serve HTTPS with certificates from ACME (Let's Encrypt) for these comma-separated names; --addr then answers ACME challenges and redirects to HTTPS (ANTICOVID_TLS_DOMAIN)")
 	fs.StringVar(&c.TLSAddr, "tls-addr", env("TLS_ADDR", ":443"), "HTTPS listen address when TLS is on (ANTICOVID_TLS_ADDR)")
@@ -250,6 +255,9 @@ func (c *Config) Validate() error {
 		if c.BackupEvery < time.Hour || c.BackupKeep < 1 {
 			errs = append(errs, fmt.Errorf("--backup-every %v, --backup-keep %d: at least 1h and 1", c.BackupEvery, c.BackupKeep))
 		}
+	}
+	if c.JobLease < time.Second || c.JobLease > time.Hour {
+		errs = append(errs, fmt.Errorf("--job-lease %v: between 1s and 1h", c.JobLease))
 	}
 	if c.ENAppBundleID != "" && !bundleRE.MatchString(c.ENAppBundleID) {
 		errs = append(errs, fmt.Errorf("--en-app-bundle-id %q: want a reverse-DNS id such as vn.gov.bluezone", c.ENAppBundleID))

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"strings"
 	"testing"
+	"time"
 )
 
 func parse(t *testing.T, env map[string]string, args ...string) (*Config, error) {
@@ -118,6 +119,24 @@ func TestOperationsValidation(t *testing.T) {
 		}
 		if strings.Contains(err.Error(), "s3cret") {
 			t.Errorf("%v: the message shows the SMTP password: %v", c.args, err)
+		}
+	}
+}
+
+// TestJobLease: 30 s by default, from ANTICOVID_JOB_LEASE or --job-lease,
+// and refused outside 1 s to 1 h (a lease shorter than a database round
+// trip would change hands all the time; a longer one leaves jobs stopped
+// for hours after a server dies).
+func TestJobLease(t *testing.T) {
+	if c, err := parse(t, nil); err != nil || c.JobLease != 30*time.Second {
+		t.Fatalf("default: %v %v", c.JobLease, err)
+	}
+	if c, err := parse(t, map[string]string{"ANTICOVID_JOB_LEASE": "5s"}); err != nil || c.JobLease != 5*time.Second {
+		t.Fatalf("from the environment: %v %v", c.JobLease, err)
+	}
+	for _, bad := range []string{"0s", "500ms", "2h", "-1s"} {
+		if _, err := parse(t, nil, "--job-lease", bad); err == nil || !strings.Contains(err.Error(), "--job-lease") {
+			t.Errorf("--job-lease %s: %v", bad, err)
 		}
 	}
 }

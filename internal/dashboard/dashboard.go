@@ -46,6 +46,8 @@ type Service struct {
 	cache     map[string]cached
 	lastGauge time.Time
 	lastSweep time.Time
+	// backfilled is set once this server has backfilled (Tick).
+	backfilled bool
 	// per source: when its current hour was last recounted, and what it cost
 	lastRun  map[int]time.Time
 	lastCost map[int]time.Duration
@@ -463,23 +465,22 @@ func (s *Service) Backfill(ctx context.Context, days int) error {
 	return nil
 }
 
-// Run backfills the last 14 days, then refreshes every interval until ctx ends.
-func (s *Service) Run(ctx context.Context, interval time.Duration) {
-	if err := s.Backfill(ctx, 14); err != nil && ctx.Err() == nil {
-		s.Log.Error("dashboard backfill", "err", err)
-	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		if err := s.Refresh(ctx); err != nil && ctx.Err() == nil {
-			s.Log.Error("dashboard refresh", "err", err)
+// Tick is one turn of the counting job (internal/jobs runs it on one server
+// at a time): the first turn a server holds it backfills the last 14 days
+// (hours already counted are skipped), every turn refreshes.
+func (s *Service) Tick(ctx context.Context) error {
+	s.mu.Lock()
+	first := !s.backfilled
+	s.mu.Unlock()
+	if first {
+		if err := s.Backfill(ctx, 14); err != nil {
+			return err
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+		s.mu.Lock()
+		s.backfilled = true
+		s.mu.Unlock()
 	}
+	return s.Refresh(ctx)
 }
 
 // provided lists the metrics some wired source counts: a figure nobody counts

@@ -42,7 +42,6 @@ type Service struct {
 	DB          *sqldb.DB
 	Vault       *vault.Vault
 	Codes       *Codes
-	Dir         string // export root: Dir/REGION/index.txt and Dir/REGION/*.zip
 	Region      string
 	KeyID       string
 	Window      time.Duration
@@ -53,9 +52,10 @@ type Service struct {
 	mu sync.Mutex // one exporter at a time
 }
 
-// NewService returns an EN server publishing into dir.
-func NewService(db *sqldb.DB, v *vault.Vault, codes *Codes, dir string) *Service {
-	return &Service{DB: db, Vault: v, Codes: codes, Dir: dir, Region: DefaultRegion, KeyID: DefaultKeyID,
+// NewService returns an EN server. Its export files live in the database
+// (en_exports.content), so every server serves the same set.
+func NewService(db *sqldb.DB, v *vault.Vault, codes *Codes) *Service {
+	return &Service{DB: db, Vault: v, Codes: codes, Region: DefaultRegion, KeyID: DefaultKeyID,
 		Window: DefaultWindow, MaxPerFile: DefaultMaxPerFile, Now: time.Now}
 }
 
@@ -245,7 +245,7 @@ func (s *Service) SigningKeys(ctx context.Context) ([]PublicKeyInfo, error) {
 
 // ExportFile is one published export file.
 type ExportFile struct {
-	Name      string    `json:"name"` // REGION/START-END-NNNNN.zip, relative to Dir
+	Name      string    `json:"name"` // REGION/START-END-NNNNN.zip, as index.txt lists it
 	Start     time.Time `json:"start"`
 	End       time.Time `json:"end"`
 	BatchNum  int       `json:"batch_num"`
@@ -254,9 +254,10 @@ type ExportFile struct {
 }
 
 // ExportWindow writes the batch of signed files for the keys that became
-// available in [start, end) (at most MaxPerFile keys a file), records them,
-// and rewrites the region's index. Files are immutable: a window already
-// exported is refused.
+// available in [start, end) (at most MaxPerFile keys a file) and stores
+// them in one transaction. Files are immutable: a window already exported is
+// refused, and of two servers exporting one window at once only one commits
+// (file names are unique), so phones see one set of files.
 func (s *Service) ExportWindow(ctx context.Context, start, end time.Time) ([]ExportFile, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -308,12 +309,9 @@ func (s *Service) exportWindow(ctx context.Context, start, end time.Time) ([]Exp
 	if err := shuffle(keys); err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	dir := filepath.Join(s.Dir, s.Region)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
-	}
 	batches := Batches(keys, max(1, s.MaxPerFile))
 	files := make([]ExportFile, len(batches))
+	contents := make([][]byte, len(batches))
 	var wg sync.WaitGroup
 	errc := make(chan error, len(batches))
 	for i, b := range batches {
@@ -325,9 +323,7 @@ func (s *Service) exportWindow(ctx context.Context, start, end time.Time) ([]Exp
 				errc <- err
 				return
 			}
-			if err := writeFileAtomic(filepath.Join(s.Dir, name), buf.Bytes()); err != nil {
-				errc <- err
-			}
+			contents[i] = buf.Bytes()
 		})
 	}
 	wg.Wait()
@@ -336,10 +332,10 @@ func (s *Service) exportWindow(ctx context.Context, start, end time.Time) ([]Exp
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		for _, f := range files {
+		for i, f := range files {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO en_exports (region, start_at, end_at, batch_num, batch_size, filename, keys,
-				signing_key_id, signing_version, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-				s.Region, start.Unix(), end.Unix(), f.BatchNum, f.BatchSize, f.Name, f.Keys, signer.ID, signer.Version, s.now().Unix()); err != nil {
+				signing_key_id, signing_version, created_at, content) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+				s.Region, start.Unix(), end.Unix(), f.BatchNum, f.BatchSize, f.Name, f.Keys, signer.ID, signer.Version, s.now().Unix(), contents[i]); err != nil {
 				return err
 			}
 		}
@@ -348,7 +344,7 @@ func (s *Service) exportWindow(ctx context.Context, start, end time.Time) ([]Exp
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	return files, s.writeIndex(ctx)
+	return files, nil
 }
 
 // ExportDue exports every whole window that ended by now and is not yet
@@ -399,96 +395,98 @@ func (s *Service) ExportDue(ctx context.Context) ([]ExportFile, error) {
 }
 
 func (s *Service) expireExports(ctx context.Context, now time.Time) error {
-	cutoff := now.Add(-ExportKeep).Unix()
-	rows, err := s.DB.R.QueryContext(ctx, "SELECT filename FROM en_exports WHERE region = $1 AND end_at < $2", s.Region, cutoff)
-	if err != nil {
+	if _, err := s.DB.W.ExecContext(ctx, "DELETE FROM en_exports WHERE region = $1 AND end_at < $2", s.Region, now.Add(-ExportKeep).Unix()); err != nil {
 		return fmt.Errorf("en expire exports: %w", err)
-	}
-	var names []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			rows.Close()
-			return err
-		}
-		names = append(names, n)
-	}
-	rows.Close()
-	if len(names) == 0 {
-		return nil
-	}
-	if _, err := s.DB.W.ExecContext(ctx, "DELETE FROM en_exports WHERE region = $1 AND end_at < $2", s.Region, cutoff); err != nil {
-		return fmt.Errorf("en expire exports: %w", err)
-	}
-	if err := s.writeIndex(ctx); err != nil {
-		return err
-	}
-	for _, n := range names {
-		os.Remove(filepath.Join(s.Dir, n))
 	}
 	return nil
 }
 
-// writeIndex rewrites REGION/index.txt: every published file, oldest first,
-// one path per line, as EN apps read it.
-func (s *Service) writeIndex(ctx context.Context) error {
-	rows, err := s.DB.R.QueryContext(ctx, "SELECT filename FROM en_exports WHERE region = $1 ORDER BY end_at, batch_num", s.Region)
+// Index is REGION/index.txt: every published file, oldest first, one path
+// per line, as EN apps read it; and when the newest was published.
+func (s *Service) Index(ctx context.Context) (string, time.Time, error) {
+	rows, err := s.DB.R.QueryContext(ctx, "SELECT filename, created_at FROM en_exports WHERE region = $1 ORDER BY end_at, batch_num", s.Region)
 	if err != nil {
-		return fmt.Errorf("en export index: %w", err)
+		return "", time.Time{}, fmt.Errorf("en export index: %w", err)
 	}
 	defer rows.Close()
 	var b strings.Builder
+	var newest int64
 	for rows.Next() {
 		var n string
-		if err := rows.Scan(&n); err != nil {
-			return fmt.Errorf("en export index: %w", err)
+		var at int64
+		if err := rows.Scan(&n, &at); err != nil {
+			return "", time.Time{}, fmt.Errorf("en export index: %w", err)
 		}
 		b.WriteString(n + "\n")
+		newest = max(newest, at)
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("en export index: %w", err)
+		return "", time.Time{}, fmt.Errorf("en export index: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Join(s.Dir, s.Region), 0o755); err != nil {
-		return fmt.Errorf("en export index: %w", err)
-	}
-	return writeFileAtomic(filepath.Join(s.Dir, s.Region, "index.txt"), []byte(b.String()))
+	return b.String(), time.Unix(newest, 0), nil
 }
 
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+// File returns a published export file by its name in the index
+// (REGION/START-END-NNNNN.zip) and when it was published; errs.ErrNotFound
+// when there is none.
+func (s *Service) File(ctx context.Context, name string) ([]byte, time.Time, error) {
+	var data []byte
+	var at int64
+	err := s.DB.R.QueryRowContext(ctx, "SELECT content, created_at FROM en_exports WHERE filename = $1 AND content IS NOT NULL", name).Scan(&data, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, time.Time{}, fmt.Errorf("en export file: %w", errs.ErrNotFound)
+	}
 	if err != nil {
-		return err
+		return nil, time.Time{}, fmt.Errorf("en export file: %w", err)
 	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return data, time.Unix(at, 0), nil
 }
 
-// Run exports due windows every interval until ctx ends.
-func (s *Service) Run(ctx context.Context, interval time.Duration, logf func(msg string, args ...any)) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		files, err := s.ExportDue(ctx)
-		if err != nil {
-			logf("en export", "err", err)
-		} else if len(files) > 0 {
-			logf("en export", "files", len(files))
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+// ImportFiles moves into the database the export files a server used to
+// keep under dir (dir/REGION/*.zip): rows published before files moved keep
+// being served, by every server. Files it cannot find stay unserved.
+func (s *Service) ImportFiles(ctx context.Context, dir string) (int, error) {
+	rows, err := s.DB.R.QueryContext(ctx, "SELECT id, filename FROM en_exports WHERE content IS NULL")
+	if err != nil {
+		return 0, fmt.Errorf("en import files: %w", err)
 	}
+	type missing struct {
+		id   int64
+		name string
+	}
+	var todo []missing
+	for rows.Next() {
+		var m missing
+		if err := rows.Scan(&m.id, &m.name); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("en import files: %w", err)
+		}
+		todo = append(todo, m)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("en import files: %w", err)
+	}
+	n := 0
+	for _, m := range todo {
+		data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(m.name)))
+		if err != nil {
+			continue
+		}
+		if _, err := s.DB.W.ExecContext(ctx, "UPDATE en_exports SET content = $1 WHERE id = $2 AND content IS NULL", data, m.id); err != nil {
+			return n, fmt.Errorf("en import files: %w", err)
+		}
+		n++
+	}
+	return n, nil
+}
+
+// Tick is one turn of the export job (internal/jobs runs it on one server
+// at a time): ExportDue, logged through logf.
+func (s *Service) Tick(ctx context.Context, logf func(msg string, args ...any)) error {
+	files, err := s.ExportDue(ctx)
+	if len(files) > 0 {
+		logf("en export", "files", len(files))
+	}
+	return err
 }

@@ -10,11 +10,13 @@ import (
 	"crypto/x509"
 	"encoding/binary"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,7 +36,7 @@ func newServer(t *testing.T, db *sqldb.DB) (*Service, context.Context, int64) {
 	v, _ := vault.New(bytes.Repeat([]byte{9}, 32))
 	codes := NewCodes(otp.New(db, v, nil), people.NewService(db, v))
 	codes.Now = func() time.Time { return serverNow }
-	s := NewService(db, v, codes, t.TempDir())
+	s := NewService(db, v, codes)
 	s.Now = codes.Now
 	person, err := people.NewService(db, v).FindOrCreate(context.Background(),
 		people.Person{Name: "Trần Thị Ca", Phone: "0911222333", BirthYear: 1985, Commune: "27991"})
@@ -154,7 +156,7 @@ func TestENUploadRules(t *testing.T) {
 		pub := pubAny.(*ecdsa.PublicKey)
 		total := 0
 		for _, f := range files {
-			data, err := os.ReadFile(filepath.Join(s.Dir, f.Name))
+			data, _, err := s.File(context.Background(), f.Name)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -171,7 +173,7 @@ func TestENUploadRules(t *testing.T) {
 		if total != 14 {
 			t.Errorf("exported %d keys, want 14", total)
 		}
-		index, _ := os.ReadFile(filepath.Join(s.Dir, DefaultRegion, "index.txt"))
+		index, _, _ := s.Index(context.Background())
 		if got := strings.Count(string(index), ".zip\n"); got != 3 {
 			t.Errorf("index lists %d files:\n%s", got, index)
 		}
@@ -240,3 +242,73 @@ func verifyStdlib(t *testing.T, data []byte, pub *ecdsa.PublicKey) {
 }
 
 func fieldsOf(err error) map[string]string { return errs.FieldsOf(err) }
+
+// Two servers exporting the same windows at the same moment publish one set
+// of files, which both serve; files a server kept on disk before files moved
+// into the database are imported and served again.
+func TestExportOnceAcrossServers(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		s1, _, _ := newServer(t, db)
+		s2 := NewService(db, s1.Vault, s1.Codes)
+		s2.Now = s1.Now
+		ctx := context.Background()
+		avail := serverNow.Add(-90 * time.Minute).Unix()
+		for i, k := range dailyKeys(12, serverNow) {
+			if _, err := db.W.Exec(`INSERT INTO en_keys (key_data, rolling_start, rolling_period, transmission_risk, region,
+				certificate_id, created_at, available_at) VALUES ($1, $2, $3, $4, $5, 0, $6, $7)`,
+				k.Data, k.RollingStart, k.RollingPeriod, k.TransmissionRisk, DefaultRegion, avail, avail+int64(i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := s1.Signer(ctx); err != nil { // one signing key, as a running deployment has
+			t.Fatal(err)
+		}
+		s1.MaxPerFile, s2.MaxPerFile = 5, 5
+		var wg sync.WaitGroup
+		for _, s := range []*Service{s1, s2} {
+			wg.Go(func() { s.ExportDue(ctx) })
+		}
+		wg.Wait()
+		var files, keys int
+		db.R.QueryRow("SELECT count(*), coalesce(sum(keys), 0) FROM en_exports").Scan(&files, &keys)
+		if files != 3 || keys != 12 {
+			t.Fatalf("%d files with %d keys published, want one set: 3 files, 12 keys", files, keys)
+		}
+		i1, _, _ := s1.Index(ctx)
+		i2, _, _ := s2.Index(ctx)
+		if i1 != i2 || strings.Count(i1, ".zip\n") != 3 {
+			t.Fatalf("indexes differ or are incomplete:\n%s\n%s", i1, i2)
+		}
+		for name := range strings.SplitSeq(strings.TrimSpace(i1), "\n") {
+			a, _, err1 := s1.File(ctx, name)
+			b, _, err2 := s2.File(ctx, name)
+			if err1 != nil || err2 != nil || len(a) == 0 || !bytes.Equal(a, b) {
+				t.Fatalf("%s served differently: %v %v", name, err1, err2)
+			}
+		}
+		if _, _, err := s1.File(ctx, "VN/../../data.key"); !errors.Is(err, errs.ErrNotFound) {
+			t.Errorf("a name not in the index: %v", err)
+		}
+
+		// A file published before files moved into the database.
+		dir := t.TempDir()
+		os.MkdirAll(filepath.Join(dir, "VN"), 0o755)
+		os.WriteFile(filepath.Join(dir, "VN", "1-2-00001.zip"), []byte("old zip"), 0o644)
+		if _, err := db.W.Exec(`INSERT INTO en_exports (region, start_at, end_at, batch_num, batch_size, filename, keys, signing_key_id,
+			signing_version, created_at) VALUES ('VN', 1, 2, 1, 1, 'VN/1-2-00001.zip', 1, '452', 'v1', $1)`, serverNow.Unix()); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s2.File(ctx, "VN/1-2-00001.zip"); err == nil {
+			t.Fatal("a file not imported yet was served")
+		}
+		if n, err := s1.ImportFiles(ctx, dir); err != nil || n != 1 {
+			t.Fatalf("import: %d %v", n, err)
+		}
+		if data, _, err := s2.File(ctx, "VN/1-2-00001.zip"); err != nil || string(data) != "old zip" {
+			t.Fatalf("imported file on the other server: %q %v", data, err)
+		}
+		if n, _ := s1.ImportFiles(ctx, dir); n != 0 {
+			t.Errorf("imported again: %d", n)
+		}
+	})
+}

@@ -492,22 +492,14 @@ func (s *Service) SendReminders(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// Run sends reminders every interval until ctx ends.
-func (s *Service) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		if n, err := s.SendReminders(ctx); err != nil {
-			s.Log.Error("report reminders", "err", err)
-		} else if n > 0 {
-			s.Log.Info("report reminders queued", "count", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+// Tick is one turn of the reminder job (internal/jobs runs it on one server
+// at a time): SendReminders, logged.
+func (s *Service) Tick(ctx context.Context) error {
+	n, err := s.SendReminders(ctx)
+	if n > 0 {
+		s.Log.Info("report reminders queued", "count", n)
 	}
+	return err
 }
 
 // lastSend returns when the week's consolidated report was last emailed,

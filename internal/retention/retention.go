@@ -71,21 +71,12 @@ func Purge(ctx context.Context, db *sqldb.DB, now time.Time, keep time.Duration)
 	return rep, nil
 }
 
-// Run purges now and then every interval until ctx ends.
-func Run(ctx context.Context, db *sqldb.DB, keep, interval time.Duration, log *slog.Logger) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		rep, err := Purge(ctx, db, time.Now(), keep)
-		if err != nil {
-			log.Error("retention purge", "err", err)
-		} else {
-			log.Info("retention purge", "deleted", rep)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+// Tick is one turn of the purge job (internal/jobs runs it on one server at
+// a time): Purge now, logged. A purge cut short is finished by the next.
+func Tick(ctx context.Context, db *sqldb.DB, keep time.Duration, log *slog.Logger) error {
+	rep, err := Purge(ctx, db, time.Now(), keep)
+	if err == nil {
+		log.Info("retention purge", "deleted", rep)
 	}
+	return err
 }

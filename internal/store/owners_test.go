@@ -38,6 +38,7 @@ var owners = map[string]string{
 	"cameras": "camera", "quarantine_zones": "camera",
 	"meetings": "meeting", "meeting_units": "meeting", "meeting_invitees": "meeting", "meeting_contacts": "meeting",
 	"meeting_reports_seen": "meeting",
+	"job_leases":           "jobs", "token_keys": "token", "vault_check": "vault",
 }
 
 // exceptions are the files outside a table's owner allowed to name it, each

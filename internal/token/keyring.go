@@ -1,21 +1,26 @@
 package token
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"anticovid/internal/errs"
+	"anticovid/internal/sqldb"
+	"anticovid/internal/vault"
 )
 
 // DefaultCacheSize is how many verified tokens a keyring remembers. It should
@@ -26,10 +31,17 @@ const DefaultCacheSize = 1 << 16
 
 // Keyring holds the Ed25519 keys that sign venue tokens. The newest active key
 // signs; older keys keep verifying so posters already on walls stay valid
-// after a rotation, until their key is retired. Create one with LoadKeyring
-// or NewKeyring; it is safe for concurrent use.
+// after a rotation, until their key is retired. Create one with Open (keys in
+// the database, shared by every server) or NewKeyring (memory only); it is
+// safe for concurrent use.
 type Keyring struct {
-	dir string // the keys directory; "" keeps keys in memory only
+	// db and vault keep the keys in token_keys (this package owns it), the
+	// private seeds sealed; db nil keeps keys in memory only.
+	db    *sqldb.DB
+	vault *vault.Vault
+
+	reload     sync.Mutex // one reload at a time
+	reloadedAt atomic.Int64
 
 	mu     sync.RWMutex
 	keys   map[[kidLen]byte]*key
@@ -56,7 +68,8 @@ type KeyInfo struct {
 	Signing bool      // the key that signs new tokens
 }
 
-// keyFile is the on-disk form of a key: dir/keys/<kid>.key, JSON, mode 0600.
+// keyFile is the on-disk form of a key in the keys directory a server used
+// before keys moved to the database (read once, to import them).
 type keyFile struct {
 	KeyID   string     `json:"kid"`
 	Created time.Time  `json:"created"`
@@ -65,59 +78,147 @@ type keyFile struct {
 	Seed    []byte     `json:"seed,omitempty"` // dropped when the key is retired
 }
 
-// LoadKeyring reads the keys kept in dir/keys/, creating the directory and a
-// first key when there is none, so a fresh deployment needs no set-up step.
-// It refuses key files that others than the owner can read: they hold
-// private keys.
-func LoadKeyring(dir string) (*Keyring, error) {
-	kdir := filepath.Join(dir, "keys")
-	if err := os.MkdirAll(kdir, 0o700); err != nil {
-		return nil, fmt.Errorf("load keyring: %w", err)
+// Open returns the keyring kept in the database, so a token signed by any
+// server verifies on every other. Keys found in legacyDir/keys/ (where one
+// server used to keep them) and not yet in the database are imported first,
+// so posters already printed stay valid; a first key is made when there is
+// none. Private seeds are sealed with v, whose key never enters the database.
+func Open(ctx context.Context, db *sqldb.DB, v *vault.Vault, legacyDir string) (*Keyring, error) {
+	kr := newKeyring()
+	kr.db, kr.vault = db, v
+	if err := kr.importDir(ctx, filepath.Join(legacyDir, "keys")); err != nil {
+		return nil, fmt.Errorf("open keyring: %w", err)
 	}
-	entries, err := os.ReadDir(kdir)
+	if err := kr.Reload(ctx); err != nil {
+		return nil, fmt.Errorf("open keyring: %w", err)
+	}
+	if kr.signer == nil {
+		if _, err := kr.Rotate(ctx); err != nil {
+			return nil, fmt.Errorf("open keyring: first key: %w", err)
+		}
+		// Another server starting at the same moment may have made one
+		// too: every server signs with the newest.
+		if err := kr.Reload(ctx); err != nil {
+			return nil, fmt.Errorf("open keyring: %w", err)
+		}
+	}
+	return kr, nil
+}
+
+// importDir copies the key files of dir that the database lacks into it. A
+// key the database already holds keeps its database state (a retirement made
+// there is never undone by an old file).
+func (kr *Keyring) importDir(ctx context.Context, dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
 	if err != nil {
-		return nil, fmt.Errorf("load keyring: %w", err)
+		return err
 	}
-	kr := newKeyring(kdir)
 	for _, e := range entries {
 		name := e.Name()
 		if e.IsDir() || strings.HasPrefix(name, ".") || !strings.HasSuffix(name, ".key") {
 			continue
 		}
-		k, err := readKeyFile(filepath.Join(kdir, name))
+		k, err := readKeyFile(filepath.Join(dir, name))
 		if err != nil {
-			return nil, fmt.Errorf("load keyring: %w", err)
+			return err
 		}
-		if _, dup := kr.keys[k.id]; dup {
-			return nil, fmt.Errorf("load keyring: %s: duplicate key id %s", name, k.kid)
-		}
-		kr.keys[k.id] = k
-		kr.order = append(kr.order, k)
-	}
-	slices.SortFunc(kr.order, func(a, b *key) int {
-		if c := a.created.Compare(b.created); c != 0 {
-			return c
-		}
-		return strings.Compare(a.kid, b.kid)
-	})
-	for _, k := range kr.order {
-		if k.retired.IsZero() {
-			kr.signer = k // the last active one wins: the newest
+		if err := kr.store(ctx, k, false); err != nil {
+			return err
 		}
 	}
-	if kr.signer == nil {
-		if _, err := kr.Rotate(); err != nil {
-			return nil, fmt.Errorf("load keyring: first key: %w", err)
+	return nil
+}
+
+// Reload reads the keys from the database: a key another server made or
+// retired takes effect here. Every server calls it now and then; Verify calls
+// it for a token naming a key it does not know yet.
+func (kr *Keyring) Reload(ctx context.Context) error {
+	if kr.db == nil {
+		return nil
+	}
+	kr.reload.Lock()
+	defer kr.reload.Unlock()
+	kr.reloadedAt.Store(time.Now().UnixNano())
+	rows, err := kr.db.R.QueryContext(ctx, "SELECT kid, public_key, seed_enc, created_ns, retired_at FROM token_keys ORDER BY created_ns, kid")
+	if err != nil {
+		return fmt.Errorf("reload keys: %w", err)
+	}
+	defer rows.Close()
+	keys := make(map[[kidLen]byte]*key)
+	var order []*key
+	var signer *key
+	for rows.Next() {
+		var kid string
+		var pub, seedEnc []byte
+		var created int64
+		var retired sql.NullInt64
+		if err := rows.Scan(&kid, &pub, &seedEnc, &created, &retired); err != nil {
+			return fmt.Errorf("reload keys: %w", err)
+		}
+		if len(pub) != ed25519.PublicKeySize {
+			return fmt.Errorf("reload keys: %s: public key has the wrong size", kid)
+		}
+		k := &key{pub: ed25519.PublicKey(pub), created: time.Unix(0, created).UTC()}
+		k.id = keyID(k.pub)
+		k.kid = kidString(k.id[:])
+		if k.kid != kid {
+			return fmt.Errorf("reload keys: %s: key id does not match the public key", kid)
+		}
+		if retired.Valid {
+			k.retired = time.Unix(retired.Int64, 0).UTC()
+		} else {
+			seed, err := kr.vault.Open(seedEnc)
+			if err != nil || len(seed) != ed25519.SeedSize {
+				return fmt.Errorf("reload keys: %s: the private key does not open with this data key", kid)
+			}
+			k.priv = ed25519.NewKeyFromSeed([]byte(seed))
+			if !k.pub.Equal(k.priv.Public()) {
+				return fmt.Errorf("reload keys: %s: private key does not match the public key", kid)
+			}
+			signer = k
+		}
+		keys[k.id] = k
+		order = append(order, k)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reload keys: %w", err)
+	}
+	kr.mu.Lock()
+	var retiredNow []string
+	for id, old := range kr.keys {
+		if k := keys[id]; k != nil && old.retired.IsZero() && !k.retired.IsZero() {
+			retiredNow = append(retiredNow, k.kid)
 		}
 	}
-	return kr, nil
+	if len(order) > 0 {
+		kr.keys, kr.order, kr.signer = keys, order, signer
+	}
+	kr.mu.Unlock()
+	for _, kid := range retiredNow {
+		kr.cache.dropKey(kid)
+	}
+	return nil
+}
+
+// reloadFor reloads the keys for a token naming an unknown key, at most once
+// every two seconds so forged key ids cannot keep the database busy.
+func (kr *Keyring) reloadFor() bool {
+	if kr.db == nil || time.Since(time.Unix(0, kr.reloadedAt.Load())) < 2*time.Second {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return kr.Reload(ctx) == nil
 }
 
 // NewKeyring makes a keyring that lives only in memory, for tests and tools.
 // The keys are given oldest first and the last one signs; with none, a key
 // is generated. Rotate and Retire work but persist nothing.
 func NewKeyring(keys ...ed25519.PrivateKey) (*Keyring, error) {
-	kr := newKeyring("")
+	kr := newKeyring()
 	now := time.Now().UTC()
 	for i, priv := range keys {
 		if len(priv) != ed25519.PrivateKeySize {
@@ -132,15 +233,15 @@ func NewKeyring(keys ...ed25519.PrivateKey) (*Keyring, error) {
 		kr.signer = k
 	}
 	if kr.signer == nil {
-		if _, err := kr.Rotate(); err != nil {
+		if _, err := kr.Rotate(context.Background()); err != nil {
 			return nil, fmt.Errorf("new keyring: %w", err)
 		}
 	}
 	return kr, nil
 }
 
-func newKeyring(dir string) *Keyring {
-	kr := &Keyring{dir: dir, keys: make(map[[kidLen]byte]*key)}
+func newKeyring() *Keyring {
+	kr := &Keyring{keys: make(map[[kidLen]byte]*key)}
 	kr.cache.init(DefaultCacheSize)
 	return kr
 }
@@ -162,7 +263,7 @@ func newKey(priv ed25519.PrivateKey, created time.Time) *key {
 // Rotate makes a new key the signing key and returns its id. Tokens signed
 // by older keys stay valid until those keys are retired, so posters can be
 // reissued at the venues' own pace.
-func (kr *Keyring) Rotate() (string, error) {
+func (kr *Keyring) Rotate(ctx context.Context) (string, error) {
 	kr.mu.Lock()
 	defer kr.mu.Unlock()
 	var k *key
@@ -182,7 +283,7 @@ func (kr *Keyring) Rotate() (string, error) {
 			break
 		}
 	}
-	if err := kr.save(k); err != nil {
+	if err := kr.store(ctx, k, false); err != nil {
 		return "", fmt.Errorf("rotate: %w", err)
 	}
 	kr.keys[k.id] = k
@@ -192,9 +293,9 @@ func (kr *Keyring) Rotate() (string, error) {
 }
 
 // Retire withdraws a key: from now on every token it signed is refused, and
-// its private key is erased from disk. It is how a leaked key, or an old
+// its private key is erased from the database. It is how a leaked key, or an old
 // poster campaign, is ended. The signing key cannot be retired; Rotate first.
-func (kr *Keyring) Retire(kid string) error {
+func (kr *Keyring) Retire(ctx context.Context, kid string) error {
 	id, ok := parseKid(kid)
 	if !ok {
 		return fmt.Errorf("retire key %q: %w", kid, errs.ErrNotFound)
@@ -213,7 +314,7 @@ func (kr *Keyring) Retire(kid string) error {
 	retired := *k
 	retired.retired = time.Now().UTC()
 	retired.priv = nil
-	if err := kr.save(&retired); err != nil {
+	if err := kr.store(ctx, &retired, true); err != nil {
 		return fmt.Errorf("retire key %s: %w", kid, err)
 	}
 	*k = retired
@@ -280,7 +381,18 @@ func (kr *Keyring) verify(tok string) (Claims, error) {
 	}
 	kr.mu.RUnlock()
 	if k == nil {
-		return Claims{}, refuse(ErrUnknownKey, msgInvalid)
+		// A key made by another server since the last reload?
+		if kr.reloadFor() {
+			kr.mu.RLock()
+			k = kr.keys[p.kid]
+			if k != nil {
+				pub, kid, retired = k.pub, k.kid, !k.retired.IsZero()
+			}
+			kr.mu.RUnlock()
+		}
+		if k == nil {
+			return Claims{}, refuse(ErrUnknownKey, msgInvalid)
+		}
 	}
 	var buf [len(sigContext) + maxRaw]byte
 	msg := append(append(buf[:0], sigContext...), p.payload...)
@@ -305,55 +417,33 @@ func parseKid(s string) (id [kidLen]byte, ok bool) {
 	return id, true
 }
 
-// save writes a key file atomically (temporary file, then rename), so a crash
-// never leaves a half-written private key or loses a retirement.
-func (kr *Keyring) save(k *key) error {
-	if kr.dir == "" {
+// store writes a key to the database (nothing without one): a new key, or
+// with update a retirement, which erases the private seed.
+func (kr *Keyring) store(ctx context.Context, k *key, update bool) error {
+	if kr.db == nil {
 		return nil
 	}
-	kf := keyFile{KeyID: k.kid, Created: k.created, Public: k.pub}
+	var seed []byte
+	if k.priv != nil && k.retired.IsZero() {
+		seed = kr.vault.Seal(string(k.priv.Seed()))
+	}
+	var retired any
 	if !k.retired.IsZero() {
-		t := k.retired
-		kf.Retired = &t
+		retired = k.retired.Unix()
 	}
-	if k.priv != nil {
-		kf.Seed = k.priv.Seed()
+	conflict := "DO NOTHING"
+	if update {
+		conflict = "DO UPDATE SET seed_enc = excluded.seed_enc, retired_at = excluded.retired_at"
 	}
-	data, err := json.MarshalIndent(kf, "", "  ")
-	if err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(kr.dir, ".tmp-*.key") // mode 0600
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // a no-op once renamed
-	if err := f.Chmod(0o600); err != nil && runtime.GOOS != "windows" {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(append(data, '\n')); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, filepath.Join(kr.dir, k.kid+".key")); err != nil {
-		return err
-	}
-	if d, err := os.Open(kr.dir); err == nil { // make the rename durable; best effort
-		d.Sync()
-		d.Close()
+	if _, err := kr.db.W.ExecContext(ctx, `INSERT INTO token_keys (kid, public_key, seed_enc, created_ns, retired_at)
+		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (kid) `+conflict, k.kid, []byte(k.pub), seed, k.created.UnixNano(), retired); err != nil {
+		return fmt.Errorf("store key %s: %w", k.kid, err)
 	}
 	return nil
 }
 
+// readKeyFile reads a key file of the keys directory a server used before
+// keys moved to the database: dir/keys/<kid>.key, JSON, mode 0600.
 func readKeyFile(path string) (*key, error) {
 	st, err := os.Stat(path)
 	if err != nil {

@@ -1,6 +1,10 @@
 package token
 
 import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -9,8 +13,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"anticovid/internal/errs"
+	"anticovid/internal/sqldb"
+	"anticovid/internal/store/storetest"
+	"anticovid/internal/vault"
 )
 
 func mustRing(t testing.TB) *Keyring {
@@ -175,7 +183,7 @@ func TestRotateAndRetire(t *testing.T) {
 	oldKid := kr.Keys()[0].ID
 	oldTok := kr.Sign(7, 1)
 
-	newKid, err := kr.Rotate()
+	newKid, err := kr.Rotate(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,16 +203,16 @@ func TestRotateAndRetire(t *testing.T) {
 		t.Fatalf("old token after rotation: %+v, %v; want key %s", c, err, oldKid)
 	}
 
-	if err := kr.Retire(newKid); !errors.Is(err, errs.ErrConflict) {
+	if err := kr.Retire(context.Background(), newKid); !errors.Is(err, errs.ErrConflict) {
 		t.Errorf("retiring the signing key: %v, want ErrConflict", err)
 	}
-	if err := kr.Retire("zzzz"); !errors.Is(err, errs.ErrNotFound) {
+	if err := kr.Retire(context.Background(), "zzzz"); !errors.Is(err, errs.ErrNotFound) {
 		t.Errorf("retiring an unknown key: %v, want ErrNotFound", err)
 	}
-	if err := kr.Retire(oldKid); err != nil {
+	if err := kr.Retire(context.Background(), oldKid); err != nil {
 		t.Fatal(err)
 	}
-	if err := kr.Retire(oldKid); err != nil {
+	if err := kr.Retire(context.Background(), oldKid); err != nil {
 		t.Errorf("retiring twice: %v", err)
 	}
 	_, err = kr.Verify(oldTok) // was cached: retirement must reach the cache
@@ -218,109 +226,217 @@ func TestRotateAndRetire(t *testing.T) {
 	}
 }
 
-func TestPersistence(t *testing.T) {
-	dir := t.TempDir()
-	kr, err := LoadKeyring(dir)
+func testVault(t *testing.T, b byte) *vault.Vault {
+	t.Helper()
+	v, err := vault.New(bytes.Repeat([]byte{b}, 32))
 	if err != nil {
 		t.Fatal(err)
 	}
-	first := kr.Keys()[0].ID
-	tok1 := kr.Sign(1, 1)
-	second, err := kr.Rotate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok2 := kr.Sign(2, 1)
-	third, err := kr.Rotate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok3 := kr.Sign(3, 1)
-	if err := kr.Retire(second); err != nil {
-		t.Fatal(err)
-	}
+	return v
+}
 
-	kdir := filepath.Join(dir, "keys")
-	files, err := os.ReadDir(kdir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) != 3 {
-		t.Fatalf("%d files in %s, want 3 (no temporary leftovers): %v", len(files), kdir, files)
-	}
-	if runtime.GOOS != "windows" {
-		for _, f := range files {
-			st, err := os.Stat(filepath.Join(kdir, f.Name()))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if m := st.Mode().Perm(); m != 0o600 {
-				t.Errorf("%s: mode %v, want 0600", f.Name(), m)
-			}
-		}
-		st, err := os.Stat(kdir)
+// The keys live in the database: a second server opening it has the same
+// ring, rotations and retirements included, and no private seed is stored
+// in the clear.
+func TestPersistence(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		v := testVault(t, 7)
+		kr, err := Open(ctx, db, v, t.TempDir())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if m := st.Mode().Perm(); m != 0o700 {
-			t.Errorf("keys directory: mode %v, want 0700", m)
+		first := kr.Keys()[0].ID
+		tok1 := kr.Sign(1, 1)
+		second, err := kr.Rotate(ctx)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	retiredFile, err := os.ReadFile(filepath.Join(kdir, second+".key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.Contains(string(retiredFile), "seed") {
-		t.Errorf("retired key file still holds its private key:\n%s", retiredFile)
-	}
+		tok2 := kr.Sign(2, 1)
+		third, err := kr.Rotate(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok3 := kr.Sign(3, 1)
+		if err := kr.Retire(ctx, second); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := db.R.Query("SELECT kid, seed_enc FROM token_keys")
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for rows.Next() {
+			var kid string
+			var seed []byte
+			rows.Scan(&kid, &seed)
+			n++
+			if kid == second && seed != nil {
+				t.Errorf("retired key %s still holds its private key", kid)
+			}
+			kr.mu.RLock()
+			for _, k := range kr.keys {
+				if k.priv != nil && bytes.Contains(seed, k.priv.Seed()) {
+					t.Errorf("key %s: private seed stored in the clear", k.kid)
+				}
+			}
+			kr.mu.RUnlock()
+		}
+		rows.Close()
+		if n != 3 {
+			t.Fatalf("%d keys stored, want 3", n)
+		}
 
-	again, err := LoadKeyring(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys := again.Keys()
-	if len(keys) != 3 || keys[0].ID != first || keys[1].ID != second || keys[2].ID != third || !keys[2].Signing {
-		t.Fatalf("reloaded keys %+v, want %s %s %s with the last signing", keys, first, second, third)
-	}
-	if c, err := again.Verify(tok1); err != nil || c.VenueID != 1 {
-		t.Errorf("token of the first key after reload: %+v, %v", c, err)
-	}
-	_, err = again.Verify(tok2)
-	refused(t, err, ErrRetiredKey)
-	if c, err := again.Verify(tok3); err != nil || c.VenueID != 3 {
-		t.Errorf("token of the signing key after reload: %+v, %v", c, err)
-	}
-	if c, err := again.Verify(again.Sign(4, 2)); err != nil || c.KeyID != third {
-		t.Errorf("reloaded ring signs with %+v, %v; want key %s", c, err, third)
-	}
+		again, err := Open(ctx, db, v, t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys := again.Keys()
+		if len(keys) != 3 || keys[0].ID != first || keys[1].ID != second || keys[2].ID != third || !keys[2].Signing {
+			t.Fatalf("reloaded keys %+v, want %s %s %s with the last signing", keys, first, second, third)
+		}
+		if c, err := again.Verify(tok1); err != nil || c.VenueID != 1 {
+			t.Errorf("token of the first key after reload: %+v, %v", c, err)
+		}
+		_, err = again.Verify(tok2)
+		refused(t, err, ErrRetiredKey)
+		if c, err := again.Verify(tok3); err != nil || c.VenueID != 3 {
+			t.Errorf("token of the signing key after reload: %+v, %v", c, err)
+		}
+		if c, err := again.Verify(again.Sign(4, 2)); err != nil || c.KeyID != third {
+			t.Errorf("reloaded ring signs with %+v, %v; want key %s", c, err, third)
+		}
+		if _, err := Open(ctx, db, testVault(t, 8), t.TempDir()); err == nil {
+			t.Error("a keyring opened with another data key")
+		}
+	})
 }
 
-func TestLoadRefusesBadFiles(t *testing.T) {
+// Two servers on one database: a token either signs verifies on the other,
+// a key one makes is found by the other when a token names it, and a key one
+// retires is refused by the other after its next reload.
+func TestTwoServersShareKeys(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		v := testVault(t, 7)
+		a, err := Open(ctx, db, v, t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := Open(ctx, db, v, t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b.Keys()) != 1 {
+			t.Fatalf("second server made its own key: %+v", b.Keys())
+		}
+		old := a.Sign(1, 1)
+		if _, err := b.Verify(old); err != nil {
+			t.Fatalf("token signed by one server refused by the other: %v", err)
+		}
+		if _, err := a.Rotate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		fresh := a.Sign(2, 1)
+		b.reloadedAt.Store(0) // the last reload was long ago
+		if c, err := b.Verify(fresh); err != nil || c.VenueID != 2 {
+			t.Fatalf("token of a key made by the other server: %+v, %v", c, err)
+		}
+		if err := a.Retire(ctx, a.Keys()[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Reload(ctx); err != nil {
+			t.Fatal(err)
+		}
+		_, err = b.Verify(old)
+		refused(t, err, ErrRetiredKey)
+		// Forged key ids do not make a reload each: one every two seconds.
+		before := b.reloadedAt.Load()
+		other, _ := NewKeyring()
+		for i := range 50 {
+			b.Verify(other.Sign(int64(i), 1))
+		}
+		if b.reloadedAt.Load() != before {
+			t.Error("tokens of unknown keys reloaded the ring within two seconds of the last reload")
+		}
+	})
+}
+
+// writeKeyFile writes a key as a server kept it before keys moved to the
+// database.
+func writeKeyFile(t *testing.T, dir string, priv ed25519.PrivateKey, created time.Time, mode os.FileMode) string {
+	t.Helper()
+	k := newKey(priv, created)
+	data, _ := json.Marshal(keyFile{KeyID: k.kid, Created: created, Public: k.pub, Seed: priv.Seed()})
+	if err := os.MkdirAll(filepath.Join(dir, "keys"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "keys", k.kid+".key")
+	if err := os.WriteFile(path, data, mode); err != nil {
+		t.Fatal(err)
+	}
+	return k.kid
+}
+
+// A server that kept its keys in its data directory imports them: posters
+// printed before keep verifying, on every server. Unsafe or mismatched files
+// are refused, and an old file never undoes a retirement made since.
+func TestImportLegacyKeys(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("file modes")
 	}
-	dir := t.TempDir()
-	kr, err := LoadKeyring(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, "keys", kr.Keys()[0].ID+".key")
-	if err := os.Chmod(path, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := LoadKeyring(dir); err == nil || !strings.Contains(err.Error(), "chmod 600") {
-		t.Errorf("world-readable key file: %v, want a refusal", err)
-	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	// A key file renamed to another id would make tokens name the wrong key.
-	if err := os.Rename(path, filepath.Join(dir, "keys", "0000.key")); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := LoadKeyring(dir); err == nil {
-		t.Error("mismatched key id accepted")
-	}
+	storetest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		v := testVault(t, 7)
+		dir := t.TempDir()
+		_, priv, _ := ed25519.GenerateKey(nil)
+		kid := writeKeyFile(t, dir, priv, time.Now().Add(-time.Hour), 0o600)
+		legacy, err := NewKeyring(priv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		printed := legacy.Sign(9, 1)
+
+		bad := t.TempDir()
+		_, p2, _ := ed25519.GenerateKey(nil)
+		writeKeyFile(t, bad, p2, time.Now(), 0o644)
+		if _, err := Open(ctx, db, v, bad); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+			t.Errorf("world-readable key file: %v, want a refusal", err)
+		}
+		renamed := t.TempDir()
+		k3 := writeKeyFile(t, renamed, p2, time.Now(), 0o600)
+		os.Rename(filepath.Join(renamed, "keys", k3+".key"), filepath.Join(renamed, "keys", "0000.key"))
+		if _, err := Open(ctx, db, v, renamed); err == nil {
+			t.Error("mismatched key id accepted")
+		}
+
+		kr, err := Open(ctx, db, v, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if keys := kr.Keys(); len(keys) != 1 || keys[0].ID != kid || !keys[0].Signing {
+			t.Fatalf("imported keys %+v, want %s signing", keys, kid)
+		}
+		other, err := Open(ctx, db, v, t.TempDir()) // a second server, no files
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c, err := other.Verify(printed); err != nil || c.VenueID != 9 {
+			t.Fatalf("printed poster on another server: %+v, %v", c, err)
+		}
+		if _, err := kr.Rotate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := kr.Retire(ctx, kid); err != nil {
+			t.Fatal(err)
+		}
+		again, err := Open(ctx, db, v, dir) // the old file is still there
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = again.Verify(printed)
+		refused(t, err, ErrRetiredKey)
+	})
 }
 
 func TestCacheBounded(t *testing.T) {
@@ -355,7 +471,7 @@ func TestConcurrent(t *testing.T) {
 	for i := range toks {
 		toks[i] = kr.Sign(int64(i), 1)
 	}
-	if _, err := kr.Rotate(); err != nil {
+	if _, err := kr.Rotate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
@@ -373,7 +489,7 @@ func TestConcurrent(t *testing.T) {
 			}
 		})
 	}
-	if err := kr.Retire(old); err != nil {
+	if err := kr.Retire(context.Background(), old); err != nil {
 		t.Fatal(err)
 	}
 	for _, tok := range toks {

@@ -48,7 +48,7 @@ func newBTEnv(t *testing.T, db *sqldb.DB) *btEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { bz.Index.Close() })
-	en := exposure.NewService(db, e.vault, codes, t.TempDir())
+	en := exposure.NewService(db, e.vault, codes)
 	cfg := &config.Config{Addr: "127.0.0.1:0", Province: "80", Retention: 21 * 24 * time.Hour, SessionTTL: time.Hour, MaxBody: 64 << 10, LogLevel: "error", CheckinRate: 20}
 	s := New(Deps{Config: cfg, DB: db, Auth: e.auth, People: ppl, Venues: &venue.Service{DB: db, Vault: e.vault, Signer: e.keys},
 		Checkins: e.scans, Keys: e.keys, Outbox: e.outbox, OTP: e.otp, Cases: e.cases, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),

@@ -1,12 +1,12 @@
 package web
 
 import (
+	"bytes"
 	"encoding/base64"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"regexp"
+	"time"
 
 	"anticovid/internal/errs"
 	"anticovid/internal/exposure"
@@ -92,24 +92,25 @@ func (s *Server) enExportFile(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	path := filepath.Join(s.Exposure.Dir, region, file)
-	f, err := os.Open(path)
-	if err != nil {
-		http.NotFound(w, r)
-		return
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		http.NotFound(w, r)
-		return
-	}
+	// The files live in the database: every server serves the same set.
+	var data []byte
+	var at time.Time
+	var err error
 	if file == "index.txt" {
+		var index string
+		index, at, err = s.Exposure.Index(r.Context())
+		data = []byte(index)
 		w.Header().Set("Cache-Control", "public, max-age=300")
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	} else {
+		data, at, err = s.Exposure.File(r.Context(), region+"/"+file)
 		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 		w.Header().Set("Content-Type", "application/zip")
 	}
-	http.ServeContent(w, r, file, st.ModTime(), f)
+	if err != nil {
+		w.Header().Del("Cache-Control")
+		http.NotFound(w, r)
+		return
+	}
+	http.ServeContent(w, r, file, at, bytes.NewReader(data))
 }

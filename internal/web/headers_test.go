@@ -51,7 +51,7 @@ func fullServer(t testing.TB, configure func(*config.Config)) (*opsEnv, *Server)
 	}
 	s := New(Deps{Config: cfg, DB: db, Auth: oe.auth, People: ppl, Venues: &venue.Service{DB: db, Vault: oe.vault, Signer: oe.keys, BaseURL: "http://anticovid.test"},
 		Checkins: oe.scans, Keys: oe.keys, Outbox: oe.outbox, OTP: oe.otp, Cases: oe.cases, Declarations: oe.decl, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Bluezone: bz, Exposure: exposure.NewService(db, oe.vault, codes, t.TempDir()), Adoption: adoption.NewService(db, bz), Ops: oe.ops})
+		Bluezone: bz, Exposure: exposure.NewService(db, oe.vault, codes), Adoption: adoption.NewService(db, bz), Ops: oe.ops})
 	oe.srv.Close()
 	oe.srv = httptest.NewServer(s)
 	t.Cleanup(oe.srv.Close)
