@@ -152,11 +152,28 @@ func Bluezone(ctx context.Context, o BluezoneOptions, stdout io.Writer) error {
 	registerRate := 0.0
 	if !o.ResolveOnly && !o.Reuse {
 		t0 := time.Now()
+		// A bulk load into the benchmark's own database: the registry's
+		// indexes (random phone and token hashes) are dropped first and built
+		// by sorting after, instead of one random insert per phone and index.
+		var defs []string
+		if have, err := bluezone.DeviceCount(ctx, db); err == nil && have == 0 {
+			for _, table := range []string{"bz_devices", "people"} {
+				d, err := store.DropIndexes(ctx, db, table)
+				if err != nil {
+					return err
+				}
+				defs = append(defs, d...)
+			}
+		}
 		reg, err := Simulate(ctx, db, v, dir, cfg.Province, o.Phones, o.Seed, now, stdout)
 		if err != nil {
 			return err
 		}
+		if err := store.CreateIndexes(ctx, db, defs); err != nil {
+			return err
+		}
 		registerRate = float64(o.Phones) / time.Since(t0).Seconds()
+		fmt.Fprintf(stdout, "registration with its %d indexes rebuilt: %.0f phones/s\n", len(defs), registerRate)
 		reg.Service.Index.Close()
 		// Reopened, the database no longer holds the registration's page
 		// cache: what the index build measures next is the build's memory.
