@@ -28,9 +28,10 @@ import (
 //     written at its final place with its part of the directory.
 //
 // Memory is the chunk's keys (144 × chunkPhones × 8 bytes), and per worker one
-// range and a read buffer per run, whatever the number of phones; time is
-// linear in it. The scratch file is as large as the index with wide entries
-// and is unlinked as soon as it is created, so a crash leaves nothing behind.
+// range and a read buffer per run (at most 8 MB), whatever the number of
+// phones; time is linear in it. The scratch file is as large as the index
+// with wide entries and is unlinked as soon as it is created, so a crash
+// leaves nothing behind.
 const (
 	coarseBits   = 12 // bucket bits runs are grouped by, so ranges can be read in order
 	runReadBytes = 32 << 10
@@ -39,8 +40,8 @@ const (
 
 // Sizes of the two passes; variables so tests can force many runs and ranges.
 var (
-	chunkPhones  = 1 << 16 // phones hashed together in pass 1 (75 MB of keys)
-	rangeEntries = 1 << 20 // entries of one slot sorted together in pass 2 (8 MB)
+	chunkPhones  = 1 << 14 // phones hashed together in pass 1 (19 MB of keys)
+	rangeEntries = 1 << 18 // entries of one slot sorted together in pass 2 (2 MB)
 )
 
 // sortKey is what runs hold and sort by: the entry, preceded for narrow
@@ -188,6 +189,14 @@ type builder struct {
 	runs                   *os.File // the scratch file of pass 1 (unlinked)
 	runLens                []int    // phones in each run
 	runOffs                []int64  // where each run starts in runs
+	scratch                []runScratch
+}
+
+// runScratch is one pass-1 worker's memory, kept from chunk to chunk.
+type runScratch struct {
+	sorted []uint64
+	raw    []byte
+	counts []int
 }
 
 // write runs both passes into a temporary file in dir, synced and closed.
@@ -347,12 +356,17 @@ func (b *builder) run(devs []DeviceKey, ord int, last int64, keys []uint64, stri
 	if k := len(b.runOffs); k > 0 {
 		runOff = b.runOffs[k-1] + int64(SlotsPerDay*b.runLens[k-1]*8)
 	}
+	if len(b.scratch) < b.workers {
+		b.scratch = make([]runScratch, b.workers)
+	}
 	slots := make(chan int)
 	for w := range b.workers {
 		wg.Go(func() {
-			sorted := make([]uint64, n)
-			raw := make([]byte, n*8)
-			counts := make([]int, 1<<h.coarse()+1)
+			sc := &b.scratch[w]
+			if cap(sc.sorted) < n {
+				sc.sorted, sc.raw, sc.counts = make([]uint64, n), make([]byte, n*8), make([]int, 1<<h.coarse()+1)
+			}
+			sorted, raw, counts := sc.sorted[:n], sc.raw[:n*8], sc.counts
 			for s := range slots {
 				seg := keys[s*stride : s*stride+n]
 				if h.ranges() > 1 { // one range reads runs whole: no grouping needed
@@ -401,32 +415,27 @@ type runCursor struct {
 	off  int64 // next byte to read
 	left int   // keys not yet read from the file
 	buf  []byte
-	keys []uint64 // read from the file
-	at   int      // keys[at] is the next key
+	have []byte // read and not yet taken
 }
 
 func (c *runCursor) reset(f *os.File, off int64, n int) {
-	c.f, c.off, c.left, c.keys, c.at = f, off, n, c.keys[:0], 0
+	c.f, c.off, c.left, c.have = f, off, n, nil
 }
 
 // peek returns the next key, reading more of the run when needed.
 func (c *runCursor) peek() (uint64, bool, error) {
-	if c.at == len(c.keys) {
+	if len(c.have) == 0 {
 		if c.left == 0 {
 			return 0, false, nil
 		}
 		n := min(c.left, len(c.buf)/8)
-		raw := c.buf[:n*8]
-		if _, err := c.f.ReadAt(raw, c.off); err != nil {
+		c.have = c.buf[:n*8]
+		if _, err := c.f.ReadAt(c.have, c.off); err != nil {
 			return 0, false, err
 		}
 		c.off, c.left = c.off+int64(n*8), c.left-n
-		c.keys, c.at = c.keys[:n], 0
-		for i := range n {
-			c.keys[i] = binary.LittleEndian.Uint64(raw[i*8:])
-		}
 	}
-	return c.keys[c.at], true, nil
+	return binary.LittleEndian.Uint64(c.have), true, nil
 }
 
 // pass2 sorts every slot from the runs into its place in the file.
@@ -467,11 +476,12 @@ type slotSorter struct {
 func newSlotSorter(b *builder) *slotSorter {
 	nr := b.h.ranges()
 	nb := 1 << b.h.BucketBits
-	s := &slotSorter{b: b, cursors: make([]runCursor, len(b.runLens)), counts: make([]int, nb/nr+1), dir: make([]byte, (nb/nr)*4)}
-	bufBytes := max(4096, min(runReadBytes, (16<<20)/max(1, len(b.runLens)))) // ≤ 16 MB of buffers
+	per := int(b.h.Phones)/nr + int(b.h.Phones)/nr/16 + 64 // a range's expected size, and room for chance
+	s := &slotSorter{b: b, cursors: make([]runCursor, len(b.runLens)), counts: make([]int, nb/nr+1), dir: make([]byte, (nb/nr)*4),
+		keys: make([]uint64, 0, per), sorted: make([]uint64, 0, per), out: make([]byte, 0, per*int(b.h.EntryBytes))}
+	bufBytes := max(4096, min(runReadBytes, (8<<20)/max(1, len(b.runLens)))) // ≤ 8 MB of buffers
 	for i := range s.cursors {
 		s.cursors[i].buf = make([]byte, bufBytes)
-		s.cursors[i].keys = make([]uint64, 0, bufBytes/8)
 	}
 	return s
 }
@@ -504,7 +514,7 @@ func (s *slotSorter) sort(slot int) error {
 					break
 				}
 				s.keys = append(s.keys, k)
-				c.at++
+				c.have = c.have[8:]
 			}
 		}
 		lo := uint64(r * perRange)

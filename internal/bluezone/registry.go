@@ -432,7 +432,7 @@ func (s *Service) buildDay(ctx context.Context, day, fromID, toID, erased int64)
 	}
 	defer rows.Close()
 	devs := func(yield func(DeviceKey, error) bool) {
-		var enc []byte
+		var enc sql.RawBytes // no copy of each sealed key
 		for rows.Next() {
 			var d DeviceKey
 			if err := rows.Scan(&d.ID, &enc, &d.KeyDay); err != nil {
