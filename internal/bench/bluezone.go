@@ -216,6 +216,7 @@ func Bluezone(ctx context.Context, o BluezoneOptions, stdout io.Writer) error {
 		runtime.GC()
 		debug.FreeOSMemory()
 		resetPeakRSS()
+		fmt.Fprintf(stdout, "resident before the builds: %d MB (a registration in this process leaves some; --reuse starts clean)\n", peakRSS()>>20)
 		if indexBuild, indexBytes, err = buildPhase(ctx, svc, db, v, cfg.Province, today, o.Days, o.Seed, o.Ratchet, now, stdout); err != nil {
 			return err
 		}
