@@ -92,6 +92,22 @@ func TestBuildInChunks(t *testing.T) {
 	}
 }
 
+// source yields devs, failing with err in place of devs[failAt] (none when
+// failAt < 0), as a database connection lost mid-stream does.
+func source(devs []DeviceKey, failAt int, err error) func(func(DeviceKey, error) bool) {
+	return func(yield func(DeviceKey, error) bool) {
+		for i, d := range devs {
+			if i == failAt {
+				yield(DeviceKey{}, err)
+				return
+			}
+			if !yield(d, nil) {
+				return
+			}
+		}
+	}
+}
+
 // TestBuildRefusesBadInput: phones out of order, a key day after the day,
 // more or fewer phones than announced, and a failing source all fail the
 // build and leave no file.
@@ -117,17 +133,11 @@ func TestBuildRefusesBadInput(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ix, _ := OpenIndex(t.TempDir())
 			defer ix.Close()
-			_, err := ix.BuildFrom(day, c.count, func(yield func(DeviceKey, error) bool) {
-				for i, d := range c.devs {
-					if c.fail != nil && i == 2 {
-						yield(d, c.fail)
-						return
-					}
-					if !yield(d, nil) {
-						return
-					}
-				}
-			}, 9, 0, 0)
+			failAt := -1
+			if c.fail != nil {
+				failAt = 2
+			}
+			_, err := ix.BuildFrom(day, c.count, source(c.devs, failAt, c.fail), 9, 0, 0)
 			if err == nil {
 				t.Fatal("built")
 			}
@@ -163,17 +173,7 @@ func TestBuildFailureKeepsIndex(t *testing.T) {
 	}
 	old := time.Now().Add(-2 * staleBuild)
 	os.Chtimes(dead, old, old)
-	_, err := ix.BuildFrom(day, 100, func(yield func(DeviceKey, error) bool) {
-		for i, d := range devs {
-			if i == 70 {
-				yield(DeviceKey{}, errors.New("connection reset"))
-				return
-			}
-			if !yield(d, nil) {
-				return
-			}
-		}
-	}, 100, 0, 0)
+	_, err := ix.BuildFrom(day, 100, source(devs, 70, errors.New("connection reset")), 100, 0, 0)
 	if err == nil {
 		t.Fatal("failed build reported success")
 	}
