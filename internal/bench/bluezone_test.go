@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -43,7 +45,15 @@ func TestBluezoneSmall(t *testing.T) {
 		got["index_build_s"] < 0 || got["export_100k_s"] < 0 {
 		t.Errorf("figures %v", got)
 	}
-	if !strings.HasPrefix(last, `{"phones": 300, "resolve_p95_ms": `) {
+	// The registration rate, and the builds' peak resident set where the
+	// kernel reports one.
+	if got["register_per_s"] <= 0 {
+		t.Errorf("register_per_s %v", got["register_per_s"])
+	}
+	if _, err := os.Stat("/proc/self/status"); err == nil && got["index_peak_rss_mb"] <= 0 {
+		t.Errorf("index_peak_rss_mb %v", got["index_peak_rss_mb"])
+	}
+	if !strings.HasPrefix(last, `{"phones": 300, "resolve_p95_ms": `) || !strings.HasSuffix(last, `"index_peak_rss_mb": `+fmt.Sprint(got["index_peak_rss_mb"])+"}") {
 		t.Errorf("key order: %s", last)
 	}
 	if !strings.Contains(out, " 0 missed, 0 wrong") {

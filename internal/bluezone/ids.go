@@ -71,15 +71,23 @@ func DailyKey(base [32]byte, n int) [32]byte {
 // phone, which is why the server computes them once per day, not per query.
 func DayIDs(daily [32]byte) [SlotsPerDay][IDLen]byte {
 	var ids [SlotsPerDay][IDLen]byte
+	dayIDsTo(daily, SlotsPerDay-1, &ids)
+	return ids
+}
+
+// dayIDsTo fills ids[0..last] with the IDs of the day of daily key d: a
+// check of sightings up to slot last needs no more hashes than that.
+func dayIDsTo(daily [32]byte, last int, ids *[SlotsPerDay][IDLen]byte) {
 	var seed [KeyLen + len(subKeySalt)]byte
 	copy(seed[:], daily[:])
 	copy(seed[KeyLen:], subKeySalt)
 	s := sha256.Sum256(seed[:])
-	for k := range SlotsPerDay {
+	for k := range last + 1 {
 		ids[k] = idOf(s)
-		s = sha256.Sum256(s[:])
+		if k < last {
+			s = sha256.Sum256(s[:])
+		}
 	}
-	return ids
 }
 
 // SlotID returns the ID of one slot of a day without keeping the others, for

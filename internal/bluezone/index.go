@@ -4,10 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"math/bits"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"sort"
 	"sync"
@@ -15,8 +13,8 @@ import (
 )
 
 // The daily ID index answers "which registered phone broadcast this ID in this
-// slot of this day?" with two small reads instead of hashing every phone's
-// chain. One day of P phones is one immutable file (plus small delta files for
+// slot of this day?" with a few small reads instead of hashing every phone's
+// chain. One day of P phones is one file, built in bounded memory (build.go) (plus small delta files for
 // phones registered after it was built):
 //
 //	header     64 bytes (magic, day, P, bucket bits, ordinal bits, watermarks)
@@ -32,8 +30,9 @@ import (
 // before believing it.
 //
 // Size: 144 × P × 4 (or 8) bytes + 8·P + directory: ~0.6 GB a day per million
-// phones; days kept × that on disk. The directory and device table are held in
-// memory, so a lookup is one pread of one bucket (~32 entries, 128 bytes).
+// phones; days kept × that on disk. Nothing is held in memory: a lookup is a
+// pread of its bucket's bounds, one of the bucket (~32 entries, 128 bytes) and
+// one per match of the device table.
 const (
 	indexMagic  = "BZIDX01\n"
 	headerSize  = 64
@@ -109,18 +108,17 @@ func (h indexHeader) layout() (devOff, dirOff, entOff, size int64) {
 	return
 }
 
-// indexFile is one open index file.
-// The directory and the device table are held in memory (17 MB a day per
-// million phones): a lookup then costs one read, of its bucket, which is what
-// keeps resolution fast when the entries are not in the page cache.
+// indexFile is one open index file. Nothing of it is held in memory but its
+// header: a lookup reads its bucket's bounds from the directory, the bucket,
+// and the device of each match, each with one pread. The directory (19 MB a
+// day per million phones) stays in the page cache when lookups are frequent,
+// and the process's memory does not grow with the number of phones.
 type indexFile struct {
 	path                   string
 	f                      *os.File
 	h                      indexHeader
 	devOff, dirOff, entOff int64
-	dir                    []uint32 // SlotsPerDay × (2^b + 1) bucket starts
-	devices                []int64  // ordinal → device id (0 = erased)
-	mu                     sync.RWMutex
+	mu                     sync.RWMutex // device-table reads against erasures
 }
 
 func openIndexFile(path string) (*indexFile, error) {
@@ -143,23 +141,20 @@ func openIndexFile(path string) (*indexFile, error) {
 		f.Close()
 		return nil, fmt.Errorf("%s: truncated index file (want %d bytes)", path, size)
 	}
-	x := &indexFile{path: path, f: f, h: h, devOff: devOff, dirOff: dirOff, entOff: entOff}
-	buf := make([]byte, entOff-devOff) // device table and directory, contiguous
-	if _, err := f.ReadAt(buf, devOff); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	x.devices = make([]int64, h.Phones)
-	for i := range x.devices {
-		x.devices[i] = int64(binary.LittleEndian.Uint64(buf[i*8:]))
-	}
-	d := buf[dirOff-devOff:]
-	x.dir = make([]uint32, len(d)/4)
-	for i := range x.dir {
-		x.dir[i] = binary.LittleEndian.Uint32(d[i*4:])
-	}
 	adviseRandom(f)
-	return x, nil
+	return &indexFile{path: path, f: f, h: h, devOff: devOff, dirOff: dirOff, entOff: entOff}, nil
+}
+
+// device reads the device id of ordinal ord (0 = erased).
+func (x *indexFile) device(ord int64) (int64, error) {
+	var b [8]byte
+	x.mu.RLock()
+	_, err := x.f.ReadAt(b[:], x.devOff+ord*8)
+	x.mu.RUnlock()
+	if err != nil {
+		return 0, fmt.Errorf("index %s: device table: %w", x.path, err)
+	}
+	return int64(binary.LittleEndian.Uint64(b[:])), nil
 }
 
 // lookup appends to out the device ids whose slot ID starts like id.
@@ -175,7 +170,11 @@ func (x *indexFile) lookup(slot int, id [IDLen]byte, out []int64) ([]int64, erro
 	}
 	nb := int64(1) << bb
 	at := int64(slot)*(nb+1) + int64(bucket)
-	lo, hi := int64(x.dir[at]), int64(x.dir[at+1])
+	var bounds [8]byte
+	if _, err := x.f.ReadAt(bounds[:], x.dirOff+at*4); err != nil {
+		return out, fmt.Errorf("index %s: directory: %w", x.path, err)
+	}
+	lo, hi := int64(binary.LittleEndian.Uint32(bounds[:])), int64(binary.LittleEndian.Uint32(bounds[4:]))
 	if hi < lo || hi > int64(x.h.Phones) {
 		return out, fmt.Errorf("index %s: corrupt directory", x.path)
 	}
@@ -205,9 +204,10 @@ func (x *indexFile) lookup(slot int, id [IDLen]byte, out []int64) ([]int64, erro
 		if ord >= int64(x.h.Phones) {
 			return out, fmt.Errorf("index %s: corrupt ordinal", x.path)
 		}
-		x.mu.RLock()
-		dev := x.devices[ord]
-		x.mu.RUnlock()
+		dev, err := x.device(ord)
+		if err != nil {
+			return out, err
+		}
 		if dev != 0 {
 			out = append(out, dev)
 		}
@@ -223,16 +223,19 @@ func (x *indexFile) erase(ids []int64, upTo int64) error {
 		for _, id := range ids {
 			// Ordinals follow device ids; erased entries (0) only ever replace
 			// an id in place, so the search stays valid around them.
-			i, ok := x.ordinalOf(id)
+			i, ok, err := x.ordinalOf(id)
+			if err != nil {
+				return fmt.Errorf("erase: %w", err)
+			}
 			if !ok {
 				continue
 			}
-			if _, err := x.f.WriteAt(zero[:], x.devOff+int64(i)*8); err != nil {
+			x.mu.Lock()
+			_, err = x.f.WriteAt(zero[:], x.devOff+i*8)
+			x.mu.Unlock()
+			if err != nil {
 				return fmt.Errorf("erase: %w", err)
 			}
-			x.mu.Lock()
-			x.devices[i] = 0
-			x.mu.Unlock()
 		}
 	}
 	if upTo > x.h.ErasedApplied {
@@ -246,28 +249,33 @@ func (x *indexFile) erase(ids []int64, upTo int64) error {
 
 // ordinalOf finds a device's ordinal by binary search on the id-ordered
 // device table, stepping over erased (zeroed) entries.
-func (x *indexFile) ordinalOf(id int64) (int, bool) {
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	lo, hi := 0, len(x.devices)
+func (x *indexFile) ordinalOf(id int64) (int64, bool, error) {
+	lo, hi := int64(0), int64(x.h.Phones)
 	for lo < hi {
 		m := (lo + hi) / 2
 		j := m
-		for j < hi && x.devices[j] == 0 {
-			j++
+		var dev int64
+		for ; j < hi; j++ {
+			var err error
+			if dev, err = x.device(j); err != nil {
+				return 0, false, err
+			}
+			if dev != 0 {
+				break
+			}
 		}
 		switch {
 		case j == hi:
 			hi = m
-		case x.devices[j] == id:
-			return j, true
-		case x.devices[j] < id:
+		case dev == id:
+			return j, true, nil
+		case dev < id:
 			lo = j + 1
 		default:
 			hi = m
 		}
 	}
-	return 0, false
+	return 0, false, nil
 }
 
 // BuildStats describes one index file written.
@@ -276,11 +284,11 @@ type BuildStats struct {
 	Phones   int
 	Bytes    int64
 	Elapsed  time.Duration // everything: loading keys (when the service built it), hashing, writing
-	Load     time.Duration // reading and unsealing the keys from the database
-	Hash     time.Duration // deriving every phone's 144 IDs
-	Write    time.Duration // sorting, writing and syncing the file
+	Load     time.Duration // reading and unsealing the keys, where not overlapped with hashing
+	Hash     time.Duration // deriving every phone's 144 IDs and writing them as sorted runs
+	Write    time.Duration // merging the runs into the file, and syncing it
 	Delta    bool
-	PeakHeap uint64 // bytes of Go heap in use right after hashing (the build's peak)
+	PeakHeap uint64 // bytes of Go heap in use at the end of either pass (the build's peak)
 }
 
 // Index is the directory of daily ID index files: DIR/YYYY-MM-DD/*.idx.
@@ -477,8 +485,8 @@ func (ix *Index) Bytes(day int64) int64 {
 	return n
 }
 
-// Preload opens the given days' files now (reading their directories and
-// device tables), so the first upload of the day does not pay for it.
+// Preload opens the given days' files now (checking their headers and
+// sizes), so the first upload of the day does not pay for it.
 func (ix *Index) Preload(days []int64) error {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
@@ -488,20 +496,6 @@ func (ix *Index) Preload(days []int64) error {
 		}
 	}
 	return nil
-}
-
-// MemoryBytes is what the open index holds in memory: every open file's
-// directory and device table (the entries stay on disk and in the page cache).
-func (ix *Index) MemoryBytes() int64 {
-	ix.mu.RLock()
-	defer ix.mu.RUnlock()
-	var n int64
-	for _, files := range ix.days {
-		for _, f := range files {
-			n += int64(len(f.dir))*4 + int64(len(f.devices))*8
-		}
-	}
-	return n
 }
 
 // Close closes every open file.
@@ -515,198 +509,6 @@ func (ix *Index) Close() error {
 		delete(ix.days, d)
 	}
 	return nil
-}
-
-// Build writes the index of day for devs (ascending ids, each with KeyDay <=
-// day) and installs it. fromID == 0 makes a base file covering every device
-// up to watermark, replacing the day's files; fromID > 0 a delta for the
-// devices in (fromID, watermark]. erased is the highest erasure already
-// reflected in devs (erased devices are simply absent).
-func (ix *Index) Build(day int64, devs []DeviceKey, watermark, fromID, erased int64) (BuildStats, error) {
-	start := time.Now()
-	st := BuildStats{Day: day, Phones: len(devs), Delta: fromID > 0}
-	if uint64(len(devs)) >= 1<<32 {
-		return st, fmt.Errorf("bluezone index: %d phones in one file", len(devs))
-	}
-	p := len(devs)
-	h := indexHeader{Day: day, Phones: uint32(p), Watermark: watermark, FromID: fromID, BuiltAt: time.Now().Unix(), ErasedApplied: erased}
-	h.OrdBits = uint32(max(1, bits.Len(uint(max(p-1, 0)))))
-	h.EntryBytes, h.BucketBits = 8, uint32(min(maxBucketB, bits.Len(uint(p/bucketAim))))
-	if !wideEntries(h.OrdBits) {
-		h.EntryBytes, h.BucketBits = 4, uint32(min(maxBucketB, bits.Len(uint(p/narrowAim))))
-	}
-	devOff, dirOff, entOff, size := h.layout()
-
-	// 1. Hash: every phone's 144 IDs, kept as their first 8 bytes, slot-major.
-	prefixes := make([]uint64, SlotsPerDay*p)
-	workers := max(1, runtime.GOMAXPROCS(0))
-	var wg sync.WaitGroup
-	var firstErr error
-	var errMu sync.Mutex
-	chunk := (p + workers - 1) / max(workers, 1)
-	for w := 0; w < workers && w*chunk < p; w++ {
-		lo, hi := w*chunk, min(p, (w+1)*chunk)
-		wg.Go(func() {
-			for i := lo; i < hi; i++ {
-				d := devs[i]
-				n := day - d.KeyDay
-				if n < 0 || n > MaxChainDays || (i > 0 && devs[i-1].ID >= d.ID) || d.ID <= 0 {
-					errMu.Lock()
-					firstErr = errors.Join(firstErr, fmt.Errorf("device %d: key day %d for day %d, or ids out of order", d.ID, d.KeyDay, day))
-					errMu.Unlock()
-					return
-				}
-				ids := DayIDs(DailyKey(d.Key, int(n)))
-				for s := range SlotsPerDay {
-					prefixes[s*p+i] = binary.BigEndian.Uint64(ids[s][:8])
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if firstErr != nil {
-		return st, fmt.Errorf("bluezone index %s: %w", DayDate(day), firstErr)
-	}
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	st.PeakHeap = ms.HeapInuse
-	st.Hash = time.Since(start)
-	writeStart := time.Now()
-
-	// 2. Write: header and device table, then each slot sorted, in parallel
-	// at fixed offsets into a temporary file renamed into place at the end.
-	if err := os.MkdirAll(ix.dayDir(day), 0o700); err != nil {
-		return st, fmt.Errorf("bluezone index: %w", err)
-	}
-	name := fmt.Sprintf("base-%d%s", watermark, indexSuffix)
-	if fromID > 0 {
-		name = fmt.Sprintf("delta-%d-%d%s", fromID, watermark, indexSuffix)
-	}
-	final := filepath.Join(ix.dayDir(day), name)
-	tmp, err := os.CreateTemp(ix.dayDir(day), ".build-*")
-	if err != nil {
-		return st, fmt.Errorf("bluezone index: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
-	if err := tmp.Truncate(size); err != nil {
-		return st, fmt.Errorf("bluezone index: %w", err)
-	}
-	head := h.marshal()
-	table := make([]byte, p*8)
-	for i, d := range devs {
-		binary.LittleEndian.PutUint64(table[i*8:], uint64(d.ID))
-	}
-	if _, err := tmp.WriteAt(head, 0); err != nil {
-		return st, fmt.Errorf("bluezone index: %w", err)
-	}
-	if _, err := tmp.WriteAt(table, devOff); err != nil {
-		return st, fmt.Errorf("bluezone index: %w", err)
-	}
-	slots := make(chan int)
-	errs := make(chan error, workers)
-	for range workers {
-		wg.Go(func() {
-			nb := 1 << h.BucketBits
-			counts := make([]uint32, nb+1)
-			sorted := make([]uint64, p)
-			out := make([]byte, p*int(h.EntryBytes))
-			dir := make([]byte, (nb+1)*4)
-			for s := range slots {
-				writeSlot(prefixes[s*p:(s+1)*p], h, counts, sorted, out, dir)
-				if _, err := tmp.WriteAt(dir, dirOff+int64(s)*int64(nb+1)*4); err != nil {
-					errs <- err
-					continue
-				}
-				if _, err := tmp.WriteAt(out, entOff+int64(s)*int64(p)*int64(h.EntryBytes)); err != nil {
-					errs <- err
-				}
-			}
-		})
-	}
-	for s := range SlotsPerDay {
-		slots <- s
-	}
-	close(slots)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		return st, fmt.Errorf("bluezone index: %w", err)
-	}
-	prefixes = nil
-	if err := tmp.Sync(); err != nil {
-		return st, fmt.Errorf("bluezone index: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return st, fmt.Errorf("bluezone index: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), final); err != nil {
-		return st, fmt.Errorf("bluezone index: %w", err)
-	}
-	x, err := openIndexFile(final)
-	if err != nil {
-		return st, fmt.Errorf("bluezone index: %w", err)
-	}
-	ix.mu.Lock()
-	old, _ := ix.loadLocked(day)
-	if fromID == 0 {
-		for _, f := range old {
-			if f.path != final {
-				f.f.Close()
-				os.Remove(f.path)
-			}
-		}
-		ix.days[day] = []*indexFile{x}
-	} else {
-		ix.days[day] = append(old, x)
-	}
-	ix.mu.Unlock()
-	st.Bytes, st.Elapsed, st.Write = size, time.Since(start), time.Since(writeStart)
-	return st, nil
-}
-
-// writeSlot sorts one slot's prefixes into entries (counting sort by bucket,
-// then a small sort inside each bucket) and encodes them and the directory.
-func writeSlot(prefixes []uint64, h indexHeader, counts []uint32, sorted []uint64, out, dir []byte) {
-	clear(counts)
-	ob, bb := h.OrdBits, h.BucketBits
-	bucketOf := func(v uint64) uint64 {
-		if bb == 0 {
-			return 0
-		}
-		return v >> (64 - bb)
-	}
-	for _, v := range prefixes {
-		counts[bucketOf(v)+1]++
-	}
-	for i := 1; i < len(counts); i++ {
-		counts[i] += counts[i-1]
-	}
-	for i := range len(counts) {
-		binary.LittleEndian.PutUint32(dir[i*4:], counts[i])
-	}
-	eb := int64(h.EntryBytes)
-	for ord, v := range prefixes {
-		b := bucketOf(v)
-		sorted[counts[b]] = entryValue(v, bb, ob, eb, uint64(ord))
-		counts[b]++
-	}
-	// counts[b] is now the end of bucket b, i.e. the start of bucket b+1.
-	lo := uint32(0)
-	for b := 0; b < len(counts)-1; b++ {
-		hi := counts[b]
-		if hi-lo > 1 {
-			slices.Sort(sorted[lo:hi])
-		}
-		lo = hi
-	}
-	for i, v := range sorted {
-		if eb == 4 {
-			binary.LittleEndian.PutUint32(out[i*4:], uint32(v))
-		} else {
-			binary.LittleEndian.PutUint64(out[i*8:], v)
-		}
-	}
 }
 
 // wideEntries decides the entry width from the ordinal bits. Narrow (4-byte)

@@ -407,34 +407,57 @@ func unitOf(commune string) (district, province string) {
 
 // --- index maintenance ---
 
-// loadDevices reads and unseals the keys of devices with fromID < id <= toID
-// whose key day is at most day. Key material exists unsealed only in memory,
-// only for the build.
-func (s *Service) loadDevices(ctx context.Context, day, fromID, toID int64) ([]DeviceKey, error) {
-	rows, err := s.DB.R.QueryContext(ctx, `SELECT id, key_enc, key_day FROM bz_devices
-		WHERE id > $1 AND id <= $2 AND key_day <= $3 ORDER BY id`, fromID, toID, day)
+// buildDay builds day's index file for the devices with fromID < id <= toID
+// whose key day is at most day. The devices are counted and then streamed in
+// one read-only snapshot (REPEATABLE READ on PostgreSQL, one read transaction
+// on SQLite), so the count is the number the stream yields while phones
+// register or leave meanwhile. Keys are unsealed a chunk at a time: key
+// material exists unsealed only in memory, only for the build.
+func (s *Service) buildDay(ctx context.Context, day, fromID, toID, erased int64) (BuildStats, error) {
+	const op = "bluezone index"
+	tx, err := s.DB.R.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
 	if err != nil {
-		return nil, fmt.Errorf("load devices: %w", err)
+		return BuildStats{}, fmt.Errorf("%s: %w", op, err)
+	}
+	defer tx.Rollback()
+	const where = " FROM bz_devices WHERE id > $1 AND id <= $2 AND key_day <= $3 AND key_day >= $4"
+	args := []any{fromID, toID, day, day - MaxChainDays}
+	var n int
+	if err := tx.QueryRowContext(ctx, "SELECT count(*)"+where, args...).Scan(&n); err != nil {
+		return BuildStats{}, fmt.Errorf("%s: %w", op, err)
+	}
+	rows, err := tx.QueryContext(ctx, "SELECT id, key_enc, key_day"+where+" ORDER BY id", args...)
+	if err != nil {
+		return BuildStats{}, fmt.Errorf("%s: %w", op, err)
 	}
 	defer rows.Close()
-	var out []DeviceKey
-	var enc []byte
-	for rows.Next() {
-		var d DeviceKey
-		if err := rows.Scan(&d.ID, &enc, &d.KeyDay); err != nil {
-			return nil, fmt.Errorf("load devices: %w", err)
+	devs := func(yield func(DeviceKey, error) bool) {
+		var enc sql.RawBytes // no copy of each sealed key
+		for rows.Next() {
+			var d DeviceKey
+			if err := rows.Scan(&d.ID, &enc, &d.KeyDay); err != nil {
+				yield(d, err)
+				return
+			}
+			k, err := s.Vault.Open(enc)
+			if err != nil || len(k) != KeyLen {
+				yield(d, fmt.Errorf("device %d: key does not unseal (%v)", d.ID, err))
+				return
+			}
+			copy(d.Key[:], k)
+			if !yield(d, nil) {
+				return
+			}
 		}
-		if day-d.KeyDay > MaxChainDays {
-			continue
+		if err := rows.Err(); err != nil {
+			yield(DeviceKey{}, err)
 		}
-		k, err := s.Vault.Open(enc)
-		if err != nil || len(k) != KeyLen {
-			return nil, fmt.Errorf("load devices: device %d: key does not unseal (%v)", d.ID, err)
-		}
-		copy(d.Key[:], k)
-		out = append(out, d)
 	}
-	return out, rows.Err()
+	st, err := s.Index.BuildFrom(day, n, devs, toID, fromID, erased)
+	if err != nil {
+		return st, fmt.Errorf("%s: %w", op, err)
+	}
+	return st, nil
 }
 
 // EnsureDays brings the index of each day up to date with the registry:
@@ -488,20 +511,12 @@ func (s *Service) ensureDaysLocked(ctx context.Context, days []int64) ([]BuildSt
 		} else if wm >= maxID {
 			continue
 		}
-		loadStart := time.Now()
-		devs, err := s.loadDevices(ctx, day, from, maxID)
+		// Erased devices are absent from the registry: the new file reflects
+		// every erasure up to maxErased (older files get theirs below).
+		st, err := s.buildDay(ctx, day, from, maxID, maxErased)
 		if err != nil {
 			return built, err
 		}
-		load := time.Since(loadStart)
-		// Erased devices are absent from devs: the new file reflects every
-		// erasure up to maxErased (older files get theirs below).
-		st, err := s.Index.Build(day, devs, maxID, from, maxErased)
-		clear(devs) // unsealed keys live no longer than the build
-		if err != nil {
-			return built, err
-		}
-		st.Load, st.Elapsed = load, st.Elapsed+load
 		built = append(built, st)
 	}
 	return built, s.applyErasures(ctx, days)

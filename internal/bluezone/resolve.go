@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -334,6 +335,7 @@ func (s *Service) Resolve(ctx context.Context, rows []LogRow, excludePerson int6
 			best, res.OwnDevice, res.OwnPerson = good, d, dr.person
 		}
 	}
+	verified := verifyAll(devices, matches)
 	byPerson := map[int64]*Contact{}
 	resolved := map[idKey]bool{}
 	for d, keys := range matches {
@@ -341,7 +343,7 @@ func (s *Service) Resolve(ctx context.Context, rows []LogRow, excludePerson int6
 		if !ok {
 			continue // erased since the index was built
 		}
-		good := verify(dr, keys)
+		good := verified[d]
 		res.FalseMatches += len(keys) - len(good)
 		if d == res.OwnDevice || dr.person == excludePerson || (res.OwnPerson != 0 && dr.person == res.OwnPerson) || len(good) == 0 {
 			continue
@@ -422,6 +424,33 @@ func sortContacts(cs []Contact) {
 // DayStartOf returns the Unix time of the start of day number d (Vietnam).
 func DayStartOf(d int64) int64 { return d*86400 - 7*3600 }
 
+// verifyAll runs verify for every matched device that is still registered,
+// on every core: recomputing IDs is most of a resolution's work.
+func verifyAll(devices map[int64]deviceRow, matches map[int64][]idKey) map[int64][]idKey {
+	ids := make([]int64, 0, len(matches))
+	for d := range matches {
+		if _, ok := devices[d]; ok {
+			ids = append(ids, d)
+		}
+	}
+	good := make([][]idKey, len(ids))
+	workers := max(1, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(ids); i += workers {
+				good[i] = verify(devices[ids[i]], matches[ids[i]])
+			}
+		})
+	}
+	wg.Wait()
+	out := make(map[int64][]idKey, len(ids))
+	for i, d := range ids {
+		out[d] = good[i]
+	}
+	return out
+}
+
 // verify returns the keys whose full ID is the one the phone broadcast.
 func verify(dr deviceRow, keys []idKey) []idKey {
 	byDay := map[int64][]idKey{}
@@ -446,7 +475,12 @@ func verify(dr deviceRow, keys []idKey) []idKey {
 		for ; at < d; at++ {
 			daily = NextDailyKey(daily)
 		}
-		ids := DayIDs(daily)
+		last := 0
+		for _, k := range byDay[d] {
+			last = max(last, k.slot)
+		}
+		var ids [SlotsPerDay][IDLen]byte
+		dayIDsTo(daily, last, &ids)
 		for _, k := range byDay[d] {
 			if ids[k.slot] == k.id {
 				good = append(good, k)
