@@ -25,6 +25,7 @@ import (
 // personal-data-free map and feeds. Every other answer must say no-store.
 var cacheable = map[string]bool{
 	"GET /static/":                   true,
+	"GET /favicon.ico":               true,
 	"GET /api/v1/public/map":         true,
 	"GET /api/v1/public/map.geojson": true,
 	"GET /api/v1/bluezone/feed":      true,

@@ -2,7 +2,10 @@ package web
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"net/http"
@@ -31,6 +34,36 @@ type pages struct {
 
 var hcm = time.FixedZone("ICT", 7*3600)
 
+// assetHashes maps each static file (path under static/) to a short hash of
+// its content: pages link to /static/FILE?v=HASH (assetURL), which a phone
+// may cache for a year since a new build changes the URL.
+var assetHashes = func() map[string]string {
+	m := map[string]string{}
+	fs.WalkDir(staticFS, "static", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := staticFS.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		m[strings.TrimPrefix(p, "static/")] = hex.EncodeToString(sum[:5])
+		return nil
+	})
+	return m
+}()
+
+// assetURL is the cacheable URL of a static file; a name that is not one
+// panics when the templates load, so a typo never reaches a page.
+func assetURL(name string) (string, error) {
+	h, ok := assetHashes[name]
+	if !ok {
+		return "", fmt.Errorf("no static file %q", name)
+	}
+	return "/static/" + name + "?v=" + h, nil
+}
+
 func loadPages() *pages {
 	funcs := template.FuncMap{
 		"unitName": func(code string) string {
@@ -42,6 +75,7 @@ func loadPages() *pages {
 		},
 		"localTime": func(t time.Time) string { return t.In(hcm).Format("15:04 02/01/2006") },
 		"number":    formatNumber,
+		"asset":     assetURL,
 	}
 	names, _ := fs.Glob(templateFS, "templates/*.html")
 	p := &pages{sets: map[string]*template.Template{}}
