@@ -55,7 +55,7 @@ var assetHashes = func() map[string]string {
 }()
 
 // assetURL is the cacheable URL of a static file; a name that is not one
-// panics when the templates load, so a typo never reaches a page.
+// fails the page (every page is rendered by the tests), so a typo shows.
 func assetURL(name string) (string, error) {
 	h, ok := assetHashes[name]
 	if !ok {
@@ -64,19 +64,21 @@ func assetURL(name string) (string, error) {
 	return "/static/" + name + "?v=" + h, nil
 }
 
+// templateFuncs are the functions every page template may call.
+var templateFuncs = template.FuncMap{
+	"unitName": func(code string) string {
+		u, ok := geo.Get(code)
+		if !ok {
+			return code
+		}
+		return u.Name
+	},
+	"localTime": func(t time.Time) string { return t.In(hcm).Format("15:04 02/01/2006") },
+	"number":    formatNumber,
+	"asset":     assetURL,
+}
+
 func loadPages() *pages {
-	funcs := template.FuncMap{
-		"unitName": func(code string) string {
-			u, ok := geo.Get(code)
-			if !ok {
-				return code
-			}
-			return u.Name
-		},
-		"localTime": func(t time.Time) string { return t.In(hcm).Format("15:04 02/01/2006") },
-		"number":    formatNumber,
-		"asset":     assetURL,
-	}
 	names, _ := fs.Glob(templateFS, "templates/*.html")
 	p := &pages{sets: map[string]*template.Template{}}
 	for _, n := range names {
@@ -84,7 +86,7 @@ func loadPages() *pages {
 		if name == "layout" {
 			continue
 		}
-		p.sets[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", n))
+		p.sets[name] = template.Must(template.New("layout.html").Funcs(templateFuncs).ParseFS(templateFS, "templates/layout.html", n))
 	}
 	return p
 }
@@ -101,6 +103,10 @@ type view struct {
 
 // T translates a message key into the view's language.
 func (v view) T(key string) string { return msg.T(v.Lang, key) }
+
+// L narrows a message made in both languages (msg.Both: errors from the
+// domain packages, recorded purposes) to the view's; other text is kept.
+func (v view) L(s string) string { return msg.Local(v.Lang, s) }
 
 // Other is the language the switch offers.
 func (v view) Other() string {

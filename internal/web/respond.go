@@ -56,11 +56,16 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	// One language at a time: the safe messages are made in both, the page
 	// shows the reader's.
 	l := langOf(r)
+	s.render(w, r, status, "error", map[string]any{"Status": status, "Message": msg.Local(l, message), "Fields": localFields(l, err)})
+}
+
+// localFields are err's per-field messages in lang alone.
+func localFields(lang string, err error) map[string]string {
 	fields := map[string]string{}
 	for k, v := range errs.FieldsOf(err) {
-		fields[k] = msg.Local(l, v)
+		fields[k] = msg.Local(lang, v)
 	}
-	s.render(w, r, status, "error", map[string]any{"Status": status, "Message": msg.Local(l, message), "Fields": fields})
+	return fields
 }
 
 // apiFail answers an API request with the error's status and safe message; the
