@@ -123,6 +123,7 @@ type PublicMap struct {
 // publicDoc is the encoded public map, shared by every visitor until it is
 // rebuilt: a spike of visitors costs no database work.
 type publicDoc struct {
+	Map           PublicMap // what JSON encodes, for the page that lists it
 	JSON, GeoJSON []byte
 	ETag          string
 	built         time.Time
@@ -183,7 +184,7 @@ func (s *Service) Public(ctx context.Context) (*publicDoc, error) {
 		return s.pub, nil
 	}
 	m.GeneratedAt = gen
-	doc := &publicDoc{built: s.now(), hash: hash, ETag: `"` + hash + `"`}
+	doc := &publicDoc{Map: m, built: s.now(), hash: hash, ETag: `"` + hash + `"`}
 	if doc.JSON, err = marshal(m); err != nil {
 		return nil, fmt.Errorf("public map: %w", err)
 	}

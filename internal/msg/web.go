@@ -77,7 +77,7 @@ func init() {
 		"checkin.done.in":      {"Đã check-in lúc", "Checked in at"},
 		"checkin.done.out":     {"Đã check-out lúc", "Checked out at"},
 		"checkin.forget":       {"Không phải tôi? Nhập thông tin khác", "Not me? Enter other details"},
-		"checkin.privacy":      {"Thông tin chỉ dùng cho truy vết phòng, chống dịch và tự động xoá sau 21 ngày.", "Your details are used only for contact tracing and are deleted after 21 days."},
+		"checkin.privacy":      {"Hệ thống lưu họ tên, số điện thoại, năm sinh, nơi ở, số CCCD nếu bạn nhập, cùng giờ vào và ra tại địa điểm này. Thông tin chỉ dùng cho truy vết phòng, chống dịch và tự động xoá sau %d ngày.", "We store your name, phone number, birth year, place of residence, ID card number if you give it, and your times in and out of this place. They are used only for contact tracing and are deleted after %d days."},
 		"person.name":          {"Họ và tên", "Full name"},
 		"person.birth_year":    {"Năm sinh", "Year of birth"},
 		"person.province":      {"Nơi ở (tỉnh/thành phố)", "Province of residence"},

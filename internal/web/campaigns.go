@@ -107,9 +107,9 @@ func (s *Server) campaignDryRunFragment(w http.ResponseWriter, r *http.Request) 
 	data := map[string]any{"L": labels}
 	status := http.StatusOK
 	if err != nil {
-		st, _, msg := errs.HTTP(err)
+		st, _, m := errs.HTTP(err)
 		status = st
-		data["Err"], data["Fields"] = msg, errs.FieldsOf(err)
+		data["Err"], data["Fields"] = msg.Local(l, m), localFields(l, err)
 	} else {
 		data["Total"], data["Residents"], data["Managers"] = n64(d.Recipients), n64(d.ByGroup[campaign.Residents]), n64(d.ByGroup[campaign.VenueManagers])
 		data["Segments"], data["Body"] = d.Segments, d.Body

@@ -10,6 +10,7 @@ import (
 	"anticovid/internal/checkin"
 	"anticovid/internal/errs"
 	"anticovid/internal/geo"
+	"anticovid/internal/msg"
 	"anticovid/internal/people"
 	"anticovid/internal/venue"
 )
@@ -58,6 +59,7 @@ type checkinView struct {
 	Result      *checkin.Result
 	Error       map[string]string
 	Person      people.Person
+	Privacy     string // what is stored and for how long, in the page's language
 }
 
 func (s *Server) checkinView(r *http.Request) (checkinView, error) {
@@ -66,7 +68,8 @@ func (s *Server) checkinView(r *http.Request) (checkinView, error) {
 	if err != nil {
 		return checkinView{}, err
 	}
-	cv := checkinView{Token: tok, Venue: v, Category: categoryName(langOf(r))(v.Category), FormID: newID(), Provinces: geo.Children(geo.Country)}
+	cv := checkinView{Token: tok, Venue: v, Category: categoryName(langOf(r))(v.Category), FormID: newID(), Provinces: geo.Children(geo.Country),
+		Privacy: msg.T(langOf(r), "checkin.privacy", int(s.Config.Retention.Hours()/24))}
 	province, _ := geo.Ancestor(v.CommuneCode, "province")
 	cv.listCommunes(province.Code)
 	if c, err := r.Cookie(personCookie); err == nil && c.Value != "" {

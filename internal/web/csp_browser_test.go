@@ -53,12 +53,12 @@ document.addEventListener("securitypolicyviolation", function (e) { window.__csp
 		ready      chromedp.Action[chromedp.Void]
 		works      string // JavaScript that is true once the page's scripts did their part
 	}{
-		{"home", "/", chromedp.WaitVisible(`main`), `!!document.querySelector("script[src='/static/app.js']")`},
+		{"home", "/", chromedp.WaitVisible(`main`), `!!document.querySelector("script[src^='/static/app.js?v=']")`},
 		{"check-in", "/c/" + oe.keys.Sign(market, 1), chromedp.WaitVisible(`main`), `document.readyState === "complete"`},
 		{"declaration", "/khai-bao", chromedp.WaitVisible(`form`), `document.readyState === "complete"`},
 		{"staff scanner", "/venues/" + itoa64(market) + "/staff", chromedp.WaitVisible(`#start`), `typeof QrScanner === "function"`},
 		{"dashboard", "/dashboard", chromedp.WaitVisible(`#byHour`), `typeof Chart === "function" && [...document.querySelectorAll("[data-width]")].every(e => e.style.width !== "")`},
-		{"map", "/map", chromedp.WaitVisible(`.leaflet-container`), `!!document.querySelector(".leaflet-container") && typeof Chart === "function"`},
+		{"map", "/map", chromedp.WaitVisible(`.leaflet-container`), `!!document.querySelector(".leaflet-container .leaflet-interactive") && document.querySelectorAll("svg#cases rect").length > 0`},
 		{"adoption bars", "/adoption", chromedp.WaitVisible(`main`), `[...document.querySelectorAll("[data-width],[data-left]")].every(e => e.style.width !== "" || e.style.left !== "")`},
 		{"tracing rules", "/tracing/rules", chromedp.WaitVisible(`#rules`), `document.readyState === "complete"`},
 		{"campaigns", "/campaigns", chromedp.WaitVisible(`#newcampaign`), `typeof htmx === "object" && !document.querySelector("head style")`},

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"html"
 	"io"
 	"log/slog"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"anticovid/internal/bluezone"
 	"anticovid/internal/config"
 	"anticovid/internal/exposure"
+	"anticovid/internal/msg"
 	"anticovid/internal/otp"
 	"anticovid/internal/people"
 	"anticovid/internal/store/storetest"
@@ -25,6 +27,7 @@ import (
 // personal-data-free map and feeds. Every other answer must say no-store.
 var cacheable = map[string]bool{
 	"GET /static/":                   true,
+	"GET /favicon.ico":               true,
 	"GET /api/v1/public/map":         true,
 	"GET /api/v1/public/map.geojson": true,
 	"GET /api/v1/bluezone/feed":      true,
@@ -111,10 +114,17 @@ func TestSecurityHeadersOnEveryRoute(t *testing.T) {
 				cancel()
 				t.Fatalf("%s: %v", pattern, err)
 			}
+			var page []byte
+			if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+				page, _ = io.ReadAll(resp.Body)
+			}
 			resp.Body.Close() // a stream (server-sent events) ends here
 			cancel()
 			h := resp.Header
 			where := pattern + " as " + map[bool]string{true: user, false: "anonymous"}[user != ""]
+			if pair := bilingualPair(string(page)); pair != "" {
+				t.Errorf("%s (%d): a page shows both languages: %q", where, resp.StatusCode, pair)
+			}
 			csp := h.Get("Content-Security-Policy")
 			for _, want := range []string{"default-src 'self'", "script-src 'self';", "style-src 'self';", "frame-ancestors 'none'", "object-src 'none'", "base-uri 'none'"} {
 				if !strings.Contains(csp, want) {
@@ -146,4 +156,25 @@ func TestSecurityHeadersOnEveryRoute(t *testing.T) {
 			}
 		}
 	}
+}
+
+// bilingualPair returns the first message of the catalog that page shows in
+// both languages at once ("Vietnamese / English", as the API says it), or
+// "". A message with arguments is matched by its English text up to the
+// first argument.
+func bilingualPair(page string) string {
+	if page == "" {
+		return ""
+	}
+	page = html.UnescapeString(page)
+	for _, k := range msg.Keys() {
+		en := msg.T("en", k)
+		if i := strings.Index(en, "%"); i >= 0 {
+			en = en[:i]
+		}
+		if len(en) >= 6 && strings.Contains(page, " / "+en) {
+			return k
+		}
+	}
+	return ""
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -43,6 +44,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// errPanic is what a request that panicked answers (the panic is logged).
+var errPanic = errors.New("handler panicked")
+
 // observe gives every request an id, resolves its client address, sets the
 // security headers, and logs and counts it.
 func (s *Server) observe(next http.Handler) http.Handler {
@@ -69,8 +73,8 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			}
 			if v := recover(); v != nil {
 				s.log.Error("panic", "panic", v, "request_id", id, route)
-				if sw.status == 0 {
-					http.Error(sw, "internal error", http.StatusInternalServerError)
+				if sw.status == 0 { // the styled page (JSON under /api/)
+					s.fail(sw, r, errPanic)
 				}
 			}
 			s.metrics.observe(pattern, sw.status, time.Since(start))

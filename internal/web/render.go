@@ -2,7 +2,10 @@ package web
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"net/http"
@@ -31,18 +34,51 @@ type pages struct {
 
 var hcm = time.FixedZone("ICT", 7*3600)
 
-func loadPages() *pages {
-	funcs := template.FuncMap{
-		"unitName": func(code string) string {
-			u, ok := geo.Get(code)
-			if !ok {
-				return code
-			}
-			return u.Name
-		},
-		"localTime": func(t time.Time) string { return t.In(hcm).Format("15:04 02/01/2006") },
-		"number":    formatNumber,
+// assetHashes maps each static file (path under static/) to a short hash of
+// its content: pages link to /static/FILE?v=HASH (assetURL), which a phone
+// may cache for a year since a new build changes the URL.
+var assetHashes = func() map[string]string {
+	m := map[string]string{}
+	fs.WalkDir(staticFS, "static", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := staticFS.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		m[strings.TrimPrefix(p, "static/")] = hex.EncodeToString(sum[:5])
+		return nil
+	})
+	return m
+}()
+
+// assetURL is the cacheable URL of a static file; a name that is not one
+// fails the page (every page is rendered by the tests), so a typo shows.
+func assetURL(name string) (string, error) {
+	h, ok := assetHashes[name]
+	if !ok {
+		return "", fmt.Errorf("no static file %q", name)
 	}
+	return "/static/" + name + "?v=" + h, nil
+}
+
+// templateFuncs are the functions every page template may call.
+var templateFuncs = template.FuncMap{
+	"unitName": func(code string) string {
+		u, ok := geo.Get(code)
+		if !ok {
+			return code
+		}
+		return u.Name
+	},
+	"localTime": func(t time.Time) string { return t.In(hcm).Format("15:04 02/01/2006") },
+	"number":    formatNumber,
+	"asset":     assetURL,
+}
+
+func loadPages() *pages {
 	names, _ := fs.Glob(templateFS, "templates/*.html")
 	p := &pages{sets: map[string]*template.Template{}}
 	for _, n := range names {
@@ -50,7 +86,7 @@ func loadPages() *pages {
 		if name == "layout" {
 			continue
 		}
-		p.sets[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", n))
+		p.sets[name] = template.Must(template.New("layout.html").Funcs(templateFuncs).ParseFS(templateFS, "templates/layout.html", n))
 	}
 	return p
 }
@@ -67,6 +103,10 @@ type view struct {
 
 // T translates a message key into the view's language.
 func (v view) T(key string) string { return msg.T(v.Lang, key) }
+
+// L narrows a message made in both languages (msg.Both: errors from the
+// domain packages, recorded purposes) to the view's; other text is kept.
+func (v view) L(s string) string { return msg.Local(v.Lang, s) }
 
 // Other is the language the switch offers.
 func (v view) Other() string {

@@ -49,11 +49,23 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		s.apiFail(w, r, err)
 		return
 	}
-	status, _, msg := errs.HTTP(err)
+	status, _, message := errs.HTTP(err)
 	if status >= 500 {
 		s.log.ErrorContext(r.Context(), "page failed", "err", err, "request_id", auth.RequestID(r.Context()))
 	}
-	s.render(w, r, status, "error", map[string]any{"Status": status, "Message": msg, "Fields": errs.FieldsOf(err)})
+	// One language at a time: the safe messages are made in both, the page
+	// shows the reader's.
+	l := langOf(r)
+	s.render(w, r, status, "error", map[string]any{"Status": status, "Message": msg.Local(l, message), "Fields": localFields(l, err)})
+}
+
+// localFields are err's per-field messages in lang alone.
+func localFields(lang string, err error) map[string]string {
+	fields := map[string]string{}
+	for k, v := range errs.FieldsOf(err) {
+		fields[k] = msg.Local(lang, v)
+	}
+	return fields
 }
 
 // apiFail answers an API request with the error's status and safe message; the

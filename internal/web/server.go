@@ -15,9 +15,11 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/klauspost/compress/gzhttp"
 	"golang.org/x/time/rate"
 
 	"anticovid/internal/adoption"
@@ -180,7 +182,14 @@ func New(d Deps) *Server {
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, errs.ErrForbidden)
 	}))
-	s.handler = s.Probes(s.observe(s.limitBody(s.authenticate(csrf.Handler(s.mux)))))
+	// Answers are compressed for slow phone networks. Pages can hold a
+	// secret beside text a visitor chose, so each compressed answer carries
+	// random padding (BREACH: its length no longer tells a guess apart).
+	gz, err := gzhttp.NewWrapper(gzhttp.RandomJitter(32, 0, false))
+	if err != nil {
+		panic(err) // only for invalid options
+	}
+	s.handler = s.Probes(gz(s.observe(s.limitBody(s.authenticate(csrf.Handler(s.mux))))))
 	return s
 }
 
@@ -193,9 +202,22 @@ func (s *Server) routesPlatform() {
 	static, _ := fs.Sub(staticFS, "static")
 	fileServer := http.StripPrefix("/static/", http.FileServerFS(static))
 	s.mux.Handle("GET /static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "public, max-age=3600")
+		// A URL with the file's current hash (see assetURL) never changes
+		// meaning, so a phone keeps it a year; others are checked hourly.
+		if v := r.URL.Query().Get("v"); v != "" && v == assetHashes[strings.TrimPrefix(r.URL.Path, "/static/")] {
+			w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		} else {
+			w.Header().Set("Cache-Control", "public, max-age=3600")
+		}
 		fileServer.ServeHTTP(w, r)
 	}))
+	s.mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+		http.ServeFileFS(w, r, static, "favicon.ico")
+	})
+	// Every other path: the styled page in the reader's language (fail
+	// answers /api/ paths in JSON).
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { s.fail(w, r, errs.ErrNotFound) })
 	if s.Config.MetricsToken != "" { // else only on --metrics-addr, or nowhere
 		s.mux.HandleFunc("GET /metrics", s.metricsPage)
 	}

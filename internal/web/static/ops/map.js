@@ -1,6 +1,7 @@
 // The public COVID map: one request for /api/v1/public/map (cached by ETag),
 // drawn with the vendored Leaflet. No tile server by default: districts are
 // circles at schematic positions; a deployment may configure a tile URL.
+// The lists and the chart beside it come rendered with the page.
 (function () {
   "use strict";
   var cfg = document.getElementById("pm").dataset;
@@ -13,7 +14,9 @@
     return pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes()) + " " + pad(d.getUTCDate()) + "/" + pad(d.getUTCMonth() + 1);
   };
   var esc = function (s) { return String(s).replace(/[&<>"']/g, function (c) { return "&#" + c.charCodeAt(0) + ";"; }); };
-  var el = function (tag, text, cls) { var e = document.createElement(tag); e.textContent = text; if (cls) e.className = cls; return e; };
+  // On a phone the fifteen district names would pile up: there the name
+  // shows on a tap, on a wide screen it stays.
+  var labels = window.matchMedia("(min-width: 600px)").matches;
   var map = L.map("map", { zoomSnap: 0.25, attributionControl: !!cfg.tiles });
   if (cfg.tiles) L.tileLayer(cfg.tiles, { maxZoom: 18, attribution: cfg.attribution || "" }).addTo(map);
   fetch("/api/v1/public/map").then(function (r) { return r.json(); }).then(function (m) {
@@ -24,7 +27,7 @@
       var color = n > 0 ? "#c92a2a" : "#868e96";
       if (d.lockdown || d.quarantine) color = "#5f3dc4";
       var c = L.circleMarker([d.lat, d.lon], { radius: 10 + Math.min(Math.sqrt(n) * 3, 30), color: color, weight: 2, fillColor: color, fillOpacity: 0.35 }).addTo(map);
-      c.bindTooltip(d.name.replace(/^(Huyện|Thị xã|Thành phố) /, "") + (n > 0 ? " · " + show(d.f0_14d) : ""), { permanent: true, direction: "center", className: "dlabel" });
+      c.bindTooltip(d.name.replace(/^(Huyện|Thị xã|Thành phố) /, "") + (n > 0 ? " · " + show(d.f0_14d) : ""), { permanent: labels, direction: "center", className: "dlabel" });
       c.bindPopup("<b>" + esc(d.name) + "</b><br>" + cfg.tToday + ": " + show(d.f0_today) + "<br>" + cfg.tCases + " " + cfg.t14 + ": " + show(d.f0_14d) +
         (d.lockdown ? "<br>" + cfg.tLockdown : "") + (d.quarantine ? "<br>" + cfg.tQuarantine : ""));
       bounds.push([d.lat, d.lon]);
@@ -36,36 +39,5 @@
       bounds.push([p.lat, p.lon]);
     });
     if (bounds.length) map.fitBounds(bounds, { padding: [30, 30] }); else map.setView([10.65, 106.2], 9);
-
-    var tb = document.getElementById("districts");
-    m.districts.forEach(function (d) {
-      var tr = document.createElement("tr");
-      tr.appendChild(el("td", d.name));
-      tr.appendChild(el("td", show(d.f0_today), "num"));
-      tr.appendChild(el("td", show(d.f0_14d), "num"));
-      tb.appendChild(tr);
-    });
-    var list = function (id, items, fmt) {
-      var ul = document.getElementById(id);
-      if (!items.length) { ul.appendChild(el("li", cfg.tNone)); return; }
-      items.forEach(function (it) { ul.appendChild(el("li", fmt(it))); });
-    };
-    if (m.places_available) {
-      list("places", m.places, function (p) { return p.name + " (" + p.commune_name + ") — " + cfg.tFrom + " " + when(p.from) + " " + cfg.tTo + " " + when(p.to); });
-    } else {
-      document.getElementById("places").appendChild(el("li", cfg.tNosource));
-    }
-    list("areas", m.areas, function (a) { return (a.kind === "lockdown" ? cfg.tLockdown : cfg.tQuarantine) + ": " + a.label + " — " + a.unit_name; });
-    list("zones", m.zones, function (z) { return z.name + " — " + z.commune_name; });
-    if (window.Chart) {
-      var series = m.province.series || [];
-      new Chart(document.getElementById("cases"), {
-        type: "bar",
-        data: { labels: m.days.map(function (d) { var p = d.split("-"); return p[2] + "/" + p[1]; }),
-          datasets: [{ label: cfg.tCases, data: series.map(num), backgroundColor: "#c92a2a" }] },
-        options: { animation: false, maintainAspectRatio: false, plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } }
-      });
-      if (!m.cases_available) document.getElementById("casesNote").textContent = cfg.tNosource;
-    }
   });
 })();
