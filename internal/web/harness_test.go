@@ -99,7 +99,7 @@ func newEnvConfig(t testing.TB, db *sqldb.DB, configure func(*config.Config)) *e
 	}
 	t.Cleanup(checkins.Close)
 	e.sms = &notify.Recorder{}
-	outbox := &notify.Outbox{DB: db, Vault: v, Senders: map[string]notify.Sender{notify.SMS: e.sms, notify.Email: e.sms}}
+	outbox := &notify.Outbox{DB: db, Vault: v, Province: "80", Senders: map[string]notify.Sender{notify.SMS: e.sms, notify.Email: e.sms}}
 	e.keys, e.outbox, e.vault, e.scans = keys, outbox, v, checkins
 	e.decl = declaration.NewService(db, ppl, v, "http://anticovid.test")
 	e.otp = otp.New(db, v, outbox)

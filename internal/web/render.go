@@ -97,6 +97,7 @@ type view struct {
 	Province string // the deployment's province name, e.g. Tỉnh Long An
 	User     *auth.Principal
 	Path     string
+	Nav      []navItem // the reader's menu
 	Title    string
 	Data     any
 }
@@ -141,6 +142,7 @@ func langOf(r *http.Request) string {
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
 	prov, _ := geo.Get(s.Config.Province)
 	v := view{Lang: lang(w, r), Province: prov.Name, User: auth.From(r.Context()), Path: r.URL.Path, Data: data}
+	v.Nav = s.nav(v.User)
 	var buf bytes.Buffer
 	if err := s.pages.sets[name].Execute(&buf, v); err != nil {
 		s.log.Error("template", "page", name, "err", err)

@@ -1,0 +1,73 @@
+package web
+
+import (
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+
+	"anticovid/internal/msg"
+)
+
+// screens are the pages an official may be sent to from a menu or a page.
+var screens = []string{"/venues", "/activity", "/audit", "/messages", "/adoption", "/bluezone", "/declarations/worklist",
+	"/cases", "/tracing/worklist", "/checkins/held", "/dashboard", "/reports", "/cameras", "/campaigns", "/map",
+	"/meetings", "/access", "/access/requests", "/accounts", "/account", "/venues/import", "/cases/import", "/tracing/rules", "/map/areas"}
+
+var linkRE = regexp.MustCompile(`<a [^>]*href="(/[a-z/-]*)"`)
+
+// Every role's menu shows exactly what it may use: each menu link opens
+// (no 403 behind a link), and every screen the role may open is in the menu
+// or one link away from a screen in it (a redirect is not a screen).
+func TestMenuMatchesPermissions(t *testing.T) {
+	oe, _ := fullServer(t, nil)
+	opens := func(code int) bool { return code == http.StatusOK || code == http.StatusSeeOther }
+	for _, a := range accounts {
+		if a.Username == "hanoi" { // another province's administrator: as admin
+			continue
+		}
+		c := oe.browser(t, a.Username)
+		c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		_, home := get(t, c, oe.srv.URL+"/")
+		nav := home[strings.Index(home, "<nav>"):strings.Index(home, "</nav>")]
+		inMenu, reachable := map[string]bool{}, map[string]bool{}
+		for _, m := range linkRE.FindAllStringSubmatch(nav, -1) {
+			inMenu[m[1]], reachable[m[1]] = true, true
+		}
+		for _, m := range linkRE.FindAllStringSubmatch(home, -1) {
+			reachable[m[1]] = true
+		}
+		for p := range inMenu {
+			code, page := get(t, c, oe.srv.URL+p)
+			if !opens(code) {
+				t.Errorf("%s (%s): the menu links %s, which answers %d", a.Username, a.Role, p, code)
+			}
+			for _, m := range linkRE.FindAllStringSubmatch(page, -1) {
+				reachable[m[1]] = true
+			}
+		}
+		for _, p := range screens {
+			if code, _ := get(t, c, oe.srv.URL+p); code == http.StatusOK && !reachable[p] {
+				t.Errorf("%s (%s): %s opens (%d) but no menu or page links it", a.Username, a.Role, p, code)
+			}
+		}
+		if a.Role == "commune_officer" || a.Role == "district_officer" {
+			if !inMenu["/tracing/worklist"] || !inMenu["/cases"] {
+				t.Errorf("%s: the tracing worklist is not in the menu", a.Username)
+			}
+		}
+	}
+	for _, it := range append(menu, publicMenu...) {
+		if _, ok := msg.Lookup(it.Key); !ok {
+			t.Errorf("menu entry %s: no message %q", it.Path, it.Key)
+		}
+	}
+	// A visitor's menu: the declaration form and the public map.
+	_, home := get(t, http.DefaultClient, oe.srv.URL+"/login")
+	nav := home[strings.Index(home, "<nav>"):strings.Index(home, "</nav>")]
+	for _, p := range []string{"/khai-bao", "/map", "/login"} {
+		if !strings.Contains(nav, `href="`+p+`"`) {
+			t.Errorf("visitor's menu lacks %s", p)
+		}
+	}
+}
