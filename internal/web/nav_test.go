@@ -1,6 +1,7 @@
 package web
 
 import (
+	"io/fs"
 	"net/http"
 	"regexp"
 	"strings"
@@ -69,5 +70,34 @@ func TestMenuMatchesPermissions(t *testing.T) {
 		if !strings.Contains(nav, `href="`+p+`"`) {
 			t.Errorf("visitor's menu lacks %s", p)
 		}
+	}
+}
+
+// sendingAction matches the forms that send messages or change what cannot
+// simply be changed back: closing a venue or case, sending, cancelling,
+// disabling, resetting, revoking, deleting, ending.
+var sendingAction = regexp.MustCompile(`(?s)<form [^>]*action="(/campaigns|[^"]*/(status|send|cancel|disable|reset-password|reset-totp|notify-venues|revoke|delete|end|reissue))"[^>]*>.*?</form>`)
+
+// Each such form asks first (app.js shows data-confirm, of the form or of
+// the button pressed, before it submits),
+// and a call's outcome is chosen, never pre-selected.
+func TestActionsAskFirst(t *testing.T) {
+	names, _ := fs.Glob(templateFS, "templates/*.html")
+	n := 0
+	for _, name := range names {
+		b, _ := fs.ReadFile(templateFS, name)
+		for _, form := range sendingAction.FindAllString(string(b), -1) {
+			n++
+			if !strings.Contains(form, "data-confirm=") {
+				t.Errorf("%s: %.200s submits without asking", name, form)
+			}
+		}
+	}
+	if n < 10 {
+		t.Fatalf("only %d sending forms found", n)
+	}
+	b, _ := fs.ReadFile(templateFS, "templates/tracing_worklist.html")
+	if !regexp.MustCompile(`<select name="outcome" required[^>]*><option value="" selected disabled>`).Match(b) {
+		t.Error("the call outcome is pre-selected")
 	}
 }

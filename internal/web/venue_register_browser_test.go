@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"anticovid/internal/store/storetest"
@@ -150,6 +151,39 @@ func TestBrowserRegisterVenue(t *testing.T) {
 	e.db.R.QueryRow("SELECT status FROM venues WHERE id = $1", id).Scan(&status)
 	if status != "approved" {
 		t.Fatalf("status after approval %q", status)
+	}
+	// Suspending asks first: answered "no", nothing changes; "yes", it is done.
+	answers := make(chan bool, 2)
+	asked := make(chan string, 2)
+	go func() {
+		for ev, err := range chromedp.Events(ctx, page.JavascriptDialogOpening) {
+			if err != nil {
+				return
+			}
+			asked <- ev.Message
+			chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: <-answers})
+		}
+	}()
+	for _, yes := range []bool{false, true} {
+		answers <- yes
+		do("suspend", chromedp.Click("#suspend"))
+		select {
+		case q := <-asked:
+			if !strings.Contains(q, "tạm dừng") {
+				t.Errorf("question %q", q)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("suspending did not ask")
+		}
+		want := map[bool]string{false: "approved", true: "suspended"}[yes]
+		for deadline := time.Now().Add(5 * time.Second); status != want && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			e.db.R.QueryRow("SELECT status FROM venues WHERE id = $1", id).Scan(&status)
+		}
+		time.Sleep(300 * time.Millisecond) // a refused question must leave it as it was
+		e.db.R.QueryRow("SELECT status FROM venues WHERE id = $1", id).Scan(&status)
+		if status != want {
+			t.Fatalf("answered %v: status %q", yes, status)
+		}
 	}
 
 	// The same officer imports a list with a mistake: the page lists it by row.

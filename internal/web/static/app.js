@@ -1,14 +1,15 @@
 // app.js runs on every page. The Content-Security-Policy allows no inline
 // script and no style attribute, so what pages used to say inline is said
 // with data attributes and done here:
-//   form[data-confirm]  asks before submitting (closing, deleting, re-sending)
+//   form[data-confirm], button[data-confirm]  asks before submitting (closing,
+//                       deleting, sending); a button's question is for that button only
 //   [data-width], [data-left]  size a bar or place a mark, in percent
 //   [data-reload]  reloads the page after that many milliseconds (a running job)
 (function () {
   "use strict";
   document.addEventListener("submit", function (e) {
-    var f = e.target;
-    if (f instanceof HTMLFormElement && f.dataset.confirm && !window.confirm(f.dataset.confirm)) e.preventDefault();
+    var f = e.target, q = (e.submitter && e.submitter.dataset.confirm) || (f instanceof HTMLFormElement && f.dataset.confirm);
+    if (q && !window.confirm(q)) e.preventDefault();
   });
   function pct(v) { var n = parseFloat(v); return isFinite(n) ? Math.min(Math.max(n, 0), 100) + "%" : ""; }
   function apply() {
