@@ -42,6 +42,7 @@ func loadPages() *pages {
 		},
 		"localTime": func(t time.Time) string { return t.In(hcm).Format("15:04 02/01/2006") },
 		"number":    formatNumber,
+		"number64":  n64,
 	}
 	names, _ := fs.Glob(templateFS, "templates/*.html")
 	p := &pages{sets: map[string]*template.Template{}}
@@ -67,6 +68,9 @@ type view struct {
 
 // T translates a message key into the view's language.
 func (v view) T(key string) string { return msg.T(v.Lang, key) }
+
+// Tf is T with the text's arguments.
+func (v view) Tf(key string, args ...any) string { return msg.T(v.Lang, key, args...) }
 
 // Other is the language the switch offers.
 func (v view) Other() string {
