@@ -6,7 +6,7 @@ func init() {
 	add(map[string]Text{
 		"press.nav":                          {"Truyền thông", "Communication"},
 		"press.library":                      {"Thư viện tài liệu truyền thông", "Communication materials library"},
-		"press.library_intro":                {"Áp phích, tờ rơi, bài phát thanh loa và video ngắn về Bluezone, khai báo y tế và quét mã QR do tỉnh cung cấp. Xã tải về, in hoặc phát rồi đánh dấu “đã in” / “đã phát”.", "Posters, leaflets, loudspeaker scripts and short videos on Bluezone, health declarations and QR scanning supplied by the province. Communes download them, print or broadcast them, then mark them “printed” / “broadcast”."},
+		"press.library_intro":                {"Áp phích, tờ rơi, bài phát thanh loa và video ngắn về Bluezone, khai báo y tế và quét mã QR do tỉnh cung cấp. Xã tải về, in hoặc phát rồi đánh dấu “đã in” hoặc “đã phát”.", "Posters, leaflets, loudspeaker scripts and short videos on Bluezone, health declarations and QR scanning supplied by the province. Communes download them, print or broadcast them, then mark them “printed” or “broadcast”."},
 		"press.kind.poster":                  {"Áp phích", "Poster"},
 		"press.kind.leaflet":                 {"Tờ rơi", "Leaflet"},
 		"press.kind.script":                  {"Bài phát thanh loa", "Loudspeaker script"},
@@ -28,7 +28,7 @@ func init() {
 		"press.mark":                         {"Đánh dấu đã sử dụng", "Mark as used"},
 		"press.use.printed":                  {"Đã in", "Printed"},
 		"press.use.broadcast":                {"Đã phát", "Broadcast"},
-		"press.count":                        {"Số bản in / số lần phát", "Copies printed / times broadcast"},
+		"press.count":                        {"Số bản in hoặc số lần phát", "Copies printed or times broadcast"},
 		"press.day":                          {"Ngày", "Date"},
 		"press.mark_button":                  {"Ghi nhận", "Record"},
 		"press.marked":                       {"Đã ghi nhận.", "Recorded."},

@@ -613,3 +613,18 @@ func (m Material) SizeLabel() string {
 	}
 	return strings.Replace(fmt.Sprintf("%.1f MB", float64(m.Size)/(1<<20)), ".", ",", 1)
 }
+
+// vnDate writes a YYYY-MM-DD day the Vietnamese way, 02/01/2006.
+func vnDate(day string) string {
+	t, err := time.Parse("2006-01-02", day)
+	if err != nil {
+		return day
+	}
+	return t.Format("02/01/2006")
+}
+
+// Date is the mark's day, 02/01/2006.
+func (u Use) Date() string { return vnDate(u.Day) }
+
+// LastDate is the commune's latest mark's day, 02/01/2006.
+func (c CommuneUse) LastDate() string { return vnDate(c.LastDay) }

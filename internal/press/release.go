@@ -268,7 +268,11 @@ func (s *Service) Draft(ctx context.Context, p *auth.Principal, refresh bool) (R
 		return Release{}, err
 	}
 	prov, _ := geo.Get(s.Province)
-	title, body := draftText(week, prov.Name, f)
+	name := prov.Name // "Tỉnh Long An" reads "tỉnh Long An" inside a sentence
+	if r, n := utf8.DecodeRuneInString(name); r != utf8.RuneError {
+		name = strings.ToLower(string(r)) + name[n:]
+	}
+	title, body := draftText(week, name, f)
 	fig, _ := json.Marshal(f)
 	now := s.now().Unix()
 	_, err = s.DB.W.ExecContext(ctx, `INSERT INTO press_releases (province_code, week, title, body, figures, drafted_at)

@@ -144,7 +144,7 @@ func TestReleaseFigures(t *testing.T) {
 		if !strings.Contains(stored, `"declarations_7d":null`) {
 			t.Errorf("snapshot: %.300s", stored)
 		}
-		for _, want := range []string{"Thông cáo báo chí tuần", "Tỉnh Long An", "52 lượt", "Bluezone đã được cài đặt trên 850 điện thoại, đạt 42,5%"} {
+		for _, want := range []string{"Thông cáo báo chí tuần", "trên địa bàn tỉnh Long An", "52 lượt", "Bluezone đã được cài đặt trên 850 điện thoại, đạt 42,5%"} {
 			if !strings.Contains(r.Title+"\n"+r.Body, want) {
 				t.Errorf("draft lacks %q:\n%s\n%s", want, r.Title, r.Body)
 			}

@@ -82,7 +82,7 @@ func TestTemplatesUseCatalog(t *testing.T) {
 func templateFuncNames() map[string]any {
 	m := map[string]any{}
 	for _, f := range []string{"and", "or", "not", "eq", "ne", "lt", "le", "gt", "ge", "len", "index", "slice", "print", "printf",
-		"println", "html", "js", "urlquery", "call", "unitName", "localTime", "number"} {
+		"println", "html", "js", "urlquery", "call", "unitName", "localTime", "number", "number64"} {
 		m[f] = true
 	}
 	return m
