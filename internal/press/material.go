@@ -352,29 +352,56 @@ func (s *Service) Materials(ctx context.Context, p *auth.Principal) ([]Material,
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("materials: %w", err)
 	}
-	for i := range out {
-		if err := s.fillUse(ctx, p, &out[i]); err != nil {
-			return nil, err
-		}
+	if err := s.fillUses(ctx, p, out); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
 
-// fillUse adds the caller's commune's totals or its area's coverage.
-func (s *Service) fillUse(ctx context.Context, p *auth.Principal, m *Material) error {
-	cov, err := s.coverage(ctx, p, m.ID)
+// fillUses adds to each material the caller's commune's totals, or how
+// many communes of the caller's area used it: one grouped read for the
+// whole list.
+func (s *Service) fillUses(ctx context.Context, p *auth.Principal, list []Material) error {
+	if len(list) == 0 {
+		return nil
+	}
+	area := map[string]bool{}
+	for _, c := range s.areaCommunes(p) {
+		area[c.Code] = true
+	}
+	idx := map[int64]int{}
+	for i := range list {
+		list[i].Communes = len(area)
+		idx[list[i].ID] = i
+	}
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT material_id, commune_code, use_kind, sum(copies) FROM press_material_uses
+		WHERE province_code = $1 GROUP BY material_id, commune_code, use_kind ORDER BY material_id, commune_code`, s.Province)
 	if err != nil {
-		return err
+		return fmt.Errorf("material use: %w", err)
 	}
-	m.Communes = len(cov)
-	for _, c := range cov {
-		if c.Printed+c.Broadcast > 0 {
-			m.UsedBy++
+	defer rows.Close()
+	seen := map[[2]any]bool{}
+	for rows.Next() {
+		var id, n int64
+		var c, kind string
+		if err := rows.Scan(&id, &c, &kind, &n); err != nil {
+			return fmt.Errorf("material use: %w", err)
 		}
-		m.Printed += c.Printed
-		m.Broadcast += c.Broadcast
+		i, ok := idx[id]
+		if !ok || !area[c] {
+			continue
+		}
+		if kind == Printed {
+			list[i].Printed += n
+		} else {
+			list[i].Broadcast += n
+		}
+		if k := [2]any{id, c}; !seen[k] {
+			seen[k] = true
+			list[i].UsedBy++
+		}
 	}
-	return nil
+	return rows.Err()
 }
 
 // Material returns one material of the library.
@@ -390,7 +417,9 @@ func (s *Service) Material(ctx context.Context, p *auth.Principal, id int64) (Ma
 	if err != nil {
 		return Material{}, fmt.Errorf("material %d: %w", id, err)
 	}
-	return m, s.fillUse(ctx, p, &m)
+	one := []Material{m}
+	err = s.fillUses(ctx, p, one)
+	return one[0], err
 }
 
 // Open returns a material with a reader of its file.

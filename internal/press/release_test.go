@@ -182,6 +182,14 @@ func TestReleaseLifecycle(t *testing.T) {
 		if _, err := s.Update(ctx, who["admin"], r.Week, Edit{Title: "x", Body: "ngắn"}); errs.FieldsOf(err)["title"] == "" || errs.FieldsOf(err)["body"] == "" {
 			t.Errorf("short edit: %v", err)
 		}
+		// an edited draft redrafted with fresh figures loses the edit, keeps its week
+		if _, err := s.Update(ctx, who["admin"], r.Week, Edit{Title: "Một tiêu đề tạm", Body: strings.Repeat("nội dung tạm ", 5)}); err != nil {
+			t.Fatal(err)
+		}
+		again, err := s.Draft(ctx, who["admin"], true)
+		if err != nil || again.ID != r.ID || again.Title != r.Title || again.EditedAt != nil {
+			t.Fatalf("redraft: %+v %v", again, err)
+		}
 		body := r.Body + "\n\nSở Thông tin và Truyền thông đề nghị các cơ quan báo chí đưa tin về việc quét mã QR."
 		if r, err = s.Update(ctx, who["admin"], r.Week, Edit{Title: "Long An: hơn 50 lượt quét mã QR trong tuần", Body: body}); err != nil || r.EditedAt == nil {
 			t.Fatalf("edit: %v", err)

@@ -202,7 +202,11 @@ func (s *Server) pressDownload(w http.ResponseWriter, r *http.Request) error {
 	defer rc.Close()
 	h := w.Header()
 	h.Set("Content-Type", m.ContentType)
-	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": m.FileName}))
+	disposition := mime.FormatMediaType("attachment", map[string]string{"filename": m.FileName})
+	if disposition == "" { // never without "attachment"
+		disposition = "attachment"
+	}
+	h.Set("Content-Disposition", disposition)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
 	h.Set("Content-Length", strconv.FormatInt(m.Size, 10))
