@@ -16,6 +16,7 @@ import (
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
 	"anticovid/internal/sqldb"
+	"anticovid/internal/store"
 	"anticovid/internal/store/storetest"
 )
 
@@ -331,4 +332,40 @@ func TestMarks(t *testing.T) {
 			t.Errorf("admin's list: used by %d of %d", list[0].UsedBy, list[0].Communes)
 		}
 	})
+}
+
+// Two servers on one PostgreSQL database (their own connection pools): a
+// material uploaded through one is listed, downloaded and removed through
+// the other, as behind a load balancer.
+func TestMaterialsAcrossServers(t *testing.T) {
+	ctx := context.Background()
+	u := storetest.PostgresURL(t)
+	var servers [2]*Service
+	for i := range servers {
+		db, err := store.OpenMigrated(ctx, u, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		servers[i] = newService(db)
+	}
+	data := bytes.Repeat([]byte("\x00\x00\x00\x18ftypmp42"), (chunkSize+100)/12)
+	m, err := servers[0].Add(ctx, who["admin"], Upload{Title: "Video ngắn: quét mã QR", Kind: "video", FileName: "video.mp4", Body: bytes.NewReader(data)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rc, err := servers[1].Open(ctx, who["communea"], m.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(rc)
+	if !bytes.Equal(got, data) {
+		t.Errorf("the other server sends %d bytes, want the %d uploaded", len(got), len(data))
+	}
+	if err := servers[1].Remove(ctx, who["admin"], m.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := servers[0].Open(ctx, who["communea"], m.ID); !errors.Is(err, errs.ErrNotFound) {
+		t.Errorf("removed on one, opened on the other: %v", err)
+	}
 }
