@@ -67,7 +67,7 @@ func init() {
 		"press.release.title":                {"Tiêu đề", "Title"},
 		"press.release.final":                {"Thông cáo đã công bố không sửa được nữa.", "A published release can no longer be edited."},
 		"press.release.publish_confirm":      {"Công bố thông cáo này? Sau khi công bố, nội dung không sửa được nữa.", "Publish this release? Once published it can no longer be edited."},
-		"press.release.hidden_count":         {"(số nhỏ, không công bố)", "(small count, not published)"},
+		"press.release.hidden_count":         {"[số liệu ẩn theo quy tắc công bố số nhỏ]", "[hidden under the small-count rule]"},
 		"press.release.draft_title":          {"Thông cáo báo chí tuần %d/%d: tình hình triển khai các biện pháp phòng, chống dịch COVID-19 trên địa bàn %s", "Press release, week %d/%d: COVID-19 prevention measures in %s"},
 		"press.release.draft_venues":         {"Tính đến %s, %s có %s địa điểm công cộng đã đăng ký mã QR, trong đó %s địa điểm có người dân quét mã trong 7 ngày qua.", "As of %s, %s has %s public venues registered with a QR code, %s of them scanned in the last 7 days."},
 		"press.release.draft_scans":          {"Trong 7 ngày qua, người dân đã quét mã QR %s lượt khi ra vào các địa điểm và thực hiện %s lượt khai báo y tế điện tử.", "In the last 7 days, people scanned QR codes %s times at venues and made %s electronic health declarations."},

@@ -117,7 +117,7 @@ func TestBrowserPress(t *testing.T) {
 		t.Errorf("draft page: %.800s", body)
 	}
 	run("edit", chromedp.SetValue(`#edit input[name=title]`, "Long An: người dân tích cực quét mã QR và cài đặt Bluezone"),
-		chromedp.Click(`#edit button[type=submit]`), chromedp.WaitVisible(`#publish`))
+		chromedp.Click(`#edit button[type=submit]`), chromedp.WaitVisible(`p.ok[role=status]`))
 	run("publish", chromedp.Click(`#publish button[type=submit]`), chromedp.WaitVisible(`#release`))
 	screenshot(t, ctx, "press-release-public-phone")
 	fits("the public release")
