@@ -26,6 +26,7 @@ import (
 	"anticovid/internal/notify"
 	"anticovid/internal/otp"
 	"anticovid/internal/people"
+	"anticovid/internal/press"
 	"anticovid/internal/reports"
 	"anticovid/internal/retention"
 	"anticovid/internal/sqldb"
@@ -76,6 +77,7 @@ type app struct {
 	ops *web.Ops
 	// meetings are the online meetings (Jitsi per --meeting-url).
 	meetings *meeting.Service
+	press    *press.Service
 }
 
 // open validates cfg, opens and migrates the database, loads the keys and
@@ -212,6 +214,10 @@ func open(ctx context.Context, cfg *config.Config, logOut io.Writer) (*app, erro
 		a.outbox.Senders[notify.Email] = &meeting.InviteMailer{SMTP: m, Meetings: a.meetings}
 	}
 	rep.Meetings = a.meetings
+
+	// Communication and the press: material files in the database (every
+	// server serves them), releases drafted from the dashboard's counts.
+	a.press = &press.Service{DB: db, Dash: dash, Province: cfg.Province, BaseURL: cfg.PublicURL(), MaxUpload: cfg.PressMaxUpload, Log: log}
 	return a, nil
 }
 
@@ -226,7 +232,7 @@ func (a *app) startCheckins(ctx context.Context) (*checkin.Service, error) {
 func (a *app) webDeps(checkins *checkin.Service) web.Deps {
 	return web.Deps{Config: a.cfg, DB: a.db, Auth: a.auth, People: a.people, Venues: a.venues,
 		Checkins: checkins, Keys: a.keys, Outbox: a.outbox, Log: a.log, Declarations: a.declarations,
-		Bluezone: a.bluezone, Exposure: a.en, Adoption: a.adoption, Cases: a.cases, Ops: a.ops, OTP: a.otp, Meetings: a.meetings}
+		Bluezone: a.bluezone, Exposure: a.en, Adoption: a.adoption, Cases: a.cases, Ops: a.ops, OTP: a.otp, Meetings: a.meetings, Press: a.press}
 }
 
 // runBackground starts the server's background work until ctx ends. Work

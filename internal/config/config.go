@@ -87,6 +87,10 @@ type Config struct {
 	MeetingAppID  string // the JWT's iss, prosody's app_id
 	MeetingSecret string // prosody's app_secret: environment only, never a flag
 
+	// PressMaxUpload bounds a communication material's file (README,
+	// "Communication and the press").
+	PressMaxUpload int64
+
 	// envErrs are environment values that did not parse: Validate reports
 	// them rather than silently falling back to the default.
 	envErrs []error
@@ -102,6 +106,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	c.DataKey = os.Getenv("ANTICOVID_DATA_KEY") // a secret: environment only, never a flag
 	fs.DurationVar(&c.Retention, "retention", c.envDuration("RETENTION", 21*24*time.Hour), "how long check-ins are kept (ANTICOVID_RETENTION)")
 	fs.DurationVar(&c.SessionTTL, "session-ttl", c.envDuration("SESSION_TTL", 12*time.Hour), "login session lifetime (ANTICOVID_SESSION_TTL)")
+	fs.Int64Var(&c.PressMaxUpload, "press-max-upload", c.envInt("PRESS_MAX_UPLOAD", 50<<20), "largest communication material file (poster, leaflet, loudspeaker script, short video) in bytes; stored in the database (ANTICOVID_PRESS_MAX_UPLOAD)")
 	fs.Int64Var(&c.MaxBody, "max-body", c.envInt("MAX_BODY", 1<<20), "request body limit in bytes (ANTICOVID_MAX_BODY)")
 	fs.BoolVar(&c.Demo, "demo", c.envBool("DEMO"), "load demo data and demo accounts (ANTICOVID_DEMO)")
 	fs.StringVar(&c.LogLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (ANTICOVID_LOG_LEVEL)")
@@ -231,6 +236,9 @@ func (c *Config) Validate() error {
 	}
 	if c.SessionTTL < time.Minute {
 		errs = append(errs, fmt.Errorf("--session-ttl %v: at least 1m", c.SessionTTL))
+	}
+	if c.PressMaxUpload < 0 || c.PressMaxUpload > 1<<30 {
+		errs = append(errs, fmt.Errorf("--press-max-upload %d: at most 1 GiB", c.PressMaxUpload))
 	}
 	if c.MaxBody < 1024 {
 		errs = append(errs, fmt.Errorf("--max-body %d: at least 1024 bytes", c.MaxBody))

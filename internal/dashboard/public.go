@@ -435,3 +435,34 @@ func geoJSON(m PublicMap) ([]byte, error) {
 	}
 	return b.Bytes(), nil
 }
+
+// PublicCounts hides, of one set of counts of the deployment's units (its
+// province and districts, and communes where given), the ones the public
+// map would hide by the rules of suppress.go: the press release publishes
+// other figures (scans, declarations, Bluezone installs) with the same
+// protection, from this one implementation.
+func (s *Service) PublicCounts(counts map[string]int64) map[string]Shown {
+	th := int64(s.Threshold)
+	if th <= 0 {
+		th = 3
+	}
+	prov := s.Province
+	if prov == "" {
+		prov = geo.Country
+	}
+	tree := unitTree{root: prov, children: map[string][]string{}}
+	for _, d := range geo.Children(prov) {
+		tree.children[prov] = append(tree.children[prov], d.Code)
+		for _, c := range geo.Children(d.Code) {
+			if _, ok := counts[c.Code]; ok {
+				tree.children[d.Code] = append(tree.children[d.Code], c.Code)
+			}
+		}
+	}
+	hidden := protect(tree, counts, th)
+	out := make(map[string]Shown, len(counts))
+	for u, n := range counts {
+		out[u] = Shown{N: n, Hidden: hidden[u]}
+	}
+	return out
+}

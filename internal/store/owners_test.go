@@ -38,7 +38,8 @@ var owners = map[string]string{
 	"cameras": "camera", "quarantine_zones": "camera",
 	"meetings": "meeting", "meeting_units": "meeting", "meeting_invitees": "meeting", "meeting_contacts": "meeting",
 	"meeting_reports_seen": "meeting",
-	"job_leases":           "jobs", "token_keys": "token", "vault_check": "vault",
+	"press_blobs":          "press", "press_materials": "press", "press_material_uses": "press", "press_releases": "press",
+	"job_leases": "jobs", "token_keys": "token", "vault_check": "vault",
 }
 
 // exceptions are the files outside a table's owner allowed to name it, each

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"anticovid/internal/store/storetest"
@@ -122,4 +123,20 @@ func TestBrowserCommuneOfficer(t *testing.T) {
 	if h := text(t, ctx, "h1"); h != "Venues" {
 		t.Fatalf("English heading %q", h)
 	}
+}
+
+// acceptDialogs answers "yes" to every question a page asks (data-confirm)
+// and returns the questions as they come.
+func acceptDialogs(ctx context.Context) <-chan string {
+	asked := make(chan string, 16)
+	go func() {
+		for ev, err := range chromedp.Events(ctx, page.JavascriptDialogOpening) {
+			if err != nil {
+				return
+			}
+			asked <- ev.Message
+			chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
+		}
+	}()
+	return asked
 }

@@ -20,7 +20,7 @@ import (
 // Every message key a template uses exists, in Vietnamese and English: a
 // missing key would show its raw name to the people using the page.
 func TestTemplateKeysTranslated(t *testing.T) {
-	key := regexp.MustCompile(`\.T "([^"]+)"`)
+	key := regexp.MustCompile(`\.Tf? "([^"]+)"`)
 	names, _ := fs.Glob(templateFS, "templates/*.html")
 	for _, n := range names {
 		b, _ := fs.ReadFile(templateFS, n)

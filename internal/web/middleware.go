@@ -130,6 +130,9 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 		if l, ok := bodyLimits[r.URL.Path]; ok { // routes that take files
 			limit = l
 		}
+		if s.Press != nil && pressUploads[r.URL.Path] { // the file, its form fields and the multipart framing
+			limit = s.Press.MaxUploadSize() + 64<<10
+		}
 		if r.ContentLength > limit {
 			s.fail(w, r, errs.ErrTooLarge)
 			return

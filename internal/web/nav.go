@@ -60,12 +60,15 @@ var menu = []navItem{
 	{"/campaigns", "ops.campaigns", roles([]auth.Role{auth.ProvinceAdmin, auth.DistrictOfficer, auth.CommuneOfficer}, "ict", "health")},
 	{"/map", "ops.map", anyone},
 	{"/meetings", "meeting.nav", notManager},
+	{"/press", "press.nav", notManager},
+	{"/bao-chi/", "press.public", anyone},
 }
 
 // publicMenu is a visitor's menu.
 var publicMenu = []navItem{
 	{"/khai-bao", "decl.nav", anyone},
 	{"/map", "ops.map", anyone},
+	{"/bao-chi/", "press.public", anyone},
 }
 
 // nav is the menu p sees (nil: a visitor): the entries whose screen this
@@ -77,7 +80,7 @@ func (s *Server) nav(p *auth.Principal) []navItem {
 	}
 	var out []navItem
 	for _, it := range items {
-		if _, pattern := s.mux.Handler(&http.Request{Method: "GET", URL: &url.URL{Path: it.Path}}); pattern == "GET "+it.Path && it.may(s, p) {
+		if _, pattern := s.mux.Handler(&http.Request{Method: "GET", URL: &url.URL{Path: it.Path}}); (pattern == "GET "+it.Path || pattern == "GET "+it.Path+"{$}") && it.may(s, p) {
 			out = append(out, it)
 		}
 	}

@@ -13,7 +13,7 @@ import (
 // screens are the pages an official may be sent to from a menu or a page.
 var screens = []string{"/venues", "/activity", "/audit", "/messages", "/adoption", "/bluezone", "/declarations/worklist",
 	"/cases", "/tracing/worklist", "/checkins/held", "/dashboard", "/reports", "/cameras", "/campaigns", "/map",
-	"/meetings", "/access", "/access/requests", "/accounts", "/account", "/venues/import", "/cases/import", "/tracing/rules", "/map/areas"}
+	"/meetings", "/press", "/press/releases", "/access", "/access/requests", "/accounts", "/account", "/venues/import", "/cases/import", "/tracing/rules", "/map/areas"}
 
 var linkRE = regexp.MustCompile(`<a [^>]*href="(/[a-z/-]*)"`)
 
@@ -76,7 +76,7 @@ func TestMenuMatchesPermissions(t *testing.T) {
 // sendingAction matches the forms that send messages or change what cannot
 // simply be changed back: closing a venue or case, sending, cancelling,
 // disabling, resetting, revoking, deleting, ending.
-var sendingAction = regexp.MustCompile(`(?s)<form [^>]*action="(/campaigns|[^"]*/(status|send|cancel|disable|reset-password|reset-totp|notify-venues|revoke|delete|end|reissue))"[^>]*>.*?</form>`)
+var sendingAction = regexp.MustCompile(`(?s)<form [^>]*action="(/campaigns|[^"]*/(status|send|cancel|disable|reset-password|reset-totp|notify-venues|revoke|delete|end|reissue|publish))"[^>]*>.*?</form>`)
 
 // Each such form asks first (app.js shows data-confirm, of the form or of
 // the button pressed, before it submits),

@@ -15,6 +15,7 @@ import (
 	"anticovid/internal/cases"
 	"anticovid/internal/config"
 	"anticovid/internal/exposure"
+	"anticovid/internal/press"
 	"anticovid/internal/venue"
 )
 
@@ -26,7 +27,8 @@ var updateGolden = flag.Bool("update", false, "rewrite the golden files under te
 func TestOpenAPIGolden(t *testing.T) {
 	cfg := &config.Config{Province: "80", MaxBody: 64 << 10, CheckinRate: 20}
 	s := New(Deps{Config: cfg, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Bluezone: &bluezone.Service{}, Exposure: &exposure.Service{}, Adoption: &adoption.Service{}, Ops: &Ops{}, Venues: &venue.Service{}, Cases: &cases.Service{}})
+		Bluezone: &bluezone.Service{}, Exposure: &exposure.Service{}, Adoption: &adoption.Service{}, Ops: &Ops{}, Venues: &venue.Service{}, Cases: &cases.Service{},
+		Press: &press.Service{}})
 	rec := httptest.NewRecorder()
 	s.ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/openapi.json", nil))
 	var pretty bytes.Buffer

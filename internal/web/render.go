@@ -75,6 +75,7 @@ var templateFuncs = template.FuncMap{
 	},
 	"localTime": func(t time.Time) string { return t.In(hcm).Format("15:04 02/01/2006") },
 	"number":    formatNumber,
+	"number64":  n64,
 	"asset":     assetURL,
 }
 
@@ -108,6 +109,9 @@ func (v view) T(key string) string { return msg.T(v.Lang, key) }
 // L narrows a message made in both languages (msg.Both: errors from the
 // domain packages, recorded purposes) to the view's; other text is kept.
 func (v view) L(s string) string { return msg.Local(v.Lang, s) }
+
+// Tf is T with the text's arguments.
+func (v view) Tf(key string, args ...any) string { return msg.T(v.Lang, key, args...) }
 
 // Other is the language the switch offers.
 func (v view) Other() string {

@@ -35,6 +35,7 @@ import (
 	"anticovid/internal/notify"
 	"anticovid/internal/otp"
 	"anticovid/internal/people"
+	"anticovid/internal/press"
 	"anticovid/internal/sqldb"
 	"anticovid/internal/store"
 	"anticovid/internal/token"
@@ -73,6 +74,9 @@ type Deps struct {
 
 	// Online meetings (meetings.go); nil leaves their routes out.
 	Meetings *meeting.Service
+
+	// Communication and the press (press.go); nil leaves its routes out.
+	Press *press.Service
 }
 
 // Server is the HTTP front of anticovid.
@@ -178,6 +182,7 @@ func New(d Deps) *Server {
 	s.routesAdoption()
 	s.routesMessages()
 	s.routesMeetings()
+	s.routesPress()
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, errs.ErrForbidden)

@@ -1,0 +1,525 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"anticovid/internal/auth"
+	"anticovid/internal/errs"
+	"anticovid/internal/msg"
+	"anticovid/internal/press"
+)
+
+// pressUploads are the routes that take a material's file: their body
+// limit is --press-max-upload (limitBody), not --max-body.
+var pressUploads = map[string]bool{"/press/materials": true, "/api/v1/press/materials": true}
+
+// routesPress registers communication and the press: the materials
+// library (province uploads, communes download and mark use), the weekly
+// press releases (drafted, edited, approved) and their public page, PDF
+// and Atom feed under /bao-chi/.
+func (s *Server) routesPress() {
+	if s.Press == nil {
+		return
+	}
+	s.page("GET /press", true, s.pressLibraryPage)
+	s.page("POST /press/materials", true, s.pressUploadPage)
+	s.page("GET /press/materials/{id}", true, s.pressMaterialPage)
+	s.page("GET /press/materials/{id}/file", true, s.pressDownload)
+	s.page("POST /press/materials/{id}/uses", true, s.pressMarkPage)
+	s.page("POST /press/materials/{id}/uses/{use}/delete", true, s.pressUnmarkPage)
+	s.page("POST /press/materials/{id}/delete", true, s.pressRemovePage)
+	s.page("GET /press/releases", true, s.pressReleasesPage)
+	s.page("POST /press/releases", true, s.pressDraftPage)
+	s.page("GET /press/releases/{week}", true, s.pressReleasePage)
+	s.page("POST /press/releases/{week}", true, s.pressEditPage)
+	s.page("POST /press/releases/{week}/publish", true, s.pressPublishPage)
+	s.page("GET /bao-chi", false, func(w http.ResponseWriter, r *http.Request) error {
+		http.Redirect(w, r, "/bao-chi/", http.StatusMovedPermanently)
+		return nil
+	})
+	s.page("GET /bao-chi/{$}", false, s.pressPublicPage)
+	s.page("GET /bao-chi/atom.xml", false, s.pressFeed)
+	s.page("GET /bao-chi/{name}", false, s.pressPublicRelease)
+	s.api("GET", "/api/v1/press/materials", "The communication materials library, with the caller's commune's use or its area's coverage.", true, s.apiPressMaterials)
+	s.api("POST", "/api/v1/press/materials", "Upload a material (province admin, ICT department): multipart/form-data with title, kind (poster, leaflet, script, video), description, then file.", true, s.apiPressUpload)
+	s.api("GET", "/api/v1/press/materials/{id}", "A material with its marks the caller sees and its use per commune.", true, s.apiPressMaterial)
+	s.api("DELETE", "/api/v1/press/materials/{id}", "Remove a material from the library (province admin, ICT department).", true, s.apiPressRemove)
+	s.api("GET", "/api/v1/press/materials/{id}/file", "Download a material's file (attachment).", true, s.pressDownload)
+	s.api("POST", "/api/v1/press/materials/{id}/uses", "Mark a material as used by the caller's commune: {kind: printed|broadcast, count, day (YYYY-MM-DD)} (commune officers).", true, s.apiPressMark)
+	s.api("DELETE", "/api/v1/press/materials/{id}/uses/{use}", "Delete one of the caller's commune's marks.", true, s.apiPressUnmark)
+	s.api("GET", "/api/v1/press/releases", "Every press release, drafts included (province admin, ICT department).", true, s.apiPressReleases)
+	s.api("POST", "/api/v1/press/releases", "Draft this week's press release from live figures: {refresh} rewrites an existing draft (province admin, ICT department).", true, s.apiPressDraft)
+	s.api("GET", "/api/v1/press/releases/{week}", "A press release (YYYY-Www): published ones to anyone, drafts to editors only.", false, s.apiPressRelease)
+	s.api("PUT", "/api/v1/press/releases/{week}", "Edit a draft's text: {title, body} (province admin, ICT department).", true, s.apiPressEdit)
+	s.api("POST", "/api/v1/press/releases/{week}/publish", "Approve and publish a draft at /bao-chi/{week} (province admin, ICT department).", true, s.apiPressPublish)
+}
+
+// readMaterial reads a material's multipart form as a stream: the fields
+// first, then the file, which goes to the service without being spooled.
+// call gets the upload with the file part open.
+func readMaterial(r *http.Request, call func(press.Upload) error) error {
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return &errs.Invalid{Fields: map[string]string{"file": msg.Both("press.file_needed")}}
+	}
+	var in press.Upload
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return uploadErr(err)
+		}
+		if part.FormName() == "file" {
+			if part.FileName() == "" { // no file chosen
+				part.Close()
+				continue
+			}
+			in.FileName, in.Body = part.FileName(), part
+			err := call(in)
+			part.Close()
+			return uploadErr(err)
+		}
+		v, err := io.ReadAll(io.LimitReader(part, 8<<10))
+		part.Close()
+		if err != nil {
+			return uploadErr(err)
+		}
+		switch part.FormName() {
+		case "title":
+			in.Title = string(v)
+		case "kind":
+			in.Kind = string(v)
+		case "description":
+			in.Description = string(v)
+		}
+	}
+	return call(in)
+}
+
+// uploadErr turns a body cut at the limit into ErrTooLarge (413).
+func uploadErr(err error) error {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) || errors.Is(err, multipart.ErrMessageTooLarge) {
+		return fmt.Errorf("material upload: %w", errs.ErrTooLarge)
+	}
+	return err
+}
+
+func (s *Server) renderPressLibrary(w http.ResponseWriter, r *http.Request, status int, fields map[string]string) error {
+	p := auth.From(r.Context())
+	list, err := s.Press.Materials(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	l := lang(w, r)
+	shown := map[string]string{}
+	for k, v := range fields {
+		shown[k] = msg.Local(l, v)
+	}
+	s.render(w, r, status, "press", map[string]any{"Materials": list, "Editor": s.Press.Editor(p), "Commune": p.Role == auth.CommuneOfficer,
+		"Kinds": press.Kinds, "Accept": press.Extensions(), "MaxMB": strconv.FormatInt(s.Press.MaxUploadSize()>>20, 10), "Errors": shown,
+		"Form":    map[string]string{"title": r.PostFormValue("title"), "kind": r.PostFormValue("kind"), "description": r.PostFormValue("description")},
+		"Removed": r.URL.Query().Get("removed") == "1"})
+	return nil
+}
+
+func (s *Server) pressLibraryPage(w http.ResponseWriter, r *http.Request) error {
+	return s.renderPressLibrary(w, r, http.StatusOK, nil)
+}
+
+func (s *Server) pressUploadPage(w http.ResponseWriter, r *http.Request) error {
+	var m press.Material
+	err := readMaterial(r, func(in press.Upload) (err error) {
+		m, err = s.Press.Add(r.Context(), auth.From(r.Context()), in)
+		// the page re-renders the form with what was typed
+		r.PostForm = map[string][]string{"title": {in.Title}, "kind": {in.Kind}, "description": {in.Description}}
+		return err
+	})
+	if errors.Is(err, errs.ErrInvalid) {
+		return s.renderPressLibrary(w, r, http.StatusBadRequest, errs.FieldsOf(err))
+	}
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, fmt.Sprintf("/press/materials/%d?uploaded=1", m.ID), http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) pressMaterialPage(w http.ResponseWriter, r *http.Request) error {
+	p := auth.From(r.Context())
+	m, err := byID(r, s.Press.Material)
+	if err != nil {
+		return err
+	}
+	uses, err := s.Press.Uses(r.Context(), p, m.ID)
+	if err != nil {
+		return err
+	}
+	data := map[string]any{"M": m, "Uses": uses, "Editor": s.Press.Editor(p), "Commune": p.Role == auth.CommuneOfficer,
+		"Today": time.Now().In(hcm).Format("2006-01-02"), "Uploaded": r.URL.Query().Get("uploaded") == "1",
+		"Marked": r.URL.Query().Get("marked") == "1"}
+	if p.Role != auth.CommuneOfficer {
+		cov, err := s.Press.Coverage(r.Context(), p, m.ID)
+		if err != nil {
+			return err
+		}
+		unused := 0
+		for _, c := range cov {
+			if !c.Used() {
+				unused++
+			}
+		}
+		data["Coverage"], data["Unused"] = cov, unused
+	}
+	s.render(w, r, http.StatusOK, "press_material", data)
+	return nil
+}
+
+// pressDownload sends a material's file as an attachment of the type the
+// allow-list gave it, never sniffed by the browser or shown in the page's
+// origin.
+func (s *Server) pressDownload(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	m, rc, err := s.Press.Open(r.Context(), auth.From(r.Context()), id)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	h := w.Header()
+	h.Set("Content-Type", m.ContentType)
+	disposition := mime.FormatMediaType("attachment", map[string]string{"filename": m.FileName})
+	if disposition == "" { // never without "attachment"
+		disposition = "attachment"
+	}
+	h.Set("Content-Disposition", disposition)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
+	h.Set("Content-Length", strconv.FormatInt(m.Size, 10))
+	h.Set("Cache-Control", "private, no-store")
+	if _, err := io.Copy(w, rc); err != nil {
+		s.log.WarnContext(r.Context(), "press download cut", "id", m.ID, "err", err)
+	}
+	return nil
+}
+
+func (s *Server) pressMarkPage(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := r.ParseForm(); err != nil {
+		return fmt.Errorf("mark form: %w", errs.ErrTooLarge)
+	}
+	n, _ := strconv.ParseInt(r.PostFormValue("count"), 10, 64)
+	_, err = s.Press.Mark(r.Context(), auth.From(r.Context()), id, press.UseInput{Kind: r.PostFormValue("kind"), Copies: n, Day: r.PostFormValue("day")})
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, fmt.Sprintf("/press/materials/%d?marked=1#marks", id), http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) pressUnmarkPage(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	use, err := pathID(r, "use")
+	if err != nil {
+		return err
+	}
+	if err := s.Press.Unmark(r.Context(), auth.From(r.Context()), id, use); err != nil {
+		return err
+	}
+	http.Redirect(w, r, fmt.Sprintf("/press/materials/%d#marks", id), http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) pressRemovePage(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := s.Press.Remove(r.Context(), auth.From(r.Context()), id); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/press?removed=1", http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) pressReleasesPage(w http.ResponseWriter, r *http.Request) error {
+	list, err := s.Press.Releases(r.Context(), auth.From(r.Context()))
+	if err != nil {
+		return err
+	}
+	s.render(w, r, http.StatusOK, "press_releases", map[string]any{"Releases": list, "Week": s.Press.CurrentWeek()})
+	return nil
+}
+
+func (s *Server) pressDraftPage(w http.ResponseWriter, r *http.Request) error {
+	if err := r.ParseForm(); err != nil {
+		return fmt.Errorf("draft form: %w", errs.ErrTooLarge)
+	}
+	rel, err := s.Press.Draft(r.Context(), auth.From(r.Context()), r.PostFormValue("refresh") == "1")
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/press/releases/"+rel.Week, http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) renderPressRelease(w http.ResponseWriter, r *http.Request, status int, rel press.Release, fields map[string]string) {
+	l := lang(w, r)
+	shown := map[string]string{}
+	for k, v := range fields {
+		shown[k] = msg.Local(l, v)
+	}
+	s.render(w, r, status, "press_release", map[string]any{"R": rel, "Heads": press.TableHeads(l), "Errors": shown,
+		"Saved": r.URL.Query().Get("saved") == "1"})
+}
+
+func (s *Server) pressReleasePage(w http.ResponseWriter, r *http.Request) error {
+	p := auth.From(r.Context())
+	if !s.Press.Editor(p) {
+		return fmt.Errorf("release page: %w", errs.ErrForbidden)
+	}
+	rel, err := s.Press.Release(r.Context(), p, r.PathValue("week"))
+	if err != nil {
+		return err
+	}
+	s.renderPressRelease(w, r, http.StatusOK, rel, nil)
+	return nil
+}
+
+func (s *Server) pressEditPage(w http.ResponseWriter, r *http.Request) error {
+	if err := r.ParseForm(); err != nil {
+		return fmt.Errorf("release form: %w", errs.ErrTooLarge)
+	}
+	p, week := auth.From(r.Context()), r.PathValue("week")
+	in := press.Edit{Title: r.PostFormValue("title"), Body: r.PostFormValue("body")}
+	_, err := s.Press.Update(r.Context(), p, week, in)
+	if errors.Is(err, errs.ErrInvalid) {
+		rel, gerr := s.Press.Release(r.Context(), p, week)
+		if gerr != nil {
+			return gerr
+		}
+		rel.Title, rel.Body = in.Title, in.Body
+		s.renderPressRelease(w, r, http.StatusBadRequest, rel, errs.FieldsOf(err))
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/press/releases/"+week+"?saved=1", http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) pressPublishPage(w http.ResponseWriter, r *http.Request) error {
+	rel, err := s.Press.Publish(r.Context(), auth.From(r.Context()), r.PathValue("week"))
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/bao-chi/"+rel.Week, http.StatusSeeOther)
+	return nil
+}
+
+// publicCache lets shared caches keep the public pages briefly: a
+// published release never changes, the index and feed change weekly.
+func publicCache(w http.ResponseWriter) {
+	w.Header().Set("Cache-Control", "public, max-age=300")
+}
+
+func (s *Server) pressPublicPage(w http.ResponseWriter, r *http.Request) error {
+	list, err := s.Press.Published(r.Context(), 100)
+	if err != nil {
+		return err
+	}
+	publicCache(w)
+	s.render(w, r, http.StatusOK, "press_public", map[string]any{"Releases": list})
+	return nil
+}
+
+func (s *Server) pressFeed(w http.ResponseWriter, r *http.Request) error {
+	list, err := s.Press.Published(r.Context(), 50)
+	if err != nil {
+		return err
+	}
+	body, err := s.Press.Feed(list, strings.TrimSuffix(s.Press.BaseURL, "/"))
+	if err != nil {
+		return err
+	}
+	publicCache(w)
+	w.Header().Set("Content-Type", "application/atom+xml; charset=utf-8")
+	w.Write(body)
+	return nil
+}
+
+// pressPublicRelease serves /bao-chi/{week} (HTML) and /bao-chi/{week}.pdf;
+// an unpublished week is not found, to the public and staff alike.
+func (s *Server) pressPublicRelease(w http.ResponseWriter, r *http.Request) error {
+	name := r.PathValue("name")
+	week, pdf := strings.CutSuffix(name, ".pdf")
+	rel, err := s.Press.Release(r.Context(), nil, week)
+	if err != nil {
+		return err
+	}
+	publicCache(w)
+	if pdf {
+		var buf bytes.Buffer
+		if err := rel.PDF(&buf, strings.TrimSuffix(s.Press.BaseURL, "/")+"/bao-chi/"+rel.Week); err != nil {
+			return err
+		}
+		w.Header().Set("Content-Type", "application/pdf")
+		w.Header().Set("Content-Disposition", mime.FormatMediaType("inline", map[string]string{"filename": "thong-cao-" + rel.Week + ".pdf"}))
+		w.Write(buf.Bytes())
+		return nil
+	}
+	s.render(w, r, http.StatusOK, "press_public_release", map[string]any{"R": rel, "Heads": press.TableHeads(lang(w, r))})
+	return nil
+}
+
+func (s *Server) apiPressMaterials(w http.ResponseWriter, r *http.Request) error {
+	list, err := s.Press.Materials(r.Context(), auth.From(r.Context()))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"materials": orEmpty(list)})
+	return nil
+}
+
+func (s *Server) apiPressUpload(w http.ResponseWriter, r *http.Request) error {
+	var m press.Material
+	err := readMaterial(r, func(in press.Upload) (err error) {
+		m, err = s.Press.Add(r.Context(), auth.From(r.Context()), in)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, m)
+	return nil
+}
+
+func (s *Server) apiPressMaterial(w http.ResponseWriter, r *http.Request) error {
+	p := auth.From(r.Context())
+	m, err := byID(r, s.Press.Material)
+	if err != nil {
+		return err
+	}
+	uses, err := s.Press.Uses(r.Context(), p, m.ID)
+	if err != nil {
+		return err
+	}
+	out := map[string]any{"material": m, "uses": orEmpty(uses)}
+	if p.Role != auth.CommuneOfficer {
+		cov, err := s.Press.Coverage(r.Context(), p, m.ID)
+		if err != nil {
+			return err
+		}
+		out["coverage"] = cov
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) apiPressRemove(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := s.Press.Remove(r.Context(), auth.From(r.Context()), id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) apiPressMark(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	return answerJSON(w, r, http.StatusCreated, withID(id, s.Press.Mark))
+}
+
+func (s *Server) apiPressUnmark(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	use, err := pathID(r, "use")
+	if err != nil {
+		return err
+	}
+	if err := s.Press.Unmark(r.Context(), auth.From(r.Context()), id, use); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) apiPressReleases(w http.ResponseWriter, r *http.Request) error {
+	list, err := s.Press.Releases(r.Context(), auth.From(r.Context()))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"releases": orEmpty(list)})
+	return nil
+}
+
+func (s *Server) apiPressDraft(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Refresh bool `json:"refresh"`
+	}
+	if r.ContentLength != 0 {
+		if err := decodeJSON(r, &in); err != nil {
+			return err
+		}
+	}
+	rel, err := s.Press.Draft(r.Context(), auth.From(r.Context()), in.Refresh)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, rel)
+	return nil
+}
+
+func (s *Server) apiPressRelease(w http.ResponseWriter, r *http.Request) error {
+	rel, err := s.Press.Release(r.Context(), auth.From(r.Context()), r.PathValue("week"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, rel)
+	return nil
+}
+
+func (s *Server) apiPressEdit(w http.ResponseWriter, r *http.Request) error {
+	week := r.PathValue("week")
+	return answerJSON(w, r, http.StatusOK, func(ctx context.Context, p *auth.Principal, in press.Edit) (press.Release, error) {
+		return s.Press.Update(ctx, p, week, in)
+	})
+}
+
+func (s *Server) apiPressPublish(w http.ResponseWriter, r *http.Request) error {
+	rel, err := s.Press.Publish(r.Context(), auth.From(r.Context()), r.PathValue("week"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, rel)
+	return nil
+}
