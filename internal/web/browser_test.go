@@ -125,9 +125,9 @@ func TestBrowserCommuneOfficer(t *testing.T) {
 	}
 }
 
-// acceptDialogs answers "yes" to every question a page asks (data-confirm)
-// and returns the questions as they come.
-func acceptDialogs(ctx context.Context) <-chan string {
+// answerDialogs answers each question a page asks (data-confirm) with
+// answer's next reply and returns the questions as they come.
+func answerDialogs(ctx context.Context, answer func() bool) <-chan string {
 	asked := make(chan string, 16)
 	go func() {
 		for ev, err := range chromedp.Events(ctx, page.JavascriptDialogOpening) {
@@ -135,8 +135,13 @@ func acceptDialogs(ctx context.Context) <-chan string {
 				return
 			}
 			asked <- ev.Message
-			chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
+			chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: answer()})
 		}
 	}()
 	return asked
+}
+
+// acceptDialogs answers "yes" to every question a page asks.
+func acceptDialogs(ctx context.Context) <-chan string {
+	return answerDialogs(ctx, func() bool { return true })
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"anticovid/internal/store/storetest"
@@ -154,16 +153,7 @@ func TestBrowserRegisterVenue(t *testing.T) {
 	}
 	// Suspending asks first: answered "no", nothing changes; "yes", it is done.
 	answers := make(chan bool, 2)
-	asked := make(chan string, 2)
-	go func() {
-		for ev, err := range chromedp.Events(ctx, page.JavascriptDialogOpening) {
-			if err != nil {
-				return
-			}
-			asked <- ev.Message
-			chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: <-answers})
-		}
-	}()
+	asked := answerDialogs(ctx, func() bool { return <-answers })
 	for _, yes := range []bool{false, true} {
 		answers <- yes
 		do("suspend", chromedp.Click("#suspend"))
