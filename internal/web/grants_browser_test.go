@@ -19,12 +19,14 @@ func TestBrowserGrants(t *testing.T) {
 	grantUsers(t, e)
 	f := newTraceFixture(t, e)
 	a := newCase(t, e, "0911000001", day(f.now, 1))
-	// login signs in through the form, on a fresh browser (its own cookies).
+	// login signs in through the form, on a fresh browser (its own cookies),
+	// and waits until the login page is gone (the header is on it too: a
+	// navigation right after would cut the sign-in's redirect).
 	login := func(user, next string) context.Context {
 		ctx := newBrowser(t, 360, 740)
 		if err := chromedp.Do(ctx, chromedp.Navigate(e.srv.URL+next), chromedp.WaitVisible(`input[name=username]`),
 			chromedp.SendKeys(`input[name=username]`, user), chromedp.SendKeys(`input[name=password]`, testPassword),
-			chromedp.Click(`button[type=submit]`), chromedp.WaitVisible(`header`)); err != nil {
+			chromedp.Click(`button[type=submit]`), chromedp.WaitNotPresent(`input[name=password]`)); err != nil {
 			t.Fatalf("login %s: %v", user, err)
 		}
 		return ctx
