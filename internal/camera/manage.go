@@ -261,3 +261,22 @@ func (s *Service) DeleteCamera(ctx context.Context, p *auth.Principal, id int64)
 	s.mu.Unlock()
 	return nil
 }
+
+// OfflineCount is how many cameras the caller watches that failed their
+// last probe (a camera never probed yet is not counted as down).
+func (s *Service) OfflineCount(ctx context.Context, p *auth.Principal) (int, error) {
+	if p == nil || !mayWatch(p) {
+		return 0, fmt.Errorf("offline cameras: %w", errs.ErrForbidden)
+	}
+	where, args := "", []any{}
+	if col, val := p.Scope(); col != "" {
+		where, args = " AND z."+col+" = $1", []any{val}
+	}
+	var n int
+	err := s.DB.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM cameras c JOIN quarantine_zones z ON z.id = c.zone_id
+		WHERE c.online = 0 AND c.last_probe_at IS NOT NULL`+where, args...).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("offline cameras: %w", err)
+	}
+	return n, nil
+}

@@ -336,3 +336,37 @@ func (s *Service) RecordCall(ctx context.Context, p *auth.Principal, contactID i
 	}
 	return s.contact(ctx, p, contactID)
 }
+
+// FollowUp counts a worklist without reading anyone's details: the calls
+// overdue now, the calls due within a day (overdue included: a new contact's
+// first call is due within Service.FollowUp) and the quarantines that end
+// within a day.
+type FollowUp struct {
+	Overdue          int `json:"overdue"`
+	Due              int `json:"due"`
+	QuarantineEnding int `json:"quarantine_ending"`
+}
+
+// FollowUpCounts returns p's FollowUp over its whole jurisdiction.
+func (s *Service) FollowUpCounts(ctx context.Context, p *auth.Principal) (FollowUp, error) {
+	if !CanFollowUp(p) || NeedsGrant(p) {
+		return FollowUp{}, fmt.Errorf("follow-up counts: %w", errs.ErrForbidden)
+	}
+	where, args, err := scopeWhere(p, "")
+	if err != nil {
+		return FollowUp{}, fmt.Errorf("follow-up counts: %w", err)
+	}
+	now := s.Now()
+	n := len(args)
+	args = append(args, now.Unix(), now.Add(24*time.Hour).Unix())
+	var f FollowUp
+	err = s.DB.R.QueryRowContext(ctx, fmt.Sprintf(`SELECT
+		COALESCE(SUM(CASE WHEN due_at < $%[1]d THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN due_at <= $%[2]d THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN quarantine_until >= $%[1]d AND quarantine_until <= $%[2]d THEN 1 ELSE 0 END), 0)
+		FROM contacts WHERE %[3]s AND closed = 0`, n+1, n+2, where), args...).Scan(&f.Overdue, &f.Due, &f.QuarantineEnding)
+	if err != nil {
+		return FollowUp{}, fmt.Errorf("follow-up counts: %w", err)
+	}
+	return f, nil
+}

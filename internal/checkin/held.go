@@ -293,3 +293,20 @@ func (s *Service) decide(ctx context.Context, p *auth.Principal, id int64, statu
 		return nil
 	})
 }
+
+// HeldCount is how many check-ins in p's jurisdiction wait for a decision.
+// It reads no personal data, so it is not audited.
+func (s *Service) HeldCount(ctx context.Context, p *auth.Principal) (int, error) {
+	if !MayReview(p) {
+		return 0, fmt.Errorf("held check-ins: %w", errs.ErrForbidden)
+	}
+	where, args := "status = 'held'", []any{}
+	if col, val := p.Scope(); col != "" {
+		where, args = fmt.Sprintf("%s = $1 AND status = 'held'", col), []any{val}
+	}
+	var n int
+	if err := s.DB.R.QueryRowContext(ctx, "SELECT COUNT(*) FROM visits_held WHERE "+where, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("held check-ins: %w", err)
+	}
+	return n, nil
+}

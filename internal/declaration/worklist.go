@@ -244,3 +244,20 @@ func (s *Service) Handle(ctx context.Context, p *auth.Principal, id int64, note 
 	}
 	return nil
 }
+
+// OpenCount is how many flagged declarations in p's jurisdiction wait for
+// the health station. It reads no answers, so it is not audited.
+func (s *Service) OpenCount(ctx context.Context, p *auth.Principal) (int, error) {
+	if !MayWork(p) {
+		return 0, fmt.Errorf("open declarations: %w", errs.ErrForbidden)
+	}
+	where, args := flagged+" AND handled_at IS NULL", []any{}
+	if col, val := p.Scope(); col != "" {
+		where, args = fmt.Sprintf("%s = $1 AND %s", col, where), []any{val}
+	}
+	var n int
+	if err := s.DB.R.QueryRowContext(ctx, "SELECT COUNT(*) FROM declarations WHERE "+where, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("open declarations: %w", err)
+	}
+	return n, nil
+}

@@ -515,3 +515,43 @@ func (s *Service) lastSend(ctx context.Context, w Week) (time.Time, bool, error)
 	}
 	return time.Unix(at, 0).UTC(), true, nil
 }
+
+// Task is what the weekly report asks of the caller this week: its own
+// unit's report, and for gatherers how many units have not reported yet.
+type Task struct {
+	Week        string    `json:"week"`
+	Deadline    time.Time `json:"deadline"`
+	UnitKey     string    `json:"unit_key,omitempty"` // the caller's unit; "" when it reports for none
+	State       string    `json:"state,omitempty"`    // its report's state this week
+	Outstanding int       `json:"outstanding"`        // gatherers: units pending or missing
+	Late        bool      `json:"late"`               // the deadline has passed
+}
+
+// Task returns the caller's report task for the current week; ErrForbidden
+// for callers who neither report nor gather.
+func (s *Service) Task(ctx context.Context, p *auth.Principal) (Task, error) {
+	w := s.CurrentWeek()
+	t := Task{Week: w.String(), Deadline: w.Deadline().UTC(), Late: s.now().After(w.Deadline())}
+	own, reports := UnitFor(s.Province, p)
+	if !reports && !s.Gatherer(p) {
+		return Task{}, fmt.Errorf("report task: %w", errs.ErrForbidden)
+	}
+	if reports {
+		got, err := s.stored(ctx, w, []string{own.Key})
+		if err != nil {
+			return Task{}, err
+		}
+		t.UnitKey, t.State = own.Key, state(false, false, w.Deadline(), s.now())
+		if r, ok := got[own.Key]; ok {
+			t.State = r.State
+		}
+	}
+	if s.Gatherer(p) {
+		b, err := s.status(ctx, w)
+		if err != nil {
+			return Task{}, err
+		}
+		t.Outstanding = b.Counts[Pending] + b.Counts[Missing]
+	}
+	return t, nil
+}

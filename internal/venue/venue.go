@@ -339,3 +339,17 @@ func (s *Service) SetStatus(ctx context.Context, p *auth.Principal, id int64, st
 	v.Status = status
 	return v, nil
 }
+
+// PendingCount is how many venues in the caller's view wait for approval:
+// the task list of the officers who approve them.
+func (s *Service) PendingCount(ctx context.Context, p *auth.Principal) (int, error) {
+	if p == nil || p.Role == auth.VenueManager {
+		return 0, fmt.Errorf("pending venues: %w", errs.ErrForbidden)
+	}
+	where, args := scopeSQL(p)
+	var n int
+	if err := s.DB.R.QueryRowContext(ctx, "SELECT COUNT(*) FROM venues WHERE "+where+" AND status = 'pending'", args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("pending venues: %w", err)
+	}
+	return n, nil
+}

@@ -1,17 +1,23 @@
 package web
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"anticovid/internal/auth"
+	"anticovid/internal/cases"
 	"anticovid/internal/errs"
 	"anticovid/internal/geo"
+	"anticovid/internal/reports"
 )
 
 // routesHome registers the home page and the caller and administrative unit look-ups.
 func (s *Server) routesHome() {
 	s.page("GET /{$}", true, s.home)
+	s.api("GET", "/api/v1/tasks", "The caller's work to do: counts of what is due and overdue, each with the page to do it on (the home page's list).", true, s.apiTasks)
 	s.api("GET", "/api/v1/me", "The caller: username, role, unit_code, department.", true, s.apiMe)
 	s.api("GET", "/api/v1/units/{code}", "One administrative unit: code, name, unit, level, parent_code.", false, s.apiUnit)
 	s.api("GET", "/api/v1/units/{code}/children", "The direct children of an administrative unit.", false, s.apiUnitChildren)
@@ -19,9 +25,125 @@ func (s *Server) routesHome() {
 
 func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
 	p := auth.From(r.Context())
+	tasks, err := s.tasks(r.Context(), p)
+	if err != nil {
+		return err
+	}
 	children := geo.Children(s.homeUnit(p))
-	s.render(w, r, http.StatusOK, "home", map[string]any{"Children": children, "Department": auth.Departments[p.Department]})
+	s.render(w, r, http.StatusOK, "home", map[string]any{"Children": children, "Department": auth.Departments[p.Department], "Tasks": tasks})
 	return nil
+}
+
+func (s *Server) apiTasks(w http.ResponseWriter, r *http.Request) error {
+	tasks, err := s.tasks(r.Context(), auth.From(r.Context()))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tasks": tasks})
+	return nil
+}
+
+// task is one line of an official's task list: how much of one kind of work
+// waits, and the page where it is done.
+type task struct {
+	Key   string     `json:"key"` // what the work is: its label's catalog key (task.KEY)
+	Count int        `json:"count"`
+	Late  bool       `json:"late"`          // overdue work, shown first
+	Due   *time.Time `json:"due,omitempty"` // a deadline, when the work has one
+	Href  string     `json:"href"`
+	// Mark replaces the count on the page for a single piece of work
+	// (the unit's own report): "!" to do, "✓" done.
+	Mark string `json:"-"`
+}
+
+// tasks is the caller's task list: every kind of work the caller's role does,
+// counted over its jurisdiction without reading anyone's details, overdue
+// work first. A kind the role does not do (ErrForbidden) or a feature this
+// server does not run is left out.
+func (s *Server) tasks(ctx context.Context, p *auth.Principal) ([]task, error) {
+	var late, rest []task
+	add := func(t task) {
+		switch {
+		case t.Late && t.Count > 0:
+			late = append(late, t)
+		default:
+			rest = append(rest, t)
+		}
+	}
+	skip := func(err error) bool { return errors.Is(err, errs.ErrForbidden) }
+	if s.Cases != nil {
+		f, err := s.Cases.FollowUpCounts(ctx, p)
+		if err == nil {
+			add(task{Key: "calls_overdue", Count: f.Overdue, Late: true, Href: "/tracing/worklist?state=overdue"})
+			add(task{Key: "calls_due", Count: f.Due, Href: "/tracing/worklist"})
+			add(task{Key: "quarantine_ending", Count: f.QuarantineEnding, Href: "/tracing/worklist"})
+		} else if !skip(err) {
+			return nil, err
+		}
+		if grants, err := s.Cases.GrantsToDecide(ctx, p); err == nil {
+			n := 0
+			for _, g := range grants {
+				n += boolCount(g.Status == cases.GrantPending)
+			}
+			add(task{Key: "grants", Count: n, Href: "/access/requests"})
+		} else if !skip(err) {
+			return nil, err
+		}
+	}
+	counts := []struct {
+		key, href string
+		count     func(context.Context, *auth.Principal) (int, error)
+	}{
+		{"declarations", "/declarations/worklist", nil},
+		{"held", "/checkins/held", nil},
+		{"venues_pending", "/venues?status=pending", s.Venues.PendingCount},
+		{"cameras_down", "/cameras", nil},
+	}
+	if s.Declarations != nil {
+		counts[0].count = s.Declarations.OpenCount
+	}
+	if s.Checkins != nil {
+		counts[1].count = s.Checkins.HeldCount
+	}
+	if s.Ops != nil && s.Ops.Cameras != nil {
+		counts[3].count = s.Ops.Cameras.OfflineCount
+	}
+	for _, c := range counts {
+		if c.count == nil {
+			continue
+		}
+		n, err := c.count(ctx, p)
+		if skip(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		add(task{Key: c.key, Count: n, Late: c.key == "cameras_down", Href: c.href})
+	}
+	if s.Ops != nil && s.Ops.Reports != nil {
+		t, err := s.Ops.Reports.Task(ctx, p)
+		if err != nil && !skip(err) {
+			return nil, err
+		}
+		if err == nil && t.UnitKey != "" {
+			open := t.State == reports.Pending || t.State == reports.Missing
+			mark := map[bool]string{true: "!", false: "✓"}[open]
+			add(task{Key: "report_" + t.State, Count: boolCount(open), Late: t.State == reports.Missing, Due: &t.Deadline,
+				Href: "/reports/" + t.Week + "/" + t.UnitKey, Mark: mark})
+		}
+		if err == nil && s.Ops.Reports.Gatherer(p) {
+			add(task{Key: "reports_outstanding", Count: t.Outstanding, Late: t.Late, Due: &t.Deadline, Href: "/reports"})
+		}
+	}
+	return append(late, rest...), nil
+}
+
+func boolCount(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func (s *Server) apiMe(w http.ResponseWriter, r *http.Request) error {

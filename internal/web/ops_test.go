@@ -124,7 +124,7 @@ func newOpsEnv(t testing.TB, db *sqldb.DB) *opsEnv {
 	}
 	cfg := &config.Config{Addr: "127.0.0.1:0", Province: "80", Retention: 21 * 24 * time.Hour, SessionTTL: time.Hour, MaxBody: 64 << 10, LogLevel: "error", CheckinRate: 20}
 	s := New(Deps{Config: cfg, DB: db, Auth: e.auth, People: ppl, Venues: &venue.Service{DB: db, Vault: e.vault, Signer: e.keys, BaseURL: "http://anticovid.test"},
-		Keys: e.keys, Outbox: e.outbox, OTP: e.otp, Cases: e.cases, Log: log, Ops: o})
+		Keys: e.keys, Outbox: e.outbox, OTP: e.otp, Cases: e.cases, Log: log, Ops: o, Checkins: e.scans, Declarations: e.decl})
 	e.srv.Close()
 	e.srv = httptest.NewServer(s)
 	t.Cleanup(e.srv.Close)
