@@ -163,7 +163,7 @@ func (e *accountsEnv) ctx(name string) context.Context {
 
 func auditActions(t *testing.T, db *sqldb.DB) []string {
 	t.Helper()
-	log, err := auth.AuditLog(context.Background(), db, 100)
+	log, err := auth.AuditLog(context.Background(), db, auth.AuditFilter{Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}

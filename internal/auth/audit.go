@@ -18,6 +18,7 @@ const (
 
 // AuditEntry is one access to personal data.
 type AuditEntry struct {
+	ID        int64     `json:"id"`
 	At        time.Time `json:"at"`
 	UserID    int64     `json:"user_id"`
 	Username  string    `json:"username"`
@@ -48,19 +49,73 @@ func Audit(ctx context.Context, db *sqldb.DB, action, subject string, ids []stri
 	return nil
 }
 
-// AuditLog returns the newest entries, newest first.
-func AuditLog(ctx context.Context, db *sqldb.DB, limit int) ([]AuditEntry, error) {
-	rows, err := db.R.QueryContext(ctx, `SELECT at, user_id, username, action, subject, record_ids, purpose, request_id
-		FROM audit_log ORDER BY id DESC LIMIT $1`, limit)
+// AuditFilter narrows the audit log. Zero fields do not narrow.
+type AuditFilter struct {
+	Username string
+	Action   string
+	Subject  string
+	// Records: entries naming any of these record ids of Subject (the
+	// people an official looked up by phone or ID number).
+	Records  []string
+	From, To time.Time // At in [From, To)
+	Before   int64     // entries older than this id: the next page
+	Limit    int       // 1–1000, default 100
+}
+
+// AuditLog returns the entries matching f, newest first.
+func AuditLog(ctx context.Context, db *sqldb.DB, f AuditFilter) ([]AuditEntry, error) {
+	var where []string
+	var args []any
+	arg := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, fmt.Sprintf(cond, len(args)))
+	}
+	if f.Username != "" {
+		arg("username = $%d", f.Username)
+	}
+	if f.Action != "" {
+		arg("action = $%d", f.Action)
+	}
+	if f.Subject != "" {
+		arg("subject = $%d", f.Subject)
+	}
+	if len(f.Records) > 0 {
+		// record_ids is a comma-separated list: match whole ids only.
+		var alts []string
+		for _, id := range f.Records {
+			args = append(args, "%,"+id+",%")
+			alts = append(alts, fmt.Sprintf("',' || record_ids || ',' LIKE $%d", len(args)))
+		}
+		where = append(where, "("+strings.Join(alts, " OR ")+")")
+	}
+	if !f.From.IsZero() {
+		arg("at >= $%d", f.From.Unix())
+	}
+	if !f.To.IsZero() {
+		arg("at < $%d", f.To.Unix())
+	}
+	if f.Before > 0 {
+		arg("id < $%d", f.Before)
+	}
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 100
+	}
+	cond := ""
+	if len(where) > 0 {
+		cond = " WHERE " + strings.Join(where, " AND ")
+	}
+	args = append(args, f.Limit)
+	rows, err := db.R.QueryContext(ctx, fmt.Sprintf(`SELECT id, at, user_id, username, action, subject, record_ids, purpose, request_id
+		FROM audit_log%s ORDER BY id DESC LIMIT $%d`, cond, len(args)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("audit log: %w", err)
 	}
 	defer rows.Close()
-	var out []AuditEntry
+	out := []AuditEntry{}
 	for rows.Next() {
 		var e AuditEntry
 		var at int64
-		if err := rows.Scan(&at, &e.UserID, &e.Username, &e.Action, &e.Subject, &e.RecordIDs, &e.Purpose, &e.RequestID); err != nil {
+		if err := rows.Scan(&e.ID, &at, &e.UserID, &e.Username, &e.Action, &e.Subject, &e.RecordIDs, &e.Purpose, &e.RequestID); err != nil {
 			return nil, fmt.Errorf("audit log: %w", err)
 		}
 		e.At = time.Unix(at, 0).UTC()

@@ -148,7 +148,7 @@ func TestAudit(t *testing.T) {
 	if err := auth.Audit(ctx, db, auth.ActionExport, "case_contacts", []string{"1", "2"}, "truy vết F1"); err != nil {
 		t.Fatal(err)
 	}
-	got, err := auth.AuditLog(context.Background(), db, 10)
+	got, err := auth.AuditLog(context.Background(), db, auth.AuditFilter{Limit: 10})
 	if err != nil || len(got) != 1 {
 		t.Fatalf("%v %v", got, err)
 	}

@@ -64,7 +64,7 @@ func wantForbidden(t *testing.T, who string, errsByRead map[string]error) {
 // auditedWith reports whether an audit row of user names grant id.
 func auditedWith(t *testing.T, db *sqldb.DB, user string, id int64) int {
 	t.Helper()
-	list, err := auth.AuditLog(context.Background(), db, 500)
+	list, err := auth.AuditLog(context.Background(), db, auth.AuditFilter{Limit: 500})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -236,7 +236,7 @@ func TestWorklist(t *testing.T) {
 			})
 		}
 		// Every view was audited, with the ids shown, before anything was decrypted.
-		entries, err := auth.AuditLog(ctx, db, 100)
+		entries, err := auth.AuditLog(ctx, db, auth.AuditFilter{Limit: 100})
 		if err != nil {
 			t.Fatal(err)
 		}

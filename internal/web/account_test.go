@@ -307,7 +307,7 @@ func TestAccountPages(t *testing.T) {
 	}
 	// Every act is in the audit log the province reads.
 	_, audit := get(t, admin, e.srv.URL+"/audit")
-	for _, act := range []string{"disable", "enable", "force_reset", "revoke", "change_password"} {
+	for _, act := range []string{"Khoá tài khoản", "Mở khoá tài khoản", "Buộc đặt lại mật khẩu", "Thu hồi phiên đăng nhập", "Đổi mật khẩu"} {
 		if !strings.Contains(audit, act) {
 			t.Errorf("audit log lacks %s", act)
 		}
