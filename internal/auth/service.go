@@ -296,3 +296,15 @@ func Usernames(ctx context.Context, db *sqldb.DB, ids []int64) (map[int64]string
 	}
 	return out, nil
 }
+
+// HasProvinceAdmin reports whether a province has an active administrator
+// on this system: whether its officials can take over work here (one
+// national database) or must be sent a file.
+func (s *Service) HasProvinceAdmin(ctx context.Context, province string) (bool, error) {
+	var n int
+	err := s.DB.R.QueryRowContext(ctx, "SELECT COUNT(*) FROM users WHERE role = $1 AND unit_code = $2 AND disabled = 0", string(ProvinceAdmin), province).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("province admin %s: %w", province, err)
+	}
+	return n > 0, nil
+}

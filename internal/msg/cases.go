@@ -82,5 +82,10 @@ func init() {
 		"cases.unknown_status":                          {"Trạng thái không hợp lệ", "Unknown status"},
 		"cases.unreachable":                             {"Không liên lạc được", "Unreachable"},
 		"cases.venue":                                   {"một địa điểm", "a venue"},
+		"cases.handoff.direction":                       {"Hướng phải là out (gửi đi) hoặc in (nhận về)", "direction must be out or in"},
+		"cases.handoff.purpose":                         {"Bàn giao F1 cư trú ở tỉnh khác", "Hand-off of F1s living in another province"},
+		"cases.handoff.ids":                             {"Chọn từ 1 đến 5.000 người tiếp xúc", "Choose 1 to 5,000 contacts"},
+		"cases.handoff.province":                        {"Chọn một tỉnh/thành phố khác", "Choose another province"},
+		"cases.handoff.title":                           {"DANH SÁCH F1 BÀN GIAO CHO %s", "F1s handed over to %s"},
 	})
 }

@@ -36,6 +36,7 @@ var purges = []struct{ table, column string }{
 	// Case follow-up (internal/cases): contacts, their calls and exposure venues
 	// outlive their quarantine by a week; lab uploads wait for a decision only.
 	{"contact_calls", "at"},
+	{"contact_handoffs", "handed_at"},
 	{"contacts", "created_at"},
 	{"exposures", "t_from"},
 	{"case_imports", "created_at"},

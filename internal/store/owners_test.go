@@ -24,7 +24,7 @@ var owners = map[string]string{
 	"visits_held":  "checkin",
 	"declarations": "declaration",
 	"cases":        "cases", "case_history": "cases", "case_imports": "cases", "contacts": "cases",
-	"contact_calls": "cases", "exposures": "cases", "access_grants": "cases",
+	"contact_calls": "cases", "exposures": "cases", "access_grants": "cases", "contact_handoffs": "cases",
 	"trace_settings": "tracing", "trace_jobs": "tracing",
 	"bz_devices": "bluezone", "bz_erased": "bluezone", "bz_feed": "bluezone", "bz_seq": "bluezone",
 	"bz_sightings": "bluezone", "bz_uploads": "bluezone",

@@ -89,6 +89,12 @@ func (s *Server) tasks(ctx context.Context, p *auth.Principal) ([]task, error) {
 		} else if !skip(err) {
 			return nil, err
 		}
+		if out, in, err := s.Cases.HandoffCounts(ctx, p); err == nil {
+			add(task{Key: "handoffs_out", Count: out, Href: "/tracing/handoffs"})
+			add(task{Key: "handoffs_in", Count: in, Href: "/tracing/handoffs"})
+		} else if !skip(err) {
+			return nil, err
+		}
 	}
 	counts := []struct {
 		key, href string

@@ -170,6 +170,7 @@ func New(d Deps) *Server {
 	s.routesCaseImport()
 	s.routesCaseChain()
 	s.routesTracingWorklist()
+	s.routesTracingHandoffs()
 	s.routesTracingRules()
 	s.routesDashboard()
 	s.routesPublicMap()
