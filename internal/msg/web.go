@@ -7,6 +7,7 @@ func init() {
 		"app.short":               {"anticovid", "anticovid"},
 		"login":                   {"Đăng nhập", "Log in"},
 		"logout":                  {"Đăng xuất", "Log out"},
+		"menu":                    {"Danh mục", "Menu"},
 		"username":                {"Tên đăng nhập", "Username"},
 		"password":                {"Mật khẩu", "Password"},
 		"login.failed":            {"Sai tên đăng nhập hoặc mật khẩu.", "Wrong username or password."},

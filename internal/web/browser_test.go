@@ -125,6 +125,23 @@ func TestBrowserCommuneOfficer(t *testing.T) {
 	}
 }
 
+// inMenu clicks sel in the site's menu, unfolding it first on a phone, as a
+// person does.
+func inMenu(sel string) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		folded, err := chromedp.Evaluate[bool](`getComputedStyle(document.querySelector('label.menu-button')).display !== 'none' && !document.getElementById('menu-open').checked`)(ctx, t)
+		if err != nil {
+			return chromedp.Void{}, err
+		}
+		if folded {
+			if _, err := chromedp.Click(`label.menu-button`)(ctx, t); err != nil {
+				return chromedp.Void{}, err
+			}
+		}
+		return chromedp.Click(sel)(ctx, t)
+	}
+}
+
 // answerDialogs answers each question a page asks (data-confirm) with
 // answer's next reply and returns the questions as they come.
 func answerDialogs(ctx context.Context, answer func() bool) <-chan string {

@@ -96,28 +96,24 @@ func (s *Server) tasks(ctx context.Context, p *auth.Principal) ([]task, error) {
 			return nil, err
 		}
 	}
-	counts := []struct {
+	type count struct {
 		key, href string
 		count     func(context.Context, *auth.Principal) (int, error)
-	}{
-		{"declarations", "/declarations/worklist", nil},
-		{"held", "/checkins/held", nil},
-		{"venues_pending", "/venues?status=pending", s.Venues.PendingCount},
-		{"cameras_down", "/cameras", nil},
 	}
+	var counts []count // the features this server runs
 	if s.Declarations != nil {
-		counts[0].count = s.Declarations.OpenCount
+		counts = append(counts, count{"declarations", "/declarations/worklist", s.Declarations.OpenCount})
 	}
 	if s.Checkins != nil {
-		counts[1].count = s.Checkins.HeldCount
+		counts = append(counts, count{"held", "/checkins/held", s.Checkins.HeldCount})
+	}
+	if s.Venues != nil {
+		counts = append(counts, count{"venues_pending", "/venues?status=pending", s.Venues.PendingCount})
 	}
 	if s.Ops != nil && s.Ops.Cameras != nil {
-		counts[3].count = s.Ops.Cameras.OfflineCount
+		counts = append(counts, count{"cameras_down", "/cameras", s.Ops.Cameras.OfflineCount})
 	}
 	for _, c := range counts {
-		if c.count == nil {
-			continue
-		}
 		n, err := c.count(ctx, p)
 		if skip(err) {
 			continue

@@ -56,7 +56,7 @@ func TestBrowserMeetings(t *testing.T) {
 			t.Errorf("meeting page lacks %q: %.800s", want, body)
 		}
 	}
-	if err := chromedp.Do(ctx, chromedp.Navigate(e.srv.URL+"/"), chromedp.Click(`form[action="/logout"] button`), chromedp.WaitVisible(`input[name=username]`)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate(e.srv.URL+"/"), inMenu(`form[action="/logout"] button`), chromedp.WaitVisible(`input[name=username]`)); err != nil {
 		t.Fatal(err)
 	}
 	login("benluc")

@@ -32,7 +32,7 @@ func TestBrowserOperations(t *testing.T) {
 	}
 	logout := func() {
 		t.Helper()
-		if err := chromedp.Do(ctx, chromedp.Navigate(e.srv.URL+"/"), chromedp.Click(`form[action="/logout"] button`), chromedp.WaitVisible(`input[name=username]`)); err != nil {
+		if err := chromedp.Do(ctx, chromedp.Navigate(e.srv.URL+"/"), inMenu(`form[action="/logout"] button`), chromedp.WaitVisible(`input[name=username]`)); err != nil {
 			t.Fatal(err)
 		}
 	}

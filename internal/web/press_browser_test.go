@@ -36,7 +36,7 @@ func TestBrowserPress(t *testing.T) {
 	}
 	logout := func() {
 		t.Helper()
-		run("logout", chromedp.Navigate(e.srv.URL+"/"), chromedp.Click(`form[action="/logout"] button`), chromedp.WaitVisible(`input[name=username]`))
+		run("logout", chromedp.Navigate(e.srv.URL+"/"), inMenu(`form[action="/logout"] button`), chromedp.WaitVisible(`input[name=username]`))
 	}
 	fits := func(page string) {
 		t.Helper()

@@ -43,8 +43,8 @@ func TestBrowserRegisterVenue(t *testing.T) {
 		}
 	}
 
-	do("open", chromedp.Navigate(e.srv.URL+"/"), chromedp.WaitVisible(`a[href="/login"]`))
-	do("nav link", chromedp.Click(`nav a[href="/dang-ky-dia-diem"]`), chromedp.WaitVisible(`input[name=phone]`))
+	do("open", chromedp.Navigate(e.srv.URL+"/"), chromedp.WaitVisible(`header .brand`))
+	do("nav link", inMenu(`nav a[href="/dang-ky-dia-diem"]`), chromedp.WaitVisible(`input[name=phone]`))
 	screenshot(t, ctx, "register-1-phone")
 	fits("step 1")
 	do("send code", chromedp.SendKeys(`input[name=phone]`, "0939 888 777"), chromedp.Click(`button[type=submit]`), chromedp.WaitVisible(`#venue-form`))
@@ -131,9 +131,9 @@ func TestBrowserRegisterVenue(t *testing.T) {
 		t.Fatalf("manager's venue page: %s", got)
 	}
 	// The commune officer approves it from the pending list.
-	do("logout", chromedp.Click(`form[action="/logout"] button`), chromedp.WaitVisible(`input[name=username]`))
+	do("logout", inMenu(`form[action="/logout"] button`), chromedp.WaitVisible(`input[name=username]`))
 	do("login", chromedp.SendKeys(`input[name=username]`, "communeb"), chromedp.SendKeys(`input[name=password]`, testPassword),
-		chromedp.Click(`main button[type=submit]`), chromedp.WaitVisible(`nav a[href="/venues"]`))
+		chromedp.Click(`main button[type=submit]`), chromedp.WaitNotPresent(`input[name=password]`))
 	do("venues", chromedp.Navigate(e.srv.URL+"/venues"), chromedp.WaitVisible(`#venue-filters`))
 	do("pending", chromedp.Click(`#venue-filters a[href^="/venues?status=pending"]`), chromedp.WaitVisible(`table.list`))
 	screenshot(t, ctx, "register-5-pending-list")
