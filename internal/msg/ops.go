@@ -51,6 +51,7 @@ func init() {
 		"ops.lockdown":                  {"Phong tỏa", "Lockdown"},
 		"ops.quarantine":                {"Cách ly", "Quarantine"},
 		"ops.week":                      {"Tuần", "Week"},
+		"ops.week.name":                 {"Tuần %d (%s–%s)", "Week %d (%s–%s)"},
 		"ops.deadline":                  {"Hạn nộp", "Deadline"},
 		"ops.period":                    {"Kỳ báo cáo", "Period"},
 		"ops.state":                     {"Tình trạng", "State"},

@@ -126,7 +126,7 @@ type auditRow struct {
 func auditWords(lang string, entries []auth.AuditEntry) []auditRow {
 	out := make([]auditRow, len(entries))
 	for i, e := range entries {
-		out[i] = auditRow{e.At.In(hcm).Format("02/01/2006 15:04:05"), e.Username, auditWord(lang, "action", e.Action),
+		out[i] = auditRow{e.At.In(hcm).Format("15:04:05 02/01/2006"), e.Username, auditWord(lang, "action", e.Action),
 			auditWord(lang, "subject", e.Subject), e.RecordIDs, msg.Local(lang, e.Purpose), e.RequestID}
 	}
 	return out

@@ -18,6 +18,7 @@ import (
 	"anticovid/internal/auth"
 	"anticovid/internal/geo"
 	"anticovid/internal/msg"
+	"anticovid/internal/reports"
 	"anticovid/internal/venue"
 )
 
@@ -112,6 +113,17 @@ func (v view) L(s string) string { return msg.Local(v.Lang, s) }
 
 // Tf is T with the text's arguments.
 func (v view) Tf(key string, args ...any) string { return msg.T(v.Lang, key, args...) }
+
+// Week names an ISO week ("2026-W50") as people say it: "Tuần 50
+// (07/12–13/12/2026)"; anything else is kept as it is.
+func (v view) Week(iso string) string {
+	w, err := reports.ParseWeek(iso)
+	if err != nil {
+		return iso
+	}
+	mon := w.Monday()
+	return msg.T(v.Lang, "ops.week.name", w.Num, mon.Format("02/01"), mon.AddDate(0, 0, 6).Format("02/01/2006"))
+}
 
 // Other is the language the switch offers.
 func (v view) Other() string {
