@@ -136,6 +136,7 @@ func open(ctx context.Context, cfg *config.Config, logOut io.Writer) (*app, erro
 	// The second factor's secrets are sealed with the vault; only a demo
 	// lets officials skip enrolment (production sends them to it at login).
 	a.auth.Vault, a.auth.EnrolOptional = v, cfg.Demo
+	a.venues.Outbox = a.outbox // a venue's manager is told of its approval, poster and F0 visits
 
 	// Each channel's provider comes from the configuration; the development
 	// recorder only with --demo or --dev-messages.

@@ -127,7 +127,23 @@ func (s *Service) NotifyVenueVisitors(ctx context.Context, p *auth.Principal, ca
 		return 0, err
 	}
 	queued := 0
+	ids := make([]int64, len(exps))
+	for i, e := range exps {
+		ids[i] = e.VenueID
+	}
+	owners, err := venue.ContactPhones(ctx, s.DB, s.Vault, ids)
+	if err != nil {
+		return 0, fmt.Errorf("notify visitors: %w", err)
+	}
 	for _, e := range exps {
+		// The venue first: what to do, never who the F0 is.
+		if phone := owners[e.VenueID]; phone != "" {
+			body := msg.T("vi", "cases.sms.venue_f0", e.Name, e.From.In(hcm).Format("15:04 02/01"), e.To.In(hcm).Format("15:04 02/01"), s.Hotline)
+			if _, err := s.Outbox.Enqueue(ctx, notify.Message{Channel: notify.SMS, Kind: notify.KindVenue, To: phone, Body: body,
+				DedupKey: fmt.Sprintf("trace:venue-owner:case%d:venue%d", caseID, e.VenueID)}); err != nil {
+				return queued, fmt.Errorf("notify visitors: %w", err)
+			}
+		}
 		visitors, err := s.Engine.VenueVisitors(ctx, e.VenueID, e.Category, e.From, e.To, c.PersonID)
 		if err != nil {
 			return queued, fmt.Errorf("notify visitors: %w", err)

@@ -87,5 +87,6 @@ func init() {
 		"cases.handoff.ids":                             {"Chọn từ 1 đến 5.000 người tiếp xúc", "Choose 1 to 5,000 contacts"},
 		"cases.handoff.province":                        {"Chọn một tỉnh/thành phố khác", "Choose another province"},
 		"cases.handoff.title":                           {"DANH SÁCH F1 BÀN GIAO CHO %s", "F1s handed over to %s"},
+		"cases.sms.venue_f0":                            {"[Y tế] Một ca COVID-19 (F0) đã có mặt tại %s từ %s đến %s. Hãy khử khuẩn địa điểm, lập danh sách nhân viên làm việc trong thời gian đó và giữ nguyên dữ liệu quét mã; cơ quan y tế sẽ liên hệ. Hỏi thêm: %s", "[Health] A COVID-19 case (F0) was at %s from %s to %s. Disinfect the venue, list the staff on shift then and keep the venue's check-ins; the health service will contact you. Questions: %s"},
 	})
 }

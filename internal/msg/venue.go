@@ -84,5 +84,10 @@ func init() {
 		"venue.vehicles_only_route_e":               {"Chỉ với phương tiện: tuyến, ví dụ Tân An – Bến Lức", "Vehicles only: route, e.g. Tân An – Bến Lức"},
 		"venue.venue_name_required_2":               {"Tên địa điểm (bắt buộc), 2–200 ký tự", "Venue name (required), 2–200 characters"},
 		"venue.venues":                              {"Địa điểm", "Venues"},
+		"venue.sms.approved":                        {"[Phòng chống COVID-19] Địa điểm %s đã được duyệt. In mã QR và dán ở lối vào: %s", "[COVID-19] Your venue %s is approved. Print its QR code and put it up at the entrance: %s"},
+		"venue.sms.refused":                         {"[Phòng chống COVID-19] Đăng ký địa điểm %s không được duyệt. Liên hệ UBND xã/phường để biết lý do: %s", "[COVID-19] The registration of %s was not approved. Ask the commune why: %s"},
+		"venue.sms.suspended":                       {"[Phòng chống COVID-19] Địa điểm %s bị tạm ngừng quét mã QR. Liên hệ UBND xã/phường: %s", "[COVID-19] Check-ins at %s are suspended. Contact the commune: %s"},
+		"venue.sms.closed":                          {"[Phòng chống COVID-19] Địa điểm %s đã bị đóng trên hệ thống: %s", "[COVID-19] Your venue %s was closed on the system: %s"},
+		"venue.sms.reissued":                        {"[Phòng chống COVID-19] Mã QR của địa điểm %s đã được cấp lại; áp phích cũ không còn dùng được. In áp phích mới: %s", "[COVID-19] The QR code of %s was reissued; old posters no longer work. Print the new one: %s"},
 	})
 }

@@ -16,10 +16,11 @@ const (
 	KindCampaign       = "campaign"        // a messaging campaign's message: SMS or OTT
 	KindReportReminder = "report_reminder" // a unit reminded of its weekly report: email
 	KindMeeting        = "meeting"         // an official invited to an online meeting: email with a calendar file, SMS
+	KindVenue          = "venue"           // a venue's manager told of its approval, refusal, new poster or an F0's visit: SMS
 )
 
 // Kinds is every kind, in the README's order.
-var Kinds = []string{KindOTP, KindF1, KindExposure, KindCampaign, KindReportReminder, KindMeeting}
+var Kinds = []string{KindOTP, KindF1, KindExposure, KindCampaign, KindReportReminder, KindMeeting, KindVenue}
 
 // storedKind is the kind of a row as read back. Rows queued before kinds
 // were checked hold their dedup key's prefix as kind (or nothing, before

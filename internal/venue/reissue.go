@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
@@ -35,5 +36,10 @@ func (s *Service) Reissue(ctx context.Context, p *auth.Principal, id int64) (Ven
 		return Venue{}, fmt.Errorf("reissue QR of venue %d: %w", id, err)
 	}
 	s.addURL(&v)
+	if p.Role != auth.VenueManager {
+		if err := s.tell(ctx, v, fmt.Sprintf("venue:%d:qr:%d", v.ID, v.QRGen), "venue.sms.reissued", v.Name, s.BaseURL+"/venues/"+strconv.FormatInt(v.ID, 10)); err != nil {
+			return v, err
+		}
+	}
 	return v, nil
 }

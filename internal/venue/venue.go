@@ -12,6 +12,7 @@ import (
 	"anticovid/internal/errs"
 	"anticovid/internal/geo"
 	"anticovid/internal/msg"
+	"anticovid/internal/notify"
 	"anticovid/internal/sqldb"
 	"anticovid/internal/vault"
 )
@@ -63,6 +64,9 @@ type Service struct {
 	BaseURL string
 	// Province is the deployment's province code (or geo.Country).
 	Province string
+	// Outbox tells a venue's manager what officials did to it (notices.go);
+	// nil: nobody is told.
+	Outbox *notify.Outbox
 }
 
 // Validate checks a venue's fields and fills its district and province codes.
@@ -336,7 +340,13 @@ func (s *Service) SetStatus(ctx context.Context, p *auth.Principal, id int64, st
 	if _, err := s.DB.W.ExecContext(ctx, "UPDATE venues SET status = $1 WHERE id = $2", status, id); err != nil {
 		return Venue{}, fmt.Errorf("venue status: %w", err)
 	}
+	was := v.Status
 	v.Status = status
+	if p.Role != auth.VenueManager && was != status {
+		if err := s.tellStatus(ctx, v, was); err != nil {
+			return v, err
+		}
+	}
 	return v, nil
 }
 

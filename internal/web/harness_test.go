@@ -150,6 +150,8 @@ func newEnvConfig(t testing.TB, db *sqldb.DB, configure func(*config.Config)) *e
 			}
 		}
 	}
+	// From here on, officials' acts on a venue are told to its manager.
+	venues.Outbox = outbox
 	return e
 }
 
