@@ -91,7 +91,8 @@ func open(ctx context.Context, cfg *config.Config, logOut io.Writer) (*app, erro
 	level.UnmarshalText([]byte(cfg.LogLevel))
 	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: level}))
 
-	// Database and the personal-data vault; the key comes from the
+	// Database and the personal-data vault (a PostgreSQL not reachable yet
+	// is waited for, up to --db-wait); the key comes from the
 	// configuration (ANTICOVID_DATA_KEY or DATA/data.key), never from the
 	// database, and must open what the database already holds. The
 	// venue-token keys live in the database, shared by every server (keys a
@@ -99,7 +100,7 @@ func open(ctx context.Context, cfg *config.Config, logOut io.Writer) (*app, erro
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	db, err := store.OpenMigrated(ctx, cfg.DB, cfg.DataDir)
+	db, err := store.OpenWaiting(ctx, cfg.DB, cfg.DataDir, cfg.DBWait, log)
 	if err != nil {
 		return nil, err
 	}

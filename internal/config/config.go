@@ -26,9 +26,12 @@ var bundleRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)+$`)
 
 // Config is every setting of a deployment.
 type Config struct {
-	Addr          string        // listen address
-	DataDir       string        // data directory: SQLite file, data key, exports
-	DB            string        // database URL: empty or sqlite:PATH for SQLite, postgres://... for PostgreSQL
+	Addr    string // listen address
+	DataDir string // data directory: SQLite file, data key, exports
+	DB      string // database URL: empty or sqlite:PATH for SQLite, postgres://... for PostgreSQL
+	// DBWait is how long a starting server waits for an unreachable
+	// PostgreSQL before it gives up (0: it does not wait).
+	DBWait        time.Duration
 	Province      string        // GSO code of the province served, or VN for the whole country
 	BaseURL       string        // public base URL printed in QR codes
 	DataKey       string        // 64 hex characters; empty: generated into DataDir/data.key
@@ -101,6 +104,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.Addr, "addr", env("ADDR", "127.0.0.1:8080"), "listen address (ANTICOVID_ADDR)")
 	fs.StringVar(&c.DataDir, "data", env("DATA", "./data"), "data directory (ANTICOVID_DATA)")
 	fs.StringVar(&c.DB, "db", env("DB", ""), "database URL; empty for SQLite in the data directory, or postgres://... (ANTICOVID_DB)")
+	fs.DurationVar(&c.DBWait, "db-wait", c.envDuration("DB_WAIT", 10*time.Minute), "how long to wait at start for an unreachable PostgreSQL, retrying with backoff; 0 gives up at once (ANTICOVID_DB_WAIT)")
 	fs.StringVar(&c.Province, "province", env("PROVINCE", "80"), "GSO code of the province served, or VN for the country (ANTICOVID_PROVINCE)")
 	fs.StringVar(&c.BaseURL, "base-url", env("BASE_URL", ""), "public base URL for QR codes; default http://ADDR (ANTICOVID_BASE_URL)")
 	c.DataKey = os.Getenv("ANTICOVID_DATA_KEY") // a secret: environment only, never a flag
@@ -263,6 +267,9 @@ func (c *Config) Validate() error {
 		if c.BackupEvery < time.Hour || c.BackupKeep < 1 {
 			errs = append(errs, fmt.Errorf("--backup-every %v, --backup-keep %d: at least 1h and 1", c.BackupEvery, c.BackupKeep))
 		}
+	}
+	if c.DBWait < 0 {
+		errs = append(errs, fmt.Errorf("--db-wait %v: 0 or more", c.DBWait))
 	}
 	if c.JobLease < time.Second || c.JobLease > time.Hour {
 		errs = append(errs, fmt.Errorf("--job-lease %v: between 1s and 1h", c.JobLease))

@@ -50,6 +50,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	status, _, message := errs.HTTP(err)
+	retryAfter(w, status)
 	if status >= 500 {
 		s.log.ErrorContext(r.Context(), "page failed", "err", err, "request_id", auth.RequestID(r.Context()))
 	}
@@ -57,6 +58,15 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	// shows the reader's.
 	l := langOf(r)
 	s.render(w, r, status, "error", map[string]any{"Status": status, "Message": msg.Local(l, message), "Fields": localFields(l, err)})
+}
+
+// retryAfter tells the client of a 503 (the database out of reach) when to
+// send the request again: the check-in page's queue and API clients wait
+// that long instead of giving up.
+func retryAfter(w http.ResponseWriter, status int) {
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", errs.RetryAfter)
+	}
 }
 
 // localFields are err's per-field messages in lang alone.
@@ -72,6 +82,7 @@ func localFields(lang string, err error) map[string]string {
 // details go to the log only.
 func (s *Server) apiFail(w http.ResponseWriter, r *http.Request, err error) {
 	status, code, msg := errs.HTTP(err)
+	retryAfter(w, status)
 	if status >= 500 {
 		s.log.ErrorContext(r.Context(), "request failed", "err", err, "request_id", auth.RequestID(r.Context()))
 	} else {
