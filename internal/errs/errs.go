@@ -34,10 +34,11 @@ const RetryAfter = "5"
 // Unavailable reports whether err means the database could not be reached,
 // rather than that the request was wrong: ErrUnavailable itself, a
 // connection refused, reset or timed out (any net.Error), a connection the
-// driver found broken, or PostgreSQL's own answers while it starts, shuts
+// driver found broken or closed (a driver error whose SafeToRetry says the
+// database never saw the statement, as pgx's "conn closed"), or PostgreSQL's own answers while it starts, shuts
 // down, is out of connections or is a standby refusing writes (SQLSTATE
 // class 08 and 57P01-57P03, 53300, 25006). Drivers' errors are matched by
-// their SQLState method, so this package needs none.
+// their SafeToRetry and SQLState methods, so this package needs no driver.
 func Unavailable(err error) bool {
 	if err == nil {
 		return false
@@ -46,6 +47,9 @@ func Unavailable(err error) bool {
 		return true
 	}
 	if ne := net.Error(nil); errors.As(err, &ne) {
+		return true
+	}
+	if r := (interface{ SafeToRetry() bool })(nil); errors.As(err, &r) && r.SafeToRetry() {
 		return true
 	}
 	var st interface{ SQLState() string }

@@ -15,6 +15,13 @@ type pgError string
 func (e pgError) Error() string    { return "pg " + string(e) }
 func (e pgError) SQLState() string { return string(e) }
 
+// retryable stands for a driver's error raised before the database saw the
+// statement (pgx's "conn closed").
+type retryable struct{}
+
+func (retryable) Error() string     { return "conn closed" }
+func (retryable) SafeToRetry() bool { return true }
+
 // A database out of reach maps to 503, however the driver said it; a
 // refused query does not.
 func TestUnavailable(t *testing.T) {
@@ -30,6 +37,7 @@ func TestUnavailable(t *testing.T) {
 		{fmt.Errorf("write: %w", pgError("08006")), http.StatusServiceUnavailable},
 		{fmt.Errorf("write: %w", pgError("25006")), http.StatusServiceUnavailable}, // a standby
 		{fmt.Errorf("x: %w", ErrUnavailable), http.StatusServiceUnavailable},
+		{fmt.Errorf("begin: %w", retryable{}), http.StatusServiceUnavailable},
 		{fmt.Errorf("write: %w", pgError("23505")), http.StatusInternalServerError},
 		{errors.New("boom"), http.StatusInternalServerError},
 	} {

@@ -2,9 +2,12 @@ package store
 
 import (
 	"context"
+	"database/sql/driver"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strings"
 	"time"
 
 	"anticovid/internal/errs"
@@ -57,4 +60,25 @@ func Redact(dbURL string) string {
 		u.RawQuery = q.Encode()
 	}
 	return u.Redacted()
+}
+
+// connector opens PostgreSQL connections and marks a failure to open one as
+// errs.ErrUnavailable (503, try again), whatever the cause: refused,
+// timed out, the server starting or shutting down, or no host of a
+// multi-host URL taking writes yet (target_session_attrs=read-write while a
+// standby is being promoted). Not a refusal waiting cannot mend: a wrong
+// password or role (SQLSTATE class 28) or a database that does not exist
+// (3D000) stays what it is.
+type connector struct{ driver.Connector }
+
+func (c connector) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.Connector.Connect(ctx)
+	if err == nil {
+		return conn, nil
+	}
+	var st interface{ SQLState() string }
+	if errors.As(err, &st) && (strings.HasPrefix(st.SQLState(), "28") || st.SQLState() == "3D000") {
+		return nil, err
+	}
+	return nil, fmt.Errorf("%w: %w", errs.ErrUnavailable, err)
 }

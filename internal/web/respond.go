@@ -51,7 +51,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	status, _, message := errs.HTTP(err)
 	retryAfter(w, status)
-	if status >= 500 {
+	if status == http.StatusServiceUnavailable {
+		s.log.WarnContext(r.Context(), "page failed: database unavailable", "err", err, "request_id", auth.RequestID(r.Context()))
+	} else if status >= 500 {
 		s.log.ErrorContext(r.Context(), "page failed", "err", err, "request_id", auth.RequestID(r.Context()))
 	}
 	// One language at a time: the safe messages are made in both, the page
@@ -83,7 +85,9 @@ func localFields(lang string, err error) map[string]string {
 func (s *Server) apiFail(w http.ResponseWriter, r *http.Request, err error) {
 	status, code, msg := errs.HTTP(err)
 	retryAfter(w, status)
-	if status >= 500 {
+	if status == http.StatusServiceUnavailable {
+		s.log.WarnContext(r.Context(), "request failed: database unavailable", "err", err, "request_id", auth.RequestID(r.Context()))
+	} else if status >= 500 {
 		s.log.ErrorContext(r.Context(), "request failed", "err", err, "request_id", auth.RequestID(r.Context()))
 	} else {
 		s.log.DebugContext(r.Context(), "request refused", "err", err)
