@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os/exec"
 	"strings"
@@ -380,4 +381,78 @@ func TestStandbyPromotion(t *testing.T) {
 		t.Fatalf("the server stopped: %v", err)
 	}
 	l.stored(t, standby.URL(""))
+}
+
+// metric reads one value from a /metrics page ("" when absent).
+func metric(t *testing.T, url, name string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// A server with --db-replica on a real streaming standby: /metrics shows
+// the replica in use and its lag; an area an officer declares is in their
+// list at once although the replica has not replayed it (read-your-own-
+// write on the primary); reads fall back on the primary once the replica
+// lags past --db-replica-max-lag or is down, and pages go on answering.
+func TestServerReadReplica(t *testing.T) {
+	primary := testenv.NewCluster(t)
+	tok := faultDeployment(t, primary.URL(""))
+	standby := primary.Standby(t)
+	maddr := freePort(t)
+	_, base := startServer(t, t.TempDir(), "--db", primary.URL(""), "--db-replica", standby.URL(""), "--db-replica-max-lag", "2s", "--metrics-addr", maddr)
+	metrics := "http://" + maddr + "/metrics"
+	if !until(20*time.Second, func() bool { return metric(t, metrics, "anticovid_db_replica_in_use") == "1" }) {
+		t.Fatalf("replica not in use: up %q lag %q", metric(t, metrics, "anticovid_db_replica_up"), metric(t, metrics, "anticovid_db_replica_lag_seconds"))
+	}
+	if lag := metric(t, metrics, "anticovid_db_replica_lag_seconds"); lag == "" || strings.HasPrefix(lag, "-") {
+		t.Fatalf("lag %q", lag)
+	}
+	for _, u := range []string{"/api/v1/public/map", "/api/v1/dashboard"} {
+		if code, body := call(t, "GET", base+u, tok, nil, nil); code != http.StatusOK {
+			t.Fatalf("%s on the replica: %d %s", u, code, body)
+		}
+	}
+
+	// The replica stops replaying; the officer's new area is in their list
+	// at once (the primary), and reads leave the replica once it is 2 s behind.
+	pgExec(t, standby.URL(""), "SELECT pg_wal_replay_pause()")
+	code, body := call(t, "POST", base+"/api/v1/map-areas", tok, nil, map[string]any{"kind": "lockdown", "label": "Khu phố 3", "unit_code": "27685"})
+	if code != http.StatusCreated {
+		t.Fatalf("area: %d %s", code, body)
+	}
+	if code, body := call(t, "GET", base+"/api/v1/map-areas", tok, nil, nil); code != http.StatusOK || !strings.Contains(string(body), "Khu phố 3") {
+		t.Fatalf("the officer's list right after: %d %s", code, body)
+	}
+	if !until(30*time.Second, func() bool { return metric(t, metrics, "anticovid_db_replica_in_use") == "0" }) {
+		t.Fatalf("reads stayed on a replica %s s behind", metric(t, metrics, "anticovid_db_replica_lag_seconds"))
+	}
+	if code, body := call(t, "GET", base+"/api/v1/public/map", "", nil, nil); code != http.StatusOK || !strings.Contains(string(body), "Khu phố 3") {
+		t.Fatalf("the public map on the primary: %d %.300s", code, body)
+	}
+	pgExec(t, standby.URL(""), "SELECT pg_wal_replay_resume()")
+	if !until(30*time.Second, func() bool { return metric(t, metrics, "anticovid_db_replica_in_use") == "1" }) {
+		t.Fatal("reads did not come back to the replica once it caught up")
+	}
+
+	// The replica down: pages answer from the primary.
+	standby.Stop(t, "fast")
+	if !until(30*time.Second, func() bool { return metric(t, metrics, "anticovid_db_replica_up") == "0" }) {
+		t.Fatal("the replica down is not in /metrics")
+	}
+	for _, u := range []string{"/api/v1/public/map", "/api/v1/dashboard"} {
+		if code, body := call(t, "GET", base+u, tok, nil, nil); code != http.StatusOK {
+			t.Fatalf("%s with the replica down: %d %s", u, code, body)
+		}
+	}
 }

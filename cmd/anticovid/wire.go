@@ -104,6 +104,15 @@ func open(ctx context.Context, cfg *config.Config, logOut io.Writer) (*app, erro
 	if err != nil {
 		return nil, err
 	}
+	// A read replica serves the reads that may lag a little (db.Reader()):
+	// the dashboard and public map with their counting, report figures
+	// (through the dashboard) and tracing's reads of check-ins.
+	if cfg.DBReplica != "" {
+		if err := store.AttachReplica(db, cfg.DB, cfg.DBReplica, cfg.DBReplicaMaxLag, log); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
 	v, err := vault.Load(cfg.DataKey, cfg.DataDir)
 	if err != nil {
 		db.Close()
@@ -153,6 +162,7 @@ func open(ctx context.Context, cfg *config.Config, logOut io.Writer) (*app, erro
 	// Health declarations, and the case registry with contact tracing.
 	a.declarations = declaration.NewService(db, a.people, v, cfg.PublicURL())
 	a.cases = cases.NewService(db, a.people, a.outbox, log)
+	a.cases.Engine.QR().DB = db.Reader()
 	a.cases.Background = ctx
 
 	// Bluetooth tracing: the Bluezone server and the EN key server share the
@@ -182,11 +192,12 @@ func open(ctx context.Context, cfg *config.Config, logOut io.Writer) (*app, erro
 	// The operations centre, with the operations settings of the config
 	// (--public-threshold, --camera-allow, --report-email, --smtp-url,
 	// --campaign-max-rate, --map-tiles, ...).
-	dash := dashboard.New(db, cfg.Province, log)
+	rdb := db.Reader()
+	dash := dashboard.New(rdb, cfg.Province, log)
 	dash.Threshold = cfg.PublicThreshold
-	dash.Hourly = append(dash.Hourly, dashboard.DeclarationSource{DB: db}, dashboard.CaseSource{DB: db})
-	dash.Gauges = append(dash.Gauges, dashboard.QuarantineGauges{DB: db}, dashboard.BluezoneGauges{DB: db})
-	dash.Places = dashboard.ExposureSource{DB: db}
+	dash.Hourly = append(dash.Hourly, dashboard.DeclarationSource{DB: rdb}, dashboard.CaseSource{DB: rdb})
+	dash.Gauges = append(dash.Gauges, dashboard.QuarantineGauges{DB: rdb}, dashboard.BluezoneGauges{DB: rdb})
+	dash.Places = dashboard.ExposureSource{DB: rdb}
 	camAllow, err := camera.ParseAllow(cfg.CameraAllow) // checked by cfg.Validate
 	if err != nil {
 		return nil, err
