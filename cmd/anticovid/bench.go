@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"anticovid/internal/bench"
@@ -32,8 +34,12 @@ func benchIngest(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.Float64Var(&o.NewShare, "new", 0.1, "share of scans from phones not registered yet (their first scan stores the person)")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the measured run to this file")
 	fs.StringVar(&o.Trace, "trace", "", "write an execution trace of the measured run to this file")
+	fs.IntVar(&o.Servers, "servers", 1, "servers on the one PostgreSQL database, in this process, each with its own pool, check-in writer and listener; the clients are spread over them")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if o.Servers < 1 || (o.Servers > 1 && !strings.HasPrefix(cfg.DB, "postgres")) {
+		return fmt.Errorf("--servers %d: 1, or more with a PostgreSQL --db", o.Servers)
 	}
 	if cfg.DB == "" {
 		dir, err := os.MkdirTemp("", "anticovid-bench-")
@@ -50,9 +56,21 @@ func benchIngest(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer a.close()
-	return bench.Ingest(ctx, bench.Deployment{DB: a.db, People: a.people, Venues: a.venues, Keys: a.keys, Province: cfg.Province,
+	d := bench.Deployment{DB: a.db, People: a.people, Venues: a.venues, Keys: a.keys, Province: cfg.Province,
 		StartCheckins: a.startCheckins,
-		Handler:       func(c *checkin.Service) http.Handler { return web.New(a.webDeps(c)) }}, o, stdout)
+		Handler:       func(c *checkin.Service) http.Handler { return web.New(a.webDeps(c)) }}
+	// More servers: each opened as a server process would be, sharing
+	// nothing with the first but the database (and the data key).
+	for range o.Servers - 1 {
+		b, err := open(ctx, cfg, io.Discard)
+		if err != nil {
+			return err
+		}
+		defer b.close()
+		d.Others = append(d.Others, bench.Server{StartCheckins: b.startCheckins,
+			Handler: func(c *checkin.Service) http.Handler { return web.New(b.webDeps(c)) }})
+	}
+	return bench.Ingest(ctx, d, o, stdout)
 }
 
 func benchTrace(ctx context.Context, args []string, stdout io.Writer) error {

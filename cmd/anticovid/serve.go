@@ -45,7 +45,10 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	// on until the last request has been answered.
 	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
+	// A SIGTERM while open waits for the database ends the wait.
+	stopOpen := context.AfterFunc(ctx, stopWork)
 	a, err := open(work, cfg, os.Stderr)
+	stopOpen()
 	if err != nil {
 		return err
 	}

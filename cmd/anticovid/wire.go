@@ -91,7 +91,8 @@ func open(ctx context.Context, cfg *config.Config, logOut io.Writer) (*app, erro
 	level.UnmarshalText([]byte(cfg.LogLevel))
 	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: level}))
 
-	// Database and the personal-data vault; the key comes from the
+	// Database and the personal-data vault (a PostgreSQL not reachable yet
+	// is waited for, up to --db-wait); the key comes from the
 	// configuration (ANTICOVID_DATA_KEY or DATA/data.key), never from the
 	// database, and must open what the database already holds. The
 	// venue-token keys live in the database, shared by every server (keys a
@@ -99,9 +100,18 @@ func open(ctx context.Context, cfg *config.Config, logOut io.Writer) (*app, erro
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	db, err := store.OpenMigrated(ctx, cfg.DB, cfg.DataDir)
+	db, err := store.OpenWaiting(ctx, cfg.DB, cfg.DataDir, cfg.DBWait, log)
 	if err != nil {
 		return nil, err
+	}
+	// A read replica serves the reads that may lag a little (db.Reader()):
+	// the dashboard and public map with their counting, report figures
+	// (through the dashboard) and tracing's reads of check-ins.
+	if cfg.DBReplica != "" {
+		if err := store.AttachReplica(db, cfg.DB, cfg.DBReplica, cfg.DBReplicaMaxLag, log); err != nil {
+			db.Close()
+			return nil, err
+		}
 	}
 	v, err := vault.Load(cfg.DataKey, cfg.DataDir)
 	if err != nil {
@@ -153,6 +163,7 @@ func open(ctx context.Context, cfg *config.Config, logOut io.Writer) (*app, erro
 	// Health declarations, and the case registry with contact tracing.
 	a.declarations = declaration.NewService(db, a.people, v, cfg.PublicURL())
 	a.cases = cases.NewService(db, a.people, a.outbox, log)
+	a.cases.Engine.QR().DB = db.Reader()
 	a.cases.Background = ctx
 
 	// Bluetooth tracing: the Bluezone server and the EN key server share the
@@ -182,11 +193,12 @@ func open(ctx context.Context, cfg *config.Config, logOut io.Writer) (*app, erro
 	// The operations centre, with the operations settings of the config
 	// (--public-threshold, --camera-allow, --report-email, --smtp-url,
 	// --campaign-max-rate, --map-tiles, ...).
-	dash := dashboard.New(db, cfg.Province, log)
+	rdb := db.Reader()
+	dash := dashboard.New(rdb, cfg.Province, log)
 	dash.Threshold = cfg.PublicThreshold
-	dash.Hourly = append(dash.Hourly, dashboard.DeclarationSource{DB: db}, dashboard.CaseSource{DB: db})
-	dash.Gauges = append(dash.Gauges, dashboard.QuarantineGauges{DB: db}, dashboard.BluezoneGauges{DB: db})
-	dash.Places = dashboard.ExposureSource{DB: db}
+	dash.Hourly = append(dash.Hourly, dashboard.DeclarationSource{DB: rdb}, dashboard.CaseSource{DB: rdb})
+	dash.Gauges = append(dash.Gauges, dashboard.QuarantineGauges{DB: rdb}, dashboard.BluezoneGauges{DB: rdb})
+	dash.Places = dashboard.ExposureSource{DB: rdb}
 	camAllow, err := camera.ParseAllow(cfg.CameraAllow) // checked by cfg.Validate
 	if err != nil {
 		return nil, err

@@ -34,6 +34,7 @@ type IngestOptions struct {
 	NewShare   float64       // share of scans from phones not registered yet
 	CPUProfile string        // CPU profile of the measured run ("": none)
 	Trace      string        // execution trace of the measured run ("": none)
+	Servers    int           // servers on the one database (Deployment.Others holds the others)
 }
 
 // Deployment is the opened deployment bench ingest drives: its database and
@@ -49,6 +50,16 @@ type Deployment struct {
 	StartCheckins func(context.Context) (*checkin.Service, error)
 	// Handler is the deployment's web server over that writer.
 	Handler func(*checkin.Service) http.Handler
+	// Others are more servers on the same database (bench ingest
+	// --servers), each with its own pool, check-in writer and web server.
+	Others []Server
+}
+
+// Server is one more server of a deployment: its check-in writer and its
+// web server over it.
+type Server struct {
+	StartCheckins func(context.Context) (*checkin.Service, error)
+	Handler       func(*checkin.Service) http.Handler
 }
 
 // loadResult is one load run's figures.
@@ -59,8 +70,10 @@ type loadResult struct {
 	CPU       float64 // process CPU µs per successful request, load generator included
 }
 
-// drive posts bodies from next() to url with clients concurrent connections for d.
-func drive(ctx context.Context, url string, clients int, d time.Duration, next func(rng *rand.Rand) []byte) loadResult {
+// drive posts bodies from next() to urls with clients concurrent
+// connections for d, connection c to urls[c % len(urls)] (a balancer
+// spreading phones over servers).
+func drive(ctx context.Context, urls []string, clients int, d time.Duration, next func(rng *rand.Rand) []byte) loadResult {
 	tr := &http.Transport{MaxIdleConns: clients, MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
@@ -76,7 +89,7 @@ func drive(ctx context.Context, url string, clients int, d time.Duration, next f
 			rng := rand.New(rand.NewPCG(uint64(c), 7))
 			for time.Now().Before(deadline) && ctx.Err() == nil {
 				start := time.Now()
-				resp, err := client.Post(url, "application/json", bytes.NewReader(next(rng)))
+				resp, err := client.Post(urls[c%len(urls)], "application/json", bytes.NewReader(next(rng)))
 				if err != nil {
 					fail.Add(1)
 					continue
@@ -120,10 +133,40 @@ func Ingest(ctx context.Context, d Deployment, o IngestOptions, stdout io.Writer
 		}
 		tokens[i] = d.Keys.Sign(v.ID, v.QRGen)
 	}
-	checkins, err := d.StartCheckins(ctx)
-	if err != nil {
-		return err
+	servers := append([]Server{{StartCheckins: d.StartCheckins, Handler: d.Handler}}, d.Others...)
+	var writers []*checkin.Service
+	var urls, baseURLs []string
+	for _, sv := range servers {
+		c, err := sv.StartCheckins(ctx)
+		if err != nil {
+			return err
+		}
+		writers = append(writers, c)
+		u, stop, err := serve(sv.Handler(c))
+		if err != nil {
+			return err
+		}
+		defer stop()
+		urls = append(urls, u+"/api/v1/checkins")
+		// The baseline: the same JSON decoded and answered, no database,
+		// on as many listeners.
+		u, stop, err = serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			var req checkin.Request
+			if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&req); err != nil {
+				http.Error(w, err.Error(), 400)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusCreated)
+			json.NewEncoder(w).Encode(checkin.Result{Created: true, ID: req.ID, Direction: req.Direction, At: time.Now()})
+		}))
+		if err != nil {
+			return err
+		}
+		defer stop()
+		baseURLs = append(baseURLs, u+"/")
 	}
+	checkins := writers[0]
 	ids, err := registerPeople(ctx, d, o.People, communes)
 	if err != nil {
 		return err
@@ -132,31 +175,13 @@ func Ingest(ctx context.Context, d Deployment, o IngestOptions, stdout io.Writer
 	for i, id := range ids {
 		personTokens[i] = checkins.PersonToken(id)
 	}
-	srv := &http.Server{Handler: d.Handler(checkins)}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	go srv.Serve(ln)
-	defer srv.Close()
-
-	// The baseline: the same JSON decoded and answered, no database.
-	base := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var req checkin.Request
-		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&req); err != nil {
-			http.Error(w, err.Error(), 400)
-			return
+	batches := func() (b, s, c int64) {
+		for _, w := range writers {
+			wb, ws, wc := w.Batches()
+			b, s, c = b+wb, s+ws, c+wc
 		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusCreated)
-		json.NewEncoder(w).Encode(checkin.Result{Created: true, ID: req.ID, Direction: req.Direction, At: time.Now()})
-	})}
-	bln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
+		return
 	}
-	go base.Serve(bln)
-	defer base.Close()
 
 	var seq atomic.Uint64
 	body := func(rng *rand.Rand) []byte {
@@ -171,30 +196,41 @@ func Ingest(ctx context.Context, d Deployment, o IngestOptions, stdout io.Writer
 		b, _ := json.Marshal(scan)
 		return b
 	}
-	fmt.Fprintf(stdout, "database %s, %d venues, %d registered people, %.0f%% of scans from new phones, %d clients, %v per run\n",
-		d.DB.Engine, o.Venues, o.People, o.NewShare*100, o.Clients, o.Duration)
-	drive(ctx, "http://"+ln.Addr().String()+"/api/v1/checkins", o.Clients, time.Second, body) // warm caches and connections
+	fmt.Fprintf(stdout, "database %s, %d server(s), %d venues, %d registered people, %.0f%% of scans from new phones, %d clients, %v per run\n",
+		d.DB.Engine, len(servers), o.Venues, o.People, o.NewShare*100, o.Clients, o.Duration)
+	drive(ctx, urls, o.Clients, time.Second, body) // warm caches and connections
 	stopProfiles, err := startProfiles(o.CPUProfile, o.Trace)
 	if err != nil {
 		return err
 	}
-	b0, s0, c0 := checkins.Batches()
-	got := drive(ctx, "http://"+ln.Addr().String()+"/api/v1/checkins", o.Clients, o.Duration, body)
+	b0, s0, c0 := batches()
+	got := drive(ctx, urls, o.Clients, o.Duration, body)
 	stopProfiles()
-	b1, s1, c1 := checkins.Batches()
+	b1, s1, c1 := batches()
 	fmt.Fprintf(stdout, "check-ins:  %8.0f/s  p50 %.2f ms  p99 %.2f ms  CPU %.0f µs each  (%d ok, %d failed; %.1f a batch, %d commits)\n",
 		got.PerSecond, got.P50, got.P99, got.CPU, got.OK, got.Fail, float64(s1-s0)/float64(max(b1-b0, 1)), c1-c0)
-	bl := drive(ctx, "http://"+bln.Addr().String()+"/", o.Clients, o.Duration, body)
+	bl := drive(ctx, baseURLs, o.Clients, o.Duration, body)
 	fmt.Fprintf(stdout, "no-database: %8.0f/s  p50 %.2f ms  p99 %.2f ms  CPU %.0f µs each\n", bl.PerSecond, bl.P50, bl.P99, bl.CPU)
 	stored, _ := checkin.Count(ctx, d.DB)
 	fmt.Fprintf(stdout, "visits stored: %d (acknowledged in the measured run: %d)\n", stored, got.OK)
 	out, _ := json.Marshal(map[string]float64{"checkins_per_s": round1(got.PerSecond), "p50_ms": round1(got.P50), "p99_ms": round1(got.P99),
-		"baseline_per_s": round1(bl.PerSecond), "ratio": math.Round(got.PerSecond/bl.PerSecond*1000) / 1000})
+		"baseline_per_s": round1(bl.PerSecond), "ratio": math.Round(got.PerSecond/bl.PerSecond*1000) / 1000, "servers": float64(len(servers))})
 	fmt.Fprintln(stdout, string(out))
 	if got.Fail > 0 {
 		return fmt.Errorf("%d check-ins failed", got.Fail)
 	}
 	return nil
+}
+
+// serve runs h on a loopback listener and returns its base URL.
+func serve(h http.Handler) (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: h}
+	go srv.Serve(ln)
+	return "http://" + ln.Addr().String(), func() { srv.Close() }, nil
 }
 
 // registerPeople stores n people as earlier check-ins would have, phones

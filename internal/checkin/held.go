@@ -78,7 +78,10 @@ const insertHeld = `INSERT INTO visits_held (visit_id, venue_id, person_id, t_in
 	client_hash, held_at, commune_code, district_code, province_code, status)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'held') ON CONFLICT DO NOTHING`
 
-// hold stores a scan for review instead of writing it to visits.
+// hold stores a scan for review instead of writing it to visits. A scan
+// already in visits is a retry whose first answer was lost (the database
+// went away between committing and replying, and the rules did not see it
+// written): it is answered as a repeat, not stored a second time.
 func (s *Service) hold(ctx context.Context, it item, typed people.Person, v venue.Venue, vd verdict, addrHash string, now time.Time) (Result, error) {
 	personID := it.personID
 	if personID == 0 {
@@ -86,6 +89,14 @@ func (s *Service) hold(ctx context.Context, it item, typed people.Person, v venu
 		if personID, err = s.People.FindOrCreate(ctx, typed); err != nil {
 			return Result{}, fmt.Errorf("hold check-in: %w", err)
 		}
+	}
+	var stored int
+	if err := s.DB.W.QueryRowContext(ctx, "SELECT count(*) FROM visits WHERE id = $1 OR out_id = $1", it.id).Scan(&stored); err != nil {
+		return Result{}, fmt.Errorf("hold check-in: %w", err)
+	}
+	if stored > 0 {
+		return Result{ID: it.id, Direction: it.dir, At: time.Unix(it.at, 0).UTC(), VenueID: v.ID, VenueName: v.Name,
+			PersonToken: s.PersonToken(personID), Queued: it.queued, Proof: it.grade(personID)}, nil
 	}
 	tIn, tOut, outID := it.at, sql.NullInt64{}, sql.NullString{}
 	if it.dir == Out {

@@ -229,6 +229,44 @@ func TestHeldScans(t *testing.T) {
 	})
 }
 
+// A retry of a scan whose commit succeeded but whose answer was lost (the
+// database went away in between) is a repeat even when the rules would now
+// hold it: stored once, in visits, not also in visits_held.
+func TestHeldRetryOfStoredScan(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		c := &clock{time.Now().UTC()}
+		f.s.Now = c.now
+		lat, lon := 21.0285, 105.8542
+		hanoi, err := f.venues.Create(ctx, &auth.Principal{Role: auth.ProvinceAdmin, Unit: "01"},
+			venue.Venue{Name: "Chợ Hàng Da", Category: "market", CommuneCode: "00004", Lat: &lat, Lon: &lon})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r1, err := f.s.Ingest(ctx, Request{ID: "lost0000-0001", Token: f.tok, Direction: In, Person: an})
+		if err != nil || !r1.Created {
+			t.Fatalf("first: %+v %v", r1, err)
+		}
+		// The Hà Nội scan committed, its answer lost: written as the writer would.
+		c.t = c.t.Add(10 * time.Minute)
+		if _, err := db.W.Exec("INSERT INTO visits (id, venue_id, person_id, t_in, proof, queued) SELECT 'lost0000-0002', $1, person_id, $2, 0, 0 FROM visits WHERE id = 'lost0000-0001'",
+			hanoi.ID, c.t.Unix()); err != nil {
+			t.Fatal(err)
+		}
+		r, err := f.s.Ingest(ctx, Request{ID: "lost0000-0002", Token: f.keys.Sign(hanoi.ID, 1), Direction: In, PersonToken: r1.PersonToken})
+		if err != nil || r.Created || r.VenueName != "Chợ Hàng Da" {
+			t.Fatalf("retry: %+v %v, want a repeat", r, err)
+		}
+		if n := countRows(t, db, "SELECT count(*) FROM visits_held"); n != 0 {
+			t.Fatalf("%d held rows, want none", n)
+		}
+		if n := countRows(t, db, "SELECT count(*) FROM visits WHERE id = 'lost0000-0002'"); n != 1 {
+			t.Fatalf("%d visits of the scan, want 1", n)
+		}
+	})
+}
+
 // A held scan keeps its evidence grade and queued flag, answers like an
 // accepted one (grade included), and a release writes them to visits.
 func TestHeldKeepsEvidence(t *testing.T) {

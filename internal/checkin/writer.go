@@ -389,11 +389,13 @@ func (w *writer) commit(batch []job) {
 // each writes a batch with try (a transaction or a savepoint that undoes
 // what it wrote if it fails) and returns every scan's outcome. If the batch
 // fails as a whole, each scan is tried alone so one bad record cannot sink
-// the others.
+// the others; not when the database is out of reach, which would fail each
+// alone too: every scan is then answered 503 and its phone sends it again
+// with the same id, which a commit that did succeed makes a repeat.
 func (w *writer) each(batch []job, try func([]job, []outcome) error) []outcome {
 	outs := make([]outcome, len(batch))
 	err := try(batch, outs)
-	if err != nil && len(batch) > 1 {
+	if err != nil && len(batch) > 1 && !errs.Unavailable(err) {
 		for i := range batch {
 			outs[i] = w.each(batch[i:i+1], try)[0]
 		}

@@ -66,6 +66,15 @@ type Config struct {
 	TrustedProxies string // comma-separated CIDRs (or addresses) of reverse proxies whose X-Forwarded-For is believed
 	MetricsToken   string // bearer token for /metrics on the public address; a secret: only ANTICOVID_METRICS_TOKEN sets it
 	MetricsAddr    string // a separate listen address serving /metrics without a token
+	// DBWait is how long a starting server waits for an unreachable
+	// PostgreSQL before it gives up (0: it does not wait).
+	DBWait time.Duration
+	// DBReplica is a read replica's URL (a streaming standby): dashboards,
+	// the public map and tracing read from it (docs/SCALING.md).
+	DBReplica string
+	// DBReplicaMaxLag is how far behind the replica may be before reads go
+	// to the primary instead.
+	DBReplicaMaxLag time.Duration
 	// JobLease is how long a background job's lease outlives its holder's
 	// last renewal: how soon another server takes over the jobs of one that
 	// died (internal/jobs).
@@ -101,6 +110,9 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.Addr, "addr", env("ADDR", "127.0.0.1:8080"), "listen address (ANTICOVID_ADDR)")
 	fs.StringVar(&c.DataDir, "data", env("DATA", "./data"), "data directory (ANTICOVID_DATA)")
 	fs.StringVar(&c.DB, "db", env("DB", ""), "database URL; empty for SQLite in the data directory, or postgres://... (ANTICOVID_DB)")
+	fs.DurationVar(&c.DBWait, "db-wait", c.envDuration("DB_WAIT", 10*time.Minute), "how long to wait at start for an unreachable PostgreSQL, retrying with backoff; 0 gives up at once (ANTICOVID_DB_WAIT)")
+	fs.StringVar(&c.DBReplica, "db-replica", env("DB_REPLICA", ""), "a PostgreSQL read replica's postgres:// URL: dashboards, the public map, report figures and tracing read from it (ANTICOVID_DB_REPLICA)")
+	fs.DurationVar(&c.DBReplicaMaxLag, "db-replica-max-lag", c.envDuration("DB_REPLICA_MAX_LAG", 10*time.Second), "reads go to the primary while the replica is further behind than this, or down (ANTICOVID_DB_REPLICA_MAX_LAG)")
 	fs.StringVar(&c.Province, "province", env("PROVINCE", "80"), "GSO code of the province served, or VN for the country (ANTICOVID_PROVINCE)")
 	fs.StringVar(&c.BaseURL, "base-url", env("BASE_URL", ""), "public base URL for QR codes; default http://ADDR (ANTICOVID_BASE_URL)")
 	c.DataKey = os.Getenv("ANTICOVID_DATA_KEY") // a secret: environment only, never a flag
@@ -263,6 +275,18 @@ func (c *Config) Validate() error {
 		if c.BackupEvery < time.Hour || c.BackupKeep < 1 {
 			errs = append(errs, fmt.Errorf("--backup-every %v, --backup-keep %d: at least 1h and 1", c.BackupEvery, c.BackupKeep))
 		}
+	}
+	if c.DBReplica != "" && !strings.HasPrefix(c.DB, "postgres://") && !strings.HasPrefix(c.DB, "postgresql://") {
+		errs = append(errs, errors.New("--db-replica needs a PostgreSQL --db"))
+	}
+	if c.DBReplica != "" && !strings.HasPrefix(c.DBReplica, "postgres://") && !strings.HasPrefix(c.DBReplica, "postgresql://") {
+		errs = append(errs, errors.New("--db-replica: want a postgres:// URL"))
+	}
+	if c.DBReplicaMaxLag <= 0 {
+		errs = append(errs, fmt.Errorf("--db-replica-max-lag %v: more than 0", c.DBReplicaMaxLag))
+	}
+	if c.DBWait < 0 {
+		errs = append(errs, fmt.Errorf("--db-wait %v: 0 or more", c.DBWait))
 	}
 	if c.JobLease < time.Second || c.JobLease > time.Hour {
 		errs = append(errs, fmt.Errorf("--job-lease %v: between 1s and 1h", c.JobLease))

@@ -124,7 +124,7 @@ func (s *Service) Area(ctx context.Context, p *auth.Principal, id int64) (Area, 
 	var a Area
 	var starts int64
 	var ends sql.NullInt64
-	err := s.DB.R.QueryRowContext(ctx, "SELECT id, kind, label, note, unit_code, starts_at, ends_at FROM map_areas WHERE id = $1", id).
+	err := s.DB.Primary().R.QueryRowContext(ctx, "SELECT id, kind, label, note, unit_code, starts_at, ends_at FROM map_areas WHERE id = $1", id).
 		Scan(&a.ID, &a.Kind, &a.Label, &a.Note, &a.UnitCode, &starts, &ends)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Area{}, fmt.Errorf("area %d: %w", id, errs.ErrNotFound)
@@ -179,7 +179,7 @@ func (s *Service) UpdateArea(ctx context.Context, p *auth.Principal, id int64, a
 // EndArea lifts an area now.
 func (s *Service) EndArea(ctx context.Context, p *auth.Principal, id int64) error {
 	var unit string
-	err := s.DB.R.QueryRowContext(ctx, "SELECT unit_code FROM map_areas WHERE id = $1", id).Scan(&unit)
+	err := s.DB.Primary().R.QueryRowContext(ctx, "SELECT unit_code FROM map_areas WHERE id = $1", id).Scan(&unit)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("end area %d: %w", id, errs.ErrNotFound)
 	}
@@ -209,7 +209,9 @@ func (s *Service) Areas(ctx context.Context, p *auth.Principal) ([]Area, error) 
 		args = append(args, val)
 		where += fmt.Sprintf(" AND %s = $%d", col, len(args))
 	}
-	rows, err := s.DB.R.QueryContext(ctx, "SELECT id, kind, label, note, unit_code, starts_at, ends_at FROM map_areas WHERE "+where+" ORDER BY starts_at DESC LIMIT 500", args...)
+	// The officers' list: they see at once what they have just drawn, so
+	// it is read from the primary (the public map may lag, on the replica).
+	rows, err := s.DB.Primary().R.QueryContext(ctx, "SELECT id, kind, label, note, unit_code, starts_at, ends_at FROM map_areas WHERE "+where+" ORDER BY starts_at DESC LIMIT 500", args...)
 	if err != nil {
 		return nil, fmt.Errorf("areas: %w", err)
 	}

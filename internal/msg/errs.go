@@ -11,5 +11,6 @@ func init() {
 		"errs.not_found":         {"Không tìm thấy", "Not found"},
 		"errs.request_too_large": {"Dữ liệu gửi lên quá lớn", "Request too large"},
 		"errs.too_many_requests": {"Quá nhiều yêu cầu, thử lại sau", "Too many requests"},
+		"errs.unavailable":       {"Hệ thống tạm thời gián đoạn, vui lòng thử lại sau ít phút", "Temporarily unavailable, please try again in a few minutes"},
 	})
 }

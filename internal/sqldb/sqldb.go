@@ -25,6 +25,58 @@ type DB struct {
 	Path   string // the SQLite database file ("" on PostgreSQL)
 	// OnClose runs before the pools close (background work tied to the DB).
 	OnClose []func()
+
+	// reader is the read-replica view of this database (see Reader);
+	// primary the database a view was made from; replica reports on it.
+	reader, primary *DB
+	replica         func() ReplicaStatus
+}
+
+// ReplicaStatus is how a read replica is doing, for /metrics.
+type ReplicaStatus struct {
+	Up    bool    // it answered its last check
+	Lag   float64 // seconds its data is behind the primary's (when Up)
+	InUse bool    // reads go to it (up and within the allowed lag)
+}
+
+// Reader is the database for reads that may be a little behind the
+// primary: dashboards, the public map and the figures reports are made of,
+// and tracing's reads of check-ins. Its R reads from the read replica
+// (--db-replica) while the replica is up and within the allowed lag, else
+// from the primary; its W is the primary's. Without a replica it is db
+// itself. Pages that read what their user has just written use the primary.
+func (db *DB) Reader() *DB {
+	if db.reader != nil {
+		return db.reader
+	}
+	return db
+}
+
+// Primary is the database a Reader view was made from (db itself
+// otherwise): reads that must see their own writes.
+func (db *DB) Primary() *DB {
+	if db.primary != nil {
+		return db.primary
+	}
+	return db
+}
+
+// SetReplica gives db a Reader view whose reads go through r, a pool that
+// routes to the replica or the primary, and status to report on the
+// replica; r is closed with db. (internal/store builds both.)
+func (db *DB) SetReplica(r *sql.DB, status func() ReplicaStatus) {
+	db.reader = &DB{W: db.W, R: r, Engine: db.Engine, primary: db}
+	db.replica = status
+	db.OnClose = append(db.OnClose, func() { r.Close() })
+}
+
+// Replica reports on the read replica; false when there is none.
+func (db *DB) Replica() (ReplicaStatus, bool) {
+	db = db.Primary()
+	if db.replica == nil {
+		return ReplicaStatus{}, false
+	}
+	return db.replica(), true
 }
 
 // Tx runs fn in a write transaction, committing when fn returns nil.

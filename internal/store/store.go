@@ -15,8 +15,9 @@ import (
 	"strings"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
-	_ "modernc.org/sqlite"             // registers "sqlite"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib" // also registers "pgx"
+	_ "modernc.org/sqlite"           // registers "sqlite"
 
 	"anticovid/internal/sqldb"
 )
@@ -28,10 +29,11 @@ var migrations embed.FS
 // starts with "sqlite:". It does not migrate; call Migrate.
 func Open(ctx context.Context, dbURL, dataDir string) (*sqldb.DB, error) {
 	if strings.HasPrefix(dbURL, "postgres://") || strings.HasPrefix(dbURL, "postgresql://") {
-		pool, err := sql.Open("pgx", dbURL)
+		cc, err := pgx.ParseConfig(dbURL)
 		if err != nil {
 			return nil, fmt.Errorf("store: open postgres: %w", err)
 		}
+		pool := sql.OpenDB(connector{stdlib.GetConnector(*cc)})
 		pool.SetMaxOpenConns(16)
 		pool.SetMaxIdleConns(16)
 		pool.SetConnMaxIdleTime(5 * time.Minute)

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"regexp"
 	"strconv"
 	"strings"
@@ -9,7 +10,9 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"anticovid/internal/store"
 	"anticovid/internal/store/storetest"
+	"anticovid/internal/testenv"
 )
 
 // waitText waits until the element sel's text contains want.
@@ -125,5 +128,51 @@ func TestBrowserPhoneProofDemo(t *testing.T) {
 	}
 	if got := evalJS(t, ctx, `String(document.getElementById("proof").hidden)`); got != "true" {
 		t.Fatalf("proof step offered again to a proven phone: hidden %s", got)
+	}
+}
+
+// The citizen page while PostgreSQL is down (a real server of the test's
+// own, stopped): the server answers 503, the page keeps the scan on the
+// phone and says the system is briefly unavailable, and sends it by itself
+// after Retry-After once the database is back: one record.
+func TestBrowserCheckinDatabaseDown(t *testing.T) {
+	pg := testenv.NewCluster(t)
+	db, err := store.OpenMigrated(context.Background(), pg.URL(""), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	e := newEnv(t, db)
+	ctx := newBrowser(t, 390, 844)
+	market := e.venues["Chợ Bến Lức"]
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(e.srv.URL+"/c/"+e.keys.Sign(market, 1)),
+		chromedp.WaitVisible(`input[name=name]`),
+		chromedp.SendKeys(`input[name=name]`, "Lê Thị Hồng"),
+		chromedp.SendKeys(`input[name=phone]`, "0987 654 321"),
+		chromedp.SendKeys(`input[name=birth_year]`, "1979"),
+		chromedp.Click("#in"),
+		waitText("#status", "Đã check-in lúc"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg.Stop(t, "fast")
+	if err := chromedp.Do(ctx, chromedp.Click("#out"), waitText("#status", "Hệ thống đang tạm gián đoạn")); err != nil {
+		t.Fatalf("the scan while the database is down: %v (status %q)", err, text(t, ctx, "#status"))
+	}
+	screenshot(t, ctx, "checkin-database-down")
+	if q, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`JSON.parse(localStorage.getItem("acv.queue")).length`)); q != 1 {
+		t.Fatalf("%d scans queued on the phone, want 1", q)
+	}
+	pg.Start(t)
+	// No reload, no "online" event: the page sends it again after Retry-After.
+	if err := chromedp.Do(ctx, waitText("#status", "Đã check-out lúc")); err != nil {
+		t.Fatalf("the queued scan after the database came back: %v (status %q)", err, text(t, ctx, "#status"))
+	}
+	var n, open int
+	db.R.QueryRow("SELECT count(*), count(*) - count(t_out) FROM visits WHERE venue_id = $1", market).Scan(&n, &open)
+	if n != 1 || open != 0 {
+		t.Fatalf("%d visits, %d open; want the one stay, closed", n, open)
 	}
 }

@@ -15,7 +15,15 @@ import (
 
 	"anticovid/internal/errs"
 	"anticovid/internal/notify"
+	"anticovid/internal/sqldb"
 )
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
 
 // metrics are the Prometheus collectors: HTTP requests by route pattern
 // (never the raw path, so labels stay bounded), check-in outcomes, the
@@ -39,7 +47,11 @@ type outboxStats interface {
 	Stats(ctx context.Context) ([]notify.ChannelCount, error)
 }
 
-func newMetrics(checkins checkinCounter, outbox outboxStats) *metrics {
+// replicaStatus is the database's report on its read replica
+// (sqldb.DB.Replica).
+type replicaStatus func() (sqldb.ReplicaStatus, bool)
+
+func newMetrics(checkins checkinCounter, outbox outboxStats, replica replicaStatus) *metrics {
 	m := &metrics{reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "anticovid_http_requests_total",
 			Help: "HTTP requests by route pattern and status code."}, []string{"route", "code"}),
@@ -61,6 +73,22 @@ func newMetrics(checkins checkinCounter, outbox outboxStats) *metrics {
 	}
 	if outbox != nil {
 		m.reg.MustRegister(&outboxCollector{src: outbox})
+	}
+	if replica != nil {
+		if _, ok := replica(); ok {
+			gauge := func(name, help string, v func(sqldb.ReplicaStatus) float64) {
+				m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 {
+					st, _ := replica()
+					return v(st)
+				}))
+			}
+			gauge("anticovid_db_replica_lag_seconds", "How far the read replica's data is behind the primary, in seconds (-1: not answering).",
+				func(st sqldb.ReplicaStatus) float64 { return st.Lag })
+			gauge("anticovid_db_replica_up", "1 when the read replica answered its last check.",
+				func(st sqldb.ReplicaStatus) float64 { return b2f(st.Up) })
+			gauge("anticovid_db_replica_in_use", "1 when reads go to the replica; 0 when they fall back on the primary (down or lagging past --db-replica-max-lag).",
+				func(st sqldb.ReplicaStatus) float64 { return b2f(st.InUse) })
+		}
 	}
 	return m
 }

@@ -50,13 +50,25 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	status, _, message := errs.HTTP(err)
-	if status >= 500 {
+	retryAfter(w, status)
+	if status == http.StatusServiceUnavailable {
+		s.log.WarnContext(r.Context(), "page failed: database unavailable", "err", err, "request_id", auth.RequestID(r.Context()))
+	} else if status >= 500 {
 		s.log.ErrorContext(r.Context(), "page failed", "err", err, "request_id", auth.RequestID(r.Context()))
 	}
 	// One language at a time: the safe messages are made in both, the page
 	// shows the reader's.
 	l := langOf(r)
 	s.render(w, r, status, "error", map[string]any{"Status": status, "Message": msg.Local(l, message), "Fields": localFields(l, err)})
+}
+
+// retryAfter tells the client of a 503 (the database out of reach) when to
+// send the request again: the check-in page's queue and API clients wait
+// that long instead of giving up.
+func retryAfter(w http.ResponseWriter, status int) {
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", errs.RetryAfter)
+	}
 }
 
 // localFields are err's per-field messages in lang alone.
@@ -72,7 +84,10 @@ func localFields(lang string, err error) map[string]string {
 // details go to the log only.
 func (s *Server) apiFail(w http.ResponseWriter, r *http.Request, err error) {
 	status, code, msg := errs.HTTP(err)
-	if status >= 500 {
+	retryAfter(w, status)
+	if status == http.StatusServiceUnavailable {
+		s.log.WarnContext(r.Context(), "request failed: database unavailable", "err", err, "request_id", auth.RequestID(r.Context()))
+	} else if status >= 500 {
 		s.log.ErrorContext(r.Context(), "request failed", "err", err, "request_id", auth.RequestID(r.Context()))
 	} else {
 		s.log.DebugContext(r.Context(), "request refused", "err", err)

@@ -139,7 +139,11 @@ func New(d Deps) *Server {
 	if d.Outbox != nil {
 		outbox = d.Outbox
 	}
-	s.metrics = newMetrics(counter, outbox)
+	var replica replicaStatus
+	if d.DB != nil {
+		replica = d.DB.Replica
+	}
+	s.metrics = newMetrics(counter, outbox, replica)
 	if d.Cases != nil && d.Cases.Engine != nil {
 		d.Cases.Engine.OnTrace(s.metrics.trace)
 	}

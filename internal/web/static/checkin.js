@@ -17,7 +17,7 @@
   var en = document.documentElement.lang === "en";
   // The page gives the texts in its language (data-t-*, from the catalog).
   var texts = root.dataset;
-  var T = { saved: texts.tSaved, sending: texts.tSending, in: texts.tIn, out: texts.tOut, as: texts.tAs, fix: texts.tFix };
+  var T = { saved: texts.tSaved, sending: texts.tSending, in: texts.tIn, out: texts.tOut, as: texts.tAs, fix: texts.tFix, unavailable: texts.tUnavailable };
 
   function load(k, d) { try { return JSON.parse(localStorage.getItem(k)) || d; } catch (e) { return d; } }
   function save(k, v) { localStorage.setItem(k, JSON.stringify(v)); }
@@ -62,9 +62,18 @@
     var scan = queue[0];
     return fetch("/api/v1/checkins", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(scan) })
       .then(function (r) {
+        // The server is busy or cannot reach its database: the scan stays
+        // queued and goes again when the answer's Retry-After says (a
+        // PostgreSQL restart takes seconds), else at the next turn.
+        if (r.status === 429 || r.status >= 500) {
+          flushing = false; hold(false);
+          say("warn", r.status === 503 ? T.unavailable : T.saved);
+          var after = parseInt(r.headers.get("Retry-After"), 10);
+          if (after > 0) setTimeout(flush, Math.min(after, 60) * 1000);
+          return;
+        }
         return r.json().then(function (body) {
           var q = load("acv.queue", []).filter(function (s) { return s.id !== scan.id; });
-          if (r.status === 429 || r.status >= 500) { flushing = false; hold(false); say("warn", T.saved); return; }
           save("acv.queue", q);
           flushing = false;
           if (r.ok) {
