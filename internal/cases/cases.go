@@ -60,6 +60,9 @@ type Case struct {
 	IsolationEnd    string    `json:"isolation_end,omitempty"`
 	ConfirmedBy     int64     `json:"confirmed_by,omitempty"`
 	ConfirmedByName string    `json:"confirmed_by_name,omitempty"`
+	// Suspected: an F0 the commune registered that district or province
+	// health has not confirmed yet (traced, its F1s not messaged).
+	Suspected bool `json:"suspected,omitempty"`
 	SourceCaseID    *int64    `json:"source_case_id,omitempty"`
 	CommuneCode     string    `json:"commune_code"`
 	DistrictCode    string    `json:"district_code"`
@@ -153,6 +156,32 @@ func CanTrace(p *auth.Principal) bool {
 	return false
 }
 
+// CanRegister reports whether p may register a case: those who trace, the
+// commune officers whose health station registers suspected cases, and the
+// district officers who confirm them.
+func CanRegister(p *auth.Principal) bool {
+	return CanTrace(p) || p.Can(auth.CommuneOfficer, auth.DistrictOfficer)
+}
+
+// CanConfirm reports whether p confirms a suspected case as F0: the
+// directive gives it to district and province health, not the commune.
+func CanConfirm(p *auth.Principal) bool {
+	if !CanTrace(p) && !p.Can(auth.DistrictOfficer) || NeedsGrant(p) {
+		return false
+	}
+	u, ok := geo.Get(p.Unit)
+	return ok && u.Level != "commune"
+}
+
+// confirmer is what a case records as confirmed_by when p sets it F0:
+// p, or nobody (a suspected case) when p may not confirm.
+func confirmer(p *auth.Principal) (any, string) {
+	if CanConfirm(p) {
+		return p.UserID, p.Username
+	}
+	return nil, ""
+}
+
 // CanFollowUp reports whether p may work a commune's worklist: tracers, and
 // the district and commune officers who go door to door.
 func CanFollowUp(p *auth.Principal) bool {
@@ -172,6 +201,7 @@ func scanCase(row interface{ Scan(...any) error }) (Case, error) {
 	}
 	c.SampleDate, c.OnsetDate, c.IsolationStart, c.IsolationEnd = formatDate(sample), formatDate(onset), formatDate(isoStart), formatDate(isoEnd)
 	c.ConfirmedBy = confirmedBy.Int64
+	c.Suspected = c.Status == F0 && c.ConfirmedBy == 0
 	if source.Valid {
 		c.SourceCaseID = &source.Int64
 	}

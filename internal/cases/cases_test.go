@@ -273,7 +273,7 @@ func TestCreateRefusesBadInputAndSavesNothing(t *testing.T) {
 			{"bad status", provinceTracer, NewCase{Phone: "0900000001", Status: "F9", SampleDate: f.today(1)}, "status"},
 			{"out of jurisdiction", communeTracer, NewCase{Phone: "0900000006", SampleDate: f.today(1)}, ""},
 			{"Hà Nội person for Long An tracer", provinceTracer, NewCase{Phone: "0900000008", SampleDate: f.today(1)}, ""},
-			{"commune officer cannot confirm", communeOfficer, NewCase{Phone: "0900000001", SampleDate: f.today(1)}, ""},
+			{"commune officer registers no F1", communeOfficer, NewCase{Phone: "0900000001", Status: F1}, "status"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				_, err := f.s.Create(ctx, tc.p, tc.in)
@@ -738,4 +738,56 @@ func mustRows(t *testing.T, data []byte) [][]string {
 	defer x.Close()
 	rows, _ := x.GetRows(x.GetSheetList()[0])
 	return rows
+}
+
+// TestSuspectedCase: the commune health station registers a suspected case
+// and its F1s are on the worklist at once, but nobody is messaged until
+// district or province health confirms it; the commune cannot confirm.
+func TestSuspectedCase(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		f := newFixture(t, db)
+		f.standardVisits()
+		ctx := context.Background()
+		district := &auth.Principal{UserID: 4, Username: "benluc", Role: auth.DistrictOfficer, Unit: "803"}
+		c, err := f.s.Create(ctx, communeOfficer, NewCase{Phone: "0900000001", SampleDate: f.today(1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !c.Suspected || c.ConfirmedBy != 0 {
+			t.Fatalf("commune's case: %+v", c)
+		}
+		if n := f.count("SELECT count(*) FROM contacts WHERE case_id = $1 AND level = 'F1'", c.ID); n == 0 {
+			t.Fatal("a suspected case is not traced")
+		}
+		items, err := f.s.Worklist(ctx, communeOfficer, WorkFilter{}, "")
+		if err != nil || len(items) == 0 {
+			t.Fatalf("the commune's worklist: %d %v", len(items), err)
+		}
+		if err := f.s.NotifyPending(ctx, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond)
+		if n := f.count("SELECT count(*) FROM outbox"); n != 0 {
+			t.Fatalf("%d messages for a suspected case", n)
+		}
+		for _, p := range []*auth.Principal{communeOfficer, communeTracer} {
+			if _, err := f.s.Confirm(ctx, p, c.ID); !errors.Is(err, errs.ErrForbidden) {
+				t.Fatalf("%s confirmed: %v", p.Username, err)
+			}
+		}
+		for range 2 { // a repeat changes nothing
+			if c, err = f.s.Confirm(ctx, district, c.ID); err != nil || c.Suspected || c.ConfirmedByName != "benluc" {
+				t.Fatalf("district's confirmation: %+v %v", c, err)
+			}
+		}
+		waitFor(t, func() bool { return f.count("SELECT count(*) FROM outbox") > 0 })
+		if n := f.count("SELECT count(*) FROM case_history WHERE case_id = $1 AND note = 'Xác nhận F0'", c.ID); n != 1 {
+			t.Fatalf("%d confirmations in the history", n)
+		}
+		// A case the district registers itself is confirmed from the start.
+		c2, err := f.s.Create(ctx, district, NewCase{Phone: "0900000006", SampleDate: f.today(1)})
+		if err != nil || c2.Suspected || c2.ConfirmedByName != "benluc" {
+			t.Fatalf("district's own case: %+v %v", c2, err)
+		}
+	})
 }

@@ -270,7 +270,9 @@ func (s *Service) Contacts(ctx context.Context, p *auth.Principal, caseID int64,
 			return ContactsResult{}, fmt.Errorf("contacts: %w", err)
 		}
 		res.New = len(added)
-		s.notifyNew(ctx, c, append(added, proven...))
+		if len(added)+len(proven) > 0 {
+			s.notifyNew(ctx, c)
+		}
 	}
 	// Worklist rows: ids, outcomes, and the F2s.
 	type row struct {
@@ -418,8 +420,8 @@ func (s *Service) venueNames(ctx context.Context, ids map[int64]bool) (map[int64
 // notifyNew messages new F1s of a case through the outbox, at most once per
 // person per exposure (the dedup key names the case and the person), in the
 // background: a busy F0 has thousands of F1s, and the request must not wait.
-func (s *Service) notifyNew(ctx context.Context, c Case, persons []int64) {
-	if s.Outbox == nil || len(persons) == 0 {
+func (s *Service) notifyNew(ctx context.Context, c Case) {
+	if s.Outbox == nil || c.Suspected {
 		return
 	}
 	bg := s.Background
@@ -440,6 +442,15 @@ func (s *Service) notifyNew(ctx context.Context, c Case, persons []int64) {
 // person's message go once.
 func (s *Service) NotifyPending(ctx context.Context, caseID int64) error {
 	if s.Outbox == nil {
+		return nil
+	}
+	// A suspected case's F1s are called from the worklist, not messaged,
+	// until district or province health confirms it.
+	var suspected bool
+	if err := s.DB.R.QueryRowContext(ctx, "SELECT status = $1 AND confirmed_by IS NULL FROM cases WHERE id = $2", F0, caseID).Scan(&suspected); err != nil {
+		return fmt.Errorf("notify: %w", err)
+	}
+	if suspected {
 		return nil
 	}
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT id, person_id, first_shared, venue_id FROM contacts

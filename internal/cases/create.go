@@ -194,10 +194,14 @@ func nullable(v int64) any {
 // are then messaged through the outbox. A person already followed as F1/F2/F3
 // keeps their record, which moves to the new status with its history.
 func (s *Service) Create(ctx context.Context, p *auth.Principal, in NewCase) (Case, error) {
-	if !CanTrace(p) {
+	if !CanRegister(p) {
 		return Case{}, fmt.Errorf("create case: %w", errs.ErrForbidden)
 	}
+	confirmedBy, confirmedByName := confirmer(p)
 	d, f := s.validate(&in)
+	if !CanTrace(p) && in.Status != F0 {
+		f.Add("status", msg.Both("cases.commune_registers_suspected"))
+	}
 	person, found := s.findPerson(ctx, in, f)
 	if len(f) > 0 {
 		return Case{}, fmt.Errorf("create case: %w", f.Err())
@@ -262,14 +266,14 @@ func (s *Service) Create(ctx context.Context, p *auth.Principal, in NewCase) (Ca
 				isolation_start = COALESCE($6, isolation_start), isolation_end = COALESCE($7, isolation_end),
 				confirmed_by = $8, confirmed_by_name = $9, source_case_id = COALESCE(source_case_id, $10), updated_at = $11 WHERE id = $12`,
 				in.Status, nullable(d.sample), nullable(d.onset), in.IsolationKind, in.IsolationPlace, nullable(d.isoStart), nullable(d.isoEnd),
-				p.UserID, p.Username, nullable(source), now, prevID)
+				confirmedBy, confirmedByName, nullable(source), now, prevID)
 		default:
 			prevStatus = ""
 			err = tx.QueryRowContext(ctx, `INSERT INTO cases (person_id, status, sample_date, onset_date, isolation_kind, isolation_place,
 				isolation_start, isolation_end, confirmed_by, confirmed_by_name, source_case_id, commune_code, district_code, province_code, created_at, updated_at)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15) RETURNING id`,
 				person.id, in.Status, nullable(d.sample), nullable(d.onset), in.IsolationKind, in.IsolationPlace, nullable(d.isoStart), nullable(d.isoEnd),
-				p.UserID, p.Username, nullable(source), person.commune, person.district, person.province, now).Scan(&id)
+				confirmedBy, confirmedByName, nullable(source), person.commune, person.district, person.province, now).Scan(&id)
 		}
 		if err != nil {
 			return err
@@ -294,8 +298,45 @@ func (s *Service) Create(ctx context.Context, p *auth.Principal, in NewCase) (Ca
 		return Case{}, fmt.Errorf("create case: %w", err)
 	}
 	if len(newContacts) > 0 {
-		s.notifyNew(ctx, c, newContacts)
+		s.notifyNew(ctx, c)
 	}
+	return c, nil
+}
+
+// Confirm records that district or province health confirmed a suspected
+// case as F0; its proven F1s are messaged from then on. Confirming a
+// confirmed case changes nothing.
+func (s *Service) Confirm(ctx context.Context, p *auth.Principal, id int64) (Case, error) {
+	if !CanConfirm(p) {
+		return Case{}, fmt.Errorf("confirm case: %w", errs.ErrForbidden)
+	}
+	c, err := s.Get(ctx, p, id)
+	if err != nil {
+		return Case{}, err
+	}
+	if c.Status != F0 {
+		return Case{}, fmt.Errorf("confirm case %d: %w", id, &errs.Invalid{Fields: map[string]string{"status": msg.Both("cases.confirm_only_f0")}})
+	}
+	if !c.Suspected {
+		return c, nil
+	}
+	now := s.Now().Unix()
+	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "UPDATE cases SET confirmed_by = $1, confirmed_by_name = $2, updated_at = $3 WHERE id = $4 AND confirmed_by IS NULL",
+			p.UserID, p.Username, now, id); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO case_history (case_id, at, from_status, to_status, user_id, username, note)
+			VALUES ($1, $2, $3, $3, $4, $5, $6)`, id, now, F0, p.UserID, p.Username, msg.T("vi", "cases.confirmed_note"))
+		return err
+	})
+	if err != nil {
+		return Case{}, fmt.Errorf("confirm case %d: %w", id, err)
+	}
+	if c, err = s.Get(ctx, p, id); err != nil {
+		return Case{}, err
+	}
+	s.notifyNew(ctx, c)
 	return c, nil
 }
 
@@ -336,6 +377,12 @@ func (s *Service) SetStatus(ctx context.Context, p *auth.Principal, id int64, st
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, "UPDATE cases SET status = $1, updated_at = $2 WHERE id = $3", status, now, id); err != nil {
 			return err
+		}
+		if status == F0 { // confirmed by whoever may, else suspected
+			by, name := confirmer(p)
+			if _, err := tx.ExecContext(ctx, "UPDATE cases SET confirmed_by = $1, confirmed_by_name = $2 WHERE id = $3", by, name, id); err != nil {
+				return err
+			}
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO case_history (case_id, at, from_status, to_status, user_id, username, note)
 			VALUES ($1, $2, $3, $4, $5, $6, $7)`, id, now, c.Status, status, p.UserID, p.Username, note)

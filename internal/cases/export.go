@@ -159,7 +159,9 @@ func (s *Service) Refresh(ctx context.Context, c Case) error {
 	if err != nil {
 		return err
 	}
-	s.notifyNew(ctx, c, append(added, proven...))
+	if len(added)+len(proven) > 0 {
+		s.notifyNew(ctx, c)
+	}
 	return nil
 }
 

@@ -88,5 +88,15 @@ func init() {
 		"cases.handoff.province":                        {"Chọn một tỉnh/thành phố khác", "Choose another province"},
 		"cases.handoff.title":                           {"DANH SÁCH F1 BÀN GIAO CHO %s", "F1s handed over to %s"},
 		"cases.sms.venue_f0":                            {"[Y tế] Một ca COVID-19 (F0) đã có mặt tại %s từ %s đến %s. Hãy khử khuẩn địa điểm, lập danh sách nhân viên làm việc trong thời gian đó và giữ nguyên dữ liệu quét mã; cơ quan y tế sẽ liên hệ. Hỏi thêm: %s", "[Health] A COVID-19 case (F0) was at %s from %s to %s. Disinfect the venue, list the staff on shift then and keep the venue's check-ins; the health service will contact you. Questions: %s"},
+		"cases.commune_registers_suspected":             {"Trạm y tế xã đăng ký ca nghi nhiễm (F0 chờ huyện hoặc tỉnh xác nhận)", "The commune registers suspected cases (F0 awaiting district or province confirmation)"},
+		"cases.confirm_only_f0":                         {"Chỉ xác nhận được ca F0 nghi nhiễm", "Only a suspected F0 can be confirmed"},
+		"cases.confirmed_note":                          {"Xác nhận F0", "Confirmed F0"},
+		"cases.suspected":                               {"(nghi nhiễm, chờ xác nhận)", "(suspected, awaiting confirmation)"},
+		"cases.suspected.help":                          {"Ca do xã đăng ký là ca nghi nhiễm: F1 được truy vết và đưa vào danh sách theo dõi ngay; tin nhắn cho F1 chỉ gửi khi y tế huyện hoặc tỉnh xác nhận.", "A case the commune registers is suspected: its F1s are traced and listed for calls at once; they are messaged once district or province health confirms it."},
+		"cases.not_confirmed":                           {"Chưa xác nhận", "Not confirmed yet"},
+		"cases.confirm_f0":                              {"Xác nhận F0", "Confirm F0"},
+		"cases.confirm_f0.help":                         {"Trạm y tế xã đăng ký ca này là nghi nhiễm. Xác nhận khi có kết quả xét nghiệm dương tính; F1 đã chứng thực số điện thoại sẽ được nhắn tin.", "The commune registered this case as suspected. Confirm it when the test is positive; F1s with a proven phone are then messaged."},
+		"cases.confirm_f0.ask":                          {"Xác nhận ca này là F0?", "Confirm this case as F0?"},
+		"cases.worklist_of_case":                        {"Theo dõi F1 của ca này", "This case's F1 follow-up"},
 	})
 }

@@ -21,9 +21,11 @@ func (s *Server) routesCases() {
 	s.page("POST /cases", true, s.casesCreate)
 	s.page("GET /cases/{id}", true, s.casePage)
 	s.page("POST /cases/{id}/status", true, s.caseStatusSubmit)
+	s.page("POST /cases/{id}/confirm", true, s.caseConfirmSubmit)
 	s.api("POST", "/api/v1/cases", `Register a case: {"person": {"phone"|"id_number"}, "status": "F0", "sample_date": "YYYY-MM-DD", "onset_date", "isolation_start", "isolation_kind", "source_case_id"}; an F0 is traced at once. 201 {"id", ...}.`, true, s.apiCreateCase)
 	s.api("GET", "/api/v1/cases", "Cases in the caller's jurisdiction (?commune=&status=&limit=&offset=).", true, s.apiCases)
 	s.api("GET", "/api/v1/cases/{id}", "One case with its status history and infectious window.", true, s.apiCase)
+	s.api("POST", "/api/v1/cases/{id}/confirm", "Confirm a suspected case (an F0 a commune registered) as F0: district and province health; its proven F1s are messaged from then on.", true, s.apiCaseConfirm)
 	s.api("POST", "/api/v1/cases/{id}/status", `Change a case's status: {"status": "F0"|"F1"|...|"recovered", "note"}.`, true, s.apiCaseStatus)
 }
 
@@ -155,8 +157,13 @@ func (s *Server) renderCases(w http.ResponseWriter, r *http.Request, status int,
 	if form == nil {
 		form = map[string]string{"sample_date": time.Now().In(hcm).Format("2006-01-02")}
 	}
-	s.render(w, r, status, "cases", map[string]any{"Cases": list, "CanTrace": cases.CanTrace(p), "Form": form, "Errors": fieldErrs,
-		"Statuses": cases.Statuses, "Filter": f, "Worklist": !cases.NeedsGrant(p), "CanRequest": cases.CanRequest(p), "CanDecide": cases.CanDecide(p)})
+	// The commune's health station registers suspected F0s only.
+	statuses := cases.Statuses
+	if !cases.CanTrace(p) {
+		statuses = []string{cases.F0}
+	}
+	s.render(w, r, status, "cases", map[string]any{"Cases": list, "CanTrace": cases.CanTrace(p), "CanRegister": cases.CanRegister(p),
+		"Suspects": !cases.CanConfirm(p), "Form": form, "Errors": fieldErrs, "Statuses": statuses, "Filter": f, "Worklist": !cases.NeedsGrant(p), "CanRequest": cases.CanRequest(p), "CanDecide": cases.CanDecide(p)})
 	return nil
 }
 
@@ -191,7 +198,8 @@ func (s *Server) casePage(w http.ResponseWriter, r *http.Request) error {
 	// Manage: the case is the caller's own to work (status, F2, messages);
 	// a grant from outside the jurisdiction only reads.
 	manage := cases.CanTrace(p) && p.InJurisdiction(d.CommuneCode)
-	data := map[string]any{"Case": d, "CanTrace": cases.CanTrace(p), "Manage": manage, "Personal": acc.Personal(), "Grant": acc.Grant,
+	data := map[string]any{"Case": d, "CanTrace": cases.CanTrace(p), "Manage": manage,
+		"Confirm": d.Suspected && cases.CanConfirm(p) && p.InJurisdiction(d.CommuneCode), "Personal": acc.Personal(), "Grant": acc.Grant,
 		"CanRequest": cases.CanRequest(p) && !acc.Personal(), "MaxDays": cases.MaxGrantDays, "Statuses": cases.Statuses,
 		"Message": r.URL.Query().Get("msg"), "CategoryName": categoryName(lang(w, r)), "Bounds": tracing.DefaultBounds()}
 	// The person: name and phone are personal data, shown by standing or
@@ -271,5 +279,30 @@ func (s *Server) caseStatusSubmit(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	http.Redirect(w, r, fmt.Sprintf("/cases/%d?msg=status", id), http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) caseConfirmSubmit(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if _, err := s.Cases.Confirm(r.Context(), auth.From(r.Context()), id); err != nil {
+		return err
+	}
+	http.Redirect(w, r, fmt.Sprintf("/cases/%d?msg=status", id), http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) apiCaseConfirm(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	c, err := s.Cases.Confirm(r.Context(), auth.From(r.Context()), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c)
 	return nil
 }
