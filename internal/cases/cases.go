@@ -49,26 +49,26 @@ const (
 // Case is one person's record in the registry. Dates are "YYYY-MM-DD" in
 // Asia/Ho_Chi_Minh ("" when unknown).
 type Case struct {
-	ID              int64     `json:"id"`
-	PersonID        int64     `json:"person_id"`
-	Status          string    `json:"status"`
-	SampleDate      string    `json:"sample_date,omitempty"`
-	OnsetDate       string    `json:"onset_date,omitempty"`
-	IsolationKind   string    `json:"isolation_kind,omitempty"`
-	IsolationPlace  string    `json:"isolation_place,omitempty"`
-	IsolationStart  string    `json:"isolation_start,omitempty"`
-	IsolationEnd    string    `json:"isolation_end,omitempty"`
-	ConfirmedBy     int64     `json:"confirmed_by,omitempty"`
-	ConfirmedByName string    `json:"confirmed_by_name,omitempty"`
+	ID              int64  `json:"id"`
+	PersonID        int64  `json:"person_id"`
+	Status          string `json:"status"`
+	SampleDate      string `json:"sample_date,omitempty"`
+	OnsetDate       string `json:"onset_date,omitempty"`
+	IsolationKind   string `json:"isolation_kind,omitempty"`
+	IsolationPlace  string `json:"isolation_place,omitempty"`
+	IsolationStart  string `json:"isolation_start,omitempty"`
+	IsolationEnd    string `json:"isolation_end,omitempty"`
+	ConfirmedBy     int64  `json:"confirmed_by,omitempty"`
+	ConfirmedByName string `json:"confirmed_by_name,omitempty"`
 	// Suspected: an F0 the commune registered that district or province
 	// health has not confirmed yet (traced, its F1s not messaged).
-	Suspected bool `json:"suspected,omitempty"`
-	SourceCaseID    *int64    `json:"source_case_id,omitempty"`
-	CommuneCode     string    `json:"commune_code"`
-	DistrictCode    string    `json:"district_code"`
-	ProvinceCode    string    `json:"province_code"`
-	CreatedAt       time.Time `json:"created_at"`
-	UpdatedAt       time.Time `json:"updated_at"`
+	Suspected    bool      `json:"suspected,omitempty"`
+	SourceCaseID *int64    `json:"source_case_id,omitempty"`
+	CommuneCode  string    `json:"commune_code"`
+	DistrictCode string    `json:"district_code"`
+	ProvinceCode string    `json:"province_code"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
 }
 
 // HistoryEntry is one status change.
