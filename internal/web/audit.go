@@ -11,7 +11,7 @@ import (
 // routesAudit registers the personal-data access log (province administrators).
 func (s *Server) routesAudit() {
 	s.page("GET /audit", true, s.auditPage)
-	s.api("GET", "/api/v1/audit", "The newest entries of the personal-data access log (province admin).", true, s.apiAudit)
+	s.api("GET", "/api/v1/audit", s.apiAudit)
 }
 
 func (s *Server) auditEntries(r *http.Request) ([]auth.AuditEntry, error) {
@@ -39,6 +39,6 @@ func (s *Server) apiAudit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"entries": entries})
+	writeJSON(w, http.StatusOK, auditAnswer{Entries: entries})
 	return nil
 }

@@ -12,9 +12,9 @@ import (
 // routesHome registers the home page and the caller and administrative unit look-ups.
 func (s *Server) routesHome() {
 	s.page("GET /{$}", true, s.home)
-	s.api("GET", "/api/v1/me", "The caller: username, role, unit_code, department.", true, s.apiMe)
-	s.api("GET", "/api/v1/units/{code}", "One administrative unit: code, name, unit, level, parent_code.", false, s.apiUnit)
-	s.api("GET", "/api/v1/units/{code}/children", "The direct children of an administrative unit.", false, s.apiUnitChildren)
+	s.api("GET", "/api/v1/me", s.apiMe)
+	s.api("GET", "/api/v1/units/{code}", s.apiUnit)
+	s.api("GET", "/api/v1/units/{code}/children", s.apiUnitChildren)
 }
 
 func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
@@ -51,6 +51,6 @@ func (s *Server) apiUnitChildren(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"unit": u, "children": geo.Children(u.Code)})
+	writeJSON(w, http.StatusOK, unitChildrenAnswer{Unit: u, Children: geo.Children(u.Code)})
 	return nil
 }
