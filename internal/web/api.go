@@ -71,8 +71,14 @@ const (
 	mediaGeo  media = "application/geo+json"
 )
 
-// files is an answer that is one of several files (the request chooses).
+// files is a body that is one of several files (the request chooses).
 type files []media
+
+// either is a request body of any of several kinds (form, media).
+type either []any
+
+// form is a multipart/form-data request body: the names of its parts.
+type form []string
 
 // route is one registered API operation, in registration order.
 type route struct {

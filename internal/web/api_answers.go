@@ -319,11 +319,10 @@ type createdAnswer struct {
 }
 
 // venueImportErrors is the error of a refused venue import: the one error
-// shape with the faults of each row.
+// shape, with the faults of each row when rows were at fault.
 type venueImportErrors struct {
 	apiError
-	Errors  []venue.RowError `json:"errors"`
-	Created int              `json:"created"`
+	Errors []venue.RowError `json:"errors,omitempty"`
 }
 
 type venuesAnswer struct {

@@ -44,6 +44,12 @@ var noContent = map[int]any{http.StatusNoContent: nil}
 // idempotent answers 201 for a new record and 200 for an id seen before.
 func idempotent(v any) map[int]any { return map[int]any{http.StatusOK: v, http.StatusCreated: v} }
 
+// Uploads that take a file as the body or as the multipart part "file".
+var (
+	venueImportBody = either{form{"file"}, mediaCSV}
+	caseImportBody  = either{form{"file"}, mediaCSV, mediaXLSX}
+)
+
 // apiOps is the route table of the API: every operation under /api/v1, keyed
 // by "METHOD pattern" exactly as its feature file registers it with s.api.
 var apiOps = map[string]apiOp{
@@ -60,7 +66,7 @@ var apiOps = map[string]apiOp{
 	"GET /api/v1/venues/{id}":          {ID: "getVenue", Tag: "venues", Role: roleAny, Resp: ok(venue.Venue{})},
 	"POST /api/v1/venues/{id}/status":  {ID: "setVenueStatus", Tag: "venues", Role: roleOfficers, Body: venueStatusInput{}, Resp: ok(venue.Venue{}), Errs: []int{http.StatusConflict}},
 	"POST /api/v1/venues/{id}/reissue": {ID: "reissueVenueQR", Tag: "venues", Role: roleVenueStaff, Resp: ok(venue.Venue{})},
-	"POST /api/v1/venues/import": {ID: "importVenues", Tag: "venues", Role: roleOfficers, Body: files{"multipart/form-data", mediaCSV},
+	"POST /api/v1/venues/import": {ID: "importVenues", Tag: "venues", Role: roleOfficers, Body: venueImportBody,
 		Resp: map[int]any{http.StatusCreated: createdAnswer{}, http.StatusBadRequest: venueImportErrors{}}},
 	"GET /api/v1/venues/{id}/qr.png":       {ID: "getVenueQRPNG", Tag: "venues", Role: roleVenueStaff, Query: []param{q("size", "integer")}, Resp: ok(mediaPNG)},
 	"GET /api/v1/venues/{id}/qr.svg":       {ID: "getVenueQRSVG", Tag: "venues", Role: roleVenueStaff, Resp: ok(mediaSVG)},
@@ -90,7 +96,7 @@ var apiOps = map[string]apiOp{
 	"GET /api/v1/cases/{id}":                {ID: "getCase", Tag: "cases", Role: roleTracers, Resp: ok(caseDetail{})},
 	"POST /api/v1/cases/{id}/status":        {ID: "setCaseStatus", Tag: "cases", Role: roleTracers, Body: caseStatusInput{}, Resp: ok(cases.Case{}), Errs: []int{http.StatusConflict}},
 	"GET /api/v1/cases/{id}/chain":          {ID: "getCaseChain", Tag: "cases", Role: roleTracers, Resp: ok(cases.Chain{})},
-	"POST /api/v1/case-imports":             {ID: "previewCaseImport", Tag: "cases", Role: roleTracers, Query: []param{q("filename", "string")}, Body: files{mediaCSV, mediaXLSX, "multipart/form-data"}, Resp: ok(cases.Import{})},
+	"POST /api/v1/case-imports":             {ID: "previewCaseImport", Tag: "cases", Role: roleTracers, Query: []param{q("filename", "string")}, Body: caseImportBody, Resp: ok(cases.Import{})},
 	"POST /api/v1/case-imports/{id}/commit": {ID: "commitCaseImport", Tag: "cases", Role: roleTracers, Body: importDecisionsInput{}, Resp: ok(cases.Import{}), Errs: []int{http.StatusConflict}},
 
 	// Contact tracing.
@@ -196,7 +202,7 @@ var apiOps = map[string]apiOp{
 
 	// Communication and the press.
 	"GET /api/v1/press/materials":                    {ID: "listPressMaterials", Tag: "press", Role: roleAny, Resp: ok(materialsAnswer{})},
-	"POST /api/v1/press/materials":                   {ID: "uploadPressMaterial", Tag: "press", Role: roleICT, Body: media("multipart/form-data"), Resp: created(press.Material{})},
+	"POST /api/v1/press/materials":                   {ID: "uploadPressMaterial", Tag: "press", Role: roleICT, Body: form{"title", "kind", "description", "file"}, Resp: created(press.Material{})},
 	"GET /api/v1/press/materials/{id}":               {ID: "getPressMaterial", Tag: "press", Role: roleAny, Resp: ok(materialAnswer{})},
 	"DELETE /api/v1/press/materials/{id}":            {ID: "removePressMaterial", Tag: "press", Role: roleICT, Resp: noContent},
 	"GET /api/v1/press/materials/{id}/file":          {ID: "downloadPressMaterial", Tag: "press", Role: roleAny, Resp: ok(mediaAny)},

@@ -54,7 +54,7 @@ func newBTEnv(t *testing.T, db *sqldb.DB) *btEnv {
 		Checkins: e.scans, Keys: e.keys, Outbox: e.outbox, OTP: e.otp, Cases: e.cases, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Bluezone: bz, Exposure: en, Adoption: adoption.NewService(db, bz), Declarations: e.decl})
 	e.srv.Close()
-	e.srv = httptest.NewServer(s)
+	e.srv = httptest.NewServer(contract(t, s))
 	t.Cleanup(e.srv.Close)
 	return &btEnv{env: e, bz: bz, en: en}
 }

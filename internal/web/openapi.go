@@ -15,6 +15,7 @@ import (
 
 	"github.com/invopop/jsonschema"
 
+	"anticovid/internal/dashboard"
 	"anticovid/internal/msg"
 )
 
@@ -140,7 +141,9 @@ func (g *schemaGen) operation(rt route) map[string]any {
 		responses[strconv.Itoa(status)] = g.answer(status, v)
 	}
 	for _, status := range errorStatuses(rt) {
-		responses[strconv.Itoa(status)] = map[string]any{"$ref": "#/components/responses/Error"}
+		if _, own := responses[strconv.Itoa(status)]; !own { // an error with more than the one shape (venue import)
+			responses[strconv.Itoa(status)] = map[string]any{"$ref": "#/components/responses/Error"}
+		}
 	}
 	out["responses"] = responses
 	return out
@@ -157,7 +160,8 @@ func paramSchema(typ string) map[string]any {
 }
 
 // errorStatuses are the error answers an operation can give: 500 always;
-// 400 when it reads a body, a query or a path; 404 with a path parameter;
+// 400 when it reads a body, a query or a path; 404 when the path or the
+// body names a record;
 // 413 with a body (the body limit); 401 and 403 when it needs a login; 403
 // for every write (cross-origin protection); and the operation's own.
 func errorStatuses(rt route) []int {
@@ -167,7 +171,7 @@ func errorStatuses(rt route) []int {
 	if op.Body != nil || len(op.Query) > 0 || hasPath {
 		set[http.StatusBadRequest] = true
 	}
-	if hasPath {
+	if hasPath || op.Body != nil { // the path or the body names a record
 		set[http.StatusNotFound] = true
 	}
 	if op.Body != nil {
@@ -192,22 +196,35 @@ func errorStatuses(rt route) []int {
 
 func (g *schemaGen) requestContent(op apiOp) map[string]any {
 	switch b := op.Body.(type) {
-	case media:
-		return fileContent(b)
+	case either:
+		c := map[string]any{}
+		for _, alt := range b {
+			o := op
+			o.Body = alt
+			for k, v := range g.requestContent(o) {
+				c[k] = v
+			}
+		}
+		return c
+	case form:
+		props := map[string]any{}
+		for _, p := range b {
+			props[p] = map[string]any{"type": "string"}
+		}
+		return map[string]any{"multipart/form-data": map[string]any{"schema": map[string]any{"type": "object", "properties": props}}}
 	case files:
 		c := map[string]any{}
 		for _, m := range b {
 			c[string(m)] = fileContent(m)[string(m)]
 		}
 		return c
+	case media:
+		return fileContent(b)
 	}
 	return map[string]any{"application/json": map[string]any{"schema": g.request(reflect.TypeOf(op.Body), op.Strict)}}
 }
 
 func fileContent(m media) map[string]any {
-	if m == "multipart/form-data" {
-		return map[string]any{string(m): map[string]any{"schema": map[string]any{"type": "object"}}}
-	}
 	return map[string]any{string(m): map[string]any{"schema": map[string]any{"type": "string", "contentMediaType": string(m)}}}
 }
 
@@ -231,7 +248,7 @@ func (g *schemaGen) answer(status int, v any) map[string]any {
 
 // response is the schema of an answer of type t.
 func (g *schemaGen) response(t reflect.Type) map[string]any {
-	r := &jsonschema.Reflector{Namer: schemaName(""), Anonymous: true}
+	r := &jsonschema.Reflector{Namer: schemaName(""), Anonymous: true, Mapper: marshalerSchema}
 	return g.reflect(r, t, "")
 }
 
@@ -243,7 +260,7 @@ func (g *schemaGen) request(t reflect.Type, strict bool) map[string]any {
 	if strict {
 		suffix = "StrictRequest"
 	}
-	r := &jsonschema.Reflector{Namer: schemaName(suffix), Anonymous: true, RequiredFromJSONSchemaTags: true, AllowAdditionalProperties: !strict}
+	r := &jsonschema.Reflector{Namer: schemaName(suffix), Anonymous: true, RequiredFromJSONSchemaTags: true, AllowAdditionalProperties: !strict, Mapper: marshalerSchema}
 	return g.reflect(r, t, suffix)
 }
 
@@ -274,6 +291,15 @@ func (g *schemaGen) reflect(r *jsonschema.Reflector, t reflect.Type, suffix stri
 	}
 	g.nullable(t, root)
 	return root
+}
+
+// marshalerSchema is the schema of the types that encode themselves
+// (json.Marshaler), which reflection cannot see through.
+func marshalerSchema(t reflect.Type) *jsonschema.Schema {
+	if t == reflect.TypeFor[dashboard.Shown]() { // a count, or null when hidden
+		return &jsonschema.Schema{OneOf: []*jsonschema.Schema{{Type: "integer"}, {Type: "null"}}}
+	}
+	return nil
 }
 
 // schemaName names the schema of a named Go type: its name, after its
