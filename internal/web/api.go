@@ -26,6 +26,8 @@ type apiOp struct {
 	// Body is the request: a value of the Go type the handler decodes, a
 	// media (file upload), or nil when the operation takes none.
 	Body any
+	// OptionalBody: the handler reads a body only when one is sent.
+	OptionalBody bool
 	// Strict marks bodies decoded with decodeStrict: unknown fields refused.
 	Strict bool
 	// Resp maps each success status to a value of the Go type the handler

@@ -97,14 +97,14 @@ var apiOps = map[string]apiOp{
 	"POST /api/v1/cases/{id}/status":        {ID: "setCaseStatus", Tag: "cases", Role: roleTracers, Body: caseStatusInput{}, Resp: ok(cases.Case{}), Errs: []int{http.StatusConflict}},
 	"GET /api/v1/cases/{id}/chain":          {ID: "getCaseChain", Tag: "cases", Role: roleTracers, Resp: ok(cases.Chain{})},
 	"POST /api/v1/case-imports":             {ID: "previewCaseImport", Tag: "cases", Role: roleTracers, Query: []param{q("filename", "string")}, Body: caseImportBody, Resp: ok(cases.Import{})},
-	"POST /api/v1/case-imports/{id}/commit": {ID: "commitCaseImport", Tag: "cases", Role: roleTracers, Body: importDecisionsInput{}, Resp: ok(cases.Import{}), Errs: []int{http.StatusConflict}},
+	"POST /api/v1/case-imports/{id}/commit": {ID: "commitCaseImport", Tag: "cases", Role: roleTracers, Body: importDecisionsInput{}, OptionalBody: true, Resp: ok(cases.Import{}), Errs: []int{http.StatusConflict}},
 
 	// Contact tracing.
 	"GET /api/v1/cases/{id}/contacts":                {ID: "listCaseContacts", Tag: "tracing", Role: roleTracers, Query: append([]param{q("evidence", "string")}, paging...), Resp: ok(caseContactsAnswer{})},
 	"POST /api/v1/cases/{id}/contacts/export":        {ID: "exportCaseContacts", Tag: "tracing", Role: roleTracers, Body: exportRequest{}, Resp: ok(files{mediaXLSX, mediaPDF, mediaCSV})},
 	"GET /api/v1/cases/{id}/exposure-venues":         {ID: "listCaseExposureVenues", Tag: "tracing", Role: roleTracers, Resp: ok(exposureVenuesAnswer{})},
 	"POST /api/v1/cases/{id}/exposure-venues/notify": {ID: "notifyExposureVenueVisitors", Tag: "tracing", Role: roleTracers, Resp: ok(queuedAnswer{})},
-	"POST /api/v1/cases/{id}/f2":                     {ID: "startF2Expansion", Tag: "tracing", Role: roleTracers, Body: boundsInput{}, Resp: map[int]any{http.StatusAccepted: tracing.Job{}}, Errs: []int{http.StatusConflict}},
+	"POST /api/v1/cases/{id}/f2":                     {ID: "startF2Expansion", Tag: "tracing", Role: roleTracers, Body: boundsInput{}, OptionalBody: true, Resp: map[int]any{http.StatusAccepted: tracing.Job{}}, Errs: []int{http.StatusConflict}},
 	"GET /api/v1/cases/{id}/f2":                      {ID: "getF2Expansion", Tag: "tracing", Role: roleTracers, Resp: ok(tracing.Job{})},
 	"GET /api/v1/exposure-venues":                    {ID: "listPublicExposureVenues", Tag: "tracing", Role: rolePublic, Query: []param{q("days", "integer")}, Resp: ok(publicExposuresAnswer{})},
 	"GET /api/v1/worklist":                           {ID: "listWorklist", Tag: "tracing", Role: roleTracers, Query: append([]param{q("commune", "string"), q("state", "string"), q("case", "integer")}, paging...), Resp: ok(worklistAnswer{})},
@@ -117,9 +117,9 @@ var apiOps = map[string]apiOp{
 	"POST /api/v1/access-requests":              {ID: "requestAccess", Tag: "grants", Role: roleTracers, Body: cases.GrantRequest{}, Resp: created(cases.Grant{})},
 	"GET /api/v1/access-requests":               {ID: "listAccessRequests", Tag: "grants", Role: roleAny, Resp: ok(grantsAnswer{})},
 	"GET /api/v1/access-requests/{id}":          {ID: "getAccessRequest", Tag: "grants", Role: roleAny, Resp: ok(cases.Grant{})},
-	"POST /api/v1/access-requests/{id}/approve": {ID: "approveAccessRequest", Tag: "grants", Role: roleAdmin, Body: reasonInput{}, Resp: ok(cases.Grant{}), Errs: []int{http.StatusConflict}},
-	"POST /api/v1/access-requests/{id}/refuse":  {ID: "refuseAccessRequest", Tag: "grants", Role: roleAdmin, Body: reasonInput{}, Resp: ok(cases.Grant{}), Errs: []int{http.StatusConflict}},
-	"POST /api/v1/access-requests/{id}/revoke":  {ID: "revokeAccessRequest", Tag: "grants", Role: roleAdmin, Body: reasonInput{}, Resp: ok(cases.Grant{}), Errs: []int{http.StatusConflict}},
+	"POST /api/v1/access-requests/{id}/approve": {ID: "approveAccessRequest", Tag: "grants", Role: roleAdmin, Body: reasonInput{}, OptionalBody: true, Resp: ok(cases.Grant{}), Errs: []int{http.StatusConflict}},
+	"POST /api/v1/access-requests/{id}/refuse":  {ID: "refuseAccessRequest", Tag: "grants", Role: roleAdmin, Body: reasonInput{}, OptionalBody: true, Resp: ok(cases.Grant{}), Errs: []int{http.StatusConflict}},
+	"POST /api/v1/access-requests/{id}/revoke":  {ID: "revokeAccessRequest", Tag: "grants", Role: roleAdmin, Body: reasonInput{}, OptionalBody: true, Resp: ok(cases.Grant{}), Errs: []int{http.StatusConflict}},
 	"GET /api/v1/access-requests/{id}/visitors": {ID: "listGrantVisitors", Tag: "grants", Role: roleAny, Query: []param{q("venue", "integer"), q("day", "string")}, Resp: ok(visitorsAnswer{})},
 
 	// Bluetooth tracing (Bluezone).
@@ -209,7 +209,7 @@ var apiOps = map[string]apiOp{
 	"POST /api/v1/press/materials/{id}/uses":         {ID: "markPressMaterialUse", Tag: "press", Role: "commune_officer", Body: press.UseInput{}, Resp: created(press.Use{})},
 	"DELETE /api/v1/press/materials/{id}/uses/{use}": {ID: "unmarkPressMaterialUse", Tag: "press", Role: "commune_officer", Resp: noContent},
 	"GET /api/v1/press/releases":                     {ID: "listPressReleases", Tag: "press", Role: roleICT, Resp: ok(releasesAnswer{})},
-	"POST /api/v1/press/releases":                    {ID: "draftPressRelease", Tag: "press", Role: roleICT, Body: refreshInput{}, Resp: ok(press.Release{})},
+	"POST /api/v1/press/releases":                    {ID: "draftPressRelease", Tag: "press", Role: roleICT, Body: refreshInput{}, OptionalBody: true, Resp: ok(press.Release{})},
 	"GET /api/v1/press/releases/{week}":              {ID: "getPressRelease", Tag: "press", Role: rolePublic, Resp: ok(press.Release{})},
 	"PUT /api/v1/press/releases/{week}":              {ID: "editPressRelease", Tag: "press", Role: roleICT, Body: press.Edit{}, Resp: ok(press.Release{}), Errs: []int{http.StatusConflict}},
 	"POST /api/v1/press/releases/{week}/publish":     {ID: "publishPressRelease", Tag: "press", Role: roleICT, Resp: ok(press.Release{}), Errs: []int{http.StatusConflict}},

@@ -134,7 +134,7 @@ func (g *schemaGen) operation(rt route) map[string]any {
 		out["parameters"] = params
 	}
 	if op.Body != nil {
-		out["requestBody"] = map[string]any{"required": true, "content": g.requestContent(op)}
+		out["requestBody"] = map[string]any{"required": !op.OptionalBody, "content": g.requestContent(op)}
 	}
 	responses := map[string]any{}
 	for status, v := range op.Resp {
@@ -317,6 +317,9 @@ func schemaName(suffix string) func(reflect.Type) string {
 		pkg := t.PkgPath()[strings.LastIndexByte(t.PkgPath(), '/')+1:]
 		if pkg != "web" && !strings.HasPrefix(strings.ToLower(name), strings.TrimSuffix(pkg, "s")) {
 			name = upperFirst(pkg) + upperFirst(name)
+		}
+		if strings.HasSuffix(name, "Request") {
+			return upperFirst(name) // a request type already; were it also an answer, the two would collide and panic
 		}
 		return upperFirst(name) + suffix
 	}
