@@ -66,6 +66,27 @@ func (e CallInputRequestOutcome) Valid() bool {
 	}
 }
 
+// Defines values for ExportRequestFormat.
+const (
+	Csv  ExportRequestFormat = "csv"
+	Pdf  ExportRequestFormat = "pdf"
+	Xlsx ExportRequestFormat = "xlsx"
+)
+
+// Valid indicates whether the value is a known member of the ExportRequestFormat enum.
+func (e ExportRequestFormat) Valid() bool {
+	switch e {
+	case Csv:
+		return true
+	case Pdf:
+		return true
+	case Xlsx:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PhoneCodeInputRequestPurpose.
 const (
 	BzRegister   PhoneCodeInputRequestPurpose = "bz_register"
@@ -1129,11 +1150,14 @@ type ExpiresAnswer struct {
 
 // ExportRequest defines model for ExportRequest.
 type ExportRequest struct {
-	Commune *string `json:"commune,omitempty"`
-	Format  *string `json:"format,omitempty"`
-	Purpose *string `json:"purpose,omitempty"`
-	State   *string `json:"state,omitempty"`
+	Commune *string             `json:"commune,omitempty"`
+	Format  ExportRequestFormat `json:"format"`
+	Purpose string              `json:"purpose"`
+	State   *string             `json:"state,omitempty"`
 }
+
+// ExportRequestFormat defines model for ExportRequest.Format.
+type ExportRequestFormat string
 
 // ExposurePublicKeyInfo defines model for ExposurePublicKeyInfo.
 type ExposurePublicKeyInfo struct {
@@ -19031,6 +19055,8 @@ type ReportMeetingAttendanceResponse struct {
 	JSON403 *Error
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *Error
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Error
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *Error
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -19055,6 +19081,11 @@ func (r ReportMeetingAttendanceResponse) GetJSON403() *Error {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r ReportMeetingAttendanceResponse) GetJSON404() *Error {
 	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ReportMeetingAttendanceResponse) GetJSON409() *Error {
+	return r.JSON409
 }
 
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
@@ -29831,6 +29862,13 @@ func ParseReportMeetingAttendanceResponse(rsp *http.Response) (*ReportMeetingAtt
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest Error

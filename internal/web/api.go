@@ -69,7 +69,6 @@ const (
 	mediaSVG  media = "image/svg+xml"
 	mediaZIP  media = "application/zip"
 	mediaSSE  media = "text/event-stream"
-	mediaAny  media = "application/octet-stream"
 	mediaGeo  media = "application/geo+json"
 )
 

@@ -50,6 +50,11 @@ var (
 	caseImportBody  = either{form{"file"}, mediaCSV, mediaXLSX}
 )
 
+// pressFiles are the media types the materials library accepts (press's
+// sniffed allow-list), as a download answers them.
+var pressFiles = files{mediaPDF, mediaPNG, "image/jpeg", "audio/mpeg", "audio/mp4", "video/mp4",
+	"application/vnd.openxmlformats-officedocument.wordprocessingml.document", "text/plain"}
+
 // apiOps is the route table of the API: every operation under /api/v1, keyed
 // by "METHOD pattern" exactly as its feature file registers it with s.api.
 var apiOps = map[string]apiOp{
@@ -198,14 +203,14 @@ var apiOps = map[string]apiOp{
 	"PUT /api/v1/meetings/{id}/minutes":           {ID: "setMeetingMinutes", Tag: "meetings", Role: roleOrganiser, Body: minutesInput{}, Resp: noContent},
 	"PUT /api/v1/meetings/contact":                {ID: "setMeetingContact", Tag: "meetings", Role: roleAny, Body: meeting.Contact{}, Resp: ok(meeting.Contact{})},
 	"POST /api/v1/meetings/webhook": {ID: "reportMeetingAttendance", Tag: "meetings", Role: rolePublic, Headers: []param{{Name: "X-Timestamp", Type: "string", Required: true}, {Name: "X-Signature", Type: "string", Required: true}},
-		Body: jsonObject{}, Resp: noContent, Errs: []int{http.StatusUnauthorized}},
+		Body: jsonObject{}, Resp: noContent, Errs: []int{http.StatusUnauthorized, http.StatusConflict}},
 
 	// Communication and the press.
 	"GET /api/v1/press/materials":                    {ID: "listPressMaterials", Tag: "press", Role: roleAny, Resp: ok(materialsAnswer{})},
 	"POST /api/v1/press/materials":                   {ID: "uploadPressMaterial", Tag: "press", Role: roleICT, Body: form{"title", "kind", "description", "file"}, Resp: created(press.Material{})},
 	"GET /api/v1/press/materials/{id}":               {ID: "getPressMaterial", Tag: "press", Role: roleAny, Resp: ok(materialAnswer{})},
 	"DELETE /api/v1/press/materials/{id}":            {ID: "removePressMaterial", Tag: "press", Role: roleICT, Resp: noContent},
-	"GET /api/v1/press/materials/{id}/file":          {ID: "downloadPressMaterial", Tag: "press", Role: roleAny, Resp: ok(mediaAny)},
+	"GET /api/v1/press/materials/{id}/file":          {ID: "downloadPressMaterial", Tag: "press", Role: roleAny, Resp: ok(pressFiles)},
 	"POST /api/v1/press/materials/{id}/uses":         {ID: "markPressMaterialUse", Tag: "press", Role: "commune_officer", Body: press.UseInput{}, Resp: created(press.Use{})},
 	"DELETE /api/v1/press/materials/{id}/uses/{use}": {ID: "unmarkPressMaterialUse", Tag: "press", Role: "commune_officer", Resp: noContent},
 	"GET /api/v1/press/releases":                     {ID: "listPressReleases", Tag: "press", Role: roleICT, Resp: ok(releasesAnswer{})},

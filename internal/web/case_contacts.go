@@ -60,8 +60,8 @@ func (s *Server) apiCaseContacts(w http.ResponseWriter, r *http.Request) error {
 
 // exportRequest is the JSON of an export.
 type exportRequest struct {
-	Format  string `json:"format"`
-	Purpose string `json:"purpose"`
+	Format  string `json:"format" jsonschema:"required,enum=xlsx,enum=pdf,enum=csv"`
+	Purpose string `json:"purpose" jsonschema:"required"`
 	Commune string `json:"commune"`
 	State   string `json:"state"`
 }

@@ -3,10 +3,15 @@ package web
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -119,5 +124,40 @@ func TestGeneratedClientUpToDate(t *testing.T) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Error("internal/apiclient/client.gen.go is not what the document generates: run go generate ./internal/apiclient")
+	}
+}
+
+// TestExportsAsCSV: a case's contacts and a worklist come as CSV too (UTF-8
+// with a byte order mark), beside XLSX and PDF, as the document says.
+func TestExportsAsCSV(t *testing.T) {
+	e := newEnv(t, storetest.SQLite(t))
+	f := newTraceFixture(t, e)
+	code, body := e.do("POST", "/api/v1/cases", "admin", map[string]any{"person": map[string]string{"phone": "0911000001"}, "status": "F0", "sample_date": day(f.now, 1)})
+	if code != 201 {
+		t.Fatalf("case: %d %s", code, body)
+	}
+	var c struct {
+		ID int64 `json:"id"`
+	}
+	json.Unmarshal([]byte(body), &c)
+	for _, path := range []string{fmt.Sprintf("/api/v1/cases/%d/contacts/export", c.ID), "/api/v1/worklist/export"} {
+		b, _ := json.Marshal(map[string]string{"format": "csv", "purpose": "Gửi Công an tỉnh", "state": "all"})
+		req, _ := http.NewRequest("POST", e.srv.URL+path, bytes.NewReader(b))
+		req.Header.Set("Authorization", "Bearer "+e.tokens["admin"])
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/csv; charset=utf-8" || !strings.HasSuffix(resp.Header.Get("Content-Disposition"), `.csv"`) {
+			t.Fatalf("%s: %d %s %s", path, resp.StatusCode, resp.Header, got)
+		}
+		data, ok := bytes.CutPrefix(got, []byte("\ufeff"))
+		rows, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
+		if !ok || err != nil || len(rows) < 2 || rows[0][1] != "Họ và tên" || !strings.Contains(string(data), "0911000002") {
+			t.Errorf("%s: %v %q", path, err, got)
+		}
 	}
 }

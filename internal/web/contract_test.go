@@ -36,7 +36,7 @@ var contractDoc struct {
 func contractRouter() (routers.Router, error) {
 	contractDoc.once.Do(func() {
 		// Files are checked as opaque bodies: their media type is the contract.
-		for _, m := range []media{mediaPDF, mediaXLSX, mediaCSV, mediaPNG, mediaSVG, mediaZIP, mediaSSE, mediaGeo, "text/calendar"} {
+		for _, m := range append(files{mediaPDF, mediaXLSX, mediaCSV, mediaPNG, mediaSVG, mediaZIP, mediaSSE, mediaGeo}, pressFiles...) {
 			openapi3filter.RegisterBodyDecoder(string(m), openapi3filter.FileBodyDecoder)
 		}
 		doc, err := openapi3.NewLoader().LoadFromData(everyService().openAPIDocument())
@@ -96,7 +96,10 @@ func contract(t testing.TB, h http.Handler) http.Handler {
 		out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: status, Header: w.Header(),
 			Options: in.Options}
 		answer := tee.body.Bytes()
-		if w.Header().Get("Content-Encoding") == "gzip" && len(answer) > 0 {
+		if tee.cut {
+			out.Options = &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, IncludeResponseStatus: true, ExcludeResponseBody: true}
+		}
+		if !tee.cut && w.Header().Get("Content-Encoding") == "gzip" && len(answer) > 0 {
 			zr, err := gzip.NewReader(bytes.NewReader(answer))
 			if err == nil {
 				answer, err = io.ReadAll(zr)
@@ -119,7 +122,12 @@ type teeWriter struct {
 	http.ResponseWriter
 	status int
 	body   bytes.Buffer
+	cut    bool // longer than maxChecked, or the client left: only status and headers are checked
 }
+
+// maxChecked is the longest answer body the contract reads (a commune's
+// posters are larger: files are opaque to the check anyway).
+const maxChecked = 16 << 20
 
 func (w *teeWriter) WriteHeader(code int) {
 	if w.status == 0 {
@@ -132,10 +140,16 @@ func (w *teeWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
-	if w.body.Len() < 8<<20 {
+	if w.body.Len()+len(b) <= maxChecked {
 		w.body.Write(b)
+	} else {
+		w.cut = true
 	}
-	return w.ResponseWriter.Write(b)
+	n, err := w.ResponseWriter.Write(b)
+	if err != nil { // the client went away: what it got was cut short
+		w.cut = true
+	}
+	return n, err
 }
 
 func (w *teeWriter) code() int {
