@@ -18,6 +18,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
+	"github.com/klauspost/compress/zstd"
 )
 
 // The contract: every test server of this package is wrapped by contract,
@@ -99,13 +100,9 @@ func contract(t testing.TB, h http.Handler) http.Handler {
 		if tee.cut {
 			out.Options = &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, IncludeResponseStatus: true, ExcludeResponseBody: true}
 		}
-		if !tee.cut && w.Header().Get("Content-Encoding") == "gzip" && len(answer) > 0 {
-			zr, err := gzip.NewReader(bytes.NewReader(answer))
-			if err == nil {
-				answer, err = io.ReadAll(zr)
-			}
-			if err != nil {
-				t.Errorf("contract: %s: gzip: %v", where, err)
+		if enc := w.Header().Get("Content-Encoding"); !tee.cut && enc != "" && len(answer) > 0 {
+			if answer, err = decompress(enc, answer); err != nil {
+				t.Errorf("contract: %s: %s: %v", where, enc, err)
 				return
 			}
 		}
@@ -114,6 +111,27 @@ func contract(t testing.TB, h http.Handler) http.Handler {
 			t.Errorf("contract: %s: the answer is not what the document says: %v\nbody: %.600s", where, err, answer)
 		}
 	})
+}
+
+// decompress undoes the server's compression (gzip for most clients, zstd
+// for Chromium).
+func decompress(enc string, b []byte) ([]byte, error) {
+	switch enc {
+	case "gzip":
+		zr, err := gzip.NewReader(bytes.NewReader(b))
+		if err != nil {
+			return nil, err
+		}
+		return io.ReadAll(zr)
+	case "zstd":
+		zr, err := zstd.NewReader(bytes.NewReader(b))
+		if err != nil {
+			return nil, err
+		}
+		defer zr.Close()
+		return io.ReadAll(zr)
+	}
+	return nil, fmt.Errorf("unknown content encoding %q", enc)
 }
 
 // teeWriter passes an answer through as it is written (server-sent events

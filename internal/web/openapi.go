@@ -134,7 +134,11 @@ func (g *schemaGen) operation(rt route) map[string]any {
 		out["parameters"] = params
 	}
 	if op.Body != nil {
-		out["requestBody"] = map[string]any{"required": !op.OptionalBody, "content": g.requestContent(op)}
+		content := g.requestContent(op)
+		if ex, ok := apiExamples[op.ID]; ok {
+			content["application/json"].(map[string]any)["example"] = ex()
+		}
+		out["requestBody"] = map[string]any{"required": !op.OptionalBody, "content": content}
 	}
 	responses := map[string]any{}
 	for status, v := range op.Resp {
