@@ -5,10 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -104,4 +107,16 @@ func TestOpenAPIValid(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestUndeclaredRoutePanics: an API route without its contract in the route
+// table stops the server at start, so it can never be served undocumented.
+func TestUndeclaredRoutePanics(t *testing.T) {
+	s := &Server{mux: &routeMux{ServeMux: http.NewServeMux()}}
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "no entry in the route table") {
+			t.Fatalf("registering an undeclared route: %v", r)
+		}
+	}()
+	s.api("GET", "/api/v1/undeclared", func(http.ResponseWriter, *http.Request) error { return nil })
 }
