@@ -3,12 +3,14 @@ package cases
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -486,6 +488,31 @@ func TestWorklistCallsAndExports(t *testing.T) {
 		if n := f.count("SELECT count(*) FROM audit_log WHERE action = 'export' AND purpose = 'Gửi Trạm Y tế xã Thạnh Lợi'"); n != 1 {
 			t.Errorf("export audit rows %d", n)
 		}
+		// CSV for other systems: UTF-8 with a byte order mark, the header
+		// row first, one row per contact, through the formula-safe writer.
+		buf.Reset()
+		name, err = f.s.ExportContacts(ctx, provinceTracer, c.ID, FormatCSV, "Gửi Công an tỉnh", &buf)
+		if err != nil || name != fmt.Sprintf("tiep-xuc-ca-%d.csv", c.ID) {
+			t.Fatalf("csv export %s: %v", name, err)
+		}
+		body, ok := bytes.CutPrefix(buf.Bytes(), []byte("\ufeff"))
+		if !ok {
+			t.Fatal("CSV without a UTF-8 byte order mark")
+		}
+		rows, err := csv.NewReader(bytes.NewReader(body)).ReadAll()
+		if err != nil || len(rows) < 3 || !slices.Equal(rows[0], exportHeader) {
+			t.Fatalf("CSV rows %q: %v", rows, err)
+		}
+		if !strings.Contains(string(body), "Trần Thị Bình") || !strings.Contains(string(body), "0900000002") {
+			t.Errorf("CSV lacks a contact:\n%s", body)
+		}
+		buf.Reset()
+		if _, err := f.s.ExportWorklist(ctx, communeOfficer, WorkFilter{State: "all"}, FormatCSV, "Danh sách gửi trạm y tế", &buf); err != nil || !bytes.HasPrefix(buf.Bytes(), []byte("\ufeff")) {
+			t.Fatalf("worklist CSV: %v", err)
+		}
+		if strings.Contains(buf.String(), "Lê Văn Cường") {
+			t.Error("the commune's CSV lists a contact of another commune")
+		}
 		buf.Reset()
 		if _, err := f.s.ExportWorklist(ctx, communeOfficer, WorkFilter{State: "all"}, FormatPDF, "Danh sách đi xác minh tại nhà", &buf); err != nil {
 			t.Fatal(err)
@@ -727,6 +754,30 @@ func TestXLSXExportQuotesFormulas(t *testing.T) {
 	}
 	if !strings.Contains(b.String(), "PK") || !strings.Contains(fmt.Sprint(mustRows(t, b.Bytes())), `'=HYPERLINK`) {
 		t.Error("the name is not kept behind a quote")
+	}
+}
+
+// TestCSVExportQuotesFormulas: the CSV of contacts goes through the same
+// formula-safe writer as every CSV the system makes.
+func TestCSVExportQuotesFormulas(t *testing.T) {
+	items := []WorkItem{
+		{Name: `=HYPERLINK("http://evil.example","Bấm vào")`, Phone: "+84900000001", Level: "F1", VenueName: "-1+2", Source: "qr", CommuneCode: "27991"},
+		{Name: "@SUM(A1:A9)", Phone: "\t=1+1", Level: "F1", VenueName: "\r=cmd|' /C calc'!A0", Source: "qr", CommuneCode: "27991"},
+	}
+	var b bytes.Buffer
+	if err := writeCSV(&b, items); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(b.Bytes(), []byte("\ufeff")))).ReadAll()
+	if err != nil || len(rows) != 3 {
+		t.Fatalf("rows %q: %v", rows, err)
+	}
+	for _, row := range rows {
+		for _, cell := range row {
+			if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+				t.Errorf("cell %q would be read as a formula", cell)
+			}
+		}
 	}
 }
 

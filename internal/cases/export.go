@@ -24,6 +24,9 @@ import (
 const (
 	FormatXLSX = "xlsx"
 	FormatPDF  = "pdf"
+	// FormatCSV is UTF-8 with a byte order mark (Excel shows Vietnamese),
+	// one header row then one row per contact, cells formula-safe.
+	FormatCSV = "csv"
 )
 
 // outcomeNames are the call outcomes in Vietnamese, as printed.
@@ -53,8 +56,8 @@ func OutcomeName(o string) string {
 
 func checkExport(format, purpose string) error {
 	f := errs.Fields{}
-	if format != FormatXLSX && format != FormatPDF {
-		f.Add("format", msg.Both("cases.format_xlsx_or_pdf"))
+	if format != FormatXLSX && format != FormatPDF && format != FormatCSV {
+		f.Add("format", msg.Both("cases.format_xlsx_pdf_csv"))
 	}
 	if n := len([]rune(strings.TrimSpace(purpose))); n < 5 || n > 300 {
 		f.Add("purpose", msg.Both("cases.state_purpose_export_5"))
@@ -63,7 +66,7 @@ func checkExport(format, purpose string) error {
 }
 
 // ExportContacts writes a case's contacts within p's jurisdiction (traced
-// afresh first) as XLSX or PDF, after recording the export and its purpose
+// afresh first) as XLSX, PDF or CSV, after recording the export and its purpose
 // in the audit log. It returns the file name to offer.
 func (s *Service) ExportContacts(ctx context.Context, p *auth.Principal, caseID int64, format, purpose string, w io.Writer) (string, error) {
 	if err := checkExport(format, purpose); err != nil {
@@ -191,10 +194,23 @@ func exportRow(i int, it WorkItem) []string {
 
 func (s *Service) write(w io.Writer, format, title string, p *auth.Principal, purpose string, items []WorkItem) error {
 	meta := msg.T("vi", "cases.exported_at_by_purpose", s.Now().In(hcm).Format("15:04 02/01/2006"), p.Username, purpose)
-	if format == FormatXLSX {
+	switch format {
+	case FormatXLSX:
 		return writeXLSX(w, title, meta, items)
+	case FormatCSV:
+		return writeCSV(w, items)
 	}
 	return writePDF(w, title, meta, items)
+}
+
+// writeCSV writes data only, for other systems to read: the title and the
+// export's purpose are in the audit log, as for every format.
+func writeCSV(w io.Writer, items []WorkItem) error {
+	rows := [][]string{exportHeader}
+	for i, it := range items {
+		rows = append(rows, exportRow(i, it))
+	}
+	return sheet.WriteCSV(w, rows)
 }
 
 func writeXLSX(w io.Writer, title, meta string, items []WorkItem) error {

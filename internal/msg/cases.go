@@ -28,7 +28,7 @@ func init() {
 		"cases.f1_f2_follow_up":                         {"DANH SÁCH THEO DÕI F1/F2 — ", "F1/F2 FOLLOW-UP LIST — "},
 		"cases.f2s_expanded_from_f0":                    {"Chỉ mở rộng F2 từ ca F0", "F2s are expanded from an F0 only"},
 		"cases.file_has_no_data":                        {"Tệp không có dòng dữ liệu nào", "The file has no data rows"},
-		"cases.format_xlsx_or_pdf":                      {"Định dạng phải là xlsx hoặc pdf", "Format must be xlsx or pdf"},
+		"cases.format_xlsx_pdf_csv":                     {"Định dạng phải là xlsx, pdf hoặc csv", "Format must be xlsx, pdf or csv"},
 		"cases.full_name":                               {"Họ và tên", "Full name"},
 		"cases.give_person_phone_or":                    {"Cần số điện thoại hoặc số CCCD/CMND của người bệnh", "Give the person's phone or ID number"},
 		"cases.import_columns":                          {"Họ tên, Số điện thoại hoặc CCCD, Năm sinh, Mã xã, Ngày lấy mẫu, Ngày khởi phát", "Name, Phone or ID number, Year of birth, Commune code, Sample date, Onset date"},

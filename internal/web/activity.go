@@ -12,8 +12,8 @@ import (
 // routesActivity registers scanning activity per commune or district, and a venue's day.
 func (s *Server) routesActivity() {
 	s.page("GET /activity", true, s.activityPage)
-	s.api("GET", "/api/v1/activity", "Approved venues of a commune or district (?unit=CODE) with scans over 7 and 3 days; dead posters have none in 3 days.", true, s.apiActivity)
-	s.api("GET", "/api/v1/venues/{id}/today", "A venue's day: who is inside now (masked), entries and exits today.", true, s.apiVenueToday)
+	s.api("GET", "/api/v1/activity", s.apiActivity)
+	s.api("GET", "/api/v1/venues/{id}/today", s.apiVenueToday)
 }
 
 // activityUnit defaults to the caller's own commune or district.
@@ -29,7 +29,7 @@ func (s *Server) apiActivity(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"venues": list})
+	writeJSON(w, http.StatusOK, activityAnswer{Venues: list})
 	return nil
 }
 

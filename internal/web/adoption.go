@@ -21,11 +21,11 @@ func (s *Server) routesAdoption() {
 	if s.Adoption == nil {
 		return
 	}
-	s.api("GET", "/api/v1/adoption", "Bluezone adoption of a unit (?unit=) and its children, furthest behind the target first.", true, s.apiAdoption)
-	s.api("PUT", "/api/v1/adoption/communes/{code}", "Set a commune's number of smartphone users: {users}.", true, s.apiAdoptionSet)
-	s.api("POST", "/api/v1/adoption/import", "Import smartphone users per commune from a CSV or XLSX body (?filename=); all rows or none.", true, s.apiAdoptionImport)
-	s.api("GET", "/api/v1/adoption/targets", "The adoption targets: due dates and percentages.", true, s.apiAdoptionTargets)
-	s.api("PUT", "/api/v1/adoption/targets", "Replace the adoption targets (province administrator): {targets: [{due_date, percent}]}.", true, s.apiAdoptionSetTargets)
+	s.api("GET", "/api/v1/adoption", s.apiAdoption)
+	s.api("PUT", "/api/v1/adoption/communes/{code}", s.apiAdoptionSet)
+	s.api("POST", "/api/v1/adoption/import", s.apiAdoptionImport)
+	s.api("GET", "/api/v1/adoption/targets", s.apiAdoptionTargets)
+	s.api("PUT", "/api/v1/adoption/targets", s.apiAdoptionSetTargets)
 	s.page("GET /adoption", true, s.adoptionPage)
 	s.page("POST /adoption/import", true, s.adoptionImportForm)
 	s.page("POST /adoption/users", true, s.adoptionUsersForm)
@@ -48,9 +48,7 @@ func (s *Server) apiAdoption(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) apiAdoptionSet(w http.ResponseWriter, r *http.Request) error {
-	var in struct {
-		Users *int64 `json:"users"`
-	}
+	var in adoptionUsersInput
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
@@ -82,14 +80,12 @@ func (s *Server) apiAdoptionTargets(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"targets": ts})
+	writeJSON(w, http.StatusOK, targetsAnswer{Targets: ts})
 	return nil
 }
 
 func (s *Server) apiAdoptionSetTargets(w http.ResponseWriter, r *http.Request) error {
-	var in struct {
-		Targets []adoption.Target `json:"targets"`
-	}
+	var in adoptionTargetsInput
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}

@@ -17,7 +17,7 @@ import (
 func (s *Server) routesAudit() {
 	s.page("GET /audit", true, s.auditPage)
 	s.page("GET /audit.csv", true, s.auditCSV)
-	s.api("GET", "/api/v1/audit", "The personal-data access log, newest first (province admin): ?user=&action=&who=PHONE_OR_ID&from=YYYY-MM-DD&to=YYYY-MM-DD&before=ID&limit=; next_before pages on.", true, s.apiAudit)
+	s.api("GET", "/api/v1/audit", s.apiAudit)
 }
 
 // auditActions and auditSubjects are the codes the log records, in the order
@@ -163,10 +163,6 @@ func (s *Server) apiAudit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := map[string]any{"entries": a.Entries}
-	if a.NextBefore > 0 {
-		out["next_before"] = a.NextBefore
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, auditAnswer{Entries: a.Entries, NextBefore: a.NextBefore})
 	return nil
 }

@@ -23,18 +23,18 @@ func (s *Server) routesBluezone() {
 	if s.Bluezone == nil {
 		return
 	}
-	s.api("POST", "/api/v1/bluezone/register/code", "Send a phone a one-time code by SMS to confirm a Bluezone registration (purpose bz_register) or its deletion (bz_unregister).", false, s.apiBZCode)
-	s.api("POST", "/api/v1/bluezone/devices", "Register a phone: phone, code, base_key (64 hex), base_day (YYYY-MM-DD), commune_code, platform; returns the device token. Re-registration replaces the old key.", false, s.apiBZRegister)
-	s.api("GET", "/api/v1/bluezone/devices/self", "The registration of the phone holding the X-Bluezone-Device token.", false, s.apiBZSelf)
-	s.api("POST", "/api/v1/bluezone/devices/self/ping", "The phone is still running Bluezone (counts it as active).", false, s.apiBZPing)
-	s.api("DELETE", "/api/v1/bluezone/devices/self", "Erase the registration of the phone holding the token: its key and every index link.", false, s.apiBZDelete)
-	s.api("POST", "/api/v1/bluezone/unregister", "Erase the registration of a phone number confirmed by a bz_unregister code (lost phone).", false, s.apiBZUnregister)
-	s.api("POST", "/api/v1/bluezone/contact-logs", "An F0's phone uploads its contact log with a bz_log code: {code, rows: [{own_id, contact_id, rssi, t}]}; at most 100000 rows.", false, s.apiBZUpload)
-	s.api("POST", "/api/v1/bluezone/feed", "An F0's phone publishes its daily keys with a bz_feed code: {code, keys: [{daily_key, day_start}], window_end}.", false, s.apiBZPublish)
-	s.api("GET", "/api/v1/bluezone/feed", "Published daily keys of F0s (?since=ID for newer ones); cacheable, with an ETag.", false, s.apiBZFeed)
-	s.api("POST", "/api/v1/bluetooth/codes", "A health tracer issues a one-time code for an F0 named by what the tracer knows: {who: phone, ID number or a scanned personal or chip ID card QR (or person_id), purpose: bz_log | bz_feed | en, onset: YYYY-MM-DD}.", true, s.apiBTIssue)
-	s.api("GET", "/api/v1/bluezone/people/{id}/contacts", "Bluetooth F1 candidates of an F0 (?from=&to= YYYY-MM-DD) with their evidence.", true, s.apiBZContacts)
-	s.api("GET", "/api/v1/bluezone/uploads", "The newest contact-log uploads in the caller's jurisdiction.", true, s.apiBZUploads)
+	s.api("POST", "/api/v1/bluezone/register/code", s.apiBZCode)
+	s.api("POST", "/api/v1/bluezone/devices", s.apiBZRegister)
+	s.api("GET", "/api/v1/bluezone/devices/self", s.apiBZSelf)
+	s.api("POST", "/api/v1/bluezone/devices/self/ping", s.apiBZPing)
+	s.api("DELETE", "/api/v1/bluezone/devices/self", s.apiBZDelete)
+	s.api("POST", "/api/v1/bluezone/unregister", s.apiBZUnregister)
+	s.api("POST", "/api/v1/bluezone/contact-logs", s.apiBZUpload)
+	s.api("POST", "/api/v1/bluezone/feed", s.apiBZPublish)
+	s.api("GET", "/api/v1/bluezone/feed", s.apiBZFeed)
+	s.api("POST", "/api/v1/bluetooth/codes", s.apiBTIssue)
+	s.api("GET", "/api/v1/bluezone/people/{id}/contacts", s.apiBZContacts)
+	s.api("GET", "/api/v1/bluezone/uploads", s.apiBZUploads)
 	s.page("GET /bluezone", true, s.bluezonePage)
 	s.page("POST /bluezone/codes", true, s.bluezoneIssue)
 	s.page("POST /bluezone/contacts", true, s.bluezoneContacts)
@@ -72,7 +72,7 @@ func (s *Server) knownPerson(r *http.Request, who string) (int64, error) {
 const deviceHeader = "X-Bluezone-Device"
 
 func (s *Server) apiBZCode(w http.ResponseWriter, r *http.Request) error {
-	var in struct{ Phone, Purpose string }
+	var in phoneCodeInput
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
@@ -83,7 +83,7 @@ func (s *Server) apiBZCode(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"expires_at": exp.UTC()})
+	writeJSON(w, http.StatusAccepted, expiresAnswer{ExpiresAt: exp.UTC()})
 	return nil
 }
 
@@ -96,7 +96,7 @@ func (s *Server) apiBZRegister(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"device": dev, "token": token})
+	writeJSON(w, http.StatusCreated, bzRegistered{Device: dev, Token: token})
 	return nil
 }
 
@@ -126,7 +126,7 @@ func (s *Server) apiBZDelete(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) apiBZUnregister(w http.ResponseWriter, r *http.Request) error {
-	var in struct{ Phone, Code string }
+	var in phoneConfirmInput
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
@@ -154,11 +154,7 @@ func (s *Server) apiBZUpload(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) apiBZPublish(w http.ResponseWriter, r *http.Request) error {
-	var in struct {
-		Code      string             `json:"code"`
-		Keys      []bluezone.FeedKey `json:"keys"`
-		WindowEnd int64              `json:"window_end"`
-	}
+	var in bzPublishInput
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
@@ -166,7 +162,7 @@ func (s *Server) apiBZPublish(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, map[string]int{"published": n})
+	writeJSON(w, http.StatusCreated, publishedAnswer{Published: n})
 	return nil
 }
 
@@ -198,12 +194,7 @@ func parseDay(field, s string) (time.Time, error) {
 }
 
 func (s *Server) apiBTIssue(w http.ResponseWriter, r *http.Request) error {
-	var in struct {
-		Who      string `json:"who"`
-		PersonID int64  `json:"person_id"`
-		Purpose  string `json:"purpose"`
-		Onset    string `json:"onset"`
-	}
+	var in btIssueInput
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
@@ -224,7 +215,7 @@ func (s *Server) apiBTIssue(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"code": code, "purpose": in.Purpose, "expires_at": exp.UTC()})
+	writeJSON(w, http.StatusCreated, codeIssued{Code: code, Purpose: in.Purpose, ExpiresAt: exp.UTC()})
 	return nil
 }
 
@@ -288,7 +279,7 @@ func (s *Server) apiBZContacts(w http.ResponseWriter, r *http.Request) error {
 	if cs == nil {
 		cs = []bluezone.Contact{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"person_id": id, "contacts": cs})
+	writeJSON(w, http.StatusOK, bzContactsAnswer{PersonID: id, Contacts: cs})
 	return nil
 }
 
@@ -297,7 +288,7 @@ func (s *Server) apiBZUploads(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"uploads": ups})
+	writeJSON(w, http.StatusOK, bzUploadsAnswer{Uploads: ups})
 	return nil
 }
 

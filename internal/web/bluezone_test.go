@@ -54,7 +54,7 @@ func newBTEnv(t *testing.T, db *sqldb.DB) *btEnv {
 		Checkins: e.scans, Keys: e.keys, Outbox: e.outbox, OTP: e.otp, Cases: e.cases, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Bluezone: bz, Exposure: en, Adoption: adoption.NewService(db, bz), Declarations: e.decl})
 	e.srv.Close()
-	e.srv = httptest.NewServer(s)
+	e.srv = httptest.NewServer(contract(t, s))
 	t.Cleanup(e.srv.Close)
 	return &btEnv{env: e, bz: bz, en: en}
 }
@@ -65,6 +65,9 @@ func (e *btEnv) send(method, path, username string, body []byte, hdr map[string]
 	req, _ := http.NewRequest(method, e.srv.URL+path, bytes.NewReader(body))
 	if username != "" {
 		req.Header.Set("Authorization", "Bearer "+e.tokens[username])
+	}
+	if len(body) > 0 {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	for k, v := range hdr {
 		req.Header.Set(k, v)
@@ -245,7 +248,7 @@ func TestBluetoothAPI(t *testing.T) {
 
 		// Adoption: a district imports its figures and reads them.
 		csv := "commune_code,smartphone_users\n27991,500\n27994,400\n"
-		if c, _, b := e.send("POST", "/api/v1/adoption/import?filename=bl.csv", "benluc", []byte(csv), nil); c != 200 || !strings.Contains(b, `"updated":2`) {
+		if c, _, b := e.send("POST", "/api/v1/adoption/import?filename=bl.csv", "benluc", []byte(csv), map[string]string{"Content-Type": "text/csv"}); c != 200 || !strings.Contains(b, `"updated":2`) {
 			t.Errorf("import: %d %s", c, b)
 		}
 		c, body = e.do("GET", "/api/v1/adoption?unit=803", "benluc", nil)

@@ -21,9 +21,9 @@ func (s *Server) routesCameras() {
 	}
 	s.page("GET /cameras", true, s.camerasPage)
 	s.page("GET /cameras/{id}/snapshot", true, s.cameraSnapshot)
-	s.api("GET", "/api/v1/zones", "Quarantine zones and their cameras the caller may watch (no credentials).", true, s.apiZones)
-	s.api("POST", "/api/v1/zones", "Add a quarantine zone: {name, address, commune_code, capacity, held, public}.", true, s.apiCreateZone)
-	s.api("POST", "/api/v1/zones/{id}/cameras", "Add a camera: {name, stream_kind: rtsp|hls|mjpeg, stream_url, snapshot_url, username, password}.", true, s.apiAddCamera)
+	s.api("GET", "/api/v1/zones", s.apiZones)
+	s.api("POST", "/api/v1/zones", s.apiCreateZone)
+	s.api("POST", "/api/v1/zones/{id}/cameras", s.apiAddCamera)
 	s.page("GET /cameras/manage", true, s.zonesPage)
 	s.page("GET /cameras/manage/zones/new", true, s.zoneFormPage)
 	s.page("POST /cameras/manage/zones", true, s.zoneSubmit)
@@ -34,9 +34,9 @@ func (s *Server) routesCameras() {
 	s.page("GET /cameras/manage/cameras/{id}", true, s.cameraFormPage)
 	s.page("POST /cameras/manage/cameras/{id}", true, s.cameraSubmit)
 	s.page("POST /cameras/manage/cameras/{id}/delete", true, s.cameraDeletePage)
-	s.api("PUT", "/api/v1/zones/{id}", "Change a quarantine zone: {name, address, commune_code, capacity, held, public}.", true, s.apiUpdateZone)
-	s.api("PUT", "/api/v1/cameras/{id}", "Change a camera: {name, stream_kind, stream_url, snapshot_url, username, password, clear_credentials}; an empty password keeps the stored one for the same host and port; a new host or port clears it.", true, s.apiUpdateCamera)
-	s.api("DELETE", "/api/v1/cameras/{id}", "Remove a camera.", true, s.apiDeleteCamera)
+	s.api("PUT", "/api/v1/zones/{id}", s.apiUpdateZone)
+	s.api("PUT", "/api/v1/cameras/{id}", s.apiUpdateCamera)
+	s.api("DELETE", "/api/v1/cameras/{id}", s.apiDeleteCamera)
 }
 
 func (s *Server) camerasPage(w http.ResponseWriter, r *http.Request) error {
@@ -84,7 +84,7 @@ func (s *Server) apiZones(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"zones": zones})
+	writeJSON(w, http.StatusOK, zonesAnswer{Zones: zones})
 	return nil
 }
 
@@ -285,6 +285,6 @@ func (s *Server) apiDeleteCamera(w http.ResponseWriter, r *http.Request) error {
 	if err := s.Ops.Cameras.DeleteCamera(r.Context(), auth.From(r.Context()), id); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"id": id, "deleted": true})
+	writeJSON(w, http.StatusOK, deletedAnswer{ID: id, Deleted: true})
 	return nil
 }

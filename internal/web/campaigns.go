@@ -26,12 +26,12 @@ func (s *Server) routesCampaigns() {
 	s.page("POST /campaigns/dry-run", true, s.campaignDryRunFragment)
 	s.page("GET /campaigns/{id}", true, s.campaignPage)
 	s.page("POST /campaigns/{id}/cancel", true, s.campaignCancelPage)
-	s.api("GET", "/api/v1/campaign-templates", "Campaign message templates (Vietnamese).", true, s.apiCampaignTemplates)
-	s.api("GET", "/api/v1/campaigns", "Campaigns within the caller's jurisdiction with sent/failed counts.", true, s.apiCampaigns)
-	s.api("POST", "/api/v1/campaigns/dry-run", "Count a campaign's recipients without sending: {name, template, channel, unit_code, groups, rate_per_min, body?}.", true, s.apiCampaignDryRun)
-	s.api("POST", "/api/v1/campaigns", "Start a campaign (same body as the dry run); messages are queued at rate_per_min.", true, s.apiCreateCampaign)
-	s.api("GET", "/api/v1/campaigns/{id}", "A campaign and its delivery log.", true, s.apiCampaign)
-	s.api("POST", "/api/v1/campaigns/{id}/cancel", "Stop queueing a campaign's messages.", true, s.apiCancelCampaign)
+	s.api("GET", "/api/v1/campaign-templates", s.apiCampaignTemplates)
+	s.api("GET", "/api/v1/campaigns", s.apiCampaigns)
+	s.api("POST", "/api/v1/campaigns/dry-run", s.apiCampaignDryRun)
+	s.api("POST", "/api/v1/campaigns", s.apiCreateCampaign)
+	s.api("GET", "/api/v1/campaigns/{id}", s.apiCampaign)
+	s.api("POST", "/api/v1/campaigns/{id}/cancel", s.apiCancelCampaign)
 }
 
 // targetUnits are the units a caller may address: their own and below
@@ -141,7 +141,7 @@ func (s *Server) campaignCancelPage(w http.ResponseWriter, r *http.Request) erro
 }
 
 func (s *Server) apiCampaignTemplates(w http.ResponseWriter, r *http.Request) error {
-	writeJSON(w, http.StatusOK, map[string]any{"templates": campaign.Templates})
+	writeJSON(w, http.StatusOK, templatesAnswer{Templates: campaign.Templates})
 	return nil
 }
 
@@ -150,7 +150,7 @@ func (s *Server) apiCampaigns(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"campaigns": list})
+	writeJSON(w, http.StatusOK, campaignsAnswer{Campaigns: list})
 	return nil
 }
 
@@ -167,7 +167,7 @@ func (s *Server) apiCampaign(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"campaign": c, "deliveries": log})
+	writeJSON(w, http.StatusOK, campaignAnswer{Campaign: c, Deliveries: log})
 	return nil
 }
 
@@ -176,7 +176,7 @@ func (s *Server) apiCancelCampaign(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"id": id, "status": campaign.Cancelled})
+	writeJSON(w, http.StatusOK, statusAnswer{ID: id, Status: campaign.Cancelled})
 	return nil
 }
 

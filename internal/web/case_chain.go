@@ -9,7 +9,7 @@ import (
 // routesCaseChain registers the transmission chain of a case.
 func (s *Server) routesCaseChain() {
 	s.page("GET /cases/{id}/chain", true, s.chainPage)
-	s.api("GET", "/api/v1/cases/{id}/chain", "The transmission chain a case belongs to: nodes with their source.", true, s.apiChain)
+	s.api("GET", "/api/v1/cases/{id}/chain", s.apiChain)
 }
 
 type chainNode struct {

@@ -20,13 +20,13 @@ func (s *Server) routesCaseContacts() {
 	s.page("POST /cases/{id}/f2", true, s.caseF2Submit)
 	s.page("POST /cases/{id}/notify-venues", true, s.caseNotifyVenuesSubmit)
 	s.page("POST /cases/{id}/export", true, s.caseExport)
-	s.api("GET", "/api/v1/cases/{id}/contacts", `An F0's contacts, computed now (?limit=&offset= for long lists; ?evidence=1 adds both stays of each pair): {"total", "contacts": [{"person_id", "phone" (null outside the caller's jurisdiction), "level", "venue_id", "overlap_minutes", "first_shared", "last_shared", "source": "qr"|"bluetooth"}]}.`, true, s.apiCaseContacts)
-	s.api("POST", "/api/v1/cases/{id}/contacts/export", `Export a case's contacts: {"format": "xlsx"|"pdf", "purpose"}; the file is the answer.`, true, s.caseExport)
-	s.api("GET", "/api/v1/cases/{id}/exposure-venues", "The places and times an F0 exposed (no personal data).", true, s.apiCaseExposures)
-	s.api("POST", "/api/v1/cases/{id}/exposure-venues/notify", "Message everyone who checked in at the exposure venues then (once per person and venue).", true, s.apiNotifyVenues)
-	s.api("POST", "/api/v1/cases/{id}/f2", `Start the bounded F2 expansion as a background job: {"max_seeds", "cap_per_f1", "max_total", "min_overlap_minutes", "days"} (defaults when omitted). 202 with the job.`, true, s.apiStartF2)
-	s.api("GET", "/api/v1/cases/{id}/f2", "Progress of the newest F2 job: status, done, total, found.", true, s.apiF2)
-	s.api("GET", "/api/v1/exposure-venues", "Public: places and times F0s exposed in the last days (?days=14), without personal data.", false, s.apiPublicExposures)
+	s.api("GET", "/api/v1/cases/{id}/contacts", s.apiCaseContacts)
+	s.api("POST", "/api/v1/cases/{id}/contacts/export", s.caseExport)
+	s.api("GET", "/api/v1/cases/{id}/exposure-venues", s.apiCaseExposures)
+	s.api("POST", "/api/v1/cases/{id}/exposure-venues/notify", s.apiNotifyVenues)
+	s.api("POST", "/api/v1/cases/{id}/f2", s.apiStartF2)
+	s.api("GET", "/api/v1/cases/{id}/f2", s.apiF2)
+	s.api("GET", "/api/v1/exposure-venues", s.apiPublicExposures)
 }
 
 func (s *Server) apiCaseContacts(w http.ResponseWriter, r *http.Request) error {
@@ -54,14 +54,14 @@ func (s *Server) apiCaseContacts(w http.ResponseWriter, r *http.Request) error {
 	if contacts == nil {
 		contacts = []cases.ContactView{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"case_id": res.Case.ID, "infectious_window": res.Window, "new": res.New, "total": res.Total, "contacts": contacts})
+	writeJSON(w, http.StatusOK, caseContactsAnswer{CaseID: res.Case.ID, InfectiousWindow: res.Window, New: res.New, Total: res.Total, Contacts: contacts})
 	return nil
 }
 
 // exportRequest is the JSON of an export.
 type exportRequest struct {
-	Format  string `json:"format"`
-	Purpose string `json:"purpose"`
+	Format  string `json:"format" jsonschema:"required,enum=xlsx,enum=pdf,enum=csv"`
+	Purpose string `json:"purpose" jsonschema:"required"`
 	Commune string `json:"commune"`
 	State   string `json:"state"`
 }
@@ -104,7 +104,7 @@ func (s *Server) apiCaseExposures(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"venues": orEmpty(list)})
+	writeJSON(w, http.StatusOK, exposureVenuesAnswer{Venues: orEmpty(list)})
 	return nil
 }
 
@@ -113,7 +113,7 @@ func (s *Server) apiNotifyVenues(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]int{"queued": n})
+	writeJSON(w, http.StatusOK, queuedAnswer{Queued: n})
 	return nil
 }
 
@@ -141,7 +141,7 @@ func (s *Server) apiPublicExposures(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	w.Header().Set("Cache-Control", "public, max-age=300")
-	writeJSON(w, http.StatusOK, map[string]any{"days": days, "venues": orEmpty(list)})
+	writeJSON(w, http.StatusOK, publicExposuresAnswer{Days: days, Venues: orEmpty(list)})
 	return nil
 }
 

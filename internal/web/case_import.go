@@ -23,8 +23,8 @@ func (s *Server) routesCaseImport() {
 		w.Header().Set("Content-Disposition", `attachment; filename="mau-danh-sach-duong-tinh.csv"`)
 		io.WriteString(w, cases.ImportTemplate)
 	})
-	s.api("POST", "/api/v1/case-imports", "Upload a laboratory's positive list (CSV or XLSX as the body, ?filename=): the rows checked, nothing saved yet.", true, s.apiCaseImport)
-	s.api("POST", "/api/v1/case-imports/{id}/commit", `Register the rows of an upload: {"decisions": {"LINE": "new"|"same:PERSON_ID"|"skip"}} for possible duplicates.`, true, s.apiCaseImportCommit)
+	s.api("POST", "/api/v1/case-imports", s.apiCaseImport)
+	s.api("POST", "/api/v1/case-imports/{id}/commit", s.apiCaseImportCommit)
 }
 
 func readUpload(r *http.Request) (string, []byte, error) {
@@ -65,9 +65,7 @@ func (s *Server) apiCaseImportCommit(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	var in struct {
-		Decisions map[string]string `json:"decisions"`
-	}
+	var in importDecisionsInput
 	if r.ContentLength != 0 {
 		if err := decodeJSON(r, &in); err != nil {
 			return err

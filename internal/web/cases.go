@@ -22,11 +22,11 @@ func (s *Server) routesCases() {
 	s.page("GET /cases/{id}", true, s.casePage)
 	s.page("POST /cases/{id}/status", true, s.caseStatusSubmit)
 	s.page("POST /cases/{id}/confirm", true, s.caseConfirmSubmit)
-	s.api("POST", "/api/v1/cases", `Register a case: {"person": {"phone"|"id_number"}, "status": "F0", "sample_date": "YYYY-MM-DD", "onset_date", "isolation_start", "isolation_kind", "source_case_id"}; an F0 is traced at once. 201 {"id", ...}.`, true, s.apiCreateCase)
-	s.api("GET", "/api/v1/cases", "Cases in the caller's jurisdiction (?commune=&status=&limit=&offset=).", true, s.apiCases)
-	s.api("GET", "/api/v1/cases/{id}", "One case with its status history and infectious window.", true, s.apiCase)
-	s.api("POST", "/api/v1/cases/{id}/confirm", "Confirm a suspected case (an F0 a commune registered) as F0: district and province health; its proven F1s are messaged from then on.", true, s.apiCaseConfirm)
-	s.api("POST", "/api/v1/cases/{id}/status", `Change a case's status: {"status": "F0"|"F1"|...|"recovered", "note"}.`, true, s.apiCaseStatus)
+	s.api("POST", "/api/v1/cases", s.apiCreateCase)
+	s.api("GET", "/api/v1/cases", s.apiCases)
+	s.api("GET", "/api/v1/cases/{id}", s.apiCase)
+	s.api("POST", "/api/v1/cases/{id}/confirm", s.apiCaseConfirm)
+	s.api("POST", "/api/v1/cases/{id}/status", s.apiCaseStatus)
 }
 
 // caseInput is the JSON a case is registered with.
@@ -84,7 +84,7 @@ func (s *Server) apiCases(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"cases": list})
+	writeJSON(w, http.StatusOK, casesAnswer{Cases: list})
 	return nil
 }
 
@@ -132,7 +132,7 @@ func (s *Server) apiCaseStatus(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return answerJSON(w, r, http.StatusOK, func(ctx context.Context, p *auth.Principal, in struct{ Status, Note string }) (any, error) {
+	return answerJSON(w, r, http.StatusOK, func(ctx context.Context, p *auth.Principal, in caseStatusInput) (cases.Case, error) {
 		return s.Cases.SetStatus(ctx, p, id, in.Status, in.Note)
 	})
 }

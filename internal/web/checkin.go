@@ -17,7 +17,7 @@ import (
 
 // routesCheckin registers the citizen's check-in: the JSON API and the page a venue QR opens.
 func (s *Server) routesCheckin() {
-	s.api("POST", "/api/v1/checkins", `Record a scan: {"id", "token", "direction": "in"|"out", "at"?, "person": {"name", "phone", "birth_year", "commune_code"} or "person_token"}; 201 new, 200 repeat.`, false, s.apiCheckin)
+	s.api("POST", "/api/v1/checkins", s.apiCheckin)
 	s.page("GET /c/{token}", false, s.checkinPage)
 	s.page("POST /c/{token}", false, s.checkinForm)
 }

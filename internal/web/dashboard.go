@@ -18,8 +18,8 @@ func (s *Server) routesDashboard() {
 		return
 	}
 	s.page("GET /dashboard", true, s.dashboardPage)
-	s.api("GET", "/api/v1/dashboard", "Live figures of a unit (?unit=CODE, default the caller's) for the caller's sector.", true, s.apiDashboard)
-	s.api("GET", "/api/v1/dashboard/stream", "Server-sent events: the figures of ?unit= each time they change (event \"figures\").", true, s.apiDashboardStream)
+	s.api("GET", "/api/v1/dashboard", s.apiDashboard)
+	s.api("GET", "/api/v1/dashboard/stream", s.apiDashboardStream)
 }
 
 func (s *Server) dashboardPage(w http.ResponseWriter, r *http.Request) error {

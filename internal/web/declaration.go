@@ -28,8 +28,8 @@ func (s *Server) routesDeclaration() {
 		s.page("POST "+p, false, s.declareSubmit)
 	}
 	s.routesDeclarationProof()
-	s.api("GET", "/api/v1/declaration-options", "The closed lists of a declaration: kinds, sexes, symptoms, modes of transport (code, name, name_en).", false, s.apiDeclOptions)
-	s.api("POST", "/api/v1/declarations", `Submit a health declaration: {"id"?, "kind": "resident"|"travel"|"entry", "name", "birth_year", "sex", "nationality", "id_number", "phone", "province_code"?, "district_code"?, "commune_code", "street", travel: "mode", "vehicle", "seat", "departure_place", "departure_date", "arrival_place", "arrival_date"; "places", "symptoms": [codes], "contact_case", "animal_market", "vaccine_doses"}; 201 (200 for a repeated id) with "proof": 1, "token" and "qr_url" when the request carries the device's proof cookie for the person the phone names, else "proof": 0 and "pending" (the handle of the proof step; no QR).`, false, s.apiDeclare)
+	s.api("GET", "/api/v1/declaration-options", s.apiDeclOptions)
+	s.api("POST", "/api/v1/declarations", s.apiDeclare)
 }
 
 // maxDeclarationBody bounds a declaration's JSON: a full one is under 3 KB.
@@ -239,8 +239,8 @@ func (s *Server) declareSubmit(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) apiDeclOptions(w http.ResponseWriter, r *http.Request) error {
-	writeJSON(w, http.StatusOK, map[string]any{"kinds": declaration.Kinds, "sexes": declaration.Sexes,
-		"symptoms": declaration.Symptoms, "modes": declaration.Modes, "max_vaccine_doses": declaration.MaxVaccineDoses})
+	writeJSON(w, http.StatusOK, declOptionsAnswer{Kinds: declaration.Kinds, Sexes: declaration.Sexes,
+		Symptoms: declaration.Symptoms, Modes: declaration.Modes, MaxVaccineDoses: declaration.MaxVaccineDoses})
 	return nil
 }
 

@@ -34,7 +34,7 @@ func declEnv(t *testing.T, db *sqldb.DB, checkinRate float64) (*env, *declaratio
 	decl := declaration.NewService(db, ppl, e.vault, "")
 	s := New(Deps{Config: cfg, DB: db, Auth: e.auth, People: ppl, Venues: &venue.Service{DB: db, Vault: e.vault, Signer: e.keys},
 		Keys: e.keys, Outbox: e.outbox, OTP: e.otp, Cases: e.cases, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Declarations: decl})
-	e.srv = httptest.NewServer(s)
+	e.srv = httptest.NewServer(contract(t, s))
 	t.Cleanup(e.srv.Close)
 	decl.BaseURL = e.srv.URL
 	return e, decl

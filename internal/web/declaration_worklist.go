@@ -17,8 +17,8 @@ import (
 func (s *Server) routesDeclarationWorklist() {
 	s.page("GET /declarations/worklist", true, s.declWorklistPage)
 	s.page("POST /declarations/{id}/handled", true, s.declHandledForm)
-	s.api("GET", "/api/v1/declarations/worklist", "Flagged declarations (symptoms or a contact) in the caller's jurisdiction, decrypted and audited (?status=open|handled|all&unit=&limit=&offset=). Commune officers, health tracers, Department of Health.", true, s.apiDeclWorklist)
-	s.api("POST", "/api/v1/declarations/{id}/handled", `Mark a flagged declaration as handled: {"note": "what was done"}.`, true, s.apiDeclHandled)
+	s.api("GET", "/api/v1/declarations/worklist", s.apiDeclWorklist)
+	s.api("POST", "/api/v1/declarations/{id}/handled", s.apiDeclHandled)
 }
 
 func worklistFilter(r *http.Request) (declaration.Filter, error) {
@@ -40,7 +40,7 @@ func (s *Server) apiDeclWorklist(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"declarations": items})
+	writeJSON(w, http.StatusOK, declWorklistAnswer{Declarations: items})
 	return nil
 }
 
@@ -49,16 +49,14 @@ func (s *Server) apiDeclHandled(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var in struct {
-		Note string `json:"note"`
-	}
+	var in noteInput
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
 	if err := s.Declarations.Handle(r.Context(), auth.From(r.Context()), id, in.Note); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"id": id, "handled": true})
+	writeJSON(w, http.StatusOK, handledAnswer{ID: id, Handled: true})
 	return nil
 }
 

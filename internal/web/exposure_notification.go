@@ -18,14 +18,14 @@ func (s *Server) routesExposureNotification() {
 	if s.Exposure == nil {
 		return
 	}
-	s.api("POST", "/api/v1/en/verify", "Exchange an EN verification code for a certificate: {code} → {certificate, expires_at}.", false, s.apiENVerify)
-	s.api("POST", "/api/v1/en/publish", "Upload Temporary Exposure Keys with a certificate: {certificate, temporaryExposureKeys: [{key (base64), rollingStartNumber, rollingPeriod, transmissionRisk}]}.", false, s.apiENPublish)
-	s.api("GET", "/api/v1/en/signing-keys", "The public keys export files are signed with (verification key id and version).", false, s.apiENKeys)
+	s.api("POST", "/api/v1/en/verify", s.apiENVerify)
+	s.api("POST", "/api/v1/en/publish", s.apiENPublish)
+	s.api("GET", "/api/v1/en/signing-keys", s.apiENKeys)
 	s.mux.HandleFunc("GET /en/export/{region}/{file}", s.enExportFile)
 }
 
 func (s *Server) apiENVerify(w http.ResponseWriter, r *http.Request) error {
-	var in struct{ Code string }
+	var in codeInput
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
@@ -33,20 +33,12 @@ func (s *Server) apiENVerify(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"certificate": cert, "expires_at": exp.UTC()})
+	writeJSON(w, http.StatusOK, certificateAnswer{Certificate: cert, ExpiresAt: exp.UTC()})
 	return nil
 }
 
 func (s *Server) apiENPublish(w http.ResponseWriter, r *http.Request) error {
-	var in struct {
-		Certificate string `json:"certificate"`
-		Keys        []struct {
-			Key                string `json:"key"`
-			RollingStartNumber int32  `json:"rollingStartNumber"`
-			RollingPeriod      int32  `json:"rollingPeriod"`
-			TransmissionRisk   int32  `json:"transmissionRisk"`
-		} `json:"temporaryExposureKeys"`
-	}
+	var in enPublishInput
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
@@ -78,7 +70,7 @@ func (s *Server) apiENKeys(w http.ResponseWriter, r *http.Request) error {
 	if keys == nil {
 		keys = []exposure.PublicKeyInfo{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"region": s.Exposure.Region, "keys": keys})
+	writeJSON(w, http.StatusOK, signingKeysAnswer{Region: s.Exposure.Region, Keys: keys})
 	return nil
 }
 

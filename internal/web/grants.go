@@ -22,13 +22,13 @@ func (s *Server) routesGrants() {
 	s.page("POST /access/{id}/refuse", true, s.grantDecideForm("refuse"))
 	s.page("POST /access/{id}/revoke", true, s.grantDecideForm("revoke"))
 	s.page("GET /access/{id}/visitors", true, s.grantVisitorsPage)
-	s.api("POST", "/api/v1/access-requests", `Ask for a case's personal rows: {"case_id", "scope": "contacts"|"venue_days", "venue_days": [{"venue_id", "day": "YYYY-MM-DD"}], "purpose" (10–500 characters), "days" (1–14)}. 201 with the request (status "pending").`, true, s.apiGrantFile)
-	s.api("GET", "/api/v1/access-requests", "The caller's own requests; for a province administrator, the requests over cases in their jurisdiction (pending first, then open grants by expiry).", true, s.apiGrants)
-	s.api("GET", "/api/v1/access-requests/{id}", "One request, to its requester or a province administrator over its case.", true, s.apiGrant)
-	s.api("POST", "/api/v1/access-requests/{id}/approve", "Approve a pending request (province administrator, not its requester): it opens for the days it asked, from now.", true, s.apiGrantDecide("approve"))
-	s.api("POST", "/api/v1/access-requests/{id}/refuse", `Refuse a pending request: {"reason"}.`, true, s.apiGrantDecide("refuse"))
-	s.api("POST", "/api/v1/access-requests/{id}/revoke", `Revoke an open grant at once: {"reason"} (optional).`, true, s.apiGrantDecide("revoke"))
-	s.api("GET", "/api/v1/access-requests/{id}/visitors", "Who checked in at a venue-day the caller's open grant names (?venue=&day=YYYY-MM-DD); audited with the grant's id.", true, s.apiGrantVisitors)
+	s.api("POST", "/api/v1/access-requests", s.apiGrantFile)
+	s.api("GET", "/api/v1/access-requests", s.apiGrants)
+	s.api("GET", "/api/v1/access-requests/{id}", s.apiGrant)
+	s.api("POST", "/api/v1/access-requests/{id}/approve", s.apiGrantDecide("approve"))
+	s.api("POST", "/api/v1/access-requests/{id}/refuse", s.apiGrantDecide("refuse"))
+	s.api("POST", "/api/v1/access-requests/{id}/revoke", s.apiGrantDecide("revoke"))
+	s.api("GET", "/api/v1/access-requests/{id}/visitors", s.apiGrantVisitors)
 }
 
 func (s *Server) apiGrantFile(w http.ResponseWriter, r *http.Request) error {
@@ -59,7 +59,7 @@ func (s *Server) apiGrants(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"requests": orEmpty(list)})
+	writeJSON(w, http.StatusOK, grantsAnswer{Requests: orEmpty(list)})
 	return nil
 }
 
@@ -90,9 +90,7 @@ func (s *Server) apiGrantDecide(action string) func(http.ResponseWriter, *http.R
 		if err != nil {
 			return err
 		}
-		var in struct {
-			Reason string `json:"reason"`
-		}
+		var in reasonInput
 		if r.ContentLength != 0 {
 			if err := decodeJSON(r, &in); err != nil {
 				return err
@@ -129,7 +127,7 @@ func (s *Server) apiGrantVisitors(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"grant_id": id, "venue_id": venueID, "day": day, "visitors": orEmpty(list)})
+	writeJSON(w, http.StatusOK, visitorsAnswer{GrantID: id, VenueID: venueID, Day: day, Visitors: orEmpty(list)})
 	return nil
 }
 

@@ -106,7 +106,10 @@ func newEnvConfig(t testing.TB, db *sqldb.DB, configure func(*config.Config)) *e
 	e.cases = cases.NewService(db, ppl, outbox, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	s := New(Deps{Config: cfg, DB: db, Auth: e.auth, People: ppl, Venues: venues, Checkins: checkins, Keys: keys, Outbox: outbox,
 		Declarations: e.decl, OTP: e.otp, Cases: e.cases, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	// down makes the server drop connections, as a phone sees a lost network.
+	// Every API request and answer is checked against the OpenAPI document
+	// (contract_test.go); down makes the server drop connections, as a phone
+	// sees a lost network.
+	checked := contract(t, s)
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if e.down.Load() {
 			if c, _, err := http.NewResponseController(w).Hijack(); err == nil {
@@ -114,7 +117,7 @@ func newEnvConfig(t testing.TB, db *sqldb.DB, configure func(*config.Config)) *e
 			}
 			return
 		}
-		s.ServeHTTP(w, r)
+		checked.ServeHTTP(w, r)
 	}))
 	t.Cleanup(e.srv.Close)
 	principals := map[string]*auth.Principal{}

@@ -56,7 +56,7 @@ func fullServer(t testing.TB, configure func(*config.Config)) (*opsEnv, *Server)
 		Checkins: oe.scans, Keys: oe.keys, Outbox: oe.outbox, OTP: oe.otp, Cases: oe.cases, Declarations: oe.decl, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Bluezone: bz, Exposure: exposure.NewService(db, oe.vault, codes), Adoption: adoption.NewService(db, bz), Ops: oe.ops})
 	oe.srv.Close()
-	oe.srv = httptest.NewServer(s)
+	oe.srv = httptest.NewServer(contract(t, s))
 	t.Cleanup(oe.srv.Close)
 	return oe, s
 }

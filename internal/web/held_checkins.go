@@ -20,9 +20,9 @@ import (
 func (s *Server) routesHeldCheckins() {
 	s.page("GET /checkins/held", true, s.heldPage)
 	s.page("POST /checkins/held/{id}/{decision}", true, s.heldForm)
-	s.api("GET", "/api/v1/checkins/held", "Check-ins held for review as implausible (too fast between venues, over the daily cap, a burst from one address) in the caller's jurisdiction, phones masked, audited (?status=held|released|rejected|all&unit=&limit=&offset=). Commune, district and province officers, health tracers.", true, s.apiHeld)
-	s.api("POST", "/api/v1/checkins/held/{id}/release", "Release a held check-in: it enters the visits tracing reads, with its evidence grade.", true, s.apiHeldDecide(checkinRelease))
-	s.api("POST", "/api/v1/checkins/held/{id}/reject", "Reject a held check-in: it never enters tracing, and retention purges it.", true, s.apiHeldDecide(checkinReject))
+	s.api("GET", "/api/v1/checkins/held", s.apiHeld)
+	s.api("POST", "/api/v1/checkins/held/{id}/release", s.apiHeldDecide(checkinRelease))
+	s.api("POST", "/api/v1/checkins/held/{id}/reject", s.apiHeldDecide(checkinReject))
 }
 
 const (
@@ -49,7 +49,7 @@ func (s *Server) apiHeld(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"held": list})
+	writeJSON(w, http.StatusOK, heldAnswer{Held: list})
 	return nil
 }
 
@@ -74,7 +74,7 @@ func (s *Server) apiHeldDecide(decision string) func(http.ResponseWriter, *http.
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"id": id, "decision": decision})
+		writeJSON(w, http.StatusOK, decisionAnswer{ID: id, Decision: decision})
 		return nil
 	}
 }

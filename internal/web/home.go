@@ -17,10 +17,10 @@ import (
 // routesHome registers the home page and the caller and administrative unit look-ups.
 func (s *Server) routesHome() {
 	s.page("GET /{$}", true, s.home)
-	s.api("GET", "/api/v1/tasks", "The caller's work to do: counts of what is due and overdue, each with the page to do it on (the home page's list).", true, s.apiTasks)
-	s.api("GET", "/api/v1/me", "The caller: username, role, unit_code, department.", true, s.apiMe)
-	s.api("GET", "/api/v1/units/{code}", "One administrative unit: code, name, unit, level, parent_code.", false, s.apiUnit)
-	s.api("GET", "/api/v1/units/{code}/children", "The direct children of an administrative unit.", false, s.apiUnitChildren)
+	s.api("GET", "/api/v1/tasks", s.apiTasks)
+	s.api("GET", "/api/v1/me", s.apiMe)
+	s.api("GET", "/api/v1/units/{code}", s.apiUnit)
+	s.api("GET", "/api/v1/units/{code}/children", s.apiUnitChildren)
 }
 
 func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
@@ -39,8 +39,13 @@ func (s *Server) apiTasks(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"tasks": tasks})
+	writeJSON(w, http.StatusOK, tasksAnswer{Tasks: tasks})
 	return nil
+}
+
+// tasksAnswer is GET /api/v1/tasks.
+type tasksAnswer struct {
+	Tasks []task `json:"tasks"`
 }
 
 // task is one line of an official's task list: how much of one kind of work
@@ -175,6 +180,6 @@ func (s *Server) apiUnitChildren(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"unit": u, "children": geo.Children(u.Code)})
+	writeJSON(w, http.StatusOK, unitChildrenAnswer{Unit: u, Children: geo.Children(u.Code)})
 	return nil
 }

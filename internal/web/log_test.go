@@ -26,7 +26,7 @@ func TestLogsHoldNoPersonalData(t *testing.T) {
 		Venues: &venue.Service{DB: e.db, Vault: e.vault, Signer: e.keys, BaseURL: "http://anticovid.test"},
 		Outbox: e.outbox, Declarations: e.decl, OTP: e.otp, Cases: e.cases,
 		Log: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
-	srv := httptest.NewServer(s)
+	srv := httptest.NewServer(contract(t, s))
 	e.srv = srv
 	tok := e.decl.Sign(declaration.Claims{PersonID: 1, DeclarationID: 1, Expires: time.Now().Add(time.Hour)})
 	venueTok := e.keys.Sign(e.venues["Chợ Bến Lức"], 1)

@@ -77,6 +77,7 @@ func TestLoginSessionsAndCSRF(t *testing.T) {
 	}
 	// The same request from the page itself goes through.
 	req, _ = http.NewRequest("POST", e.srv.URL+"/api/v1/venues/1/status", strings.NewReader(`{"status":"suspended"}`))
+	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Sec-Fetch-Site", "same-origin")
 	if resp, err = c.Do(req); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("same-origin POST: %v %d", err, resp.StatusCode)

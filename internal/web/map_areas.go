@@ -19,16 +19,16 @@ func (s *Server) routesMapAreas() {
 	if s.Ops == nil {
 		return
 	}
-	s.api("GET", "/api/v1/map-areas", "Quarantine and lockdown areas in force within the caller's jurisdiction.", true, s.apiAreas)
-	s.api("POST", "/api/v1/map-areas", "Declare an area: {kind: lockdown|quarantine, label, unit_code, starts_at?, ends_at?, note?}.", true, s.apiAddArea)
-	s.api("POST", "/api/v1/map-areas/{id}/end", "Lift an area now.", true, s.apiEndArea)
+	s.api("GET", "/api/v1/map-areas", s.apiAreas)
+	s.api("POST", "/api/v1/map-areas", s.apiAddArea)
+	s.api("POST", "/api/v1/map-areas/{id}/end", s.apiEndArea)
 	s.page("GET /map/areas", true, s.areasPage)
 	s.page("GET /map/areas/new", true, s.areaFormPage)
 	s.page("POST /map/areas", true, s.areaSubmit)
 	s.page("GET /map/areas/{id}", true, s.areaFormPage)
 	s.page("POST /map/areas/{id}", true, s.areaSubmit)
 	s.page("POST /map/areas/{id}/end", true, s.areaEndPage)
-	s.api("PUT", "/api/v1/map-areas/{id}", "Change an area: {kind, label, unit_code, starts_at, ends_at?, note?}.", true, s.apiUpdateArea)
+	s.api("PUT", "/api/v1/map-areas/{id}", s.apiUpdateArea)
 }
 
 func (s *Server) apiAreas(w http.ResponseWriter, r *http.Request) error {
@@ -36,7 +36,7 @@ func (s *Server) apiAreas(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"areas": list})
+	writeJSON(w, http.StatusOK, areasAnswer{Areas: list})
 	return nil
 }
 
@@ -52,7 +52,7 @@ func (s *Server) apiEndArea(w http.ResponseWriter, r *http.Request) error {
 	if err := s.Ops.Dashboard.EndArea(r.Context(), auth.From(r.Context()), id); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"id": id, "ended": true})
+	writeJSON(w, http.StatusOK, endedAnswer{ID: id, Ended: true})
 	return nil
 }
 

@@ -31,13 +31,13 @@ func (s *Server) routesMeetings() {
 	s.page("GET /meetings/{id}/file", true, s.meetingFile)
 	s.page("GET /meetings/{id}/calendar.ics", true, s.meetingCalendar)
 	s.page("GET /meetings/{id}/join/{token}", false, s.meetingJoin)
-	s.api("GET", "/api/v1/meetings", "Meetings the caller is invited to or organises.", true, s.apiMeetings)
-	s.api("POST", "/api/v1/meetings", "Schedule a meeting (province admin; district officer for its communes): {title, agenda, start, end (RFC 3339), all_below, communes}; invitations are queued.", true, s.apiScheduleMeeting)
-	s.api("GET", "/api/v1/meetings/{id}", "A meeting with its invitees and attendance (invitees and organisers).", true, s.apiMeeting)
-	s.api("PUT", "/api/v1/meetings/{id}/attendance/{user}", "Mark whether an invitee attended: {attended} (chair).", true, s.apiMeetingAttendance)
-	s.api("PUT", "/api/v1/meetings/{id}/minutes", "Set the minutes and decisions: {minutes, decisions} (chair).", true, s.apiMeetingMinutes)
-	s.api("PUT", "/api/v1/meetings/contact", "Where the caller takes meeting invitations: {email, phone}.", true, s.apiMeetingContact)
-	s.api("POST", "/api/v1/meetings/webhook", "Attendance report of the conferencing system, signed: X-Timestamp and X-Signature: sha256=HMAC(secret, timestamp.body).", false, s.apiMeetingWebhook)
+	s.api("GET", "/api/v1/meetings", s.apiMeetings)
+	s.api("POST", "/api/v1/meetings", s.apiScheduleMeeting)
+	s.api("GET", "/api/v1/meetings/{id}", s.apiMeeting)
+	s.api("PUT", "/api/v1/meetings/{id}/attendance/{user}", s.apiMeetingAttendance)
+	s.api("PUT", "/api/v1/meetings/{id}/minutes", s.apiMeetingMinutes)
+	s.api("PUT", "/api/v1/meetings/contact", s.apiMeetingContact)
+	s.api("POST", "/api/v1/meetings/webhook", s.apiMeetingWebhook)
 }
 
 // communeGroup is a district's communes in the schedule form.
@@ -276,7 +276,7 @@ func (s *Server) apiMeetings(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"meetings": list, "configured": s.Meetings.Provider != nil})
+	writeJSON(w, http.StatusOK, meetingsAnswer{Meetings: list, Configured: s.Meetings.Provider != nil})
 	return nil
 }
 
@@ -302,9 +302,7 @@ func (s *Server) apiMeetingAttendance(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	var in struct {
-		Attended bool `json:"attended"`
-	}
+	var in attendanceInput
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
@@ -320,10 +318,7 @@ func (s *Server) apiMeetingMinutes(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	var in struct {
-		Minutes   string `json:"minutes"`
-		Decisions string `json:"decisions"`
-	}
+	var in minutesInput
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}

@@ -110,7 +110,7 @@ func newMeetingEnv(t *testing.T, db *sqldb.DB) *meetingEnv {
 	e := &env{t: t, db: db, auth: auth.NewService(db, time.Hour), tokens: map[string]string{}, outbox: outbox, sms: rec, vault: v}
 	e.auth.Vault, e.auth.EnrolOptional = v, true // password alone, as in newEnvConfig
 	s := New(Deps{Config: cfg, DB: db, Auth: e.auth, Outbox: outbox, Log: log, Meetings: svc})
-	e.srv = httptest.NewServer(s)
+	e.srv = httptest.NewServer(contract(t, s))
 	t.Cleanup(e.srv.Close)
 	svc.BaseURL = e.srv.URL
 	me := &meetingEnv{env: e, svc: svc, fake: fake, logs: logs, ids: map[string]*auth.Principal{}}

@@ -17,34 +17,34 @@ func (s *Server) routesMessages() {
 	}
 	s.page("GET /messages", true, s.messagesPage)
 	s.page("POST /messages/{id}/resend", true, s.messagesResendPage)
-	s.api("GET", "/api/v1/messages/failed", "Failed SMS, OTT and email messages, newest first, without their text and with the recipient masked; counts by status (province admin; ?limit=).", true, s.apiMessagesFailed)
-	s.api("POST", "/api/v1/messages/{id}/resend", "Queue a failed message again (province admin; audited). 409 when it is not failed.", true, s.apiMessagesResend)
-	s.api("POST", "/api/v1/message-reports/{channel}", `A provider's delivery report for channel sms or ott: {"id", "status": "delivered"|"failed", "error"?}, signed with X-Signature: sha256=<hex HMAC-SHA-256 of the body> or X-Callback-Token.`, false, s.apiMessagesReport)
+	s.api("GET", "/api/v1/messages/failed", s.apiMessagesFailed)
+	s.api("POST", "/api/v1/messages/{id}/resend", s.apiMessagesResend)
+	s.api("POST", "/api/v1/message-reports/{channel}", s.apiMessagesReport)
 }
 
-func (s *Server) failedMessages(r *http.Request) (map[string]any, error) {
+func (s *Server) failedMessages(r *http.Request) (failedAnswer, error) {
 	p := auth.From(r.Context())
 	counts, err := s.Outbox.Counts(r.Context(), p)
 	if err != nil {
-		return nil, err
+		return failedAnswer{}, err
 	}
 	limit, err := queryInt(r, "limit", 200)
 	if err != nil {
-		return nil, err
+		return failedAnswer{}, err
 	}
 	failed, err := s.Outbox.Failed(r.Context(), p, limit)
 	if err != nil {
-		return nil, err
+		return failedAnswer{}, err
 	}
-	return map[string]any{"counts": counts, "failed": failed}, nil
+	return failedAnswer{Counts: counts, Failed: failed}, nil
 }
 
 func (s *Server) messagesPage(w http.ResponseWriter, r *http.Request) error {
-	data, err := s.failedMessages(r)
+	a, err := s.failedMessages(r)
 	if err != nil {
 		return err
 	}
-	data["resent"] = r.URL.Query().Get("resent") != ""
+	data := map[string]any{"counts": a.Counts, "failed": a.Failed, "resent": r.URL.Query().Get("resent") != ""}
 	s.render(w, r, http.StatusOK, "messages", data)
 	return nil
 }
@@ -80,7 +80,7 @@ func (s *Server) apiMessagesResend(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"id": id, "status": "queued"})
+	writeJSON(w, http.StatusOK, statusAnswer{ID: id, Status: "queued"})
 	return nil
 }
 

@@ -92,7 +92,7 @@ func TestMetricsAccess(t *testing.T) {
 	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "go_goroutines") {
 		t.Fatalf("metrics handler: %d", rec.Code)
 	}
-	public := httptest.NewServer(srv)
+	public := httptest.NewServer(contract(t, srv))
 	defer public.Close()
 	if code, _ := getMetrics(t, public.URL, ""); code != http.StatusNotFound {
 		t.Fatalf("public address without a token: %d", code)

@@ -126,7 +126,7 @@ func newOpsEnv(t testing.TB, db *sqldb.DB) *opsEnv {
 	s := New(Deps{Config: cfg, DB: db, Auth: e.auth, People: ppl, Venues: &venue.Service{DB: db, Vault: e.vault, Signer: e.keys, BaseURL: "http://anticovid.test"},
 		Keys: e.keys, Outbox: e.outbox, OTP: e.otp, Cases: e.cases, Log: log, Ops: o, Checkins: e.scans, Declarations: e.decl})
 	e.srv.Close()
-	e.srv = httptest.NewServer(s)
+	e.srv = httptest.NewServer(contract(t, s))
 	t.Cleanup(e.srv.Close)
 
 	oe := &opsEnv{env: e, ops: o, clock: clock}

@@ -17,8 +17,8 @@ import (
 // now; the right code earns the device a signed proof cookie, and its
 // check-ins and declarations for that person count as proven from then on.
 func (s *Server) routesPhoneProof() {
-	s.api("POST", "/api/v1/proof/code", `Send a one-time code to the phone stored for the person this device checks in as: {"person_token"}; answers {"phone" (masked), "expires_at", "code" (demo deployments only)}.`, false, s.apiProofCode)
-	s.api("POST", "/api/v1/proof", `Prove this device's phone with the code: {"person_token", "code"}; sets the proof cookie and answers {"proven": true, "person_token"}.`, false, s.apiProof)
+	s.api("POST", "/api/v1/proof/code", s.apiProofCode)
+	s.api("POST", "/api/v1/proof", s.apiProof)
 }
 
 // proofRequest names the person by the token their device keeps.
@@ -81,7 +81,7 @@ func (s *Server) apiProof(w http.ResponseWriter, r *http.Request) error {
 	if err := s.proveDevice(w, r, id, phone, in.Code); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"proven": true, "person_token": in.PersonToken})
+	writeJSON(w, http.StatusOK, provenAnswer{Proven: true, PersonToken: in.PersonToken})
 	return nil
 }
 

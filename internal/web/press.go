@@ -47,18 +47,18 @@ func (s *Server) routesPress() {
 	s.page("GET /bao-chi/{$}", false, s.pressPublicPage)
 	s.page("GET /bao-chi/atom.xml", false, s.pressFeed)
 	s.page("GET /bao-chi/{name}", false, s.pressPublicRelease)
-	s.api("GET", "/api/v1/press/materials", "The communication materials library, with the caller's commune's use or its area's coverage.", true, s.apiPressMaterials)
-	s.api("POST", "/api/v1/press/materials", "Upload a material (province admin, ICT department): multipart/form-data with title, kind (poster, leaflet, script, video), description, then file.", true, s.apiPressUpload)
-	s.api("GET", "/api/v1/press/materials/{id}", "A material with its marks the caller sees and its use per commune.", true, s.apiPressMaterial)
-	s.api("DELETE", "/api/v1/press/materials/{id}", "Remove a material from the library (province admin, ICT department).", true, s.apiPressRemove)
-	s.api("GET", "/api/v1/press/materials/{id}/file", "Download a material's file (attachment).", true, s.pressDownload)
-	s.api("POST", "/api/v1/press/materials/{id}/uses", "Mark a material as used by the caller's commune: {kind: printed|broadcast, count, day (YYYY-MM-DD)} (commune officers).", true, s.apiPressMark)
-	s.api("DELETE", "/api/v1/press/materials/{id}/uses/{use}", "Delete one of the caller's commune's marks.", true, s.apiPressUnmark)
-	s.api("GET", "/api/v1/press/releases", "Every press release, drafts included (province admin, ICT department).", true, s.apiPressReleases)
-	s.api("POST", "/api/v1/press/releases", "Draft this week's press release from live figures: {refresh} rewrites an existing draft (province admin, ICT department).", true, s.apiPressDraft)
-	s.api("GET", "/api/v1/press/releases/{week}", "A press release (YYYY-Www): published ones to anyone, drafts to editors only.", false, s.apiPressRelease)
-	s.api("PUT", "/api/v1/press/releases/{week}", "Edit a draft's text: {title, body} (province admin, ICT department).", true, s.apiPressEdit)
-	s.api("POST", "/api/v1/press/releases/{week}/publish", "Approve and publish a draft at /bao-chi/{week} (province admin, ICT department).", true, s.apiPressPublish)
+	s.api("GET", "/api/v1/press/materials", s.apiPressMaterials)
+	s.api("POST", "/api/v1/press/materials", s.apiPressUpload)
+	s.api("GET", "/api/v1/press/materials/{id}", s.apiPressMaterial)
+	s.api("DELETE", "/api/v1/press/materials/{id}", s.apiPressRemove)
+	s.api("GET", "/api/v1/press/materials/{id}/file", s.pressDownload)
+	s.api("POST", "/api/v1/press/materials/{id}/uses", s.apiPressMark)
+	s.api("DELETE", "/api/v1/press/materials/{id}/uses/{use}", s.apiPressUnmark)
+	s.api("GET", "/api/v1/press/releases", s.apiPressReleases)
+	s.api("POST", "/api/v1/press/releases", s.apiPressDraft)
+	s.api("GET", "/api/v1/press/releases/{week}", s.apiPressRelease)
+	s.api("PUT", "/api/v1/press/releases/{week}", s.apiPressEdit)
+	s.api("POST", "/api/v1/press/releases/{week}/publish", s.apiPressPublish)
 }
 
 // readMaterial reads a material's multipart form as a stream: the fields
@@ -264,7 +264,7 @@ func (s *Server) apiPressMaterials(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"materials": orEmpty(list)})
+	writeJSON(w, http.StatusOK, materialsAnswer{Materials: orEmpty(list)})
 	return nil
 }
 
@@ -291,13 +291,13 @@ func (s *Server) apiPressMaterial(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	out := map[string]any{"material": m, "uses": orEmpty(uses)}
+	out := materialAnswer{Material: m, Uses: orEmpty(uses)}
 	if p.Role != auth.CommuneOfficer {
 		cov, err := s.Press.Coverage(r.Context(), p, m.ID)
 		if err != nil {
 			return err
 		}
-		out["coverage"] = cov
+		out.Coverage = cov
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

@@ -155,14 +155,12 @@ func (s *Server) apiPressReleases(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"releases": orEmpty(list)})
+	writeJSON(w, http.StatusOK, releasesAnswer{Releases: orEmpty(list)})
 	return nil
 }
 
 func (s *Server) apiPressDraft(w http.ResponseWriter, r *http.Request) error {
-	var in struct {
-		Refresh bool `json:"refresh"`
-	}
+	var in refreshInput
 	if r.ContentLength != 0 {
 		if err := decodeJSON(r, &in); err != nil {
 			return err

@@ -43,7 +43,7 @@ func newPressEnv(t testing.TB, db *sqldb.DB) *pressEnv {
 	cfg := &config.Config{Addr: "127.0.0.1:0", Province: "80", Retention: 21 * 24 * time.Hour, SessionTTL: time.Hour, MaxBody: 64 << 10, LogLevel: "error", CheckinRate: 20}
 	s := New(Deps{Config: cfg, DB: db, Auth: oe.auth, Outbox: oe.outbox, Log: log, Ops: oe.ops, Press: svc})
 	oe.srv.Close()
-	oe.srv = httptest.NewServer(s)
+	oe.srv = httptest.NewServer(contract(t, s))
 	t.Cleanup(oe.srv.Close)
 	svc.BaseURL = oe.srv.URL
 	return &pressEnv{opsEnv: oe, svc: svc}

@@ -17,8 +17,8 @@ func (s *Server) routesPublicMap() {
 		return
 	}
 	s.page("GET /map", false, s.mapPage)
-	s.api("GET", "/api/v1/public/map", "The public COVID map: cases by district and commune, places cases visited, quarantine and lockdown areas. No login, no personal data; ETag.", false, s.apiPublicMap(false))
-	s.api("GET", "/api/v1/public/map.geojson", "The public COVID map as GeoJSON (schematic district points, venue points, areas without geometry).", false, s.apiPublicMap(true))
+	s.api("GET", "/api/v1/public/map", s.apiPublicMap(false))
+	s.api("GET", "/api/v1/public/map.geojson", s.apiPublicMap(true))
 }
 
 // mapView is the public map page. Its lists and chart are rendered here,

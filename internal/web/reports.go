@@ -25,12 +25,13 @@ func (s *Server) routesReports() {
 	s.page("POST /reports/{week}/{unit}", true, s.reportFormSubmit)
 	s.page("GET /reports/{week}/export/{file}", true, s.reportExport)
 	s.page("POST /reports/{week}/send", true, s.reportSendPage)
-	s.api("GET", "/api/v1/reports/{week}/status", "Who reported for an ISO week (2021-W30): on_time, late, pending, missing (province, ICT).", true, s.apiReportStatus)
-	s.api("GET", "/api/v1/reports/{week}/units/{unit}", "A unit's report (dept:CODE, district:CODE, commune:CODE): submitted, or prefilled from live figures.", true, s.apiReport)
-	s.api("PUT", "/api/v1/reports/{week}/units/{unit}", "Submit a unit's report: {figures?, work_done, difficulties, proposals}. Late reports are accepted and marked late.", true, s.apiSubmitReport)
-	s.api("GET", "/api/v1/reports/{week}/consolidated", "The province's consolidated report for a week (province, ICT).", true, s.apiConsolidated)
-	s.api("POST", "/api/v1/reports/{week}/send", "Email the consolidated report (XLSX and PDF) to the province's address (province, ICT).", true, s.apiSendReport)
-	s.api("PUT", "/api/v1/report-units/{unit}/email", "Set where a unit's reminders go: {email} (province, ICT).", true, s.apiReportEmail)
+	s.api("GET", "/api/v1/reports/{week}/status", s.apiReportStatus)
+	s.api("GET", "/api/v1/reports/{week}/units/{unit}", s.apiReport)
+	s.api("PUT", "/api/v1/reports/{week}/units/{unit}", s.apiSubmitReport)
+	s.api("GET", "/api/v1/reports/{week}/consolidated", s.apiConsolidated)
+	s.api("GET", "/api/v1/reports/{week}/export/{file}", s.reportExport)
+	s.api("POST", "/api/v1/reports/{week}/send", s.apiSendReport)
+	s.api("PUT", "/api/v1/report-units/{unit}/email", s.apiReportEmail)
 }
 
 // week reads a week from the path (or ?week=), defaulting to the current one.
@@ -283,16 +284,14 @@ func (s *Server) apiSendReport(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"week": wk.String(), "sent_to": to})
+	writeJSON(w, http.StatusOK, reportSentAnswer{Week: wk.String(), SentTo: to})
 	return nil
 }
 
 func (s *Server) apiReportEmail(w http.ResponseWriter, r *http.Request) error {
 	// email is required: a body without it (or with a typo for its name)
 	// must not clear the address; "" clears it on purpose.
-	var in struct {
-		Email *string `json:"email"`
-	}
+	var in reportEmailInput
 	if err := decodeStrict(r, &in); err != nil {
 		return err
 	}
@@ -305,6 +304,6 @@ func (s *Server) apiReportEmail(w http.ResponseWriter, r *http.Request) error {
 	if err := s.Ops.Reports.SetEmail(r.Context(), auth.From(r.Context()), r.PathValue("unit"), *in.Email); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"unit": r.PathValue("unit"), "email": strings.TrimSpace(*in.Email)})
+	writeJSON(w, http.StatusOK, reportEmailAnswer{Unit: r.PathValue("unit"), Email: strings.TrimSpace(*in.Email)})
 	return nil
 }

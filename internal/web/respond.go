@@ -215,8 +215,11 @@ func sendDownload(w http.ResponseWriter, contentType, disposition, name string, 
 // never leaves half a file.
 func sendFile(w http.ResponseWriter, name string, body []byte) {
 	ct := "application/pdf"
-	if strings.HasSuffix(name, ".xlsx") {
+	switch {
+	case strings.HasSuffix(name, ".xlsx"):
 		ct = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+	case strings.HasSuffix(name, ".csv"):
+		ct = "text/csv; charset=utf-8"
 	}
 	w.Header().Set("Content-Type", ct)
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s"`, name))

@@ -118,12 +118,6 @@ func (m *routeMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.
 	m.Handle(pattern, http.HandlerFunc(h))
 }
 
-// route is one API route as the OpenAPI document lists it.
-type route struct {
-	Method, Path, Summary string
-	Auth                  bool
-}
-
 // sessionCookie holds the browser session secret.
 const sessionCookie = "anticovid_session"
 
@@ -233,20 +227,6 @@ func (s *Server) routesPlatform() {
 	}
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		s.apiFail(w, r, fmt.Errorf("no route %s %s: %w", r.Method, r.URL.Path, errs.ErrNotFound))
-	})
-}
-
-// api registers a JSON API route and records it for the OpenAPI document.
-func (s *Server) api(method, path, summary string, needsAuth bool, h func(w http.ResponseWriter, r *http.Request) error) {
-	s.routes = append(s.routes, route{method, path, summary, needsAuth})
-	s.mux.HandleFunc(method+" "+path, func(w http.ResponseWriter, r *http.Request) {
-		if needsAuth && auth.From(r.Context()) == nil {
-			s.apiFail(w, r, errs.ErrUnauthorized)
-			return
-		}
-		if err := h(w, r); err != nil {
-			s.apiFail(w, r, err)
-		}
 	})
 }
 

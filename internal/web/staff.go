@@ -19,7 +19,7 @@ import (
 // number typed in.
 func (s *Server) routesStaff() {
 	s.page("GET /venues/{id}/staff", true, s.staffPage)
-	s.api("POST", "/api/v1/venues/{id}/scans", `Staff scan at a venue: {"id", "direction", "qr"} (personal QR or chip ID card QR) or {"id", "direction", "phone", "name"?, "birth_year"?}; 201 new, 200 repeat.`, true, s.apiStaffScan)
+	s.api("POST", "/api/v1/venues/{id}/scans", s.apiStaffScan)
 }
 
 // staffVenue returns a venue whose scanning the caller may run: its manager,

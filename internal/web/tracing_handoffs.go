@@ -19,10 +19,28 @@ func (s *Server) routesTracingHandoffs() {
 	s.page("POST /tracing/handoffs/{province}/system", true, s.handoffSystemForm)
 	s.page("POST /tracing/handoffs/{province}/export", true, s.handoffExport)
 	s.page("POST /tracing/handoffs/contacts/{id}/receive", true, s.handoffReceiveForm)
-	s.api("GET", "/api/v1/handoffs", "Open contacts crossing the caller's province (?direction=out: of its cases, living elsewhere; in: living here, of other provinces' cases), with names and phones (audited) and where each hand-off stands (province admin).", true, s.apiHandoffs)
-	s.api("POST", "/api/v1/handoffs", `Hand outgoing contacts to the provinces where they live, in the system: {"contact_ids": [..]}; repeats change nothing. Answers {"handed": n}.`, true, s.apiHandOff)
-	s.api("POST", "/api/v1/handoffs/export", `The outgoing contacts living in one province, as a file to send it: {"province", "format": "xlsx"|"pdf", "purpose"}; records them handed by file.`, true, s.handoffExport)
-	s.api("POST", "/api/v1/handoffs/{id}/receive", "Confirm the caller's province took over a contact handed to it.", true, s.apiHandoffReceive)
+	s.api("GET", "/api/v1/handoffs", s.apiHandoffs)
+	s.api("POST", "/api/v1/handoffs", s.apiHandOff)
+	s.api("POST", "/api/v1/handoffs/export", s.handoffExport)
+	s.api("POST", "/api/v1/handoffs/{id}/receive", s.apiHandoffReceive)
+}
+
+type handoffsAnswer struct {
+	Contacts []cases.Handoff `json:"contacts"`
+}
+
+type handOffInput struct {
+	ContactIDs []int64 `json:"contact_ids" jsonschema:"required"`
+}
+
+type handedAnswer struct {
+	Handed int `json:"handed"` // contacts newly handed over (0 for a repeat)
+}
+
+type handoffExportInput struct {
+	Province string `json:"province" jsonschema:"required"`
+	Format   string `json:"format" jsonschema:"required,enum=xlsx,enum=pdf,enum=csv"`
+	Purpose  string `json:"purpose" jsonschema:"required"`
 }
 
 // handoffGroup is the outgoing contacts living in one province.
@@ -96,7 +114,7 @@ func (s *Server) handoffSystemForm(w http.ResponseWriter, r *http.Request) error
 // handoffExport answers the file of one province's contacts (page form:
 // the province in the path; API: in the body).
 func (s *Server) handoffExport(w http.ResponseWriter, r *http.Request) error {
-	var in struct{ Province, Format, Purpose string }
+	var in handoffExportInput
 	if r.PathValue("province") != "" {
 		if err := r.ParseForm(); err != nil {
 			return err
@@ -135,16 +153,14 @@ func (s *Server) apiHandoffs(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"contacts": orEmpty(list)})
+	writeJSON(w, http.StatusOK, handoffsAnswer{Contacts: orEmpty(list)})
 	return nil
 }
 
 func (s *Server) apiHandOff(w http.ResponseWriter, r *http.Request) error {
-	return answerJSON(w, r, http.StatusOK, func(ctx context.Context, p *auth.Principal, in struct {
-		ContactIDs []int64 `json:"contact_ids"`
-	}) (any, error) {
+	return answerJSON(w, r, http.StatusOK, func(ctx context.Context, p *auth.Principal, in handOffInput) (handedAnswer, error) {
 		n, err := s.Cases.HandOff(ctx, p, in.ContactIDs)
-		return map[string]int{"handed": n}, err
+		return handedAnswer{Handed: n}, err
 	})
 }
 

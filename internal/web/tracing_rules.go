@@ -17,8 +17,8 @@ import (
 func (s *Server) routesTracingRules() {
 	s.page("GET /tracing/rules", true, s.rulesPage)
 	s.page("POST /tracing/rules", true, s.rulesSubmit)
-	s.api("GET", "/api/v1/tracing/rules", "The tracing rules in force: min_overlap_minutes, within_hour, hour_window_minutes, stay_cap_minutes, default_stay_minutes by category.", true, s.apiRules)
-	s.api("PUT", "/api/v1/tracing/rules", "Change the tracing rules (province administrator, Department of Health); every later trace uses them.", true, s.apiSetRules)
+	s.api("GET", "/api/v1/tracing/rules", s.apiRules)
+	s.api("PUT", "/api/v1/tracing/rules", s.apiSetRules)
 }
 
 func (s *Server) apiRules(w http.ResponseWriter, r *http.Request) error {

@@ -19,9 +19,9 @@ func (s *Server) routesTracingWorklist() {
 	s.page("GET /tracing/worklist", true, s.tracingWorklistPage)
 	s.page("POST /tracing/contacts/{id}/call", true, s.callSubmit)
 	s.page("POST /tracing/worklist/export", true, s.worklistExport)
-	s.api("GET", "/api/v1/worklist", "Contacts to follow in the caller's jurisdiction (?commune=&state=open|overdue|closed|all&case=&limit=&offset=).", true, s.apiTracingWorklist)
-	s.api("POST", "/api/v1/worklist/export", `Export a worklist: {"format": "xlsx"|"pdf", "purpose", "commune", "state"}; the file is the answer.`, true, s.worklistExport)
-	s.api("POST", "/api/v1/contacts/{id}/calls", `Record a call to a contact: {"outcome": "reached"|"unreachable"|"quarantined_home"|"sent_to_facility"|"tested", "note"}.`, true, s.apiCall)
+	s.api("GET", "/api/v1/worklist", s.apiTracingWorklist)
+	s.api("POST", "/api/v1/worklist/export", s.worklistExport)
+	s.api("POST", "/api/v1/contacts/{id}/calls", s.apiCall)
 }
 
 func workFilter(r *http.Request) (cases.WorkFilter, error) {
@@ -45,7 +45,7 @@ func (s *Server) apiTracingWorklist(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"contacts": orEmpty(items)})
+	writeJSON(w, http.StatusOK, worklistAnswer{Contacts: orEmpty(items)})
 	return nil
 }
 
@@ -54,7 +54,7 @@ func (s *Server) apiCall(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return answerJSON(w, r, http.StatusOK, func(ctx context.Context, p *auth.Principal, in struct{ Outcome, Note string }) (any, error) {
+	return answerJSON(w, r, http.StatusOK, func(ctx context.Context, p *auth.Principal, in callInput) (cases.WorkItem, error) {
 		return s.Cases.RecordCall(ctx, p, id, in.Outcome, in.Note)
 	})
 }

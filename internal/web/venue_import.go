@@ -20,7 +20,7 @@ func (s *Server) routesVenueImport() {
 	s.page("POST /venues/import", true, s.venueImportForm)
 	s.page("GET /venues/import/mau-dia-diem.csv", true, s.templateCSV)
 	s.page("GET /venues/import/mau-dia-diem.xlsx", true, s.templateXLSX)
-	s.api("POST", "/api/v1/venues/import", `Bulk import (officers): multipart field "file" (XLSX or CSV) or a raw text/csv body; all rows or none. 201 {"created": n}, or 400 {"errors": [{"row", "fields"}]}.`, true, s.apiVenueImport)
+	s.api("POST", "/api/v1/venues/import", s.apiVenueImport)
 }
 
 // importView is what the import page shows.
@@ -98,11 +98,7 @@ func (s *Server) apiVenueImport(w http.ResponseWriter, r *http.Request) error {
 	n, err := s.Venues.Import(r.Context(), auth.From(r.Context()), rows)
 	var ie *venue.ImportError
 	if errors.As(err, &ie) {
-		var body struct {
-			apiError
-			Errors  []venue.RowError `json:"errors"`
-			Created int              `json:"created"`
-		}
+		var body venueImportErrors
 		status, code, msg := errs.HTTP(err)
 		body.Error.Code, body.Error.Message, body.Errors = code, msg, ie.Rows
 		writeJSON(w, status, body)
@@ -112,7 +108,7 @@ func (s *Server) apiVenueImport(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.log.Info("venues imported", "count", n, "by", auth.From(r.Context()).Username)
-	writeJSON(w, http.StatusCreated, map[string]int{"created": n})
+	writeJSON(w, http.StatusCreated, createdAnswer{Created: n})
 	return nil
 }
 

@@ -17,10 +17,10 @@ import (
 
 // routesVenuePosters registers venue QR codes and printable A4 posters.
 func (s *Server) routesVenuePosters() {
-	s.api("GET", "/api/v1/venues/{id}/qr.png", "The venue's QR code as PNG (?size=pixels, default 512); approved venues only.", true, s.apiQRPNG)
-	s.api("GET", "/api/v1/venues/{id}/qr.svg", "The venue's QR code as SVG; approved venues only.", true, s.apiQRSVG)
-	s.api("GET", "/api/v1/venues/{id}/poster.pdf", "The venue's printable A4 poster (Vietnamese); approved venues only.", true, s.apiPoster)
-	s.api("GET", "/api/v1/units/{code}/posters.pdf", "One PDF with the posters of every approved venue of a commune in the caller's jurisdiction (?category=).", true, s.apiCommunePosters)
+	s.api("GET", "/api/v1/venues/{id}/qr.png", s.apiQRPNG)
+	s.api("GET", "/api/v1/venues/{id}/qr.svg", s.apiQRSVG)
+	s.api("GET", "/api/v1/venues/{id}/poster.pdf", s.apiPoster)
+	s.api("GET", "/api/v1/units/{code}/posters.pdf", s.apiCommunePosters)
 }
 
 // printable returns a venue the caller may see whose QR code may be printed:

@@ -252,9 +252,9 @@ func TestVenueRegistration(t *testing.T) {
 func registrationServer(t *testing.T, e *env, province string, autoApprove bool) string {
 	cfg := &config.Config{Addr: "127.0.0.1:0", Province: province, Retention: 21 * 24 * time.Hour, SessionTTL: time.Hour, MaxBody: 64 << 10,
 		LogLevel: "error", AutoApprove: autoApprove}
-	srv := httptest.NewServer(New(Deps{Config: cfg, DB: e.db, Auth: e.auth, People: e.scans.People, Checkins: e.scans, Keys: e.keys, Outbox: e.outbox, OTP: e.otp, Cases: e.cases,
+	srv := httptest.NewServer(contract(t, New(Deps{Config: cfg, DB: e.db, Auth: e.auth, People: e.scans.People, Checkins: e.scans, Keys: e.keys, Outbox: e.outbox, OTP: e.otp, Cases: e.cases,
 		Venues: &venue.Service{DB: e.db, Vault: e.vault, Signer: e.keys, BaseURL: "http://anticovid.test", Province: province},
-		Log:    slog.New(slog.NewTextHandler(io.Discard, nil))}))
+		Log:    slog.New(slog.NewTextHandler(io.Discard, nil))})))
 	t.Cleanup(srv.Close)
 	return srv.URL
 }

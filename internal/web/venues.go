@@ -16,14 +16,14 @@ import (
 func (s *Server) routesVenues() {
 	s.page("GET /venues", true, s.venuesPage)
 	s.page("GET /venues/{id}", true, s.venuePage)
-	s.api("GET", "/api/v1/venue-categories", "Every venue category of the directive: code, name.", false, s.apiCategories)
-	s.api("GET", "/api/v1/venues", "Venues in the caller's jurisdiction (?commune=CODE&category=&status=&limit=&offset=).", true, s.apiVenues)
-	s.api("POST", "/api/v1/venues", "Register a venue: name, category, commune_code, address and optional fields.", true, s.apiCreateVenue)
-	s.api("GET", "/api/v1/venues/{id}", "One venue in the caller's jurisdiction.", true, s.apiVenue)
-	s.api("POST", "/api/v1/venues/{id}/status", "Approve, suspend or close a venue: {\"status\": \"approved\"|\"suspended\"|\"closed\"}.", true, s.apiVenueStatus)
+	s.api("GET", "/api/v1/venue-categories", s.apiCategories)
+	s.api("GET", "/api/v1/venues", s.apiVenues)
+	s.api("POST", "/api/v1/venues", s.apiCreateVenue)
+	s.api("GET", "/api/v1/venues/{id}", s.apiVenue)
+	s.api("POST", "/api/v1/venues/{id}/status", s.apiVenueStatus)
 	s.page("POST /venues/{id}/status", true, s.statusForm)
 	s.page("POST /venues/{id}/reissue", true, s.reissueForm)
-	s.api("POST", "/api/v1/venues/{id}/reissue", "Replace a venue's QR code: posters printed before stop working. Returns the venue with its new qr_url.", true, s.apiReissue)
+	s.api("POST", "/api/v1/venues/{id}/reissue", s.apiReissue)
 }
 
 func venueFilter(r *http.Request) (venue.Filter, error) {
@@ -114,7 +114,7 @@ func (s *Server) apiVenues(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"venues": list})
+	writeJSON(w, http.StatusOK, venuesAnswer{Venues: list})
 	return nil
 }
 
@@ -161,9 +161,7 @@ func (s *Server) apiVenueStatus(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var in struct {
-		Status string `json:"status"`
-	}
+	var in venueStatusInput
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
