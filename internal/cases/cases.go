@@ -201,7 +201,7 @@ func scanCase(row interface{ Scan(...any) error }) (Case, error) {
 	}
 	c.SampleDate, c.OnsetDate, c.IsolationStart, c.IsolationEnd = formatDate(sample), formatDate(onset), formatDate(isoStart), formatDate(isoEnd)
 	c.ConfirmedBy = confirmedBy.Int64
-	c.Suspected = c.Status == F0 && c.ConfirmedBy == 0
+	c.Suspected = c.Status == F0 && !confirmedBy.Valid
 	if source.Valid {
 		c.SourceCaseID = &source.Int64
 	}
