@@ -68,19 +68,40 @@ func (e CallInputRequestOutcome) Valid() bool {
 
 // Defines values for ExportRequestFormat.
 const (
-	Csv  ExportRequestFormat = "csv"
-	Pdf  ExportRequestFormat = "pdf"
-	Xlsx ExportRequestFormat = "xlsx"
+	ExportRequestFormatCsv  ExportRequestFormat = "csv"
+	ExportRequestFormatPdf  ExportRequestFormat = "pdf"
+	ExportRequestFormatXlsx ExportRequestFormat = "xlsx"
 )
 
 // Valid indicates whether the value is a known member of the ExportRequestFormat enum.
 func (e ExportRequestFormat) Valid() bool {
 	switch e {
-	case Csv:
+	case ExportRequestFormatCsv:
 		return true
-	case Pdf:
+	case ExportRequestFormatPdf:
 		return true
-	case Xlsx:
+	case ExportRequestFormatXlsx:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for HandoffExportInputRequestFormat.
+const (
+	HandoffExportInputRequestFormatCsv  HandoffExportInputRequestFormat = "csv"
+	HandoffExportInputRequestFormatPdf  HandoffExportInputRequestFormat = "pdf"
+	HandoffExportInputRequestFormatXlsx HandoffExportInputRequestFormat = "xlsx"
+)
+
+// Valid indicates whether the value is a known member of the HandoffExportInputRequestFormat enum.
+func (e HandoffExportInputRequestFormat) Valid() bool {
+	switch e {
+	case HandoffExportInputRequestFormatCsv:
+		return true
+	case HandoffExportInputRequestFormatPdf:
+		return true
+	case HandoffExportInputRequestFormatXlsx:
 		return true
 	default:
 		return false
@@ -215,13 +236,15 @@ type AttendanceInputRequest struct {
 
 // AuditAnswer defines model for AuditAnswer.
 type AuditAnswer struct {
-	Entries *[]AuthAuditEntry `json:"entries"`
+	Entries    *[]AuthAuditEntry `json:"entries"`
+	NextBefore *int              `json:"next_before,omitempty"`
 }
 
 // AuthAuditEntry defines model for AuthAuditEntry.
 type AuthAuditEntry struct {
 	Action    string    `json:"action"`
 	At        time.Time `json:"at"`
+	Id        int       `json:"id"`
 	Purpose   string    `json:"purpose"`
 	RecordIds string    `json:"record_ids"`
 	RequestId string    `json:"request_id"`
@@ -526,6 +549,7 @@ type Case struct {
 	SampleDate      *string   `json:"sample_date,omitempty"`
 	SourceCaseId    *int      `json:"source_case_id,omitempty"`
 	Status          string    `json:"status"`
+	Suspected       *bool     `json:"suspected,omitempty"`
 	UpdatedAt       time.Time `json:"updated_at"`
 }
 
@@ -558,6 +582,7 @@ type CaseDetail struct {
 	SampleDate       *string              `json:"sample_date,omitempty"`
 	SourceCaseId     *int                 `json:"source_case_id,omitempty"`
 	Status           string               `json:"status"`
+	Suspected        *bool                `json:"suspected,omitempty"`
 	UpdatedAt        time.Time            `json:"updated_at"`
 }
 
@@ -683,6 +708,40 @@ type CasesGrantRequest struct {
 	Purpose   *string                 `json:"purpose,omitempty"`
 	Scope     *string                 `json:"scope,omitempty"`
 	VenueDays *[]CasesVenueDayRequest `json:"venue_days,omitempty"`
+}
+
+// CasesHandoff defines model for CasesHandoff.
+type CasesHandoff struct {
+	Calls           int                `json:"calls"`
+	CaseId          int                `json:"case_id"`
+	Closed          bool               `json:"closed"`
+	CommuneCode     string             `json:"commune_code"`
+	ContactId       int                `json:"contact_id"`
+	DueAt           time.Time          `json:"due_at"`
+	Evidence        *[]TracingExposure `json:"evidence,omitempty"`
+	FirstShared     time.Time          `json:"first_shared"`
+	FromProvince    string             `json:"from_province"`
+	HandedAt        *time.Time         `json:"handed_at,omitempty"`
+	HandedBy        *string            `json:"handed_by,omitempty"`
+	LastShared      time.Time          `json:"last_shared"`
+	Level           string             `json:"level"`
+	Method          *string            `json:"method,omitempty"`
+	Name            string             `json:"name"`
+	Outcome         *string            `json:"outcome,omitempty"`
+	OutcomeAt       *time.Time         `json:"outcome_at,omitempty"`
+	Overdue         bool               `json:"overdue"`
+	OverlapMinutes  int                `json:"overlap_minutes"`
+	PersonId        int                `json:"person_id"`
+	Phone           string             `json:"phone"`
+	Proof           int                `json:"proof"`
+	QuarantineUntil *time.Time         `json:"quarantine_until,omitempty"`
+	ReceivedAt      *time.Time         `json:"received_at,omitempty"`
+	ReceivedBy      *string            `json:"received_by,omitempty"`
+	Source          string             `json:"source"`
+	ToProvince      string             `json:"to_province"`
+	VenueId         int                `json:"venue_id"`
+	VenueName       string             `json:"venue_name"`
+	Vulnerable      bool               `json:"vulnerable"`
 }
 
 // CasesHistoryEntry defines model for CasesHistoryEntry.
@@ -1199,10 +1258,35 @@ type GrantsAnswer struct {
 	Requests *[]CasesGrant `json:"requests"`
 }
 
+// HandOffInputRequest defines model for HandOffInputRequest.
+type HandOffInputRequest struct {
+	ContactIds *[]int `json:"contact_ids"`
+}
+
+// HandedAnswer defines model for HandedAnswer.
+type HandedAnswer struct {
+	Handed int `json:"handed"`
+}
+
 // HandledAnswer defines model for HandledAnswer.
 type HandledAnswer struct {
 	Handled bool `json:"handled"`
 	Id      int  `json:"id"`
+}
+
+// HandoffExportInputRequest defines model for HandoffExportInputRequest.
+type HandoffExportInputRequest struct {
+	Format   HandoffExportInputRequestFormat `json:"format"`
+	Province string                          `json:"province"`
+	Purpose  string                          `json:"purpose"`
+}
+
+// HandoffExportInputRequestFormat defines model for HandoffExportInputRequest.Format.
+type HandoffExportInputRequestFormat string
+
+// HandoffsAnswer defines model for HandoffsAnswer.
+type HandoffsAnswer struct {
+	Contacts *[]CasesHandoff `json:"contacts"`
 }
 
 // HeldAnswer defines model for HeldAnswer.
@@ -1658,6 +1742,20 @@ type TargetsAnswer struct {
 	Targets *[]AdoptionTarget `json:"targets"`
 }
 
+// Task defines model for Task.
+type Task struct {
+	Count int        `json:"count"`
+	Due   *time.Time `json:"due,omitempty"`
+	Href  string     `json:"href"`
+	Key   string     `json:"key"`
+	Late  bool       `json:"late"`
+}
+
+// TasksAnswer defines model for TasksAnswer.
+type TasksAnswer struct {
+	Tasks *[]Task `json:"tasks"`
+}
+
 // TemplatesAnswer defines model for TemplatesAnswer.
 type TemplatesAnswer struct {
 	Templates *[]CampaignTemplate `json:"templates"`
@@ -1860,7 +1958,13 @@ type ImportSmartphoneUsersParams struct {
 
 // ListAuditEntriesParams defines parameters for ListAuditEntries.
 type ListAuditEntriesParams struct {
-	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+	User   *string `form:"user,omitempty" json:"user,omitempty"`
+	Action *string `form:"action,omitempty" json:"action,omitempty"`
+	Who    *string `form:"who,omitempty" json:"who,omitempty"`
+	From   *string `form:"from,omitempty" json:"from,omitempty"`
+	To     *string `form:"to,omitempty" json:"to,omitempty"`
+	Before *int    `form:"before,omitempty" json:"before,omitempty"`
+	Limit  *int    `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
 // UploadBluezoneContactLogParams defines parameters for UploadBluezoneContactLog.
@@ -1949,6 +2053,11 @@ type ListFlaggedDeclarationsParams struct {
 // ListPublicExposureVenuesParams defines parameters for ListPublicExposureVenues.
 type ListPublicExposureVenuesParams struct {
 	Days *int `form:"days,omitempty" json:"days,omitempty"`
+}
+
+// ListHandoffsParams defines parameters for ListHandoffs.
+type ListHandoffsParams struct {
+	Direction *string `form:"direction,omitempty" json:"direction,omitempty"`
 }
 
 // ReportMeetingAttendanceParams defines parameters for ReportMeetingAttendance.
@@ -2100,6 +2209,12 @@ type PublishENKeysJSONRequestBody = EnPublishInputRequest
 
 // VerifyENCodeJSONRequestBody defines body for VerifyENCode for application/json ContentType.
 type VerifyENCodeJSONRequestBody = CodeInputRequest
+
+// HandOffContactsJSONRequestBody defines body for HandOffContacts for application/json ContentType.
+type HandOffContactsJSONRequestBody = HandOffInputRequest
+
+// ExportHandoffJSONRequestBody defines body for ExportHandoff for application/json ContentType.
+type ExportHandoffJSONRequestBody = HandoffExportInputRequest
 
 // CreateMapAreaJSONRequestBody defines body for CreateMapArea for application/json ContentType.
 type CreateMapAreaJSONRequestBody = DashboardAreaRequest
@@ -2409,9 +2524,9 @@ type ClientInterface interface {
 	// Corresponds with PUT /api/v1/adoption/targets (the `SetAdoptionTargets` operationId).
 	SetAdoptionTargets(ctx context.Context, body SetAdoptionTargetsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ListAuditEntries Các mục mới nhất của nhật ký truy cập dữ liệu cá nhân.
+	// ListAuditEntries Nhật ký truy cập dữ liệu cá nhân, mới nhất trước.
 	//
-	// The newest entries of the personal-data access log (province admin).
+	// The personal-data access log, newest first (province admin): filters user, action, who (a phone or ID number), from and to (YYYY-MM-DD); next_before pages on.
 	//
 	// Corresponds with GET /api/v1/audit (the `ListAuditEntries` operationId).
 	ListAuditEntries(ctx context.Context, params *ListAuditEntriesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2721,6 +2836,13 @@ type ClientInterface interface {
 	// Corresponds with GET /api/v1/cases/{id}/chain (the `GetCaseChain` operationId).
 	GetCaseChain(ctx context.Context, id int, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ConfirmCase Xác nhận F0 cho một ca nghi nhiễm do xã đăng ký.
+	//
+	// Confirm a suspected case (an F0 a commune registered) as F0: district and province health; its proven F1s are messaged from then on.
+	//
+	// Corresponds with POST /api/v1/cases/{id}/confirm (the `ConfirmCase` operationId).
+	ConfirmCase(ctx context.Context, id int, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListCaseContacts Danh sách tiếp xúc của một ca F0, tính ngay lúc gọi.
 	//
 	// An F0's contacts, computed now (?limit=&offset= for long lists; ?evidence=1 adds both stays of each pair): {"total", "contacts": [{"person_id", "phone" (null outside the caller's jurisdiction), "level", "venue_id", "overlap_minutes", "first_shared", "last_shared", "source": "qr"|"bluetooth"}]}.
@@ -2973,6 +3095,56 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/v1/exposure-venues (the `ListPublicExposureVenues` operationId).
 	ListPublicExposureVenues(ctx context.Context, params *ListPublicExposureVenuesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListHandoffs F1 cư trú ở tỉnh khác: gửi đi hoặc nhận về.
+	//
+	// Open contacts crossing the caller's province (?direction=out: of its cases, living elsewhere; in: living here, of other provinces' cases), names and phones audited, with where each hand-off stands.
+	//
+	// Corresponds with GET /api/v1/handoffs (the `ListHandoffs` operationId).
+	ListHandoffs(ctx context.Context, params *ListHandoffsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// HandOffContactsWithBody Bàn giao F1 cho tỉnh nơi cư trú, trong hệ thống.
+	//
+	// Hand outgoing contacts to the provinces where they live, in the system; repeats change nothing.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/handoffs (the `HandOffContacts` operationId).
+	HandOffContactsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// HandOffContacts Bàn giao F1 cho tỉnh nơi cư trú, trong hệ thống.
+	//
+	// Hand outgoing contacts to the provinces where they live, in the system; repeats change nothing.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/handoffs (the `HandOffContacts` operationId).
+	HandOffContacts(ctx context.Context, body HandOffContactsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ExportHandoffWithBody Tệp bàn giao F1 cho một tỉnh.
+	//
+	// The outgoing contacts living in one province, as a file to send it; records them handed by file.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/handoffs/export (the `ExportHandoff` operationId).
+	ExportHandoffWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ExportHandoff Tệp bàn giao F1 cho một tỉnh.
+	//
+	// The outgoing contacts living in one province, as a file to send it; records them handed by file.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/handoffs/export (the `ExportHandoff` operationId).
+	ExportHandoff(ctx context.Context, body ExportHandoffJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReceiveHandoff Xác nhận đã tiếp nhận một F1 được bàn giao.
+	//
+	// Confirm the caller's province took over a contact handed to it.
+	//
+	// Corresponds with POST /api/v1/handoffs/{id}/receive (the `ReceiveHandoff` operationId).
+	ReceiveHandoff(ctx context.Context, id int, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListMapAreas Các vùng cách ly, phong tỏa đang áp dụng trong địa bàn.
 	//
@@ -3406,6 +3578,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /api/v1/reports/{week}/units/{unit} (the `SubmitUnitReport` operationId).
 	SubmitUnitReport(ctx context.Context, week string, unit string, body SubmitUnitReportJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListTasks Việc cần làm của người gọi.
+	//
+	// The caller's work to do: counts of what is due and overdue, each with the page to do it on (the home page's list).
+	//
+	// Corresponds with GET /api/v1/tasks (the `ListTasks` operationId).
+	ListTasks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetTracingRules Các quy tắc truy vết đang áp dụng.
 	//
@@ -4008,9 +4187,9 @@ func (c *Client) SetAdoptionTargets(ctx context.Context, body SetAdoptionTargets
 	return c.Client.Do(req)
 }
 
-// ListAuditEntries Các mục mới nhất của nhật ký truy cập dữ liệu cá nhân.
+// ListAuditEntries Nhật ký truy cập dữ liệu cá nhân, mới nhất trước.
 //
-// The newest entries of the personal-data access log (province admin).
+// The personal-data access log, newest first (province admin): filters user, action, who (a phone or ID number), from and to (YYYY-MM-DD); next_before pages on.
 //
 // Corresponds with GET /api/v1/audit (the `ListAuditEntries` operationId).
 func (c *Client) ListAuditEntries(ctx context.Context, params *ListAuditEntriesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4700,6 +4879,23 @@ func (c *Client) GetCaseChain(ctx context.Context, id int, reqEditors ...Request
 	return c.Client.Do(req)
 }
 
+// ConfirmCase Xác nhận F0 cho một ca nghi nhiễm do xã đăng ký.
+//
+// Confirm a suspected case (an F0 a commune registered) as F0: district and province health; its proven F1s are messaged from then on.
+//
+// Corresponds with POST /api/v1/cases/{id}/confirm (the `ConfirmCase` operationId).
+func (c *Client) ConfirmCase(ctx context.Context, id int, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConfirmCaseRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListCaseContacts Danh sách tiếp xúc của một ca F0, tính ngay lúc gọi.
 //
 // An F0's contacts, computed now (?limit=&offset= for long lists; ?evidence=1 adds both stays of each pair): {"total", "contacts": [{"person_id", "phone" (null outside the caller's jurisdiction), "level", "venue_id", "overlap_minutes", "first_shared", "last_shared", "source": "qr"|"bluetooth"}]}.
@@ -5253,6 +5449,116 @@ func (c *Client) VerifyENCode(ctx context.Context, body VerifyENCodeJSONRequestB
 // Corresponds with GET /api/v1/exposure-venues (the `ListPublicExposureVenues` operationId).
 func (c *Client) ListPublicExposureVenues(ctx context.Context, params *ListPublicExposureVenuesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListPublicExposureVenuesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListHandoffs F1 cư trú ở tỉnh khác: gửi đi hoặc nhận về.
+//
+// Open contacts crossing the caller's province (?direction=out: of its cases, living elsewhere; in: living here, of other provinces' cases), names and phones audited, with where each hand-off stands.
+//
+// Corresponds with GET /api/v1/handoffs (the `ListHandoffs` operationId).
+func (c *Client) ListHandoffs(ctx context.Context, params *ListHandoffsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListHandoffsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// HandOffContactsWithBody Bàn giao F1 cho tỉnh nơi cư trú, trong hệ thống.
+//
+// Hand outgoing contacts to the provinces where they live, in the system; repeats change nothing.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/handoffs (the `HandOffContacts` operationId).
+func (c *Client) HandOffContactsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHandOffContactsRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// HandOffContacts Bàn giao F1 cho tỉnh nơi cư trú, trong hệ thống.
+//
+// Hand outgoing contacts to the provinces where they live, in the system; repeats change nothing.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/handoffs (the `HandOffContacts` operationId).
+func (c *Client) HandOffContacts(ctx context.Context, body HandOffContactsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHandOffContactsRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ExportHandoffWithBody Tệp bàn giao F1 cho một tỉnh.
+//
+// The outgoing contacts living in one province, as a file to send it; records them handed by file.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/handoffs/export (the `ExportHandoff` operationId).
+func (c *Client) ExportHandoffWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewExportHandoffRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ExportHandoff Tệp bàn giao F1 cho một tỉnh.
+//
+// The outgoing contacts living in one province, as a file to send it; records them handed by file.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/handoffs/export (the `ExportHandoff` operationId).
+func (c *Client) ExportHandoff(ctx context.Context, body ExportHandoffJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewExportHandoffRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReceiveHandoff Xác nhận đã tiếp nhận một F1 được bàn giao.
+//
+// Confirm the caller's province took over a contact handed to it.
+//
+// Corresponds with POST /api/v1/handoffs/{id}/receive (the `ReceiveHandoff` operationId).
+func (c *Client) ReceiveHandoff(ctx context.Context, id int, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReceiveHandoffRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -6216,6 +6522,23 @@ func (c *Client) SubmitUnitReportWithBody(ctx context.Context, week string, unit
 // Corresponds with PUT /api/v1/reports/{week}/units/{unit} (the `SubmitUnitReport` operationId).
 func (c *Client) SubmitUnitReport(ctx context.Context, week string, unit string, body SubmitUnitReportJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSubmitUnitReportRequest(c.Server, week, unit, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListTasks Việc cần làm của người gọi.
+//
+// The caller's work to do: counts of what is due and overdue, each with the page to do it on (the home page's list).
+//
+// Corresponds with GET /api/v1/tasks (the `ListTasks` operationId).
+func (c *Client) ListTasks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListTasksRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -7408,6 +7731,78 @@ func NewListAuditEntriesRequest(server string, params *ListAuditEntriesParams) (
 		// per the OpenAPI spec (e.g. "color=blue,black,brown").
 		var rawQueryFragments []string
 
+		if params.User != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "user", *params.User, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Action != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "action", *params.Action, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Who != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "who", *params.Who, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Before != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "before", *params.Before, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if params.Limit != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
@@ -8562,6 +8957,40 @@ func NewGetCaseChainRequest(server string, id int) (*http.Request, error) {
 	return req, nil
 }
 
+// NewConfirmCaseRequest constructs an http.Request for the ConfirmCase method
+func NewConfirmCaseRequest(server string, id int) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/cases/%s/confirm", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListCaseContactsRequest constructs an http.Request for the ListCaseContacts method
 func NewListCaseContactsRequest(server string, id int, params *ListCaseContactsParams) (*http.Request, error) {
 	var err error
@@ -9601,6 +10030,174 @@ func NewListPublicExposureVenuesRequest(server string, params *ListPublicExposur
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListHandoffsRequest constructs an http.Request for the ListHandoffs method
+func NewListHandoffsRequest(server string, params *ListHandoffsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/handoffs")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Direction != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "direction", *params.Direction, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewHandOffContactsRequest calls the generic HandOffContacts builder with application/json body
+func NewHandOffContactsRequest(server string, body HandOffContactsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewHandOffContactsRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewHandOffContactsRequestWithBody constructs an http.Request for the HandOffContacts method, with any body, and a specified content type
+func NewHandOffContactsRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/handoffs")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewExportHandoffRequest calls the generic ExportHandoff builder with application/json body
+func NewExportHandoffRequest(server string, body ExportHandoffJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewExportHandoffRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewExportHandoffRequestWithBody constructs an http.Request for the ExportHandoff method, with any body, and a specified content type
+func NewExportHandoffRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/handoffs/export")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewReceiveHandoffRequest constructs an http.Request for the ReceiveHandoff method
+func NewReceiveHandoffRequest(server string, id int) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/handoffs/%s/receive", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -11125,6 +11722,33 @@ func NewSubmitUnitReportRequestWithBody(server string, week string, unit string,
 	return req, nil
 }
 
+// NewListTasksRequest constructs an http.Request for the ListTasks method
+func NewListTasksRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/tasks")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetTracingRulesRequest constructs an http.Request for the GetTracingRules method
 func NewGetTracingRulesRequest(server string) (*http.Request, error) {
 	var err error
@@ -12374,9 +12998,9 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /api/v1/adoption/targets (the `SetAdoptionTargets` operationId).
 	SetAdoptionTargetsWithResponse(ctx context.Context, body SetAdoptionTargetsJSONRequestBody, reqEditors ...RequestEditorFn) (*SetAdoptionTargetsResponse, error)
 
-	// ListAuditEntriesWithResponse Các mục mới nhất của nhật ký truy cập dữ liệu cá nhân.
+	// ListAuditEntriesWithResponse Nhật ký truy cập dữ liệu cá nhân, mới nhất trước.
 	//
-	// The newest entries of the personal-data access log (province admin).
+	// The personal-data access log, newest first (province admin): filters user, action, who (a phone or ID number), from and to (YYYY-MM-DD); next_before pages on.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -12716,6 +13340,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/v1/cases/{id}/chain (the `GetCaseChain` operationId).
 	GetCaseChainWithResponse(ctx context.Context, id int, reqEditors ...RequestEditorFn) (*GetCaseChainResponse, error)
 
+	// ConfirmCaseWithResponse Xác nhận F0 cho một ca nghi nhiễm do xã đăng ký.
+	//
+	// Confirm a suspected case (an F0 a commune registered) as F0: district and province health; its proven F1s are messaged from then on.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/cases/{id}/confirm (the `ConfirmCase` operationId).
+	ConfirmCaseWithResponse(ctx context.Context, id int, reqEditors ...RequestEditorFn) (*ConfirmCaseResponse, error)
+
 	// ListCaseContactsWithResponse Danh sách tiếp xúc của một ca F0, tính ngay lúc gọi.
 	//
 	// An F0's contacts, computed now (?limit=&offset= for long lists; ?evidence=1 adds both stays of each pair): {"total", "contacts": [{"person_id", "phone" (null outside the caller's jurisdiction), "level", "venue_id", "overlap_minutes", "first_shared", "last_shared", "source": "qr"|"bluetooth"}]}.
@@ -12994,6 +13627,60 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/v1/exposure-venues (the `ListPublicExposureVenues` operationId).
 	ListPublicExposureVenuesWithResponse(ctx context.Context, params *ListPublicExposureVenuesParams, reqEditors ...RequestEditorFn) (*ListPublicExposureVenuesResponse, error)
+
+	// ListHandoffsWithResponse F1 cư trú ở tỉnh khác: gửi đi hoặc nhận về.
+	//
+	// Open contacts crossing the caller's province (?direction=out: of its cases, living elsewhere; in: living here, of other provinces' cases), names and phones audited, with where each hand-off stands.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/handoffs (the `ListHandoffs` operationId).
+	ListHandoffsWithResponse(ctx context.Context, params *ListHandoffsParams, reqEditors ...RequestEditorFn) (*ListHandoffsResponse, error)
+
+	// HandOffContactsWithBodyWithResponse Bàn giao F1 cho tỉnh nơi cư trú, trong hệ thống.
+	//
+	// Hand outgoing contacts to the provinces where they live, in the system; repeats change nothing.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/handoffs (the `HandOffContacts` operationId).
+	HandOffContactsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*HandOffContactsResponse, error)
+
+	// HandOffContactsWithResponse Bàn giao F1 cho tỉnh nơi cư trú, trong hệ thống.
+	//
+	// Hand outgoing contacts to the provinces where they live, in the system; repeats change nothing.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/handoffs (the `HandOffContacts` operationId).
+	HandOffContactsWithResponse(ctx context.Context, body HandOffContactsJSONRequestBody, reqEditors ...RequestEditorFn) (*HandOffContactsResponse, error)
+
+	// ExportHandoffWithBodyWithResponse Tệp bàn giao F1 cho một tỉnh.
+	//
+	// The outgoing contacts living in one province, as a file to send it; records them handed by file.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/handoffs/export (the `ExportHandoff` operationId).
+	ExportHandoffWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ExportHandoffResponse, error)
+
+	// ExportHandoffWithResponse Tệp bàn giao F1 cho một tỉnh.
+	//
+	// The outgoing contacts living in one province, as a file to send it; records them handed by file.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/handoffs/export (the `ExportHandoff` operationId).
+	ExportHandoffWithResponse(ctx context.Context, body ExportHandoffJSONRequestBody, reqEditors ...RequestEditorFn) (*ExportHandoffResponse, error)
+
+	// ReceiveHandoffWithResponse Xác nhận đã tiếp nhận một F1 được bàn giao.
+	//
+	// Confirm the caller's province took over a contact handed to it.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/handoffs/{id}/receive (the `ReceiveHandoff` operationId).
+	ReceiveHandoffWithResponse(ctx context.Context, id int, reqEditors ...RequestEditorFn) (*ReceiveHandoffResponse, error)
 
 	// ListMapAreasWithResponse Các vùng cách ly, phong tỏa đang áp dụng trong địa bàn.
 	//
@@ -13471,6 +14158,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /api/v1/reports/{week}/units/{unit} (the `SubmitUnitReport` operationId).
 	SubmitUnitReportWithResponse(ctx context.Context, week string, unit string, body SubmitUnitReportJSONRequestBody, reqEditors ...RequestEditorFn) (*SubmitUnitReportResponse, error)
+
+	// ListTasksWithResponse Việc cần làm của người gọi.
+	//
+	// The caller's work to do: counts of what is due and overdue, each with the page to do it on (the home page's list).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/tasks (the `ListTasks` operationId).
+	ListTasksWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListTasksResponse, error)
 
 	// GetTracingRulesWithResponse Các quy tắc truy vết đang áp dụng.
 	//
@@ -16771,6 +17467,82 @@ func (r GetCaseChainResponse) ContentType() string {
 	return ""
 }
 
+type ConfirmCaseResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Case
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ConfirmCaseResponse) GetJSON200() *Case {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ConfirmCaseResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ConfirmCaseResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ConfirmCaseResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ConfirmCaseResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ConfirmCaseResponse) GetJSON500() *Error {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ConfirmCaseResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ConfirmCaseResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ConfirmCaseResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ConfirmCaseResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListCaseContactsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -18444,6 +19216,303 @@ func (r ListPublicExposureVenuesResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ListPublicExposureVenuesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListHandoffsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *HandoffsAnswer
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListHandoffsResponse) GetJSON200() *HandoffsAnswer {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListHandoffsResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListHandoffsResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListHandoffsResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListHandoffsResponse) GetJSON500() *Error {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListHandoffsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListHandoffsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListHandoffsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListHandoffsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type HandOffContactsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *HandedAnswer
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *Error
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r HandOffContactsResponse) GetJSON200() *HandedAnswer {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r HandOffContactsResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r HandOffContactsResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r HandOffContactsResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r HandOffContactsResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r HandOffContactsResponse) GetJSON413() *Error {
+	return r.JSON413
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r HandOffContactsResponse) GetJSON500() *Error {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r HandOffContactsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HandOffContactsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HandOffContactsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HandOffContactsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ExportHandoffResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *Error
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Error
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ExportHandoffResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ExportHandoffResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ExportHandoffResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ExportHandoffResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ExportHandoffResponse) GetJSON413() *Error {
+	return r.JSON413
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ExportHandoffResponse) GetJSON500() *Error {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ExportHandoffResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ExportHandoffResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ExportHandoffResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ExportHandoffResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ReceiveHandoffResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Error
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ReceiveHandoffResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ReceiveHandoffResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ReceiveHandoffResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ReceiveHandoffResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ReceiveHandoffResponse) GetJSON500() *Error {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ReceiveHandoffResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReceiveHandoffResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReceiveHandoffResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReceiveHandoffResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -21275,6 +22344,68 @@ func (r SubmitUnitReportResponse) ContentType() string {
 	return ""
 }
 
+type ListTasksResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TasksAnswer
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListTasksResponse) GetJSON200() *TasksAnswer {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListTasksResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListTasksResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListTasksResponse) GetJSON500() *Error {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListTasksResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListTasksResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListTasksResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListTasksResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetTracingRulesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -23266,9 +24397,9 @@ func (c *ClientWithResponses) SetAdoptionTargetsWithResponse(ctx context.Context
 	return ParseSetAdoptionTargetsResponse(rsp)
 }
 
-// ListAuditEntriesWithResponse Các mục mới nhất của nhật ký truy cập dữ liệu cá nhân.
+// ListAuditEntriesWithResponse Nhật ký truy cập dữ liệu cá nhân, mới nhất trước.
 //
-// The newest entries of the personal-data access log (province admin).
+// The personal-data access log, newest first (province admin): filters user, action, who (a phone or ID number), from and to (YYYY-MM-DD); next_before pages on.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -23836,6 +24967,21 @@ func (c *ClientWithResponses) GetCaseChainWithResponse(ctx context.Context, id i
 	return ParseGetCaseChainResponse(rsp)
 }
 
+// ConfirmCaseWithResponse Xác nhận F0 cho một ca nghi nhiễm do xã đăng ký.
+//
+// Confirm a suspected case (an F0 a commune registered) as F0: district and province health; its proven F1s are messaged from then on.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/cases/{id}/confirm (the `ConfirmCase` operationId).
+func (c *ClientWithResponses) ConfirmCaseWithResponse(ctx context.Context, id int, reqEditors ...RequestEditorFn) (*ConfirmCaseResponse, error) {
+	rsp, err := c.ConfirmCase(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfirmCaseResponse(rsp)
+}
+
 // ListCaseContactsWithResponse Danh sách tiếp xúc của một ca F0, tính ngay lúc gọi.
 //
 // An F0's contacts, computed now (?limit=&offset= for long lists; ?evidence=1 adds both stays of each pair): {"total", "contacts": [{"person_id", "phone" (null outside the caller's jurisdiction), "level", "venue_id", "overlap_minutes", "first_shared", "last_shared", "source": "qr"|"bluetooth"}]}.
@@ -24299,6 +25445,96 @@ func (c *ClientWithResponses) ListPublicExposureVenuesWithResponse(ctx context.C
 		return nil, err
 	}
 	return ParseListPublicExposureVenuesResponse(rsp)
+}
+
+// ListHandoffsWithResponse F1 cư trú ở tỉnh khác: gửi đi hoặc nhận về.
+//
+// Open contacts crossing the caller's province (?direction=out: of its cases, living elsewhere; in: living here, of other provinces' cases), names and phones audited, with where each hand-off stands.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/handoffs (the `ListHandoffs` operationId).
+func (c *ClientWithResponses) ListHandoffsWithResponse(ctx context.Context, params *ListHandoffsParams, reqEditors ...RequestEditorFn) (*ListHandoffsResponse, error) {
+	rsp, err := c.ListHandoffs(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListHandoffsResponse(rsp)
+}
+
+// HandOffContactsWithBodyWithResponse Bàn giao F1 cho tỉnh nơi cư trú, trong hệ thống.
+//
+// Hand outgoing contacts to the provinces where they live, in the system; repeats change nothing.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/handoffs (the `HandOffContacts` operationId).
+func (c *ClientWithResponses) HandOffContactsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*HandOffContactsResponse, error) {
+	rsp, err := c.HandOffContactsWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHandOffContactsResponse(rsp)
+}
+
+// HandOffContactsWithResponse Bàn giao F1 cho tỉnh nơi cư trú, trong hệ thống.
+//
+// Hand outgoing contacts to the provinces where they live, in the system; repeats change nothing.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/handoffs (the `HandOffContacts` operationId).
+func (c *ClientWithResponses) HandOffContactsWithResponse(ctx context.Context, body HandOffContactsJSONRequestBody, reqEditors ...RequestEditorFn) (*HandOffContactsResponse, error) {
+	rsp, err := c.HandOffContacts(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHandOffContactsResponse(rsp)
+}
+
+// ExportHandoffWithBodyWithResponse Tệp bàn giao F1 cho một tỉnh.
+//
+// The outgoing contacts living in one province, as a file to send it; records them handed by file.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/handoffs/export (the `ExportHandoff` operationId).
+func (c *ClientWithResponses) ExportHandoffWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ExportHandoffResponse, error) {
+	rsp, err := c.ExportHandoffWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseExportHandoffResponse(rsp)
+}
+
+// ExportHandoffWithResponse Tệp bàn giao F1 cho một tỉnh.
+//
+// The outgoing contacts living in one province, as a file to send it; records them handed by file.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/handoffs/export (the `ExportHandoff` operationId).
+func (c *ClientWithResponses) ExportHandoffWithResponse(ctx context.Context, body ExportHandoffJSONRequestBody, reqEditors ...RequestEditorFn) (*ExportHandoffResponse, error) {
+	rsp, err := c.ExportHandoff(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseExportHandoffResponse(rsp)
+}
+
+// ReceiveHandoffWithResponse Xác nhận đã tiếp nhận một F1 được bàn giao.
+//
+// Confirm the caller's province took over a contact handed to it.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/handoffs/{id}/receive (the `ReceiveHandoff` operationId).
+func (c *ClientWithResponses) ReceiveHandoffWithResponse(ctx context.Context, id int, reqEditors ...RequestEditorFn) (*ReceiveHandoffResponse, error) {
+	rsp, err := c.ReceiveHandoff(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReceiveHandoffResponse(rsp)
 }
 
 // ListMapAreasWithResponse Các vùng cách ly, phong tỏa đang áp dụng trong địa bàn.
@@ -25094,6 +26330,21 @@ func (c *ClientWithResponses) SubmitUnitReportWithResponse(ctx context.Context, 
 		return nil, err
 	}
 	return ParseSubmitUnitReportResponse(rsp)
+}
+
+// ListTasksWithResponse Việc cần làm của người gọi.
+//
+// The caller's work to do: counts of what is due and overdue, each with the page to do it on (the home page's list).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/tasks (the `ListTasks` operationId).
+func (c *ClientWithResponses) ListTasksWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListTasksResponse, error) {
+	rsp, err := c.ListTasks(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListTasksResponse(rsp)
 }
 
 // GetTracingRulesWithResponse Các quy tắc truy vết đang áp dụng.
@@ -27995,6 +29246,67 @@ func ParseGetCaseChainResponse(rsp *http.Response) (*GetCaseChainResponse, error
 	return response, nil
 }
 
+// ParseConfirmCaseResponse parses an HTTP response from a ConfirmCaseWithResponse call
+func ParseConfirmCaseResponse(rsp *http.Response) (*ConfirmCaseResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ConfirmCaseResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Case
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseListCaseContactsResponse parses an HTTP response from a ListCaseContactsWithResponse call
 func ParseListCaseContactsResponse(rsp *http.Response) (*ListCaseContactsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -29331,6 +30643,246 @@ func ParseListPublicExposureVenuesResponse(rsp *http.Response) (*ListPublicExpos
 			return nil, err
 		}
 		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListHandoffsResponse parses an HTTP response from a ListHandoffsWithResponse call
+func ParseListHandoffsResponse(rsp *http.Response) (*ListHandoffsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListHandoffsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest HandoffsAnswer
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseHandOffContactsResponse parses an HTTP response from a HandOffContactsWithResponse call
+func ParseHandOffContactsResponse(rsp *http.Response) (*HandOffContactsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HandOffContactsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest HandedAnswer
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseExportHandoffResponse parses an HTTP response from a ExportHandoffWithResponse call
+func ParseExportHandoffResponse(rsp *http.Response) (*ExportHandoffResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ExportHandoffResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseReceiveHandoffResponse parses an HTTP response from a ReceiveHandoffWithResponse call
+func ParseReceiveHandoffResponse(rsp *http.Response) (*ReceiveHandoffResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReceiveHandoffResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest Error
@@ -31610,6 +33162,53 @@ func ParseSubmitUnitReportResponse(rsp *http.Response) (*SubmitUnitReportRespons
 			return nil, err
 		}
 		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListTasksResponse parses an HTTP response from a ListTasksWithResponse call
+func ParseListTasksResponse(rsp *http.Response) (*ListTasksResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListTasksResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TasksAnswer
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest Error
