@@ -52,7 +52,7 @@ func TestBrowserAccountPages(t *testing.T) {
 	}
 	fits("recovery codes")
 	screenshot(t, ctx, "account-codes")
-	if err := chromedp.Do(ctx, chromedp.Click(`a.button`), chromedp.WaitVisible(`header .brand`),
+	if err := chromedp.Do(ctx, chromedp.Click(`a.button`), chromedp.WaitNotPresent(`#codes`),
 		chromedp.Navigate(e.srv.URL+"/account"), chromedp.WaitVisible(`#sessions`)); err != nil {
 		t.Fatal(err)
 	}

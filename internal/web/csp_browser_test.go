@@ -44,7 +44,7 @@ document.addEventListener("securitypolicyviolation", function (e) { window.__csp
 	}
 	if err := chromedp.Do(ctx, chromedp.Navigate(oe.srv.URL+"/login"), chromedp.WaitVisible(`input[name=username]`),
 		chromedp.SendKeys(`input[name=username]`, "admin"), chromedp.SendKeys(`input[name=password]`, testPassword),
-		chromedp.Click(`button[type=submit]`), chromedp.WaitVisible(`header .brand`)); err != nil {
+		chromedp.Click(`button[type=submit]`), chromedp.WaitNotPresent(`input[name=password]`)); err != nil {
 		t.Fatal(err)
 	}
 	market := oe.venues["Chợ Bến Lức"]

@@ -189,12 +189,25 @@ func New(d Deps) *Server {
 	// Answers are compressed for slow phone networks. Pages can hold a
 	// secret beside text a visitor chose, so each compressed answer carries
 	// random padding (BREACH: its length no longer tells a guess apart).
-	gz, err := gzhttp.NewWrapper(gzhttp.RandomJitter(32, 0, false))
+	gz, err := gzhttp.NewWrapper(gzhttp.RandomJitter(32, 0, false), gzhttp.ContentTypeFilter(compressible))
 	if err != nil {
 		panic(err) // only for invalid options
 	}
 	s.handler = s.Probes(gz(s.observe(s.limitBody(s.authenticate(csrf.Handler(s.mux))))))
 	return s
+}
+
+// compressible is gzhttp's default filter, and also leaves alone the
+// formats that are compressed already (QR PNGs, PDFs, XLSX): compressing
+// them again costs CPU and saves nothing.
+func compressible(ct string) bool {
+	ct = strings.ToLower(ct)
+	for _, done := range []string{"image/png", "image/gif", "image/webp", "application/pdf", "application/vnd.openxmlformats"} {
+		if strings.HasPrefix(ct, done) {
+			return false
+		}
+	}
+	return gzhttp.DefaultContentTypeFilter(ct)
 }
 
 // ServeHTTP makes Server an http.Handler.
