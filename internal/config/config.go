@@ -26,12 +26,15 @@ var bundleRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)+$`)
 
 // Config is every setting of a deployment.
 type Config struct {
-	Addr          string        // listen address
-	DataDir       string        // data directory: SQLite file, data key, exports
-	DB            string        // database URL: empty or sqlite:PATH for SQLite, postgres://... for PostgreSQL
-	Province      string        // GSO code of the province served, or VN for the whole country
-	BaseURL       string        // public base URL printed in QR codes
-	DataKey       string        // 64 hex characters; empty: generated into DataDir/data.key
+	Addr     string // listen address
+	DataDir  string // data directory: SQLite file, data key, exports
+	DB       string // database URL: empty or sqlite:PATH for SQLite, postgres://... for PostgreSQL
+	Province string // GSO code of the province served, or VN for the whole country
+	BaseURL  string // public base URL printed in QR codes
+	DataKey  string // 64 hex characters; empty: generated into DataDir/data.key
+	// DataKeyOld is the data key being rotated away from (README, "Keys"):
+	// it still opens what it sealed until the re-seal job has finished.
+	DataKeyOld    string
 	Retention     time.Duration // how long check-ins and declarations are kept
 	SessionTTL    time.Duration // how long a login lasts without activity
 	MaxBody       int64         // request body limit in bytes
@@ -103,7 +106,8 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.DB, "db", env("DB", ""), "database URL; empty for SQLite in the data directory, or postgres://... (ANTICOVID_DB)")
 	fs.StringVar(&c.Province, "province", env("PROVINCE", "80"), "GSO code of the province served, or VN for the country (ANTICOVID_PROVINCE)")
 	fs.StringVar(&c.BaseURL, "base-url", env("BASE_URL", ""), "public base URL for QR codes; default http://ADDR (ANTICOVID_BASE_URL)")
-	c.DataKey = os.Getenv("ANTICOVID_DATA_KEY") // a secret: environment only, never a flag
+	c.DataKey = c.secret("DATA_KEY") // secrets: environment or file only, never a flag (secrets.go)
+	c.DataKeyOld = c.secret("DATA_KEY_OLD")
 	fs.DurationVar(&c.Retention, "retention", c.envDuration("RETENTION", 21*24*time.Hour), "how long check-ins are kept (ANTICOVID_RETENTION)")
 	fs.DurationVar(&c.SessionTTL, "session-ttl", c.envDuration("SESSION_TTL", 12*time.Hour), "login session lifetime (ANTICOVID_SESSION_TTL)")
 	fs.Int64Var(&c.PressMaxUpload, "press-max-upload", c.envInt("PRESS_MAX_UPLOAD", 50<<20), "largest communication material file (poster, leaflet, loudspeaker script, short video) in bytes; stored in the database (ANTICOVID_PRESS_MAX_UPLOAD)")
@@ -113,8 +117,8 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.Float64Var(&c.CheckinRate, "checkin-rate", c.envFloat("CHECKIN_RATE", 50), "check-ins per second from one address, bursts of 4× (0: unlimited; carriers put many phones behind one address) (ANTICOVID_CHECKIN_RATE)")
 	fs.BoolVar(&c.AutoApprove, "auto-approve", c.envBool("AUTO_APPROVE"), "approve publicly registered venues at once instead of waiting for the commune (ANTICOVID_AUTO_APPROVE)")
 	fs.BoolVar(&c.SecureCookies, "secure-cookies", c.envBool("SECURE_COOKIES"), "mark cookies Secure; set behind HTTPS (ANTICOVID_SECURE_COOKIES)")
-	fs.StringVar(&c.SMTPURL, "smtp-url", env("SMTP_URL", ""), "SMTP server for reports and reminders: smtp://user:pass@host:587?from=addr, smtps://…:465, &tls=none for a local relay; "+
-		"prefer the variable, a flag's password shows in the process list (ANTICOVID_SMTP_URL)")
+	fs.StringVar(&c.SMTPURL, "smtp-url", c.secret("SMTP_URL"), "SMTP server for reports and reminders: smtp://user:pass@host:587?from=addr, smtps://…:465, &tls=none for a local relay; "+
+		"prefer the variable or its file, a flag's password shows in the process list (ANTICOVID_SMTP_URL or ANTICOVID_SMTP_URL_FILE)")
 	fs.StringVar(&c.ReportEmail, "report-email", env("REPORT_EMAIL", ""), "the province's address for the consolidated weekly report (ANTICOVID_REPORT_EMAIL)")
 	fs.StringVar(&c.CameraAllow, "camera-allow", env("CAMERA_ALLOW", ""), "CIDRs cameras may sit in although internal (private, loopback, link-local, CGNAT), comma-separated, e.g. 10.20.0.0/16; metadata addresses stay refused (ANTICOVID_CAMERA_ALLOW)")
 	fs.StringVar(&c.MapTiles, "map-tiles", env("MAP_TILES", ""), "tile URL template for the public map, https://host/{z}/{x}/{y}.png; empty: the schematic map, no internet (ANTICOVID_MAP_TILES)")
@@ -126,7 +130,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.BoolVar(&c.DevMessages, "dev-messages", c.envBool("DEV_MESSAGES"), "development: record messages of channels without a provider in DATA/dev-messages.txt instead of sending them; --demo implies it (ANTICOVID_DEV_MESSAGES)")
 	fs.StringVar(&c.ENAppBundleID, "en-app-bundle-id", env("EN_APP_BUNDLE_ID", ""), "the app's id (reverse DNS, e.g. vn.gov.bluezone) written in each Exposure Notification export's signature info (ANTICOVID_EN_APP_BUNDLE_ID)")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", env("TRUSTED_PROXIES", ""), "comma-separated CIDRs of reverse proxies in front; only their X-Forwarded-For, Forwarded and X-Real-IP are believed (ANTICOVID_TRUSTED_PROXIES)")
-	c.MetricsToken = os.Getenv("ANTICOVID_METRICS_TOKEN") // a secret: environment only, never a flag
+	c.MetricsToken = c.secret("METRICS_TOKEN")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", env("METRICS_ADDR", ""), "a separate listen address for /metrics without a token, e.g. 127.0.0.1:9090; "+
 		"without it /metrics is served only to the bearer token in ANTICOVID_METRICS_TOKEN, or not at all (ANTICOVID_METRICS_ADDR)")
 	fs.IntVar(&c.CampaignMaxRate, "campaign-max-rate", int(c.envInt("CAMPAIGN_MAX_RATE", 6000)), "the most messages a minute one campaign may queue (ANTICOVID_CAMPAIGN_MAX_RATE)")
@@ -146,7 +150,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.ShutdownDelay, "shutdown-delay", c.envDuration("SHUTDOWN_DELAY", 0), "on SIGTERM, how long /readyz answers 503 while requests are still served, before the listeners close: a balancer's probe interval times its failure count (ANTICOVID_SHUTDOWN_DELAY)")
 	fs.StringVar(&c.MeetingURL, "meeting-url", env("MEETING_URL", ""), "the Jitsi Meet server for online meetings, https://meet.example.vn; empty: none (ANTICOVID_MEETING_URL)")
 	fs.StringVar(&c.MeetingAppID, "meeting-app-id", env("MEETING_APP_ID", ""), "the Jitsi token app id, prosody's app_id (ANTICOVID_MEETING_APP_ID)")
-	c.MeetingSecret = os.Getenv("ANTICOVID_MEETING_SECRET") // a secret: environment only, never a flag
+	c.MeetingSecret = c.secret("MEETING_SECRET")
 }
 
 // LetsEncrypt is Let's Encrypt's production ACME directory.
