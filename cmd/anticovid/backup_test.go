@@ -125,7 +125,7 @@ func TestBackupRestoreDrill(t *testing.T) {
 	}
 	r2.Close()
 	decrypt := func(db *sqldb.DB, dataDir string) map[int64]people.Reach {
-		v, err := vault.Load("", dataDir)
+		v, err := vault.Load("", "", dataDir)
 		if err != nil {
 			t.Fatal(err)
 		}

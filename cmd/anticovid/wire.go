@@ -78,6 +78,9 @@ type app struct {
 	// meetings are the online meetings (Jitsi per --meeting-url).
 	meetings *meeting.Service
 	press    *press.Service
+	// rotation re-seals every owner's sealed values with the current data
+	// key while an old one is configured (README, "Keys").
+	rotation *vault.Rotation
 }
 
 // open validates cfg, opens and migrates the database, loads the keys and
@@ -103,7 +106,7 @@ func open(ctx context.Context, cfg *config.Config, logOut io.Writer) (*app, erro
 	if err != nil {
 		return nil, err
 	}
-	v, err := vault.Load(cfg.DataKey, cfg.DataDir)
+	v, err := vault.Load(cfg.DataKey, cfg.DataKeyOld, cfg.DataDir)
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -218,6 +221,13 @@ func open(ctx context.Context, cfg *config.Config, logOut io.Writer) (*app, erro
 	// Communication and the press: material files in the database (every
 	// server serves them), releases drafted from the dashboard's counts.
 	a.press = &press.Service{DB: db, Dash: dash, Province: cfg.Province, BaseURL: cfg.PublicURL(), MaxUpload: cfg.PressMaxUpload, Log: log}
+
+	// Data-key rotation: each owner of sealed values re-seals its own table.
+	a.rotation = &vault.Rotation{DB: db, Vault: v, Log: log, Tables: []vault.Resealer{
+		a.people, a.venues, a.outbox, a.declarations, a.cases, a.bluezone, a.en, cams, a.auth, a.meetings, keys}}
+	if v.Rotating() {
+		log.Info("data key rotation: new values are sealed with the new key, both keys open", "key_id", v.KeyID())
+	}
 	return a, nil
 }
 
@@ -270,6 +280,7 @@ func (a *app) runBackground(ctx context.Context) *sync.WaitGroup {
 	every("camera-probes", 30*time.Second, o.Cameras.Tick, nil)
 	every("report-reminders", 15*time.Minute, o.Reports.Tick, nil)
 	every("campaigns", 10*time.Second, o.Campaigns.Tick, nil)
+	every("data-key-reseal", time.Minute, a.rotation.Tick, nil)
 	if c := a.cfg; c.BackupDir != "" {
 		wg.Go(func() {
 			runBackups(ctx, a.db, c.DataDir, c.BackupDir, c.BackupRecipient, c.BackupEvery, c.BackupKeep, a.log)

@@ -64,7 +64,7 @@ type File struct {
 // database and its journal: the data key, the QR signing keys and the
 // published EN files. The Bluezone index is rebuilt from the database, and
 // the demo's message recorder is not data.
-var dataFiles = []string{"data.key", "keys", "en-export"}
+var dataFiles = []string{"data.key", "data.key.old", "keys", "en-export"}
 
 // Write writes an encrypted backup of the deployment in dataDir whose
 // database is db to w. On SQLite the journal is read first and the database
