@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"anticovid/internal/vault"
 )
@@ -16,6 +17,55 @@ import (
 func init() {
 	register("keys rotate", "start a data-key rotation: a new DATA/data.key (the old one kept as data.key.old), or --out FILE with a new key for ANTICOVID_DATA_KEY_FILE", keysRotate)
 	register("keys status", "show the data-key re-seal job's progress toward the current key", keysStatus)
+	register("keys qr", "venue QR signing keys: list, rotate (a new key signs new posters; old posters keep working), retire KID (its posters stop working)", keysQR)
+}
+
+// keysQR lists, rotates or retires the venue QR signing keys (token_keys,
+// shared by every server; the others pick a change up within a minute).
+func keysQR(ctx context.Context, args []string, stdout io.Writer) error {
+	fs, cfg := configFlags("keys qr")
+	positional, err := enParseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	verb := ""
+	if len(positional) > 0 {
+		verb = positional[0]
+	}
+	switch {
+	case verb == "list" && len(positional) == 1, verb == "rotate" && len(positional) == 1, verb == "retire" && len(positional) == 2:
+	default:
+		return errors.New("keys qr: want list, rotate, or retire KID")
+	}
+	a, err := open(ctx, cfg, io.Discard)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	switch verb {
+	case "rotate":
+		kid, err := a.keys.Rotate(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "new signing key %s: new and reissued posters are signed with it; posters signed before keep working until their key is retired\n", kid)
+	case "retire":
+		if err := a.keys.Retire(ctx, positional[1]); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "retired %s: check-ins with its posters are refused (at once here, within a minute on running servers)\n", positional[1])
+	}
+	for _, k := range a.keys.Keys() {
+		state := "verifies"
+		switch {
+		case !k.Retired.IsZero():
+			state = "retired " + k.Retired.Format(time.RFC3339)
+		case k.Signing:
+			state = "signing"
+		}
+		fmt.Fprintf(stdout, "%s created %s %s\n", k.ID, k.Created.Format(time.RFC3339), state)
+	}
+	return nil
 }
 
 // keysRotate makes a new data key. With the key in the data directory it
