@@ -102,9 +102,20 @@ func open(ctx context.Context, cfg *config.Config, logOut io.Writer) (*app, erro
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	db, err := store.OpenMigrated(ctx, cfg.DB, cfg.DataDir)
+	db, err := store.Open(ctx, cfg.DB, cfg.DataDir)
 	if err != nil {
 		return nil, err
+	}
+	// Servers starting together migrate one at a time (an advisory lock on
+	// PostgreSQL); each logs what it applied, so a rolling upgrade shows
+	// which server did.
+	applied, err := store.Migrate(ctx, db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if len(applied) > 0 {
+		log.Info("schema migrated", "versions", applied)
 	}
 	v, err := vault.Load(cfg.DataKey, cfg.DataKeyOld, cfg.DataDir)
 	if err != nil {
