@@ -153,21 +153,20 @@ func restoreCmd(ctx context.Context, args []string, stdout io.Writer) error {
 
 // runBackups writes a backup into cfg.BackupDir every cfg.BackupEvery and
 // keeps the newest cfg.BackupKeep.
-func runBackups(ctx context.Context, db *sqldb.DB, dataDir, dir, recipient string, every time.Duration, keep int, log *slog.Logger) {
+func runBackups(ctx context.Context, db *sqldb.DB, dataDir, dir, recipient string, every time.Duration, keep int, stats *jobs.Stats, log *slog.Logger) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		log.Error("backups", "err", err)
 		return
 	}
 	// Each server backs up what it holds (its SQLite file, or the
 	// PostgreSQL database the deployment shares) on its own schedule.
-	jobs.Local(ctx, every, func(ctx context.Context) error {
+	jobs.Local(ctx, "backup", every, func(ctx context.Context) error {
 		name := "anticovid-" + time.Now().UTC().Format("20060102T150405.000Z") + ".backup"
 		start := time.Now()
-		if m, err := writeBackup(ctx, db, dataDir, recipient, filepath.Join(dir, name)); err != nil {
-			log.Error("backup", "err", err)
-		} else {
+		m, err := writeBackup(ctx, db, dataDir, recipient, filepath.Join(dir, name))
+		if err == nil {
 			log.Info("backup", "file", name, "files", len(m.Files), "took", time.Since(start).Round(time.Millisecond))
 		}
-		return backup.Prune(dir, "anticovid-", ".backup", keep)
-	}, log)
+		return errors.Join(err, backup.Prune(dir, "anticovid-", ".backup", keep))
+	}, stats, log)
 }

@@ -13,6 +13,7 @@ import (
 	"filippo.io/age"
 
 	"anticovid/internal/backup"
+	"anticovid/internal/jobs"
 	"anticovid/internal/people"
 	"anticovid/internal/sqldb"
 	"anticovid/internal/store"
@@ -171,7 +172,11 @@ func TestScheduledBackups(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runBackups(ctx, db, data, dir, id.Recipient().String(), 100*time.Millisecond, 2, slog.New(slog.DiscardHandler))
+	stats := &jobs.Stats{}
+	runBackups(ctx, db, data, dir, id.Recipient().String(), 100*time.Millisecond, 2, stats, slog.New(slog.DiscardHandler))
+	if st := stats.Snapshot(); len(st) != 1 || st[0].Name != "backup" || st[0].Runs < 3 || st[0].Failures != 0 || st[0].LastSuccess.IsZero() {
+		t.Fatalf("backup job figures: %+v", st)
+	}
 	entries, err := os.ReadDir(dir)
 	if err != nil || len(entries) != 2 {
 		t.Fatalf("%v %v, want the 2 newest backups", entries, err)

@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"crypto/rand"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"

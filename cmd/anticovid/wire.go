@@ -49,8 +49,10 @@ type app struct {
 	db    *sqldb.DB
 	vault *vault.Vault
 	keys  *token.Keyring
-	// leases run each background job on one server at a time.
+	// leases run each background job on one server at a time; stats
+	// counts the runs of every job this server ran, for /metrics.
 	leases *jobs.Leases
+	stats  *jobs.Stats
 	auth   *auth.Service
 	people *people.Service
 	venues *venue.Service
@@ -141,12 +143,13 @@ func open(ctx context.Context, cfg *config.Config, logOut io.Writer) (*app, erro
 	}
 
 	// Accounts, people, venues and the outbox every message goes through.
-	a := &app{cfg: cfg, log: log, db: db, vault: v, keys: keys, leases: jobs.New(db, cfg.JobLease, log),
+	a := &app{cfg: cfg, log: log, db: db, vault: v, keys: keys, leases: jobs.New(db, cfg.JobLease, log), stats: &jobs.Stats{},
 		auth:   auth.NewService(db, cfg.SessionTTL),
 		people: people.NewService(db, v),
 		venues: &venue.Service{DB: db, Vault: v, Signer: keys, BaseURL: cfg.PublicURL(), Province: cfg.Province},
 		outbox: &notify.Outbox{DB: db, Vault: v, Log: log, Senders: map[string]notify.Sender{}},
 	}
+	a.leases.Stats = a.stats
 	// The second factor's secrets are sealed with the vault; only a demo
 	// lets officials skip enrolment (production sends them to it at login).
 	a.auth.Vault, a.auth.EnrolOptional = v, cfg.Demo
@@ -253,7 +256,8 @@ func (a *app) startCheckins(ctx context.Context) (*checkin.Service, error) {
 func (a *app) webDeps(checkins *checkin.Service) web.Deps {
 	return web.Deps{Config: a.cfg, DB: a.db, Auth: a.auth, People: a.people, Venues: a.venues,
 		Checkins: checkins, Keys: a.keys, Outbox: a.outbox, Log: a.log, Declarations: a.declarations,
-		Bluezone: a.bluezone, Exposure: a.en, Adoption: a.adoption, Cases: a.cases, Ops: a.ops, OTP: a.otp, Meetings: a.meetings, Press: a.press}
+		Bluezone: a.bluezone, Exposure: a.en, Adoption: a.adoption, Cases: a.cases, Ops: a.ops, OTP: a.otp, Meetings: a.meetings, Press: a.press,
+		Jobs: a.stats, Rotation: a.rotation}
 }
 
 // runBackground starts the server's background work until ctx ends. Work
@@ -270,7 +274,7 @@ func (a *app) webDeps(checkins *checkin.Service) web.Deps {
 func (a *app) runBackground(ctx context.Context) *sync.WaitGroup {
 	var wg sync.WaitGroup
 	wg.Go(func() { a.outbox.Run(ctx, 5*time.Second) })
-	wg.Go(func() { jobs.Local(ctx, time.Minute, a.keys.Reload, a.log) })
+	wg.Go(func() { jobs.Local(ctx, "qr-keys-reload", time.Minute, a.keys.Reload, a.stats, a.log) })
 	if err := a.cases.Jobs.Abandon(ctx); err != nil {
 		a.log.Error("tracing jobs", "err", err)
 	}
@@ -294,7 +298,7 @@ func (a *app) runBackground(ctx context.Context) *sync.WaitGroup {
 	every("data-key-reseal", time.Minute, a.rotation.Tick, nil)
 	if c := a.cfg; c.BackupDir != "" {
 		wg.Go(func() {
-			runBackups(ctx, a.db, c.DataDir, c.BackupDir, c.BackupRecipient, c.BackupEvery, c.BackupKeep, a.log)
+			runBackups(ctx, a.db, c.DataDir, c.BackupDir, c.BackupRecipient, c.BackupEvery, c.BackupKeep, a.stats, a.log)
 		})
 	}
 	return &wg
