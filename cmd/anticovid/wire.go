@@ -12,6 +12,7 @@ import (
 
 	"anticovid/internal/adoption"
 	"anticovid/internal/auth"
+	"anticovid/internal/backup"
 	"anticovid/internal/bluezone"
 	"anticovid/internal/camera"
 	"anticovid/internal/campaign"
@@ -297,9 +298,15 @@ func (a *app) runBackground(ctx context.Context) *sync.WaitGroup {
 	every("campaigns", 10*time.Second, o.Campaigns.Tick, nil)
 	every("data-key-reseal", time.Minute, a.rotation.Tick, nil)
 	if c := a.cfg; c.BackupDir != "" {
-		wg.Go(func() {
-			runBackups(ctx, a.db, c.DataDir, c.BackupDir, c.BackupRecipient, c.BackupEvery, c.BackupKeep, a.stats, a.log)
-		})
+		st, err := backup.OpenStorage(c.BackupDir, backup.S3Options{Endpoint: c.BackupS3Endpoint, Region: c.BackupS3Region,
+			AccessKey: c.BackupS3AccessKey, SecretKey: c.BackupS3SecretKey})
+		if err != nil {
+			a.log.Error("backups", "err", err)
+		} else {
+			wg.Go(func() {
+				runBackups(ctx, a.db, c.DataDir, st, c.BackupRecipient, c.BackupEvery, c.BackupKeep, a.stats, a.log)
+			})
+		}
 	}
 	return &wg
 }

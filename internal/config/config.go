@@ -65,6 +65,9 @@ type Config struct {
 	BackupEvery     time.Duration // how often
 	BackupKeep      int           // how many to keep
 	BackupRecipient string        // the age public key backups are encrypted to
+	// BackupS3 reaches the bucket of --backup-dir s3://bucket/prefix.
+	BackupS3Endpoint, BackupS3Region     string
+	BackupS3AccessKey, BackupS3SecretKey string // secrets: environment or file only
 	// Production behind a proxy, and monitoring (README, "Production").
 	TrustedProxies string // comma-separated CIDRs (or addresses) of reverse proxies whose X-Forwarded-For is believed
 	MetricsToken   string // bearer token for /metrics on the public address; a secret: only ANTICOVID_METRICS_TOKEN sets it
@@ -134,7 +137,11 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", env("METRICS_ADDR", ""), "a separate listen address for /metrics without a token, e.g. 127.0.0.1:9090; "+
 		"without it /metrics is served only to the bearer token in ANTICOVID_METRICS_TOKEN, or not at all (ANTICOVID_METRICS_ADDR)")
 	fs.IntVar(&c.CampaignMaxRate, "campaign-max-rate", int(c.envInt("CAMPAIGN_MAX_RATE", 6000)), "the most messages a minute one campaign may queue (ANTICOVID_CAMPAIGN_MAX_RATE)")
-	fs.StringVar(&c.BackupDir, "backup-dir", env("BACKUP_DIR", ""), "write an encrypted backup into this directory every --backup-every; empty: no scheduled backups (ANTICOVID_BACKUP_DIR)")
+	fs.StringVar(&c.BackupDir, "backup-dir", env("BACKUP_DIR", ""), "write an encrypted backup into this directory, or s3://bucket/prefix, every --backup-every; empty: no scheduled backups (ANTICOVID_BACKUP_DIR)")
+	fs.StringVar(&c.BackupS3Endpoint, "backup-s3-endpoint", env("BACKUP_S3_ENDPOINT", "https://s3.amazonaws.com"), "the S3-compatible service of --backup-dir s3://...: https://host[:port] (ANTICOVID_BACKUP_S3_ENDPOINT)")
+	fs.StringVar(&c.BackupS3Region, "backup-s3-region", env("BACKUP_S3_REGION", ""), "the bucket's region, if the service wants one (ANTICOVID_BACKUP_S3_REGION)")
+	c.BackupS3AccessKey = c.secret("BACKUP_S3_ACCESS_KEY")
+	c.BackupS3SecretKey = c.secret("BACKUP_S3_SECRET_KEY")
 	fs.DurationVar(&c.BackupEvery, "backup-every", c.envDuration("BACKUP_EVERY", 24*time.Hour), "how often scheduled backups run (ANTICOVID_BACKUP_EVERY)")
 	fs.IntVar(&c.BackupKeep, "backup-keep", int(c.envInt("BACKUP_KEEP", 7)), "how many scheduled backups to keep (ANTICOVID_BACKUP_KEEP)")
 	fs.DurationVar(&c.JobLease, "job-lease", c.envDuration("JOB_LEASE", 30*time.Second), "with several servers on one database: how soon another server takes over the background jobs of one that died (ANTICOVID_JOB_LEASE)")
@@ -263,6 +270,17 @@ func (c *Config) Validate() error {
 	if c.BackupDir != "" {
 		if c.BackupRecipient == "" {
 			errs = append(errs, errors.New("--backup-dir needs --backup-recipient: backups are always encrypted"))
+		}
+		if strings.HasPrefix(c.BackupDir, "s3://") {
+			if u, err := url.Parse(c.BackupDir); err != nil || u.Host == "" {
+				errs = append(errs, fmt.Errorf("--backup-dir %q: want s3://bucket/prefix", c.BackupDir))
+			}
+			if u, err := url.Parse(c.BackupS3Endpoint); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+				errs = append(errs, fmt.Errorf("--backup-s3-endpoint %q: want https://host[:port]", c.BackupS3Endpoint))
+			}
+			if c.BackupS3AccessKey == "" || c.BackupS3SecretKey == "" {
+				errs = append(errs, errors.New("--backup-dir s3://...: needs ANTICOVID_BACKUP_S3_ACCESS_KEY and ANTICOVID_BACKUP_S3_SECRET_KEY (or their _FILE)"))
+			}
 		}
 		if c.BackupEvery < time.Hour || c.BackupKeep < 1 {
 			errs = append(errs, fmt.Errorf("--backup-every %v, --backup-keep %d: at least 1h and 1", c.BackupEvery, c.BackupKeep))

@@ -14,6 +14,7 @@ import (
 var Secrets = []string{
 	"DATA_KEY", "DATA_KEY_OLD", "METRICS_TOKEN", "MEETING_SECRET", "SMTP_URL",
 	"SMS_AUTH", "SMS_CALLBACK_SECRET", "OTT_AUTH", "OTT_CALLBACK_SECRET",
+	"BACKUP_S3_ACCESS_KEY", "BACKUP_S3_SECRET_KEY",
 }
 
 // secret reads the secret ANTICOVID_<name>, or the file ANTICOVID_<name>_FILE

@@ -23,15 +23,17 @@ func TestSecretsFromFiles(t *testing.T) {
 	}
 	key := strings.Repeat("ab", 32)
 	get := map[string]func(*Config) string{
-		"DATA_KEY":            func(c *Config) string { return c.DataKey },
-		"DATA_KEY_OLD":        func(c *Config) string { return c.DataKeyOld },
-		"METRICS_TOKEN":       func(c *Config) string { return c.MetricsToken },
-		"MEETING_SECRET":      func(c *Config) string { return c.MeetingSecret },
-		"SMTP_URL":            func(c *Config) string { return c.SMTPURL },
-		"SMS_AUTH":            func(c *Config) string { return c.SMS.Auth },
-		"SMS_CALLBACK_SECRET": func(c *Config) string { return c.SMS.CallbackSecret },
-		"OTT_AUTH":            func(c *Config) string { return c.OTT.Auth },
-		"OTT_CALLBACK_SECRET": func(c *Config) string { return c.OTT.CallbackSecret },
+		"DATA_KEY":             func(c *Config) string { return c.DataKey },
+		"DATA_KEY_OLD":         func(c *Config) string { return c.DataKeyOld },
+		"METRICS_TOKEN":        func(c *Config) string { return c.MetricsToken },
+		"MEETING_SECRET":       func(c *Config) string { return c.MeetingSecret },
+		"SMTP_URL":             func(c *Config) string { return c.SMTPURL },
+		"SMS_AUTH":             func(c *Config) string { return c.SMS.Auth },
+		"SMS_CALLBACK_SECRET":  func(c *Config) string { return c.SMS.CallbackSecret },
+		"OTT_AUTH":             func(c *Config) string { return c.OTT.Auth },
+		"OTT_CALLBACK_SECRET":  func(c *Config) string { return c.OTT.CallbackSecret },
+		"BACKUP_S3_ACCESS_KEY": func(c *Config) string { return c.BackupS3AccessKey },
+		"BACKUP_S3_SECRET_KEY": func(c *Config) string { return c.BackupS3SecretKey },
 	}
 	if len(get) != len(Secrets) {
 		t.Fatalf("the test covers %d secrets, Secrets lists %d", len(get), len(Secrets))
