@@ -154,6 +154,10 @@ func runBackups(ctx context.Context, db *sqldb.DB, dataDir string, st backup.Sto
 		if err == nil {
 			log.Info("backup", "to", st.String(), "file", name, "files", len(m.Files), "took", time.Since(start).Round(time.Millisecond))
 		}
-		return errors.Join(err, backup.Prune(ctx, st, "anticovid-", ".backup", keep))
+		// A backup that was stored is pruned after even when the server is
+		// stopping meanwhile: the bucket never keeps more than asked.
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		return errors.Join(err, backup.Prune(pctx, st, "anticovid-", ".backup", keep))
 	}, stats, log)
 }
