@@ -3,9 +3,12 @@
 //
 // A vault holds one current data key, which seals, and during a rotation the
 // previous one, which still opens what it sealed (rotate.go re-seals those
-// values through their owners). A sealed value names its key: a version byte
-// and a 4-byte key id before the nonce. Values sealed before key ids existed
-// (nonce first) still open, by trying each key.
+// values through their owners). During a rotation a sealed value names its
+// key: a version byte and a 4-byte key id before the nonce, so the re-seal
+// job tells new values from old without decrypting. Otherwise values keep
+// the layout of releases before rotation (nonce first), which a server of
+// the previous release, still running during a rolling upgrade, opens;
+// Open reads both layouts with every key it holds.
 package vault
 
 import (
@@ -163,19 +166,26 @@ func WriteKeyFile(path string, key []byte) error {
 	return f.Close()
 }
 
-// Seal encrypts plaintext with the current key; the header and the random
-// nonce are prepended. Empty stays empty so optional fields cost nothing.
+// Seal encrypts plaintext with the current key; the random nonce, and
+// during a rotation the header naming the key, are prepended. Empty stays
+// empty so optional fields cost nothing.
 func (v *Vault) Seal(plaintext string) []byte {
 	if plaintext == "" {
 		return nil
 	}
 	k := v.keys[0]
 	n := k.aead.NonceSize()
-	out := make([]byte, header+n, header+n+len(plaintext)+k.aead.Overhead())
-	out[0] = sealVersion
-	copy(out[1:header], k.id[:])
-	rand.Read(out[header:])
-	return k.aead.Seal(out, out[header:], []byte(plaintext), nil)
+	h := 0
+	if v.Rotating() {
+		h = header
+	}
+	out := make([]byte, h+n, h+n+len(plaintext)+k.aead.Overhead())
+	if h > 0 {
+		out[0] = sealVersion
+		copy(out[1:header], k.id[:])
+	}
+	rand.Read(out[h:])
+	return k.aead.Seal(out, out[h:], []byte(plaintext), nil)
 }
 
 // Open decrypts what Seal made, with whichever key sealed it.
@@ -218,8 +228,9 @@ func (v *Vault) named(sealed []byte) (dataKey, bool) {
 	return dataKey{}, false
 }
 
-// Current reports whether sealed is empty or sealed with the current key:
-// the re-seal job leaves it alone.
+// Current reports whether sealed is empty or names the current key (as
+// Seal does during a rotation): the re-seal job leaves it alone, and
+// re-seals every value in the older layout, whichever key sealed it.
 func (v *Vault) Current(sealed []byte) bool {
 	if len(sealed) == 0 {
 		return true

@@ -58,10 +58,10 @@ func TestLoadGeneratesKeyFile(t *testing.T) {
 	}
 }
 
-// A rotation's vault seals with the new key and opens with either; values
-// sealed before key ids (nonce first) still open; Current tells the re-seal
-// job what to leave alone; the look-up hash stays the first key's until
-// CheckDB settles it from the database.
+// A rotation's vault seals with the new key, naming it, and opens with
+// either; values without a key id (nonce first, as earlier releases and a
+// vault that is not rotating seal) still open; Current tells the re-seal
+// job what to leave alone.
 func TestRotationFormat(t *testing.T) {
 	oldKey, newKey := bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32)
 	old, _ := New(oldKey)
@@ -80,7 +80,7 @@ func TestRotationFormat(t *testing.T) {
 		"named, old key":   {old.Seal("0912345678"), true, false, false},
 		"named, new key":   {pair.Seal("0912345678"), true, true, true},
 		"legacy, new key":  {legacySeal(t, newKey, "0912345678"), true, true, false},
-		"sealed by itself": {alone.Seal("0912345678"), true, true, true},
+		"sealed by itself": {alone.Seal("0912345678"), true, true, false}, // no rotation: the layout of earlier releases
 	} {
 		t.Run(name, func(t *testing.T) {
 			if got, err := pair.Open(tc.sealed); (err == nil) != tc.pairOK || (err == nil && got != "0912345678") {
@@ -110,4 +110,18 @@ func legacySeal(t *testing.T, key []byte, s string) []byte {
 	nonce := make([]byte, aead.NonceSize())
 	rand.Read(nonce)
 	return aead.Seal(nonce, nonce, []byte(s), nil)
+}
+
+// Without a rotation a value is sealed in the layout earlier releases read:
+// nonce first, no key id.
+func TestSealLayoutWithoutRotation(t *testing.T) {
+	key := bytes.Repeat([]byte{3}, 32)
+	v, _ := New(key)
+	sealed := v.Seal("0912345678")
+	block, _ := aes.NewCipher(derive(key, "anticovid/encrypt/v1"))
+	aead, _ := cipher.NewGCM(block)
+	n := aead.NonceSize()
+	if pt, err := aead.Open(nil, sealed[:n], sealed[n:], nil); err != nil || string(pt) != "0912345678" {
+		t.Fatalf("an earlier release's Open: %q %v", pt, err)
+	}
 }
