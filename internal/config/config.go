@@ -26,15 +26,13 @@ var bundleRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)+$`)
 
 // Config is every setting of a deployment.
 type Config struct {
-	Addr     string // listen address
-	DataDir  string // data directory: SQLite file, data key, exports
-	DB       string // database URL: empty or sqlite:PATH for SQLite, postgres://... for PostgreSQL
-	Province string // GSO code of the province served, or VN for the whole country
-	BaseURL  string // public base URL printed in QR codes
-	DataKey  string // 64 hex characters; empty: generated into DataDir/data.key
-	// DataKeyOld is the data key being rotated away from (README, "Keys"):
-	// it still opens what it sealed until the re-seal job has finished.
-	DataKeyOld    string
+	Addr          string        // listen address
+	DataDir       string        // data directory: SQLite file, data key, exports
+	DB            string        // database URL: empty or sqlite:PATH for SQLite, postgres://... for PostgreSQL
+	Province      string        // GSO code of the province served, or VN for the whole country
+	BaseURL       string        // public base URL printed in QR codes
+	DataKey       string        // 64 hex characters; empty: generated into DataDir/data.key
+	DataKeyOld    string        // during a rotation (README, "Keys"): the key being replaced, which still opens what it sealed
 	Retention     time.Duration // how long check-ins and declarations are kept
 	SessionTTL    time.Duration // how long a login lasts without activity
 	MaxBody       int64         // request body limit in bytes
