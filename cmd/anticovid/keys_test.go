@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -271,4 +272,27 @@ func post(u string, body any) (int, []byte) {
 	var out bytes.Buffer
 	out.ReadFrom(resp.Body)
 	return resp.StatusCode, out.Bytes()
+}
+
+// Every sealed column of the schema (named *_enc by convention) is one the
+// rotation test checks, and so one an owner's Resealer re-seals: a new
+// sealed column without a Resealer would keep the old key's values forever.
+func TestEverySealedColumnReseals(t *testing.T) {
+	files, err := filepath.Glob("../../internal/store/migrations/*.sql")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("migrations: %v", err)
+	}
+	listed := map[string]bool{}
+	for _, c := range sealedColumns {
+		listed[c.col] = true
+	}
+	enc := regexp.MustCompile(`\b([a-z_]+_enc)\b`)
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		for _, m := range enc.FindAllStringSubmatch(string(b), -1) {
+			if !listed[m[1]] {
+				t.Errorf("%s: sealed column %s is re-sealed by no Resealer (and not checked by TestDataKeyRotationUnderLoad)", filepath.Base(f), m[1])
+			}
+		}
+	}
 }
