@@ -67,7 +67,7 @@ func backupCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer db.Close()
-	m, err := writeBackup(ctx, db, cfg.DataDir, cfg.BackupRecipient, *to)
+	m, err := writeBackup(ctx, db, cfg.DataDir, cfg.BackupRecipient, backup.Dir(filepath.Dir(*to)), filepath.Base(*to))
 	if err != nil {
 		return err
 	}
@@ -78,29 +78,20 @@ func backupCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	return nil
 }
 
-// writeBackup writes a backup to path atomically: a partial file never
-// carries the final name.
-func writeBackup(ctx context.Context, db *sqldb.DB, dataDir, recipient, path string) (backup.Manifest, error) {
+// writeBackup writes a backup named name into st, all or nothing: a
+// partial backup never carries the final name.
+func writeBackup(ctx context.Context, db *sqldb.DB, dataDir, recipient string, st backup.Storage, name string) (backup.Manifest, error) {
 	r, err := age.ParseX25519Recipient(recipient)
 	if err != nil {
 		return backup.Manifest{}, fmt.Errorf("--backup-recipient: %w", err)
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".partial-*")
-	if err != nil {
-		return backup.Manifest{}, err
-	}
-	defer os.Remove(f.Name())
-	m, err := backup.Write(ctx, f, db, dataDir, []age.Recipient{r})
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return m, err
-	}
-	return m, os.Rename(f.Name(), path)
+	var m backup.Manifest
+	err = st.Put(ctx, name, func(w io.Writer) error {
+		var err error
+		m, err = backup.Write(ctx, w, db, dataDir, []age.Recipient{r})
+		return err
+	})
+	return m, err
 }
 
 // redactURL drops a password from a database URL before printing it.
@@ -151,23 +142,22 @@ func restoreCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	return nil
 }
 
-// runBackups writes a backup into cfg.BackupDir every cfg.BackupEvery and
-// keeps the newest cfg.BackupKeep.
-func runBackups(ctx context.Context, db *sqldb.DB, dataDir, dir, recipient string, every time.Duration, keep int, log *slog.Logger) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		log.Error("backups", "err", err)
-		return
-	}
+// runBackups writes a backup into st every interval and keeps the newest
+// keep.
+func runBackups(ctx context.Context, db *sqldb.DB, dataDir string, st backup.Storage, recipient string, every time.Duration, keep int, stats *jobs.Stats, log *slog.Logger) {
 	// Each server backs up what it holds (its SQLite file, or the
 	// PostgreSQL database the deployment shares) on its own schedule.
-	jobs.Local(ctx, every, func(ctx context.Context) error {
+	jobs.Local(ctx, "backup", every, func(ctx context.Context) error {
 		name := "anticovid-" + time.Now().UTC().Format("20060102T150405.000Z") + ".backup"
 		start := time.Now()
-		if m, err := writeBackup(ctx, db, dataDir, recipient, filepath.Join(dir, name)); err != nil {
-			log.Error("backup", "err", err)
-		} else {
-			log.Info("backup", "file", name, "files", len(m.Files), "took", time.Since(start).Round(time.Millisecond))
+		m, err := writeBackup(ctx, db, dataDir, recipient, st, name)
+		if err == nil {
+			log.Info("backup", "to", st.String(), "file", name, "files", len(m.Files), "took", time.Since(start).Round(time.Millisecond))
 		}
-		return backup.Prune(dir, "anticovid-", ".backup", keep)
-	}, log)
+		// A backup that was stored is pruned after even when the server is
+		// stopping meanwhile: the bucket never keeps more than asked.
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		return errors.Join(err, backup.Prune(pctx, st, "anticovid-", ".backup", keep))
+	}, stats, log)
 }

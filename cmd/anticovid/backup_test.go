@@ -3,16 +3,24 @@ package main
 import (
 	"context"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"filippo.io/age"
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"anticovid/internal/backup"
+	"anticovid/internal/jobs"
 	"anticovid/internal/people"
 	"anticovid/internal/sqldb"
 	"anticovid/internal/store"
@@ -125,7 +133,7 @@ func TestBackupRestoreDrill(t *testing.T) {
 	}
 	r2.Close()
 	decrypt := func(db *sqldb.DB, dataDir string) map[int64]people.Reach {
-		v, err := vault.Load("", dataDir)
+		v, err := vault.Load("", "", dataDir)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -171,7 +179,15 @@ func TestScheduledBackups(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runBackups(ctx, db, data, dir, id.Recipient().String(), 100*time.Millisecond, 2, slog.New(slog.DiscardHandler))
+	stats := &jobs.Stats{}
+	st, err := backup.OpenStorage(dir, backup.S3Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runBackups(ctx, db, data, st, id.Recipient().String(), 100*time.Millisecond, 2, stats, slog.New(slog.DiscardHandler))
+	if st := stats.Snapshot(); len(st) != 1 || st[0].Name != "backup" || st[0].Runs < 3 || st[0].Failures != 0 || st[0].LastSuccess.IsZero() {
+		t.Fatalf("backup job figures: %+v", st)
+	}
 	entries, err := os.ReadDir(dir)
 	if err != nil || len(entries) != 2 {
 		t.Fatalf("%v %v, want the 2 newest backups", entries, err)
@@ -183,5 +199,83 @@ func TestScheduledBackups(t *testing.T) {
 	defer f.Close()
 	if _, _, err := backup.Restore(f, []age.Identity{id}, filepath.Join(t.TempDir(), "r"), false); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Scheduled backups to an S3-compatible bucket (gofakes3, a real S3 API
+// server in the process, refusing requests not signed with our access
+// key): every 100 ms, the newest 2 kept under the prefix (an object beside
+// them untouched), each restorable after download; without the keys the
+// server refuses to start.
+func TestScheduledBackupsS3(t *testing.T) {
+	mem := s3mem.New()
+	if err := mem.CreateBucket("anticovid-backups"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mem.PutObject("anticovid-backups", "longan/other.txt", nil, strings.NewReader("x"), 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	fake := gofakes3.New(mem).Server()
+	var signed atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.Contains(r.Header.Get("Authorization"), "Credential=anticovid-backup/") {
+			http.Error(w, "unsigned", http.StatusForbidden)
+			return
+		}
+		signed.Add(1)
+		fake.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 900*time.Millisecond)
+	defer cancel()
+	data := t.TempDir()
+	db, err := store.OpenMigrated(ctx, "", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	os.WriteFile(filepath.Join(data, "data.key"), []byte(strings.Repeat("ab", 32)+"\n"), 0o600)
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := backup.S3Options{Endpoint: srv.URL, AccessKey: "anticovid-backup", SecretKey: "s3cret-s3cret-s3cret"}
+	st, err := backup.OpenStorage("s3://anticovid-backups/longan", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stats := &jobs.Stats{}
+	runBackups(ctx, db, data, st, id.Recipient().String(), 100*time.Millisecond, 2, stats, slog.New(slog.DiscardHandler))
+	if s := stats.Snapshot(); len(s) != 1 || s[0].Runs < 3 || s[0].Failures != 0 {
+		t.Fatalf("backup job figures: %+v", s)
+	}
+	names, err := st.List(context.Background())
+	if err != nil || len(names) != 3 || names[2] != "other.txt" || !strings.HasPrefix(names[1], "anticovid-") {
+		t.Fatalf("bucket holds %v (%v), want the 2 newest backups and other.txt", names, err)
+	}
+	c, err := minio.New(strings.TrimPrefix(srv.URL, "http://"), &minio.Options{Creds: credentials.NewStaticV4(opts.AccessKey, opts.SecretKey, "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj, err := c.GetObject(context.Background(), "anticovid-backups", "longan/"+names[1], minio.GetObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer obj.Close()
+	restored := filepath.Join(t.TempDir(), "r")
+	if _, _, err := backup.Restore(obj, []age.Identity{id}, restored, false); err != nil {
+		t.Fatal(err)
+	}
+	if key, err := os.ReadFile(filepath.Join(restored, "data.key")); err != nil || !strings.HasPrefix(string(key), "abab") {
+		t.Fatalf("restored data key: %q %v", key, err)
+	}
+	if signed.Load() == 0 {
+		t.Fatal("no request reached the bucket")
+	}
+
+	out, err := cli(t, "", "serve", "--data", t.TempDir(), "--backup-dir", "s3://anticovid-backups/longan", "--backup-recipient", id.Recipient().String())
+	if err == nil || !strings.Contains(out, "ANTICOVID_BACKUP_S3_ACCESS_KEY") {
+		t.Fatalf("s3 backups without keys: %v %s", err, out)
 	}
 }

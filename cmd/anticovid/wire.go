@@ -12,6 +12,7 @@ import (
 
 	"anticovid/internal/adoption"
 	"anticovid/internal/auth"
+	"anticovid/internal/backup"
 	"anticovid/internal/bluezone"
 	"anticovid/internal/camera"
 	"anticovid/internal/campaign"
@@ -49,8 +50,10 @@ type app struct {
 	db    *sqldb.DB
 	vault *vault.Vault
 	keys  *token.Keyring
-	// leases run each background job on one server at a time.
+	// leases run each background job on one server at a time; stats
+	// counts the runs of every job this server ran, for /metrics.
 	leases *jobs.Leases
+	stats  *jobs.Stats
 	auth   *auth.Service
 	people *people.Service
 	venues *venue.Service
@@ -78,6 +81,9 @@ type app struct {
 	// meetings are the online meetings (Jitsi per --meeting-url).
 	meetings *meeting.Service
 	press    *press.Service
+	// rotation re-seals every owner's sealed values with the current data
+	// key while an old one is configured (README, "Keys").
+	rotation *vault.Rotation
 }
 
 // open validates cfg, opens and migrates the database, loads the keys and
@@ -113,7 +119,7 @@ func open(ctx context.Context, cfg *config.Config, logOut io.Writer) (*app, erro
 			return nil, err
 		}
 	}
-	v, err := vault.Load(cfg.DataKey, cfg.DataDir)
+	v, err := vault.Load(cfg.DataKey, cfg.DataKeyOld, cfg.DataDir)
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -137,12 +143,13 @@ func open(ctx context.Context, cfg *config.Config, logOut io.Writer) (*app, erro
 	}
 
 	// Accounts, people, venues and the outbox every message goes through.
-	a := &app{cfg: cfg, log: log, db: db, vault: v, keys: keys, leases: jobs.New(db, cfg.JobLease, log),
+	a := &app{cfg: cfg, log: log, db: db, vault: v, keys: keys, leases: jobs.New(db, cfg.JobLease, log), stats: &jobs.Stats{},
 		auth:   auth.NewService(db, cfg.SessionTTL),
 		people: people.NewService(db, v),
 		venues: &venue.Service{DB: db, Vault: v, Signer: keys, BaseURL: cfg.PublicURL(), Province: cfg.Province},
 		outbox: &notify.Outbox{DB: db, Vault: v, Log: log, Senders: map[string]notify.Sender{}},
 	}
+	a.leases.Stats = a.stats
 	// The second factor's secrets are sealed with the vault; only a demo
 	// lets officials skip enrolment (production sends them to it at login).
 	a.auth.Vault, a.auth.EnrolOptional = v, cfg.Demo
@@ -231,6 +238,13 @@ func open(ctx context.Context, cfg *config.Config, logOut io.Writer) (*app, erro
 	// Communication and the press: material files in the database (every
 	// server serves them), releases drafted from the dashboard's counts.
 	a.press = &press.Service{DB: db, Dash: dash, Province: cfg.Province, BaseURL: cfg.PublicURL(), MaxUpload: cfg.PressMaxUpload, Log: log}
+
+	// Data-key rotation: each owner of sealed values re-seals its own table.
+	a.rotation = &vault.Rotation{DB: db, Vault: v, Log: log, Tables: []vault.Resealer{
+		a.people, a.venues, a.outbox, a.declarations, a.cases, a.bluezone, a.en, cams, a.auth, a.meetings, keys}}
+	if v.Rotating() {
+		log.Info("data key rotation: new values are sealed with the new key, both keys open", "key_id", v.KeyID())
+	}
 	return a, nil
 }
 
@@ -245,7 +259,8 @@ func (a *app) startCheckins(ctx context.Context) (*checkin.Service, error) {
 func (a *app) webDeps(checkins *checkin.Service) web.Deps {
 	return web.Deps{Config: a.cfg, DB: a.db, Auth: a.auth, People: a.people, Venues: a.venues,
 		Checkins: checkins, Keys: a.keys, Outbox: a.outbox, Log: a.log, Declarations: a.declarations,
-		Bluezone: a.bluezone, Exposure: a.en, Adoption: a.adoption, Cases: a.cases, Ops: a.ops, OTP: a.otp, Meetings: a.meetings, Press: a.press}
+		Bluezone: a.bluezone, Exposure: a.en, Adoption: a.adoption, Cases: a.cases, Ops: a.ops, OTP: a.otp, Meetings: a.meetings, Press: a.press,
+		Jobs: a.stats, Rotation: a.rotation}
 }
 
 // runBackground starts the server's background work until ctx ends. Work
@@ -262,7 +277,7 @@ func (a *app) webDeps(checkins *checkin.Service) web.Deps {
 func (a *app) runBackground(ctx context.Context) *sync.WaitGroup {
 	var wg sync.WaitGroup
 	wg.Go(func() { a.outbox.Run(ctx, 5*time.Second) })
-	wg.Go(func() { jobs.Local(ctx, time.Minute, a.keys.Reload, a.log) })
+	wg.Go(func() { jobs.Local(ctx, "qr-keys-reload", time.Minute, a.keys.Reload, a.stats, a.log) })
 	if err := a.cases.Jobs.Abandon(ctx); err != nil {
 		a.log.Error("tracing jobs", "err", err)
 	}
@@ -283,10 +298,17 @@ func (a *app) runBackground(ctx context.Context) *sync.WaitGroup {
 	every("camera-probes", 30*time.Second, o.Cameras.Tick, nil)
 	every("report-reminders", 15*time.Minute, o.Reports.Tick, nil)
 	every("campaigns", 10*time.Second, o.Campaigns.Tick, nil)
+	every("data-key-reseal", time.Minute, a.rotation.Tick, nil)
 	if c := a.cfg; c.BackupDir != "" {
-		wg.Go(func() {
-			runBackups(ctx, a.db, c.DataDir, c.BackupDir, c.BackupRecipient, c.BackupEvery, c.BackupKeep, a.log)
-		})
+		st, err := backup.OpenStorage(c.BackupDir, backup.S3Options{Endpoint: c.BackupS3Endpoint, Region: c.BackupS3Region,
+			AccessKey: c.BackupS3AccessKey, SecretKey: c.BackupS3SecretKey})
+		if err != nil {
+			a.log.Error("backups", "err", err)
+		} else {
+			wg.Go(func() {
+				runBackups(ctx, a.db, c.DataDir, st, c.BackupRecipient, c.BackupEvery, c.BackupKeep, a.stats, a.log)
+			})
+		}
 	}
 	return &wg
 }

@@ -29,8 +29,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
 	"time"
 
 	"filippo.io/age"
@@ -64,7 +62,7 @@ type File struct {
 // database and its journal: the data key, the QR signing keys and the
 // published EN files. The Bluezone index is rebuilt from the database, and
 // the demo's message recorder is not data.
-var dataFiles = []string{"data.key", "keys", "en-export"}
+var dataFiles = []string{"data.key", "data.key.old", "keys", "en-export"}
 
 // Write writes an encrypted backup of the deployment in dataDir whose
 // database is db to w. On SQLite the journal is read first and the database
@@ -297,27 +295,4 @@ func Restore(r io.Reader, ids []age.Identity, dataDir string, force bool) (Manif
 	}
 	done = true
 	return m, aside, nil
-}
-
-// Prune keeps the newest keep backups named prefix*suffix in dir and
-// removes the rest, for scheduled backups.
-func Prune(dir, prefix, suffix string, keep int) error {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return fmt.Errorf("prune backups: %w", err)
-	}
-	var names []string
-	for _, e := range entries {
-		if n := e.Name(); e.Type().IsRegular() && strings.HasPrefix(n, prefix) && strings.HasSuffix(n, suffix) {
-			names = append(names, n)
-		}
-	}
-	sort.Strings(names) // names carry a sortable UTC time
-	for len(names) > keep {
-		if err := os.Remove(filepath.Join(dir, names[0])); err != nil {
-			return fmt.Errorf("prune backups: %w", err)
-		}
-		names = names[1:]
-	}
-	return nil
 }

@@ -156,7 +156,7 @@ func TestPrune(t *testing.T) {
 	for _, n := range []string{"anticovid-20210801T000000Z.backup", "anticovid-20210802T000000Z.backup", "anticovid-20210803T000000Z.backup", "other.txt"} {
 		os.WriteFile(filepath.Join(dir, n), nil, 0o600)
 	}
-	if err := Prune(dir, "anticovid-", ".backup", 2); err != nil {
+	if err := Prune(context.Background(), Dir(dir), "anticovid-", ".backup", 2); err != nil {
 		t.Fatal(err)
 	}
 	var left []string

@@ -142,7 +142,7 @@ func Bluezone(ctx context.Context, o BluezoneOptions, stdout io.Writer) error {
 		return err
 	}
 	defer func() { db.Close() }()
-	v, err := vault.Load(cfg.DataKey, dir)
+	v, err := vault.Load(cfg.DataKey, cfg.DataKeyOld, dir)
 	if err != nil {
 		return err
 	}

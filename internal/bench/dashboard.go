@@ -81,7 +81,7 @@ func Dashboard(ctx context.Context, o DashboardOptions, stdout io.Writer) error 
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return err
 	}
-	v, err := vault.Load(cfg.DataKey, cfg.DataDir)
+	v, err := vault.Load(cfg.DataKey, cfg.DataKeyOld, cfg.DataDir)
 	if err != nil {
 		return err
 	}

@@ -76,7 +76,7 @@ func Trace(ctx context.Context, o TraceOptions, stdout io.Writer) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return err
 	}
-	v, err := vault.Load(cfg.DataKey, cfg.DataDir)
+	v, err := vault.Load(cfg.DataKey, cfg.DataKeyOld, cfg.DataDir)
 	if err != nil {
 		return err
 	}

@@ -32,6 +32,7 @@ type Config struct {
 	Province      string        // GSO code of the province served, or VN for the whole country
 	BaseURL       string        // public base URL printed in QR codes
 	DataKey       string        // 64 hex characters; empty: generated into DataDir/data.key
+	DataKeyOld    string        // during a rotation (README, "Keys"): the key being replaced, which still opens what it sealed
 	Retention     time.Duration // how long check-ins and declarations are kept
 	SessionTTL    time.Duration // how long a login lasts without activity
 	MaxBody       int64         // request body limit in bytes
@@ -62,6 +63,9 @@ type Config struct {
 	BackupEvery     time.Duration // how often
 	BackupKeep      int           // how many to keep
 	BackupRecipient string        // the age public key backups are encrypted to
+	// BackupS3 reaches the bucket of --backup-dir s3://bucket/prefix.
+	BackupS3Endpoint, BackupS3Region     string
+	BackupS3AccessKey, BackupS3SecretKey string // secrets: environment or file only
 	// Production behind a proxy, and monitoring (README, "Production").
 	TrustedProxies string // comma-separated CIDRs (or addresses) of reverse proxies whose X-Forwarded-For is believed
 	MetricsToken   string // bearer token for /metrics on the public address; a secret: only ANTICOVID_METRICS_TOKEN sets it
@@ -115,7 +119,8 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.DBReplicaMaxLag, "db-replica-max-lag", c.envDuration("DB_REPLICA_MAX_LAG", 10*time.Second), "reads go to the primary while the replica is further behind than this, or down (ANTICOVID_DB_REPLICA_MAX_LAG)")
 	fs.StringVar(&c.Province, "province", env("PROVINCE", "80"), "GSO code of the province served, or VN for the country (ANTICOVID_PROVINCE)")
 	fs.StringVar(&c.BaseURL, "base-url", env("BASE_URL", ""), "public base URL for QR codes; default http://ADDR (ANTICOVID_BASE_URL)")
-	c.DataKey = os.Getenv("ANTICOVID_DATA_KEY") // a secret: environment only, never a flag
+	c.DataKey = c.secret("DATA_KEY") // secrets: environment or file only, never a flag (secrets.go)
+	c.DataKeyOld = c.secret("DATA_KEY_OLD")
 	fs.DurationVar(&c.Retention, "retention", c.envDuration("RETENTION", 21*24*time.Hour), "how long check-ins are kept (ANTICOVID_RETENTION)")
 	fs.DurationVar(&c.SessionTTL, "session-ttl", c.envDuration("SESSION_TTL", 12*time.Hour), "login session lifetime (ANTICOVID_SESSION_TTL)")
 	fs.Int64Var(&c.PressMaxUpload, "press-max-upload", c.envInt("PRESS_MAX_UPLOAD", 50<<20), "largest communication material file (poster, leaflet, loudspeaker script, short video) in bytes; stored in the database (ANTICOVID_PRESS_MAX_UPLOAD)")
@@ -125,8 +130,8 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.Float64Var(&c.CheckinRate, "checkin-rate", c.envFloat("CHECKIN_RATE", 50), "check-ins per second from one address, bursts of 4× (0: unlimited; carriers put many phones behind one address) (ANTICOVID_CHECKIN_RATE)")
 	fs.BoolVar(&c.AutoApprove, "auto-approve", c.envBool("AUTO_APPROVE"), "approve publicly registered venues at once instead of waiting for the commune (ANTICOVID_AUTO_APPROVE)")
 	fs.BoolVar(&c.SecureCookies, "secure-cookies", c.envBool("SECURE_COOKIES"), "mark cookies Secure; set behind HTTPS (ANTICOVID_SECURE_COOKIES)")
-	fs.StringVar(&c.SMTPURL, "smtp-url", env("SMTP_URL", ""), "SMTP server for reports and reminders: smtp://user:pass@host:587?from=addr, smtps://…:465, &tls=none for a local relay; "+
-		"prefer the variable, a flag's password shows in the process list (ANTICOVID_SMTP_URL)")
+	fs.StringVar(&c.SMTPURL, "smtp-url", c.secret("SMTP_URL"), "SMTP server for reports and reminders: smtp://user:pass@host:587?from=addr, smtps://…:465, &tls=none for a local relay; "+
+		"prefer the variable or its file, a flag's password shows in the process list (ANTICOVID_SMTP_URL or ANTICOVID_SMTP_URL_FILE)")
 	fs.StringVar(&c.ReportEmail, "report-email", env("REPORT_EMAIL", ""), "the province's address for the consolidated weekly report (ANTICOVID_REPORT_EMAIL)")
 	fs.StringVar(&c.CameraAllow, "camera-allow", env("CAMERA_ALLOW", ""), "CIDRs cameras may sit in although internal (private, loopback, link-local, CGNAT), comma-separated, e.g. 10.20.0.0/16; metadata addresses stay refused (ANTICOVID_CAMERA_ALLOW)")
 	fs.StringVar(&c.MapTiles, "map-tiles", env("MAP_TILES", ""), "tile URL template for the public map, https://host/{z}/{x}/{y}.png; empty: the schematic map, no internet (ANTICOVID_MAP_TILES)")
@@ -138,11 +143,15 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.BoolVar(&c.DevMessages, "dev-messages", c.envBool("DEV_MESSAGES"), "development: record messages of channels without a provider in DATA/dev-messages.txt instead of sending them; --demo implies it (ANTICOVID_DEV_MESSAGES)")
 	fs.StringVar(&c.ENAppBundleID, "en-app-bundle-id", env("EN_APP_BUNDLE_ID", ""), "the app's id (reverse DNS, e.g. vn.gov.bluezone) written in each Exposure Notification export's signature info (ANTICOVID_EN_APP_BUNDLE_ID)")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", env("TRUSTED_PROXIES", ""), "comma-separated CIDRs of reverse proxies in front; only their X-Forwarded-For, Forwarded and X-Real-IP are believed (ANTICOVID_TRUSTED_PROXIES)")
-	c.MetricsToken = os.Getenv("ANTICOVID_METRICS_TOKEN") // a secret: environment only, never a flag
+	c.MetricsToken = c.secret("METRICS_TOKEN")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", env("METRICS_ADDR", ""), "a separate listen address for /metrics without a token, e.g. 127.0.0.1:9090; "+
 		"without it /metrics is served only to the bearer token in ANTICOVID_METRICS_TOKEN, or not at all (ANTICOVID_METRICS_ADDR)")
 	fs.IntVar(&c.CampaignMaxRate, "campaign-max-rate", int(c.envInt("CAMPAIGN_MAX_RATE", 6000)), "the most messages a minute one campaign may queue (ANTICOVID_CAMPAIGN_MAX_RATE)")
-	fs.StringVar(&c.BackupDir, "backup-dir", env("BACKUP_DIR", ""), "write an encrypted backup into this directory every --backup-every; empty: no scheduled backups (ANTICOVID_BACKUP_DIR)")
+	fs.StringVar(&c.BackupDir, "backup-dir", env("BACKUP_DIR", ""), "write an encrypted backup into this directory, or s3://bucket/prefix, every --backup-every; empty: no scheduled backups (ANTICOVID_BACKUP_DIR)")
+	fs.StringVar(&c.BackupS3Endpoint, "backup-s3-endpoint", env("BACKUP_S3_ENDPOINT", "https://s3.amazonaws.com"), "the S3-compatible service of --backup-dir s3://...: https://host[:port] (ANTICOVID_BACKUP_S3_ENDPOINT)")
+	fs.StringVar(&c.BackupS3Region, "backup-s3-region", env("BACKUP_S3_REGION", ""), "the bucket's region, if the service wants one (ANTICOVID_BACKUP_S3_REGION)")
+	c.BackupS3AccessKey = c.secret("BACKUP_S3_ACCESS_KEY")
+	c.BackupS3SecretKey = c.secret("BACKUP_S3_SECRET_KEY")
 	fs.DurationVar(&c.BackupEvery, "backup-every", c.envDuration("BACKUP_EVERY", 24*time.Hour), "how often scheduled backups run (ANTICOVID_BACKUP_EVERY)")
 	fs.IntVar(&c.BackupKeep, "backup-keep", int(c.envInt("BACKUP_KEEP", 7)), "how many scheduled backups to keep (ANTICOVID_BACKUP_KEEP)")
 	fs.DurationVar(&c.JobLease, "job-lease", c.envDuration("JOB_LEASE", 30*time.Second), "with several servers on one database: how soon another server takes over the background jobs of one that died (ANTICOVID_JOB_LEASE)")
@@ -158,7 +167,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.ShutdownDelay, "shutdown-delay", c.envDuration("SHUTDOWN_DELAY", 0), "on SIGTERM, how long /readyz answers 503 while requests are still served, before the listeners close: a balancer's probe interval times its failure count (ANTICOVID_SHUTDOWN_DELAY)")
 	fs.StringVar(&c.MeetingURL, "meeting-url", env("MEETING_URL", ""), "the Jitsi Meet server for online meetings, https://meet.example.vn; empty: none (ANTICOVID_MEETING_URL)")
 	fs.StringVar(&c.MeetingAppID, "meeting-app-id", env("MEETING_APP_ID", ""), "the Jitsi token app id, prosody's app_id (ANTICOVID_MEETING_APP_ID)")
-	c.MeetingSecret = os.Getenv("ANTICOVID_MEETING_SECRET") // a secret: environment only, never a flag
+	c.MeetingSecret = c.secret("MEETING_SECRET")
 }
 
 // LetsEncrypt is Let's Encrypt's production ACME directory.
@@ -271,6 +280,17 @@ func (c *Config) Validate() error {
 	if c.BackupDir != "" {
 		if c.BackupRecipient == "" {
 			errs = append(errs, errors.New("--backup-dir needs --backup-recipient: backups are always encrypted"))
+		}
+		if strings.HasPrefix(c.BackupDir, "s3://") {
+			if u, err := url.Parse(c.BackupDir); err != nil || u.Host == "" {
+				errs = append(errs, fmt.Errorf("--backup-dir %q: want s3://bucket/prefix", c.BackupDir))
+			}
+			if u, err := url.Parse(c.BackupS3Endpoint); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+				errs = append(errs, fmt.Errorf("--backup-s3-endpoint %q: want https://host[:port]", c.BackupS3Endpoint))
+			}
+			if c.BackupS3AccessKey == "" || c.BackupS3SecretKey == "" {
+				errs = append(errs, errors.New("--backup-dir s3://...: needs ANTICOVID_BACKUP_S3_ACCESS_KEY and ANTICOVID_BACKUP_S3_SECRET_KEY (or their _FILE)"))
+			}
 		}
 		if c.BackupEvery < time.Hour || c.BackupKeep < 1 {
 			errs = append(errs, fmt.Errorf("--backup-every %v, --backup-keep %d: at least 1h and 1", c.BackupEvery, c.BackupKeep))

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/textproto"
 	"net/url"
-	"os"
 	"strings"
 )
 
@@ -52,8 +51,8 @@ func (g *Gateway) register(c *Config, fs *flag.FlagSet, ch string, def Gateway) 
 	} else {
 		fs.StringVar(&g.Templates, ch+"-templates", env(up+"_TEMPLATES", ""), "kind=template_id,... the provider's approved template for each message kind (otp, f1, exposure, campaign, report_reminder, * for the rest) ("+v("TEMPLATES")+")")
 	}
-	g.Auth = os.Getenv(v("AUTH"))                      // a secret: environment only
-	g.CallbackSecret = os.Getenv(v("CALLBACK_SECRET")) // a secret: environment only
+	g.Auth = c.secret(up + "_AUTH") // secrets: environment or file only (secrets.go)
+	g.CallbackSecret = c.secret(up + "_CALLBACK_SECRET")
 }
 
 // validate checks what can be checked without building the sender (notify

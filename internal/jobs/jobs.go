@@ -43,6 +43,8 @@ type Leases struct {
 	TTL time.Duration
 	Log *slog.Logger
 	Now func() time.Time
+	// Stats counts the runs of the jobs this server holds (nil: not counted).
+	Stats *Stats
 }
 
 // New returns the leases of this server.
@@ -151,6 +153,10 @@ func (l *Leases) turn(ctx context.Context, name string, interval time.Duration, 
 	}()
 	err = fn(jctx)
 	close(done)
+	if jctx.Err() != nil && ctx.Err() != nil {
+		return // stopping: neither a success nor a failure
+	}
+	l.Stats.Record(name, interval, l.now(), err)
 	if err != nil && jctx.Err() == nil {
 		l.log().Error("job", "job", name, "err", err)
 	}
@@ -165,8 +171,8 @@ func (l *Leases) log() *slog.Logger {
 
 // Local runs fn every interval until ctx ends on this server, whatever the
 // others do: work each server does for itself, such as refreshing what it
-// keeps in memory from the database.
-func Local(ctx context.Context, interval time.Duration, fn func(context.Context) error, log *slog.Logger) {
+// keeps in memory from the database. Runs are counted in stats as job name.
+func Local(ctx context.Context, name string, interval time.Duration, fn func(context.Context) error, stats *Stats, log *slog.Logger) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -175,8 +181,13 @@ func Local(ctx context.Context, interval time.Duration, fn func(context.Context)
 			return
 		case <-t.C:
 		}
-		if err := fn(ctx); err != nil && ctx.Err() == nil {
-			log.Error("local job", "err", err)
+		err := fn(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		stats.Record(name, interval, time.Now(), err)
+		if err != nil {
+			log.Error("local job", "job", name, "err", err)
 		}
 	}
 }

@@ -2,6 +2,8 @@ package jobs
 
 import (
 	"context"
+	"errors"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -170,6 +172,44 @@ func TestLostLeaseCancels(t *testing.T) {
 		}, nil)
 		if !<-cancelled {
 			t.Error("a run whose lease was lost went on")
+		}
+	})
+}
+
+// Stats count the runs of the holder only: its successes, its failures and
+// when it last succeeded; the other server, skipping its turns, reports
+// nothing for the job.
+func TestStats(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		ctx, cancel := context.WithCancel(context.Background())
+		quiet := slog.New(slog.DiscardHandler)
+		a, b := New(db, time.Second, quiet), New(db, time.Second, quiet)
+		a.Stats, b.Stats = &Stats{}, &Stats{}
+		if ok, err := a.Acquire(ctx, "flaky", time.Minute); !ok || err != nil {
+			t.Fatal(ok, err)
+		}
+		var n atomic.Int32
+		flaky := func(context.Context) error {
+			if n.Add(1)%2 == 0 {
+				return errors.New("every other run fails")
+			}
+			return nil
+		}
+		var wg sync.WaitGroup
+		wg.Go(func() { a.Every(ctx, "flaky", 20*time.Millisecond, flaky, nil) })
+		wg.Go(func() { b.Every(ctx, "flaky", 20*time.Millisecond, flaky, nil) })
+		for n.Load() < 6 {
+			time.Sleep(5 * time.Millisecond)
+		}
+		cancel()
+		wg.Wait()
+		st := a.Stats.Snapshot()
+		if len(st) != 1 || st[0].Name != "flaky" || st[0].Runs < 5 || st[0].Failures < 2 || st[0].Failures >= st[0].Runs ||
+			st[0].LastSuccess.IsZero() || st[0].Interval != 20*time.Millisecond {
+			t.Fatalf("holder's figures: %+v", st)
+		}
+		if got := b.Stats.Snapshot(); len(got) != 0 {
+			t.Fatalf("the server without the lease reports %+v", got)
 		}
 	})
 }

@@ -125,3 +125,17 @@ func EnsureStayGiST(ctx context.Context, pg *sqldb.DB, stayCap time.Duration) (b
 	pg.W.ExecContext(ctx, "ANALYZE visits")
 	return true, nil
 }
+
+// ReplicaLag is the largest replay lag, in seconds, of the streaming
+// replicas a PostgreSQL primary sends to (pg_stat_replication; 0 with
+// none). SQLite has no replicas: 0.
+func ReplicaLag(ctx context.Context, db *sqldb.DB) (float64, error) {
+	if db.Engine != sqldb.Postgres {
+		return 0, nil
+	}
+	var lag float64
+	if err := db.R.QueryRowContext(ctx, "SELECT COALESCE(EXTRACT(EPOCH FROM max(replay_lag)), 0)::float8 FROM pg_stat_replication").Scan(&lag); err != nil {
+		return 0, fmt.Errorf("replica lag: %w", err)
+	}
+	return lag, nil
+}

@@ -25,7 +25,18 @@ func OpenWaiting(ctx context.Context, dbURL, dataDir string, wait time.Duration,
 	deadline := time.Now().Add(wait)
 	delay := time.Second
 	for attempt := 1; ; attempt++ {
-		db, err := OpenMigrated(ctx, dbURL, dataDir)
+		db, err := Open(ctx, dbURL, dataDir)
+		if err == nil {
+			// Servers starting together migrate one at a time (an advisory
+			// lock on PostgreSQL); each logs what it applied, so a rolling
+			// upgrade shows which server did.
+			var applied []int
+			if applied, err = Migrate(ctx, db); err != nil {
+				db.Close()
+			} else if len(applied) > 0 {
+				log.Info("schema migrated", "versions", applied)
+			}
+		}
 		if err == nil {
 			if attempt > 1 {
 				log.Info("database reachable", "db", Redact(dbURL), "attempts", attempt)

@@ -2,6 +2,9 @@ package vault
 
 import (
 	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,7 +41,7 @@ func TestSealOpenHash(t *testing.T) {
 
 func TestLoadGeneratesKeyFile(t *testing.T) {
 	dir := t.TempDir()
-	v1, err := Load("", dir)
+	v1, err := Load("", "", dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,11 +49,79 @@ func TestLoadGeneratesKeyFile(t *testing.T) {
 	if err != nil || st.Mode().Perm() != 0o600 {
 		t.Fatalf("key file: %v, mode %v", err, st.Mode())
 	}
-	v2, err := Load("", dir)
+	v2, err := Load("", "", dir)
 	if err != nil || v2.Hash("a") != v1.Hash("a") {
 		t.Fatalf("reloaded key differs: %v", err)
 	}
-	if _, err := Load("abc", dir); err == nil || !strings.Contains(err.Error(), "64 hex") {
+	if _, err := Load("abc", "", dir); err == nil || !strings.Contains(err.Error(), "64 hex") {
 		t.Fatalf("bad hex key accepted: %v", err)
+	}
+}
+
+// A rotation's vault seals with the new key, naming it, and opens with
+// either; values without a key id (nonce first, as earlier releases and a
+// vault that is not rotating seal) still open; Current tells the re-seal
+// job what to leave alone.
+func TestRotationFormat(t *testing.T) {
+	oldKey, newKey := bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32)
+	old, _ := New(oldKey)
+	pair, err := New(newKey, oldKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alone, _ := New(newKey)
+	legacy := legacySeal(t, oldKey, "0912345678")
+	for name, tc := range map[string]struct {
+		sealed          []byte
+		pairOK, aloneOK bool
+		current         bool
+	}{
+		"legacy, old key":  {legacy, true, false, false},
+		"named, old key":   {old.Seal("0912345678"), true, false, false},
+		"named, new key":   {pair.Seal("0912345678"), true, true, true},
+		"legacy, new key":  {legacySeal(t, newKey, "0912345678"), true, true, false},
+		"sealed by itself": {alone.Seal("0912345678"), true, true, false}, // no rotation: the layout of earlier releases
+	} {
+		t.Run(name, func(t *testing.T) {
+			if got, err := pair.Open(tc.sealed); (err == nil) != tc.pairOK || (err == nil && got != "0912345678") {
+				t.Errorf("pair: %q %v", got, err)
+			}
+			if got, err := alone.Open(tc.sealed); (err == nil) != tc.aloneOK || (err == nil && got != "0912345678") {
+				t.Errorf("new key alone: %q %v", got, err)
+			}
+			if pair.Current(tc.sealed) != tc.current {
+				t.Errorf("Current = %v, want %v", !tc.current, tc.current)
+			}
+		})
+	}
+	if _, err := New(newKey, newKey); err == nil {
+		t.Error("the same key as old and new accepted")
+	}
+	if !pair.Rotating() || alone.Rotating() || pair.KeyID() != alone.KeyID() || pair.KeyID() == old.KeyID() {
+		t.Error("Rotating or KeyID wrong")
+	}
+}
+
+// legacySeal seals the way Seal did before key ids: nonce, ciphertext.
+func legacySeal(t *testing.T, key []byte, s string) []byte {
+	t.Helper()
+	block, _ := aes.NewCipher(derive(key, "anticovid/encrypt/v1"))
+	aead, _ := cipher.NewGCM(block)
+	nonce := make([]byte, aead.NonceSize())
+	rand.Read(nonce)
+	return aead.Seal(nonce, nonce, []byte(s), nil)
+}
+
+// Without a rotation a value is sealed in the layout earlier releases read:
+// nonce first, no key id.
+func TestSealLayoutWithoutRotation(t *testing.T) {
+	key := bytes.Repeat([]byte{3}, 32)
+	v, _ := New(key)
+	sealed := v.Seal("0912345678")
+	block, _ := aes.NewCipher(derive(key, "anticovid/encrypt/v1"))
+	aead, _ := cipher.NewGCM(block)
+	n := aead.NonceSize()
+	if pt, err := aead.Open(nil, sealed[:n], sealed[n:], nil); err != nil || string(pt) != "0912345678" {
+		t.Fatalf("an earlier release's Open: %q %v", pt, err)
 	}
 }

@@ -31,6 +31,7 @@ import (
 	"anticovid/internal/declaration"
 	"anticovid/internal/errs"
 	"anticovid/internal/exposure"
+	"anticovid/internal/jobs"
 	"anticovid/internal/meeting"
 	"anticovid/internal/notify"
 	"anticovid/internal/otp"
@@ -39,6 +40,7 @@ import (
 	"anticovid/internal/sqldb"
 	"anticovid/internal/store"
 	"anticovid/internal/token"
+	"anticovid/internal/vault"
 	"anticovid/internal/venue"
 )
 
@@ -77,6 +79,11 @@ type Deps struct {
 
 	// Communication and the press (press.go); nil leaves its routes out.
 	Press *press.Service
+
+	// Monitoring (metrics_ops.go): the background jobs' figures and the
+	// data-key rotation's progress; nil leaves their metrics out.
+	Jobs     *jobs.Stats
+	Rotation *vault.Rotation
 }
 
 // Server is the HTTP front of anticovid.
@@ -138,6 +145,9 @@ func New(d Deps) *Server {
 		replica = d.DB.Replica
 	}
 	s.metrics = newMetrics(counter, outbox, replica)
+	if d.DB != nil {
+		s.metrics.reg.MustRegister(&opsCollector{jobs: d.Jobs, db: d.DB, rotation: d.Rotation})
+	}
 	if d.Cases != nil && d.Cases.Engine != nil {
 		d.Cases.Engine.OnTrace(s.metrics.trace)
 	}

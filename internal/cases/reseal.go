@@ -1,0 +1,18 @@
+package cases
+
+import (
+	"context"
+
+	"anticovid/internal/vault"
+)
+
+// ResealName names case_imports in the data-key re-seal job (vault.Rotation).
+func (s *Service) ResealName() string { return "case_imports" }
+
+// Reseal re-seals with the current data key what an old key sealed in
+// case_imports, for the re-seal job: this package owns the table, so it names it.
+func (s *Service) Reseal(ctx context.Context, v *vault.Vault, after int64, limit int) (int64, int, error) {
+	return vault.ResealColumns(ctx, s.DB, v, []vault.Column{
+		{Select: "SELECT id, data_enc FROM case_imports WHERE id > $1 ORDER BY id LIMIT $2", Update: "UPDATE case_imports SET data_enc = $1 WHERE id = $2 AND data_enc = $3"},
+	}, after, limit)
+}
