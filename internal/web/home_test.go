@@ -72,6 +72,9 @@ func TestTaskList(t *testing.T) {
 		}
 		person := map[string]any{"name": "Lê Văn Cường", "phone": "0987654321", "birth_year": 1979, "commune_code": "00004"}
 		code, body := e.do("POST", "/api/v1/checkins", "", map[string]any{"id": "tasks-0001", "direction": "in", "token": e.keys.Sign(e.venues["Chợ Hàng Da"], 1), "person": person})
+		if code != 201 {
+			t.Fatalf("check-in: %d %s", code, body)
+		}
 		var first struct {
 			PersonToken string `json:"person_token"`
 		}
