@@ -55,7 +55,8 @@ func TestCompressedAndCached(t *testing.T) {
 	if !strings.Contains(string(page), "Huyện Bến Lức") {
 		t.Fatalf("decompressed map page: %.300s", page)
 	}
-	if !strings.HasPrefix(zr.Header.Comment, "Padding") {
+	// gzhttp pads with 1 to 33 bytes of "Padding-Padding-…".
+	if c := zr.Header.Comment; c == "" || !strings.HasPrefix(strings.Repeat("Padding-", 5), c) {
 		t.Errorf("no padding in the gzip header: %q", zr.Header.Comment)
 	}
 	if resp, _ := rawGet(t, e.srv.URL+"/map"); resp.Header.Get("Content-Encoding") != "" {

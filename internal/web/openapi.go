@@ -163,14 +163,15 @@ func paramSchema(typ string) map[string]any {
 	return map[string]any{"type": typ}
 }
 
-// errorStatuses are the error answers an operation can give: 500 always;
+// errorStatuses are the error answers an operation can give: 500 always,
+// and 503 (with Retry-After) while the database is out of reach;
 // 400 when it reads a body, a query or a path; 404 when the path or the
 // body names a record;
 // 413 with a body (the body limit); 401 and 403 when it needs a login; 403
 // for every write (cross-origin protection); and the operation's own.
 func errorStatuses(rt route) []int {
 	op := rt.Op
-	set := map[int]bool{http.StatusInternalServerError: true}
+	set := map[int]bool{http.StatusInternalServerError: true, http.StatusServiceUnavailable: true}
 	hasPath := strings.Contains(rt.Path, "{")
 	if op.Body != nil || len(op.Query) > 0 || hasPath {
 		set[http.StatusBadRequest] = true
