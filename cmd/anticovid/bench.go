@@ -19,6 +19,7 @@ func init() {
 	register("bench ingest", "drive POST /api/v1/checkins over loopback and compare with a no-database handler", benchIngest)
 	register("bench trace", "build a demo dataset (--scale) and time F0 → F1 tracing on SQLite, and on PostgreSQL with --pg", benchTrace)
 	register("bench dashboard", "time dashboard requests (goal < 50 ms) and the background counting at a dataset's scale", benchDashboard)
+	register("bench venues", "time venue search and filters (list and count) at a province with N venues", benchVenues)
 	register("bench bluezone",
 		"time the Bluezone index, log resolution and EN export with N simulated phones",
 		benchBluezone)
@@ -132,4 +133,17 @@ func benchBluezone(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	return bench.Bluezone(ctx, o, stdout)
+}
+
+func benchVenues(ctx context.Context, args []string, stdout io.Writer) error {
+	fs, cfg := configFlags("bench venues")
+	o := bench.VenuesOptions{}
+	fs.IntVar(&o.Venues, "venues", 100_000, "venues stored in the province")
+	fs.IntVar(&o.N, "n", 50, "searches timed per case")
+	fs.Uint64Var(&o.Seed, "seed", 1, "dataset seed")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	o.DB, o.Province = cfg.DB, cfg.Province
+	return bench.Venues(ctx, o, stdout)
 }

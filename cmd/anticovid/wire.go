@@ -154,6 +154,13 @@ func open(ctx context.Context, cfg *config.Config, logOut io.Writer) (*app, erro
 	// lets officials skip enrolment (production sends them to it at login).
 	a.auth.Vault, a.auth.EnrolOptional = v, cfg.Demo
 	a.venues.Outbox = a.outbox // a venue's manager is told of its approval, poster and F0 visits
+	// Venues stored before search existed get their search keys (once).
+	if n, err := a.venues.FillSearch(ctx); err != nil {
+		db.Close()
+		return nil, err
+	} else if n > 0 {
+		log.Info("venue search keys filled", "venues", n)
+	}
 
 	// Each channel's provider comes from the configuration; the development
 	// recorder only with --demo or --dev-messages.

@@ -1911,6 +1911,7 @@ type VenueStatusInputRequestStatus string
 
 // VenuesAnswer defines model for VenuesAnswer.
 type VenuesAnswer struct {
+	Total  int      `json:"total"`
 	Venues *[]Venue `json:"venues"`
 }
 
@@ -2106,6 +2107,8 @@ type ListVenuesParams struct {
 	Commune  *string `form:"commune,omitempty" json:"commune,omitempty"`
 	Category *string `form:"category,omitempty" json:"category,omitempty"`
 	Status   *string `form:"status,omitempty" json:"status,omitempty"`
+	Q        *string `form:"q,omitempty" json:"q,omitempty"`
+	Sort     *string `form:"sort,omitempty" json:"sort,omitempty"`
 	Limit    *int    `form:"limit,omitempty" json:"limit,omitempty"`
 	Offset   *int    `form:"offset,omitempty" json:"offset,omitempty"`
 }
@@ -12039,6 +12042,30 @@ func NewListVenuesRequest(server string, params *ListVenuesParams) (*http.Reques
 		if params.Status != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Q != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "q", *params.Q, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Sort != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "sort", *params.Sort, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {

@@ -89,5 +89,15 @@ func init() {
 		"venue.sms.suspended":                       {"[Phòng chống COVID-19] Địa điểm %s bị tạm ngừng quét mã QR. Liên hệ UBND xã/phường: %s", "[COVID-19] Check-ins at %s are suspended. Contact the commune: %s"},
 		"venue.sms.closed":                          {"[Phòng chống COVID-19] Địa điểm %s đã bị đóng trên hệ thống: %s", "[COVID-19] Your venue %s was closed on the system: %s"},
 		"venue.sms.reissued":                        {"[Phòng chống COVID-19] Mã QR của địa điểm %s đã được cấp lại; áp phích cũ không còn dùng được. In áp phích mới: %s", "[COVID-19] The QR code of %s was reissued; old posters no longer work. Print the new one: %s"},
+		"venue.bad_sort":                            {"Sắp xếp theo: name, newest hoặc commune", "Sort by name, newest or commune"},
+		"venue.search":                              {"Tìm địa điểm", "Find a venue"},
+		"venue.search.hint":                         {"Tên, địa chỉ, biển số hoặc số điện thoại", "Name, address, plate or phone"},
+		"venue.search.go":                           {"Tìm", "Search"},
+		"venue.sort":                                {"Sắp xếp", "Sort"},
+		"venue.sort.":                               {"Mới đăng ký trước", "As registered"},
+		"venue.sort.name":                           {"Theo tên", "By name"},
+		"venue.sort.newest":                         {"Mới nhất trước", "Newest first"},
+		"venue.sort.commune":                        {"Theo xã, phường", "By commune"},
+		"venue.total":                               {"%s địa điểm", "%s venues"},
 	})
 }

@@ -17,9 +17,9 @@ import (
 // docs/ARCHITECTURE.md.
 var owners = map[string]string{
 	"users": "auth", "sessions": "auth", "audit_log": "auth", "recovery_codes": "auth",
-	"otp_codes":    "otp",
-	"people":       "people",
-	"venues":       "venue",
+	"otp_codes": "otp",
+	"people":    "people",
+	"venues":    "venue", "venue_words": "venue",
 	"visits":       "checkin",
 	"visits_held":  "checkin",
 	"declarations": "declaration",

@@ -332,20 +332,24 @@ func (s *Service) Import(ctx context.Context, p *auth.Principal, rows []Row) (in
 	now := time.Now().UTC().Unix()
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO venues (name, category, commune_code, district_code, province_code, address,
-			lat, lon, contact_name, contact_phone_enc, capacity, opening_hours, starts_at, ends_at, plate, route, status, qr_gen, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1, $18)`)
+			lat, lon, contact_name, contact_phone_enc, capacity, opening_hours, starts_at, ends_at, plate, route, status, qr_gen, created_at,
+			search_key, contact_phone_hash)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1, $18, $19, $20) RETURNING id`)
 		if err != nil {
 			return err
 		}
 		defer stmt.Close()
+		keys := make(map[int64]string, len(venues))
 		for _, v := range venues {
-			if _, err := stmt.ExecContext(ctx, v.Name, v.Category, v.CommuneCode, v.DistrictCode, v.ProvinceCode, v.Address,
+			var id int64
+			if err := stmt.QueryRowContext(ctx, v.Name, v.Category, v.CommuneCode, v.DistrictCode, v.ProvinceCode, v.Address,
 				v.Lat, v.Lon, v.ContactName, s.Vault.Seal(v.ContactPhone), v.Capacity, v.OpeningHours, unixOrNil(v.StartsAt),
-				unixOrNil(v.EndsAt), v.Plate, v.Route, StatusApproved, now); err != nil {
+				unixOrNil(v.EndsAt), v.Plate, v.Route, StatusApproved, now, searchKey(v), s.phoneHash(v.ContactPhone)).Scan(&id); err != nil {
 				return err
 			}
+			keys[id] = searchKey(v)
 		}
-		return nil
+		return indexWords(ctx, tx, keys)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("import venues: %w", err)

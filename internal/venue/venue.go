@@ -132,12 +132,19 @@ func (s *Service) Create(ctx context.Context, p *auth.Principal, v Venue) (Venue
 	}
 	v.CreatedAt = time.Now().UTC().Truncate(time.Second)
 	v.QRGen = 1
-	err := s.DB.W.QueryRowContext(ctx, `INSERT INTO venues (name, category, commune_code, district_code, province_code, address,
-		lat, lon, contact_name, contact_phone_enc, capacity, opening_hours, starts_at, ends_at, plate, route, status, qr_gen, manager_id, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) RETURNING id`,
-		v.Name, v.Category, v.CommuneCode, v.DistrictCode, v.ProvinceCode, v.Address, v.Lat, v.Lon, v.ContactName,
-		s.Vault.Seal(v.ContactPhone), v.Capacity, v.OpeningHours, unixOrNil(v.StartsAt), unixOrNil(v.EndsAt),
-		v.Plate, v.Route, v.Status, v.QRGen, v.ManagerID, v.CreatedAt.Unix()).Scan(&v.ID)
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `INSERT INTO venues (name, category, commune_code, district_code, province_code, address,
+		lat, lon, contact_name, contact_phone_enc, capacity, opening_hours, starts_at, ends_at, plate, route, status, qr_gen, manager_id, created_at,
+		search_key, contact_phone_hash)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22) RETURNING id`,
+			v.Name, v.Category, v.CommuneCode, v.DistrictCode, v.ProvinceCode, v.Address, v.Lat, v.Lon, v.ContactName,
+			s.Vault.Seal(v.ContactPhone), v.Capacity, v.OpeningHours, unixOrNil(v.StartsAt), unixOrNil(v.EndsAt),
+			v.Plate, v.Route, v.Status, v.QRGen, v.ManagerID, v.CreatedAt.Unix(), searchKey(v), s.phoneHash(v.ContactPhone)).Scan(&v.ID)
+		if err != nil {
+			return err
+		}
+		return indexWords(ctx, tx, map[int64]string{v.ID: searchKey(v)})
+	})
 	if err != nil {
 		return Venue{}, fmt.Errorf("create venue: %w", err)
 	}
@@ -240,20 +247,72 @@ type Filter struct {
 	Commune  string // a unit code at any level; empty: the caller's whole jurisdiction
 	Category string
 	Status   string
+	Q        string // a phone number, or words of the name, address, plate or route (diacritics optional)
+	Sort     string // "" (by id), name, newest or commune
 	Limit    int
 	Offset   int
 }
 
-// List returns the venues the caller may see that match f, by id.
+// List returns the venues the caller may see that match f, sorted as
+// f.Sort says (by id by default).
 func (s *Service) List(ctx context.Context, p *auth.Principal, f Filter) ([]Venue, error) {
+	where, args, err := s.listWhere(p, f)
+	if err != nil {
+		return nil, err
+	}
+	order, ok := sorts[f.Sort]
+	if !ok {
+		return nil, fmt.Errorf("list venues: %w", &errs.Invalid{Fields: map[string]string{"sort": msg.Both("venue.bad_sort")}})
+	}
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 100
+	}
+	args = append(args, f.Limit, f.Offset)
+	rows, err := s.DB.R.QueryContext(ctx, fmt.Sprintf("SELECT %s FROM venues WHERE %s ORDER BY %s LIMIT $%d OFFSET $%d",
+		venueCols, where, order, len(args)-1, len(args)), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list venues: %w", err)
+	}
+	defer rows.Close()
+	out := []Venue{}
+	for rows.Next() {
+		v, err := s.scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list venues: %w", err)
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// sorts are the orders a venue list offers (Filter.Sort), each ending on
+// the id so pages never overlap.
+var sorts = map[string]string{"": "id", "name": "search_key, id", "newest": "created_at DESC, id DESC", "commune": "commune_code, search_key, id"}
+
+// Count is how many venues List would return for f without paging.
+func (s *Service) Count(ctx context.Context, p *auth.Principal, f Filter) (int, error) {
+	where, args, err := s.listWhere(p, f)
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	if err := s.DB.R.QueryRowContext(ctx, "SELECT COUNT(*) FROM venues WHERE "+where, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count venues: %w", err)
+	}
+	return n, nil
+}
+
+// listWhere is the condition of List and Count: the caller's view, then
+// each filter of f.
+func (s *Service) listWhere(p *auth.Principal, f Filter) (string, []any, error) {
 	where, args := scopeSQL(p)
 	if f.Commune != "" {
 		u, ok := geo.Get(f.Commune)
 		if !ok {
-			return nil, fmt.Errorf("list venues: %w", &errs.Invalid{Fields: map[string]string{"commune": msg.Both("venue.unknown_unit_code")}})
+			return "", nil, fmt.Errorf("list venues: %w", &errs.Invalid{Fields: map[string]string{"commune": msg.Both("venue.unknown_unit_code")}})
 		}
 		if !p.InJurisdiction(f.Commune) {
-			return nil, fmt.Errorf("list venues: %w", errs.ErrForbidden)
+			return "", nil, fmt.Errorf("list venues: %w", errs.ErrForbidden)
 		}
 		if u.Level != "country" {
 			args = append(args, f.Commune)
@@ -268,25 +327,8 @@ func (s *Service) List(ctx context.Context, p *auth.Principal, f Filter) ([]Venu
 		args = append(args, f.Status)
 		where += fmt.Sprintf(" AND status = $%d", len(args))
 	}
-	if f.Limit <= 0 || f.Limit > 1000 {
-		f.Limit = 100
-	}
-	args = append(args, f.Limit, f.Offset)
-	rows, err := s.DB.R.QueryContext(ctx, fmt.Sprintf("SELECT %s FROM venues WHERE %s ORDER BY id LIMIT $%d OFFSET $%d",
-		venueCols, where, len(args)-1, len(args)), args...)
-	if err != nil {
-		return nil, fmt.Errorf("list venues: %w", err)
-	}
-	defer rows.Close()
-	out := []Venue{}
-	for rows.Next() {
-		v, err := s.scan(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list venues: %w", err)
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
+	q, args := s.searchWhere(f.Q, args)
+	return where + q, args, nil
 }
 
 // scopeSQL returns the WHERE clause (and its arguments) that limits venues to

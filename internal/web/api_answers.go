@@ -328,6 +328,7 @@ type venueImportErrors struct {
 
 type venuesAnswer struct {
 	Venues []venue.Venue `json:"venues"`
+	Total  int           `json:"total"` // venues matching the filter, all pages
 }
 
 type venueStatusInput struct {

@@ -28,7 +28,7 @@ func (s *Server) routesVenues() {
 
 func venueFilter(r *http.Request) (venue.Filter, error) {
 	q := r.URL.Query()
-	f := venue.Filter{Commune: q.Get("commune"), Category: q.Get("category"), Status: q.Get("status")}
+	f := venue.Filter{Commune: q.Get("commune"), Category: q.Get("category"), Status: q.Get("status"), Q: q.Get("q"), Sort: q.Get("sort")}
 	var err error
 	f.Limit, f.Offset, err = pageOf(r, 50)
 	return f, err
@@ -43,12 +43,17 @@ func (s *Server) venuesPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	total, err := s.Venues.Count(r.Context(), auth.From(r.Context()), f)
+	if err != nil {
+		return err
+	}
 	page := func(offset int) string {
 		q := r.URL.Query()
 		q.Set("offset", strconv.Itoa(offset))
 		return "/venues?" + q.Encode()
 	}
-	data := map[string]any{"Venues": list, "Unit": f.Commune, "CategoryName": categoryName(langOf(r))}
+	data := map[string]any{"Venues": list, "Unit": f.Commune, "CategoryName": categoryName(langOf(r)), "Filter": f, "Total": total,
+		"Groups": categoryGroups(), "Sorts": []string{"", "name", "newest", "commune"}}
 	if f.Offset > 0 {
 		data["Prev"] = page(max(f.Offset-f.Limit, 0))
 	}
@@ -114,7 +119,11 @@ func (s *Server) apiVenues(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, venuesAnswer{Venues: list})
+	total, err := s.Venues.Count(r.Context(), auth.From(r.Context()), f)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, venuesAnswer{Venues: list, Total: total})
 	return nil
 }
 
