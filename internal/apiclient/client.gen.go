@@ -3642,9 +3642,9 @@ type ClientInterface interface {
 	// Corresponds with GET /api/v1/venue-categories (the `ListVenueCategories` operationId).
 	ListVenueCategories(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ListVenues Địa điểm trong địa bàn của người gọi, có lọc và phân trang.
+	// ListVenues Địa điểm trong địa bàn của người gọi: tìm, lọc, sắp xếp, đếm, phân trang.
 	//
-	// Venues in the caller's jurisdiction (?commune=CODE&category=&status=&limit=&offset=).
+	// Venues in the caller's jurisdiction: q (words of the name, address, plate or route, diacritics optional; or a phone), commune, category, status, sort (name, newest, commune), limit, offset; total counts every page.
 	//
 	// Corresponds with GET /api/v1/venues (the `ListVenues` operationId).
 	ListVenues(ctx context.Context, params *ListVenuesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -6675,9 +6675,9 @@ func (c *Client) ListVenueCategories(ctx context.Context, reqEditors ...RequestE
 	return c.Client.Do(req)
 }
 
-// ListVenues Địa điểm trong địa bàn của người gọi, có lọc và phân trang.
+// ListVenues Địa điểm trong địa bàn của người gọi: tìm, lọc, sắp xếp, đếm, phân trang.
 //
-// Venues in the caller's jurisdiction (?commune=CODE&category=&status=&limit=&offset=).
+// Venues in the caller's jurisdiction: q (words of the name, address, plate or route, diacritics optional; or a phone), commune, category, status, sort (name, newest, commune), limit, offset; total counts every page.
 //
 // Corresponds with GET /api/v1/venues (the `ListVenues` operationId).
 func (c *Client) ListVenues(ctx context.Context, params *ListVenuesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -14258,9 +14258,9 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/v1/venue-categories (the `ListVenueCategories` operationId).
 	ListVenueCategoriesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListVenueCategoriesResponse, error)
 
-	// ListVenuesWithResponse Địa điểm trong địa bàn của người gọi, có lọc và phân trang.
+	// ListVenuesWithResponse Địa điểm trong địa bàn của người gọi: tìm, lọc, sắp xếp, đếm, phân trang.
 	//
-	// Venues in the caller's jurisdiction (?commune=CODE&category=&status=&limit=&offset=).
+	// Venues in the caller's jurisdiction: q (words of the name, address, plate or route, diacritics optional; or a phone), commune, category, status, sort (name, newest, commune), limit, offset; total counts every page.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -27382,9 +27382,9 @@ func (c *ClientWithResponses) ListVenueCategoriesWithResponse(ctx context.Contex
 	return ParseListVenueCategoriesResponse(rsp)
 }
 
-// ListVenuesWithResponse Địa điểm trong địa bàn của người gọi, có lọc và phân trang.
+// ListVenuesWithResponse Địa điểm trong địa bàn của người gọi: tìm, lọc, sắp xếp, đếm, phân trang.
 //
-// Venues in the caller's jurisdiction (?commune=CODE&category=&status=&limit=&offset=).
+// Venues in the caller's jurisdiction: q (words of the name, address, plate or route, diacritics optional; or a phone), commune, category, status, sort (name, newest, commune), limit, offset; total counts every page.
 //
 // Returns a wrapper object for the known response body format(s).
 //

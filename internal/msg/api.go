@@ -106,7 +106,7 @@ func init() {
 		"api.op.listUnitChildren":            {"Các đơn vị hành chính trực thuộc một đơn vị.", "The direct children of an administrative unit."},
 		"api.op.listVenueActivity":           {"Lượt quét của các địa điểm trong 7 và 3 ngày: tìm áp phích không còn được dùng.", "Approved venues of a commune or district (?unit=CODE) with scans over 7 and 3 days; dead posters have none in 3 days."},
 		"api.op.listVenueCategories":         {"Danh mục loại địa điểm theo chỉ thị: mã, tên.", "Every venue category of the directive: code, name."},
-		"api.op.listVenues":                  {"Địa điểm trong địa bàn của người gọi, có lọc và phân trang.", "Venues in the caller's jurisdiction (?commune=CODE&category=&status=&limit=&offset=)."},
+		"api.op.listVenues":                  {"Địa điểm trong địa bàn của người gọi: tìm, lọc, sắp xếp, đếm, phân trang.", "Venues in the caller's jurisdiction: q (words of the name, address, plate or route, diacritics optional; or a phone), commune, category, status, sort (name, newest, commune), limit, offset; total counts every page."},
 		"api.op.listWorklist":                {"Danh sách tiếp xúc cần theo dõi trong địa bàn.", "Contacts to follow in the caller's jurisdiction (?commune=&state=open|overdue|closed|all&case=&limit=&offset=)."},
 		"api.op.listZones":                   {"Khu cách ly và camera mà người gọi được xem.", "Quarantine zones and their cameras the caller may watch (no credentials)."},
 		"api.op.markDeclarationHandled":      {"Đánh dấu một tờ khai đã được xử lý.", "Mark a flagged declaration as handled: {\"note\": \"what was done\"}."},
