@@ -20,6 +20,7 @@ import (
 	"anticovid/internal/cases"
 	"anticovid/internal/demo"
 	"anticovid/internal/errs"
+	"anticovid/internal/exposure"
 	"anticovid/internal/geo"
 	"anticovid/internal/people"
 	"anticovid/internal/reports"
@@ -187,12 +188,14 @@ func demoBluezone(ctx context.Context, a *app, admin *auth.Principal, province s
 	}); err != nil {
 		return err
 	}
-	phones := bluezone.SimPhones(1, len(codes), time.Now(), codes)
+	now := time.Now()
+	phones := bluezone.SimPhones(1, len(codes), now, codes)
 	for i := range phones {
 		phones[i].Commune = codes[i]
 		phones[i].Phone = fmt.Sprintf("08%08d", i) // apart from the demo people's 09 numbers
 	}
-	if _, err := bluezone.BulkRegister(ctx, a.db, a.vault, phones, time.Now(), nil); err != nil {
+	persons, err := bluezone.BulkRegister(ctx, a.db, a.vault, phones, now, nil)
+	if err != nil {
 		return err
 	}
 	for _, t := range []string{"people", "bz_devices"} {
@@ -200,7 +203,18 @@ func demoBluezone(ctx context.Context, a *app, admin *auth.Principal, province s
 			return err
 		}
 	}
-	return nil
+	// An F0's phone uploads its contact log with the code a tracer gave:
+	// its registered contacts are on the Bluezone page.
+	if _, err := a.bluezone.Maintain(ctx); err != nil {
+		return err
+	}
+	code, _, err := a.bluezone.Codes.Issue(ctx, admin, exposure.PurposeBluezoneLog, persons[0], time.Time{})
+	if err != nil {
+		return err
+	}
+	rows, _ := bluezone.SimLog(phones, bluezone.SimLogSpec{F0: 0, Days: 7, IDsPerDay: 80, RegisteredShare: 0.4, Seed: 1, Now: now})
+	_, err = a.bluezone.UploadLog(ctx, code, "demo", rows)
+	return err
 }
 
 // demoCameras starts a picture source on loopback (a test pattern that

@@ -115,6 +115,11 @@ func TestDemoLooksLikeAProvince(t *testing.T) {
 	if ad.Unit.Registered == 0 || ad.Unit.Percent >= ad.Unit.Current.Percent || ad.Unit.Percent < 20 {
 		t.Errorf("adoption: %+v", ad.Unit)
 	}
+	var ups struct{ Uploads []struct{ Candidates int } }
+	get("/api/v1/bluezone/uploads", &ups)
+	if len(ups.Uploads) == 0 || ups.Uploads[0].Candidates == 0 {
+		t.Errorf("Bluezone contact logs: %+v", ups)
+	}
 	var zones struct {
 		Zones []struct {
 			Cameras []struct {
