@@ -144,10 +144,13 @@ func serveDemo(ctx context.Context, a *app, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
+		if err := demoActivity(ctx, a, a.cfg.Province); err != nil {
+			return err
+		}
 		fmt.Fprintf(stdout, "Demo data: %d venues, %d people, %d check-ins, %d F0 cases traced, in %v\n", st.Venues, st.People, st.Visits, n,
 			time.Since(start).Round(time.Millisecond))
 	}
-	return nil
+	return demoCameras(ctx, a, a.cfg.Province)
 }
 
 // healthcheck asks a running server's /healthz: the container's health
@@ -266,8 +269,14 @@ func demoCases(ctx context.Context, a *app, province string, n int) (int, error)
 	admin := &auth.Principal{Username: "demo", Role: auth.ProvinceAdmin, Unit: province}
 	today := time.Now().In(reports.HCM)
 	made := 0
+	clock := a.cases.Now
+	defer func() { a.cases.Now = clock }()
 	for i := range n {
-		day := today.AddDate(0, 0, -(i*10)/n).Format(time.DateOnly)
+		back := (i * 10) / n
+		day := today.AddDate(0, 0, -back).Format(time.DateOnly)
+		// Each case registered the day its sample came back, so its F1s'
+		// first calls fell due since: the older ones' are overdue.
+		a.cases.Now = func() time.Time { return time.Now().AddDate(0, 0, -back) }
 		// Demo people are numbered from 1; every 97th is spread over the communes.
 		_, err := a.cases.Create(ctx, admin, cases.NewCase{PersonID: int64(1 + i*97), Status: cases.F0, SampleDate: day})
 		if errors.Is(err, errs.ErrNotFound) {

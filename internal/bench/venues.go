@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"anticovid/internal/auth"
+	"anticovid/internal/demo"
 	"anticovid/internal/geo"
 	"anticovid/internal/store"
 	"anticovid/internal/vault"
@@ -25,12 +26,6 @@ type VenuesOptions struct {
 	Venues   int // venues stored, spread over the province's communes
 	N        int // searches timed per case
 	Seed     uint64
-}
-
-// venueWords make believable venue names, with their diacritics.
-var venueWords = [][]string{
-	{"Chợ", "Quán cơm", "Quán cà phê", "Tiệm vàng", "Nhà thuốc", "Siêu thị mini", "Trường Tiểu học", "Trạm y tế", "Tiệm tạp hóa", "Karaoke"},
-	{"Bến Lức", "Đồng Xanh", "Kim Long", "Đức Tâm", "Hòa Bình", "Phước Lợi", "Thạnh Lợi", "Mỹ Yên", "Long Hiệp", "An Thạnh"},
 }
 
 // Venues stores o.Venues venues in one province and times what officials
@@ -75,8 +70,8 @@ func Venues(ctx context.Context, o VenuesOptions, stdout io.Writer) error {
 			c := communes[rng.IntN(len(communes))]
 			vs = append(vs, venue.Venue{ID: start + int64(i) + 1, Category: "restaurant", CommuneCode: c.Code, DistrictCode: c.ParentCode,
 				ProvinceCode: o.Province, Status: []string{venue.StatusApproved, venue.StatusApproved, venue.StatusPending}[rng.IntN(3)],
-				Name:    fmt.Sprintf("%s %s %d", venueWords[0][rng.IntN(len(venueWords[0]))], venueWords[1][rng.IntN(len(venueWords[1]))], i),
-				Address: fmt.Sprintf("%d Quốc lộ 1A, %s", 1+rng.IntN(500), c.Name), CreatedAt: time.Now()})
+				Name:    fmt.Sprintf("%s %s %d", demo.VenueKinds[rng.IntN(len(demo.VenueKinds))], demo.PlaceNames[rng.IntN(len(demo.PlaceNames))], i),
+				Address: fmt.Sprintf("%d %s, %s", 1+rng.IntN(500), demo.Road, c.Name), CreatedAt: time.Now()})
 		}
 		err := db.Tx(ctx, func(tx *sql.Tx) error {
 			b := venue.NewBulk(tx)
@@ -91,8 +86,8 @@ func Venues(ctx context.Context, o VenuesOptions, stdout io.Writer) error {
 	admin := &auth.Principal{Role: auth.ProvinceAdmin, Unit: o.Province}
 	for i := range 100 { // venues registered with a phone, found by it
 		c := communes[i%len(communes)]
-		if _, err := svc.Create(ctx, admin, venue.Venue{Name: fmt.Sprintf("Quán ăn %d", i), Category: "restaurant", CommuneCode: c.Code,
-			Address: "1 Lê Lợi", ContactPhone: fmt.Sprintf("09120%05d", i)}); err != nil {
+		if _, err := svc.Create(ctx, admin, venue.Venue{Name: fmt.Sprintf("%s %d", demo.VenueKinds[1], i), Category: "restaurant", CommuneCode: c.Code,
+			Address: "1 " + demo.Road, ContactPhone: fmt.Sprintf("09120%05d", i)}); err != nil {
 			return err
 		}
 	}

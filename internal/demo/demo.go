@@ -262,14 +262,55 @@ func (g *gen) people(ctx context.Context, db *sqldb.DB, n int) error {
 // visits writes sc.Days days of check-ins ending today. They are made as
 // from phones that proved their number, so tracing the demo's cases messages
 // its F1s as a real province's would.
+// dayShares spreads a scale's check-ins over its days as a week goes:
+// weekends busier (markets, restaurants), each day a little off its
+// weekday's figure, the total the scale's; days are local (Vietnam).
+func (g *gen) dayShares(sc Scale, day0 time.Time) []int {
+	weights := make([]float64, sc.Days)
+	sum := 0.0
+	for d := range weights {
+		w := 1.0
+		switch day0.AddDate(0, 0, d).Weekday() {
+		case time.Saturday:
+			w = 1.25
+		case time.Sunday:
+			w = 1.35
+		case time.Monday:
+			w = 0.9
+		}
+		weights[d] = w * (1 + 0.08*g.rng.NormFloat64())
+		sum += weights[d]
+	}
+	total := sc.CheckinsADay * sc.Days
+	out := make([]int, sc.Days)
+	given := 0
+	for d, w := range weights {
+		out[d] = int(float64(total) * w / sum)
+		given += out[d]
+	}
+	out[len(out)-1] += total - given
+	return out
+}
+
 func (g *gen) visits(ctx context.Context, db *sqldb.DB, sc Scale) (int, error) {
 	zipf := rand.NewZipf(g.rng, 1.1, sc.ZipfV, uint64(sc.Venues-1))
 	// Popularity rank → venue id, shuffled so the busiest venues are spread out.
 	rank := g.rng.Perm(sc.Venues)
 	day0 := g.now.Add(-time.Duration(sc.Days-1) * 24 * time.Hour).Truncate(24 * time.Hour)
 	total := sc.CheckinsADay * sc.Days
+	shares := g.dayShares(sc, day0)
+	// Dead posters: one venue in 30 stopped being scanned a week ago (its
+	// poster torn down or never put back), as the dashboard should show.
+	dead := func(v int) bool { return v%30 == 7 }
+	lastWeek := sc.Days - 7
+	d, left := 0, shares[0]
 	err := batch(ctx, db, total, func(tx *sql.Tx) inserter[checkin.BulkVisit] { return checkin.NewBulk(tx) }, func(i int) checkin.BulkVisit {
-		day := day0.Add(time.Duration(i/sc.CheckinsADay) * 24 * time.Hour)
+		for left == 0 && d < len(shares)-1 {
+			d++
+			left = shares[d]
+		}
+		left--
+		day := day0.Add(time.Duration(d) * 24 * time.Hour)
 		// Hours of the day, local time: mostly 6:00–21:00 with a morning peak.
 		hour := 6 + math.Abs(g.rng.NormFloat64())*5
 		if g.rng.IntN(3) == 0 {
@@ -286,7 +327,11 @@ func (g *gen) visits(ctx context.Context, db *sqldb.DB, sc Scale) (int, error) {
 			tOut = &out
 		}
 		id := fmt.Sprintf("%016x-%016x", g.rng.Uint64(), uint64(i))
-		return checkin.BulkVisit{ID: id, VenueID: g.venueBase + int64(rank[zipf.Uint64()]) + 1, PersonID: g.personBase + int64(g.rng.IntN(sc.People)) + 1,
+		v := rank[zipf.Uint64()]
+		for d >= lastWeek && dead(v) {
+			v = rank[zipf.Uint64()]
+		}
+		return checkin.BulkVisit{ID: id, VenueID: g.venueBase + int64(v) + 1, PersonID: g.personBase + int64(g.rng.IntN(sc.People)) + 1,
 			In: tIn.Unix(), Out: tOut, Proof: checkin.PhoneProven}
 	})
 	return total, err

@@ -23,7 +23,12 @@ func Fold(s string) string {
 	if err != nil {
 		out = s
 	}
-	out = strings.NewReplacer("đ", "d", "Đ", "d").Replace(strings.ToLower(out))
+	out = strings.Map(func(r rune) rune {
+		if r == 0x111 || r == 0x110 { // đ and Đ have no decomposition: d
+			return 'd'
+		}
+		return r
+	}, strings.ToLower(out))
 	return strings.Join(strings.Fields(out), " ")
 }
 
