@@ -3839,6 +3839,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/v1/zones/{id}/cameras (the `AddCamera` operationId).
 	AddCamera(ctx context.Context, id int, body AddCameraJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetENExportFile Tệp xuất khóa phơi nhiễm (index.txt và các tệp .zip đã ký).
+	//
+	// The Exposure Notification key exports in Google's format: index.txt lists the signed .zip files, oldest first; files are immutable and cached for a year, the index for five minutes.
+	//
+	// Corresponds with GET /en/export/{region}/{file} (the `GetENExportFile` operationId).
+	GetENExportFile(ctx context.Context, region string, file string, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // ListAccessRequests Các yêu cầu quyền truy cập của người gọi hoặc trong địa bàn.
@@ -7103,6 +7110,23 @@ func (c *Client) AddCameraWithBody(ctx context.Context, id int, contentType stri
 // Corresponds with POST /api/v1/zones/{id}/cameras (the `AddCamera` operationId).
 func (c *Client) AddCamera(ctx context.Context, id int, body AddCameraJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAddCameraRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetENExportFile Tệp xuất khóa phơi nhiễm (index.txt và các tệp .zip đã ký).
+//
+// The Exposure Notification key exports in Google's format: index.txt lists the signed .zip files, oldest first; files are immutable and cached for a year, the index for five minutes.
+//
+// Corresponds with GET /en/export/{region}/{file} (the `GetENExportFile` operationId).
+func (c *Client) GetENExportFile(ctx context.Context, region string, file string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetENExportFileRequest(c.Server, region, file)
 	if err != nil {
 		return nil, err
 	}
@@ -12810,6 +12834,47 @@ func NewAddCameraRequestWithBody(server string, id int, contentType string, body
 	return req, nil
 }
 
+// NewGetENExportFileRequest constructs an http.Request for the GetENExportFile method
+func NewGetENExportFileRequest(server string, region string, file string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "region", region, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "file", file, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/en/export/%s/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -14473,6 +14538,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/v1/zones/{id}/cameras (the `AddCamera` operationId).
 	AddCameraWithResponse(ctx context.Context, id int, body AddCameraJSONRequestBody, reqEditors ...RequestEditorFn) (*AddCameraResponse, error)
+
+	// GetENExportFileWithResponse Tệp xuất khóa phơi nhiễm (index.txt và các tệp .zip đã ký).
+	//
+	// The Exposure Notification key exports in Google's format: index.txt lists the signed .zip files, oldest first; files are immutable and cached for a year, the index for five minutes.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /en/export/{region}/{file} (the `GetENExportFile` operationId).
+	GetENExportFileWithResponse(ctx context.Context, region string, file string, reqEditors ...RequestEditorFn) (*GetENExportFileResponse, error)
 }
 
 type ListAccessRequestsResponse struct {
@@ -25042,6 +25116,68 @@ func (r AddCameraResponse) ContentType() string {
 	return ""
 }
 
+type GetENExportFileResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetENExportFileResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetENExportFileResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetENExportFileResponse) GetJSON500() *Error {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetENExportFileResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetENExportFileResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetENExportFileResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetENExportFileResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetENExportFileResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListAccessRequestsWithResponse Các yêu cầu quyền truy cập của người gọi hoặc trong địa bàn.
 //
 // The caller's own requests; for a province administrator, the requests over cases in their jurisdiction (pending first, then open grants by expiry).
@@ -27740,6 +27876,21 @@ func (c *ClientWithResponses) AddCameraWithResponse(ctx context.Context, id int,
 		return nil, err
 	}
 	return ParseAddCameraResponse(rsp)
+}
+
+// GetENExportFileWithResponse Tệp xuất khóa phơi nhiễm (index.txt và các tệp .zip đã ký).
+//
+// The Exposure Notification key exports in Google's format: index.txt lists the signed .zip files, oldest first; files are immutable and cached for a year, the index for five minutes.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /en/export/{region}/{file} (the `GetENExportFile` operationId).
+func (c *ClientWithResponses) GetENExportFileWithResponse(ctx context.Context, region string, file string, reqEditors ...RequestEditorFn) (*GetENExportFileResponse, error) {
+	rsp, err := c.GetENExportFile(ctx, region, file, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetENExportFileResponse(rsp)
 }
 
 // ParseListAccessRequestsResponse parses an HTTP response from a ListAccessRequestsWithResponse call
@@ -36396,6 +36547,53 @@ func ParseAddCameraResponse(rsp *http.Response) (*AddCameraResponse, error) {
 			return nil, err
 		}
 		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetENExportFileResponse parses an HTTP response from a GetENExportFileWithResponse call
+func ParseGetENExportFileResponse(rsp *http.Response) (*GetENExportFileResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetENExportFileResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest Error

@@ -150,8 +150,10 @@ var apiOps = map[string]apiOp{
 	"GET /api/v1/bluezone/uploads":              {ID: "listBluezoneUploads", Tag: "bluetooth", Role: roleTracers, Resp: ok(bzUploadsAnswer{})},
 
 	// Exposure Notification key server.
-	"POST /api/v1/en/verify":      {ID: "verifyENCode", Tag: "exposure-notification", Role: rolePublic, Body: codeInput{}, Resp: ok(certificateAnswer{}), Errs: []int{http.StatusTooManyRequests}},
-	"POST /api/v1/en/publish":     {ID: "publishENKeys", Tag: "exposure-notification", Role: rolePublic, Body: enPublishInput{}, Resp: ok(exposure.PublishResult{}), Errs: []int{http.StatusTooManyRequests}},
+	"POST /api/v1/en/verify":  {ID: "verifyENCode", Tag: "exposure-notification", Role: rolePublic, Body: codeInput{}, Resp: ok(certificateAnswer{}), Errs: []int{http.StatusTooManyRequests}},
+	"POST /api/v1/en/publish": {ID: "publishENKeys", Tag: "exposure-notification", Role: rolePublic, Body: enPublishInput{}, Resp: ok(exposure.PublishResult{}), Errs: []int{http.StatusTooManyRequests}},
+	"GET /en/export/{region}/{file}": {ID: "getENExportFile", Tag: "exposure-notification", Role: rolePublic,
+		Resp: ok(files{mediaZIP, "text/plain"})},
 	"GET /api/v1/en/signing-keys": {ID: "listENSigningKeys", Tag: "exposure-notification", Role: rolePublic, Resp: ok(signingKeysAnswer{})},
 
 	// Smartphone adoption.

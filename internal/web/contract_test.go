@@ -62,7 +62,8 @@ func contract(t testing.TB, h http.Handler) http.Handler {
 		t.Fatalf("openapi document: %v", err)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !strings.HasPrefix(r.URL.Path, "/api/v1/") || r.URL.Path == "/api/v1/openapi.json" {
+		described := strings.HasPrefix(r.URL.Path, "/api/v1/") || strings.HasPrefix(r.URL.Path, "/en/export/")
+		if !described || r.URL.Path == "/api/v1/openapi.json" {
 			h.ServeHTTP(w, r)
 			return
 		}

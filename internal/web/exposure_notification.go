@@ -21,7 +21,7 @@ func (s *Server) routesExposureNotification() {
 	s.api("POST", "/api/v1/en/verify", s.apiENVerify)
 	s.api("POST", "/api/v1/en/publish", s.apiENPublish)
 	s.api("GET", "/api/v1/en/signing-keys", s.apiENKeys)
-	s.mux.HandleFunc("GET /en/export/{region}/{file}", s.enExportFile)
+	s.api("GET", "/en/export/{region}/{file}", s.enExportFile)
 }
 
 func (s *Server) apiENVerify(w http.ResponseWriter, r *http.Request) error {
@@ -78,31 +78,28 @@ var exportFileRE = regexp.MustCompile(`^(index\.txt|\d+-\d+-\d{5}\.zip)$`)
 
 // enExportFile serves the published export files: immutable zips cached for
 // a year, the index for five minutes.
-func (s *Server) enExportFile(w http.ResponseWriter, r *http.Request) {
+func (s *Server) enExportFile(w http.ResponseWriter, r *http.Request) error {
 	region, file := r.PathValue("region"), r.PathValue("file")
 	if region != s.Exposure.Region || !exportFileRE.MatchString(file) {
-		http.NotFound(w, r)
-		return
+		return fmt.Errorf("en export %s/%s: %w", region, file, errs.ErrNotFound)
 	}
 	// The files live in the database: every server serves the same set.
 	var data []byte
 	var at time.Time
 	var err error
+	cache, ctype := "public, max-age=31536000, immutable", "application/zip"
 	if file == "index.txt" {
 		var index string
 		index, at, err = s.Exposure.Index(r.Context())
-		data = []byte(index)
-		w.Header().Set("Cache-Control", "public, max-age=300")
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		data, cache, ctype = []byte(index), "public, max-age=300", "text/plain; charset=utf-8"
 	} else {
 		data, at, err = s.Exposure.File(r.Context(), region+"/"+file)
-		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
-		w.Header().Set("Content-Type", "application/zip")
 	}
 	if err != nil {
-		w.Header().Del("Cache-Control")
-		http.NotFound(w, r)
-		return
+		return err
 	}
+	w.Header().Set("Cache-Control", cache)
+	w.Header().Set("Content-Type", ctype)
 	http.ServeContent(w, r, file, at, bytes.NewReader(data))
+	return nil
 }
