@@ -304,6 +304,20 @@ type BluezoneFeedKeyRequest struct {
 	DayStart *int    `json:"day_start,omitempty"`
 }
 
+// BluezoneLogBodyRequest defines model for BluezoneLogBodyRequest.
+type BluezoneLogBodyRequest struct {
+	Code *string                      `json:"code,omitempty"`
+	Rows *[]BluezoneLogRowJSONRequest `json:"rows,omitempty"`
+}
+
+// BluezoneLogRowJSONRequest defines model for BluezoneLogRowJSONRequest.
+type BluezoneLogRowJSONRequest struct {
+	ContactId *string `json:"contact_id,omitempty"`
+	OwnId     *string `json:"own_id,omitempty"`
+	Rssi      *int    `json:"rssi,omitempty"`
+	T         *int    `json:"t,omitempty"`
+}
+
 // BluezoneRegistrationRequest defines model for BluezoneRegistrationRequest.
 type BluezoneRegistrationRequest struct {
 	BaseDay     *string `json:"base_day,omitempty"`
@@ -2154,7 +2168,7 @@ type SetAdoptionTargetsJSONRequestBody = AdoptionTargetsInputRequest
 type IssueBluetoothCodeJSONRequestBody = BtIssueInputRequest
 
 // UploadBluezoneContactLogJSONRequestBody defines body for UploadBluezoneContactLog for application/json ContentType.
-type UploadBluezoneContactLogJSONRequestBody = JsonObjectRequest
+type UploadBluezoneContactLogJSONRequestBody = BluezoneLogBodyRequest
 
 // RegisterBluezoneDeviceJSONRequestBody defines body for RegisterBluezoneDevice for application/json ContentType.
 type RegisterBluezoneDeviceJSONRequestBody = BluezoneRegistrationRequest

@@ -40,11 +40,11 @@ func FuzzDecodeLog(f *testing.F) {
 		}
 		wire := struct {
 			Code string       `json:"code"`
-			Rows []logRowJSON `json:"rows"`
-		}{Code: code, Rows: []logRowJSON{}}
+			Rows []LogRowJSON `json:"rows"`
+		}{Code: code, Rows: []LogRowJSON{}}
 		for _, r := range rows {
 			rssi, at := r.RSSI, r.At
-			wire.Rows = append(wire.Rows, logRowJSON{OwnID: hex.EncodeToString(r.OwnID[:]), ContactID: hex.EncodeToString(r.ContactID[:]), RSSI: &rssi, T: &at})
+			wire.Rows = append(wire.Rows, LogRowJSON{OwnID: hex.EncodeToString(r.OwnID[:]), ContactID: hex.EncodeToString(r.ContactID[:]), RSSI: &rssi, T: &at})
 		}
 		b, err := json.Marshal(wire)
 		if err != nil {

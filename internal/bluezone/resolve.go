@@ -46,8 +46,17 @@ type LogRow struct {
 	At        int64 // Unix seconds
 }
 
-// logRowJSON is the wire form of a sighting.
-type logRowJSON struct {
+// LogBody is the upload of a contact log, as DecodeLog reads it (row by
+// row; this type documents the format, in the API contract).
+type LogBody struct {
+	Code string       `json:"code"` // the bz_log code; or the X-Bluezone-Code header
+	Rows []LogRowJSON `json:"rows"`
+}
+
+// LogRowJSON is the wire form of a sighting: the phone's own rolling ID
+// and the one it heard (hex), the signal strength in dBm, and when (Unix
+// seconds).
+type LogRowJSON struct {
 	OwnID     string `json:"own_id"`
 	ContactID string `json:"contact_id"`
 	RSSI      *int   `json:"rssi"`
@@ -91,7 +100,7 @@ func DecodeLog(r io.Reader) (code string, rows []LogRow, err error) {
 				if len(rows) >= MaxLogRows {
 					return "", nil, fmt.Errorf("%s: %w", op, tooManyRows(len(rows)))
 				}
-				var j logRowJSON
+				var j LogRowJSON
 				if err := dec.Decode(&j); err != nil {
 					return "", nil, wrapRead(op, err, bad(fmt.Sprintf("rows[%d]: ", len(rows))+msg.Both("bluezone.malformed_row")))
 				}
@@ -133,7 +142,7 @@ func addRowErr(f errs.Fields, key, msg string) {
 	}
 }
 
-func parseRow(j logRowJSON, i int, f errs.Fields) LogRow {
+func parseRow(j LogRowJSON, i int, f errs.Fields) LogRow {
 	var r LogRow
 	p := fmt.Sprintf("rows[%d].", i)
 	for _, c := range []struct {

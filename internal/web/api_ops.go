@@ -141,7 +141,7 @@ var apiOps = map[string]apiOp{
 	"POST /api/v1/bluezone/devices/self/ping": {ID: "pingBluezoneDevice", Tag: "bluetooth", Role: rolePublic, Headers: []param{{Name: deviceHeader, Type: "string", Required: true}}, Resp: noContent, Errs: []int{http.StatusUnauthorized}},
 	"DELETE /api/v1/bluezone/devices/self":    {ID: "deleteBluezoneDevice", Tag: "bluetooth", Role: rolePublic, Headers: []param{{Name: deviceHeader, Type: "string", Required: true}}, Resp: noContent, Errs: []int{http.StatusUnauthorized}},
 	"POST /api/v1/bluezone/unregister":        {ID: "unregisterBluezonePhone", Tag: "bluetooth", Role: rolePublic, Body: phoneConfirmInput{}, Resp: noContent, Errs: []int{http.StatusTooManyRequests}},
-	"POST /api/v1/bluezone/contact-logs":      {ID: "uploadBluezoneContactLog", Tag: "bluetooth", Role: rolePublic, Headers: []param{q("X-Bluezone-Code", "string")}, Body: jsonObject{}, Resp: created(bluezone.UploadResult{}), Errs: []int{http.StatusTooManyRequests}},
+	"POST /api/v1/bluezone/contact-logs":      {ID: "uploadBluezoneContactLog", Tag: "bluetooth", Role: rolePublic, Headers: []param{q("X-Bluezone-Code", "string")}, Body: bluezone.LogBody{}, Resp: created(bluezone.UploadResult{}), Errs: []int{http.StatusTooManyRequests}},
 	"POST /api/v1/bluezone/feed":              {ID: "publishBluezoneKeys", Tag: "bluetooth", Role: rolePublic, Body: bzPublishInput{}, Resp: created(publishedAnswer{}), Errs: []int{http.StatusTooManyRequests}},
 	"GET /api/v1/bluezone/feed": {ID: "getBluezoneFeed", Tag: "bluetooth", Role: rolePublic, Query: []param{q("since", "integer")}, Headers: []param{q("If-None-Match", "string")},
 		Resp: map[int]any{http.StatusOK: bluezone.Feed{}, http.StatusNotModified: nil}},
