@@ -99,5 +99,8 @@ func init() {
 		"venue.sort.newest":                         {"Mới nhất trước", "Newest first"},
 		"venue.sort.commune":                        {"Theo xã, phường", "By commune"},
 		"venue.total":                               {"%s địa điểm", "%s venues"},
+		"venue.new":                                 {"Thêm địa điểm", "Add a venue"},
+		"venue.new.help":                            {"Địa điểm do cán bộ thêm được duyệt ngay; in mã QR ở trang của địa điểm.", "A venue an officer adds is approved at once; print its QR code from its page."},
+		"venue.new.submit":                          {"Thêm địa điểm", "Add the venue"},
 	})
 }

@@ -50,7 +50,7 @@ func TestBrowserEveryPageFitsAPhone(t *testing.T) {
 			pages = append(pages, "/account")
 		}
 		if user == "admin" { // pages one step from the menu
-			pages = append(pages, "/tracing/handoffs", "/access/requests", "/venues/import", "/cases/import")
+			pages = append(pages, "/tracing/handoffs", "/access/requests", "/venues/import", "/venues/new", "/cases/import")
 		}
 		client := e.srv.Client()
 		if user != "" {

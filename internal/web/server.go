@@ -163,6 +163,7 @@ func New(d Deps) *Server {
 	s.routesVenues()
 	s.routesVenueRegistration()
 	s.routesVenueImport()
+	s.routesVenueNew()
 	s.routesVenuePosters()
 	s.routesCheckin()
 	s.routesStaff()

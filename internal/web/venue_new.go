@@ -1,0 +1,79 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+
+	"anticovid/internal/auth"
+	"anticovid/internal/errs"
+)
+
+// routesVenueNew registers an officer's form for one venue, beside the
+// import and the public registration: the same fields as registration, the
+// communes of the officer's jurisdiction only, approved at once.
+func (s *Server) routesVenueNew() {
+	s.page("GET /venues/new", true, s.venueNewPage)
+	s.page("POST /venues/new", true, s.venueNewSubmit)
+}
+
+// venueForm is the officer's form: the registration view with the address
+// pickers narrowed to p's jurisdiction.
+func (s *Server) venueForm(r *http.Request, p *auth.Principal) (*registerView, error) {
+	if p.Can(auth.VenueManager) {
+		return nil, fmt.Errorf("new venue form: %w", errs.ErrForbidden)
+	}
+	rv := s.newRegisterView(r)
+	s.addressUnits(rv)
+	var mine []unitGroup
+	for _, d := range rv.Districts {
+		var cs = d.Communes[:0:0]
+		for _, c := range d.Communes {
+			if p.InJurisdiction(c.Code) {
+				cs = append(cs, c)
+			}
+		}
+		if len(cs) > 0 {
+			mine = append(mine, unitGroup{d.Code, d.Name, cs})
+		}
+	}
+	rv.Districts, rv.Provinces = mine, nil
+	return rv, nil
+}
+
+func (s *Server) venueNewPage(w http.ResponseWriter, r *http.Request) error {
+	rv, err := s.venueForm(r, auth.From(r.Context()))
+	if err != nil {
+		return err
+	}
+	s.render(w, r, http.StatusOK, "venue_new", rv)
+	return nil
+}
+
+func (s *Server) venueNewSubmit(w http.ResponseWriter, r *http.Request) error {
+	p := auth.From(r.Context())
+	if err := r.ParseForm(); err != nil {
+		return fmt.Errorf("venue form: %w", errs.ErrTooLarge)
+	}
+	rv, err := s.venueForm(r, p)
+	if err != nil {
+		return err
+	}
+	for k := range r.PostForm {
+		rv.Values[k] = r.PostFormValue(k)
+	}
+	v, f := venueFromForm(r, "")
+	if len(f) == 0 {
+		v, err = s.Venues.Create(r.Context(), p, v)
+		if err == nil {
+			http.Redirect(w, r, fmt.Sprintf("/venues/%d", v.ID), http.StatusSeeOther)
+			return nil
+		}
+		if errs.FieldsOf(err) == nil {
+			return err
+		}
+		f = errs.FieldsOf(err)
+	}
+	rv.Errors = localFields(langOf(r), &errs.Invalid{Fields: f})
+	s.render(w, r, http.StatusBadRequest, "venue_new", rv)
+	return nil
+}
