@@ -399,6 +399,7 @@ func init() {
 		"register.address":       {"Số nhà, đường, ấp/khu phố", "Street address"},
 		"register.gps":           {"Vị trí GPS (không bắt buộc)", "GPS location (optional)"},
 		"register.gps.use":       {"Dùng vị trí hiện tại của tôi", "Use my current location"},
+		"register.pin":           {"Chạm vào bản đồ để đặt vị trí địa điểm; kéo ghim để chỉnh.", "Tap the map to place the venue; drag the pin to adjust."},
 		"register.lat":           {"Vĩ độ", "Latitude"},
 		"register.lon":           {"Kinh độ", "Longitude"},
 		"register.details":       {"Liên hệ và hoạt động", "Contact and operation"},

@@ -1,9 +1,15 @@
 package web
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"anticovid/internal/config"
 
 	"anticovid/internal/sqldb"
 	"anticovid/internal/store/storetest"
@@ -43,4 +49,56 @@ func TestVenueNewForm(t *testing.T) {
 			t.Fatalf("venue manager's form: %d", code)
 		}
 	})
+}
+
+// TestBrowserVenuePin: with map tiles configured, an officer on a 360-px
+// phone places the new venue with a tap on the map; the pin's point is what
+// is stored.
+func TestBrowserVenuePin(t *testing.T) {
+	tiles := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/png")
+		w.Write(testPNG)
+	}))
+	t.Cleanup(tiles.Close)
+	e := newEnvConfig(t, storetest.SQLite(t), func(c *config.Config) { c.MapTiles = tiles.URL + "/{z}/{x}/{y}.png" })
+	ctx := newBrowser(t, 360, 740)
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(e.srv.URL+"/login"),
+		chromedp.WaitVisible(`input[name=username]`),
+		chromedp.SendKeys(`input[name=username]`, "communea"),
+		chromedp.SendKeys(`input[name=password]`, testPassword),
+		chromedp.Click(`button[type=submit]`),
+		chromedp.WaitNotPresent(`input[name=password]`),
+		chromedp.Navigate(e.srv.URL+"/venues/new"),
+		chromedp.WaitVisible(`#pin-map .leaflet-tile-loaded`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.ScrollIntoView(`#pin-map`), chromedp.Click(`#pin-map`), chromedp.WaitVisible(`#pin-map .leaflet-marker-icon`)); err != nil {
+		t.Fatal(err)
+	}
+	viewport(t, ctx, "venue-pin-360")
+	lat, lon := evalJS(t, ctx, `document.getElementById("lat").value`), evalJS(t, ctx, `document.getElementById("lon").value`)
+	if lat == "" || lon == "" {
+		t.Fatalf("the tap set no point: %q %q", lat, lon)
+	}
+	if w := evalJS(t, ctx, `String(document.documentElement.scrollWidth)`); w != "360" {
+		t.Fatalf("the form is %s px wide", w)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.SendKeys(`input[name=name]`, "Quán bún Cô Ba"),
+		chromedp.SetValue(`#category`, "restaurant"),
+		chromedp.SetValue(`#commune`, "27991"),
+		chromedp.SendKeys(`input[name=address]`, "3 Nguyễn Hữu Thọ"),
+		chromedp.Click(`#submit`),
+		chromedp.WaitVisible(`#qr`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, body := e.do("GET", "/api/v1/venues?q=bun+co+ba", "communea", nil)
+	if code != 200 || !strings.Contains(body, `"lat":`+strings.TrimRight(strings.TrimRight(lat, "0"), ".")) {
+		t.Fatalf("stored point (%s, %s): %s", lat, lon, body)
+	}
 }

@@ -77,11 +77,15 @@ type registerView struct {
 	QRSVG        template.HTML
 	Username     string
 	DemoCode     string // the code sent, shown only in a demo (otp.Service.Reveal)
+	// Tiles and Attribution are the map tiles (--map-tiles) the GPS point
+	// is pinned on; without tiles the form has the fields and the phone's
+	// GPS only.
+	Tiles, Attribution string
 }
 
 func (s *Server) newRegisterView(r *http.Request) *registerView {
 	return &registerView{Values: map[string]string{}, Errors: map[string]string{}, Groups: categoryGroups(),
-		CategoryName: categoryName(langOf(r))}
+		CategoryName: categoryName(langOf(r)), Tiles: s.Config.MapTiles, Attribution: s.Config.MapAttribution}
 }
 
 func (s *Server) renderRegister(w http.ResponseWriter, r *http.Request, status int, page string, rv *registerView) {

@@ -64,11 +64,35 @@
       navigator.geolocation.getCurrentPosition(function (p) {
         document.getElementById("lat").value = p.coords.latitude.toFixed(6);
         document.getElementById("lon").value = p.coords.longitude.toFixed(6);
+        document.getElementById("lat").dispatchEvent(new Event("change"));
         status.textContent = status.dataset.tFound + Math.round(p.coords.accuracy) + " m";
       }, function () {
         status.textContent = status.dataset.tFailed;
       }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
     });
+  }
+
+  // The map pin (when the deployment has map tiles): a tap places the
+  // venue, the pin can be dragged, and typed or GPS coordinates move it.
+  var pin = document.getElementById("pin-map"), lat = document.getElementById("lat"), lon = document.getElementById("lon");
+  if (pin && window.L) {
+    var at = function () { var a = parseFloat(lat.value.replace(",", ".")), o = parseFloat(lon.value.replace(",", ".")); return isNaN(a) || isNaN(o) ? null : [a, o]; };
+    var start = at();
+    var map = L.map(pin).setView(start || [16.0, 106.0], start ? 16 : 5);
+    L.tileLayer(pin.dataset.tiles, { maxZoom: 19, attribution: pin.dataset.attribution || "" }).addTo(map);
+    var marker = null;
+    var place = function (ll, pan) {
+      if (!marker) {
+        marker = L.marker(ll, { draggable: true }).addTo(map);
+        marker.on("dragend", function () { var p = marker.getLatLng(); lat.value = p.lat.toFixed(6); lon.value = p.lng.toFixed(6); });
+      } else {
+        marker.setLatLng(ll);
+      }
+      if (pan) map.setView(ll, Math.max(map.getZoom(), 16));
+    };
+    if (start) place(start, false);
+    map.on("click", function (e) { lat.value = e.latlng.lat.toFixed(6); lon.value = e.latlng.lng.toFixed(6); place(e.latlng, false); });
+    [lat, lon].forEach(function (el) { el.addEventListener("change", function () { var ll = at(); if (ll) place(ll, true); }); });
   }
 
   // One submission at a time on a slow connection.
