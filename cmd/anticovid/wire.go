@@ -177,6 +177,7 @@ func open(ctx context.Context, cfg *config.Config, logOut io.Writer) (*app, erro
 	// Health declarations, and the case registry with contact tracing.
 	a.declarations = declaration.NewService(db, a.people, v, cfg.PublicURL())
 	a.cases = cases.NewService(db, a.people, a.outbox, log)
+	a.cases.Receivers = a.auth.HasProvinceAdmin // hand-offs in the system only to provinces with officials here
 	a.cases.Engine.QR().DB = db.Reader()
 	a.cases.Background = ctx
 

@@ -37,6 +37,11 @@ const (
 	Recovered = "recovered"
 )
 
+// Suspected is not a status a case is in but a step of its history: an F0
+// the commune registered, until district or province confirms it
+// (Case.Suspected says where a case stands).
+const Suspected = "suspected"
+
 // Statuses lists every status.
 var Statuses = []string{F0, F1, F2, F3, Negative, Recovered}
 
@@ -102,6 +107,10 @@ type Service struct {
 	Hotline string
 	// Background lives as long as the server; jobs run in it.
 	Background context.Context
+	// Receivers reports whether a province has officials on this system to
+	// take over contacts handed to it (auth: an active administrator); nil:
+	// every province has.
+	Receivers func(ctx context.Context, province string) (bool, error)
 }
 
 // NewService returns a case registry tracing QR check-ins with the default

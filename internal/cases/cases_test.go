@@ -821,6 +821,29 @@ func TestSuspectedCase(t *testing.T) {
 		if n := f.count("SELECT count(*) FROM outbox"); n != 0 {
 			t.Fatalf("%d messages for a suspected case", n)
 		}
+		// Not published, not counted, its places' visitors not messaged.
+		published := func() int {
+			t.Helper()
+			ex, err := f.s.PublicExposures(ctx, "80", time.Now().Add(-30*24*time.Hour))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(ex)
+		}
+		confirmedToday := func() int64 {
+			t.Helper()
+			var n int64
+			if err := CountConfirmed(ctx, db, time.Now().Add(-time.Hour), time.Now().Add(time.Hour), func(_ string, k int64) { n += k }); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		if published() != 0 || confirmedToday() != 0 {
+			t.Fatalf("a suspected case is on the public map (%d places) or counted (%d)", published(), confirmedToday())
+		}
+		if _, err := f.s.NotifyVenueVisitors(ctx, provinceTracer, c.ID); errs.FieldsOf(err)["status"] == "" {
+			t.Fatalf("visitors of a suspected case's places messaged: %v", err)
+		}
 		for _, p := range []*auth.Principal{communeOfficer, communeTracer} {
 			if _, err := f.s.Confirm(ctx, p, c.ID); !errors.Is(err, errs.ErrForbidden) {
 				t.Fatalf("%s confirmed: %v", p.Username, err)
@@ -832,7 +855,10 @@ func TestSuspectedCase(t *testing.T) {
 			}
 		}
 		waitFor(t, func() bool { return f.count("SELECT count(*) FROM outbox") > 0 })
-		if n := f.count("SELECT count(*) FROM case_history WHERE case_id = $1 AND note = 'Xác nhận F0'", c.ID); n != 1 {
+		if published() == 0 || confirmedToday() != 1 {
+			t.Fatalf("after confirmation: %d places published, %d counted (want 1)", published(), confirmedToday())
+		}
+		if n := f.count("SELECT count(*) FROM case_history WHERE case_id = $1 AND from_status = 'suspected' AND to_status = 'F0'", c.ID); n != 1 {
 			t.Fatalf("%d confirmations in the history", n)
 		}
 		// A case the district registers itself is confirmed from the start.

@@ -55,6 +55,7 @@ type ExposedVenue struct {
 // venue and start, newest first, at most limit.
 func ExposedSince(ctx context.Context, db *sqldb.DB, since time.Time, limit int) ([]ExposedVenue, error) {
 	rows, err := db.R.QueryContext(ctx, `SELECT venue_id, min(t_from), max(t_to) FROM exposures WHERE t_to >= $1
+		AND case_id IN (SELECT id FROM cases WHERE confirmed_by IS NOT NULL)
 		GROUP BY venue_id, t_from ORDER BY min(t_from) DESC LIMIT $2`, since.Unix(), limit)
 	if err != nil {
 		return nil, fmt.Errorf("exposed venues: %w", err)

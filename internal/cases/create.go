@@ -264,7 +264,9 @@ func (s *Service) Create(ctx context.Context, p *auth.Principal, in NewCase) (Ca
 			_, err = tx.ExecContext(ctx, `UPDATE cases SET status = $1, sample_date = COALESCE($2, sample_date), onset_date = COALESCE($3, onset_date),
 				isolation_kind = CASE WHEN $4 = '' THEN isolation_kind ELSE $4 END, isolation_place = CASE WHEN $5 = '' THEN isolation_place ELSE $5 END,
 				isolation_start = COALESCE($6, isolation_start), isolation_end = COALESCE($7, isolation_end),
-				confirmed_by = $8, confirmed_by_name = $9, source_case_id = COALESCE(source_case_id, $10), updated_at = $11 WHERE id = $12`,
+				confirmed_by = CASE WHEN $1 = 'F0' THEN $8 ELSE confirmed_by END,
+				confirmed_by_name = CASE WHEN $1 = 'F0' THEN $9 ELSE confirmed_by_name END,
+				source_case_id = COALESCE(source_case_id, $10), updated_at = $11 WHERE id = $12`,
 				in.Status, nullable(d.sample), nullable(d.onset), in.IsolationKind, in.IsolationPlace, nullable(d.isoStart), nullable(d.isoEnd),
 				confirmedBy, confirmedByName, nullable(source), now, prevID)
 		default:
@@ -278,8 +280,14 @@ func (s *Service) Create(ctx context.Context, p *auth.Principal, in NewCase) (Ca
 		if err != nil {
 			return err
 		}
+		// A suspected F0 enters the history as suspected: it becomes F0 (and
+		// is counted as confirmed) the day district or province confirms it.
+		histStatus := in.Status
+		if in.Status == F0 && confirmedBy == nil {
+			histStatus = Suspected
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO case_history (case_id, at, from_status, to_status, user_id, username, note)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, id, now, prevStatus, in.Status, p.UserID, p.Username, in.Note); err != nil {
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, id, now, prevStatus, histStatus, p.UserID, p.Username, in.Note); err != nil {
 			return err
 		}
 		if in.Status == F0 {
@@ -321,13 +329,19 @@ func (s *Service) Confirm(ctx context.Context, p *auth.Principal, id int64) (Cas
 		return c, nil
 	}
 	now := s.Now().Unix()
+	confirmed := false
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, "UPDATE cases SET confirmed_by = $1, confirmed_by_name = $2, updated_at = $3 WHERE id = $4 AND confirmed_by IS NULL",
-			p.UserID, p.Username, now, id); err != nil {
+		res, err := tx.ExecContext(ctx, "UPDATE cases SET confirmed_by = $1, confirmed_by_name = $2, updated_at = $3 WHERE id = $4 AND confirmed_by IS NULL",
+			p.UserID, p.Username, now, id)
+		if err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO case_history (case_id, at, from_status, to_status, user_id, username, note)
-			VALUES ($1, $2, $3, $3, $4, $5, $6)`, id, now, F0, p.UserID, p.Username, msg.T("vi", "cases.confirmed_note"))
+		if n, _ := res.RowsAffected(); n != 1 {
+			return nil // confirmed meanwhile (a repeat, another server): nothing more to do
+		}
+		confirmed = true
+		_, err = tx.ExecContext(ctx, `INSERT INTO case_history (case_id, at, from_status, to_status, user_id, username, note)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, id, now, Suspected, F0, p.UserID, p.Username, msg.T("vi", "cases.confirmed_note"))
 		return err
 	})
 	if err != nil {
@@ -336,7 +350,9 @@ func (s *Service) Confirm(ctx context.Context, p *auth.Principal, id int64) (Cas
 	if c, err = s.Get(ctx, p, id); err != nil {
 		return Case{}, err
 	}
-	s.notifyNew(ctx, c)
+	if confirmed {
+		s.notifyNew(ctx, c)
+	}
 	return c, nil
 }
 

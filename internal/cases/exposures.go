@@ -87,7 +87,8 @@ func (s *Service) PublicExposures(ctx context.Context, unit string, since time.T
 	if unit == "VN" {
 		province = ""
 	}
-	list, err := s.exposures(ctx, province, "t_to >= $1 ORDER BY venue_id, t_from", since.Unix())
+	// Only confirmed cases' places: a suspected case is not published.
+	list, err := s.exposures(ctx, province, "t_to >= $1 AND case_id IN (SELECT id FROM cases WHERE confirmed_by IS NOT NULL) ORDER BY venue_id, t_from", since.Unix())
 	if err != nil {
 		return nil, fmt.Errorf("public exposures: %w", err)
 	}
@@ -115,6 +116,9 @@ func (s *Service) NotifyVenueVisitors(ctx context.Context, p *auth.Principal, ca
 	c, err := s.Get(ctx, p, caseID)
 	if err != nil {
 		return 0, err
+	}
+	if c.Suspected {
+		return 0, fmt.Errorf("notify visitors of case %d: %w", caseID, &errs.Invalid{Fields: map[string]string{"status": msg.Both("cases.suspected_not_notified")}})
 	}
 	if s.Outbox == nil {
 		return 0, fmt.Errorf("notify visitors: no message outbox configured")

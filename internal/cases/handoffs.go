@@ -52,7 +52,8 @@ func provinceOf(p *auth.Principal) (string, error) {
 func handoffWhere(province, dir, to string) (string, []any, error) {
 	switch dir {
 	case Outgoing:
-		where := "province_code <> $1 AND c.case_id IN (SELECT id FROM cases WHERE province_code = $1) AND c.closed = 0"
+		// (A contact whose home is unknown has no province to go to.)
+		where := "province_code <> $1 AND c.province_code <> '' AND c.case_id IN (SELECT id FROM cases WHERE province_code = $1) AND c.closed = 0"
 		if to != "" {
 			return where + " AND c.province_code = $2", []any{province, to}, nil
 		}
@@ -155,6 +156,35 @@ func (s *Service) withHandoffs(ctx context.Context, items []WorkItem) ([]Handoff
 	return out, nil
 }
 
+// receives reports whether province has officials here to take over
+// contacts (Service.Receivers; without it, every province does).
+func (s *Service) receives(ctx context.Context, province string) (bool, error) {
+	if s.Receivers == nil {
+		return true, nil
+	}
+	return s.Receivers(ctx, province)
+}
+
+// PendingHandoffs returns the ids of p's province's outgoing contacts
+// living in province to that are not handed over yet, reading no one's
+// details (the page's "hand over in the system" button).
+func (s *Service) PendingHandoffs(ctx context.Context, p *auth.Principal, to string) ([]int64, error) {
+	province, err := provinceOf(p)
+	if err != nil {
+		return nil, err
+	}
+	where, args, _ := handoffWhere(province, Outgoing, to)
+	items, err := s.workRows(ctx, where+" AND c.id NOT IN (SELECT contact_id FROM contact_handoffs)", args, WorkFilter{State: "all", Limit: exportLimit})
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]int64, len(items))
+	for i, it := range items {
+		ids[i] = it.ContactID
+	}
+	return ids, nil
+}
+
 // provinceCode is the province of a commune.
 func provinceCode(commune string) string {
 	u, _ := geo.Ancestor(commune, "province")
@@ -185,6 +215,23 @@ func (s *Service) HandOff(ctx context.Context, p *auth.Principal, contactIDs []i
 	}
 	if len(items) != len(uniq(contactIDs)) {
 		return 0, fmt.Errorf("hand off: %w", errs.ErrNotFound)
+	}
+	// In the system only to a province whose officials work here: any
+	// other is sent the file (ExportHandoff).
+	checked := map[string]bool{}
+	for _, it := range items {
+		to := provinceCode(it.CommuneCode)
+		if checked[to] {
+			continue
+		}
+		ok, err := s.receives(ctx, to)
+		if err != nil {
+			return 0, fmt.Errorf("hand off: %w", err)
+		}
+		if !ok {
+			return 0, fmt.Errorf("hand off to %s: %w", to, &errs.Invalid{Fields: map[string]string{"contact_ids": msg.Both("cases.handoff.no_receiver")}})
+		}
+		checked[to] = true
 	}
 	return s.recordHandoffs(ctx, p, province, HandoffSystem, items)
 }

@@ -98,5 +98,7 @@ func init() {
 		"cases.confirm_f0.help":                         {"Trạm y tế xã đăng ký ca này là nghi nhiễm. Xác nhận khi có kết quả xét nghiệm dương tính; F1 đã chứng thực số điện thoại sẽ được nhắn tin.", "The commune registered this case as suspected. Confirm it when the test is positive; F1s with a proven phone are then messaged."},
 		"cases.confirm_f0.ask":                          {"Xác nhận ca này là F0?", "Confirm this case as F0?"},
 		"cases.worklist_of_case":                        {"Theo dõi F1 của ca này", "This case's F1 follow-up"},
+		"cases.suspected_not_notified":                  {"Ca nghi nhiễm chưa được xác nhận: chưa nhắn tin cho người đến các địa điểm", "A suspected case is not confirmed yet: its places' visitors are not messaged"},
+		"cases.handoff.no_receiver":                     {"Tỉnh nhận chưa có cán bộ trên hệ thống: gửi tệp bàn giao", "The receiving province has no officials on this system: send it the file"},
 	})
 }

@@ -198,6 +198,7 @@ func init() {
 		"case.F3":                   {"F3", "F3"},
 		"case.negative":             {"Âm tính", "Negative"},
 		"case.recovered":            {"Khỏi bệnh", "Recovered"},
+		"case.suspected":            {"Nghi nhiễm", "Suspected"},
 		"outcome.":                  {"Chưa gọi", "Not called"},
 		"outcome.reached":           {"Đã liên lạc", "Reached"},
 		"outcome.unreachable":       {"Không liên lạc được", "Not reachable"},

@@ -47,6 +47,9 @@ func (s *Service) phoneHash(phone string) string {
 	return s.Vault.Hash(p)
 }
 
+// maxWords is how many words of a search are looked up.
+const maxWords = 6
+
 // maxPrefix is the longest prefix of a word venue_words holds; a longer
 // word typed is looked up by it and checked against search_key.
 const maxPrefix = 12
@@ -128,7 +131,11 @@ func (s *Service) searchWhere(q string, args []any) (string, []any) {
 		return fmt.Sprintf(" AND contact_phone_hash = $%d", len(args)), args
 	}
 	var sets, long []string
-	for _, w := range tokens(Fold(q)) {
+	words := tokens(Fold(q))
+	if len(words) > maxWords {
+		words = words[:maxWords] // a name or address needs no more; more would only cost
+	}
+	for _, w := range words {
 		r := []rune(w)
 		if len(r) < 2 {
 			continue // one letter says nothing
@@ -153,30 +160,36 @@ func (s *Service) searchWhere(q string, args []any) (string, []any) {
 // done, and two servers doing it at once write the same values.
 func (s *Service) FillSearch(ctx context.Context) (int, error) {
 	total := 0
+	var after int64
 	for {
-		rows, err := s.DB.R.QueryContext(ctx, "SELECT "+venueCols+" FROM venues WHERE search_key = '' ORDER BY id LIMIT 1000")
+		rows, err := s.DB.R.QueryContext(ctx, "SELECT id FROM venues WHERE search_key = '' AND id > $1 ORDER BY id LIMIT 1000", after)
 		if err != nil {
 			return total, fmt.Errorf("fill venue search: %w", err)
 		}
-		var vs []Venue
+		var ids []int64
 		for rows.Next() {
-			v, err := s.scan(rows)
-			if err != nil {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
 				rows.Close()
 				return total, fmt.Errorf("fill venue search: %w", err)
 			}
-			vs = append(vs, v)
+			ids = append(ids, id)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return total, fmt.Errorf("fill venue search: %w", err)
 		}
-		for _, v := range vs {
+		for _, id := range ids {
+			after = id
+			v, err := s.Lookup(ctx, id)
+			if err != nil {
+				continue // unreadable (another key?): left unsearchable rather than stopping the server
+			}
 			key := searchKey(v)
 			if key == "" {
 				key = " " // nothing to find it by; not empty, so it is not read again
 			}
-			err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+			err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 				if _, err := tx.ExecContext(ctx, "UPDATE venues SET search_key = $1, contact_phone_hash = $2 WHERE id = $3",
 					key, s.phoneHash(v.ContactPhone), v.ID); err != nil {
 					return err
@@ -186,9 +199,9 @@ func (s *Service) FillSearch(ctx context.Context) (int, error) {
 			if err != nil {
 				return total, fmt.Errorf("fill venue search: %w", err)
 			}
+			total++
 		}
-		total += len(vs)
-		if len(vs) < 1000 {
+		if len(ids) < 1000 {
 			return total, nil
 		}
 	}

@@ -90,7 +90,8 @@ func (v *Venue) Validate() error {
 	if len([]rune(v.Address)) > 300 {
 		f.Add("address", msg.Both("venue.address_at_most_300"))
 	}
-	if (v.Lat == nil) != (v.Lon == nil) || (v.Lat != nil && (*v.Lat < -90 || *v.Lat > 90 || *v.Lon < -180 || *v.Lon > 180)) {
+	// Written so NaN (which every comparison calls false) is refused too.
+	if (v.Lat == nil) != (v.Lon == nil) || (v.Lat != nil && !(*v.Lat >= -90 && *v.Lat <= 90 && *v.Lon >= -180 && *v.Lon <= 180)) {
 		f.Add("lat", msg.Both("venue.invalid_coordinates"))
 	}
 	if v.Capacity < 0 || v.Capacity > 1_000_000 {
@@ -280,6 +281,9 @@ func (s *Service) List(ctx context.Context, p *auth.Principal, f Filter) ([]Venu
 		if err != nil {
 			return nil, fmt.Errorf("list venues: %w", err)
 		}
+		// A list carries no contact's name or phone: one venue's page shows
+		// them, audited (web viewVenue).
+		v.ContactName, v.ContactPhone = "", ""
 		out = append(out, v)
 	}
 	return out, rows.Err()
@@ -379,12 +383,16 @@ func (s *Service) SetStatus(ctx context.Context, p *auth.Principal, id int64, st
 	if p.Role == auth.VenueManager && status != StatusClosed {
 		return Venue{}, fmt.Errorf("venue status: %w", errs.ErrForbidden)
 	}
-	if _, err := s.DB.W.ExecContext(ctx, "UPDATE venues SET status = $1 WHERE id = $2", status, id); err != nil {
+	// From the status read, so of two officers (or servers) approving at
+	// once one changes it and tells the manager.
+	res, err := s.DB.W.ExecContext(ctx, "UPDATE venues SET status = $1 WHERE id = $2 AND status = $3", status, id, v.Status)
+	if err != nil {
 		return Venue{}, fmt.Errorf("venue status: %w", err)
 	}
+	changed, _ := res.RowsAffected()
 	was := v.Status
 	v.Status = status
-	if p.Role != auth.VenueManager && was != status {
+	if p.Role != auth.VenueManager && was != status && changed == 1 {
 		if err := s.tellStatus(ctx, v, was); err != nil {
 			return v, err
 		}

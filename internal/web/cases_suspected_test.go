@@ -41,7 +41,7 @@ func TestSuspectedCasePages(t *testing.T) {
 		if code != 200 || strings.Contains(page, `id="suspected"`) || !strings.Contains(page, "benluc") {
 			t.Fatalf("confirmed: %d %s", code, page)
 		}
-		if code, body := e.do("GET", "/api/v1/cases/"+id, "admin", nil); code != 200 || strings.Contains(body, `"suspected"`) || !strings.Contains(body, `"confirmed_by_name":"benluc"`) {
+		if code, body := e.do("GET", "/api/v1/cases/"+id, "admin", nil); code != 200 || strings.Contains(body, `"suspected":true`) || !strings.Contains(body, `"from":"suspected","to":"F0"`) || !strings.Contains(body, `"confirmed_by_name":"benluc"`) {
 			t.Fatalf("api after confirmation: %d %s", code, body)
 		}
 	})

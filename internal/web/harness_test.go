@@ -104,6 +104,7 @@ func newEnvConfig(t testing.TB, db *sqldb.DB, configure func(*config.Config)) *e
 	e.decl = declaration.NewService(db, ppl, v, "http://anticovid.test")
 	e.otp = otp.New(db, v, outbox)
 	e.cases = cases.NewService(db, ppl, outbox, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	e.cases.Receivers = e.auth.HasProvinceAdmin
 	s := New(Deps{Config: cfg, DB: db, Auth: e.auth, People: ppl, Venues: venues, Checkins: checkins, Keys: keys, Outbox: outbox,
 		Declarations: e.decl, OTP: e.otp, Cases: e.cases, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	// Every API request and answer is checked against the OpenAPI document

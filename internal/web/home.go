@@ -75,15 +75,22 @@ func (s *Server) tasks(ctx context.Context, p *auth.Principal) ([]task, error) {
 			rest = append(rest, t)
 		}
 	}
-	skip := func(err error) bool { return errors.Is(err, errs.ErrForbidden) }
+	// A kind the role does not do is left out; a count that fails is left
+	// out and logged: the rest of the list still reaches the official.
+	leaveOut := func(err error) bool {
+		if err != nil && !errors.Is(err, errs.ErrForbidden) {
+			s.log.ErrorContext(ctx, "task count", "err", err)
+		}
+		return true
+	}
 	if s.Cases != nil {
 		f, err := s.Cases.FollowUpCounts(ctx, p)
 		if err == nil {
 			add(task{Key: "calls_overdue", Count: f.Overdue, Late: true, Href: "/tracing/worklist?state=overdue"})
 			add(task{Key: "calls_due", Count: f.Due, Href: "/tracing/worklist"})
 			add(task{Key: "quarantine_ending", Count: f.QuarantineEnding, Href: "/tracing/worklist"})
-		} else if !skip(err) {
-			return nil, err
+		} else {
+			leaveOut(err)
 		}
 		if grants, err := s.Cases.GrantsToDecide(ctx, p); err == nil {
 			n := 0
@@ -91,14 +98,14 @@ func (s *Server) tasks(ctx context.Context, p *auth.Principal) ([]task, error) {
 				n += boolCount(g.Status == cases.GrantPending)
 			}
 			add(task{Key: "grants", Count: n, Href: "/access/requests"})
-		} else if !skip(err) {
-			return nil, err
+		} else {
+			leaveOut(err)
 		}
 		if out, in, err := s.Cases.HandoffCounts(ctx, p); err == nil {
 			add(task{Key: "handoffs_out", Count: out, Href: "/tracing/handoffs"})
 			add(task{Key: "handoffs_in", Count: in, Href: "/tracing/handoffs"})
-		} else if !skip(err) {
-			return nil, err
+		} else {
+			leaveOut(err)
 		}
 	}
 	type count struct {
@@ -120,18 +127,15 @@ func (s *Server) tasks(ctx context.Context, p *auth.Principal) ([]task, error) {
 	}
 	for _, c := range counts {
 		n, err := c.count(ctx, p)
-		if skip(err) {
+		if err != nil && leaveOut(err) {
 			continue
-		}
-		if err != nil {
-			return nil, err
 		}
 		add(task{Key: c.key, Count: n, Late: c.key == "cameras_down", Href: c.href})
 	}
 	if s.Ops != nil && s.Ops.Reports != nil {
 		t, err := s.Ops.Reports.Task(ctx, p)
-		if err != nil && !skip(err) {
-			return nil, err
+		if err != nil {
+			leaveOut(err)
 		}
 		if err == nil && t.UnitKey != "" {
 			open := t.State == reports.Pending || t.State == reports.Missing

@@ -3,11 +3,14 @@ package web
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"sort"
 
 	"anticovid/internal/auth"
 	"anticovid/internal/cases"
+	"anticovid/internal/errs"
+	"anticovid/internal/geo"
 	"anticovid/internal/msg"
 )
 
@@ -81,31 +84,21 @@ func (s *Server) handoffsPage(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// handoffIDs are the outgoing contacts not yet handed to province.
-func (s *Server) handoffIDs(ctx context.Context, p *auth.Principal, province string) ([]int64, error) {
-	out, err := s.Cases.Handoffs(ctx, p, cases.Outgoing, "")
-	if err != nil {
-		return nil, err
-	}
-	var ids []int64
-	for _, h := range out {
-		if h.ToProvince == province && h.HandedAt == nil {
-			ids = append(ids, h.ContactID)
-		}
-	}
-	return ids, nil
-}
-
 func (s *Server) handoffSystemForm(w http.ResponseWriter, r *http.Request) error {
 	ctx, p := r.Context(), auth.From(r.Context())
-	ids, err := s.handoffIDs(ctx, p, r.PathValue("province"))
+	to := r.PathValue("province")
+	if u, ok := geo.Get(to); !ok || u.Level != "province" {
+		return fmt.Errorf("hand off to %q: %w", to, errs.ErrNotFound)
+	}
+	ids, err := s.Cases.PendingHandoffs(ctx, p, to)
 	if err != nil {
 		return err
 	}
-	if len(ids) > 0 {
-		if _, err := s.Cases.HandOff(ctx, p, ids); err != nil {
-			return err
-		}
+	if len(ids) == 0 {
+		return fmt.Errorf("hand off to %s: nothing pending: %w", to, errs.ErrNotFound)
+	}
+	if _, err := s.Cases.HandOff(ctx, p, ids); err != nil {
+		return err
 	}
 	http.Redirect(w, r, "/tracing/handoffs?done=handed", http.StatusSeeOther)
 	return nil

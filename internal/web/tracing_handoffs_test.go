@@ -124,6 +124,16 @@ func TestHandoffs(t *testing.T) {
 			!strings.Contains(page, "Tỉnh nhận đã tiếp nhận bởi hanoi") {
 			t.Fatalf("page: %d %s", code, page)
 		}
+		// In the system to a province with nobody here: refused (the page
+		// offers only the file); an unknown province: not found.
+		if c, body := e.do("POST", "/api/v1/handoffs", "admin", map[string]any{"contact_ids": []int64{mai.ContactID}}); c != 400 || !strings.Contains(body, "contact_ids") {
+			t.Fatalf("in the system to Hồ Chí Minh City: %d %s", c, body)
+		}
+		for _, path := range []string{"/tracing/handoffs/79/system", "/tracing/handoffs/99/system", "/tracing/handoffs/01/system"} {
+			if resp, _ := b.PostForm(e.srv.URL+path, nil); resp.StatusCode == 200 && path != "/tracing/handoffs/01/system" {
+				t.Errorf("%s: %d", path, resp.StatusCode)
+			}
+		}
 		resp, err := b.PostForm(e.srv.URL+"/tracing/handoffs/79/export", url.Values{"purpose": {"Gửi Sở Y tế TP. Hồ Chí Minh"}, "format": {"xlsx"}})
 		if err != nil {
 			t.Fatal(err)

@@ -41,7 +41,11 @@ func TestVenueNewForm(t *testing.T) {
 		if code != 400 || !strings.Contains(page, `id="errors"`) || strings.Contains(page, " / ") || !strings.Contains(page, `value="12"`) {
 			t.Fatalf("bad input: %d %s", code, page)
 		}
-		other := url.Values{"name": {"Chợ Thạnh Lợi"}, "category": {"market"}, "commune_code": {"27994"}, "address": {"Ấp 3"}}
+		nan := url.Values{"name": {"Quán NaN"}, "category": {"shop"}, "commune_code": {"27991"}, "address": {"1 Lê Lợi"}, "lat": {"NaN"}, "lon": {"106.4"}}
+		if code, _, page = sendForm(t, b, e.srv.URL+"/venues/new", nan); code != 400 || !strings.Contains(page, `id="errors"`) {
+			t.Fatalf("NaN coordinates: %d", code)
+		}
+				other := url.Values{"name": {"Chợ Thạnh Lợi"}, "category": {"market"}, "commune_code": {"27994"}, "address": {"Ấp 3"}}
 		if code, _, _ = sendForm(t, b, e.srv.URL+"/venues/new", other); code != 403 {
 			t.Fatalf("another commune's venue: %d", code)
 		}
