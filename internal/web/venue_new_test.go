@@ -45,7 +45,7 @@ func TestVenueNewForm(t *testing.T) {
 		if code, _, page = sendForm(t, b, e.srv.URL+"/venues/new", nan); code != 400 || !strings.Contains(page, `id="errors"`) {
 			t.Fatalf("NaN coordinates: %d", code)
 		}
-				other := url.Values{"name": {"Chợ Thạnh Lợi"}, "category": {"market"}, "commune_code": {"27994"}, "address": {"Ấp 3"}}
+		other := url.Values{"name": {"Chợ Thạnh Lợi"}, "category": {"market"}, "commune_code": {"27994"}, "address": {"Ấp 3"}}
 		if code, _, _ = sendForm(t, b, e.srv.URL+"/venues/new", other); code != 403 {
 			t.Fatalf("another commune's venue: %d", code)
 		}
