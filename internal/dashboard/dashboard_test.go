@@ -371,8 +371,9 @@ func TestModuleSources(t *testing.T) {
 		}
 		for i, at := range []time.Time{now.Add(-time.Hour), now.Add(-30 * time.Hour)} {
 			var cid int64
-			if err := db.W.QueryRow(`INSERT INTO cases (person_id, status, commune_code, district_code, province_code, isolation_kind, isolation_start, created_at, updated_at)
-				VALUES ($1, 'F0', '27991', '803', '80', 'facility', $2, $3, $3) RETURNING id`, pid, dayStart(at).Unix(), at.Unix()).Scan(&cid); err != nil {
+			// Confirmed cases, as cases.Create stores them (confirmed_by set).
+			if err := db.W.QueryRow(`INSERT INTO cases (person_id, status, commune_code, district_code, province_code, isolation_kind, isolation_start, confirmed_by, created_at, updated_at)
+				VALUES ($1, 'F0', '27991', '803', '80', 'facility', $2, 1, $3, $3) RETURNING id`, pid, dayStart(at).Unix(), at.Unix()).Scan(&cid); err != nil {
 				t.Fatal(err)
 			}
 			exec(`INSERT INTO case_history (case_id, at, from_status, to_status, user_id, username) VALUES ($1, $2, '', 'F0', 1, 'soyte')`, cid, at.Unix())
