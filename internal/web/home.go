@@ -25,21 +25,14 @@ func (s *Server) routesHome() {
 
 func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
 	p := auth.From(r.Context())
-	tasks, err := s.tasks(r.Context(), p)
-	if err != nil {
-		return err
-	}
+	tasks := s.tasks(r.Context(), p)
 	children := geo.Children(s.homeUnit(p))
 	s.render(w, r, http.StatusOK, "home", map[string]any{"Children": children, "Department": auth.Departments[p.Department], "Tasks": tasks})
 	return nil
 }
 
 func (s *Server) apiTasks(w http.ResponseWriter, r *http.Request) error {
-	tasks, err := s.tasks(r.Context(), auth.From(r.Context()))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, tasksAnswer{Tasks: tasks})
+	writeJSON(w, http.StatusOK, tasksAnswer{Tasks: s.tasks(r.Context(), auth.From(r.Context()))})
 	return nil
 }
 
@@ -64,24 +57,21 @@ type task struct {
 // tasks is the caller's task list: every kind of work the caller's role does,
 // counted over its jurisdiction without reading anyone's details, overdue
 // work first. A kind the role does not do (ErrForbidden) or a feature this
-// server does not run is left out.
-func (s *Server) tasks(ctx context.Context, p *auth.Principal) ([]task, error) {
+// server does not run is left out; so is a count that fails (logged): the
+// rest of the list still reaches the official.
+func (s *Server) tasks(ctx context.Context, p *auth.Principal) []task {
 	var late, rest []task
 	add := func(t task) {
-		switch {
-		case t.Late && t.Count > 0:
+		if t.Late && t.Count > 0 {
 			late = append(late, t)
-		default:
+		} else {
 			rest = append(rest, t)
 		}
 	}
-	// A kind the role does not do is left out; a count that fails is left
-	// out and logged: the rest of the list still reaches the official.
-	leaveOut := func(err error) bool {
-		if err != nil && !errors.Is(err, errs.ErrForbidden) {
+	leaveOut := func(err error) {
+		if !errors.Is(err, errs.ErrForbidden) {
 			s.log.ErrorContext(ctx, "task count", "err", err)
 		}
-		return true
 	}
 	if s.Cases != nil {
 		f, err := s.Cases.FollowUpCounts(ctx, p)
@@ -127,7 +117,8 @@ func (s *Server) tasks(ctx context.Context, p *auth.Principal) ([]task, error) {
 	}
 	for _, c := range counts {
 		n, err := c.count(ctx, p)
-		if err != nil && leaveOut(err) {
+		if err != nil {
+			leaveOut(err)
 			continue
 		}
 		add(task{Key: c.key, Count: n, Late: c.key == "cameras_down", Href: c.href})
@@ -147,7 +138,7 @@ func (s *Server) tasks(ctx context.Context, p *auth.Principal) ([]task, error) {
 			add(task{Key: "reports_outstanding", Count: t.Outstanding, Late: t.Late, Due: &t.Deadline, Href: "/reports"})
 		}
 	}
-	return append(late, rest...), nil
+	return append(late, rest...)
 }
 
 func boolCount(b bool) int {
