@@ -406,10 +406,5 @@ func (s *Service) PendingCount(ctx context.Context, p *auth.Principal) (int, err
 	if p == nil || p.Role == auth.VenueManager {
 		return 0, fmt.Errorf("pending venues: %w", errs.ErrForbidden)
 	}
-	where, args := scopeSQL(p)
-	var n int
-	if err := s.DB.R.QueryRowContext(ctx, "SELECT COUNT(*) FROM venues WHERE "+where+" AND status = 'pending'", args...).Scan(&n); err != nil {
-		return 0, fmt.Errorf("pending venues: %w", err)
-	}
-	return n, nil
+	return s.Count(ctx, p, Filter{Status: StatusPending})
 }
