@@ -596,6 +596,7 @@ type CaseDetail struct {
 	SampleDate       *string              `json:"sample_date,omitempty"`
 	SourceCaseId     *int                 `json:"source_case_id,omitempty"`
 	Status           string               `json:"status"`
+	Story            *CasesStory          `json:"story,omitempty"`
 	Suspected        *bool                `json:"suspected,omitempty"`
 	UpdatedAt        time.Time            `json:"updated_at"`
 }
@@ -616,6 +617,13 @@ type CaseInputRequest struct {
 	SampleDate   *string `json:"sample_date,omitempty"`
 	SourceCaseId *int    `json:"source_case_id,omitempty"`
 	Status       *string `json:"status,omitempty"`
+}
+
+// CaseIsolationInputRequest defines model for CaseIsolationInputRequest.
+type CaseIsolationInputRequest struct {
+	IsolationKind  *string `json:"isolation_kind,omitempty"`
+	IsolationPlace *string `json:"isolation_place,omitempty"`
+	IsolationStart *string `json:"isolation_start,omitempty"`
 }
 
 // CaseStatusInputRequest defines model for CaseStatusInputRequest.
@@ -791,6 +799,23 @@ type CasesImportRow struct {
 	Phone       *string            `json:"phone,omitempty"`
 	SampleDate  *string            `json:"sample_date,omitempty"`
 	Status      string             `json:"status"`
+}
+
+// CasesStay defines model for CasesStay.
+type CasesStay struct {
+	Category  string    `json:"category"`
+	Estimated *bool     `json:"estimated,omitempty"`
+	In        time.Time `json:"in"`
+	Out       time.Time `json:"out"`
+	VenueId   int       `json:"venue_id"`
+	VenueName string    `json:"venue_name"`
+}
+
+// CasesStory defines model for CasesStory.
+type CasesStory struct {
+	InfectiousWindow TracingWindow `json:"infectious_window"`
+	Stays            *[]CasesStay  `json:"stays"`
+	WindowOpenEnd    *bool         `json:"window_open_end,omitempty"`
 }
 
 // CasesVenueDay defines model for CasesVenueDay.
@@ -2206,6 +2231,9 @@ type ExportCaseContactsJSONRequestBody = ExportRequest
 // StartF2ExpansionJSONRequestBody defines body for StartF2Expansion for application/json ContentType.
 type StartF2ExpansionJSONRequestBody = BoundsInputRequest
 
+// SetCaseIsolationJSONRequestBody defines body for SetCaseIsolation for application/json ContentType.
+type SetCaseIsolationJSONRequestBody = CaseIsolationInputRequest
+
 // SetCaseStatusJSONRequestBody defines body for SetCaseStatus for application/json ContentType.
 type SetCaseStatusJSONRequestBody = CaseStatusInputRequest
 
@@ -2923,6 +2951,24 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/v1/cases/{id}/f2 (the `StartF2Expansion` operationId).
 	StartF2Expansion(ctx context.Context, id int, body StartF2ExpansionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetCaseIsolationWithBody Ghi ngày bắt đầu cách ly (và nơi cách ly) của một ca bệnh: thời gian lây nhiễm kết thúc ở đó, ca được truy vết lại.
+	//
+	// Record when (and where) a case was isolated: {"isolation_start": "YYYY-MM-DD", "isolation_kind": "home"|"facility", "isolation_place"}; the infectious window ends there and the case is traced again.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/cases/{id}/isolation (the `SetCaseIsolation` operationId).
+	SetCaseIsolationWithBody(ctx context.Context, id int, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetCaseIsolation Ghi ngày bắt đầu cách ly (và nơi cách ly) của một ca bệnh: thời gian lây nhiễm kết thúc ở đó, ca được truy vết lại.
+	//
+	// Record when (and where) a case was isolated: {"isolation_start": "YYYY-MM-DD", "isolation_kind": "home"|"facility", "isolation_place"}; the infectious window ends there and the case is traced again.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/cases/{id}/isolation (the `SetCaseIsolation` operationId).
+	SetCaseIsolation(ctx context.Context, id int, body SetCaseIsolationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SetCaseStatusWithBody Đổi trạng thái một ca bệnh.
 	//
@@ -5054,6 +5100,44 @@ func (c *Client) StartF2ExpansionWithBody(ctx context.Context, id int, contentTy
 // Corresponds with POST /api/v1/cases/{id}/f2 (the `StartF2Expansion` operationId).
 func (c *Client) StartF2Expansion(ctx context.Context, id int, body StartF2ExpansionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewStartF2ExpansionRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetCaseIsolationWithBody Ghi ngày bắt đầu cách ly (và nơi cách ly) của một ca bệnh: thời gian lây nhiễm kết thúc ở đó, ca được truy vết lại.
+//
+// Record when (and where) a case was isolated: {"isolation_start": "YYYY-MM-DD", "isolation_kind": "home"|"facility", "isolation_place"}; the infectious window ends there and the case is traced again.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/cases/{id}/isolation (the `SetCaseIsolation` operationId).
+func (c *Client) SetCaseIsolationWithBody(ctx context.Context, id int, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetCaseIsolationRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetCaseIsolation Ghi ngày bắt đầu cách ly (và nơi cách ly) của một ca bệnh: thời gian lây nhiễm kết thúc ở đó, ca được truy vết lại.
+//
+// Record when (and where) a case was isolated: {"isolation_start": "YYYY-MM-DD", "isolation_kind": "home"|"facility", "isolation_place"}; the infectious window ends there and the case is traced again.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/cases/{id}/isolation (the `SetCaseIsolation` operationId).
+func (c *Client) SetCaseIsolation(ctx context.Context, id int, body SetCaseIsolationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetCaseIsolationRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -9313,6 +9397,53 @@ func NewStartF2ExpansionRequestWithBody(server string, id int, contentType strin
 	return req, nil
 }
 
+// NewSetCaseIsolationRequest calls the generic SetCaseIsolation builder with application/json body
+func NewSetCaseIsolationRequest(server string, id int, body SetCaseIsolationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetCaseIsolationRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewSetCaseIsolationRequestWithBody constructs an http.Request for the SetCaseIsolation method, with any body, and a specified content type
+func NewSetCaseIsolationRequestWithBody(server string, id int, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/cases/%s/isolation", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewSetCaseStatusRequest calls the generic SetCaseStatus builder with application/json body
 func NewSetCaseStatusRequest(server string, id int, body SetCaseStatusJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -13526,6 +13657,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/v1/cases/{id}/f2 (the `StartF2Expansion` operationId).
 	StartF2ExpansionWithResponse(ctx context.Context, id int, body StartF2ExpansionJSONRequestBody, reqEditors ...RequestEditorFn) (*StartF2ExpansionResponse, error)
+
+	// SetCaseIsolationWithBodyWithResponse Ghi ngày bắt đầu cách ly (và nơi cách ly) của một ca bệnh: thời gian lây nhiễm kết thúc ở đó, ca được truy vết lại.
+	//
+	// Record when (and where) a case was isolated: {"isolation_start": "YYYY-MM-DD", "isolation_kind": "home"|"facility", "isolation_place"}; the infectious window ends there and the case is traced again.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/cases/{id}/isolation (the `SetCaseIsolation` operationId).
+	SetCaseIsolationWithBodyWithResponse(ctx context.Context, id int, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetCaseIsolationResponse, error)
+
+	// SetCaseIsolationWithResponse Ghi ngày bắt đầu cách ly (và nơi cách ly) của một ca bệnh: thời gian lây nhiễm kết thúc ở đó, ca được truy vết lại.
+	//
+	// Record when (and where) a case was isolated: {"isolation_start": "YYYY-MM-DD", "isolation_kind": "home"|"facility", "isolation_place"}; the infectious window ends there and the case is traced again.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/cases/{id}/isolation (the `SetCaseIsolation` operationId).
+	SetCaseIsolationWithResponse(ctx context.Context, id int, body SetCaseIsolationJSONRequestBody, reqEditors ...RequestEditorFn) (*SetCaseIsolationResponse, error)
 
 	// SetCaseStatusWithBodyWithResponse Đổi trạng thái một ca bệnh.
 	//
@@ -18451,6 +18600,96 @@ func (r StartF2ExpansionResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r StartF2ExpansionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type SetCaseIsolationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Case
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *Error
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetCaseIsolationResponse) GetJSON200() *Case {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SetCaseIsolationResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SetCaseIsolationResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SetCaseIsolationResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SetCaseIsolationResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SetCaseIsolationResponse) GetJSON413() *Error {
+	return r.JSON413
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r SetCaseIsolationResponse) GetJSON500() *Error {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SetCaseIsolationResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SetCaseIsolationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetCaseIsolationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetCaseIsolationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetCaseIsolationResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -26182,6 +26421,36 @@ func (c *ClientWithResponses) StartF2ExpansionWithResponse(ctx context.Context, 
 	return ParseStartF2ExpansionResponse(rsp)
 }
 
+// SetCaseIsolationWithBodyWithResponse Ghi ngày bắt đầu cách ly (và nơi cách ly) của một ca bệnh: thời gian lây nhiễm kết thúc ở đó, ca được truy vết lại.
+//
+// Record when (and where) a case was isolated: {"isolation_start": "YYYY-MM-DD", "isolation_kind": "home"|"facility", "isolation_place"}; the infectious window ends there and the case is traced again.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/cases/{id}/isolation (the `SetCaseIsolation` operationId).
+func (c *ClientWithResponses) SetCaseIsolationWithBodyWithResponse(ctx context.Context, id int, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetCaseIsolationResponse, error) {
+	rsp, err := c.SetCaseIsolationWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetCaseIsolationResponse(rsp)
+}
+
+// SetCaseIsolationWithResponse Ghi ngày bắt đầu cách ly (và nơi cách ly) của một ca bệnh: thời gian lây nhiễm kết thúc ở đó, ca được truy vết lại.
+//
+// Record when (and where) a case was isolated: {"isolation_start": "YYYY-MM-DD", "isolation_kind": "home"|"facility", "isolation_place"}; the infectious window ends there and the case is traced again.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/cases/{id}/isolation (the `SetCaseIsolation` operationId).
+func (c *ClientWithResponses) SetCaseIsolationWithResponse(ctx context.Context, id int, body SetCaseIsolationJSONRequestBody, reqEditors ...RequestEditorFn) (*SetCaseIsolationResponse, error) {
+	rsp, err := c.SetCaseIsolation(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetCaseIsolationResponse(rsp)
+}
+
 // SetCaseStatusWithBodyWithResponse Đổi trạng thái một ca bệnh.
 //
 // Change a case's status: {"status": "F0"|"F1"|...|"recovered", "note"}.
@@ -31084,6 +31353,81 @@ func ParseStartF2ExpansionResponse(rsp *http.Response) (*StartF2ExpansionRespons
 			return nil, err
 		}
 		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseSetCaseIsolationResponse parses an HTTP response from a SetCaseIsolationWithResponse call
+func ParseSetCaseIsolationResponse(rsp *http.Response) (*SetCaseIsolationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetCaseIsolationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Case
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest Error

@@ -144,6 +144,7 @@ func init() {
 		"api.op.exportHandoff":               {"Tệp bàn giao F1 cho một tỉnh.", "The outgoing contacts living in one province, as a file to send it; records them handed by file."},
 		"api.op.receiveHandoff":              {"Xác nhận đã tiếp nhận một F1 được bàn giao.", "Confirm the caller's province took over a contact handed to it."},
 		"api.op.listTasks":                   {"Việc cần làm của người gọi.", "The caller's work to do: counts of what is due and overdue, each with the page to do it on (the home page's list)."},
+		"api.op.setCaseIsolation":            {"Ghi ngày bắt đầu cách ly (và nơi cách ly) của một ca bệnh: thời gian lây nhiễm kết thúc ở đó, ca được truy vết lại.", "Record when (and where) a case was isolated: {\"isolation_start\": \"YYYY-MM-DD\", \"isolation_kind\": \"home\"|\"facility\", \"isolation_place\"}; the infectious window ends there and the case is traced again."},
 		"api.op.setCaseStatus":               {"Đổi trạng thái một ca bệnh.", "Change a case's status: {\"status\": \"F0\"|\"F1\"|...|\"recovered\", \"note\"}."},
 		"api.op.setCommuneSmartphoneUsers":   {"Đặt số người dùng điện thoại thông minh của một xã.", "Set a commune's number of smartphone users: {users}."},
 		"api.op.setMeetingContact":           {"Nơi người gọi nhận giấy mời họp: thư điện tử, điện thoại.", "Where the caller takes meeting invitations: {email, phone}."},

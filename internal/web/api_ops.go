@@ -106,6 +106,7 @@ var apiOps = map[string]apiOp{
 	"POST /api/v1/handoffs":                 {ID: "handOffContacts", Tag: "tracing", Role: roleAdmin, Body: handOffInput{}, Resp: ok(handedAnswer{})},
 	"POST /api/v1/handoffs/export":          {ID: "exportHandoff", Tag: "tracing", Role: roleAdmin, Body: handoffExportInput{}, Resp: ok(files{mediaXLSX, mediaPDF, mediaCSV})},
 	"POST /api/v1/handoffs/{id}/receive":    {ID: "receiveHandoff", Tag: "tracing", Role: roleAdmin, Resp: noContent},
+	"POST /api/v1/cases/{id}/isolation":     {ID: "setCaseIsolation", Tag: "cases", Role: roleTracers, Body: caseIsolationInput{}, Resp: ok(cases.Case{})},
 	"POST /api/v1/cases/{id}/status":        {ID: "setCaseStatus", Tag: "cases", Role: roleTracers, Body: caseStatusInput{}, Resp: ok(cases.Case{}), Errs: []int{http.StatusConflict}},
 	"GET /api/v1/cases/{id}/chain":          {ID: "getCaseChain", Tag: "cases", Role: roleTracers, Resp: ok(cases.Chain{})},
 	"POST /api/v1/case-imports":             {ID: "previewCaseImport", Tag: "cases", Role: roleTracers, Query: []param{q("filename", "string")}, Body: caseImportBody, Resp: ok(cases.Import{})},

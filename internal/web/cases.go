@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -22,11 +23,13 @@ func (s *Server) routesCases() {
 	s.page("GET /cases/{id}", true, s.casePage)
 	s.page("POST /cases/{id}/status", true, s.caseStatusSubmit)
 	s.page("POST /cases/{id}/confirm", true, s.caseConfirmSubmit)
+	s.page("POST /cases/{id}/isolation", true, s.caseIsolationSubmit)
 	s.api("POST", "/api/v1/cases", s.apiCreateCase)
 	s.api("GET", "/api/v1/cases", s.apiCases)
 	s.api("GET", "/api/v1/cases/{id}", s.apiCase)
 	s.api("POST", "/api/v1/cases/{id}/confirm", s.apiCaseConfirm)
 	s.api("POST", "/api/v1/cases/{id}/status", s.apiCaseStatus)
+	s.api("POST", "/api/v1/cases/{id}/isolation", s.apiCaseIsolation)
 }
 
 // caseInput is the JSON a case is registered with.
@@ -93,6 +96,9 @@ type caseDetail struct {
 	cases.Case
 	History []cases.HistoryEntry `json:"history"`
 	Window  *tracing.Window      `json:"infectious_window,omitempty"`
+	// Story: an F0's stays as tracing counted them (with personal standing
+	// or a grant), and whether the window still waits for an isolation date.
+	Story *cases.Story `json:"story,omitempty"`
 }
 
 // caseDetail reads a case and how the caller may read its personal rows.
@@ -111,8 +117,10 @@ func (s *Server) caseDetail(r *http.Request) (caseDetail, cases.Access, error) {
 		return caseDetail{}, cases.Access{}, err
 	}
 	if c.Status == cases.F0 {
-		if w, err := s.Cases.Window(c); err == nil {
-			d.Window = &w
+		if st, err := s.Cases.Story(r.Context(), p, id); err == nil {
+			d.Story, d.Window = &st, &st.Window
+		} else if !errors.Is(err, errs.ErrInvalid) {
+			return caseDetail{}, cases.Access{}, err
 		}
 	}
 	return d, acc, nil
@@ -199,6 +207,7 @@ func (s *Server) casePage(w http.ResponseWriter, r *http.Request) error {
 	// a grant from outside the jurisdiction only reads.
 	manage := cases.CanTrace(p) && p.InJurisdiction(d.CommuneCode)
 	data := map[string]any{"Case": d, "CanTrace": cases.CanTrace(p), "Manage": manage,
+		"CanIsolate": cases.CanRegister(p) && !cases.NeedsGrant(p) && p.InJurisdiction(d.CommuneCode),
 		"Confirm": d.Suspected && cases.CanConfirm(p) && p.InJurisdiction(d.CommuneCode), "Personal": acc.Personal(), "Grant": acc.Grant,
 		"CanRequest": cases.CanRequest(p) && !acc.Personal(), "MaxDays": cases.MaxGrantDays, "Statuses": cases.Statuses,
 		"Message": r.URL.Query().Get("msg"), "CategoryName": categoryName(lang(w, r)), "Bounds": tracing.DefaultBounds()}
@@ -292,6 +301,39 @@ func (s *Server) caseConfirmSubmit(w http.ResponseWriter, r *http.Request) error
 	}
 	http.Redirect(w, r, fmt.Sprintf("/cases/%d?msg=status", id), http.StatusSeeOther)
 	return nil
+}
+
+// caseIsolationInput is when and where an F0 was isolated.
+type caseIsolationInput struct {
+	IsolationStart string `json:"isolation_start"`
+	IsolationKind  string `json:"isolation_kind"`
+	IsolationPlace string `json:"isolation_place"`
+}
+
+func (s *Server) caseIsolationSubmit(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := r.ParseForm(); err != nil {
+		return fmt.Errorf("isolation form: %w", errs.ErrTooLarge)
+	}
+	if _, err := s.Cases.SetIsolation(r.Context(), auth.From(r.Context()), id, r.PostFormValue("isolation_kind"),
+		r.PostFormValue("isolation_place"), r.PostFormValue("isolation_start")); err != nil {
+		return err
+	}
+	http.Redirect(w, r, fmt.Sprintf("/cases/%d?msg=isolation", id), http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) apiCaseIsolation(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	return answerJSON(w, r, http.StatusOK, func(ctx context.Context, p *auth.Principal, in caseIsolationInput) (cases.Case, error) {
+		return s.Cases.SetIsolation(ctx, p, id, in.IsolationKind, in.IsolationPlace, in.IsolationStart)
+	})
 }
 
 func (s *Server) apiCaseConfirm(w http.ResponseWriter, r *http.Request) error {

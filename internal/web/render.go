@@ -76,8 +76,10 @@ var templateFuncs = template.FuncMap{
 	},
 	"localTime": func(t time.Time) string { return t.In(hcm).Format("15:04 02/01/2006") },
 	"number":    formatNumber,
-	"number64":  n64,
-	"asset":     assetURL,
+	// minutes is the whole minutes from a to b, as contacts' overlaps are.
+	"minutes":  func(a, b time.Time) int64 { return int64(b.Sub(a) / time.Minute) },
+	"number64": n64,
+	"asset":    assetURL,
 }
 
 func loadPages() *pages {
