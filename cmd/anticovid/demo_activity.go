@@ -68,10 +68,11 @@ func demoFollowUp(ctx context.Context, a *app, admin *auth.Principal) error {
 			return err
 		}
 	}
-	f0s, err := a.cases.List(ctx, admin, cases.Filter{Status: cases.F0, Limit: 100})
+	listed, err := a.cases.List(ctx, admin, cases.Filter{Status: cases.F0, Limit: 100})
 	if err != nil {
 		return err
 	}
+	f0s := listed.Cases
 	for i := len(f0s) - 1; i >= 0 && i >= len(f0s)-2; i-- { // newest first: the last are the oldest
 		if _, err := a.cases.SetStatus(ctx, admin, f0s[i].ID, cases.Recovered, ""); err != nil {
 			return err

@@ -632,11 +632,6 @@ type CaseStatusInputRequest struct {
 	Status string  `json:"status"`
 }
 
-// CasesAnswer defines model for CasesAnswer.
-type CasesAnswer struct {
-	Cases *[]Case `json:"cases"`
-}
-
 // CasesCandidate defines model for CasesCandidate.
 type CasesCandidate struct {
 	BirthYear   int    `json:"birth_year"`
@@ -799,6 +794,13 @@ type CasesImportRow struct {
 	Phone       *string            `json:"phone,omitempty"`
 	SampleDate  *string            `json:"sample_date,omitempty"`
 	Status      string             `json:"status"`
+}
+
+// CasesListed defines model for CasesListed.
+type CasesListed struct {
+	Capped *bool   `json:"capped,omitempty"`
+	Cases  *[]Case `json:"cases"`
+	Total  int     `json:"total"`
 }
 
 // CasesStay defines model for CasesStay.
@@ -2051,8 +2053,12 @@ type PreviewCaseImportParams struct {
 
 // ListCasesParams defines parameters for ListCases.
 type ListCasesParams struct {
+	Q       *string `form:"q,omitempty" json:"q,omitempty"`
 	Commune *string `form:"commune,omitempty" json:"commune,omitempty"`
 	Status  *string `form:"status,omitempty" json:"status,omitempty"`
+	From    *string `form:"from,omitempty" json:"from,omitempty"`
+	To      *string `form:"to,omitempty" json:"to,omitempty"`
+	Sort    *string `form:"sort,omitempty" json:"sort,omitempty"`
 	Limit   *int    `form:"limit,omitempty" json:"limit,omitempty"`
 	Offset  *int    `form:"offset,omitempty" json:"offset,omitempty"`
 }
@@ -8912,6 +8918,18 @@ func NewListCasesRequest(server string, params *ListCasesParams) (*http.Request,
 		// per the OpenAPI spec (e.g. "color=blue,black,brown").
 		var rawQueryFragments []string
 
+		if params.Q != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "q", *params.Q, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if params.Commune != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "commune", *params.Commune, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
@@ -8927,6 +8945,42 @@ func NewListCasesRequest(server string, params *ListCasesParams) (*http.Request,
 		if params.Status != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Sort != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "sort", *params.Sort, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -17676,7 +17730,7 @@ type ListCasesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *CasesAnswer
+	JSON200 *CasesListed
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *Error
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -17690,7 +17744,7 @@ type ListCasesResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r ListCasesResponse) GetJSON200() *CasesAnswer {
+func (r ListCasesResponse) GetJSON200() *CasesListed {
 	return r.JSON200
 }
 
@@ -30626,7 +30680,7 @@ func ParseListCasesResponse(rsp *http.Response) (*ListCasesResponse, error) {
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest CasesAnswer
+		var dest CasesListed
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

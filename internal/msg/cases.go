@@ -45,6 +45,8 @@ func init() {
 		"cases.isolation_ends_before_it":                {"Ngày kết thúc cách ly trước ngày bắt đầu", "Isolation ends before it starts"},
 		"cases.isolation_home_or_facility":              {"Nơi cách ly phải là home hoặc facility", "Isolation must be home or facility"},
 		"cases.isolation_place_at_most":                 {"Nơi cách ly tối đa 300 ký tự", "Isolation place at most 300 characters"},
+		"cases.purpose.search":                          {"Tìm ca bệnh theo người", "Searching cases by person"},
+		"cases.unknown_sort":                            {"Cách sắp xếp không có", "Unknown sort order"},
 		"cases.purpose.stays":                           {"Xem các lần ca bệnh đến địa điểm trong thời gian lây nhiễm", "Viewing the case's visits in its infectious window"},
 		"cases.isolation_start_needed":                  {"Nhập ngày bắt đầu cách ly", "Enter the isolation start date"},
 		"cases.isolation_starts_before_infectious":      {"Ngày cách ly trước thời gian lây nhiễm", "Isolation starts before the infectious window"},

@@ -149,10 +149,6 @@ type importDecisionsInput struct {
 	Decisions map[string]string `json:"decisions"`
 }
 
-type casesAnswer struct {
-	Cases []cases.Case `json:"cases"`
-}
-
 type caseStatusInput struct {
 	Status string `json:"status" jsonschema:"required"`
 	Note   string `json:"note"`

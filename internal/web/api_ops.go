@@ -99,7 +99,7 @@ var apiOps = map[string]apiOp{
 
 	// Cases.
 	"POST /api/v1/cases":                    {ID: "createCase", Tag: "cases", Role: roleTracers, Body: caseInput{}, Resp: created(cases.Case{}), Errs: []int{http.StatusConflict}},
-	"GET /api/v1/cases":                     {ID: "listCases", Tag: "cases", Role: roleTracers, Query: append([]param{q("commune", "string"), q("status", "string")}, paging...), Resp: ok(casesAnswer{})},
+	"GET /api/v1/cases":                     {ID: "listCases", Tag: "cases", Role: roleTracers, Query: append([]param{q("q", "string"), q("commune", "string"), q("status", "string"), q("from", "string"), q("to", "string"), q("sort", "string")}, paging...), Resp: ok(cases.Listed{})},
 	"GET /api/v1/cases/{id}":                {ID: "getCase", Tag: "cases", Role: roleTracers, Resp: ok(caseDetail{})},
 	"POST /api/v1/cases/{id}/confirm":       {ID: "confirmCase", Tag: "cases", Role: roleTracers, Resp: ok(cases.Case{})},
 	"GET /api/v1/handoffs":                  {ID: "listHandoffs", Tag: "tracing", Role: roleAdmin, Query: []param{q("direction", "string")}, Resp: ok(handoffsAnswer{})},

@@ -24,7 +24,7 @@ func (s *Server) routesAudit() {
 // the page's filter offers them; each has its words in the catalog
 // (audit.action.X, audit.subject.X: TestAuditWords).
 var (
-	auditActions = []string{auth.ActionView, auth.ActionExport, auth.ActionDelete, "create", "update", "end", "resend",
+	auditActions = []string{auth.ActionView, auth.ActionSearch, auth.ActionExport, auth.ActionDelete, "create", "update", "end", "resend",
 		auth.ActionPassword, auth.ActionDisable, auth.ActionEnable, auth.ActionForceReset, auth.ActionRevoke, auth.ActionEnrol,
 		auth.ActionResetTOTP, auth.ActionRecoveryUsed}
 	auditSubjects = []string{"person", "declaration", "visit_held", "bluezone_contacts", "venue_contact", "campaign_recipients",

@@ -72,7 +72,7 @@ func (s *Server) apiCreateCase(w http.ResponseWriter, r *http.Request) error {
 
 func caseFilter(r *http.Request) (cases.Filter, error) {
 	q := r.URL.Query()
-	f := cases.Filter{Commune: q.Get("commune"), Status: q.Get("status")}
+	f := cases.Filter{Commune: q.Get("commune"), Status: q.Get("status"), Q: q.Get("q"), From: q.Get("from"), To: q.Get("to"), Sort: q.Get("sort")}
 	var err error
 	f.Limit, f.Offset, err = pageOf(r, 100)
 	return f, err
@@ -87,7 +87,7 @@ func (s *Server) apiCases(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, casesAnswer{Cases: list})
+	writeJSON(w, http.StatusOK, list)
 	return nil
 }
 
@@ -159,6 +159,11 @@ func (s *Server) renderCases(w http.ResponseWriter, r *http.Request, status int,
 		return err
 	}
 	list, err := s.Cases.List(r.Context(), p, f)
+	searchErrs := errs.FieldsOf(err)
+	if searchErrs != nil {
+		// A bad search is shown beside its box, with nothing listed.
+		status, list, err = http.StatusBadRequest, cases.Listed{}, nil
+	}
 	if err != nil {
 		return err
 	}
@@ -170,8 +175,12 @@ func (s *Server) renderCases(w http.ResponseWriter, r *http.Request, status int,
 	if !cases.CanTrace(p) {
 		statuses = []string{cases.F0}
 	}
-	s.render(w, r, status, "cases", map[string]any{"Cases": list, "CanTrace": cases.CanTrace(p), "CanRegister": cases.CanRegister(p),
-		"Suspects": !cases.CanConfirm(p), "Form": form, "Errors": fieldErrs, "Statuses": statuses, "Filter": f, "Worklist": !cases.NeedsGrant(p), "CanRequest": cases.CanRequest(p), "CanDecide": cases.CanDecide(p)})
+	data := map[string]any{"Cases": list.Cases, "Total": list.Total, "Capped": list.Capped, "UnitGroups": s.filterUnits(p), "Unit": f.Commune,
+		"SearchErrors": searchErrs, "AllStatuses": cases.Statuses,
+		"Sorts": cases.Sorts, "CanTrace": cases.CanTrace(p), "CanRegister": cases.CanRegister(p),
+		"Suspects": !cases.CanConfirm(p), "Form": form, "Errors": fieldErrs, "Statuses": statuses, "Filter": f, "Worklist": !cases.NeedsGrant(p), "CanRequest": cases.CanRequest(p), "CanDecide": cases.CanDecide(p)}
+	pager(data, r, f.Offset, f.Limit, list.Total)
+	s.render(w, r, status, "cases", data)
 	return nil
 }
 
@@ -208,7 +217,7 @@ func (s *Server) casePage(w http.ResponseWriter, r *http.Request) error {
 	manage := cases.CanTrace(p) && p.InJurisdiction(d.CommuneCode)
 	data := map[string]any{"Case": d, "CanTrace": cases.CanTrace(p), "Manage": manage,
 		"CanIsolate": cases.CanRegister(p) && !cases.NeedsGrant(p) && p.InJurisdiction(d.CommuneCode),
-		"Confirm": d.Suspected && cases.CanConfirm(p) && p.InJurisdiction(d.CommuneCode), "Personal": acc.Personal(), "Grant": acc.Grant,
+		"Confirm":    d.Suspected && cases.CanConfirm(p) && p.InJurisdiction(d.CommuneCode), "Personal": acc.Personal(), "Grant": acc.Grant,
 		"CanRequest": cases.CanRequest(p) && !acc.Personal(), "MaxDays": cases.MaxGrantDays, "Statuses": cases.Statuses,
 		"Message": r.URL.Query().Get("msg"), "CategoryName": categoryName(lang(w, r)), "Bounds": tracing.DefaultBounds()}
 	// The person: name and phone are personal data, shown by standing or

@@ -46,9 +46,9 @@ func TestCaseTellsOneStory(t *testing.T) {
 	}
 	var detail struct {
 		Story struct {
-			Window struct{ From, To time.Time } `json:"infectious_window"`
-			OpenEnd bool                        `json:"window_open_end"`
-			Stays   []stay                      `json:"stays"`
+			Window  struct{ From, To time.Time } `json:"infectious_window"`
+			OpenEnd bool                         `json:"window_open_end"`
+			Stays   []stay                       `json:"stays"`
 		} `json:"story"`
 	}
 	read := func() {

@@ -54,6 +54,36 @@ func districtGroups(province string) []unitGroup {
 	return out
 }
 
+// filterUnits are the units a list may be narrowed to: a province's
+// districts, each with its communes, or a district's communes; none for a
+// commune, whose lists are its own already.
+func (s *Server) filterUnits(p *auth.Principal) []unitGroup {
+	root := s.homeUnit(p)
+	switch u, _ := geo.Get(root); u.Level {
+	case "province":
+		return districtGroups(root)
+	case "district":
+		return []unitGroup{{u.Code, u.Name, geo.Children(root)}}
+	}
+	return nil
+}
+
+// pager sets a list page's Prev and Next links: the same query at the
+// previous and next offsets, where there are rows.
+func pager(data map[string]any, r *http.Request, offset, limit, total int) {
+	page := func(offset int) string {
+		q := r.URL.Query()
+		q.Set("offset", strconv.Itoa(offset))
+		return r.URL.Path + "?" + q.Encode()
+	}
+	if offset > 0 {
+		data["Prev"] = page(max(offset-limit, 0))
+	}
+	if offset+limit < total {
+		data["Next"] = page(offset + limit)
+	}
+}
+
 // opsUnitGroup is a district and its communes in a form's unit list.
 type opsUnitGroup struct {
 	District   geo.Unit

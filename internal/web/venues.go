@@ -47,19 +47,9 @@ func (s *Server) venuesPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	page := func(offset int) string {
-		q := r.URL.Query()
-		q.Set("offset", strconv.Itoa(offset))
-		return "/venues?" + q.Encode()
-	}
 	data := map[string]any{"Venues": list, "Unit": f.Commune, "CategoryName": categoryName(langOf(r)), "Filter": f, "Total": total,
-		"Groups": categoryGroups(), "Sorts": []string{"", "name", "newest", "commune"}}
-	if f.Offset > 0 {
-		data["Prev"] = page(max(f.Offset-f.Limit, 0))
-	}
-	if len(list) == f.Limit {
-		data["Next"] = page(f.Offset + f.Limit)
-	}
+		"Groups": categoryGroups(), "Sorts": []string{"", "name", "newest", "commune"}, "UnitGroups": s.filterUnits(auth.From(r.Context()))}
+	pager(data, r, f.Offset, f.Limit, int(total))
 	s.render(w, r, http.StatusOK, "venues", data)
 	return nil
 }
