@@ -1124,6 +1124,7 @@ type DeclOptionsAnswer struct {
 // DeclWorklistAnswer defines model for DeclWorklistAnswer.
 type DeclWorklistAnswer struct {
 	Declarations *[]DeclarationItem `json:"declarations"`
+	Total        int                `json:"total"`
 }
 
 // DeclarationInput defines model for DeclarationInput.
@@ -1967,6 +1968,7 @@ type VisitorsAnswer struct {
 // WorklistAnswer defines model for WorklistAnswer.
 type WorklistAnswer struct {
 	Contacts *[]CasesWorkItem `json:"contacts"`
+	Total    int              `json:"total"`
 }
 
 // ZonesAnswer defines model for ZonesAnswer.
@@ -2090,8 +2092,11 @@ type StreamDashboardParams struct {
 
 // ListFlaggedDeclarationsParams defines parameters for ListFlaggedDeclarations.
 type ListFlaggedDeclarationsParams struct {
+	Q      *string `form:"q,omitempty" json:"q,omitempty"`
 	Status *string `form:"status,omitempty" json:"status,omitempty"`
 	Unit   *string `form:"unit,omitempty" json:"unit,omitempty"`
+	From   *string `form:"from,omitempty" json:"from,omitempty"`
+	To     *string `form:"to,omitempty" json:"to,omitempty"`
 	Limit  *int    `form:"limit,omitempty" json:"limit,omitempty"`
 	Offset *int    `form:"offset,omitempty" json:"offset,omitempty"`
 }
@@ -2170,6 +2175,7 @@ type GetVenueQRPNGParams struct {
 
 // ListWorklistParams defines parameters for ListWorklist.
 type ListWorklistParams struct {
+	Q       *string `form:"q,omitempty" json:"q,omitempty"`
 	Commune *string `form:"commune,omitempty" json:"commune,omitempty"`
 	State   *string `form:"state,omitempty" json:"state,omitempty"`
 	Case    *int    `form:"case,omitempty" json:"case,omitempty"`
@@ -9993,6 +9999,18 @@ func NewListFlaggedDeclarationsRequest(server string, params *ListFlaggedDeclara
 		// per the OpenAPI spec (e.g. "color=blue,black,brown").
 		var rawQueryFragments []string
 
+		if params.Q != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "q", *params.Q, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if params.Status != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
@@ -10008,6 +10026,30 @@ func NewListFlaggedDeclarationsRequest(server string, params *ListFlaggedDeclara
 		if params.Unit != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "unit", *params.Unit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -12757,6 +12799,18 @@ func NewListWorklistRequest(server string, params *ListWorklistParams) (*http.Re
 		// styled parameters, preserving literal commas as delimiters
 		// per the OpenAPI spec (e.g. "color=blue,black,brown").
 		var rawQueryFragments []string
+
+		if params.Q != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "q", *params.Q, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
 
 		if params.Commune != nil {
 

@@ -375,23 +375,9 @@ func (s *Service) List(ctx context.Context, p *auth.Principal, f Filter) (Listed
 		if err != nil {
 			return Listed{}, fmt.Errorf("list cases: %w", err)
 		}
-		persons := make([]int64, len(all))
-		for i, c := range all {
-			persons[i] = c.PersonID
-		}
-		named, err := s.People.NameMatches(ctx, persons, search)
+		matched, err := people.KeepNamed(ctx, s.People, all, func(c Case) int64 { return c.PersonID }, search)
 		if err != nil {
 			return Listed{}, fmt.Errorf("list cases: %w", err)
-		}
-		hit := make(map[int64]bool, len(named))
-		for _, id := range named {
-			hit[id] = true
-		}
-		var matched []Case
-		for _, c := range all {
-			if hit[c.PersonID] {
-				matched = append(matched, c)
-			}
 		}
 		out = Listed{Cases: matched[min(f.Offset, len(matched)):min(f.Offset+f.Limit, len(matched))], Total: len(matched), Capped: len(all) == nameScan}
 	} else {

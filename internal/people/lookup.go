@@ -240,7 +240,7 @@ func (s *Service) Known(ctx context.Context, text string) ([]int64, error) {
 // Search is what an official typed into a list's search box to find people:
 // a phone or ID number names them exactly (by look-up hash, an index read);
 // anything else is words of a name. Names are sealed, so a list narrows its
-// rows by its other filters first and NameMatches opens just those names.
+// rows by its other filters first and KeepNamed opens just those names.
 type Search struct {
 	Exact bool    // a phone or ID number was typed: IDs decides
 	IDs   []int64 // the people it names (empty: nobody)
@@ -271,15 +271,19 @@ func (s *Service) ParseSearch(ctx context.Context, text string) (Search, error) 
 	return Search{Words: words}, nil
 }
 
-// NameMatches returns the ids, in their order, of the people whose name has
-// every word of q as the start of one of its words ("tam" finds "Nguyễn
-// Văn Tâm"). A name that cannot be opened does not match.
-func (s *Service) NameMatches(ctx context.Context, ids []int64, q Search) ([]int64, error) {
+// KeepNamed returns, in their order, the rows whose person's name has every
+// word of q as the start of one of its words ("tam" finds "Nguyễn Văn
+// Tâm"). A name that cannot be opened does not match.
+func KeepNamed[T any](ctx context.Context, s *Service, rows []T, person func(T) int64, q Search) ([]T, error) {
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		ids[i] = person(r)
+	}
 	names := make(map[int64][]string, len(ids))
-	err := s.byIDs(ctx, "name_enc", ids, func(rows *sql.Rows) error {
+	err := s.byIDs(ctx, "name_enc", ids, func(rs *sql.Rows) error {
 		var id int64
 		var sealed []byte
-		if err := rows.Scan(&id, &sealed); err != nil {
+		if err := rs.Scan(&id, &sealed); err != nil {
 			return err
 		}
 		if name, err := s.Vault.Open(sealed); err == nil {
@@ -290,10 +294,10 @@ func (s *Service) NameMatches(ctx context.Context, ids []int64, q Search) ([]int
 	if err != nil {
 		return nil, fmt.Errorf("people by name: %w", err)
 	}
-	var out []int64
-	for _, id := range ids {
-		if hasWords(names[id], q.Words) {
-			out = append(out, id)
+	var out []T
+	for _, r := range rows {
+		if hasWords(names[person(r)], q.Words) {
+			out = append(out, r)
 		}
 	}
 	return out, nil

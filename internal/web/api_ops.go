@@ -94,7 +94,7 @@ var apiOps = map[string]apiOp{
 	// Health declarations.
 	"GET /api/v1/declaration-options":        {ID: "getDeclarationOptions", Tag: "declarations", Role: rolePublic, Resp: ok(declOptionsAnswer{})},
 	"POST /api/v1/declarations":              {ID: "declareHealth", Tag: "declarations", Role: rolePublic, Body: declaration.Input{}, Resp: idempotent(declaration.Result{}), Errs: []int{http.StatusConflict, http.StatusTooManyRequests}},
-	"GET /api/v1/declarations/worklist":      {ID: "listFlaggedDeclarations", Tag: "declarations", Role: roleTracers, Query: append([]param{q("status", "string"), q("unit", "string")}, paging...), Resp: ok(declWorklistAnswer{})},
+	"GET /api/v1/declarations/worklist":      {ID: "listFlaggedDeclarations", Tag: "declarations", Role: roleTracers, Query: append([]param{q("q", "string"), q("status", "string"), q("unit", "string"), q("from", "string"), q("to", "string")}, paging...), Resp: ok(declWorklistAnswer{})},
 	"POST /api/v1/declarations/{id}/handled": {ID: "markDeclarationHandled", Tag: "declarations", Role: roleTracers, Body: noteInput{}, Resp: ok(handledAnswer{}), Errs: []int{http.StatusConflict}},
 
 	// Cases.
@@ -120,7 +120,7 @@ var apiOps = map[string]apiOp{
 	"POST /api/v1/cases/{id}/f2":                     {ID: "startF2Expansion", Tag: "tracing", Role: roleTracers, Body: boundsInput{}, OptionalBody: true, Resp: map[int]any{http.StatusAccepted: tracing.Job{}}, Errs: []int{http.StatusConflict}},
 	"GET /api/v1/cases/{id}/f2":                      {ID: "getF2Expansion", Tag: "tracing", Role: roleTracers, Resp: ok(tracing.Job{})},
 	"GET /api/v1/exposure-venues":                    {ID: "listPublicExposureVenues", Tag: "tracing", Role: rolePublic, Query: []param{q("days", "integer")}, Resp: ok(publicExposuresAnswer{})},
-	"GET /api/v1/worklist":                           {ID: "listWorklist", Tag: "tracing", Role: roleTracers, Query: append([]param{q("commune", "string"), q("state", "string"), q("case", "integer")}, paging...), Resp: ok(worklistAnswer{})},
+	"GET /api/v1/worklist":                           {ID: "listWorklist", Tag: "tracing", Role: roleTracers, Query: append([]param{q("q", "string"), q("commune", "string"), q("state", "string"), q("case", "integer")}, paging...), Resp: ok(worklistAnswer{})},
 	"POST /api/v1/worklist/export":                   {ID: "exportWorklist", Tag: "tracing", Role: roleTracers, Body: exportRequest{}, Resp: ok(files{mediaXLSX, mediaPDF, mediaCSV})},
 	"POST /api/v1/contacts/{id}/calls":               {ID: "recordContactCall", Tag: "tracing", Role: roleTracers, Body: callInput{}, Resp: ok(cases.WorkItem{})},
 	"GET /api/v1/tracing/rules":                      {ID: "getTracingRules", Tag: "tracing", Role: roleAny, Resp: ok(tracing.RuleSettings{})},

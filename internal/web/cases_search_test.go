@@ -92,6 +92,24 @@ func TestCaseListSearch(t *testing.T) {
 		if code, _, _ := list("admin", "commune=00004"); code != 403 {
 			t.Errorf("another province's commune: %d", code)
 		}
+		// The worklist of contacts: the same search box, counted.
+		for query, want := range map[string]string{"q=hanh": "0911000002", "q=" + url.QueryEscape("0911.000.003"): "0911000003",
+			"commune=27994": "0911000003", "q=khanh&commune=27991": "", "q=tam": ""} {
+			code, body := e.do("GET", "/api/v1/worklist?state=all&"+query, "admin", nil)
+			var w struct {
+				Contacts []struct {
+					Phone string `json:"phone"`
+				} `json:"contacts"`
+				Total int `json:"total"`
+			}
+			json.Unmarshal([]byte(body), &w)
+			if code != 200 || (want == "") != (w.Total == 0) || (want != "" && (len(w.Contacts) != 1 || w.Contacts[0].Phone != want || w.Total != 1)) {
+				t.Errorf("worklist ?%s: %d %s", query, code, body)
+			}
+		}
+		if code, body := e.do("GET", "/api/v1/worklist?q=%21%21", "admin", nil); code != 400 || !strings.Contains(body, `"q"`) {
+			t.Errorf("worklist bad search: %d %s", code, body)
+		}
 		// The search is in the audit log with the person it showed.
 		var n int
 		if err := db.R.QueryRow(`SELECT count(*) FROM audit_log WHERE action = 'search' AND subject = 'person' AND username = 'admin' AND record_ids = $1`,

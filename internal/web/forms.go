@@ -68,20 +68,21 @@ func (s *Server) filterUnits(p *auth.Principal) []unitGroup {
 	return nil
 }
 
-// pager sets a list page's Prev and Next links: the same query at the
-// previous and next offsets, where there are rows.
-func pager(data map[string]any, r *http.Request, offset, limit, total int) {
+// pageLinks are a list page's links to the previous and next pages: the
+// same query at the other offsets, "" where there are no rows.
+func pageLinks(r *http.Request, offset, limit, total int) (prev, next string) {
 	page := func(offset int) string {
 		q := r.URL.Query()
 		q.Set("offset", strconv.Itoa(offset))
 		return r.URL.Path + "?" + q.Encode()
 	}
 	if offset > 0 {
-		data["Prev"] = page(max(offset-limit, 0))
+		prev = page(max(offset-limit, 0))
 	}
 	if offset+limit < total {
-		data["Next"] = page(offset + limit)
+		next = page(offset + limit)
 	}
+	return prev, next
 }
 
 // opsUnitGroup is a district and its communes in a form's unit list.

@@ -49,7 +49,7 @@ func (s *Server) venuesPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	data := map[string]any{"Venues": list, "Unit": f.Commune, "CategoryName": categoryName(langOf(r)), "Filter": f, "Total": total,
 		"Groups": categoryGroups(), "Sorts": []string{"", "name", "newest", "commune"}, "UnitGroups": s.filterUnits(auth.From(r.Context()))}
-	pager(data, r, f.Offset, f.Limit, int(total))
+	data["Prev"], data["Next"] = pageLinks(r, f.Offset, f.Limit, int(total))
 	s.render(w, r, http.StatusOK, "venues", data)
 	return nil
 }
