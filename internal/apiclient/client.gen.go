@@ -2158,6 +2158,8 @@ type ListVenuesParams struct {
 	Category *string `form:"category,omitempty" json:"category,omitempty"`
 	Status   *string `form:"status,omitempty" json:"status,omitempty"`
 	Q        *string `form:"q,omitempty" json:"q,omitempty"`
+	From     *string `form:"from,omitempty" json:"from,omitempty"`
+	To       *string `form:"to,omitempty" json:"to,omitempty"`
 	Sort     *string `form:"sort,omitempty" json:"sort,omitempty"`
 	Limit    *int    `form:"limit,omitempty" json:"limit,omitempty"`
 	Offset   *int    `form:"offset,omitempty" json:"offset,omitempty"`
@@ -12319,6 +12321,30 @@ func NewListVenuesRequest(server string, params *ListVenuesParams) (*http.Reques
 		if params.Q != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "q", *params.Q, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {

@@ -323,19 +323,9 @@ func (s *Service) List(ctx context.Context, p *auth.Principal, f Filter) (Listed
 		}
 		add("status = $%d", f.Status)
 	}
-	for _, d := range []struct{ field, v, cond string }{{"from", f.From, "sample_date >= $%d"}, {"to", f.To, "sample_date < $%d"}} {
-		if d.v == "" {
-			continue
-		}
-		t, err := ParseDate(d.v)
-		if err != nil {
-			bad.Add(d.field, msg.Both("cases.invalid_date_want_yyyy"))
-			continue
-		}
-		if d.field == "to" {
-			t = t.AddDate(0, 0, 1)
-		}
-		add(d.cond, t.Unix())
+	where, args, badDays := sqldb.DayRange(where, args, "sample_date", f.From, f.To)
+	for _, field := range badDays {
+		bad.Add(field, msg.Both("cases.invalid_date_want_yyyy"))
 	}
 	order, ok := sortSQL[f.Sort]
 	if !ok {

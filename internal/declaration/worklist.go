@@ -270,20 +270,9 @@ func (s *Service) worklistWhere(ctx context.Context, p *auth.Principal, f Filter
 	default:
 		bad.Add("status", msg.Both("declaration.status_open_handled_or"))
 	}
-	for _, d := range []struct{ field, v, cond string }{{"from", f.From, " AND d.created_at >= $%d"}, {"to", f.To, " AND d.created_at < $%d"}} {
-		if d.v == "" {
-			continue
-		}
-		t, err := time.ParseInLocation("2006-01-02", d.v, hcm)
-		if err != nil {
-			bad.Add(d.field, msg.Both("declaration.date_want_yyyy_mm_dd"))
-			continue
-		}
-		if d.field == "to" {
-			t = t.AddDate(0, 0, 1)
-		}
-		args = append(args, t.Unix())
-		where += fmt.Sprintf(d.cond, len(args))
+	where, args, badDays := sqldb.DayRange(where, args, "d.created_at", f.From, f.To)
+	for _, field := range badDays {
+		bad.Add(field, msg.Both("declaration.date_want_yyyy_mm_dd"))
 	}
 	search, err := s.People.ParseSearch(ctx, f.Q)
 	for k, v := range errs.FieldsOf(err) {

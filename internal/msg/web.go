@@ -229,6 +229,7 @@ func init() {
 		"work.open":                 {"Đang theo dõi", "Open"},
 		"work.search":               {"Tìm theo tên, số điện thoại hoặc CCCD", "Find by name, phone or ID number"},
 		"work.search.hint":          {"vd: tran thi hanh, 0912345678", "e.g. tran thi hanh, 0912345678"},
+		"venue.search.from":         {"Đăng ký từ ngày", "Registered from"},
 		"decl.search.from":          {"Khai từ ngày", "Declared from"},
 		"decl.total":                {"%s tờ khai", "%s declarations"},
 		"work.total":                {"%s người", "%s people"},

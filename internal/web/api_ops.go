@@ -68,7 +68,7 @@ var apiOps = map[string]apiOp{
 
 	// Venues, their QR codes and posters.
 	"GET /api/v1/venue-categories":     {ID: "listVenueCategories", Tag: "venues", Role: rolePublic, Resp: ok([]venue.Category{})},
-	"GET /api/v1/venues":               {ID: "listVenues", Tag: "venues", Role: roleAny, Query: append([]param{q("commune", "string"), q("category", "string"), q("status", "string"), q("q", "string"), q("sort", "string")}, paging...), Resp: ok(venuesAnswer{})},
+	"GET /api/v1/venues":               {ID: "listVenues", Tag: "venues", Role: roleAny, Query: append([]param{q("commune", "string"), q("category", "string"), q("status", "string"), q("q", "string"), q("from", "string"), q("to", "string"), q("sort", "string")}, paging...), Resp: ok(venuesAnswer{})},
 	"POST /api/v1/venues":              {ID: "createVenue", Tag: "venues", Role: roleAny, Body: venueInput{}, Resp: created(venue.Venue{}), Errs: []int{http.StatusConflict}},
 	"GET /api/v1/venues/{id}":          {ID: "getVenue", Tag: "venues", Role: roleAny, Resp: ok(venue.Venue{})},
 	"POST /api/v1/venues/{id}/status":  {ID: "setVenueStatus", Tag: "venues", Role: roleOfficers, Body: venueStatusInput{}, Resp: ok(venue.Venue{}), Errs: []int{http.StatusConflict}},

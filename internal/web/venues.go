@@ -28,7 +28,8 @@ func (s *Server) routesVenues() {
 
 func venueFilter(r *http.Request) (venue.Filter, error) {
 	q := r.URL.Query()
-	f := venue.Filter{Commune: q.Get("commune"), Category: q.Get("category"), Status: q.Get("status"), Q: q.Get("q"), Sort: q.Get("sort")}
+	f := venue.Filter{Commune: q.Get("commune"), Category: q.Get("category"), Status: q.Get("status"), Q: q.Get("q"), Sort: q.Get("sort"),
+		From: q.Get("from"), To: q.Get("to")}
 	var err error
 	f.Limit, f.Offset, err = pageOf(r, 50)
 	return f, err
@@ -39,18 +40,24 @@ func (s *Server) venuesPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	status := http.StatusOK
 	list, err := s.Venues.List(r.Context(), auth.From(r.Context()), f)
-	if err != nil {
-		return err
+	var total int
+	if err == nil {
+		total, err = s.Venues.Count(r.Context(), auth.From(r.Context()), f)
 	}
-	total, err := s.Venues.Count(r.Context(), auth.From(r.Context()), f)
+	searchErrs := errs.FieldsOf(err)
+	if searchErrs != nil { // a bad date, shown beside its box
+		status, list, err = http.StatusBadRequest, nil, nil
+	}
 	if err != nil {
 		return err
 	}
 	data := map[string]any{"Venues": list, "Unit": f.Commune, "CategoryName": categoryName(langOf(r)), "Filter": f, "Total": total,
-		"Groups": categoryGroups(), "Sorts": []string{"", "name", "newest", "commune"}, "UnitGroups": s.filterUnits(auth.From(r.Context()))}
-	data["Prev"], data["Next"] = pageLinks(r, f.Offset, f.Limit, int(total))
-	s.render(w, r, http.StatusOK, "venues", data)
+		"Groups": categoryGroups(), "Sorts": []string{"", "name", "newest", "commune"}, "UnitGroups": s.filterUnits(auth.From(r.Context())),
+		"SearchErrors": searchErrs, "Statuses": []string{venue.StatusPending, venue.StatusApproved, venue.StatusSuspended, venue.StatusClosed}}
+	data["Prev"], data["Next"] = pageLinks(r, f.Offset, f.Limit, total)
+	s.render(w, r, status, "venues", data)
 	return nil
 }
 
