@@ -75,6 +75,13 @@ var templateFuncs = template.FuncMap{
 		return u.Name
 	},
 	"localTime": func(t time.Time) string { return t.In(hcm).Format("15:04 02/01/2006") },
+	// localDay shows a stored day ("2006-01-02") as people write it.
+	"localDay": func(day string) string {
+		if t, err := time.Parse("2006-01-02", day); err == nil {
+			return t.Format("02/01/2006")
+		}
+		return day
+	},
 	"number":    formatNumber,
 	// minutes is the whole minutes from a to b, as contacts' overlaps are.
 	"minutes":  func(a, b time.Time) int64 { return int64(b.Sub(a) / time.Minute) },
