@@ -12,8 +12,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 

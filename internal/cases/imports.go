@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
 	"anticovid/internal/geo"

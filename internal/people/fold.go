@@ -27,7 +27,6 @@ func Fold(s string) string {
 	return strings.Join(strings.Fields(out), " ")
 }
 
-
 // Words is text split into the folded words searches compare: letters and
 // digits, everything else a separator.
 func Words(s string) []string {

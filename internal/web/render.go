@@ -82,7 +82,7 @@ var templateFuncs = template.FuncMap{
 		}
 		return day
 	},
-	"number":    formatNumber,
+	"number": formatNumber,
 	// minutes is the whole minutes from a to b, as contacts' overlaps are.
 	"minutes":  func(a, b time.Time) int64 { return int64(b.Sub(a) / time.Minute) },
 	"number64": n64,
