@@ -104,7 +104,7 @@ func (s *Service) digest(ctx context.Context, day string, from, to time.Time) er
 		if pr.Email == Daily && c.Email != "" {
 			ok, err := s.Outbox.Enqueue(ctx, notify.Message{Channel: notify.Email, Kind: notify.KindInbox, To: c.Email,
 				Subject: msg.T("vi", "inbox.digest.subject", dayVN(day)),
-				Body:    msg.T("vi", "inbox.digest.email", dayVN(day), "- "+strings.Join(parts, "\n- "), link), DedupKey: key + notify.Email})
+				Body:    msg.T("vi", "inbox.digest.email", to.In(hcm).Format("02/01/2006 15:04"), "- "+strings.Join(parts, "\n- "), link), DedupKey: key + notify.Email})
 			if err != nil {
 				return fmt.Errorf("inbox digest: %w", err)
 			}
