@@ -21,6 +21,7 @@ func init() {
 		"inbox.mode.each":          {"Gửi ngay từng thông báo", "Each notice at once"},
 		"inbox.mode.daily":         {"Bản tổng hợp hằng ngày", "Daily digest"},
 		"inbox.save":               {"Lưu", "Save"},
+		"inbox.too_many":           {"Đánh dấu tối đa 1.000 thông báo mỗi lần.", "Mark at most 1,000 notices at a time."},
 		"inbox.bad_mode":           {"Chọn không gửi, gửi từng thông báo hoặc bản tổng hợp hằng ngày.", "Choose off, each notice or a daily digest."},
 		"inbox.kind.worklist":      {"%[1]d liên hệ mới trong danh sách theo dõi", "%[1]d new contacts on the follow-up worklist"},
 		"inbox.kind.declarations":  {"%[1]d tờ khai y tế mới cần xem (đang chờ: %[2]d)", "%[1]d new flagged health declarations (waiting: %[2]d)"},
