@@ -17,7 +17,7 @@ import (
 // once the local day has reached DigestHour, it queues one message per
 // channel to every official who chose Daily on it and had notices in the 24
 // hours before that hour (counts per kind and a link to the inbox), then
-// marks the day done. The window and the outbox's dedup key (day, account,
+// marks the day done and deletes the notices older than Keep. The window and the outbox's dedup key (day, account,
 // channel) depend on the day only, so two servers, or a run repeated after
 // a crash half-way, queue each digest once.
 func (s *Service) Digest(ctx context.Context) error {
@@ -41,8 +41,16 @@ func (s *Service) Digest(ctx context.Context) error {
 	if _, err := s.DB.W.ExecContext(ctx, "INSERT INTO inbox_digest_days (day, done_at) VALUES ($1, $2) ON CONFLICT (day) DO NOTHING", day, s.now().Unix()); err != nil {
 		return fmt.Errorf("inbox digest: %w", err)
 	}
+	// Once a day, notices past Keep go: the inbox is a to-do list, not an
+	// archive (the work itself stays with its owner).
+	if _, err := s.DB.W.ExecContext(ctx, "DELETE FROM inbox_notices WHERE created_at < $1", s.now().Add(-Keep).Unix()); err != nil {
+		return fmt.Errorf("inbox purge: %w", err)
+	}
 	return nil
 }
+
+// Keep is how long a notice stays in the inbox, read or not.
+const Keep = 90 * 24 * time.Hour
 
 // line is one kind's sum in a digest.
 type line struct {

@@ -502,3 +502,24 @@ func TestKindTexts(t *testing.T) {
 		}
 	}
 }
+
+// Notices older than Keep go with the day's digest run; newer ones stay.
+func TestOldNoticesPurged(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		s := f.service()
+		f.work.set(communeA, 1)
+		s.Watch(ctx)
+		f.clock.add(Keep - 24*time.Hour)
+		f.work.set(communeA, 2)
+		s.Watch(ctx)
+		f.clock.add(48 * time.Hour)
+		if err := s.Digest(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if ns := f.list(t, s, "xa-a1"); len(ns) != 1 || ns[0].Total != 2 {
+			t.Fatalf("after the purge: %+v", ns)
+		}
+	})
+}
