@@ -40,6 +40,9 @@ type accountView struct {
 	// inbox for this account or server); Modes are the choices offered.
 	Inbox *inbox.Prefs
 	Modes []string
+	// Contacts is the page where the addresses notices go to are set
+	// ("": this server has no meetings page).
+	Contacts string
 }
 
 // doneKeys are the ?done= values a page may confirm, with their texts.
@@ -66,6 +69,9 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status in
 			return err
 		}
 		v.Inbox, v.Modes = &pr, inbox.Modes
+		if s.Meetings != nil {
+			v.Contacts = "/meetings#contact"
+		}
 	}
 	v.Done = doneKeys[r.URL.Query().Get("done")]
 	v.Account, v.Manages = u, auth.From(ctx).Manages()
