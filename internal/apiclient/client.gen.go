@@ -1341,6 +1341,44 @@ type ImportDecisionsInputRequest struct {
 	Decisions *map[string]string `json:"decisions,omitempty"`
 }
 
+// InboxAnswer defines model for InboxAnswer.
+type InboxAnswer struct {
+	Next    *int           `json:"next,omitempty"`
+	Notices *[]InboxNotice `json:"notices"`
+	Prefs   InboxPrefs     `json:"prefs"`
+	Unread  int            `json:"unread"`
+}
+
+// InboxNotice defines model for InboxNotice.
+type InboxNotice struct {
+	Added     int       `json:"added"`
+	CreatedAt time.Time `json:"created_at"`
+	Href      string    `json:"href"`
+	Id        int       `json:"id"`
+	Kind      string    `json:"kind"`
+	Read      bool      `json:"read"`
+	Text      string    `json:"text"`
+	Total     int       `json:"total"`
+}
+
+// InboxPrefs defines model for InboxPrefs.
+type InboxPrefs struct {
+	Email string `json:"email"`
+	Sms   string `json:"sms"`
+}
+
+// InboxReadAnswer defines model for InboxReadAnswer.
+type InboxReadAnswer struct {
+	Marked int `json:"marked"`
+	Unread int `json:"unread"`
+}
+
+// InboxReadInputRequest defines model for InboxReadInputRequest.
+type InboxReadInputRequest struct {
+	All *bool  `json:"all,omitempty"`
+	Ids *[]int `json:"ids,omitempty"`
+}
+
 // JsonObjectRequest defines model for JsonObjectRequest.
 type JsonObjectRequest = map[string]interface{}
 
@@ -2111,6 +2149,12 @@ type ListHandoffsParams struct {
 	Direction *string `form:"direction,omitempty" json:"direction,omitempty"`
 }
 
+// ListInboxParams defines parameters for ListInbox.
+type ListInboxParams struct {
+	Before *int `form:"before,omitempty" json:"before,omitempty"`
+	Limit  *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // ReportMeetingAttendanceParams defines parameters for ReportMeetingAttendance.
 type ReportMeetingAttendanceParams struct {
 	XTimestamp string `json:"X-Timestamp"`
@@ -2274,6 +2318,9 @@ type HandOffContactsJSONRequestBody = HandOffInputRequest
 
 // ExportHandoffJSONRequestBody defines body for ExportHandoff for application/json ContentType.
 type ExportHandoffJSONRequestBody = HandoffExportInputRequest
+
+// MarkInboxReadJSONRequestBody defines body for MarkInboxRead for application/json ContentType.
+type MarkInboxReadJSONRequestBody = InboxReadInputRequest
 
 // CreateMapAreaJSONRequestBody defines body for CreateMapArea for application/json ContentType.
 type CreateMapAreaJSONRequestBody = DashboardAreaRequest
@@ -3222,6 +3269,31 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/v1/handoffs/{id}/receive (the `ReceiveHandoff` operationId).
 	ReceiveHandoff(ctx context.Context, id int, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListInbox Hộp thông báo của người gọi: các thông báo mới nhất trước (trang sau: ?before=next), số chưa đọc và cách nhận qua SMS, email.
+	//
+	// The caller's inbox: notices newest first (next page: ?before=next), the unread count and the SMS and email preferences.
+	//
+	// Corresponds with GET /api/v1/inbox (the `ListInbox` operationId).
+	ListInbox(ctx context.Context, params *ListInboxParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MarkInboxReadWithBody Đánh dấu đã đọc các thông báo của người gọi (ids) hoặc tất cả (all).
+	//
+	// Marks the caller's notices read: those in ids, or all of them (all).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/inbox/read (the `MarkInboxRead` operationId).
+	MarkInboxReadWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MarkInboxRead Đánh dấu đã đọc các thông báo của người gọi (ids) hoặc tất cả (all).
+	//
+	// Marks the caller's notices read: those in ids, or all of them (all).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/inbox/read (the `MarkInboxRead` operationId).
+	MarkInboxRead(ctx context.Context, body MarkInboxReadJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListMapAreas Các vùng cách ly, phong tỏa đang áp dụng trong địa bàn.
 	//
@@ -5681,6 +5753,61 @@ func (c *Client) ExportHandoff(ctx context.Context, body ExportHandoffJSONReques
 // Corresponds with POST /api/v1/handoffs/{id}/receive (the `ReceiveHandoff` operationId).
 func (c *Client) ReceiveHandoff(ctx context.Context, id int, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewReceiveHandoffRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListInbox Hộp thông báo của người gọi: các thông báo mới nhất trước (trang sau: ?before=next), số chưa đọc và cách nhận qua SMS, email.
+//
+// The caller's inbox: notices newest first (next page: ?before=next), the unread count and the SMS and email preferences.
+//
+// Corresponds with GET /api/v1/inbox (the `ListInbox` operationId).
+func (c *Client) ListInbox(ctx context.Context, params *ListInboxParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListInboxRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MarkInboxReadWithBody Đánh dấu đã đọc các thông báo của người gọi (ids) hoặc tất cả (all).
+//
+// Marks the caller's notices read: those in ids, or all of them (all).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/inbox/read (the `MarkInboxRead` operationId).
+func (c *Client) MarkInboxReadWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarkInboxReadRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MarkInboxRead Đánh dấu đã đọc các thông báo của người gọi (ids) hoặc tất cả (all).
+//
+// Marks the caller's notices read: those in ids, or all of them (all).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/inbox/read (the `MarkInboxRead` operationId).
+func (c *Client) MarkInboxRead(ctx context.Context, body MarkInboxReadJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarkInboxReadRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -10475,6 +10602,112 @@ func NewReceiveHandoffRequest(server string, id int) (*http.Request, error) {
 	return req, nil
 }
 
+// NewListInboxRequest constructs an http.Request for the ListInbox method
+func NewListInboxRequest(server string, params *ListInboxParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/inbox")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Before != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "before", *params.Before, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewMarkInboxReadRequest calls the generic MarkInboxRead builder with application/json body
+func NewMarkInboxReadRequest(server string, body MarkInboxReadJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewMarkInboxReadRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewMarkInboxReadRequestWithBody constructs an http.Request for the MarkInboxRead method, with any body, and a specified content type
+func NewMarkInboxReadRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/inbox/read")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewListMapAreasRequest constructs an http.Request for the ListMapAreas method
 func NewListMapAreasRequest(server string) (*http.Request, error) {
 	var err error
@@ -14070,6 +14303,33 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/v1/handoffs/{id}/receive (the `ReceiveHandoff` operationId).
 	ReceiveHandoffWithResponse(ctx context.Context, id int, reqEditors ...RequestEditorFn) (*ReceiveHandoffResponse, error)
+
+	// ListInboxWithResponse Hộp thông báo của người gọi: các thông báo mới nhất trước (trang sau: ?before=next), số chưa đọc và cách nhận qua SMS, email.
+	//
+	// The caller's inbox: notices newest first (next page: ?before=next), the unread count and the SMS and email preferences.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/inbox (the `ListInbox` operationId).
+	ListInboxWithResponse(ctx context.Context, params *ListInboxParams, reqEditors ...RequestEditorFn) (*ListInboxResponse, error)
+
+	// MarkInboxReadWithBodyWithResponse Đánh dấu đã đọc các thông báo của người gọi (ids) hoặc tất cả (all).
+	//
+	// Marks the caller's notices read: those in ids, or all of them (all).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/inbox/read (the `MarkInboxRead` operationId).
+	MarkInboxReadWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MarkInboxReadResponse, error)
+
+	// MarkInboxReadWithResponse Đánh dấu đã đọc các thông báo của người gọi (ids) hoặc tất cả (all).
+	//
+	// Marks the caller's notices read: those in ids, or all of them (all).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/inbox/read (the `MarkInboxRead` operationId).
+	MarkInboxReadWithResponse(ctx context.Context, body MarkInboxReadJSONRequestBody, reqEditors ...RequestEditorFn) (*MarkInboxReadResponse, error)
 
 	// ListMapAreasWithResponse Các vùng cách ly, phong tỏa đang áp dụng trong địa bàn.
 	//
@@ -20470,6 +20730,172 @@ func (r ReceiveHandoffResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ReceiveHandoffResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListInboxResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *InboxAnswer
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListInboxResponse) GetJSON200() *InboxAnswer {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListInboxResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListInboxResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListInboxResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListInboxResponse) GetJSON500() *Error {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListInboxResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListInboxResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListInboxResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListInboxResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListInboxResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type MarkInboxReadResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *InboxReadAnswer
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *Error
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r MarkInboxReadResponse) GetJSON200() *InboxReadAnswer {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r MarkInboxReadResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r MarkInboxReadResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r MarkInboxReadResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r MarkInboxReadResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r MarkInboxReadResponse) GetJSON413() *Error {
+	return r.JSON413
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r MarkInboxReadResponse) GetJSON500() *Error {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r MarkInboxReadResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r MarkInboxReadResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r MarkInboxReadResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r MarkInboxReadResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r MarkInboxReadResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -27020,6 +27446,51 @@ func (c *ClientWithResponses) ReceiveHandoffWithResponse(ctx context.Context, id
 	return ParseReceiveHandoffResponse(rsp)
 }
 
+// ListInboxWithResponse Hộp thông báo của người gọi: các thông báo mới nhất trước (trang sau: ?before=next), số chưa đọc và cách nhận qua SMS, email.
+//
+// The caller's inbox: notices newest first (next page: ?before=next), the unread count and the SMS and email preferences.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/inbox (the `ListInbox` operationId).
+func (c *ClientWithResponses) ListInboxWithResponse(ctx context.Context, params *ListInboxParams, reqEditors ...RequestEditorFn) (*ListInboxResponse, error) {
+	rsp, err := c.ListInbox(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListInboxResponse(rsp)
+}
+
+// MarkInboxReadWithBodyWithResponse Đánh dấu đã đọc các thông báo của người gọi (ids) hoặc tất cả (all).
+//
+// Marks the caller's notices read: those in ids, or all of them (all).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/inbox/read (the `MarkInboxRead` operationId).
+func (c *ClientWithResponses) MarkInboxReadWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MarkInboxReadResponse, error) {
+	rsp, err := c.MarkInboxReadWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarkInboxReadResponse(rsp)
+}
+
+// MarkInboxReadWithResponse Đánh dấu đã đọc các thông báo của người gọi (ids) hoặc tất cả (all).
+//
+// Marks the caller's notices read: those in ids, or all of them (all).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/inbox/read (the `MarkInboxRead` operationId).
+func (c *ClientWithResponses) MarkInboxReadWithResponse(ctx context.Context, body MarkInboxReadJSONRequestBody, reqEditors ...RequestEditorFn) (*MarkInboxReadResponse, error) {
+	rsp, err := c.MarkInboxRead(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarkInboxReadResponse(rsp)
+}
+
 // ListMapAreasWithResponse Các vùng cách ly, phong tỏa đang áp dụng trong địa bàn.
 //
 // Quarantine and lockdown areas in force within the caller's jurisdiction.
@@ -32918,6 +33389,142 @@ func ParseReceiveHandoffResponse(rsp *http.Response) (*ReceiveHandoffResponse, e
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListInboxResponse parses an HTTP response from a ListInboxWithResponse call
+func ParseListInboxResponse(rsp *http.Response) (*ListInboxResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListInboxResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest InboxAnswer
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseMarkInboxReadResponse parses an HTTP response from a MarkInboxReadWithResponse call
+func ParseMarkInboxReadResponse(rsp *http.Response) (*MarkInboxReadResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &MarkInboxReadResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest InboxReadAnswer
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest Error

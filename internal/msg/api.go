@@ -143,6 +143,8 @@ func init() {
 		"api.op.handOffContacts":             {"Bàn giao F1 cho tỉnh nơi cư trú, trong hệ thống.", "Hand outgoing contacts to the provinces where they live, in the system; repeats change nothing."},
 		"api.op.exportHandoff":               {"Tệp bàn giao F1 cho một tỉnh.", "The outgoing contacts living in one province, as a file to send it; records them handed by file."},
 		"api.op.receiveHandoff":              {"Xác nhận đã tiếp nhận một F1 được bàn giao.", "Confirm the caller's province took over a contact handed to it."},
+		"api.op.listInbox":                   {"Hộp thông báo của người gọi: các thông báo mới nhất trước (trang sau: ?before=next), số chưa đọc và cách nhận qua SMS, email.", "The caller's inbox: notices newest first (next page: ?before=next), the unread count and the SMS and email preferences."},
+		"api.op.markInboxRead":               {"Đánh dấu đã đọc các thông báo của người gọi (ids) hoặc tất cả (all).", "Marks the caller's notices read: those in ids, or all of them (all)."},
 		"api.op.listTasks":                   {"Việc cần làm của người gọi.", "The caller's work to do: counts of what is due and overdue, each with the page to do it on (the home page's list)."},
 		"api.op.setCaseIsolation":            {"Ghi ngày bắt đầu cách ly (và nơi cách ly) của một ca bệnh: thời gian lây nhiễm kết thúc ở đó, ca được truy vết lại.", "Record when (and where) a case was isolated: {\"isolation_start\": \"YYYY-MM-DD\", \"isolation_kind\": \"home\"|\"facility\", \"isolation_place\"}; the infectious window ends there and the case is traced again."},
 		"api.op.setCaseStatus":               {"Đổi trạng thái một ca bệnh.", "Change a case's status: {\"status\": \"F0\"|\"F1\"|...|\"recovered\", \"note\"}."},

@@ -33,6 +33,7 @@ const (
 	roleICT        = "province_admin, department_officer (ict)"
 	roleVenueStaff = "venue_manager of the venue, or an officer over its commune"
 	roleOrganiser  = "province_admin; district_officer for its communes"
+	roleOfficials  = "every role but venue_manager, each reading its own notices"
 )
 
 func ok(v any) map[int]any      { return map[int]any{http.StatusOK: v} }
@@ -61,6 +62,8 @@ var apiOps = map[string]apiOp{
 	// Administrative units and the caller.
 	"GET /api/v1/me":                    {ID: "getMe", Tag: "account", Role: roleAny, Resp: ok(auth.Principal{})},
 	"GET /api/v1/tasks":                 {ID: "listTasks", Tag: "account", Role: roleAny, Resp: ok(tasksAnswer{})},
+	"GET /api/v1/inbox":                 {ID: "listInbox", Tag: "account", Role: roleOfficials, Query: []param{q("before", "integer"), q("limit", "integer")}, Resp: ok(inboxAnswer{})},
+	"POST /api/v1/inbox/read":           {ID: "markInboxRead", Tag: "account", Role: roleOfficials, Body: inboxReadInput{}, Resp: ok(inboxReadAnswer{})},
 	"GET /api/v1/units/{code}":          {ID: "getUnit", Tag: "units", Role: rolePublic, Resp: ok(geo.Unit{})},
 	"GET /api/v1/units/{code}/children": {ID: "listUnitChildren", Tag: "units", Role: rolePublic, Resp: ok(unitChildrenAnswer{})},
 	"GET /api/v1/audit": {ID: "listAuditEntries", Tag: "account", Role: roleAdmin, Query: []param{q("user", "string"), q("action", "string"),

@@ -45,6 +45,7 @@ var (
 // rules, areas, account management, access requests) are linked from the
 // pages they belong to.
 var menu = []navItem{
+	{"/inbox", "inbox.nav", notManager},
 	{"/venues", "venues", anyone},
 	{"/activity", "activity", anyone},
 	{"/audit", "audit", roles(admin)},

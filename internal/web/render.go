@@ -109,8 +109,11 @@ type view struct {
 	User     *auth.Principal
 	Path     string
 	Nav      []navItem // the reader's menu
-	Title    string
-	Data     any
+	// Unread is the bell's count of the reader's unread notices; -1: no
+	// bell (a visitor, a venue manager, no inbox on this server).
+	Unread int
+	Title  string
+	Data   any
 }
 
 // T translates a message key into the view's language.
@@ -168,6 +171,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	prov, _ := geo.Get(s.Config.Province)
 	v := view{Lang: lang(w, r), Province: prov.Name, User: auth.From(r.Context()), Path: r.URL.Path, Data: data}
 	v.Nav = s.nav(v.User)
+	v.Unread = s.unread(r.Context(), v.User)
 	var buf bytes.Buffer
 	if err := s.pages.sets[name].Execute(&buf, v); err != nil {
 		s.log.Error("template", "page", name, "err", err)

@@ -31,6 +31,7 @@ import (
 	"anticovid/internal/declaration"
 	"anticovid/internal/errs"
 	"anticovid/internal/exposure"
+	"anticovid/internal/inbox"
 	"anticovid/internal/jobs"
 	"anticovid/internal/meeting"
 	"anticovid/internal/notify"
@@ -79,6 +80,9 @@ type Deps struct {
 
 	// Communication and the press (press.go); nil leaves its routes out.
 	Press *press.Service
+
+	// Officials' inbox (inbox.go) and the header's bell; nil leaves both out.
+	Inbox *inbox.Service
 
 	// Monitoring (metrics_ops.go): the background jobs' figures and the
 	// data-key rotation's progress; nil leaves their metrics out.
@@ -192,6 +196,7 @@ func New(d Deps) *Server {
 	s.routesAdoption()
 	s.routesMessages()
 	s.routesMeetings()
+	s.routesInbox()
 	s.routesPress()
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
