@@ -80,6 +80,10 @@ func (s *Server) auditEntries(r *http.Request, limit int) (auditQuery, error) {
 		for _, id := range ids {
 			f.Records = append(f.Records, strconv.FormatInt(id, 10))
 		}
+		// Who looked at a person is itself a look-up of that person.
+		if err := auth.Audit(r.Context(), s.DB, auth.ActionSearch, "person", f.Records[1:], msg.Both("web.purpose.audit_who")); err != nil {
+			return a, err
+		}
 	}
 	a.Filter = f
 	if a.Entries, err = auth.AuditLog(r.Context(), s.DB, f); err != nil {
