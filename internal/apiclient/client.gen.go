@@ -730,6 +730,7 @@ type CasesGrantRequest struct {
 // CasesHandoff defines model for CasesHandoff.
 type CasesHandoff struct {
 	Calls           int                `json:"calls"`
+	CaseCommuneCode string             `json:"case_commune_code"`
 	CaseId          int                `json:"case_id"`
 	Closed          bool               `json:"closed"`
 	CommuneCode     string             `json:"commune_code"`
@@ -848,6 +849,7 @@ type CasesVisitor struct {
 // CasesWorkItem defines model for CasesWorkItem.
 type CasesWorkItem struct {
 	Calls           int                `json:"calls"`
+	CaseCommuneCode string             `json:"case_commune_code"`
 	CaseId          int                `json:"case_id"`
 	Closed          bool               `json:"closed"`
 	CommuneCode     string             `json:"commune_code"`

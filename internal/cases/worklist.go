@@ -44,6 +44,9 @@ var nextCall = map[string]time.Duration{
 type WorkItem struct {
 	ContactID       int64              `json:"contact_id"`
 	CaseID          int64              `json:"case_id"`
+	// CaseCommune is the case's commune: a contact followed here may be of
+	// a case elsewhere, whose page is not this commune's to open.
+	CaseCommune string `json:"case_commune_code"`
 	PersonID        int64              `json:"person_id"`
 	Name            string             `json:"name"`
 	Phone           string             `json:"phone"`
@@ -189,10 +192,7 @@ func (s *Service) workPage(ctx context.Context, where string, args []any, search
 	}
 	now := s.Now().Unix()
 	args = append(args, limit, offset)
-	rows, err := s.DB.R.QueryContext(ctx, fmt.Sprintf(`SELECT c.id, c.case_id, c.person_id, c.level, c.source, c.venue_id,
-		c.overlap_seconds, c.first_shared, c.last_shared, c.vulnerable, c.commune_code, c.due_at, c.outcome, c.outcome_at, c.calls,
-		c.quarantine_until, c.closed, c.evidence, c.proof
-		FROM contacts c WHERE %s
+	rows, err := s.DB.R.QueryContext(ctx, fmt.Sprintf("SELECT "+workCols+` FROM contacts c WHERE %s
 		ORDER BY c.closed, c.due_at, c.vulnerable DESC, c.overlap_seconds DESC, c.id LIMIT $%d OFFSET $%d`, where, len(args)-1, len(args)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("worklist: %w", err)
@@ -223,6 +223,11 @@ func (s *Service) workPage(ctx context.Context, where string, args []any, search
 	return out, nil
 }
 
+// workCols are the columns scanWork reads, over contacts c.
+const workCols = `c.id, c.case_id, c.person_id, c.level, c.source, c.venue_id,
+	c.overlap_seconds, c.first_shared, c.last_shared, c.vulnerable, c.commune_code, c.due_at, c.outcome, c.outcome_at, c.calls,
+	c.quarantine_until, c.closed, c.evidence, c.proof, (SELECT k.commune_code FROM cases k WHERE k.id = c.case_id)`
+
 func scanWork(row interface{ Scan(...any) error }, now int64) (WorkItem, error) {
 	var it WorkItem
 	var overlap, first, last, due int64
@@ -230,7 +235,7 @@ func scanWork(row interface{ Scan(...any) error }, now int64) (WorkItem, error) 
 	var outcomeAt, qUntil sql.NullInt64
 	var evidence string
 	if err := row.Scan(&it.ContactID, &it.CaseID, &it.PersonID, &it.Level, &it.Source, &it.VenueID, &overlap, &first, &last,
-		&vul, &it.CommuneCode, &due, &it.Outcome, &outcomeAt, &it.Calls, &qUntil, &closed, &evidence, &it.Proof); err != nil {
+		&vul, &it.CommuneCode, &due, &it.Outcome, &outcomeAt, &it.Calls, &qUntil, &closed, &evidence, &it.Proof, &it.CaseCommune); err != nil {
 		return WorkItem{}, err
 	}
 	it.OverlapMinutes, it.FirstShared, it.LastShared, it.DueAt = overlap/60, unix(first), unix(last), unix(due)
@@ -328,9 +333,7 @@ func (s *Service) contact(ctx context.Context, p *auth.Principal, id int64) (Wor
 	if !CanFollowUp(p) || NeedsGrant(p) {
 		return WorkItem{}, fmt.Errorf("contact %d: %w", id, errs.ErrForbidden)
 	}
-	it, err := scanWork(s.DB.R.QueryRowContext(ctx, `SELECT c.id, c.case_id, c.person_id, c.level, c.source, c.venue_id,
-		c.overlap_seconds, c.first_shared, c.last_shared, c.vulnerable, c.commune_code, c.due_at, c.outcome, c.outcome_at, c.calls,
-		c.quarantine_until, c.closed, c.evidence, c.proof FROM contacts c WHERE c.id = $1`, id), s.Now().Unix())
+	it, err := scanWork(s.DB.R.QueryRowContext(ctx, "SELECT "+workCols+" FROM contacts c WHERE c.id = $1", id), s.Now().Unix())
 	if errors.Is(err, sql.ErrNoRows) {
 		return WorkItem{}, fmt.Errorf("contact %d: %w", id, errs.ErrNotFound)
 	}

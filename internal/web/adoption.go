@@ -139,7 +139,7 @@ func (s *Server) renderAdoption(w http.ResponseWriter, r *http.Request, extra ma
 	if err != nil {
 		return err
 	}
-	data := map[string]any{"Unit": toRow(rep.Unit), "UnitCode": unit, "Path": geo.Path(unit), "CanEdit": adoption.CanEdit(p, firstCommune(unit))}
+	data := map[string]any{"Unit": toRow(rep.Unit), "UnitCode": unit, "Path": openPath(p, unit), "CanEdit": adoption.CanEdit(p, firstCommune(unit))}
 	var rows []adoptionRow
 	for _, c := range rep.Children {
 		row := toRow(c)
@@ -194,4 +194,16 @@ func (s *Server) adoptionUsersForm(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	return s.renderAdoption(w, r, map[string]any{"Imported": 1})
+}
+
+// openPath is the breadcrumb of a unit: the units above it down to it, those
+// the caller may open (a commune officer's starts at the commune).
+func openPath(p *auth.Principal, unit string) []geo.Unit {
+	var out []geo.Unit
+	for _, u := range geo.Path(unit) {
+		if p.InJurisdiction(u.Code) {
+			out = append(out, u)
+		}
+	}
+	return out
 }
