@@ -15,17 +15,13 @@ import (
 )
 
 // newID is a random identifier in the UUID layout: the idempotency key a
-// served form carries, so a double tap records once.
+// served form carries, so a double tap or a resubmitted page records once.
 func newID() string {
 	b := make([]byte, 16)
 	rand.Read(b)
 	h := hex.EncodeToString(b)
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
-
-// newFormID is the idempotency key a served form carries, so a double tap or
-// a resubmitted page records once.
-func newFormID() string { return newID() }
 
 // option is a closed-list choice in the page's language.
 type option struct{ Code, Label string }
