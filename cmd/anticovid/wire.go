@@ -21,6 +21,7 @@ import (
 	"anticovid/internal/config"
 	"anticovid/internal/dashboard"
 	"anticovid/internal/declaration"
+	"anticovid/internal/doortodoor"
 	"anticovid/internal/exposure"
 	"anticovid/internal/jobs"
 	"anticovid/internal/meeting"
@@ -81,6 +82,8 @@ type app struct {
 	// meetings are the online meetings (Jitsi per --meeting-url).
 	meetings *meeting.Service
 	press    *press.Service
+	// door is the door-to-door drive: hamlets, households, volunteer teams.
+	door *doortodoor.Service
 	// rotation re-seals every owner's sealed values with the current data
 	// key while an old one is configured (README, "Keys").
 	rotation *vault.Rotation
@@ -243,6 +246,11 @@ func open(ctx context.Context, cfg *config.Config, logOut io.Writer) (*app, erro
 	}
 	rep.Meetings = a.meetings
 
+	// The door-to-door drive: volunteer links signed with the vault's tag
+	// key; its weekly figures join the reports.
+	a.door = &doortodoor.Service{DB: db, Vault: v}
+	rep.DoorToDoor = a.door
+
 	// Communication and the press: material files in the database (every
 	// server serves them), releases drafted from the dashboard's counts.
 	a.press = &press.Service{DB: db, Dash: dash, Province: cfg.Province, BaseURL: cfg.PublicURL(), MaxUpload: cfg.PressMaxUpload, Log: log}
@@ -268,7 +276,8 @@ func (a *app) webDeps(checkins *checkin.Service) web.Deps {
 	return web.Deps{Config: a.cfg, DB: a.db, Auth: a.auth, People: a.people, Venues: a.venues,
 		Checkins: checkins, Keys: a.keys, Outbox: a.outbox, Log: a.log, Declarations: a.declarations,
 		Bluezone: a.bluezone, Exposure: a.en, Adoption: a.adoption, Cases: a.cases, Ops: a.ops, OTP: a.otp, Meetings: a.meetings, Press: a.press,
-		Jobs: a.stats, Rotation: a.rotation}
+		DoorToDoor: a.door,
+		Jobs:       a.stats, Rotation: a.rotation}
 }
 
 // runBackground starts the server's background work until ctx ends. Work

@@ -39,7 +39,7 @@ var owners = map[string]string{
 	"meetings": "meeting", "meeting_units": "meeting", "meeting_invitees": "meeting", "meeting_contacts": "meeting",
 	"meeting_reports_seen": "meeting",
 	"door_hamlets":         "doortodoor", "door_households": "doortodoor", "door_teams": "doortodoor", "door_visits": "doortodoor",
-	"press_blobs":          "press", "press_materials": "press", "press_material_uses": "press", "press_releases": "press",
+	"press_blobs": "press", "press_materials": "press", "press_material_uses": "press", "press_releases": "press",
 	"job_leases": "jobs", "token_keys": "token", "vault_check": "vault", "vault_lookup": "vault", "vault_reseal": "vault",
 }
 

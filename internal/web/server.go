@@ -29,6 +29,7 @@ import (
 	"anticovid/internal/checkin"
 	"anticovid/internal/config"
 	"anticovid/internal/declaration"
+	"anticovid/internal/doortodoor"
 	"anticovid/internal/errs"
 	"anticovid/internal/exposure"
 	"anticovid/internal/jobs"
@@ -79,6 +80,10 @@ type Deps struct {
 
 	// Communication and the press (press.go); nil leaves its routes out.
 	Press *press.Service
+
+	// The door-to-door drive (doortodoor.go, doortodoor_volunteer.go);
+	// nil leaves its routes out.
+	DoorToDoor *doortodoor.Service
 
 	// Monitoring (metrics_ops.go): the background jobs' figures and the
 	// data-key rotation's progress; nil leaves their metrics out.
@@ -193,6 +198,7 @@ func New(d Deps) *Server {
 	s.routesMessages()
 	s.routesMeetings()
 	s.routesPress()
+	s.routesDoorToDoor()
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, errs.ErrForbidden)
