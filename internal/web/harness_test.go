@@ -20,6 +20,7 @@ import (
 	"anticovid/internal/checkin"
 	"anticovid/internal/config"
 	"anticovid/internal/declaration"
+	"anticovid/internal/doortodoor"
 	"anticovid/internal/notify"
 	"anticovid/internal/otp"
 	"anticovid/internal/people"
@@ -106,7 +107,8 @@ func newEnvConfig(t testing.TB, db *sqldb.DB, configure func(*config.Config)) *e
 	e.cases = cases.NewService(db, ppl, outbox, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	e.cases.Receivers = e.auth.HasProvinceAdmin
 	s := New(Deps{Config: cfg, DB: db, Auth: e.auth, People: ppl, Venues: venues, Checkins: checkins, Keys: keys, Outbox: outbox,
-		Declarations: e.decl, OTP: e.otp, Cases: e.cases, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Declarations: e.decl, OTP: e.otp, Cases: e.cases, DoorToDoor: &doortodoor.Service{DB: db, Vault: v},
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	// Every API request and answer is checked against the OpenAPI document
 	// (contract_test.go); down makes the server drop connections, as a phone
 	// sees a lost network.
