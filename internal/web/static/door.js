@@ -10,6 +10,9 @@
   var token = root.dataset.token, team = root.dataset.team;
   var rank = { nobody_home: 1, refused: 2, visited: 3 };
   var db = null, list = null, visits = [], syncing = false, expired = false;
+  // unreachable: the last request failed (no signal, though the phone may
+  // think itself online).
+  var unreachable = false;
   function t(k) { return root.getAttribute("data-t-" + k) || k; }
   function $(id) { return document.getElementById(id); }
 
@@ -73,10 +76,11 @@
   function status() {
     var pending = visits.filter(function (v) { return !v.sent; }).length, el = $("sync");
     var text = expired ? t("expired") : pending ? t("pending") + ": " + pending : t("synced");
-    if (!navigator.onLine) text = t("offline") + (pending ? " " + t("pending") + ": " + pending : "");
-    if (!list && !navigator.onLine) text = t("failed");
+    var off = !navigator.onLine || unreachable;
+    if (off) text = t("offline") + (pending ? " " + t("pending") + ": " + pending : "");
+    if (!list && off) text = t("failed");
     $("sync-text").textContent = text;
-    el.className = navigator.onLine ? "" : "offline";
+    el.className = off ? "offline" : "";
     el.dataset.pending = pending;
   }
 
@@ -125,6 +129,7 @@
     }) };
     return fetch("/api/v1/door/visits", { method: "POST", headers: { "Content-Type": "application/json", "X-Door-Link": token }, body: JSON.stringify(body) })
       .then(function (res) {
+        unreachable = false;
         if (res.status === 401) { expired = true; return null; }
         return res.ok ? res.json() : null;
       })
@@ -136,7 +141,7 @@
           queue.forEach(function (v) { if (done[v.id]) { v.sent = 1; v.status = done[v.id]; s.put(v); } });
         });
       })
-      .catch(function () { /* offline or the server away: the queue stays */ })
+      .catch(function () { unreachable = true; /* the queue stays */ })
       .then(function () {
         syncing = false;
         render(); status();
@@ -149,6 +154,7 @@
     if (!navigator.onLine) return Promise.resolve();
     return fetch("/api/v1/door/households", { headers: { "X-Door-Link": token } })
       .then(function (res) {
+        unreachable = false;
         if (res.status === 401) { expired = true; return null; }
         return res.ok ? res.json() : null;
       })
@@ -157,7 +163,7 @@
         list = ans;
         return run("meta", "readwrite", function (s) { return s.put(ans, "list"); });
       })
-      .catch(function () { /* offline: the kept copy stands */ })
+      .catch(function () { unreachable = true; /* the kept copy stands */ })
       .then(function () { render(); status(); });
   }
 
