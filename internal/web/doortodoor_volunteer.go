@@ -116,7 +116,7 @@ func (s *Server) doorVolunteerPage(w http.ResponseWriter, r *http.Request) error
 
 // doorServiceWorker serves the volunteers' service worker from the page's
 // own path, so it may control /di-tung-nha/ pages; it is checked on every
-// load (no-cache) so a new release reaches phones.
+// load (max-age=0) so a new release reaches phones.
 func (s *Server) doorServiceWorker(w http.ResponseWriter, r *http.Request) {
 	b, err := staticFS.ReadFile("static/door-sw.js")
 	if err != nil {
@@ -124,6 +124,6 @@ func (s *Server) doorServiceWorker(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("Cache-Control", "public, max-age=0, must-revalidate")
 	w.Write(b)
 }
