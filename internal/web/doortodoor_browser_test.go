@@ -1,7 +1,10 @@
 package web
 
 import (
+	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +12,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"anticovid/internal/config"
 	"anticovid/internal/store/storetest"
 )
 
@@ -126,4 +130,68 @@ func TestBrowserDoorToDoorOffline(t *testing.T) {
 	if visited != 2 {
 		t.Fatalf("households visited: %d", visited)
 	}
+}
+
+// A commune chair on a 360×740 phone opens the drive from the menu, adds a
+// hamlet with its coordinates and a household, makes a team and its
+// one-day link; with map tiles configured the hamlets are points on the
+// map. The district then sees the commune's row.
+func TestBrowserDoorToDoorOfficer(t *testing.T) {
+	tiles := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/png")
+		w.Write(testPNG)
+	}))
+	t.Cleanup(tiles.Close)
+	e := newEnvConfig(t, storetest.SQLite(t), func(c *config.Config) { c.MapTiles = tiles.URL + "/{z}/{x}/{y}.png" })
+	login := func(ctx context.Context, user string) {
+		t.Helper()
+		if err := chromedp.Do(ctx, chromedp.Navigate(e.srv.URL+"/login"), chromedp.WaitVisible(`input[name=username]`),
+			chromedp.SendKeys(`input[name=username]`, user), chromedp.SendKeys(`input[name=password]`, testPassword),
+			chromedp.Click(`button[type=submit]`), chromedp.WaitNotPresent(`input[name=password]`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := newBrowser(t, 360, 740)
+	login(ctx, "communea")
+	err := chromedp.Do(ctx, inMenu(`nav a[href="/door-to-door"]`), chromedp.WaitVisible(`#hamlet-form`),
+		chromedp.SendKeys(`#hamlet-form input[name=name]`, "Ấp Chợ"), chromedp.SendKeys(`#hamlet-form input[name=lat]`, "10,6385"),
+		chromedp.SendKeys(`#hamlet-form input[name=lng]`, "106.4845"), chromedp.Submit(`#hamlet-form input[name=name]`), chromedp.WaitVisible(`#done`),
+		chromedp.SendKeys(`#household-form input[name=hamlet]`, "Ấp Chợ"), chromedp.SendKeys(`#household-form input[name=address]`, "Số 7 đường Nguyễn Hữu Thọ"),
+		chromedp.SendKeys(`#household-form input[name=residents]`, "4"), chromedp.Submit(`#household-form input[name=address]`), chromedp.WaitVisible(`#done`),
+		chromedp.SendKeys(`#team-form input[name=name]`, "Đoàn Thanh niên"), chromedp.Submit(`#team-form input[name=name]`), chromedp.WaitVisible(`#door-teams`),
+		chromedp.Click(`#door-teams button[type=submit]`), chromedp.WaitVisible(`#team-link`),
+		chromedp.WaitVisible(`#door-map .leaflet-interactive`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if link := text(t, ctx, "#team-link code"); !doorLinkRe.MatchString(link) {
+		t.Fatalf("team link %q", link)
+	}
+	if row := text(t, ctx, "#door-areas tbody"); !strings.Contains(row, "Ấp Chợ") || !strings.Contains(row, "0%") {
+		t.Fatalf("coverage row: %q", row)
+	}
+	if bad := evalJS(t, ctx, overflowJS); bad != "" {
+		t.Errorf("past the right edge: %s", bad)
+	}
+	screenshot(t, ctx, "door-commune")
+	if err := chromedp.Do(ctx, chromedp.Click(`#todo-link`), chromedp.WaitVisible(`#todo`)); err != nil {
+		t.Fatal(err)
+	}
+	if list := text(t, ctx, "#todo"); !strings.Contains(list, "Số 7 đường Nguyễn Hữu Thọ") || !strings.Contains(list, "Chưa đến") {
+		t.Fatalf("to visit: %q", list)
+	}
+
+	dctx := newBrowser(t, 360, 740)
+	login(dctx, "benluc")
+	if err := chromedp.Do(dctx, chromedp.Navigate(e.srv.URL+"/door-to-door"), chromedp.WaitVisible(`#door-areas`)); err != nil {
+		t.Fatal(err)
+	}
+	if row := text(t, dctx, "#door-areas tbody"); !strings.Contains(row, "Bến Lức") || strings.Contains(row, "Ấp Chợ") {
+		t.Fatalf("district row: %q", row)
+	}
+	if n := evalJS(t, dctx, `String(document.querySelectorAll("#manage").length)`); n != "0" {
+		t.Fatalf("the district manages a commune's drive")
+	}
+	screenshot(t, dctx, "door-district")
 }
