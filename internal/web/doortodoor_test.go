@@ -15,6 +15,7 @@ import (
 
 	"anticovid/internal/auth"
 	"anticovid/internal/doortodoor"
+	"anticovid/internal/reports"
 	"anticovid/internal/sheet"
 	"anticovid/internal/sqldb"
 	"anticovid/internal/store/storetest"
@@ -211,4 +212,28 @@ func TestDoorToDoorHTTP(t *testing.T) {
 			t.Errorf("revoked: %d", code)
 		}
 	})
+}
+
+// The weekly report of a commune and of its district shows the week's
+// door-to-door figures, on the page and in the API.
+func TestDoorToDoorInWeeklyReport(t *testing.T) {
+	oe := newOpsEnv(t, storetest.SQLite(t))
+	e := oe.env
+	tok := doorSetup(t, e, "communea", "27991", "hamlet,address\nẤp 1,Số 1\nẤp 1,Số 2\n")
+	_, body := doorAPI(t, e, "GET", "/api/v1/door/households", tok, nil)
+	var list doorHouseholdsAnswer
+	json.Unmarshal([]byte(body), &list)
+	visit := doorVisitsInput{Visits: []doortodoor.Visit{{ID: "dddddddd-0000-4000-8000-000000000001", HouseholdID: list.Households[0].ID, Outcome: doortodoor.Visited, People: 2, Installs: 2, Declarations: 1}}}
+	if code, body := doorAPI(t, e, "POST", "/api/v1/door/visits", tok, visit); code != 200 {
+		t.Fatalf("sync: %d %s", code, body)
+	}
+	week := reports.Current(time.Now()).String() // the week whose period holds now
+	code, body := e.do("GET", "/api/v1/reports/"+week+"/units/district:803", "benluc", nil)
+	if code != 200 || !strings.Contains(body, `"door_to_door":{"households":2,"visited":1,"attempted":1,"installs":2,"declarations":1`) {
+		t.Fatalf("district report: %d %s", code, body)
+	}
+	_, page := get(t, e.browser(t, "communea"), e.srv.URL+"/reports/"+week+"/commune:27991")
+	if !strings.Contains(page, `id="report-door"`) || !strings.Contains(page, "<b>1</b> / 2") {
+		t.Fatalf("report page without the drive's figures")
+	}
 }
