@@ -3,6 +3,8 @@ package reports
 import (
 	"bytes"
 	"context"
+	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 	"anticovid/internal/doortodoor"
 	"anticovid/internal/sqldb"
 	"anticovid/internal/store/storetest"
+	"anticovid/internal/testenv"
 	"anticovid/internal/vault"
 )
 
@@ -60,4 +63,32 @@ func TestReportDoorToDoor(t *testing.T) {
 			t.Fatalf("a department's report shows the drive: %+v", r.DoorToDoor)
 		}
 	})
+}
+
+// The consolidated PDF has a line per district whose communes run the drive.
+func TestConsolidatedDoorToDoor(t *testing.T) {
+	c := Consolidated{Districts: []Report{
+		{Unit: Unit{Name: "Huyện Bến Lức"}, DoorToDoor: &doortodoor.Figures{Households: 1200, Visited: 300, Installs: 45, Declarations: 60}},
+		{Unit: Unit{Name: "Huyện Cần Đước"}, DoorToDoor: &doortodoor.Figures{}},
+	}}
+	lines := c.doorLines()
+	if len(lines) != 1 || lines[0] != "Huyện Bến Lức: đã thăm 300/1.200 hộ, giúp cài Bluezone 45 người, giúp khai báo y tế 60 tờ khai" {
+		t.Fatalf("lines: %q", lines)
+	}
+	var pdf bytes.Buffer
+	if err := c.PDF(&pdf); err != nil {
+		t.Fatalf("pdf: %v", err)
+	}
+	if _, err := exec.LookPath("pdftotext"); err != nil {
+		testenv.Skip(t, "pdftotext is not installed")
+	}
+	cmd := exec.Command("pdftotext", "-", "-")
+	cmd.Stdin = &pdf
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text := strings.Join(strings.Fields(string(out)), " "); !strings.Contains(text, "Đi từng ngõ, gõ từng nhà") || !strings.Contains(text, "đã thăm 300/1.200 hộ") {
+		t.Errorf("pdf: %s", text[max(0, len(text)-400):])
+	}
 }
