@@ -84,6 +84,6 @@ func init() {
 		"door.vol.failed":        {"Chưa tải được danh sách; sẽ thử lại khi có mạng.", "Could not load the list; will try again when online."},
 		"door.report":            {"Đi từng ngõ, gõ từng nhà (trong tuần)", "Door to door (this week)"},
 		"door.report.line":       {"%s: đã thăm %s/%s hộ, giúp cài Bluezone %s người, giúp khai báo y tế %s tờ khai", "%s: %s of %s households visited, %s Bluezone installs and %s declarations helped"},
-		"door.report.visited":    {"Hộ đã thăm / tổng số hộ", "Households visited / listed"},
+		"door.report.visited":    {"Hộ đã thăm trên tổng số hộ", "Households visited of those listed"},
 	})
 }
