@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -147,7 +148,7 @@ func (s *Server) doorFormErr(w http.ResponseWriter, r *http.Request, err error) 
 // doorDone sends the browser back to the page it posted from (POST,
 // redirect, GET), with a note for it to show.
 func doorDone(w http.ResponseWriter, r *http.Request, unit, note string) error {
-	http.Redirect(w, r, "/door-to-door?unit="+unit+"&done="+note+"#manage", http.StatusSeeOther)
+	http.Redirect(w, r, "/door-to-door?unit="+url.QueryEscape(unit)+"&done="+note+"#manage", http.StatusSeeOther)
 	return nil
 }
 
