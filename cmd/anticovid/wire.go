@@ -21,6 +21,7 @@ import (
 	"anticovid/internal/config"
 	"anticovid/internal/dashboard"
 	"anticovid/internal/declaration"
+	"anticovid/internal/doortodoor"
 	"anticovid/internal/exposure"
 	"anticovid/internal/inbox"
 	"anticovid/internal/jobs"
@@ -85,6 +86,8 @@ type app struct {
 	// inbox brings officials notices of new work (and sends them by SMS or
 	// email as each chose).
 	inbox *inbox.Service
+	// door is the door-to-door drive: hamlets, households, volunteer teams.
+	door *doortodoor.Service
 	// rotation re-seals every owner's sealed values with the current data
 	// key while an old one is configured (README, "Keys").
 	rotation *vault.Rotation
@@ -247,6 +250,11 @@ func open(ctx context.Context, cfg *config.Config, logOut io.Writer) (*app, erro
 	}
 	rep.Meetings = a.meetings
 
+	// The door-to-door drive: volunteer links signed with the vault's tag
+	// key; its weekly figures join the reports.
+	a.door = &doortodoor.Service{DB: db, Vault: v}
+	rep.DoorToDoor = a.door
+
 	// Communication and the press: material files in the database (every
 	// server serves them), releases drafted from the dashboard's counts.
 	a.press = &press.Service{DB: db, Dash: dash, Province: cfg.Province, BaseURL: cfg.PublicURL(), MaxUpload: cfg.PressMaxUpload, Log: log}
@@ -287,7 +295,7 @@ func (a *app) webDeps(checkins *checkin.Service) web.Deps {
 	return web.Deps{Config: a.cfg, DB: a.db, Auth: a.auth, People: a.people, Venues: a.venues,
 		Checkins: checkins, Keys: a.keys, Outbox: a.outbox, Log: a.log, Declarations: a.declarations,
 		Bluezone: a.bluezone, Exposure: a.en, Adoption: a.adoption, Cases: a.cases, Ops: a.ops, OTP: a.otp, Meetings: a.meetings, Press: a.press,
-		Inbox: a.inbox, Jobs: a.stats, Rotation: a.rotation}
+		Inbox: a.inbox, DoorToDoor: a.door, Jobs: a.stats, Rotation: a.rotation}
 }
 
 // runBackground starts the server's background work until ctx ends. Work

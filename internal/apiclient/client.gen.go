@@ -1226,6 +1226,94 @@ type DeletedAnswer struct {
 	Id      int  `json:"id"`
 }
 
+// DoorHouseholdsAnswer defines model for DoorHouseholdsAnswer.
+type DoorHouseholdsAnswer struct {
+	CommuneName string                 `json:"commune_name"`
+	Expires     string                 `json:"expires"`
+	Households  *[]DoortodoorHousehold `json:"households"`
+	Team        DoortodoorTeam         `json:"team"`
+}
+
+// DoorVisitsAnswer defines model for DoorVisitsAnswer.
+type DoorVisitsAnswer struct {
+	Results *[]DoortodoorSyncResult `json:"results"`
+}
+
+// DoorVisitsInputRequest defines model for DoorVisitsInputRequest.
+type DoorVisitsInputRequest struct {
+	Visits *[]DoortodoorVisitRequest `json:"visits,omitempty"`
+}
+
+// DoortodoorArea defines model for DoortodoorArea.
+type DoortodoorArea struct {
+	Attempted    int      `json:"attempted"`
+	Declarations int      `json:"declarations"`
+	Households   int      `json:"households"`
+	Installs     int      `json:"installs"`
+	Key          string   `json:"key"`
+	Lat          *float32 `json:"lat,omitempty"`
+	Lng          *float32 `json:"lng,omitempty"`
+	Name         string   `json:"name"`
+	NoSmartphone int      `json:"no_smartphone"`
+	Visited      int      `json:"visited"`
+}
+
+// DoortodoorCoverage defines model for DoortodoorCoverage.
+type DoortodoorCoverage struct {
+	Parts    *[]DoortodoorArea `json:"parts"`
+	Total    DoortodoorFigures `json:"total"`
+	UnitCode string            `json:"unit_code"`
+}
+
+// DoortodoorFigures defines model for DoortodoorFigures.
+type DoortodoorFigures struct {
+	Attempted    int `json:"attempted"`
+	Declarations int `json:"declarations"`
+	Households   int `json:"households"`
+	Installs     int `json:"installs"`
+	NoSmartphone int `json:"no_smartphone"`
+	Visited      int `json:"visited"`
+}
+
+// DoortodoorHousehold defines model for DoortodoorHousehold.
+type DoortodoorHousehold struct {
+	Address   string `json:"address"`
+	Hamlet    string `json:"hamlet"`
+	HamletId  int    `json:"hamlet_id"`
+	Id        int    `json:"id"`
+	Residents int    `json:"residents"`
+	State     string `json:"state"`
+	StateAt   *int   `json:"state_at,omitempty"`
+}
+
+// DoortodoorSyncResult defines model for DoortodoorSyncResult.
+type DoortodoorSyncResult struct {
+	Id     string `json:"id"`
+	Status string `json:"status"`
+}
+
+// DoortodoorTeam defines model for DoortodoorTeam.
+type DoortodoorTeam struct {
+	CommuneCode string `json:"commune_code"`
+	CreatedAt   int    `json:"created_at"`
+	HamletId    *int   `json:"hamlet_id,omitempty"`
+	Id          int    `json:"id"`
+	Name        string `json:"name"`
+	Revoked     bool   `json:"revoked"`
+}
+
+// DoortodoorVisitRequest defines model for DoortodoorVisitRequest.
+type DoortodoorVisitRequest struct {
+	Declarations *int    `json:"declarations,omitempty"`
+	HouseholdId  *int    `json:"household_id,omitempty"`
+	Id           *string `json:"id,omitempty"`
+	Installs     *int    `json:"installs,omitempty"`
+	NoSmartphone *int    `json:"no_smartphone,omitempty"`
+	Outcome      *string `json:"outcome,omitempty"`
+	People       *int    `json:"people,omitempty"`
+	VisitedAt    *int    `json:"visited_at,omitempty"`
+}
+
 // EnKeyRequest defines model for EnKeyRequest.
 type EnKeyRequest struct {
 	Key                string `json:"key"`
@@ -1672,19 +1760,20 @@ type ReleasesAnswer struct {
 
 // Report defines model for Report.
 type Report struct {
-	Deadline         time.Time      `json:"deadline"`
-	Difficulties     string         `json:"difficulties"`
-	Figures          ReportsFigures `json:"figures"`
-	FirstSubmittedAt *time.Time     `json:"first_submitted_at,omitempty"`
-	Parts            *[]Report      `json:"parts,omitempty"`
-	Proposals        string         `json:"proposals"`
-	State            string         `json:"state"`
-	Submitted        bool           `json:"submitted"`
-	SubmittedAt      *time.Time     `json:"submitted_at,omitempty"`
-	SubmittedBy      *string        `json:"submitted_by,omitempty"`
-	Unit             ReportsUnit    `json:"unit"`
-	Week             string         `json:"week"`
-	WorkDone         string         `json:"work_done"`
+	Deadline         time.Time          `json:"deadline"`
+	Difficulties     string             `json:"difficulties"`
+	DoorToDoor       *DoortodoorFigures `json:"door_to_door,omitempty"`
+	Figures          ReportsFigures     `json:"figures"`
+	FirstSubmittedAt *time.Time         `json:"first_submitted_at,omitempty"`
+	Parts            *[]Report          `json:"parts,omitempty"`
+	Proposals        string             `json:"proposals"`
+	State            string             `json:"state"`
+	Submitted        bool               `json:"submitted"`
+	SubmittedAt      *time.Time         `json:"submitted_at,omitempty"`
+	SubmittedBy      *string            `json:"submitted_by,omitempty"`
+	Unit             ReportsUnit        `json:"unit"`
+	Week             string             `json:"week"`
+	WorkDone         string             `json:"work_done"`
 }
 
 // ReportEmailAnswer defines model for ReportEmailAnswer.
@@ -2141,6 +2230,21 @@ type ListFlaggedDeclarationsParams struct {
 	Offset *int    `form:"offset,omitempty" json:"offset,omitempty"`
 }
 
+// GetDoorToDoorCoverageParams defines parameters for GetDoorToDoorCoverage.
+type GetDoorToDoorCoverageParams struct {
+	Unit *string `form:"unit,omitempty" json:"unit,omitempty"`
+}
+
+// ListDoorHouseholdsParams defines parameters for ListDoorHouseholds.
+type ListDoorHouseholdsParams struct {
+	XDoorLink string `json:"X-Door-Link"`
+}
+
+// SyncDoorVisitsParams defines parameters for SyncDoorVisits.
+type SyncDoorVisitsParams struct {
+	XDoorLink string `json:"X-Door-Link"`
+}
+
 // ListPublicExposureVenuesParams defines parameters for ListPublicExposureVenues.
 type ListPublicExposureVenuesParams struct {
 	Days *int `form:"days,omitempty" json:"days,omitempty"`
@@ -2308,6 +2412,9 @@ type DeclareHealthJSONRequestBody = DeclarationInputRequest
 
 // MarkDeclarationHandledJSONRequestBody defines body for MarkDeclarationHandled for application/json ContentType.
 type MarkDeclarationHandledJSONRequestBody = NoteInputRequest
+
+// SyncDoorVisitsJSONRequestBody defines body for SyncDoorVisits for application/json ContentType.
+type SyncDoorVisitsJSONRequestBody = DoorVisitsInputRequest
 
 // PublishENKeysJSONRequestBody defines body for PublishENKeys for application/json ContentType.
 type PublishENKeysJSONRequestBody = EnPublishInputRequest
@@ -3171,6 +3278,38 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/v1/declarations/{id}/handled (the `MarkDeclarationHandled` operationId).
 	MarkDeclarationHandled(ctx context.Context, id int, body MarkDeclarationHandledJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetDoorToDoorCoverage Độ phủ đi từng nhà của một đơn vị: số hộ đã thăm, số người được giúp cài Bluezone và khai báo.
+	//
+	// Door-to-door coverage of a unit (?unit=): households visited, installs and declarations helped, per hamlet or commune.
+	//
+	// Corresponds with GET /api/v1/door-to-door/coverage (the `GetDoorToDoorCoverage` operationId).
+	GetDoorToDoorCoverage(ctx context.Context, params *GetDoorToDoorCoverageParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListDoorHouseholds Danh sách hộ của tổ tình nguyện (đường dẫn 1 ngày trong tiêu đề X-Door-Link).
+	//
+	// The households of a volunteer team (its one-day link token in X-Door-Link).
+	//
+	// Corresponds with GET /api/v1/door/households (the `ListDoorHouseholds` operationId).
+	ListDoorHouseholds(ctx context.Context, params *ListDoorHouseholdsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SyncDoorVisitsWithBody Gửi các lượt thăm hộ đã ghi (mã lượt thăm do máy tạo; gửi lại không bị trùng).
+	//
+	// Send the visits recorded offline; ids are made on the phone, so sending again stores nothing twice.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/door/visits (the `SyncDoorVisits` operationId).
+	SyncDoorVisitsWithBody(ctx context.Context, params *SyncDoorVisitsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SyncDoorVisits Gửi các lượt thăm hộ đã ghi (mã lượt thăm do máy tạo; gửi lại không bị trùng).
+	//
+	// Send the visits recorded offline; ids are made on the phone, so sending again stores nothing twice.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/door/visits (the `SyncDoorVisits` operationId).
+	SyncDoorVisits(ctx context.Context, params *SyncDoorVisitsParams, body SyncDoorVisitsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PublishENKeysWithBody Tải lên khóa phơi nhiễm tạm thời (Exposure Notification).
 	//
@@ -5535,6 +5674,78 @@ func (c *Client) MarkDeclarationHandledWithBody(ctx context.Context, id int, con
 // Corresponds with POST /api/v1/declarations/{id}/handled (the `MarkDeclarationHandled` operationId).
 func (c *Client) MarkDeclarationHandled(ctx context.Context, id int, body MarkDeclarationHandledJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewMarkDeclarationHandledRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetDoorToDoorCoverage Độ phủ đi từng nhà của một đơn vị: số hộ đã thăm, số người được giúp cài Bluezone và khai báo.
+//
+// Door-to-door coverage of a unit (?unit=): households visited, installs and declarations helped, per hamlet or commune.
+//
+// Corresponds with GET /api/v1/door-to-door/coverage (the `GetDoorToDoorCoverage` operationId).
+func (c *Client) GetDoorToDoorCoverage(ctx context.Context, params *GetDoorToDoorCoverageParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDoorToDoorCoverageRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListDoorHouseholds Danh sách hộ của tổ tình nguyện (đường dẫn 1 ngày trong tiêu đề X-Door-Link).
+//
+// The households of a volunteer team (its one-day link token in X-Door-Link).
+//
+// Corresponds with GET /api/v1/door/households (the `ListDoorHouseholds` operationId).
+func (c *Client) ListDoorHouseholds(ctx context.Context, params *ListDoorHouseholdsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListDoorHouseholdsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SyncDoorVisitsWithBody Gửi các lượt thăm hộ đã ghi (mã lượt thăm do máy tạo; gửi lại không bị trùng).
+//
+// Send the visits recorded offline; ids are made on the phone, so sending again stores nothing twice.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/door/visits (the `SyncDoorVisits` operationId).
+func (c *Client) SyncDoorVisitsWithBody(ctx context.Context, params *SyncDoorVisitsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSyncDoorVisitsRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SyncDoorVisits Gửi các lượt thăm hộ đã ghi (mã lượt thăm do máy tạo; gửi lại không bị trùng).
+//
+// Send the visits recorded offline; ids are made on the phone, so sending again stores nothing twice.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/door/visits (the `SyncDoorVisits` operationId).
+func (c *Client) SyncDoorVisits(ctx context.Context, params *SyncDoorVisitsParams, body SyncDoorVisitsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSyncDoorVisitsRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -10275,6 +10486,153 @@ func NewMarkDeclarationHandledRequestWithBody(server string, id int, contentType
 	return req, nil
 }
 
+// NewGetDoorToDoorCoverageRequest constructs an http.Request for the GetDoorToDoorCoverage method
+func NewGetDoorToDoorCoverageRequest(server string, params *GetDoorToDoorCoverageParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/door-to-door/coverage")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Unit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "unit", *params.Unit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListDoorHouseholdsRequest constructs an http.Request for the ListDoorHouseholds method
+func NewListDoorHouseholdsRequest(server string, params *ListDoorHouseholdsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/door/households")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Door-Link", params.XDoorLink, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-Door-Link", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewSyncDoorVisitsRequest calls the generic SyncDoorVisits builder with application/json body
+func NewSyncDoorVisitsRequest(server string, params *SyncDoorVisitsParams, body SyncDoorVisitsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSyncDoorVisitsRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewSyncDoorVisitsRequestWithBody constructs an http.Request for the SyncDoorVisits method, with any body, and a specified content type
+func NewSyncDoorVisitsRequestWithBody(server string, params *SyncDoorVisitsParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/door/visits")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Door-Link", params.XDoorLink, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-Door-Link", headerParam0)
+
+	}
+
+	return req, nil
+}
+
 // NewPublishENKeysRequest calls the generic PublishENKeys builder with application/json body
 func NewPublishENKeysRequest(server string, body PublishENKeysJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -14197,6 +14555,42 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/v1/declarations/{id}/handled (the `MarkDeclarationHandled` operationId).
 	MarkDeclarationHandledWithResponse(ctx context.Context, id int, body MarkDeclarationHandledJSONRequestBody, reqEditors ...RequestEditorFn) (*MarkDeclarationHandledResponse, error)
+
+	// GetDoorToDoorCoverageWithResponse Độ phủ đi từng nhà của một đơn vị: số hộ đã thăm, số người được giúp cài Bluezone và khai báo.
+	//
+	// Door-to-door coverage of a unit (?unit=): households visited, installs and declarations helped, per hamlet or commune.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/door-to-door/coverage (the `GetDoorToDoorCoverage` operationId).
+	GetDoorToDoorCoverageWithResponse(ctx context.Context, params *GetDoorToDoorCoverageParams, reqEditors ...RequestEditorFn) (*GetDoorToDoorCoverageResponse, error)
+
+	// ListDoorHouseholdsWithResponse Danh sách hộ của tổ tình nguyện (đường dẫn 1 ngày trong tiêu đề X-Door-Link).
+	//
+	// The households of a volunteer team (its one-day link token in X-Door-Link).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/door/households (the `ListDoorHouseholds` operationId).
+	ListDoorHouseholdsWithResponse(ctx context.Context, params *ListDoorHouseholdsParams, reqEditors ...RequestEditorFn) (*ListDoorHouseholdsResponse, error)
+
+	// SyncDoorVisitsWithBodyWithResponse Gửi các lượt thăm hộ đã ghi (mã lượt thăm do máy tạo; gửi lại không bị trùng).
+	//
+	// Send the visits recorded offline; ids are made on the phone, so sending again stores nothing twice.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/door/visits (the `SyncDoorVisits` operationId).
+	SyncDoorVisitsWithBodyWithResponse(ctx context.Context, params *SyncDoorVisitsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SyncDoorVisitsResponse, error)
+
+	// SyncDoorVisitsWithResponse Gửi các lượt thăm hộ đã ghi (mã lượt thăm do máy tạo; gửi lại không bị trùng).
+	//
+	// Send the visits recorded offline; ids are made on the phone, so sending again stores nothing twice.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/door/visits (the `SyncDoorVisits` operationId).
+	SyncDoorVisitsWithResponse(ctx context.Context, params *SyncDoorVisitsParams, body SyncDoorVisitsJSONRequestBody, reqEditors ...RequestEditorFn) (*SyncDoorVisitsResponse, error)
 
 	// PublishENKeysWithBodyWithResponse Tải lên khóa phơi nhiễm tạm thời (Exposure Notification).
 	//
@@ -20110,6 +20504,234 @@ func (r MarkDeclarationHandledResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r MarkDeclarationHandledResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetDoorToDoorCoverageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DoortodoorCoverage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetDoorToDoorCoverageResponse) GetJSON200() *DoortodoorCoverage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetDoorToDoorCoverageResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetDoorToDoorCoverageResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetDoorToDoorCoverageResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetDoorToDoorCoverageResponse) GetJSON500() *Error {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetDoorToDoorCoverageResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetDoorToDoorCoverageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetDoorToDoorCoverageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetDoorToDoorCoverageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetDoorToDoorCoverageResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListDoorHouseholdsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DoorHouseholdsAnswer
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListDoorHouseholdsResponse) GetJSON200() *DoorHouseholdsAnswer {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListDoorHouseholdsResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListDoorHouseholdsResponse) GetJSON500() *Error {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListDoorHouseholdsResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListDoorHouseholdsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListDoorHouseholdsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListDoorHouseholdsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListDoorHouseholdsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type SyncDoorVisitsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DoorVisitsAnswer
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *Error
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SyncDoorVisitsResponse) GetJSON200() *DoorVisitsAnswer {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SyncDoorVisitsResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SyncDoorVisitsResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SyncDoorVisitsResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SyncDoorVisitsResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SyncDoorVisitsResponse) GetJSON413() *Error {
+	return r.JSON413
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r SyncDoorVisitsResponse) GetJSON500() *Error {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SyncDoorVisitsResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SyncDoorVisitsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SyncDoorVisitsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SyncDoorVisitsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SyncDoorVisitsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -27268,6 +27890,66 @@ func (c *ClientWithResponses) MarkDeclarationHandledWithResponse(ctx context.Con
 	return ParseMarkDeclarationHandledResponse(rsp)
 }
 
+// GetDoorToDoorCoverageWithResponse Độ phủ đi từng nhà của một đơn vị: số hộ đã thăm, số người được giúp cài Bluezone và khai báo.
+//
+// Door-to-door coverage of a unit (?unit=): households visited, installs and declarations helped, per hamlet or commune.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/door-to-door/coverage (the `GetDoorToDoorCoverage` operationId).
+func (c *ClientWithResponses) GetDoorToDoorCoverageWithResponse(ctx context.Context, params *GetDoorToDoorCoverageParams, reqEditors ...RequestEditorFn) (*GetDoorToDoorCoverageResponse, error) {
+	rsp, err := c.GetDoorToDoorCoverage(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetDoorToDoorCoverageResponse(rsp)
+}
+
+// ListDoorHouseholdsWithResponse Danh sách hộ của tổ tình nguyện (đường dẫn 1 ngày trong tiêu đề X-Door-Link).
+//
+// The households of a volunteer team (its one-day link token in X-Door-Link).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/door/households (the `ListDoorHouseholds` operationId).
+func (c *ClientWithResponses) ListDoorHouseholdsWithResponse(ctx context.Context, params *ListDoorHouseholdsParams, reqEditors ...RequestEditorFn) (*ListDoorHouseholdsResponse, error) {
+	rsp, err := c.ListDoorHouseholds(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListDoorHouseholdsResponse(rsp)
+}
+
+// SyncDoorVisitsWithBodyWithResponse Gửi các lượt thăm hộ đã ghi (mã lượt thăm do máy tạo; gửi lại không bị trùng).
+//
+// Send the visits recorded offline; ids are made on the phone, so sending again stores nothing twice.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/door/visits (the `SyncDoorVisits` operationId).
+func (c *ClientWithResponses) SyncDoorVisitsWithBodyWithResponse(ctx context.Context, params *SyncDoorVisitsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SyncDoorVisitsResponse, error) {
+	rsp, err := c.SyncDoorVisitsWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSyncDoorVisitsResponse(rsp)
+}
+
+// SyncDoorVisitsWithResponse Gửi các lượt thăm hộ đã ghi (mã lượt thăm do máy tạo; gửi lại không bị trùng).
+//
+// Send the visits recorded offline; ids are made on the phone, so sending again stores nothing twice.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/door/visits (the `SyncDoorVisits` operationId).
+func (c *ClientWithResponses) SyncDoorVisitsWithResponse(ctx context.Context, params *SyncDoorVisitsParams, body SyncDoorVisitsJSONRequestBody, reqEditors ...RequestEditorFn) (*SyncDoorVisitsResponse, error) {
+	rsp, err := c.SyncDoorVisits(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSyncDoorVisitsResponse(rsp)
+}
+
 // PublishENKeysWithBodyWithResponse Tải lên khóa phơi nhiễm tạm thời (Exposure Notification).
 //
 // Upload Temporary Exposure Keys with a certificate: {certificate, temporaryExposureKeys: [{key (base64), rollingStartNumber, rollingPeriod, transmissionRisk}]}.
@@ -32879,6 +33561,189 @@ func ParseMarkDeclarationHandledResponse(rsp *http.Response) (*MarkDeclarationHa
 			return nil, err
 		}
 		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetDoorToDoorCoverageResponse parses an HTTP response from a GetDoorToDoorCoverageWithResponse call
+func ParseGetDoorToDoorCoverageResponse(rsp *http.Response) (*GetDoorToDoorCoverageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetDoorToDoorCoverageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DoortodoorCoverage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListDoorHouseholdsResponse parses an HTTP response from a ListDoorHouseholdsWithResponse call
+func ParseListDoorHouseholdsResponse(rsp *http.Response) (*ListDoorHouseholdsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListDoorHouseholdsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DoorHouseholdsAnswer
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseSyncDoorVisitsResponse parses an HTTP response from a SyncDoorVisitsWithResponse call
+func ParseSyncDoorVisitsResponse(rsp *http.Response) (*SyncDoorVisitsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SyncDoorVisitsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DoorVisitsAnswer
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest Error

@@ -42,11 +42,11 @@ var nextCall = map[string]time.Duration{
 
 // WorkItem is one contact on a commune's worklist.
 type WorkItem struct {
-	ContactID       int64              `json:"contact_id"`
-	CaseID          int64              `json:"case_id"`
+	ContactID int64 `json:"contact_id"`
+	CaseID    int64 `json:"case_id"`
 	// CaseCommune is the case's commune: a contact followed here may be of
 	// a case elsewhere, whose page is not this commune's to open.
-	CaseCommune string `json:"case_commune_code"`
+	CaseCommune     string             `json:"case_commune_code"`
 	PersonID        int64              `json:"person_id"`
 	Name            string             `json:"name"`
 	Phone           string             `json:"phone"`

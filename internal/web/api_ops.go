@@ -12,6 +12,7 @@ import (
 	"anticovid/internal/checkin"
 	"anticovid/internal/dashboard"
 	"anticovid/internal/declaration"
+	"anticovid/internal/doortodoor"
 	"anticovid/internal/exposure"
 	"anticovid/internal/geo"
 	"anticovid/internal/meeting"
@@ -34,6 +35,7 @@ const (
 	roleVenueStaff = "venue_manager of the venue, or an officer over its commune"
 	roleOrganiser  = "province_admin; district_officer for its communes"
 	roleOfficials  = "every role but venue_manager, each reading its own notices"
+	roleDoor       = "province_admin, district_officer, commune_officer"
 )
 
 func ok(v any) map[int]any      { return map[int]any{http.StatusOK: v} }
@@ -159,6 +161,11 @@ var apiOps = map[string]apiOp{
 	"GET /en/export/{region}/{file}": {ID: "getENExportFile", Tag: "exposure-notification", Role: rolePublic,
 		Resp: ok(files{mediaZIP, "text/plain"})},
 	"GET /api/v1/en/signing-keys": {ID: "listENSigningKeys", Tag: "exposure-notification", Role: rolePublic, Resp: ok(signingKeysAnswer{})},
+
+	// The door-to-door drive: coverage for officers; the volunteers' list and visit sync (a team's one-day link in X-Door-Link).
+	"GET /api/v1/door-to-door/coverage": {ID: "getDoorToDoorCoverage", Tag: "doortodoor", Role: roleDoor, Query: []param{q("unit", "string")}, Resp: ok(doortodoor.Coverage{})},
+	"GET /api/v1/door/households":       {ID: "listDoorHouseholds", Tag: "doortodoor", Role: rolePublic, Headers: []param{{Name: doorHeader, Type: "string", Required: true}}, Resp: ok(doorHouseholdsAnswer{}), Errs: []int{http.StatusUnauthorized}},
+	"POST /api/v1/door/visits":          {ID: "syncDoorVisits", Tag: "doortodoor", Role: rolePublic, Headers: []param{{Name: doorHeader, Type: "string", Required: true}}, Body: doorVisitsInput{}, Resp: ok(doorVisitsAnswer{}), Errs: []int{http.StatusUnauthorized}},
 
 	// Smartphone adoption.
 	"GET /api/v1/adoption":                 {ID: "getAdoption", Tag: "adoption", Role: roleAny, Query: []param{q("unit", "string")}, Resp: ok(adoption.Report{})},

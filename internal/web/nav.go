@@ -58,6 +58,7 @@ var menu = []navItem{
 	{"/dashboard", "ops.dashboard", notManager},
 	{"/reports", "ops.reports", roles([]auth.Role{auth.ProvinceAdmin, auth.DepartmentOfficer, auth.DistrictOfficer, auth.CommuneOfficer})},
 	{"/cameras", "ops.cameras", roles(localUnit, "health", "police")},
+	{"/door-to-door", "door.nav", mayDoor},
 	{"/campaigns", "ops.campaigns", roles([]auth.Role{auth.ProvinceAdmin, auth.DistrictOfficer, auth.CommuneOfficer}, "ict", "health")},
 	{"/map", "ops.map", anyone},
 	{"/meetings", "meeting.nav", notManager},

@@ -29,6 +29,7 @@ import (
 	"anticovid/internal/checkin"
 	"anticovid/internal/config"
 	"anticovid/internal/declaration"
+	"anticovid/internal/doortodoor"
 	"anticovid/internal/errs"
 	"anticovid/internal/exposure"
 	"anticovid/internal/inbox"
@@ -83,6 +84,9 @@ type Deps struct {
 
 	// Officials' inbox (inbox.go) and the header's bell; nil leaves both out.
 	Inbox *inbox.Service
+	// The door-to-door drive (doortodoor.go, doortodoor_volunteer.go);
+	// nil leaves its routes out.
+	DoorToDoor *doortodoor.Service
 
 	// Monitoring (metrics_ops.go): the background jobs' figures and the
 	// data-key rotation's progress; nil leaves their metrics out.
@@ -198,6 +202,7 @@ func New(d Deps) *Server {
 	s.routesMeetings()
 	s.routesInbox()
 	s.routesPress()
+	s.routesDoorToDoor()
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, errs.ErrForbidden)
