@@ -195,15 +195,3 @@ func (s *Server) adoptionUsersForm(w http.ResponseWriter, r *http.Request) error
 	}
 	return s.renderAdoption(w, r, map[string]any{"Imported": 1})
 }
-
-// openPath is the breadcrumb of a unit: the units above it down to it, those
-// the caller may open (a commune officer's starts at the commune).
-func openPath(p *auth.Principal, unit string) []geo.Unit {
-	var out []geo.Unit
-	for _, u := range geo.Path(unit) {
-		if p.InJurisdiction(u.Code) {
-			out = append(out, u)
-		}
-	}
-	return out
-}

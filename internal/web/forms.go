@@ -154,3 +154,15 @@ func formInt(r *http.Request, name string, bad map[string]string, l string) int 
 	}
 	return n
 }
+
+// openPath is the breadcrumb of a unit: the units above it down to it, those
+// the caller may open (a commune officer's starts at the commune).
+func openPath(p *auth.Principal, unit string) []geo.Unit {
+	var out []geo.Unit
+	for _, u := range geo.Path(unit) {
+		if p.InJurisdiction(u.Code) {
+			out = append(out, u)
+		}
+	}
+	return out
+}
