@@ -295,7 +295,18 @@ func (a *app) runBackground(ctx context.Context) *sync.WaitGroup {
 		wg.Go(func() { l.Every(ctx, name, d, tick, idle) })
 	}
 	every("retention", time.Hour, func(ctx context.Context) error {
-		return retention.Tick(ctx, a.db, a.cfg.Retention, a.log)
+		return retention.Tick(ctx, a.db, a.days(), a.cfg.Retention, a.log)
+	}, nil)
+	// Day partitions (PostgreSQL): made at start and, by the one server
+	// holding the lease, every hour for the next store.PartitionsAhead days,
+	// so the ingest never waits on DDL (rows of a day without one go to the
+	// DEFAULT partition, never refused).
+	every("partitions", time.Hour, func(ctx context.Context) error {
+		n, err := store.EnsurePartitions(ctx, a.db, time.Now())
+		if n > 0 {
+			a.log.Info("day partitions made", "n", n)
+		}
+		return err
 	}, nil)
 	every("en-export", 10*time.Minute, func(ctx context.Context) error {
 		return a.en.Tick(ctx, func(msg string, args ...any) { a.log.Info(msg, args...) })
@@ -320,6 +331,10 @@ func (a *app) runBackground(ctx context.Context) *sync.WaitGroup {
 	}
 	return &wg
 }
+
+// days drops whole day partitions for retention on PostgreSQL (nothing on
+// SQLite, where retention deletes rows).
+func (a *app) days() retention.Days { return store.DayDropper{DB: a.db} }
 
 func (a *app) close() {
 	if a.checkins != nil {
