@@ -177,6 +177,9 @@ func open(ctx context.Context, cfg *config.Config, logOut io.Writer) (*app, erro
 	// Health declarations, and the case registry with contact tracing.
 	a.declarations = declaration.NewService(db, a.people, v, cfg.PublicURL())
 	a.cases = cases.NewService(db, a.people, a.outbox, log)
+	// F2 jobs run under a lease named like this server's job leases: a job
+	// whose server died is taken over by another once it lapses.
+	a.cases.Jobs.Holder, a.cases.Jobs.TTL = a.leases.Holder, cfg.JobLease
 	a.cases.Receivers = a.auth.HasProvinceAdmin // hand-offs in the system only to provinces with officials here
 	a.cases.Engine.QR().DB = db.Reader()
 	a.cases.Background = ctx
@@ -279,16 +282,14 @@ func (a *app) webDeps(checkins *checkin.Service) web.Deps {
 // 10 minutes; new registrations become deltas within that time). Every
 // other job runs on one server at a time, the holder of its lease
 // (internal/jobs); when that server dies another takes the job over once
-// the lease expires (--job-lease). Tracing jobs a stopped server left
-// running are marked abandoned first. The returned group ends when every
+// the lease expires (--job-lease). Every server also takes over F2 tracing
+// jobs whose server died or stopped (their own leases, in trace_jobs). The returned group ends when every
 // loop has returned, so a stopping server closes the database after them.
 func (a *app) runBackground(ctx context.Context) *sync.WaitGroup {
 	var wg sync.WaitGroup
 	wg.Go(func() { a.outbox.Run(ctx, 5*time.Second) })
 	wg.Go(func() { jobs.Local(ctx, "qr-keys-reload", time.Minute, a.keys.Reload, a.stats, a.log) })
-	if err := a.cases.Jobs.Abandon(ctx); err != nil {
-		a.log.Error("tracing jobs", "err", err)
-	}
+	wg.Go(func() { a.cases.Jobs.Run(ctx, 5*time.Second) })
 	wg.Go(func() { a.bluezone.Run(ctx, 10*time.Minute) })
 	l, o := a.leases, a.ops
 	every := func(name string, d time.Duration, tick func(context.Context) error, idle func()) {
