@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"anticovid/internal/sqldb"
 	"anticovid/internal/store"
 	"anticovid/internal/store/storetest"
 )
@@ -103,4 +104,70 @@ func TestJobsResumeOnAnotherServer(t *testing.T) {
 	if id, _ := j2.ResumeOnce(ctx); id != 0 {
 		t.Fatalf("a finished job was taken again: %d", id)
 	}
+}
+
+// TestJobsResumeLapsed: on both engines a job whose lease lapsed is taken
+// over and finished; one of the previous release (no holder) only once it
+// is old enough; a finished job never.
+func TestJobsResumeLapsed(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		for _, q := range []string{
+			"INSERT INTO people (id, commune_code, district_code, province_code, created_at) VALUES (1, '27787', '794', '80', 0)",
+			"INSERT INTO cases (id, person_id, status, commune_code, district_code, province_code, created_at, updated_at) VALUES (1, 1, 'F0', '27787', '794', '80', 0, 0)",
+		} {
+			if _, err := db.W.Exec(q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		now := time.Now().Unix()
+		jobs := []struct {
+			status, holder string
+			created        int64
+			take           bool
+		}{
+			{JobRunning, "dead-server", now, true},
+			{JobQueued, "", now, false},       // the previous release's, just queued: may be running there
+			{JobQueued, "", now - 3600, true}, // the previous release's, an hour old
+			{JobDone, "dead-server", now, false},
+		}
+		for i, j := range jobs {
+			if _, err := db.W.Exec(`INSERT INTO trace_jobs (id, case_id, kind, params, status, created_by, created_at, holder, lease_until)
+				VALUES ($1, 1, 'f2', '{"max_seeds":100,"cap_per_f1":30,"max_total":3000,"min_overlap":1800000000000,"days":14}', $2, 1, $3, $4, 0)`,
+				i+1, j.status, j.created, j.holder); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var sunk atomic.Int32
+		jr := &Jobs{DB: db, Engine: NewEngine(db, DefaultRules()), Holder: "me", TTL: time.Second,
+			Resume: func(ctx context.Context, job Job) (JobWork, error) {
+				return JobWork{Kind: job.Kind, CaseID: job.CaseID, Bounds: job.Bounds, Until: job.CreatedAt,
+					Seeds: func(context.Context) ([]Seed, map[int64]bool, error) { return nil, nil, nil },
+					Sink:  func(context.Context, []Found) error { sunk.Add(1); return nil }}, nil
+			}}
+		var taken []int64
+		for end := time.Now().Add(5 * time.Second); len(taken) < 2 && time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+			id, err := jr.ResumeOnce(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if id != 0 {
+				taken = append(taken, id)
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+		if id, _ := jr.ResumeOnce(ctx); id != 0 {
+			taken = append(taken, id)
+		}
+		if len(taken) != 2 || taken[0] != 1 || taken[1] != 3 {
+			t.Fatalf("taken %v, want [1 3]", taken)
+		}
+		for end := time.Now().Add(5 * time.Second); sunk.Load() < 2 && time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		}
+		var done int
+		db.W.QueryRow("SELECT count(*) FROM trace_jobs WHERE status = 'done' AND holder = 'me'").Scan(&done)
+		if done != 2 || sunk.Load() != 2 {
+			t.Fatalf("%d jobs done by this server, %d results written", done, sunk.Load())
+		}
+	})
 }
