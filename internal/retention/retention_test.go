@@ -63,14 +63,38 @@ func TestPurgeDropsDays(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		want := int64(2)
+		if db.Engine == sqldb.Postgres {
+			// The copy the partitioning migration kept is purged too.
+			for i, age := range []time.Duration{time.Hour, 30 * 24 * time.Hour} {
+				if _, err := db.W.Exec("INSERT INTO visits_unpartitioned (id, venue_id, person_id, t_in) VALUES ($1, 1, 1, $2)",
+					fmt.Sprintf("kept-%d", i), now.Add(-age).Unix()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want = 3
+		}
 		days := store.DayDropper{DB: db}
 		before, _ := store.Partitions(context.Background(), db, "visits")
 		rep, err := PurgeDays(context.Background(), db, days, now, 21*24*time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rep["visits"] != 2 {
-			t.Fatalf("report %v", rep)
+		if rep["visits"] != want {
+			t.Fatalf("report %v, want %d visits", rep, want)
+		}
+		if db.Engine == sqldb.Postgres {
+			var left []string
+			rows, _ := db.R.Query("SELECT id FROM visits_unpartitioned")
+			for rows.Next() {
+				var id string
+				rows.Scan(&id)
+				left = append(left, id)
+			}
+			rows.Close()
+			if fmt.Sprint(left) != "[kept-0]" {
+				t.Errorf("visits_unpartitioned left %v, want [kept-0]", left)
+			}
 		}
 		var n int
 		db.R.QueryRow("SELECT count(*) FROM visits WHERE id IN ('visit-0', 'visit-1')").Scan(&n)

@@ -27,7 +27,8 @@ import (
 // transaction. Each table is swapped: a partitioned copy with the same
 // columns, defaults and (widened) indexes is made, every row copied, the old
 // table renamed TABLE_unpartitioned (kept, with its data, until a later
-// release drops it) and the copy takes the name. A server of the previous
+// release drops it; DayDropper purges it meanwhile) and the copy takes the
+// name. A server of the previous
 // release keeps working on it: its INSERTs say ON CONFLICT DO NOTHING
 // without a target, which PostgreSQL accepts on a partitioned table, and it
 // names no index (TestDayPartitionsKeepColumns, TestRollingUpgrade).
@@ -419,5 +420,20 @@ func (d DayDropper) DropBefore(ctx context.Context, table string, cutoff int64) 
 		return n, fmt.Errorf("purge %s_default: %w", table, err)
 	}
 	k, _ := res.RowsAffected()
-	return n + k, nil
+	n += k
+	// The table the swap kept (TABLE_unpartitioned) holds the same
+	// personal data: it is purged too, in batches, until a later release
+	// drops it (empty once the retention period has passed).
+	var kept bool
+	d.DB.W.QueryRowContext(ctx, "SELECT to_regclass($1) IS NOT NULL", table+"_unpartitioned").Scan(&kept)
+	for kept {
+		res, err := d.DB.W.ExecContext(ctx, fmt.Sprintf("DELETE FROM %[1]s_unpartitioned WHERE ctid IN (SELECT ctid FROM %[1]s_unpartitioned WHERE %[2]s < $1 LIMIT 10000)", table, col), cutoff)
+		if err != nil {
+			return n, fmt.Errorf("purge %s_unpartitioned: %w", table, err)
+		}
+		k, _ := res.RowsAffected()
+		n += k
+		kept = k == 10000
+	}
+	return n, nil
 }
