@@ -19,6 +19,7 @@ import (
 	"anticovid/internal/campaign"
 	"anticovid/internal/cases"
 	"anticovid/internal/demo"
+	"anticovid/internal/doortodoor"
 	"anticovid/internal/errs"
 	"anticovid/internal/exposure"
 	"anticovid/internal/geo"
@@ -42,6 +43,7 @@ func demoActivity(ctx context.Context, a *app, province string) error {
 		{"reports", func() error { return demoReports(ctx, a, province) }},
 		{"bluezone", func() error { return demoBluezone(ctx, a, admin, province) }},
 		{"campaign", func() error { return demoCampaign(ctx, a, admin) }}, // after the phones: its count is theirs too
+		{"door to door", func() error { return demoDoorToDoor(ctx, a, province) }},
 	}
 	for _, s := range steps {
 		if err := s.do(); err != nil {
@@ -68,10 +70,11 @@ func demoFollowUp(ctx context.Context, a *app, admin *auth.Principal) error {
 			return err
 		}
 	}
-	f0s, err := a.cases.List(ctx, admin, cases.Filter{Status: cases.F0, Limit: 100})
+	listed, err := a.cases.List(ctx, admin, cases.Filter{Status: cases.F0, Limit: 100})
 	if err != nil {
 		return err
 	}
+	f0s := listed.Cases
 	for i := len(f0s) - 1; i >= 0 && i >= len(f0s)-2; i-- { // newest first: the last are the oldest
 		if _, err := a.cases.SetStatus(ctx, admin, f0s[i].ID, cases.Recovered, ""); err != nil {
 			return err
@@ -163,6 +166,82 @@ func demoCampaign(ctx context.Context, a *app, admin *auth.Principal) error {
 	_, err := a.ops.Campaigns.Create(ctx, admin, campaign.Input{Name: demo.Campaign, Template: "install_bluezone", Channel: "sms",
 		UnitCode: commune.Code, Groups: []string{"residents"}, RatePerMin: 600})
 	return err
+}
+
+// demoDoorToDoor runs the door-to-door drive in the province's first
+// commune: four hamlets of 25 households (placed near Bến Lức in Long An,
+// the demo's province, else without coordinates), three teams, and this
+// morning's visits through a team's link, as the phones would send them:
+// most houses visited, some nobody home or refusing, some still to visit.
+func demoDoorToDoor(ctx context.Context, a *app, province string) error {
+	communes := geo.Communes(province)
+	if len(communes) == 0 {
+		return nil
+	}
+	commune := communes[0].Code
+	chair := &auth.Principal{Username: "demo", Role: auth.CommuneOfficer, Unit: commune}
+	for i, name := range demo.DoorHamlets {
+		var lat, lng *float64
+		if province == "80" {
+			la, lo := 10.635+0.006*float64(i%2), 106.478+0.007*float64(i/2)
+			lat, lng = &la, &lo
+		}
+		if _, err := a.door.AddHamlet(ctx, chair, commune, name, lat, lng); err != nil {
+			return err
+		}
+		var hs []doortodoor.NewHousehold
+		for j := range 25 {
+			hs = append(hs, doortodoor.NewHousehold{Hamlet: name, Address: demo.DoorAddress(j), Residents: 2 + j%5})
+		}
+		if _, err := a.door.AddHouseholds(ctx, chair, commune, hs); err != nil {
+			return err
+		}
+	}
+	var team doortodoor.Team
+	for _, name := range demo.DoorTeams {
+		t, err := a.door.AddTeam(ctx, chair, commune, name, 0)
+		if err != nil {
+			return err
+		}
+		team = t
+	}
+	tok, _, err := a.door.Link(ctx, chair, team.ID)
+	if err != nil {
+		return err
+	}
+	vol, err := a.door.Open(ctx, tok)
+	if err != nil {
+		return err
+	}
+	hs, err := a.door.TeamHouseholds(ctx, vol)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	var visits []doortodoor.Visit
+	for i, h := range hs {
+		v := doortodoor.Visit{ID: fmt.Sprintf("demo-door-visit-%06d", i), HouseholdID: h.ID, VisitedAt: now.Add(-time.Duration(i%6) * time.Hour).Unix()}
+		switch {
+		case i%10 < 6: // visited
+			v.Outcome, v.People = doortodoor.Visited, 1+i%4
+			v.NoSmartphone, v.Installs, v.Declarations = i%3/2, min(v.People, 1+i%2), v.People
+		case i%10 < 7:
+			v.Outcome = doortodoor.Refused
+		case i%10 < 8:
+			v.Outcome = doortodoor.NobodyHome
+		default:
+			continue // still to visit
+		}
+		visits = append(visits, v)
+	}
+	for len(visits) > 0 {
+		n := min(len(visits), doortodoor.MaxBatch)
+		if _, err := a.door.Sync(ctx, vol, visits[:n]); err != nil {
+			return err
+		}
+		visits = visits[n:]
+	}
+	return nil
 }
 
 // demoBluezone registers Bluezone phones in every commune, from a quarter

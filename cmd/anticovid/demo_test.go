@@ -15,7 +15,8 @@ import (
 // TestDemoLooksLikeAProvince: serve --demo fills every screen with work at
 // its every stage: F1 calls overdue and due, suspected and recovered cases,
 // last week's reports on time, late and missing, a campaign with deliveries,
-// Bluezone adoption per commune below its target, and a quarantine zone
+// Bluezone adoption per commune below its target, a commune's door-to-door
+// drive under way, and a quarantine zone
 // whose cameras answer with pictures.
 func TestDemoLooksLikeAProvince(t *testing.T) {
 	bin, err := build()
@@ -114,6 +115,14 @@ func TestDemoLooksLikeAProvince(t *testing.T) {
 	get("/api/v1/adoption?unit=80", &ad)
 	if ad.Unit.Registered == 0 || ad.Unit.Percent >= ad.Unit.Current.Percent || ad.Unit.Percent < 20 {
 		t.Errorf("adoption: %+v", ad.Unit)
+	}
+	var door struct {
+		Total struct{ Households, Visited, Installs int }
+		Parts []struct{ Lat *float64 }
+	}
+	get("/api/v1/door-to-door/coverage?unit=80", &door)
+	if door.Total.Households != 100 || door.Total.Visited == 0 || door.Total.Visited >= 100 || door.Total.Installs == 0 || len(door.Parts) != 1 {
+		t.Errorf("door to door: %+v", door)
 	}
 	var ups struct{ Uploads []struct{ Candidates int } }
 	get("/api/v1/bluezone/uploads", &ups)

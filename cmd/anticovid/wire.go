@@ -21,7 +21,9 @@ import (
 	"anticovid/internal/config"
 	"anticovid/internal/dashboard"
 	"anticovid/internal/declaration"
+	"anticovid/internal/doortodoor"
 	"anticovid/internal/exposure"
+	"anticovid/internal/inbox"
 	"anticovid/internal/jobs"
 	"anticovid/internal/meeting"
 	"anticovid/internal/notify"
@@ -81,6 +83,11 @@ type app struct {
 	// meetings are the online meetings (Jitsi per --meeting-url).
 	meetings *meeting.Service
 	press    *press.Service
+	// inbox brings officials notices of new work (and sends them by SMS or
+	// email as each chose).
+	inbox *inbox.Service
+	// door is the door-to-door drive: hamlets, households, volunteer teams.
+	door *doortodoor.Service
 	// rotation re-seals every owner's sealed values with the current data
 	// key while an old one is configured (README, "Keys").
 	rotation *vault.Rotation
@@ -246,9 +253,29 @@ func open(ctx context.Context, cfg *config.Config, logOut io.Writer) (*app, erro
 	}
 	rep.Meetings = a.meetings
 
+	// The door-to-door drive: volunteer links signed with the vault's tag
+	// key; its weekly figures join the reports.
+	a.door = &doortodoor.Service{DB: db, Vault: v}
+	rep.DoorToDoor = a.door
+
 	// Communication and the press: material files in the database (every
 	// server serves them), releases drafted from the dashboard's counts.
 	a.press = &press.Service{DB: db, Dash: dash, Province: cfg.Province, BaseURL: cfg.PublicURL(), MaxUpload: cfg.PressMaxUpload, Log: log}
+
+	// Officials' inbox: the watch job counts each kind of work per scope of
+	// officials through the same count functions as the home page's task
+	// list; notices go by SMS or email to the addresses officials gave for
+	// meeting invitations.
+	a.inbox = &inbox.Service{DB: db, Outbox: a.outbox, BaseURL: cfg.PublicURL(), DigestHour: cfg.InboxDigestHour, Log: log,
+		Sources: inboxSources(a.cases, a.declarations, a.venues, cams, rep),
+		Contacts: func(ctx context.Context, ids []int64) (map[int64]inbox.Contact, error) {
+			cs, err := a.meetings.Contacts(ctx, ids)
+			out := make(map[int64]inbox.Contact, len(cs))
+			for id, c := range cs {
+				out[id] = inbox.Contact{Email: c.Email, Phone: c.Phone}
+			}
+			return out, err
+		}}
 
 	// Data-key rotation: each owner of sealed values re-seals its own table.
 	a.rotation = &vault.Rotation{DB: db, Vault: v, Log: log, Tables: []vault.Resealer{
@@ -271,7 +298,7 @@ func (a *app) webDeps(checkins *checkin.Service) web.Deps {
 	return web.Deps{Config: a.cfg, DB: a.db, Auth: a.auth, People: a.people, Venues: a.venues,
 		Checkins: checkins, Keys: a.keys, Outbox: a.outbox, Log: a.log, Declarations: a.declarations,
 		Bluezone: a.bluezone, Exposure: a.en, Adoption: a.adoption, Cases: a.cases, Ops: a.ops, OTP: a.otp, Meetings: a.meetings, Press: a.press,
-		Jobs: a.stats, Rotation: a.rotation}
+		Inbox: a.inbox, DoorToDoor: a.door, Jobs: a.stats, Rotation: a.rotation}
 }
 
 // runBackground starts the server's background work until ctx ends. Work
@@ -319,6 +346,10 @@ func (a *app) runBackground(ctx context.Context) *sync.WaitGroup {
 	every("report-reminders", 15*time.Minute, o.Reports.Tick, nil)
 	every("campaigns", 10*time.Second, o.Campaigns.Tick, nil)
 	every("data-key-reseal", time.Minute, a.rotation.Tick, nil)
+	// Officials' inbox: notices of new work every minute, the daily digest
+	// checked every five (sent once a day from --inbox-digest-hour).
+	every("inbox-watch", time.Minute, a.inbox.Watch, nil)
+	every("inbox-digest", 5*time.Minute, a.inbox.Digest, nil)
 	if c := a.cfg; c.BackupDir != "" {
 		st, err := backup.OpenStorage(c.BackupDir, backup.S3Options{Endpoint: c.BackupS3Endpoint, Region: c.BackupS3Region,
 			AccessKey: c.BackupS3AccessKey, SecretKey: c.BackupS3SecretKey})
@@ -336,6 +367,41 @@ func (a *app) runBackground(ctx context.Context) *sync.WaitGroup {
 // days drops whole day partitions for retention on PostgreSQL (nothing on
 // SQLite, where retention deletes rows).
 func (a *app) days() retention.Days { return store.DayDropper{DB: a.db} }
+
+// inboxSources are the kinds of work the inbox watches, counted by their
+// owners the way the home page's task list counts them.
+func inboxSources(cs *cases.Service, decl *declaration.Service, venues *venue.Service, cams *camera.Service, rep *reports.Service) []inbox.Source {
+	count := func(href string, f func(context.Context, *auth.Principal) (int, error)) func(context.Context, *auth.Principal) (int, string, error) {
+		return func(ctx context.Context, p *auth.Principal) (int, string, error) {
+			n, err := f(ctx, p)
+			return n, href, err
+		}
+	}
+	report := func(state string) func(context.Context, *auth.Principal) (int, string, error) {
+		return func(ctx context.Context, p *auth.Principal) (int, string, error) {
+			t, err := rep.Task(ctx, p)
+			if err != nil || t.UnitKey == "" {
+				return 0, "", err
+			}
+			if t.State != state {
+				return 0, "", nil
+			}
+			return 1, "/reports/" + t.Week + "/" + t.UnitKey, nil
+		}
+	}
+	return []inbox.Source{
+		{Kind: inbox.KindWorklist, Count: count("/tracing/worklist", cs.ContactsCount)},
+		{Kind: inbox.KindDeclarations, Count: count("/declarations/worklist", decl.OpenCount)},
+		{Kind: inbox.KindVenues, Count: count("/venues?status=pending", venues.PendingCount)},
+		{Kind: inbox.KindReportDue, Count: report(reports.Pending)},
+		{Kind: inbox.KindReportLate, Count: report(reports.Missing)},
+		{Kind: inbox.KindCameras, Count: count("/cameras", cams.OfflineCount)},
+		{Kind: inbox.KindHandoffs, Count: count("/tracing/handoffs", func(ctx context.Context, p *auth.Principal) (int, error) {
+			_, in, err := cs.HandoffCounts(ctx, p)
+			return in, err
+		})},
+	}
+}
 
 func (a *app) close() {
 	if a.checkins != nil {

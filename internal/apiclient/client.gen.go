@@ -596,6 +596,7 @@ type CaseDetail struct {
 	SampleDate       *string              `json:"sample_date,omitempty"`
 	SourceCaseId     *int                 `json:"source_case_id,omitempty"`
 	Status           string               `json:"status"`
+	Story            *CasesStory          `json:"story,omitempty"`
 	Suspected        *bool                `json:"suspected,omitempty"`
 	UpdatedAt        time.Time            `json:"updated_at"`
 }
@@ -618,15 +619,17 @@ type CaseInputRequest struct {
 	Status       *string `json:"status,omitempty"`
 }
 
+// CaseIsolationInputRequest defines model for CaseIsolationInputRequest.
+type CaseIsolationInputRequest struct {
+	IsolationKind  *string `json:"isolation_kind,omitempty"`
+	IsolationPlace *string `json:"isolation_place,omitempty"`
+	IsolationStart *string `json:"isolation_start,omitempty"`
+}
+
 // CaseStatusInputRequest defines model for CaseStatusInputRequest.
 type CaseStatusInputRequest struct {
 	Note   *string `json:"note,omitempty"`
 	Status string  `json:"status"`
-}
-
-// CasesAnswer defines model for CasesAnswer.
-type CasesAnswer struct {
-	Cases *[]Case `json:"cases"`
 }
 
 // CasesCandidate defines model for CasesCandidate.
@@ -727,6 +730,7 @@ type CasesGrantRequest struct {
 // CasesHandoff defines model for CasesHandoff.
 type CasesHandoff struct {
 	Calls           int                `json:"calls"`
+	CaseCommuneCode string             `json:"case_commune_code"`
 	CaseId          int                `json:"case_id"`
 	Closed          bool               `json:"closed"`
 	CommuneCode     string             `json:"commune_code"`
@@ -793,6 +797,30 @@ type CasesImportRow struct {
 	Status      string             `json:"status"`
 }
 
+// CasesListed defines model for CasesListed.
+type CasesListed struct {
+	Capped *bool   `json:"capped,omitempty"`
+	Cases  *[]Case `json:"cases"`
+	Total  int     `json:"total"`
+}
+
+// CasesStay defines model for CasesStay.
+type CasesStay struct {
+	Category  string    `json:"category"`
+	Estimated *bool     `json:"estimated,omitempty"`
+	In        time.Time `json:"in"`
+	Out       time.Time `json:"out"`
+	VenueId   int       `json:"venue_id"`
+	VenueName string    `json:"venue_name"`
+}
+
+// CasesStory defines model for CasesStory.
+type CasesStory struct {
+	InfectiousWindow TracingWindow `json:"infectious_window"`
+	Stays            *[]CasesStay  `json:"stays"`
+	WindowOpenEnd    *bool         `json:"window_open_end,omitempty"`
+}
+
 // CasesVenueDay defines model for CasesVenueDay.
 type CasesVenueDay struct {
 	Day       string  `json:"day"`
@@ -821,6 +849,7 @@ type CasesVisitor struct {
 // CasesWorkItem defines model for CasesWorkItem.
 type CasesWorkItem struct {
 	Calls           int                `json:"calls"`
+	CaseCommuneCode string             `json:"case_commune_code"`
 	CaseId          int                `json:"case_id"`
 	Closed          bool               `json:"closed"`
 	CommuneCode     string             `json:"commune_code"`
@@ -1097,6 +1126,7 @@ type DeclOptionsAnswer struct {
 // DeclWorklistAnswer defines model for DeclWorklistAnswer.
 type DeclWorklistAnswer struct {
 	Declarations *[]DeclarationItem `json:"declarations"`
+	Total        int                `json:"total"`
 }
 
 // DeclarationInput defines model for DeclarationInput.
@@ -1194,6 +1224,94 @@ type DeclarationResult struct {
 type DeletedAnswer struct {
 	Deleted bool `json:"deleted"`
 	Id      int  `json:"id"`
+}
+
+// DoorHouseholdsAnswer defines model for DoorHouseholdsAnswer.
+type DoorHouseholdsAnswer struct {
+	CommuneName string                 `json:"commune_name"`
+	Expires     string                 `json:"expires"`
+	Households  *[]DoortodoorHousehold `json:"households"`
+	Team        DoortodoorTeam         `json:"team"`
+}
+
+// DoorVisitsAnswer defines model for DoorVisitsAnswer.
+type DoorVisitsAnswer struct {
+	Results *[]DoortodoorSyncResult `json:"results"`
+}
+
+// DoorVisitsInputRequest defines model for DoorVisitsInputRequest.
+type DoorVisitsInputRequest struct {
+	Visits *[]DoortodoorVisitRequest `json:"visits,omitempty"`
+}
+
+// DoortodoorArea defines model for DoortodoorArea.
+type DoortodoorArea struct {
+	Attempted    int      `json:"attempted"`
+	Declarations int      `json:"declarations"`
+	Households   int      `json:"households"`
+	Installs     int      `json:"installs"`
+	Key          string   `json:"key"`
+	Lat          *float32 `json:"lat,omitempty"`
+	Lng          *float32 `json:"lng,omitempty"`
+	Name         string   `json:"name"`
+	NoSmartphone int      `json:"no_smartphone"`
+	Visited      int      `json:"visited"`
+}
+
+// DoortodoorCoverage defines model for DoortodoorCoverage.
+type DoortodoorCoverage struct {
+	Parts    *[]DoortodoorArea `json:"parts"`
+	Total    DoortodoorFigures `json:"total"`
+	UnitCode string            `json:"unit_code"`
+}
+
+// DoortodoorFigures defines model for DoortodoorFigures.
+type DoortodoorFigures struct {
+	Attempted    int `json:"attempted"`
+	Declarations int `json:"declarations"`
+	Households   int `json:"households"`
+	Installs     int `json:"installs"`
+	NoSmartphone int `json:"no_smartphone"`
+	Visited      int `json:"visited"`
+}
+
+// DoortodoorHousehold defines model for DoortodoorHousehold.
+type DoortodoorHousehold struct {
+	Address   string `json:"address"`
+	Hamlet    string `json:"hamlet"`
+	HamletId  int    `json:"hamlet_id"`
+	Id        int    `json:"id"`
+	Residents int    `json:"residents"`
+	State     string `json:"state"`
+	StateAt   *int   `json:"state_at,omitempty"`
+}
+
+// DoortodoorSyncResult defines model for DoortodoorSyncResult.
+type DoortodoorSyncResult struct {
+	Id     string `json:"id"`
+	Status string `json:"status"`
+}
+
+// DoortodoorTeam defines model for DoortodoorTeam.
+type DoortodoorTeam struct {
+	CommuneCode string `json:"commune_code"`
+	CreatedAt   int    `json:"created_at"`
+	HamletId    *int   `json:"hamlet_id,omitempty"`
+	Id          int    `json:"id"`
+	Name        string `json:"name"`
+	Revoked     bool   `json:"revoked"`
+}
+
+// DoortodoorVisitRequest defines model for DoortodoorVisitRequest.
+type DoortodoorVisitRequest struct {
+	Declarations *int    `json:"declarations,omitempty"`
+	HouseholdId  *int    `json:"household_id,omitempty"`
+	Id           *string `json:"id,omitempty"`
+	Installs     *int    `json:"installs,omitempty"`
+	NoSmartphone *int    `json:"no_smartphone,omitempty"`
+	Outcome      *string `json:"outcome,omitempty"`
+	People       *int    `json:"people,omitempty"`
+	VisitedAt    *int    `json:"visited_at,omitempty"`
 }
 
 // EnKeyRequest defines model for EnKeyRequest.
@@ -1311,6 +1429,44 @@ type HeldAnswer struct {
 // ImportDecisionsInputRequest defines model for ImportDecisionsInputRequest.
 type ImportDecisionsInputRequest struct {
 	Decisions *map[string]string `json:"decisions,omitempty"`
+}
+
+// InboxAnswer defines model for InboxAnswer.
+type InboxAnswer struct {
+	Next    *int           `json:"next,omitempty"`
+	Notices *[]InboxNotice `json:"notices"`
+	Prefs   InboxPrefs     `json:"prefs"`
+	Unread  int            `json:"unread"`
+}
+
+// InboxNotice defines model for InboxNotice.
+type InboxNotice struct {
+	Added     int       `json:"added"`
+	CreatedAt time.Time `json:"created_at"`
+	Href      string    `json:"href"`
+	Id        int       `json:"id"`
+	Kind      string    `json:"kind"`
+	Read      bool      `json:"read"`
+	Text      string    `json:"text"`
+	Total     int       `json:"total"`
+}
+
+// InboxPrefs defines model for InboxPrefs.
+type InboxPrefs struct {
+	Email string `json:"email"`
+	Sms   string `json:"sms"`
+}
+
+// InboxReadAnswer defines model for InboxReadAnswer.
+type InboxReadAnswer struct {
+	Marked int `json:"marked"`
+	Unread int `json:"unread"`
+}
+
+// InboxReadInputRequest defines model for InboxReadInputRequest.
+type InboxReadInputRequest struct {
+	All *bool  `json:"all,omitempty"`
+	Ids *[]int `json:"ids,omitempty"`
 }
 
 // JsonObjectRequest defines model for JsonObjectRequest.
@@ -1604,19 +1760,20 @@ type ReleasesAnswer struct {
 
 // Report defines model for Report.
 type Report struct {
-	Deadline         time.Time      `json:"deadline"`
-	Difficulties     string         `json:"difficulties"`
-	Figures          ReportsFigures `json:"figures"`
-	FirstSubmittedAt *time.Time     `json:"first_submitted_at,omitempty"`
-	Parts            *[]Report      `json:"parts,omitempty"`
-	Proposals        string         `json:"proposals"`
-	State            string         `json:"state"`
-	Submitted        bool           `json:"submitted"`
-	SubmittedAt      *time.Time     `json:"submitted_at,omitempty"`
-	SubmittedBy      *string        `json:"submitted_by,omitempty"`
-	Unit             ReportsUnit    `json:"unit"`
-	Week             string         `json:"week"`
-	WorkDone         string         `json:"work_done"`
+	Deadline         time.Time          `json:"deadline"`
+	Difficulties     string             `json:"difficulties"`
+	DoorToDoor       *DoortodoorFigures `json:"door_to_door,omitempty"`
+	Figures          ReportsFigures     `json:"figures"`
+	FirstSubmittedAt *time.Time         `json:"first_submitted_at,omitempty"`
+	Parts            *[]Report          `json:"parts,omitempty"`
+	Proposals        string             `json:"proposals"`
+	State            string             `json:"state"`
+	Submitted        bool               `json:"submitted"`
+	SubmittedAt      *time.Time         `json:"submitted_at,omitempty"`
+	SubmittedBy      *string            `json:"submitted_by,omitempty"`
+	Unit             ReportsUnit        `json:"unit"`
+	Week             string             `json:"week"`
+	WorkDone         string             `json:"work_done"`
 }
 
 // ReportEmailAnswer defines model for ReportEmailAnswer.
@@ -1940,6 +2097,7 @@ type VisitorsAnswer struct {
 // WorklistAnswer defines model for WorklistAnswer.
 type WorklistAnswer struct {
 	Contacts *[]CasesWorkItem `json:"contacts"`
+	Total    int              `json:"total"`
 }
 
 // ZonesAnswer defines model for ZonesAnswer.
@@ -2026,8 +2184,12 @@ type PreviewCaseImportParams struct {
 
 // ListCasesParams defines parameters for ListCases.
 type ListCasesParams struct {
+	Q       *string `form:"q,omitempty" json:"q,omitempty"`
 	Commune *string `form:"commune,omitempty" json:"commune,omitempty"`
 	Status  *string `form:"status,omitempty" json:"status,omitempty"`
+	From    *string `form:"from,omitempty" json:"from,omitempty"`
+	To      *string `form:"to,omitempty" json:"to,omitempty"`
+	Sort    *string `form:"sort,omitempty" json:"sort,omitempty"`
 	Limit   *int    `form:"limit,omitempty" json:"limit,omitempty"`
 	Offset  *int    `form:"offset,omitempty" json:"offset,omitempty"`
 }
@@ -2059,10 +2221,28 @@ type StreamDashboardParams struct {
 
 // ListFlaggedDeclarationsParams defines parameters for ListFlaggedDeclarations.
 type ListFlaggedDeclarationsParams struct {
+	Q      *string `form:"q,omitempty" json:"q,omitempty"`
 	Status *string `form:"status,omitempty" json:"status,omitempty"`
 	Unit   *string `form:"unit,omitempty" json:"unit,omitempty"`
+	From   *string `form:"from,omitempty" json:"from,omitempty"`
+	To     *string `form:"to,omitempty" json:"to,omitempty"`
 	Limit  *int    `form:"limit,omitempty" json:"limit,omitempty"`
 	Offset *int    `form:"offset,omitempty" json:"offset,omitempty"`
+}
+
+// GetDoorToDoorCoverageParams defines parameters for GetDoorToDoorCoverage.
+type GetDoorToDoorCoverageParams struct {
+	Unit *string `form:"unit,omitempty" json:"unit,omitempty"`
+}
+
+// ListDoorHouseholdsParams defines parameters for ListDoorHouseholds.
+type ListDoorHouseholdsParams struct {
+	XDoorLink string `json:"X-Door-Link"`
+}
+
+// SyncDoorVisitsParams defines parameters for SyncDoorVisits.
+type SyncDoorVisitsParams struct {
+	XDoorLink string `json:"X-Door-Link"`
 }
 
 // ListPublicExposureVenuesParams defines parameters for ListPublicExposureVenues.
@@ -2073,6 +2253,12 @@ type ListPublicExposureVenuesParams struct {
 // ListHandoffsParams defines parameters for ListHandoffs.
 type ListHandoffsParams struct {
 	Direction *string `form:"direction,omitempty" json:"direction,omitempty"`
+}
+
+// ListInboxParams defines parameters for ListInbox.
+type ListInboxParams struct {
+	Before *int `form:"before,omitempty" json:"before,omitempty"`
+	Limit  *int `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
 // ReportMeetingAttendanceParams defines parameters for ReportMeetingAttendance.
@@ -2122,6 +2308,8 @@ type ListVenuesParams struct {
 	Category *string `form:"category,omitempty" json:"category,omitempty"`
 	Status   *string `form:"status,omitempty" json:"status,omitempty"`
 	Q        *string `form:"q,omitempty" json:"q,omitempty"`
+	From     *string `form:"from,omitempty" json:"from,omitempty"`
+	To       *string `form:"to,omitempty" json:"to,omitempty"`
 	Sort     *string `form:"sort,omitempty" json:"sort,omitempty"`
 	Limit    *int    `form:"limit,omitempty" json:"limit,omitempty"`
 	Offset   *int    `form:"offset,omitempty" json:"offset,omitempty"`
@@ -2139,6 +2327,7 @@ type GetVenueQRPNGParams struct {
 
 // ListWorklistParams defines parameters for ListWorklist.
 type ListWorklistParams struct {
+	Q       *string `form:"q,omitempty" json:"q,omitempty"`
 	Commune *string `form:"commune,omitempty" json:"commune,omitempty"`
 	State   *string `form:"state,omitempty" json:"state,omitempty"`
 	Case    *int    `form:"case,omitempty" json:"case,omitempty"`
@@ -2206,6 +2395,9 @@ type ExportCaseContactsJSONRequestBody = ExportRequest
 // StartF2ExpansionJSONRequestBody defines body for StartF2Expansion for application/json ContentType.
 type StartF2ExpansionJSONRequestBody = BoundsInputRequest
 
+// SetCaseIsolationJSONRequestBody defines body for SetCaseIsolation for application/json ContentType.
+type SetCaseIsolationJSONRequestBody = CaseIsolationInputRequest
+
 // SetCaseStatusJSONRequestBody defines body for SetCaseStatus for application/json ContentType.
 type SetCaseStatusJSONRequestBody = CaseStatusInputRequest
 
@@ -2221,6 +2413,9 @@ type DeclareHealthJSONRequestBody = DeclarationInputRequest
 // MarkDeclarationHandledJSONRequestBody defines body for MarkDeclarationHandled for application/json ContentType.
 type MarkDeclarationHandledJSONRequestBody = NoteInputRequest
 
+// SyncDoorVisitsJSONRequestBody defines body for SyncDoorVisits for application/json ContentType.
+type SyncDoorVisitsJSONRequestBody = DoorVisitsInputRequest
+
 // PublishENKeysJSONRequestBody defines body for PublishENKeys for application/json ContentType.
 type PublishENKeysJSONRequestBody = EnPublishInputRequest
 
@@ -2232,6 +2427,9 @@ type HandOffContactsJSONRequestBody = HandOffInputRequest
 
 // ExportHandoffJSONRequestBody defines body for ExportHandoff for application/json ContentType.
 type ExportHandoffJSONRequestBody = HandoffExportInputRequest
+
+// MarkInboxReadJSONRequestBody defines body for MarkInboxRead for application/json ContentType.
+type MarkInboxReadJSONRequestBody = InboxReadInputRequest
 
 // CreateMapAreaJSONRequestBody defines body for CreateMapArea for application/json ContentType.
 type CreateMapAreaJSONRequestBody = DashboardAreaRequest
@@ -2924,6 +3122,24 @@ type ClientInterface interface {
 	// Corresponds with POST /api/v1/cases/{id}/f2 (the `StartF2Expansion` operationId).
 	StartF2Expansion(ctx context.Context, id int, body StartF2ExpansionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// SetCaseIsolationWithBody Ghi ngày bắt đầu cách ly (và nơi cách ly) của một ca bệnh: thời gian lây nhiễm kết thúc ở đó, ca được truy vết lại.
+	//
+	// Record when (and where) a case was isolated: {"isolation_start": "YYYY-MM-DD", "isolation_kind": "home"|"facility", "isolation_place"}; the infectious window ends there and the case is traced again.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/cases/{id}/isolation (the `SetCaseIsolation` operationId).
+	SetCaseIsolationWithBody(ctx context.Context, id int, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetCaseIsolation Ghi ngày bắt đầu cách ly (và nơi cách ly) của một ca bệnh: thời gian lây nhiễm kết thúc ở đó, ca được truy vết lại.
+	//
+	// Record when (and where) a case was isolated: {"isolation_start": "YYYY-MM-DD", "isolation_kind": "home"|"facility", "isolation_place"}; the infectious window ends there and the case is traced again.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/cases/{id}/isolation (the `SetCaseIsolation` operationId).
+	SetCaseIsolation(ctx context.Context, id int, body SetCaseIsolationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// SetCaseStatusWithBody Đổi trạng thái một ca bệnh.
 	//
 	// Change a case's status: {"status": "F0"|"F1"|...|"recovered", "note"}.
@@ -3063,6 +3279,38 @@ type ClientInterface interface {
 	// Corresponds with POST /api/v1/declarations/{id}/handled (the `MarkDeclarationHandled` operationId).
 	MarkDeclarationHandled(ctx context.Context, id int, body MarkDeclarationHandledJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetDoorToDoorCoverage Độ phủ đi từng nhà của một đơn vị: số hộ đã thăm, số người được giúp cài Bluezone và khai báo.
+	//
+	// Door-to-door coverage of a unit (?unit=): households visited, installs and declarations helped, per hamlet or commune.
+	//
+	// Corresponds with GET /api/v1/door-to-door/coverage (the `GetDoorToDoorCoverage` operationId).
+	GetDoorToDoorCoverage(ctx context.Context, params *GetDoorToDoorCoverageParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListDoorHouseholds Danh sách hộ của tổ tình nguyện (đường dẫn 1 ngày trong tiêu đề X-Door-Link).
+	//
+	// The households of a volunteer team (its one-day link token in X-Door-Link).
+	//
+	// Corresponds with GET /api/v1/door/households (the `ListDoorHouseholds` operationId).
+	ListDoorHouseholds(ctx context.Context, params *ListDoorHouseholdsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SyncDoorVisitsWithBody Gửi các lượt thăm hộ đã ghi (mã lượt thăm do máy tạo; gửi lại không bị trùng).
+	//
+	// Send the visits recorded offline; ids are made on the phone, so sending again stores nothing twice.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/door/visits (the `SyncDoorVisits` operationId).
+	SyncDoorVisitsWithBody(ctx context.Context, params *SyncDoorVisitsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SyncDoorVisits Gửi các lượt thăm hộ đã ghi (mã lượt thăm do máy tạo; gửi lại không bị trùng).
+	//
+	// Send the visits recorded offline; ids are made on the phone, so sending again stores nothing twice.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/door/visits (the `SyncDoorVisits` operationId).
+	SyncDoorVisits(ctx context.Context, params *SyncDoorVisitsParams, body SyncDoorVisitsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// PublishENKeysWithBody Tải lên khóa phơi nhiễm tạm thời (Exposure Notification).
 	//
 	// Upload Temporary Exposure Keys with a certificate: {certificate, temporaryExposureKeys: [{key (base64), rollingStartNumber, rollingPeriod, transmissionRisk}]}.
@@ -3162,6 +3410,31 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/v1/handoffs/{id}/receive (the `ReceiveHandoff` operationId).
 	ReceiveHandoff(ctx context.Context, id int, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListInbox Hộp thông báo của người gọi: các thông báo mới nhất trước (trang sau: ?before=next), số chưa đọc và cách nhận qua SMS, email.
+	//
+	// The caller's inbox: notices newest first (next page: ?before=next), the unread count and the SMS and email preferences.
+	//
+	// Corresponds with GET /api/v1/inbox (the `ListInbox` operationId).
+	ListInbox(ctx context.Context, params *ListInboxParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MarkInboxReadWithBody Đánh dấu đã đọc các thông báo của người gọi (ids) hoặc tất cả (all).
+	//
+	// Marks the caller's notices read: those in ids, or all of them (all).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/inbox/read (the `MarkInboxRead` operationId).
+	MarkInboxReadWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MarkInboxRead Đánh dấu đã đọc các thông báo của người gọi (ids) hoặc tất cả (all).
+	//
+	// Marks the caller's notices read: those in ids, or all of them (all).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/inbox/read (the `MarkInboxRead` operationId).
+	MarkInboxRead(ctx context.Context, body MarkInboxReadJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListMapAreas Các vùng cách ly, phong tỏa đang áp dụng trong địa bàn.
 	//
@@ -5064,6 +5337,44 @@ func (c *Client) StartF2Expansion(ctx context.Context, id int, body StartF2Expan
 	return c.Client.Do(req)
 }
 
+// SetCaseIsolationWithBody Ghi ngày bắt đầu cách ly (và nơi cách ly) của một ca bệnh: thời gian lây nhiễm kết thúc ở đó, ca được truy vết lại.
+//
+// Record when (and where) a case was isolated: {"isolation_start": "YYYY-MM-DD", "isolation_kind": "home"|"facility", "isolation_place"}; the infectious window ends there and the case is traced again.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/cases/{id}/isolation (the `SetCaseIsolation` operationId).
+func (c *Client) SetCaseIsolationWithBody(ctx context.Context, id int, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetCaseIsolationRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetCaseIsolation Ghi ngày bắt đầu cách ly (và nơi cách ly) của một ca bệnh: thời gian lây nhiễm kết thúc ở đó, ca được truy vết lại.
+//
+// Record when (and where) a case was isolated: {"isolation_start": "YYYY-MM-DD", "isolation_kind": "home"|"facility", "isolation_place"}; the infectious window ends there and the case is traced again.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/cases/{id}/isolation (the `SetCaseIsolation` operationId).
+func (c *Client) SetCaseIsolation(ctx context.Context, id int, body SetCaseIsolationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetCaseIsolationRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // SetCaseStatusWithBody Đổi trạng thái một ca bệnh.
 //
 // Change a case's status: {"status": "F0"|"F1"|...|"recovered", "note"}.
@@ -5373,6 +5684,78 @@ func (c *Client) MarkDeclarationHandled(ctx context.Context, id int, body MarkDe
 	return c.Client.Do(req)
 }
 
+// GetDoorToDoorCoverage Độ phủ đi từng nhà của một đơn vị: số hộ đã thăm, số người được giúp cài Bluezone và khai báo.
+//
+// Door-to-door coverage of a unit (?unit=): households visited, installs and declarations helped, per hamlet or commune.
+//
+// Corresponds with GET /api/v1/door-to-door/coverage (the `GetDoorToDoorCoverage` operationId).
+func (c *Client) GetDoorToDoorCoverage(ctx context.Context, params *GetDoorToDoorCoverageParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDoorToDoorCoverageRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListDoorHouseholds Danh sách hộ của tổ tình nguyện (đường dẫn 1 ngày trong tiêu đề X-Door-Link).
+//
+// The households of a volunteer team (its one-day link token in X-Door-Link).
+//
+// Corresponds with GET /api/v1/door/households (the `ListDoorHouseholds` operationId).
+func (c *Client) ListDoorHouseholds(ctx context.Context, params *ListDoorHouseholdsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListDoorHouseholdsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SyncDoorVisitsWithBody Gửi các lượt thăm hộ đã ghi (mã lượt thăm do máy tạo; gửi lại không bị trùng).
+//
+// Send the visits recorded offline; ids are made on the phone, so sending again stores nothing twice.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/door/visits (the `SyncDoorVisits` operationId).
+func (c *Client) SyncDoorVisitsWithBody(ctx context.Context, params *SyncDoorVisitsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSyncDoorVisitsRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SyncDoorVisits Gửi các lượt thăm hộ đã ghi (mã lượt thăm do máy tạo; gửi lại không bị trùng).
+//
+// Send the visits recorded offline; ids are made on the phone, so sending again stores nothing twice.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/door/visits (the `SyncDoorVisits` operationId).
+func (c *Client) SyncDoorVisits(ctx context.Context, params *SyncDoorVisitsParams, body SyncDoorVisitsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSyncDoorVisitsRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // PublishENKeysWithBody Tải lên khóa phơi nhiễm tạm thời (Exposure Notification).
 //
 // Upload Temporary Exposure Keys with a certificate: {certificate, temporaryExposureKeys: [{key (base64), rollingStartNumber, rollingPeriod, transmissionRisk}]}.
@@ -5583,6 +5966,61 @@ func (c *Client) ExportHandoff(ctx context.Context, body ExportHandoffJSONReques
 // Corresponds with POST /api/v1/handoffs/{id}/receive (the `ReceiveHandoff` operationId).
 func (c *Client) ReceiveHandoff(ctx context.Context, id int, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewReceiveHandoffRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListInbox Hộp thông báo của người gọi: các thông báo mới nhất trước (trang sau: ?before=next), số chưa đọc và cách nhận qua SMS, email.
+//
+// The caller's inbox: notices newest first (next page: ?before=next), the unread count and the SMS and email preferences.
+//
+// Corresponds with GET /api/v1/inbox (the `ListInbox` operationId).
+func (c *Client) ListInbox(ctx context.Context, params *ListInboxParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListInboxRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MarkInboxReadWithBody Đánh dấu đã đọc các thông báo của người gọi (ids) hoặc tất cả (all).
+//
+// Marks the caller's notices read: those in ids, or all of them (all).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/inbox/read (the `MarkInboxRead` operationId).
+func (c *Client) MarkInboxReadWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarkInboxReadRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MarkInboxRead Đánh dấu đã đọc các thông báo của người gọi (ids) hoặc tất cả (all).
+//
+// Marks the caller's notices read: those in ids, or all of them (all).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/inbox/read (the `MarkInboxRead` operationId).
+func (c *Client) MarkInboxRead(ctx context.Context, body MarkInboxReadJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarkInboxReadRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -8828,6 +9266,18 @@ func NewListCasesRequest(server string, params *ListCasesParams) (*http.Request,
 		// per the OpenAPI spec (e.g. "color=blue,black,brown").
 		var rawQueryFragments []string
 
+		if params.Q != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "q", *params.Q, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if params.Commune != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "commune", *params.Commune, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
@@ -8843,6 +9293,42 @@ func NewListCasesRequest(server string, params *ListCasesParams) (*http.Request,
 		if params.Status != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Sort != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "sort", *params.Sort, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -9294,6 +9780,53 @@ func NewStartF2ExpansionRequestWithBody(server string, id int, contentType strin
 	}
 
 	operationPath := fmt.Sprintf("/api/v1/cases/%s/f2", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewSetCaseIsolationRequest calls the generic SetCaseIsolation builder with application/json body
+func NewSetCaseIsolationRequest(server string, id int, body SetCaseIsolationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetCaseIsolationRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewSetCaseIsolationRequestWithBody constructs an http.Request for the SetCaseIsolation method, with any body, and a specified content type
+func NewSetCaseIsolationRequestWithBody(server string, id int, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/cases/%s/isolation", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -9808,6 +10341,18 @@ func NewListFlaggedDeclarationsRequest(server string, params *ListFlaggedDeclara
 		// per the OpenAPI spec (e.g. "color=blue,black,brown").
 		var rawQueryFragments []string
 
+		if params.Q != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "q", *params.Q, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if params.Status != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
@@ -9823,6 +10368,30 @@ func NewListFlaggedDeclarationsRequest(server string, params *ListFlaggedDeclara
 		if params.Unit != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "unit", *params.Unit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -9913,6 +10482,153 @@ func NewMarkDeclarationHandledRequestWithBody(server string, id int, contentType
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetDoorToDoorCoverageRequest constructs an http.Request for the GetDoorToDoorCoverage method
+func NewGetDoorToDoorCoverageRequest(server string, params *GetDoorToDoorCoverageParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/door-to-door/coverage")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Unit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "unit", *params.Unit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListDoorHouseholdsRequest constructs an http.Request for the ListDoorHouseholds method
+func NewListDoorHouseholdsRequest(server string, params *ListDoorHouseholdsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/door/households")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Door-Link", params.XDoorLink, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-Door-Link", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewSyncDoorVisitsRequest calls the generic SyncDoorVisits builder with application/json body
+func NewSyncDoorVisitsRequest(server string, params *SyncDoorVisitsParams, body SyncDoorVisitsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSyncDoorVisitsRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewSyncDoorVisitsRequestWithBody constructs an http.Request for the SyncDoorVisits method, with any body, and a specified content type
+func NewSyncDoorVisitsRequestWithBody(server string, params *SyncDoorVisitsParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/door/visits")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Door-Link", params.XDoorLink, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-Door-Link", headerParam0)
+
+	}
 
 	return req, nil
 }
@@ -10242,6 +10958,112 @@ func NewReceiveHandoffRequest(server string, id int) (*http.Request, error) {
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewListInboxRequest constructs an http.Request for the ListInbox method
+func NewListInboxRequest(server string, params *ListInboxParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/inbox")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Before != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "before", *params.Before, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewMarkInboxReadRequest calls the generic MarkInboxRead builder with application/json body
+func NewMarkInboxReadRequest(server string, body MarkInboxReadJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewMarkInboxReadRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewMarkInboxReadRequestWithBody constructs an http.Request for the MarkInboxRead method, with any body, and a specified content type
+func NewMarkInboxReadRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/inbox/read")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -12101,6 +12923,30 @@ func NewListVenuesRequest(server string, params *ListVenuesParams) (*http.Reques
 
 		}
 
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if params.Sort != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "sort", *params.Sort, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
@@ -12572,6 +13418,18 @@ func NewListWorklistRequest(server string, params *ListWorklistParams) (*http.Re
 		// styled parameters, preserving literal commas as delimiters
 		// per the OpenAPI spec (e.g. "color=blue,black,brown").
 		var rawQueryFragments []string
+
+		if params.Q != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "q", *params.Q, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
 
 		if params.Commune != nil {
 
@@ -13527,6 +14385,24 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/v1/cases/{id}/f2 (the `StartF2Expansion` operationId).
 	StartF2ExpansionWithResponse(ctx context.Context, id int, body StartF2ExpansionJSONRequestBody, reqEditors ...RequestEditorFn) (*StartF2ExpansionResponse, error)
 
+	// SetCaseIsolationWithBodyWithResponse Ghi ngày bắt đầu cách ly (và nơi cách ly) của một ca bệnh: thời gian lây nhiễm kết thúc ở đó, ca được truy vết lại.
+	//
+	// Record when (and where) a case was isolated: {"isolation_start": "YYYY-MM-DD", "isolation_kind": "home"|"facility", "isolation_place"}; the infectious window ends there and the case is traced again.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/cases/{id}/isolation (the `SetCaseIsolation` operationId).
+	SetCaseIsolationWithBodyWithResponse(ctx context.Context, id int, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetCaseIsolationResponse, error)
+
+	// SetCaseIsolationWithResponse Ghi ngày bắt đầu cách ly (và nơi cách ly) của một ca bệnh: thời gian lây nhiễm kết thúc ở đó, ca được truy vết lại.
+	//
+	// Record when (and where) a case was isolated: {"isolation_start": "YYYY-MM-DD", "isolation_kind": "home"|"facility", "isolation_place"}; the infectious window ends there and the case is traced again.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/cases/{id}/isolation (the `SetCaseIsolation` operationId).
+	SetCaseIsolationWithResponse(ctx context.Context, id int, body SetCaseIsolationJSONRequestBody, reqEditors ...RequestEditorFn) (*SetCaseIsolationResponse, error)
+
 	// SetCaseStatusWithBodyWithResponse Đổi trạng thái một ca bệnh.
 	//
 	// Change a case's status: {"status": "F0"|"F1"|...|"recovered", "note"}.
@@ -13680,6 +14556,42 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/v1/declarations/{id}/handled (the `MarkDeclarationHandled` operationId).
 	MarkDeclarationHandledWithResponse(ctx context.Context, id int, body MarkDeclarationHandledJSONRequestBody, reqEditors ...RequestEditorFn) (*MarkDeclarationHandledResponse, error)
 
+	// GetDoorToDoorCoverageWithResponse Độ phủ đi từng nhà của một đơn vị: số hộ đã thăm, số người được giúp cài Bluezone và khai báo.
+	//
+	// Door-to-door coverage of a unit (?unit=): households visited, installs and declarations helped, per hamlet or commune.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/door-to-door/coverage (the `GetDoorToDoorCoverage` operationId).
+	GetDoorToDoorCoverageWithResponse(ctx context.Context, params *GetDoorToDoorCoverageParams, reqEditors ...RequestEditorFn) (*GetDoorToDoorCoverageResponse, error)
+
+	// ListDoorHouseholdsWithResponse Danh sách hộ của tổ tình nguyện (đường dẫn 1 ngày trong tiêu đề X-Door-Link).
+	//
+	// The households of a volunteer team (its one-day link token in X-Door-Link).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/door/households (the `ListDoorHouseholds` operationId).
+	ListDoorHouseholdsWithResponse(ctx context.Context, params *ListDoorHouseholdsParams, reqEditors ...RequestEditorFn) (*ListDoorHouseholdsResponse, error)
+
+	// SyncDoorVisitsWithBodyWithResponse Gửi các lượt thăm hộ đã ghi (mã lượt thăm do máy tạo; gửi lại không bị trùng).
+	//
+	// Send the visits recorded offline; ids are made on the phone, so sending again stores nothing twice.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/door/visits (the `SyncDoorVisits` operationId).
+	SyncDoorVisitsWithBodyWithResponse(ctx context.Context, params *SyncDoorVisitsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SyncDoorVisitsResponse, error)
+
+	// SyncDoorVisitsWithResponse Gửi các lượt thăm hộ đã ghi (mã lượt thăm do máy tạo; gửi lại không bị trùng).
+	//
+	// Send the visits recorded offline; ids are made on the phone, so sending again stores nothing twice.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/door/visits (the `SyncDoorVisits` operationId).
+	SyncDoorVisitsWithResponse(ctx context.Context, params *SyncDoorVisitsParams, body SyncDoorVisitsJSONRequestBody, reqEditors ...RequestEditorFn) (*SyncDoorVisitsResponse, error)
+
 	// PublishENKeysWithBodyWithResponse Tải lên khóa phơi nhiễm tạm thời (Exposure Notification).
 	//
 	// Upload Temporary Exposure Keys with a certificate: {certificate, temporaryExposureKeys: [{key (base64), rollingStartNumber, rollingPeriod, transmissionRisk}]}.
@@ -13787,6 +14699,33 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/v1/handoffs/{id}/receive (the `ReceiveHandoff` operationId).
 	ReceiveHandoffWithResponse(ctx context.Context, id int, reqEditors ...RequestEditorFn) (*ReceiveHandoffResponse, error)
+
+	// ListInboxWithResponse Hộp thông báo của người gọi: các thông báo mới nhất trước (trang sau: ?before=next), số chưa đọc và cách nhận qua SMS, email.
+	//
+	// The caller's inbox: notices newest first (next page: ?before=next), the unread count and the SMS and email preferences.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/inbox (the `ListInbox` operationId).
+	ListInboxWithResponse(ctx context.Context, params *ListInboxParams, reqEditors ...RequestEditorFn) (*ListInboxResponse, error)
+
+	// MarkInboxReadWithBodyWithResponse Đánh dấu đã đọc các thông báo của người gọi (ids) hoặc tất cả (all).
+	//
+	// Marks the caller's notices read: those in ids, or all of them (all).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/inbox/read (the `MarkInboxRead` operationId).
+	MarkInboxReadWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MarkInboxReadResponse, error)
+
+	// MarkInboxReadWithResponse Đánh dấu đã đọc các thông báo của người gọi (ids) hoặc tất cả (all).
+	//
+	// Marks the caller's notices read: those in ids, or all of them (all).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/inbox/read (the `MarkInboxRead` operationId).
+	MarkInboxReadWithResponse(ctx context.Context, body MarkInboxReadJSONRequestBody, reqEditors ...RequestEditorFn) (*MarkInboxReadResponse, error)
 
 	// ListMapAreasWithResponse Các vùng cách ly, phong tỏa đang áp dụng trong địa bàn.
 	//
@@ -17527,7 +18466,7 @@ type ListCasesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *CasesAnswer
+	JSON200 *CasesListed
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *Error
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -17541,7 +18480,7 @@ type ListCasesResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r ListCasesResponse) GetJSON200() *CasesAnswer {
+func (r ListCasesResponse) GetJSON200() *CasesListed {
 	return r.JSON200
 }
 
@@ -18451,6 +19390,96 @@ func (r StartF2ExpansionResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r StartF2ExpansionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type SetCaseIsolationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Case
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *Error
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetCaseIsolationResponse) GetJSON200() *Case {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SetCaseIsolationResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SetCaseIsolationResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SetCaseIsolationResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SetCaseIsolationResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SetCaseIsolationResponse) GetJSON413() *Error {
+	return r.JSON413
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r SetCaseIsolationResponse) GetJSON500() *Error {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SetCaseIsolationResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SetCaseIsolationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetCaseIsolationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetCaseIsolationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetCaseIsolationResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -19481,6 +20510,234 @@ func (r MarkDeclarationHandledResponse) ContentType() string {
 	return ""
 }
 
+type GetDoorToDoorCoverageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DoortodoorCoverage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetDoorToDoorCoverageResponse) GetJSON200() *DoortodoorCoverage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetDoorToDoorCoverageResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetDoorToDoorCoverageResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetDoorToDoorCoverageResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetDoorToDoorCoverageResponse) GetJSON500() *Error {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetDoorToDoorCoverageResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetDoorToDoorCoverageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetDoorToDoorCoverageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetDoorToDoorCoverageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetDoorToDoorCoverageResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListDoorHouseholdsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DoorHouseholdsAnswer
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListDoorHouseholdsResponse) GetJSON200() *DoorHouseholdsAnswer {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListDoorHouseholdsResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListDoorHouseholdsResponse) GetJSON500() *Error {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListDoorHouseholdsResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListDoorHouseholdsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListDoorHouseholdsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListDoorHouseholdsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListDoorHouseholdsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type SyncDoorVisitsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DoorVisitsAnswer
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *Error
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SyncDoorVisitsResponse) GetJSON200() *DoorVisitsAnswer {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SyncDoorVisitsResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SyncDoorVisitsResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SyncDoorVisitsResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SyncDoorVisitsResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SyncDoorVisitsResponse) GetJSON413() *Error {
+	return r.JSON413
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r SyncDoorVisitsResponse) GetJSON500() *Error {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SyncDoorVisitsResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SyncDoorVisitsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SyncDoorVisitsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SyncDoorVisitsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SyncDoorVisitsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type PublishENKeysResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -20097,6 +21354,172 @@ func (r ReceiveHandoffResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ReceiveHandoffResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListInboxResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *InboxAnswer
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListInboxResponse) GetJSON200() *InboxAnswer {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListInboxResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListInboxResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListInboxResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListInboxResponse) GetJSON500() *Error {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListInboxResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListInboxResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListInboxResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListInboxResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListInboxResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type MarkInboxReadResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *InboxReadAnswer
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *Error
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r MarkInboxReadResponse) GetJSON200() *InboxReadAnswer {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r MarkInboxReadResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r MarkInboxReadResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r MarkInboxReadResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r MarkInboxReadResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r MarkInboxReadResponse) GetJSON413() *Error {
+	return r.JSON413
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r MarkInboxReadResponse) GetJSON500() *Error {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r MarkInboxReadResponse) GetJSON503() *Error {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r MarkInboxReadResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r MarkInboxReadResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r MarkInboxReadResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r MarkInboxReadResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -26182,6 +27605,36 @@ func (c *ClientWithResponses) StartF2ExpansionWithResponse(ctx context.Context, 
 	return ParseStartF2ExpansionResponse(rsp)
 }
 
+// SetCaseIsolationWithBodyWithResponse Ghi ngày bắt đầu cách ly (và nơi cách ly) của một ca bệnh: thời gian lây nhiễm kết thúc ở đó, ca được truy vết lại.
+//
+// Record when (and where) a case was isolated: {"isolation_start": "YYYY-MM-DD", "isolation_kind": "home"|"facility", "isolation_place"}; the infectious window ends there and the case is traced again.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/cases/{id}/isolation (the `SetCaseIsolation` operationId).
+func (c *ClientWithResponses) SetCaseIsolationWithBodyWithResponse(ctx context.Context, id int, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetCaseIsolationResponse, error) {
+	rsp, err := c.SetCaseIsolationWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetCaseIsolationResponse(rsp)
+}
+
+// SetCaseIsolationWithResponse Ghi ngày bắt đầu cách ly (và nơi cách ly) của một ca bệnh: thời gian lây nhiễm kết thúc ở đó, ca được truy vết lại.
+//
+// Record when (and where) a case was isolated: {"isolation_start": "YYYY-MM-DD", "isolation_kind": "home"|"facility", "isolation_place"}; the infectious window ends there and the case is traced again.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/cases/{id}/isolation (the `SetCaseIsolation` operationId).
+func (c *ClientWithResponses) SetCaseIsolationWithResponse(ctx context.Context, id int, body SetCaseIsolationJSONRequestBody, reqEditors ...RequestEditorFn) (*SetCaseIsolationResponse, error) {
+	rsp, err := c.SetCaseIsolation(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetCaseIsolationResponse(rsp)
+}
+
 // SetCaseStatusWithBodyWithResponse Đổi trạng thái một ca bệnh.
 //
 // Change a case's status: {"status": "F0"|"F1"|...|"recovered", "note"}.
@@ -26437,6 +27890,66 @@ func (c *ClientWithResponses) MarkDeclarationHandledWithResponse(ctx context.Con
 	return ParseMarkDeclarationHandledResponse(rsp)
 }
 
+// GetDoorToDoorCoverageWithResponse Độ phủ đi từng nhà của một đơn vị: số hộ đã thăm, số người được giúp cài Bluezone và khai báo.
+//
+// Door-to-door coverage of a unit (?unit=): households visited, installs and declarations helped, per hamlet or commune.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/door-to-door/coverage (the `GetDoorToDoorCoverage` operationId).
+func (c *ClientWithResponses) GetDoorToDoorCoverageWithResponse(ctx context.Context, params *GetDoorToDoorCoverageParams, reqEditors ...RequestEditorFn) (*GetDoorToDoorCoverageResponse, error) {
+	rsp, err := c.GetDoorToDoorCoverage(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetDoorToDoorCoverageResponse(rsp)
+}
+
+// ListDoorHouseholdsWithResponse Danh sách hộ của tổ tình nguyện (đường dẫn 1 ngày trong tiêu đề X-Door-Link).
+//
+// The households of a volunteer team (its one-day link token in X-Door-Link).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/door/households (the `ListDoorHouseholds` operationId).
+func (c *ClientWithResponses) ListDoorHouseholdsWithResponse(ctx context.Context, params *ListDoorHouseholdsParams, reqEditors ...RequestEditorFn) (*ListDoorHouseholdsResponse, error) {
+	rsp, err := c.ListDoorHouseholds(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListDoorHouseholdsResponse(rsp)
+}
+
+// SyncDoorVisitsWithBodyWithResponse Gửi các lượt thăm hộ đã ghi (mã lượt thăm do máy tạo; gửi lại không bị trùng).
+//
+// Send the visits recorded offline; ids are made on the phone, so sending again stores nothing twice.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/door/visits (the `SyncDoorVisits` operationId).
+func (c *ClientWithResponses) SyncDoorVisitsWithBodyWithResponse(ctx context.Context, params *SyncDoorVisitsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SyncDoorVisitsResponse, error) {
+	rsp, err := c.SyncDoorVisitsWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSyncDoorVisitsResponse(rsp)
+}
+
+// SyncDoorVisitsWithResponse Gửi các lượt thăm hộ đã ghi (mã lượt thăm do máy tạo; gửi lại không bị trùng).
+//
+// Send the visits recorded offline; ids are made on the phone, so sending again stores nothing twice.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/door/visits (the `SyncDoorVisits` operationId).
+func (c *ClientWithResponses) SyncDoorVisitsWithResponse(ctx context.Context, params *SyncDoorVisitsParams, body SyncDoorVisitsJSONRequestBody, reqEditors ...RequestEditorFn) (*SyncDoorVisitsResponse, error) {
+	rsp, err := c.SyncDoorVisits(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSyncDoorVisitsResponse(rsp)
+}
+
 // PublishENKeysWithBodyWithResponse Tải lên khóa phơi nhiễm tạm thời (Exposure Notification).
 //
 // Upload Temporary Exposure Keys with a certificate: {certificate, temporaryExposureKeys: [{key (base64), rollingStartNumber, rollingPeriod, transmissionRisk}]}.
@@ -26615,6 +28128,51 @@ func (c *ClientWithResponses) ReceiveHandoffWithResponse(ctx context.Context, id
 		return nil, err
 	}
 	return ParseReceiveHandoffResponse(rsp)
+}
+
+// ListInboxWithResponse Hộp thông báo của người gọi: các thông báo mới nhất trước (trang sau: ?before=next), số chưa đọc và cách nhận qua SMS, email.
+//
+// The caller's inbox: notices newest first (next page: ?before=next), the unread count and the SMS and email preferences.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/inbox (the `ListInbox` operationId).
+func (c *ClientWithResponses) ListInboxWithResponse(ctx context.Context, params *ListInboxParams, reqEditors ...RequestEditorFn) (*ListInboxResponse, error) {
+	rsp, err := c.ListInbox(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListInboxResponse(rsp)
+}
+
+// MarkInboxReadWithBodyWithResponse Đánh dấu đã đọc các thông báo của người gọi (ids) hoặc tất cả (all).
+//
+// Marks the caller's notices read: those in ids, or all of them (all).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/inbox/read (the `MarkInboxRead` operationId).
+func (c *ClientWithResponses) MarkInboxReadWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MarkInboxReadResponse, error) {
+	rsp, err := c.MarkInboxReadWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarkInboxReadResponse(rsp)
+}
+
+// MarkInboxReadWithResponse Đánh dấu đã đọc các thông báo của người gọi (ids) hoặc tất cả (all).
+//
+// Marks the caller's notices read: those in ids, or all of them (all).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/inbox/read (the `MarkInboxRead` operationId).
+func (c *ClientWithResponses) MarkInboxReadWithResponse(ctx context.Context, body MarkInboxReadJSONRequestBody, reqEditors ...RequestEditorFn) (*MarkInboxReadResponse, error) {
+	rsp, err := c.MarkInboxRead(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarkInboxReadResponse(rsp)
 }
 
 // ListMapAreasWithResponse Các vùng cách ly, phong tỏa đang áp dụng trong địa bàn.
@@ -30357,7 +31915,7 @@ func ParseListCasesResponse(rsp *http.Response) (*ListCasesResponse, error) {
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest CasesAnswer
+		var dest CasesListed
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -31084,6 +32642,81 @@ func ParseStartF2ExpansionResponse(rsp *http.Response) (*StartF2ExpansionRespons
 			return nil, err
 		}
 		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseSetCaseIsolationResponse parses an HTTP response from a SetCaseIsolationWithResponse call
+func ParseSetCaseIsolationResponse(rsp *http.Response) (*SetCaseIsolationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetCaseIsolationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Case
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest Error
@@ -31955,6 +33588,189 @@ func ParseMarkDeclarationHandledResponse(rsp *http.Response) (*MarkDeclarationHa
 	return response, nil
 }
 
+// ParseGetDoorToDoorCoverageResponse parses an HTTP response from a GetDoorToDoorCoverageWithResponse call
+func ParseGetDoorToDoorCoverageResponse(rsp *http.Response) (*GetDoorToDoorCoverageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetDoorToDoorCoverageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DoortodoorCoverage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListDoorHouseholdsResponse parses an HTTP response from a ListDoorHouseholdsWithResponse call
+func ParseListDoorHouseholdsResponse(rsp *http.Response) (*ListDoorHouseholdsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListDoorHouseholdsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DoorHouseholdsAnswer
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseSyncDoorVisitsResponse parses an HTTP response from a SyncDoorVisitsWithResponse call
+func ParseSyncDoorVisitsResponse(rsp *http.Response) (*SyncDoorVisitsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SyncDoorVisitsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DoorVisitsAnswer
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParsePublishENKeysResponse parses an HTTP response from a PublishENKeysWithResponse call
 func ParsePublishENKeysResponse(rsp *http.Response) (*PublishENKeysResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -32440,6 +34256,142 @@ func ParseReceiveHandoffResponse(rsp *http.Response) (*ReceiveHandoffResponse, e
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListInboxResponse parses an HTTP response from a ListInboxWithResponse call
+func ParseListInboxResponse(rsp *http.Response) (*ListInboxResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListInboxResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest InboxAnswer
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseMarkInboxReadResponse parses an HTTP response from a MarkInboxReadWithResponse call
+func ParseMarkInboxReadResponse(rsp *http.Response) (*MarkInboxReadResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &MarkInboxReadResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest InboxReadAnswer
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest Error

@@ -15,6 +15,9 @@ const (
 	ActionView   = "view"
 	ActionExport = "export"
 	ActionDelete = "delete"
+	// ActionSearch: a list searched by a phone, ID number or name; the
+	// record ids are the people it showed.
+	ActionSearch = "search"
 )
 
 // AuditEntry is one access to personal data.

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -274,43 +275,148 @@ func (s *Service) History(ctx context.Context, p *auth.Principal, id int64) ([]H
 
 // Filter narrows a list of cases.
 type Filter struct {
-	Commune string
+	Commune string // a unit within the caller's jurisdiction (commune or district); empty: all of it
 	Status  string
-	Limit   int
-	Offset  int
+	// Q is a phone, an ID number or a case number (#12), or words of the
+	// person's name.
+	Q        string
+	From, To string // sample dates, YYYY-MM-DD, both ends included
+	Sort     string // "" newest first, "oldest", "sample" (latest sample first)
+	Limit    int
+	Offset   int
 }
 
-// List returns cases in p's jurisdiction, newest first.
-func (s *Service) List(ctx context.Context, p *auth.Principal, f Filter) ([]Case, error) {
+// Sorts are the orders a case list offers.
+var Sorts = []string{"", "oldest", "sample"}
+
+var sortSQL = map[string]string{"": "created_at DESC, id DESC", "oldest": "created_at, id", "sample": "sample_date DESC, id DESC"}
+
+// nameScan bounds a search by name: names are sealed, so the newest cases
+// matching the other filters are opened, at most this many.
+const nameScan = 5000
+
+// Listed is one page of a list of cases, with how many match in all.
+// Capped: a search by name looked at the newest nameScan cases only.
+type Listed struct {
+	Cases  []Case `json:"cases"`
+	Total  int    `json:"total"`
+	Capped bool   `json:"capped,omitempty"`
+}
+
+// List returns cases in p's jurisdiction that match f, newest first. A
+// search by person is recorded in the audit log: it tells whether someone
+// is a case.
+func (s *Service) List(ctx context.Context, p *auth.Principal, f Filter) (Listed, error) {
 	if !CanFollowUp(p) {
-		return nil, fmt.Errorf("list cases: %w", errs.ErrForbidden)
+		return Listed{}, fmt.Errorf("list cases: %w", errs.ErrForbidden)
 	}
 	where, args, err := scopeWhere(p, f.Commune)
 	if err != nil {
-		return nil, fmt.Errorf("list cases: %w", err)
+		return Listed{}, fmt.Errorf("list cases: %w", err)
 	}
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where += fmt.Sprintf(" AND "+cond, len(args))
+	}
+	bad := errs.Fields{}
 	if f.Status != "" {
 		if !validStatus(f.Status) {
-			return nil, fmt.Errorf("list cases: %w", &errs.Invalid{Fields: map[string]string{"status": msg.Both("cases.unknown_status")}})
+			bad.Add("status", msg.Both("cases.unknown_status"))
 		}
-		args = append(args, f.Status)
-		where += fmt.Sprintf(" AND status = $%d", len(args))
+		add("status = $%d", f.Status)
+	}
+	where, args, badDays := sqldb.DayRange(where, args, "sample_date", f.From, f.To)
+	for _, field := range badDays {
+		bad.Add(field, msg.Both("cases.invalid_date_want_yyyy"))
+	}
+	order, ok := sortSQL[f.Sort]
+	if !ok {
+		bad.Add("sort", msg.Both("cases.unknown_sort"))
+	}
+	var search people.Search
+	q := strings.TrimSpace(f.Q)
+	if n, err := strconv.ParseInt(strings.TrimPrefix(q, "#"), 10, 64); err == nil && len(q) < 10 && n > 0 {
+		add("id = $%d", n)
+	} else if search, err = s.People.ParseSearch(ctx, q); err != nil {
+		for k, v := range errs.FieldsOf(err) {
+			bad.Add(k, v)
+		}
+		if len(bad) == 0 {
+			return Listed{}, fmt.Errorf("list cases: %w", err)
+		}
+	}
+	if len(bad) > 0 {
+		return Listed{}, fmt.Errorf("list cases: %w", bad.Err())
+	}
+	if search.Exact {
+		if len(search.IDs) == 0 {
+			return Listed{Cases: []Case{}}, s.auditSearch(ctx, p, nil)
+		}
+		where += " AND person_id IN (" + sqldb.In(len(args)+1, len(search.IDs)) + ")"
+		for _, id := range search.IDs {
+			args = append(args, id)
+		}
 	}
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 100
 	}
-	args = append(args, f.Limit, f.Offset)
-	rows, err := s.DB.R.QueryContext(ctx, fmt.Sprintf("SELECT %s FROM cases WHERE %s ORDER BY created_at DESC, id DESC LIMIT $%d OFFSET $%d",
-		caseCols, where, len(args)-1, len(args)), args...)
+	f.Offset = max(f.Offset, 0)
+	var out Listed
+	if len(search.Words) > 0 {
+		all, err := s.caseRows(ctx, fmt.Sprintf("SELECT %s FROM cases WHERE %s ORDER BY %s LIMIT %d", caseCols, where, order, nameScan), args...)
+		if err != nil {
+			return Listed{}, fmt.Errorf("list cases: %w", err)
+		}
+		matched, err := people.KeepNamed(ctx, s.People, all, func(c Case) int64 { return c.PersonID }, search)
+		if err != nil {
+			return Listed{}, fmt.Errorf("list cases: %w", err)
+		}
+		out = Listed{Cases: matched[min(f.Offset, len(matched)):min(f.Offset+f.Limit, len(matched))], Total: len(matched), Capped: len(all) == nameScan}
+	} else {
+		if err := s.DB.R.QueryRowContext(ctx, "SELECT count(*) FROM cases WHERE "+where, args...).Scan(&out.Total); err != nil {
+			return Listed{}, fmt.Errorf("list cases: %w", err)
+		}
+		args = append(args, f.Limit, f.Offset)
+		if out.Cases, err = s.caseRows(ctx, fmt.Sprintf("SELECT %s FROM cases WHERE %s ORDER BY %s LIMIT $%d OFFSET $%d",
+			caseCols, where, order, len(args)-1, len(args)), args...); err != nil {
+			return Listed{}, fmt.Errorf("list cases: %w", err)
+		}
+	}
+	if out.Cases == nil {
+		out.Cases = []Case{}
+	}
+	if q != "" {
+		ids := make([]int64, len(out.Cases))
+		for i, c := range out.Cases {
+			ids[i] = c.PersonID
+		}
+		return out, s.auditSearch(ctx, p, ids)
+	}
+	return out, nil
+}
+
+// auditSearch records a search of the case list by person, with the people
+// it showed.
+func (s *Service) auditSearch(ctx context.Context, p *auth.Principal, persons []int64) error {
+	strs := make([]string, len(persons))
+	for i, id := range persons {
+		strs[i] = strconv.FormatInt(id, 10)
+	}
+	return auth.Audit(asCaller(ctx, p), s.DB, auth.ActionSearch, "person", strs, msg.Both("cases.purpose.search"))
+}
+
+// caseRows reads cases by a query selecting caseCols.
+func (s *Service) caseRows(ctx context.Context, query string, args ...any) ([]Case, error) {
+	rows, err := s.DB.R.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("list cases: %w", err)
+		return nil, err
 	}
 	defer rows.Close()
 	var out []Case
 	for rows.Next() {
 		c, err := scanCase(rows)
 		if err != nil {
-			return nil, fmt.Errorf("list cases: %w", err)
+			return nil, err
 		}
 		out = append(out, c)
 	}
@@ -318,17 +424,17 @@ func (s *Service) List(ctx context.Context, p *auth.Principal, f Filter) ([]Case
 }
 
 // scopeWhere restricts a table with commune/district/province columns to p's
-// jurisdiction, or to one commune within it.
-func scopeWhere(p *auth.Principal, commune string) (string, []any, error) {
-	if commune != "" {
-		u, ok := geo.Get(commune)
-		if !ok || u.Level != "commune" {
+// jurisdiction, or to one unit (a commune or a district) within it.
+func scopeWhere(p *auth.Principal, unit string) (string, []any, error) {
+	if unit != "" {
+		u, ok := geo.Get(unit)
+		if !ok || u.Level == "country" {
 			return "", nil, &errs.Invalid{Fields: map[string]string{"commune": msg.Both("cases.unknown_commune_code")}}
 		}
-		if !p.InJurisdiction(commune) {
+		if !p.InJurisdiction(unit) {
 			return "", nil, errs.ErrForbidden
 		}
-		return "commune_code = $1", []any{commune}, nil
+		return u.Level + "_code = $1", []any{unit}, nil
 	}
 	col, val := p.Scope()
 	if col == "" {

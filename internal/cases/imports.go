@@ -7,9 +7,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode"
-
-	"golang.org/x/text/unicode/norm"
 
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
@@ -67,22 +64,6 @@ type Import struct {
 // are a few thousand rows).
 const MaxImportBytes = 5 << 20
 
-// fold lowercases and strips Vietnamese diacritics, for matching headers and
-// names typed with or without them.
-func fold(s string) string {
-	var b strings.Builder
-	for _, r := range norm.NFD.String(strings.ToLower(strings.TrimSpace(s))) {
-		switch {
-		case unicode.Is(unicode.Mn, r):
-		case r == 'đ':
-			b.WriteRune('d')
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return strings.Join(strings.Fields(b.String()), " ")
-}
-
 // columns maps folded header names to fields.
 var columns = map[string]string{
 	"ho ten": "name", "ho va ten": "name", "name": "name", "full name": "name",
@@ -105,7 +86,7 @@ func (s *Service) analyse(ctx context.Context, p *auth.Principal, filename strin
 	}
 	idx := map[string]int{}
 	for i, h := range table[0] {
-		if f, ok := columns[fold(strings.TrimPrefix(h, "\ufeff"))]; ok {
+		if f, ok := columns[people.Fold(strings.TrimPrefix(h, "\ufeff"))]; ok {
 			idx[f] = i
 		}
 	}
@@ -235,9 +216,9 @@ func (s *Service) classify(ctx context.Context, r *ImportRow) error {
 	if err != nil {
 		return fmt.Errorf("import: %w", err)
 	}
-	want := fold(r.Name)
+	want := people.Fold(r.Name)
 	for _, n := range found {
-		if fold(n.Name) == want {
+		if people.Fold(n.Name) == want {
 			r.Candidates = append(r.Candidates, Candidate{PersonID: n.ID, BirthYear: r.BirthYear, Phone: people.MaskPhone(n.Phone)})
 		}
 	}

@@ -13,6 +13,8 @@ import (
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
 	"anticovid/internal/msg"
+	"anticovid/internal/people"
+	"anticovid/internal/sqldb"
 	"anticovid/internal/tracing"
 )
 
@@ -40,8 +42,11 @@ var nextCall = map[string]time.Duration{
 
 // WorkItem is one contact on a commune's worklist.
 type WorkItem struct {
-	ContactID       int64              `json:"contact_id"`
-	CaseID          int64              `json:"case_id"`
+	ContactID int64 `json:"contact_id"`
+	CaseID    int64 `json:"case_id"`
+	// CaseCommune is the case's commune: a contact followed here may be of
+	// a case elsewhere, whose page is not this commune's to open.
+	CaseCommune     string             `json:"case_commune_code"`
 	PersonID        int64              `json:"person_id"`
 	Name            string             `json:"name"`
 	Phone           string             `json:"phone"`
@@ -67,9 +72,10 @@ type WorkItem struct {
 
 // WorkFilter narrows a worklist.
 type WorkFilter struct {
-	Commune string // empty: the whole jurisdiction
+	Commune string // a commune or district within the jurisdiction; empty: all of it
 	State   string // open (default), overdue, closed, all
 	CaseID  int64  // one case's contacts only
+	Q       string // a phone or ID number, or words of the contact's name
 	Limit   int
 	Offset  int
 }
@@ -88,47 +94,105 @@ func (s *Service) Worklist(ctx context.Context, p *auth.Principal, f WorkFilter,
 	return out, nil
 }
 
+// WorkCount returns how many contacts match a worklist's filter in all.
+func (s *Service) WorkCount(ctx context.Context, p *auth.Principal, f WorkFilter) (int, error) {
+	where, args, search, err := s.workWhere(ctx, p, f)
+	if err != nil || search.Exact && len(search.IDs) == 0 {
+		return 0, err
+	}
+	if len(search.Words) > 0 {
+		f.Limit, f.Offset = nameScan, 0
+		items, err := s.workPage(ctx, where, args, search, f)
+		return len(items), err
+	}
+	var n int
+	if err := s.DB.R.QueryRowContext(ctx, "SELECT count(*) FROM contacts c WHERE "+where, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("worklist count: %w", err)
+	}
+	return n, nil
+}
+
 // worklistRows reads a worklist without names and phones.
 func (s *Service) worklistRows(ctx context.Context, p *auth.Principal, f WorkFilter) ([]WorkItem, error) {
+	where, args, search, err := s.workWhere(ctx, p, f)
+	if err != nil || search.Exact && len(search.IDs) == 0 {
+		return nil, err
+	}
+	return s.workPage(ctx, where, args, search, f)
+}
+
+// workWhere is the condition over contacts (alias c) of p's worklist
+// narrowed by f, and the search by person it asks for.
+func (s *Service) workWhere(ctx context.Context, p *auth.Principal, f WorkFilter) (string, []any, people.Search, error) {
 	if !CanFollowUp(p) || NeedsGrant(p) {
-		return nil, fmt.Errorf("worklist: %w", errs.ErrForbidden)
+		return "", nil, people.Search{}, fmt.Errorf("worklist: %w", errs.ErrForbidden)
 	}
 	where, args, err := scopeWhere(p, f.Commune)
 	if err != nil {
-		return nil, fmt.Errorf("worklist: %w", err)
+		return "", nil, people.Search{}, fmt.Errorf("worklist: %w", err)
 	}
-	return s.workRows(ctx, where, args, f)
+	where, args, err = s.workFilter("c."+where, args, f)
+	if err != nil {
+		return "", nil, people.Search{}, err
+	}
+	search, err := s.People.ParseSearch(ctx, f.Q)
+	if err != nil {
+		return "", nil, people.Search{}, fmt.Errorf("worklist: %w", err)
+	}
+	if len(search.IDs) > 0 {
+		where += " AND c.person_id IN (" + sqldb.In(len(args)+1, len(search.IDs)) + ")"
+		for _, id := range search.IDs {
+			args = append(args, id)
+		}
+	}
+	return where, args, search, nil
 }
 
-// workRows reads worklist rows matching where (over contacts' own columns)
-// and the filter, without names and phones.
-func (s *Service) workRows(ctx context.Context, where string, args []any, f WorkFilter) ([]WorkItem, error) {
-	where = "c." + where
-	now := s.Now().Unix()
+// workFilter adds f's state and case to a condition over contacts.
+func (s *Service) workFilter(where string, args []any, f WorkFilter) (string, []any, error) {
 	switch f.State {
 	case "", "open":
 		where += " AND c.closed = 0"
 	case "overdue":
-		args = append(args, now)
+		args = append(args, s.Now().Unix())
 		where += fmt.Sprintf(" AND c.closed = 0 AND c.due_at < $%d", len(args))
 	case "closed":
 		where += " AND c.closed = 1"
 	case "all":
 	default:
-		return nil, fmt.Errorf("worklist: %w", &errs.Invalid{Fields: map[string]string{"state": msg.Both("cases.state_open_overdue_closed")}})
+		return "", nil, fmt.Errorf("worklist: %w", &errs.Invalid{Fields: map[string]string{"state": msg.Both("cases.state_open_overdue_closed")}})
 	}
 	if f.CaseID > 0 {
 		args = append(args, f.CaseID)
 		where += fmt.Sprintf(" AND c.case_id = $%d", len(args))
 	}
+	return where, args, nil
+}
+
+// workRows reads worklist rows matching where (over contacts' own columns)
+// and the filter's state and case, without names and phones.
+func (s *Service) workRows(ctx context.Context, where string, args []any, f WorkFilter) ([]WorkItem, error) {
+	where, args, err := s.workFilter("c."+where, args, f)
+	if err != nil {
+		return nil, err
+	}
+	return s.workPage(ctx, where, args, people.Search{}, f)
+}
+
+// workPage reads one page of worklist rows matching a finished condition;
+// a search by name reads the first nameScan rows and keeps those whose
+// contact's name matches.
+func (s *Service) workPage(ctx context.Context, where string, args []any, search people.Search, f WorkFilter) ([]WorkItem, error) {
 	if f.Limit <= 0 || f.Limit > 5000 {
 		f.Limit = 200
 	}
-	args = append(args, f.Limit, f.Offset)
-	rows, err := s.DB.R.QueryContext(ctx, fmt.Sprintf(`SELECT c.id, c.case_id, c.person_id, c.level, c.source, c.venue_id,
-		c.overlap_seconds, c.first_shared, c.last_shared, c.vulnerable, c.commune_code, c.due_at, c.outcome, c.outcome_at, c.calls,
-		c.quarantine_until, c.closed, c.evidence, c.proof
-		FROM contacts c WHERE %s
+	limit, offset := f.Limit, max(f.Offset, 0)
+	if len(search.Words) > 0 {
+		limit, offset = nameScan, 0
+	}
+	now := s.Now().Unix()
+	args = append(args, limit, offset)
+	rows, err := s.DB.R.QueryContext(ctx, fmt.Sprintf("SELECT "+workCols+` FROM contacts c WHERE %s
 		ORDER BY c.closed, c.due_at, c.vulnerable DESC, c.overlap_seconds DESC, c.id LIMIT $%d OFFSET $%d`, where, len(args)-1, len(args)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("worklist: %w", err)
@@ -146,11 +210,23 @@ func (s *Service) workRows(ctx context.Context, where string, args []any, f Work
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("worklist: %w", err)
 	}
+	if len(search.Words) > 0 {
+		matched, err := people.KeepNamed(ctx, s.People, out, func(it WorkItem) int64 { return it.PersonID }, search)
+		if err != nil {
+			return nil, fmt.Errorf("worklist: %w", err)
+		}
+		out = matched[min(f.Offset, len(matched)):min(f.Offset+f.Limit, len(matched))]
+	}
 	if err := s.nameVenues(ctx, out); err != nil {
 		return nil, fmt.Errorf("worklist: %w", err)
 	}
 	return out, nil
 }
+
+// workCols are the columns scanWork reads, over contacts c.
+const workCols = `c.id, c.case_id, c.person_id, c.level, c.source, c.venue_id,
+	c.overlap_seconds, c.first_shared, c.last_shared, c.vulnerable, c.commune_code, c.due_at, c.outcome, c.outcome_at, c.calls,
+	c.quarantine_until, c.closed, c.evidence, c.proof, (SELECT k.commune_code FROM cases k WHERE k.id = c.case_id)`
 
 func scanWork(row interface{ Scan(...any) error }, now int64) (WorkItem, error) {
 	var it WorkItem
@@ -159,7 +235,7 @@ func scanWork(row interface{ Scan(...any) error }, now int64) (WorkItem, error) 
 	var outcomeAt, qUntil sql.NullInt64
 	var evidence string
 	if err := row.Scan(&it.ContactID, &it.CaseID, &it.PersonID, &it.Level, &it.Source, &it.VenueID, &overlap, &first, &last,
-		&vul, &it.CommuneCode, &due, &it.Outcome, &outcomeAt, &it.Calls, &qUntil, &closed, &evidence, &it.Proof); err != nil {
+		&vul, &it.CommuneCode, &due, &it.Outcome, &outcomeAt, &it.Calls, &qUntil, &closed, &evidence, &it.Proof, &it.CaseCommune); err != nil {
 		return WorkItem{}, err
 	}
 	it.OverlapMinutes, it.FirstShared, it.LastShared, it.DueAt = overlap/60, unix(first), unix(last), unix(due)
@@ -257,9 +333,7 @@ func (s *Service) contact(ctx context.Context, p *auth.Principal, id int64) (Wor
 	if !CanFollowUp(p) || NeedsGrant(p) {
 		return WorkItem{}, fmt.Errorf("contact %d: %w", id, errs.ErrForbidden)
 	}
-	it, err := scanWork(s.DB.R.QueryRowContext(ctx, `SELECT c.id, c.case_id, c.person_id, c.level, c.source, c.venue_id,
-		c.overlap_seconds, c.first_shared, c.last_shared, c.vulnerable, c.commune_code, c.due_at, c.outcome, c.outcome_at, c.calls,
-		c.quarantine_until, c.closed, c.evidence, c.proof FROM contacts c WHERE c.id = $1`, id), s.Now().Unix())
+	it, err := scanWork(s.DB.R.QueryRowContext(ctx, "SELECT "+workCols+" FROM contacts c WHERE c.id = $1", id), s.Now().Unix())
 	if errors.Is(err, sql.ErrNoRows) {
 		return WorkItem{}, fmt.Errorf("contact %d: %w", id, errs.ErrNotFound)
 	}

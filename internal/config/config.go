@@ -50,6 +50,7 @@ type Config struct {
 	MapAttribution  string // the tiles' attribution
 	PublicThreshold int    // public counts below it (and above zero) show as "< N"
 	CampaignMaxRate int    // the most messages a minute one campaign may queue
+	InboxDigestHour int    // the hour (0–23, Vietnam time) officials' daily inbox digests go out
 	ENAppBundleID   string // the app id in Exposure Notification export files (iOS bundle id / Android package)
 
 	// Messages: the providers of each channel (README, "Messages").
@@ -146,6 +147,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	c.MetricsToken = c.secret("METRICS_TOKEN")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", env("METRICS_ADDR", ""), "a separate listen address for /metrics without a token, e.g. 127.0.0.1:9090; "+
 		"without it /metrics is served only to the bearer token in ANTICOVID_METRICS_TOKEN, or not at all (ANTICOVID_METRICS_ADDR)")
+	fs.IntVar(&c.InboxDigestHour, "inbox-digest-hour", int(c.envInt("INBOX_DIGEST_HOUR", 7)), "the hour (0-23, Vietnam time) officials' daily inbox digests go out (ANTICOVID_INBOX_DIGEST_HOUR)")
 	fs.IntVar(&c.CampaignMaxRate, "campaign-max-rate", int(c.envInt("CAMPAIGN_MAX_RATE", 6000)), "the most messages a minute one campaign may queue (ANTICOVID_CAMPAIGN_MAX_RATE)")
 	fs.StringVar(&c.BackupDir, "backup-dir", env("BACKUP_DIR", ""), "write an encrypted backup into this directory, or s3://bucket/prefix, every --backup-every; empty: no scheduled backups (ANTICOVID_BACKUP_DIR)")
 	fs.StringVar(&c.BackupS3Endpoint, "backup-s3-endpoint", env("BACKUP_S3_ENDPOINT", "https://s3.amazonaws.com"), "the S3-compatible service of --backup-dir s3://...: https://host[:port] (ANTICOVID_BACKUP_S3_ENDPOINT)")
@@ -331,6 +333,9 @@ func (c *Config) Validate() error {
 	}
 	if c.PublicThreshold < 1 || c.PublicThreshold > 100 {
 		errs = append(errs, fmt.Errorf("--public-threshold %d: want 1 to 100", c.PublicThreshold))
+	}
+	if c.InboxDigestHour < 0 || c.InboxDigestHour > 23 {
+		errs = append(errs, fmt.Errorf("--inbox-digest-hour %d: want an hour from 0 to 23 (Vietnam time)", c.InboxDigestHour))
 	}
 	if c.CampaignMaxRate < 1 || c.CampaignMaxRate > 1_000_000 {
 		errs = append(errs, fmt.Errorf("--campaign-max-rate %d: want 1 to 1000000 messages a minute", c.CampaignMaxRate))

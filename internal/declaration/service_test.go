@@ -197,6 +197,13 @@ func TestWorklist(t *testing.T) {
 		declare(t, s, "0900000005", "Người Ho Tân An", "27685", "cough", true)
 		declare(t, s, "0900000006", "Người Sốt Hà Nội", "00004", "fever", false)
 
+		today := now.In(hcm).Format("2006-01-02")
+		yesterday := now.In(hcm).AddDate(0, 0, -1).Format("2006-01-02")
+		for f, field := range map[Filter]string{{Q: "!!"}: "q", {Q: strings.Repeat("x", 101)}: "q", {From: "hôm qua"}: "from", {To: "2026-02-31"}: "to"} {
+			if _, err := s.Worklist(ctx, u["health"], f, "test"); errs.FieldsOf(err)[field] == "" {
+				t.Errorf("%+v: %v", f, err)
+			}
+		}
 		benLuc := []string{"Người Sốt Bến Lức", "Người Tiếp Xúc Bến Lức"}
 		district := append([]string{"Người Ho Thạnh Lợi"}, benLuc...)
 		province := append([]string{"Người Ho Tân An"}, district...)
@@ -221,6 +228,14 @@ func TestWorklist(t *testing.T) {
 			{"district", Filter{}, nil, true},
 			{"admin", Filter{}, nil, true},
 			{"manager", Filter{}, nil, true},
+			// Searches: a name typed without diacritics, a phone, days declared.
+			{"health", Filter{Q: "nguoi HO"}, []string{"Người Ho Thạnh Lợi", "Người Ho Tân An"}, false},
+			{"health", Filter{Q: "0900 000 003"}, []string{"Người Tiếp Xúc Bến Lức"}, false},
+			{"health", Filter{Q: "0900000006"}, nil, false}, // Hà Nội's: not found here
+			{"tracer803", Filter{Q: "tan an"}, nil, false},
+			{"health", Filter{From: today}, province, false},
+			{"health", Filter{To: yesterday}, nil, false},
+			{"tracer803", Filter{Q: "sot", From: yesterday, To: today}, []string{"Người Sốt Bến Lức"}, false},
 		} {
 			t.Run(fmt.Sprintf("%s %+v", c.user, c.f), func(t *testing.T) {
 				items, err := s.Worklist(ctx, u[c.user], c.f, "test")
@@ -232,6 +247,9 @@ func TestWorklist(t *testing.T) {
 				}
 				if err != nil || !slices.Equal(names(items), c.want) {
 					t.Fatalf("got %v %v, want %v", names(items), err, c.want)
+				}
+				if n, err := s.WorklistCount(ctx, u[c.user], c.f); err != nil || n != len(c.want) {
+					t.Errorf("count %d %v, want %d", n, err, len(c.want))
 				}
 			})
 		}

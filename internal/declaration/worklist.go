@@ -14,6 +14,8 @@ import (
 	"anticovid/internal/errs"
 	"anticovid/internal/geo"
 	"anticovid/internal/msg"
+	"anticovid/internal/people"
+	"anticovid/internal/sqldb"
 )
 
 // MayWork reports whether the caller works the health station's worklist:
@@ -42,11 +44,17 @@ const (
 
 // Filter narrows the worklist.
 type Filter struct {
-	Unit   string // a unit within the caller's jurisdiction; empty: all of it
-	Status string // StatusOpen (default), StatusHandled or StatusAll
-	Limit  int    // 1–200, default 50
-	Offset int
+	Unit     string // a unit within the caller's jurisdiction; empty: all of it
+	Status   string // StatusOpen (default), StatusHandled or StatusAll
+	Q        string // a phone or ID number, or words of the person's name
+	From, To string // days declared, YYYY-MM-DD, both ends included
+	Limit    int    // 1–200, default 50
+	Offset   int
 }
+
+// nameScan bounds a search by name: names are sealed, so the first
+// declarations matching the other filters are opened, at most this many.
+const nameScan = 5000
 
 // Item is one flagged declaration, decrypted for the health station.
 type Item struct {
@@ -73,46 +81,36 @@ const flagged = "(has_symptoms = 1 OR had_contact = 1)"
 // the entry cannot be written, nothing is returned. purpose is recorded with
 // it.
 func (s *Service) Worklist(ctx context.Context, p *auth.Principal, f Filter, purpose string) ([]Item, error) {
-	if !MayWork(p) {
-		return nil, fmt.Errorf("worklist: %w", errs.ErrForbidden)
+	where, args, order, search, err := s.worklistWhere(ctx, p, f)
+	if err != nil {
+		return nil, err
 	}
-	where, args := flagged, []any{}
-	col, val := p.Scope()
-	if f.Unit != "" {
-		u, ok := geo.Get(f.Unit)
-		if !ok {
-			return nil, fmt.Errorf("worklist: %w", &errs.Invalid{Fields: map[string]string{"unit": msg.Both("declaration.unknown_unit_code")}})
-		}
-		if !p.InJurisdiction(u.Code) {
-			return nil, fmt.Errorf("worklist %s: %w", u.Code, errs.ErrForbidden)
-		}
-		col, val = "", ""
-		if u.Level != "country" {
-			col, val = u.Level+"_code", u.Code
-		}
-	}
-	if col != "" {
-		args = append(args, val)
-		where += fmt.Sprintf(" AND d.%s = $%d", col, len(args))
-	}
-	order := "d.created_at DESC, d.id DESC"
-	switch f.Status {
-	case "", StatusOpen:
-		where += " AND d.handled_at IS NULL"
-		order = "d.created_at, d.id" // a queue: who has waited longest first
-	case StatusHandled:
-		where += " AND d.handled_at IS NOT NULL"
-	case StatusAll:
-	default:
-		return nil, fmt.Errorf("worklist: %w", &errs.Invalid{Fields: map[string]string{"status": msg.Both("declaration.status_open_handled_or")}})
+	if search.Exact && len(search.IDs) == 0 {
+		return []Item{}, nil
 	}
 	if f.Limit <= 0 {
 		f.Limit = 50
 	}
-	if f.Limit > 200 {
-		f.Limit = 200
+	f.Limit, f.Offset = min(f.Limit, 200), max(f.Offset, 0)
+	limit, offset := f.Limit, f.Offset
+	if len(search.Words) > 0 {
+		// By name: the first nameScan rows, kept when the person's name
+		// matches, then the page.
+		ids, err := s.namedIDs(ctx, where, args, order, search)
+		if err != nil {
+			return nil, err
+		}
+		ids = ids[min(f.Offset, len(ids)):min(f.Offset+f.Limit, len(ids))]
+		if len(ids) == 0 {
+			return []Item{}, nil
+		}
+		where, args = "d.id IN ("+sqldb.In(1, len(ids))+")", make([]any, len(ids))
+		for i, id := range ids {
+			args[i] = id
+		}
+		offset = 0
 	}
-	args = append(args, f.Limit, f.Offset)
+	args = append(args, limit, offset)
 	rows, err := s.DB.R.QueryContext(ctx, fmt.Sprintf(`SELECT d.id, d.person_id, d.answers_enc, d.has_symptoms, d.had_contact,
 		d.created_at, d.handled_at, d.handled_note, COALESCE(d.handled_by, 0), d.proof
 		FROM declarations d
@@ -184,6 +182,115 @@ func (s *Service) Worklist(ctx context.Context, p *auth.Principal, f Filter, pur
 		out = append(out, it.item)
 	}
 	return out, nil
+}
+
+// WorklistCount returns how many declarations match a worklist's filter.
+func (s *Service) WorklistCount(ctx context.Context, p *auth.Principal, f Filter) (int, error) {
+	where, args, order, search, err := s.worklistWhere(ctx, p, f)
+	if err != nil || search.Exact && len(search.IDs) == 0 {
+		return 0, err
+	}
+	if len(search.Words) > 0 {
+		ids, err := s.namedIDs(ctx, where, args, order, search)
+		return len(ids), err
+	}
+	var n int
+	if err := s.DB.R.QueryRowContext(ctx, "SELECT count(*) FROM declarations d WHERE "+where, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("worklist count: %w", err)
+	}
+	return n, nil
+}
+
+// namedIDs returns, in order, the ids of the first nameScan declarations
+// matching where whose person's name has the search's words.
+func (s *Service) namedIDs(ctx context.Context, where string, args []any, order string, search people.Search) ([]int64, error) {
+	rows, err := s.DB.R.QueryContext(ctx, fmt.Sprintf("SELECT d.id, d.person_id FROM declarations d WHERE %s ORDER BY %s LIMIT %d", where, order, nameScan), args...)
+	if err != nil {
+		return nil, fmt.Errorf("worklist by name: %w", err)
+	}
+	defer rows.Close()
+	type row struct{ id, person int64 }
+	var all []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.id, &r.person); err != nil {
+			return nil, fmt.Errorf("worklist by name: %w", err)
+		}
+		all = append(all, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("worklist by name: %w", err)
+	}
+	named, err := people.KeepNamed(ctx, s.People, all, func(r row) int64 { return r.person }, search)
+	if err != nil {
+		return nil, fmt.Errorf("worklist by name: %w", err)
+	}
+	ids := make([]int64, len(named))
+	for i, r := range named {
+		ids[i] = r.id
+	}
+	return ids, nil
+}
+
+// worklistWhere is the condition over declarations (alias d) and the order
+// of p's worklist narrowed by f, and the search by person it asks for.
+func (s *Service) worklistWhere(ctx context.Context, p *auth.Principal, f Filter) (string, []any, string, people.Search, error) {
+	var none people.Search
+	if !MayWork(p) {
+		return "", nil, "", none, fmt.Errorf("worklist: %w", errs.ErrForbidden)
+	}
+	where, args := flagged, []any{}
+	col, val := p.Scope()
+	bad := errs.Fields{}
+	if f.Unit != "" {
+		u, ok := geo.Get(f.Unit)
+		if !ok {
+			return "", nil, "", none, fmt.Errorf("worklist: %w", &errs.Invalid{Fields: map[string]string{"unit": msg.Both("declaration.unknown_unit_code")}})
+		}
+		if !p.InJurisdiction(u.Code) {
+			return "", nil, "", none, fmt.Errorf("worklist %s: %w", u.Code, errs.ErrForbidden)
+		}
+		col, val = "", ""
+		if u.Level != "country" {
+			col, val = u.Level+"_code", u.Code
+		}
+	}
+	if col != "" {
+		args = append(args, val)
+		where += fmt.Sprintf(" AND d.%s = $%d", col, len(args))
+	}
+	order := "d.created_at DESC, d.id DESC"
+	switch f.Status {
+	case "", StatusOpen:
+		where += " AND d.handled_at IS NULL"
+		order = "d.created_at, d.id" // a queue: who has waited longest first
+	case StatusHandled:
+		where += " AND d.handled_at IS NOT NULL"
+	case StatusAll:
+	default:
+		bad.Add("status", msg.Both("declaration.status_open_handled_or"))
+	}
+	where, args, badDays := sqldb.DayRange(where, args, "d.created_at", f.From, f.To)
+	for _, field := range badDays {
+		bad.Add(field, msg.Both("declaration.date_want_yyyy_mm_dd"))
+	}
+	search, err := s.People.ParseSearch(ctx, f.Q)
+	for k, v := range errs.FieldsOf(err) {
+		bad.Add(k, v)
+	}
+	if len(bad) > 0 {
+		return "", nil, "", none, fmt.Errorf("worklist: %w", bad.Err())
+	}
+	if err != nil {
+		return "", nil, "", none, fmt.Errorf("worklist: %w", err)
+	}
+	if len(search.IDs) > 0 {
+		where += " AND d.person_id IN (" + sqldb.In(len(args)+1, len(search.IDs)) + ")"
+		for _, id := range search.IDs {
+			args = append(args, id)
+		}
+	}
+	return where, args, order, search, nil
 }
 
 // openNote decrypts a handling note: notes say what was done about a person's

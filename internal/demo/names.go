@@ -1,5 +1,7 @@
 package demo
 
+import "fmt"
+
 // Words generated venues are named with, with their diacritics (bench
 // venues builds its dataset from them): a kind of place, then a place name.
 var (
@@ -32,3 +34,16 @@ var (
 	Zone     = "Khu cách ly tập trung Trường Chính trị tỉnh"
 	Cameras  = []string{"Cổng chính", "Dãy phòng A", "Sân sau"}
 )
+
+// The demo commune's door-to-door drive: its hamlets, the mass
+// organisations' teams, and the lanes its households are on.
+var (
+	DoorHamlets = []string{"Khu phố 1", "Khu phố 2", "Ấp Chợ", "Ấp Bình Hòa"}
+	DoorTeams   = []string{"Hội Liên hiệp Phụ nữ", "Đoàn Thanh niên", "Hội Cựu chiến binh"}
+	doorLanes   = []string{"đường Nguyễn Hữu Thọ", "hẻm 3", "hẻm 7", "đường Phan Văn Mảng", "ngõ Chợ"}
+)
+
+// DoorAddress is the demo address of household i of a hamlet.
+func DoorAddress(i int) string {
+	return fmt.Sprintf("Số %d %s", 2*i+1, doorLanes[i%len(doorLanes)])
+}

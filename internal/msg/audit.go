@@ -5,6 +5,7 @@ package msg
 func init() {
 	add(map[string]Text{
 		"audit.action.view":                 {"Xem", "Viewed"},
+		"audit.action.search":               {"Tìm kiếm", "Searched"},
 		"audit.action.export":               {"Xuất dữ liệu", "Exported"},
 		"audit.action.delete":               {"Xoá", "Deleted"},
 		"audit.action.create":               {"Tạo mới", "Created"},

@@ -55,6 +55,7 @@ func init() {
 		"declaration.sex.female":                      {"Nữ", "Female"},
 		"declaration.sex.male":                        {"Nam", "Male"},
 		"declaration.sex.other":                       {"Khác", "Other"},
+		"declaration.date_want_yyyy_mm_dd":            {"Ngày không hợp lệ (YYYY-MM-DD)", "Invalid date (want YYYY-MM-DD)"},
 		"declaration.status_open_handled_or":          {"Trạng thái phải là \"open\", \"handled\" hoặc \"all\"", "status must be \"open\", \"handled\" or \"all\""},
 		"declaration.symptom.cough":                   {"Ho", "Cough"},
 		"declaration.symptom.diarrhoea":               {"Tiêu chảy", "Diarrhoea"},

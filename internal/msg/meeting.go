@@ -24,7 +24,7 @@ func init() {
 		"meeting.choose_communes": {"Mời thêm xã, phường, thị trấn:", "Also invite these communes:"},
 		"meeting.invite_note":     {"Mỗi cán bộ của đơn vị được mời nhận một liên kết riêng (email kèm tệp lịch .ics, SMS) và thấy cuộc họp trong mục “Cuộc họp của tôi”.", "Each official of an invited unit gets a personal link (email with an .ics calendar file, SMS) and sees the meeting under “My meetings”."},
 		"meeting.contact":         {"Nhận giấy mời họp qua", "Receive meeting invitations by"},
-		"meeting.contact_note":    {"Địa chỉ email và số điện thoại chỉ dùng để gửi giấy mời họp cho bạn.", "Your email address and phone number are used only to send you meeting invitations."},
+		"meeting.contact_note":    {"Địa chỉ email và số điện thoại chỉ dùng để gửi cho bạn giấy mời họp và thông báo công việc (nếu bạn chọn nhận trong trang Tài khoản).", "Your email address and phone number are used only to send you meeting invitations and work notices (if you chose them on your account page)."},
 		"meeting.contact_saved":   {"Đã lưu.", "Saved."},
 		"meeting.email":           {"Email", "Email"},
 		"meeting.phone":           {"Số điện thoại", "Phone number"},

@@ -78,6 +78,7 @@ func init() {
 		"venue.unknown_category":                    {"Loại địa điểm không hợp lệ", "Unknown category"},
 		"venue.unknown_column_valid_columns":        {"Cột không rõ “%s”; các cột hợp lệ: %s", "Unknown column %q; valid columns: %s"},
 		"venue.unknown_commune_code":                {"Mã xã/phường không hợp lệ", "Unknown commune code"},
+		"venue.date_want_yyyy_mm_dd":                {"Ngày không hợp lệ (YYYY-MM-DD)", "Invalid date (want YYYY-MM-DD)"},
 		"venue.unknown_unit_code":                   {"Mã đơn vị không tồn tại", "Unknown unit code"},
 		"venue.vehicle_needs_plate_number":          {"Phương tiện cần biển số", "A vehicle needs a plate number"},
 		"venue.vehicles_only_buses_coaches":         {"Chỉ với phương tiện (xe buýt, xe khách, phà): biển số (bắt buộc với phương tiện)", "Vehicles only (buses, coaches, ferries): plate number (required for vehicles)"},

@@ -49,6 +49,7 @@ func init() {
 		"web.decl.pledge":             {"Hãy đánh dấu cam kết trước khi gửi", "Please tick the pledge before submitting"},
 		"web.decl.form_used":          {"Biểu mẫu này đã được dùng; hãy gửi lại", "This form was already used; please submit again"},
 		"web.purpose.decl_worklist":   {"Theo dõi khai báo y tế có triệu chứng/tiếp xúc", "follow-up of flagged health declarations"},
+		"web.purpose.audit_who":       {"Tra nhật ký truy cập theo người", "audit log searched by person"},
 		"web.purpose.case":            {"Hồ sơ ca bệnh", "case record"},
 		"web.purpose.contacts_api":    {"Truy vết tiếp xúc (API)", "contact tracing (API)"},
 		"web.purpose.contacts_page":   {"Truy vết tiếp xúc (trang ca bệnh)", "contact tracing (case page)"},

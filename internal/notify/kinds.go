@@ -17,10 +17,11 @@ const (
 	KindReportReminder = "report_reminder" // a unit reminded of its weekly report: email
 	KindMeeting        = "meeting"         // an official invited to an online meeting: email with a calendar file, SMS
 	KindVenue          = "venue"           // a venue's manager told of its approval, refusal, new poster or an F0's visit: SMS
+	KindInbox          = "inbox"           // an official told of new work in their inbox, one notice or the daily digest (counts and links only): SMS or email
 )
 
 // Kinds is every kind, in the README's order.
-var Kinds = []string{KindOTP, KindF1, KindExposure, KindCampaign, KindReportReminder, KindMeeting, KindVenue}
+var Kinds = []string{KindOTP, KindF1, KindExposure, KindCampaign, KindReportReminder, KindMeeting, KindVenue, KindInbox}
 
 // storedKind is the kind of a row as read back. Rows queued before kinds
 // were checked hold their dedup key's prefix as kind (or nothing, before

@@ -80,7 +80,7 @@ func TestKindsDocumentedAndUsed(t *testing.T) {
 	literal := regexp.MustCompile(`notify\.Message\{[^}]*`)
 	kindUse := regexp.MustCompile(`\bKind:\s*notify\.(Kind\w+)`)
 	consts := map[string]string{"KindOTP": KindOTP, "KindF1": KindF1, "KindExposure": KindExposure,
-		"KindCampaign": KindCampaign, "KindReportReminder": KindReportReminder, "KindMeeting": KindMeeting, "KindVenue": KindVenue}
+		"KindCampaign": KindCampaign, "KindReportReminder": KindReportReminder, "KindMeeting": KindMeeting, "KindVenue": KindVenue, "KindInbox": KindInbox}
 	used := map[string]bool{}
 	for _, root := range []string{"..", "../../cmd"} {
 		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {

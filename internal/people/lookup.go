@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"anticovid/internal/errs"
@@ -234,4 +235,83 @@ func (s *Service) Known(ctx context.Context, text string) ([]int64, error) {
 		return s.IDsByKey(ctx, "id_number_hash", s.Vault.Hash(idn), 5)
 	}
 	return nil, fmt.Errorf("known person: %w", &errs.Invalid{Fields: map[string]string{"who": msg.Both("people.known.what")}})
+}
+
+// Search is what an official typed into a list's search box to find people:
+// a phone or ID number names them exactly (by look-up hash, an index read);
+// anything else is words of a name. Names are sealed, so a list narrows its
+// rows by its other filters first and KeepNamed opens just those names.
+type Search struct {
+	Exact bool    // a phone or ID number was typed: IDs decides
+	IDs   []int64 // the people it names (empty: nobody)
+	Words []string
+}
+
+// ParseSearch reads a list's search text; "" is no search.
+func (s *Service) ParseSearch(ctx context.Context, text string) (Search, error) {
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return Search{}, nil
+	}
+	compact := strings.Join(strings.FieldsFunc(text, func(r rune) bool { return r == ' ' || r == '.' || r == '-' }), "")
+	column, key := "", ""
+	if ph, err := NormalizePhone(compact); err == nil {
+		column, key = "phone_hash", ph
+	} else if idn, ok := NormalizeIDNumber(compact); ok && strings.ContainsAny(idn, "0123456789") {
+		column, key = "id_number_hash", idn
+	}
+	if column != "" {
+		ids, err := s.IDsByKey(ctx, column, s.Vault.Hash(key), 20)
+		return Search{Exact: true, IDs: ids}, err
+	}
+	words := Words(text)
+	if len(words) == 0 || len([]rune(text)) > 100 {
+		return Search{}, &errs.Invalid{Fields: map[string]string{"q": msg.Both("people.search.what")}}
+	}
+	return Search{Words: words}, nil
+}
+
+// KeepNamed returns, in their order, the rows whose person's name has every
+// word of q as the start of one of its words ("tam" finds "Nguyễn Văn
+// Tâm"). A name that cannot be opened does not match.
+func KeepNamed[T any](ctx context.Context, s *Service, rows []T, person func(T) int64, q Search) ([]T, error) {
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		ids[i] = person(r)
+	}
+	names := make(map[int64][]string, len(ids))
+	err := s.byIDs(ctx, "name_enc", ids, func(rs *sql.Rows) error {
+		var id int64
+		var sealed []byte
+		if err := rs.Scan(&id, &sealed); err != nil {
+			return err
+		}
+		if name, err := s.Vault.Open(sealed); err == nil {
+			names[id] = Words(name)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("people by name: %w", err)
+	}
+	var out []T
+	for _, r := range rows {
+		if hasWords(names[person(r)], q.Words) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// hasWords reports whether every wanted word starts a word of name.
+func hasWords(name, want []string) bool {
+	if len(name) == 0 {
+		return false
+	}
+	for _, w := range want {
+		if !slices.ContainsFunc(name, func(n string) bool { return strings.HasPrefix(n, w) }) {
+			return false
+		}
+	}
+	return true
 }

@@ -332,6 +332,14 @@ func (c Consolidated) PDF(w io.Writer) error {
 		}
 		doc.Ln(2)
 	}
+	if door := c.doorLines(); len(door) > 0 {
+		doc.Ln(2)
+		section(msg.T("vi", "door.report"))
+		doc.SetFont(font, "", 9)
+		for _, l := range door {
+			doc.MultiCell(0, 5, clean(l), "", "L", false)
+		}
+	}
 	if len(c.Meetings) > 0 {
 		doc.Ln(2)
 		section(msg.T("vi", "meeting.report_section"))
@@ -351,6 +359,18 @@ func (c Consolidated) PDF(w io.Writer) error {
 }
 
 // vn writes an integer the Vietnamese way: 1.234.567.
+// doorLines are the districts' door-to-door weeks, one line each, for
+// those whose communes listed households.
+func (c Consolidated) doorLines() []string {
+	var out []string
+	for _, r := range c.Districts {
+		if f := r.DoorToDoor; f != nil && f.Households > 0 {
+			out = append(out, msg.T("vi", "door.report.line", r.Unit.Name, vn(f.Visited), vn(f.Households), vn(f.Installs), vn(f.Declarations)))
+		}
+	}
+	return out
+}
+
 func vn(n int64) string {
 	s := fmt.Sprint(n)
 	neg := strings.HasPrefix(s, "-")

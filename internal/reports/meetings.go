@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"anticovid/internal/doortodoor"
 	"anticovid/internal/geo"
 	"context"
 	"time"
@@ -18,6 +19,12 @@ type MeetingLink struct {
 	Start time.Time `json:"start"`
 	Unit  string    `json:"unit_code"` // the organising unit
 	URL   string    `json:"url"`       // its page: minutes, decisions, attached file
+}
+
+// DoorToDoor gives a district's or commune's door-to-door figures over a
+// period (internal/doortodoor implements it): the weekly report shows them.
+type DoorToDoor interface {
+	Week(ctx context.Context, unit string, from, to time.Time) (doortodoor.Figures, error)
 }
 
 // meetings lists the week's meetings with minutes; none without a source.

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"anticovid/internal/auth"
+	"anticovid/internal/doortodoor"
 	"anticovid/internal/errs"
 	"anticovid/internal/msg"
 	"anticovid/internal/notify"
@@ -97,6 +98,10 @@ type Report struct {
 	State            string     `json:"state"`
 	// Parts are a district's communes, whose figures the district's add up.
 	Parts []Report `json:"parts,omitempty"`
+	// DoorToDoor is the week's door-to-door drive in the district or
+	// commune, counted live (not part of what the unit submits); nil
+	// without the drive.
+	DoorToDoor *doortodoor.Figures `json:"door_to_door,omitempty"`
 }
 
 // Input is what a unit submits. Figures nil keeps the prefilled ones; a
@@ -120,8 +125,10 @@ type Service struct {
 	// Meetings are the week's meetings with minutes, which the report
 	// links; nil: none.
 	Meetings Meetings
-	Log      *slog.Logger
-	Now      func() time.Time
+	// DoorToDoor gives the week's door-to-door figures; nil: none shown.
+	DoorToDoor DoorToDoor
+	Log        *slog.Logger
+	Now        func() time.Time
 }
 
 func (s *Service) now() time.Time {
@@ -286,6 +293,14 @@ func (s *Service) get(ctx context.Context, w Week, u Unit) (Report, error) {
 		part.Week, part.Unit, part.Deadline = w.String(), c, w.Deadline().UTC()
 		sum = sum.Add(part.Figures)
 		r.Parts = append(r.Parts, part)
+	}
+	if s.DoorToDoor != nil && (u.Kind == KindDistrict || u.Kind == KindCommune) {
+		from, to := w.Period()
+		f, err := s.DoorToDoor.Week(ctx, u.Code, from, to)
+		if err != nil {
+			return Report{}, err
+		}
+		r.DoorToDoor = &f
 	}
 	if !ok {
 		r.State = state(false, false, w.Deadline(), now)

@@ -5,37 +5,14 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
-	"unicode"
-
-	"golang.org/x/text/runes"
-	"golang.org/x/text/transform"
-	"golang.org/x/text/unicode/norm"
 
 	"anticovid/internal/people"
 )
 
-// Fold is text as venue search compares it: lower case, without
-// diacritics (đ as d), spaces collapsed, so "cho ben luc" finds "Chợ Bến
-// Lức" and "CHỢ BẾN LỨC" alike.
-func Fold(s string) string {
-	t := transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
-	out, _, err := transform.String(t, s)
-	if err != nil {
-		out = s
-	}
-	out = strings.Map(func(r rune) rune {
-		if r == 0x111 || r == 0x110 { // đ and Đ have no decomposition: d
-			return 'd'
-		}
-		return r
-	}, strings.ToLower(out))
-	return strings.Join(strings.Fields(out), " ")
-}
-
 // searchKey is what a venue is found by (search_key): its name, address,
 // plate and route, folded.
 func searchKey(v Venue) string {
-	return Fold(strings.Join([]string{v.Name, v.Address, v.Plate, v.Route}, " "))
+	return people.Fold(strings.Join([]string{v.Name, v.Address, v.Plate, v.Route}, " "))
 }
 
 // phoneHash is the look-up hash of a venue's contact phone ("" without one).
@@ -54,17 +31,12 @@ const maxWords = 6
 // word typed is looked up by it and checked against search_key.
 const maxPrefix = 12
 
-// tokens splits folded text into the words search compares.
-func tokens(folded string) []string {
-	return strings.FieldsFunc(folded, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
-}
-
 // wordRows are the venue_words rows of a venue: every prefix of 2 to
 // maxPrefix letters of each word of its search key, once.
 func wordRows(key string) []string {
 	seen := map[string]bool{}
 	var out []string
-	for _, w := range tokens(key) {
+	for _, w := range people.Words(key) {
 		r := []rune(w)
 		for n := 2; n <= min(len(r), maxPrefix); n++ {
 			if p := string(r[:n]); !seen[p] {
@@ -133,7 +105,7 @@ func (s *Service) searchWhere(q string, args []any) (string, []any) {
 		return fmt.Sprintf(" AND contact_phone_hash = $%d", len(args)), args
 	}
 	var sets, long []string
-	words := tokens(Fold(q))
+	words := people.Words(q)
 	if len(words) > maxWords {
 		words = words[:maxWords] // a name or address needs no more; more would only cost
 	}

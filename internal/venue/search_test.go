@@ -9,21 +9,6 @@ import (
 	"anticovid/internal/store/storetest"
 )
 
-func TestFold(t *testing.T) {
-	for in, want := range map[string]string{
-		"Chợ Bến Lức":            "cho ben luc",
-		"  CHỢ   BẾN  LỨC ":      "cho ben luc",
-		"Đường Đồng Khởi":        "duong dong khoi",
-		"Nhà thuốc Đức Tâm":      "nha thuoc duc tam",
-		"51B-123.45":             "51b-123.45",
-		"Trường THPT Nguyễn Huệ": "truong thpt nguyen hue",
-	} {
-		if got := Fold(in); got != want {
-			t.Errorf("Fold(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 // TestFillSearch: venues stored before search existed are found once the
 // server has filled their keys, by words and by phone.
 func TestFillSearch(t *testing.T) {

@@ -249,6 +249,7 @@ type Filter struct {
 	Category string
 	Status   string
 	Q        string // a phone number, or words of the name, address, plate or route (diacritics optional)
+	From, To string // days registered, YYYY-MM-DD in Vietnam, both ends included
 	Sort     string // "" (by id), name, newest or commune
 	Limit    int
 	Offset   int
@@ -330,6 +331,14 @@ func (s *Service) listWhere(p *auth.Principal, f Filter) (string, []any, error) 
 	if f.Status != "" {
 		args = append(args, f.Status)
 		where += fmt.Sprintf(" AND status = $%d", len(args))
+	}
+	where, args, bad := sqldb.DayRange(where, args, "created_at", f.From, f.To)
+	if len(bad) > 0 {
+		f := errs.Fields{}
+		for _, field := range bad {
+			f.Add(field, msg.Both("venue.date_want_yyyy_mm_dd"))
+		}
+		return "", nil, fmt.Errorf("list venues: %w", f.Err())
 	}
 	q, args := s.searchWhere(f.Q, args)
 	return where + q, args, nil

@@ -7,6 +7,7 @@ import (
 
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
+	"anticovid/internal/inbox"
 )
 
 // routesAccount registers what every user does with their own account
@@ -35,12 +36,19 @@ type accountView struct {
 	Done         string // catalog key of what was just done
 	Error        string
 	Manages      bool // the viewer administers accounts (link to /accounts)
+	// Inbox is the owner's choice of notices by SMS and email (nil: no
+	// inbox for this account or server); Modes are the choices offered.
+	Inbox *inbox.Prefs
+	Modes []string
+	// Contacts is the page where the addresses notices go to are set
+	// ("": this server has no meetings page).
+	Contacts string
 }
 
 // doneKeys are the ?done= values a page may confirm, with their texts.
 var doneKeys = map[string]string{"password": "account.done.password", "revoked": "account.done.revoked",
 	"disable": "account.done.disable", "enable": "account.done.enable", "reset-password": "account.done.reset-password",
-	"reset-totp": "account.done.reset-totp", "enrolled": "account.done.enrolled"}
+	"reset-totp": "account.done.reset-totp", "enrolled": "account.done.enrolled", "inbox": "inbox.prefs_saved"}
 
 func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status int, u auth.User, v accountView) error {
 	ctx := r.Context()
@@ -54,6 +62,16 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status in
 	}
 	if v.RecoveryLeft, err = s.Auth.RecoveryCodesLeft(ctx, u.UserID); err != nil {
 		return err
+	}
+	if p := auth.From(ctx); v.Own && s.unread(ctx, p) >= 0 {
+		pr, err := s.Inbox.Prefs(ctx, p)
+		if err != nil {
+			return err
+		}
+		v.Inbox, v.Modes = &pr, inbox.Modes
+		if s.Meetings != nil {
+			v.Contacts = "/meetings#contact"
+		}
 	}
 	v.Done = doneKeys[r.URL.Query().Get("done")]
 	v.Account, v.Manages = u, auth.From(ctx).Manages()

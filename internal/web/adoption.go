@@ -139,7 +139,7 @@ func (s *Server) renderAdoption(w http.ResponseWriter, r *http.Request, extra ma
 	if err != nil {
 		return err
 	}
-	data := map[string]any{"Unit": toRow(rep.Unit), "UnitCode": unit, "Path": geo.Path(unit), "CanEdit": adoption.CanEdit(p, firstCommune(unit))}
+	data := map[string]any{"Unit": toRow(rep.Unit), "UnitCode": unit, "Path": openPath(p, unit), "CanEdit": adoption.CanEdit(p, firstCommune(unit))}
 	var rows []adoptionRow
 	for _, c := range rep.Children {
 		row := toRow(c)

@@ -149,10 +149,6 @@ type importDecisionsInput struct {
 	Decisions map[string]string `json:"decisions"`
 }
 
-type casesAnswer struct {
-	Cases []cases.Case `json:"cases"`
-}
-
 type caseStatusInput struct {
 	Status string `json:"status" jsonschema:"required"`
 	Note   string `json:"note"`
@@ -168,6 +164,7 @@ type declOptionsAnswer struct {
 
 type declWorklistAnswer struct {
 	Declarations []declaration.Item `json:"declarations"`
+	Total        int                `json:"total"` // declarations matching the filter in all
 }
 
 type noteInput struct {
@@ -308,6 +305,7 @@ type reportEmailAnswer struct {
 
 type worklistAnswer struct {
 	Contacts []cases.WorkItem `json:"contacts"`
+	Total    int              `json:"total"` // contacts matching the filter in all
 }
 
 type callInput struct {

@@ -12,6 +12,7 @@ import (
 	"anticovid/internal/checkin"
 	"anticovid/internal/dashboard"
 	"anticovid/internal/declaration"
+	"anticovid/internal/doortodoor"
 	"anticovid/internal/exposure"
 	"anticovid/internal/geo"
 	"anticovid/internal/meeting"
@@ -33,6 +34,8 @@ const (
 	roleICT        = "province_admin, department_officer (ict)"
 	roleVenueStaff = "venue_manager of the venue, or an officer over its commune"
 	roleOrganiser  = "province_admin; district_officer for its communes"
+	roleOfficials  = "every role but venue_manager, each reading its own notices"
+	roleDoor       = "province_admin, district_officer, commune_officer"
 )
 
 func ok(v any) map[int]any      { return map[int]any{http.StatusOK: v} }
@@ -61,6 +64,8 @@ var apiOps = map[string]apiOp{
 	// Administrative units and the caller.
 	"GET /api/v1/me":                    {ID: "getMe", Tag: "account", Role: roleAny, Resp: ok(auth.Principal{})},
 	"GET /api/v1/tasks":                 {ID: "listTasks", Tag: "account", Role: roleAny, Resp: ok(tasksAnswer{})},
+	"GET /api/v1/inbox":                 {ID: "listInbox", Tag: "account", Role: roleOfficials, Query: []param{q("before", "integer"), q("limit", "integer")}, Resp: ok(inboxAnswer{})},
+	"POST /api/v1/inbox/read":           {ID: "markInboxRead", Tag: "account", Role: roleOfficials, Body: inboxReadInput{}, Resp: ok(inboxReadAnswer{})},
 	"GET /api/v1/units/{code}":          {ID: "getUnit", Tag: "units", Role: rolePublic, Resp: ok(geo.Unit{})},
 	"GET /api/v1/units/{code}/children": {ID: "listUnitChildren", Tag: "units", Role: rolePublic, Resp: ok(unitChildrenAnswer{})},
 	"GET /api/v1/audit": {ID: "listAuditEntries", Tag: "account", Role: roleAdmin, Query: []param{q("user", "string"), q("action", "string"),
@@ -68,7 +73,7 @@ var apiOps = map[string]apiOp{
 
 	// Venues, their QR codes and posters.
 	"GET /api/v1/venue-categories":     {ID: "listVenueCategories", Tag: "venues", Role: rolePublic, Resp: ok([]venue.Category{})},
-	"GET /api/v1/venues":               {ID: "listVenues", Tag: "venues", Role: roleAny, Query: append([]param{q("commune", "string"), q("category", "string"), q("status", "string"), q("q", "string"), q("sort", "string")}, paging...), Resp: ok(venuesAnswer{})},
+	"GET /api/v1/venues":               {ID: "listVenues", Tag: "venues", Role: roleAny, Query: append([]param{q("commune", "string"), q("category", "string"), q("status", "string"), q("q", "string"), q("from", "string"), q("to", "string"), q("sort", "string")}, paging...), Resp: ok(venuesAnswer{})},
 	"POST /api/v1/venues":              {ID: "createVenue", Tag: "venues", Role: roleAny, Body: venueInput{}, Resp: created(venue.Venue{}), Errs: []int{http.StatusConflict}},
 	"GET /api/v1/venues/{id}":          {ID: "getVenue", Tag: "venues", Role: roleAny, Resp: ok(venue.Venue{})},
 	"POST /api/v1/venues/{id}/status":  {ID: "setVenueStatus", Tag: "venues", Role: roleOfficers, Body: venueStatusInput{}, Resp: ok(venue.Venue{}), Errs: []int{http.StatusConflict}},
@@ -94,18 +99,19 @@ var apiOps = map[string]apiOp{
 	// Health declarations.
 	"GET /api/v1/declaration-options":        {ID: "getDeclarationOptions", Tag: "declarations", Role: rolePublic, Resp: ok(declOptionsAnswer{})},
 	"POST /api/v1/declarations":              {ID: "declareHealth", Tag: "declarations", Role: rolePublic, Body: declaration.Input{}, Resp: idempotent(declaration.Result{}), Errs: []int{http.StatusConflict, http.StatusTooManyRequests}},
-	"GET /api/v1/declarations/worklist":      {ID: "listFlaggedDeclarations", Tag: "declarations", Role: roleTracers, Query: append([]param{q("status", "string"), q("unit", "string")}, paging...), Resp: ok(declWorklistAnswer{})},
+	"GET /api/v1/declarations/worklist":      {ID: "listFlaggedDeclarations", Tag: "declarations", Role: roleTracers, Query: append([]param{q("q", "string"), q("status", "string"), q("unit", "string"), q("from", "string"), q("to", "string")}, paging...), Resp: ok(declWorklistAnswer{})},
 	"POST /api/v1/declarations/{id}/handled": {ID: "markDeclarationHandled", Tag: "declarations", Role: roleTracers, Body: noteInput{}, Resp: ok(handledAnswer{}), Errs: []int{http.StatusConflict}},
 
 	// Cases.
 	"POST /api/v1/cases":                    {ID: "createCase", Tag: "cases", Role: roleTracers, Body: caseInput{}, Resp: created(cases.Case{}), Errs: []int{http.StatusConflict}},
-	"GET /api/v1/cases":                     {ID: "listCases", Tag: "cases", Role: roleTracers, Query: append([]param{q("commune", "string"), q("status", "string")}, paging...), Resp: ok(casesAnswer{})},
+	"GET /api/v1/cases":                     {ID: "listCases", Tag: "cases", Role: roleTracers, Query: append([]param{q("q", "string"), q("commune", "string"), q("status", "string"), q("from", "string"), q("to", "string"), q("sort", "string")}, paging...), Resp: ok(cases.Listed{})},
 	"GET /api/v1/cases/{id}":                {ID: "getCase", Tag: "cases", Role: roleTracers, Resp: ok(caseDetail{})},
 	"POST /api/v1/cases/{id}/confirm":       {ID: "confirmCase", Tag: "cases", Role: roleTracers, Resp: ok(cases.Case{})},
 	"GET /api/v1/handoffs":                  {ID: "listHandoffs", Tag: "tracing", Role: roleAdmin, Query: []param{q("direction", "string")}, Resp: ok(handoffsAnswer{})},
 	"POST /api/v1/handoffs":                 {ID: "handOffContacts", Tag: "tracing", Role: roleAdmin, Body: handOffInput{}, Resp: ok(handedAnswer{})},
 	"POST /api/v1/handoffs/export":          {ID: "exportHandoff", Tag: "tracing", Role: roleAdmin, Body: handoffExportInput{}, Resp: ok(files{mediaXLSX, mediaPDF, mediaCSV})},
 	"POST /api/v1/handoffs/{id}/receive":    {ID: "receiveHandoff", Tag: "tracing", Role: roleAdmin, Resp: noContent},
+	"POST /api/v1/cases/{id}/isolation":     {ID: "setCaseIsolation", Tag: "cases", Role: roleTracers, Body: caseIsolationInput{}, Resp: ok(cases.Case{})},
 	"POST /api/v1/cases/{id}/status":        {ID: "setCaseStatus", Tag: "cases", Role: roleTracers, Body: caseStatusInput{}, Resp: ok(cases.Case{}), Errs: []int{http.StatusConflict}},
 	"GET /api/v1/cases/{id}/chain":          {ID: "getCaseChain", Tag: "cases", Role: roleTracers, Resp: ok(cases.Chain{})},
 	"POST /api/v1/case-imports":             {ID: "previewCaseImport", Tag: "cases", Role: roleTracers, Query: []param{q("filename", "string")}, Body: caseImportBody, Resp: ok(cases.Import{})},
@@ -119,7 +125,7 @@ var apiOps = map[string]apiOp{
 	"POST /api/v1/cases/{id}/f2":                     {ID: "startF2Expansion", Tag: "tracing", Role: roleTracers, Body: boundsInput{}, OptionalBody: true, Resp: map[int]any{http.StatusAccepted: tracing.Job{}}, Errs: []int{http.StatusConflict}},
 	"GET /api/v1/cases/{id}/f2":                      {ID: "getF2Expansion", Tag: "tracing", Role: roleTracers, Resp: ok(tracing.Job{})},
 	"GET /api/v1/exposure-venues":                    {ID: "listPublicExposureVenues", Tag: "tracing", Role: rolePublic, Query: []param{q("days", "integer")}, Resp: ok(publicExposuresAnswer{})},
-	"GET /api/v1/worklist":                           {ID: "listWorklist", Tag: "tracing", Role: roleTracers, Query: append([]param{q("commune", "string"), q("state", "string"), q("case", "integer")}, paging...), Resp: ok(worklistAnswer{})},
+	"GET /api/v1/worklist":                           {ID: "listWorklist", Tag: "tracing", Role: roleTracers, Query: append([]param{q("q", "string"), q("commune", "string"), q("state", "string"), q("case", "integer")}, paging...), Resp: ok(worklistAnswer{})},
 	"POST /api/v1/worklist/export":                   {ID: "exportWorklist", Tag: "tracing", Role: roleTracers, Body: exportRequest{}, Resp: ok(files{mediaXLSX, mediaPDF, mediaCSV})},
 	"POST /api/v1/contacts/{id}/calls":               {ID: "recordContactCall", Tag: "tracing", Role: roleTracers, Body: callInput{}, Resp: ok(cases.WorkItem{})},
 	"GET /api/v1/tracing/rules":                      {ID: "getTracingRules", Tag: "tracing", Role: roleAny, Resp: ok(tracing.RuleSettings{})},
@@ -155,6 +161,11 @@ var apiOps = map[string]apiOp{
 	"GET /en/export/{region}/{file}": {ID: "getENExportFile", Tag: "exposure-notification", Role: rolePublic,
 		Resp: ok(files{mediaZIP, "text/plain"})},
 	"GET /api/v1/en/signing-keys": {ID: "listENSigningKeys", Tag: "exposure-notification", Role: rolePublic, Resp: ok(signingKeysAnswer{})},
+
+	// The door-to-door drive: coverage for officers; the volunteers' list and visit sync (a team's one-day link in X-Door-Link).
+	"GET /api/v1/door-to-door/coverage": {ID: "getDoorToDoorCoverage", Tag: "doortodoor", Role: roleDoor, Query: []param{q("unit", "string")}, Resp: ok(doortodoor.Coverage{})},
+	"GET /api/v1/door/households":       {ID: "listDoorHouseholds", Tag: "doortodoor", Role: rolePublic, Headers: []param{{Name: doorHeader, Type: "string", Required: true}}, Resp: ok(doorHouseholdsAnswer{}), Errs: []int{http.StatusUnauthorized}},
+	"POST /api/v1/door/visits":          {ID: "syncDoorVisits", Tag: "doortodoor", Role: rolePublic, Headers: []param{{Name: doorHeader, Type: "string", Required: true}}, Body: doorVisitsInput{}, Resp: ok(doorVisitsAnswer{}), Errs: []int{http.StatusUnauthorized}},
 
 	// Smartphone adoption.
 	"GET /api/v1/adoption":                 {ID: "getAdoption", Tag: "adoption", Role: roleAny, Query: []param{q("unit", "string")}, Resp: ok(adoption.Report{})},

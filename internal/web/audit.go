@@ -24,7 +24,7 @@ func (s *Server) routesAudit() {
 // the page's filter offers them; each has its words in the catalog
 // (audit.action.X, audit.subject.X: TestAuditWords).
 var (
-	auditActions = []string{auth.ActionView, auth.ActionExport, auth.ActionDelete, "create", "update", "end", "resend",
+	auditActions = []string{auth.ActionView, auth.ActionSearch, auth.ActionExport, auth.ActionDelete, "create", "update", "end", "resend",
 		auth.ActionPassword, auth.ActionDisable, auth.ActionEnable, auth.ActionForceReset, auth.ActionRevoke, auth.ActionEnrol,
 		auth.ActionResetTOTP, auth.ActionRecoveryUsed}
 	auditSubjects = []string{"person", "declaration", "visit_held", "bluezone_contacts", "venue_contact", "campaign_recipients",
@@ -79,6 +79,10 @@ func (s *Server) auditEntries(r *http.Request, limit int) (auditQuery, error) {
 		f.Records = []string{"0"} // nobody by that phone: nothing matches
 		for _, id := range ids {
 			f.Records = append(f.Records, strconv.FormatInt(id, 10))
+		}
+		// Who looked at a person is itself a look-up of that person.
+		if err := auth.Audit(r.Context(), s.DB, auth.ActionSearch, "person", f.Records[1:], msg.Both("web.purpose.audit_who")); err != nil {
+			return a, err
 		}
 	}
 	a.Filter = f

@@ -96,6 +96,12 @@ func TestAuditLogPage(t *testing.T) {
 		if _, page = get(t, admin, e.srv.URL+"/audit?who=0911000003&user=tracera"); strings.Contains(page, "<td>Xem</td>") {
 			t.Fatalf("Khánh's phone finds the tracer's read: %s", page)
 		}
+		// Looking up whose data was read is itself recorded, naming Hạnh.
+		var looked int
+		db.R.QueryRow(`SELECT count(*) FROM audit_log WHERE username = 'admin' AND action = 'search' AND record_ids = $1`, fmt.Sprint(f.people["0911000002"])).Scan(&looked)
+		if looked != 1 {
+			t.Errorf("the audit page's look-up by phone recorded %d times", looked)
+		}
 		// Dates and action.
 		today := f.now.In(hcm).Format("2006-01-02")
 		if _, page = get(t, admin, e.srv.URL+"/audit?action=view&from="+today+"&to="+today); !strings.Contains(page, "tracera") || strings.Contains(page, "benluc") {

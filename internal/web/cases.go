@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -22,11 +23,13 @@ func (s *Server) routesCases() {
 	s.page("GET /cases/{id}", true, s.casePage)
 	s.page("POST /cases/{id}/status", true, s.caseStatusSubmit)
 	s.page("POST /cases/{id}/confirm", true, s.caseConfirmSubmit)
+	s.page("POST /cases/{id}/isolation", true, s.caseIsolationSubmit)
 	s.api("POST", "/api/v1/cases", s.apiCreateCase)
 	s.api("GET", "/api/v1/cases", s.apiCases)
 	s.api("GET", "/api/v1/cases/{id}", s.apiCase)
 	s.api("POST", "/api/v1/cases/{id}/confirm", s.apiCaseConfirm)
 	s.api("POST", "/api/v1/cases/{id}/status", s.apiCaseStatus)
+	s.api("POST", "/api/v1/cases/{id}/isolation", s.apiCaseIsolation)
 }
 
 // caseInput is the JSON a case is registered with.
@@ -69,7 +72,7 @@ func (s *Server) apiCreateCase(w http.ResponseWriter, r *http.Request) error {
 
 func caseFilter(r *http.Request) (cases.Filter, error) {
 	q := r.URL.Query()
-	f := cases.Filter{Commune: q.Get("commune"), Status: q.Get("status")}
+	f := cases.Filter{Commune: q.Get("commune"), Status: q.Get("status"), Q: q.Get("q"), From: q.Get("from"), To: q.Get("to"), Sort: q.Get("sort")}
 	var err error
 	f.Limit, f.Offset, err = pageOf(r, 100)
 	return f, err
@@ -84,7 +87,7 @@ func (s *Server) apiCases(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, casesAnswer{Cases: list})
+	writeJSON(w, http.StatusOK, list)
 	return nil
 }
 
@@ -93,6 +96,9 @@ type caseDetail struct {
 	cases.Case
 	History []cases.HistoryEntry `json:"history"`
 	Window  *tracing.Window      `json:"infectious_window,omitempty"`
+	// Story: an F0's stays as tracing counted them (with personal standing
+	// or a grant), and whether the window still waits for an isolation date.
+	Story *cases.Story `json:"story,omitempty"`
 }
 
 // caseDetail reads a case and how the caller may read its personal rows.
@@ -111,8 +117,10 @@ func (s *Server) caseDetail(r *http.Request) (caseDetail, cases.Access, error) {
 		return caseDetail{}, cases.Access{}, err
 	}
 	if c.Status == cases.F0 {
-		if w, err := s.Cases.Window(c); err == nil {
-			d.Window = &w
+		if st, err := s.Cases.Story(r.Context(), p, id); err == nil {
+			d.Story, d.Window = &st, &st.Window
+		} else if !errors.Is(err, errs.ErrInvalid) {
+			return caseDetail{}, cases.Access{}, err
 		}
 	}
 	return d, acc, nil
@@ -151,6 +159,11 @@ func (s *Server) renderCases(w http.ResponseWriter, r *http.Request, status int,
 		return err
 	}
 	list, err := s.Cases.List(r.Context(), p, f)
+	searchErrs := errs.FieldsOf(err)
+	if searchErrs != nil {
+		// A bad search is shown beside its box, with nothing listed.
+		status, list, err = http.StatusBadRequest, cases.Listed{}, nil
+	}
 	if err != nil {
 		return err
 	}
@@ -162,8 +175,12 @@ func (s *Server) renderCases(w http.ResponseWriter, r *http.Request, status int,
 	if !cases.CanTrace(p) {
 		statuses = []string{cases.F0}
 	}
-	s.render(w, r, status, "cases", map[string]any{"Cases": list, "CanTrace": cases.CanTrace(p), "CanRegister": cases.CanRegister(p),
-		"Suspects": !cases.CanConfirm(p), "Form": form, "Errors": fieldErrs, "Statuses": statuses, "Filter": f, "Worklist": !cases.NeedsGrant(p), "CanRequest": cases.CanRequest(p), "CanDecide": cases.CanDecide(p)})
+	data := map[string]any{"Cases": list.Cases, "Total": list.Total, "Capped": list.Capped, "UnitGroups": s.filterUnits(p), "Unit": f.Commune,
+		"SearchErrors": searchErrs, "AllStatuses": cases.Statuses,
+		"Sorts": cases.Sorts, "CanTrace": cases.CanTrace(p), "CanRegister": cases.CanRegister(p),
+		"Suspects": !cases.CanConfirm(p), "Form": form, "Errors": fieldErrs, "Statuses": statuses, "Filter": f, "Worklist": !cases.NeedsGrant(p), "CanRequest": cases.CanRequest(p), "CanDecide": cases.CanDecide(p)}
+	data["Prev"], data["Next"] = pageLinks(r, f.Offset, f.Limit, list.Total)
+	s.render(w, r, status, "cases", data)
 	return nil
 }
 
@@ -199,7 +216,8 @@ func (s *Server) casePage(w http.ResponseWriter, r *http.Request) error {
 	// a grant from outside the jurisdiction only reads.
 	manage := cases.CanTrace(p) && p.InJurisdiction(d.CommuneCode)
 	data := map[string]any{"Case": d, "CanTrace": cases.CanTrace(p), "Manage": manage,
-		"Confirm": d.Suspected && cases.CanConfirm(p) && p.InJurisdiction(d.CommuneCode), "Personal": acc.Personal(), "Grant": acc.Grant,
+		"CanIsolate": cases.CanRegister(p) && !cases.NeedsGrant(p) && p.InJurisdiction(d.CommuneCode),
+		"Confirm":    d.Suspected && cases.CanConfirm(p) && p.InJurisdiction(d.CommuneCode), "Personal": acc.Personal(), "Grant": acc.Grant,
 		"CanRequest": cases.CanRequest(p) && !acc.Personal(), "MaxDays": cases.MaxGrantDays, "Statuses": cases.Statuses,
 		"Message": r.URL.Query().Get("msg"), "CategoryName": categoryName(lang(w, r)), "Bounds": tracing.DefaultBounds()}
 	// The person: name and phone are personal data, shown by standing or
@@ -292,6 +310,39 @@ func (s *Server) caseConfirmSubmit(w http.ResponseWriter, r *http.Request) error
 	}
 	http.Redirect(w, r, fmt.Sprintf("/cases/%d?msg=status", id), http.StatusSeeOther)
 	return nil
+}
+
+// caseIsolationInput is when and where an F0 was isolated.
+type caseIsolationInput struct {
+	IsolationStart string `json:"isolation_start"`
+	IsolationKind  string `json:"isolation_kind"`
+	IsolationPlace string `json:"isolation_place"`
+}
+
+func (s *Server) caseIsolationSubmit(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := r.ParseForm(); err != nil {
+		return fmt.Errorf("isolation form: %w", errs.ErrTooLarge)
+	}
+	if _, err := s.Cases.SetIsolation(r.Context(), auth.From(r.Context()), id, r.PostFormValue("isolation_kind"),
+		r.PostFormValue("isolation_place"), r.PostFormValue("isolation_start")); err != nil {
+		return err
+	}
+	http.Redirect(w, r, fmt.Sprintf("/cases/%d?msg=isolation", id), http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) apiCaseIsolation(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	return answerJSON(w, r, http.StatusOK, func(ctx context.Context, p *auth.Principal, in caseIsolationInput) (cases.Case, error) {
+		return s.Cases.SetIsolation(ctx, p, id, in.IsolationKind, in.IsolationPlace, in.IsolationStart)
+	})
 }
 
 func (s *Server) apiCaseConfirm(w http.ResponseWriter, r *http.Request) error {

@@ -98,6 +98,9 @@ func TestBrowserTracer(t *testing.T) {
 		chromedp.SendKeys(`input[name=username]`, "tracera"),
 		chromedp.SendKeys(`input[name=password]`, testPassword),
 		chromedp.Click(`button[type=submit]`),
+		chromedp.WaitVisible(`#case-search`),
+		// The list comes first; registering opens its fold.
+		chromedp.Click(`#register summary`),
 		chromedp.WaitVisible(`#confirm`),
 	)
 	if err != nil {

@@ -78,7 +78,8 @@ func (s *Server) checkinView(r *http.Request) (checkinView, error) {
 	if id := s.provenPerson(r); id != 0 {
 		cv.ProvenToken = s.Checkins.PersonToken(id)
 	}
-	cv.Person.Commune = v.CommuneCode
+	// The visitor's home commune is theirs to choose: the venue's is not a
+	// guess worth recording against a person.
 	return cv, nil
 }
 

@@ -36,7 +36,8 @@ func TestBrowserOneTapOneRecord(t *testing.T) {
 		chromedp.WaitVisible(`input[name=name]`),
 		chromedp.SendKeys(`input[name=name]`, "Lê Thị Hồng"),
 		chromedp.SendKeys(`input[name=phone]`, "0987 654 321"),
-		chromedp.SendKeys(`input[name=birth_year]`, "1979"))
+		chromedp.SendKeys(`input[name=birth_year]`, "1979"),
+		chromedp.SetValue(`select[name=commune_code]`, "27991"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +90,8 @@ func TestBrowserPhoneProofDemo(t *testing.T) {
 		chromedp.WaitVisible(`input[name=name]`),
 		chromedp.SendKeys(`input[name=name]`, "Nguyễn Văn Bảy"),
 		chromedp.SendKeys(`input[name=phone]`, "0912 345 777"),
-		chromedp.SendKeys(`input[name=birth_year]`, "1970"))
+		chromedp.SendKeys(`input[name=birth_year]`, "1970"),
+		chromedp.SetValue(`select[name=commune_code]`, "27991"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,6 +153,7 @@ func TestBrowserCheckinDatabaseDown(t *testing.T) {
 		chromedp.SendKeys(`input[name=name]`, "Lê Thị Hồng"),
 		chromedp.SendKeys(`input[name=phone]`, "0987 654 321"),
 		chromedp.SendKeys(`input[name=birth_year]`, "1979"),
+		chromedp.SetValue(`select[name=commune_code]`, "27991"),
 		chromedp.Click("#in"),
 		waitText("#status", "Đã check-in lúc"),
 	)

@@ -75,8 +75,10 @@ func TestBrowserCheckinOtherProvince(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := evalJS(t, ctx, `[document.getElementById("show-communes").hidden, document.getElementById("province").value].join()`); got != "true,80" {
-		t.Fatalf("before choosing: show button hidden, province = %s", got)
+	// The visitor's province starts at the venue's, their commune unchosen:
+	// the venue's commune is not their home.
+	if got := evalJS(t, ctx, `[document.getElementById("show-communes").hidden, document.getElementById("province").value, document.querySelector("select[name=commune_code]").value].join()`); got != "true,80," {
+		t.Fatalf("before choosing: show button hidden, province, commune = %s", got)
 	}
 	err = chromedp.Do(ctx,
 		chromedp.Evaluate[chromedp.Void](`(function(){var p=document.getElementById("province");p.value="01";p.dispatchEvent(new Event("change"))})()`),
@@ -129,6 +131,7 @@ func TestBrowserCheckin(t *testing.T) {
 		chromedp.SendKeys(`input[name=name]`, "Lê Thị Hồng"),
 		chromedp.SendKeys(`input[name=phone]`, "0987 654 321"),
 		chromedp.SendKeys(`input[name=birth_year]`, "1979"),
+		chromedp.SetValue(`select[name=commune_code]`, "27991"),
 	)
 	if err != nil {
 		t.Fatal(err)

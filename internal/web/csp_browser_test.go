@@ -10,6 +10,9 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"anticovid/internal/auth"
+	"anticovid/internal/doortodoor"
 )
 
 // TestBrowserNoCSPViolation loads the main pages in Chromium under the
@@ -48,6 +51,19 @@ document.addEventListener("securitypolicyviolation", function (e) { window.__csp
 		t.Fatal(err)
 	}
 	market := oe.venues["Chợ Bến Lức"]
+	door := &doortodoor.Service{DB: oe.db, Vault: oe.vault}
+	chair := &auth.Principal{Username: "communea", Role: auth.CommuneOfficer, Unit: "27991"}
+	if _, err := door.AddHouseholds(context.Background(), chair, "27991", []doortodoor.NewHousehold{{Hamlet: "Ấp 1", Address: "Số 1"}}); err != nil {
+		t.Fatal(err)
+	}
+	team, err := door.AddTeam(context.Background(), chair, "27991", "Hội Phụ nữ", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	link, _, err := door.Link(context.Background(), chair, team.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	pages := []struct {
 		name, path string
 		ready      chromedp.Action[chromedp.Void]
@@ -61,6 +77,8 @@ document.addEventListener("securitypolicyviolation", function (e) { window.__csp
 		{"map", "/map", chromedp.WaitVisible(`.leaflet-container`), `!!document.querySelector(".leaflet-container .leaflet-interactive") && document.querySelectorAll("svg#cases rect").length > 0`},
 		{"adoption bars", "/adoption", chromedp.WaitVisible(`main`), `[...document.querySelectorAll("[data-width],[data-left]")].every(e => e.style.width !== "" || e.style.left !== "")`},
 		{"tracing rules", "/tracing/rules", chromedp.WaitVisible(`#rules`), `document.readyState === "complete"`},
+		{"door-to-door", "/door-to-door?unit=27991", chromedp.WaitVisible(`#coverage`), `document.readyState === "complete"`},
+		{"door-to-door volunteer", "/di-tung-nha/" + link, chromedp.WaitReady(`#door[data-offline-ready="1"]`), `document.getElementById("door").dataset.ready === "1" && document.querySelectorAll("#households li").length === 1`},
 		{"campaigns", "/campaigns", chromedp.WaitVisible(`#newcampaign`), `typeof htmx === "object" && !document.querySelector("head style")`},
 	}
 	for _, p := range pages {

@@ -77,7 +77,7 @@ func (s *Server) declView(r *http.Request, v map[string]string) declareView {
 		dv.Doses = append(dv.Doses, i)
 	}
 	if dv.FormID == "" {
-		dv.FormID = newFormID()
+		dv.FormID = newID()
 	}
 	dv.Travel = v["kind"] == declaration.KindTravel || v["kind"] == declaration.KindEntry
 	// The lists follow what is chosen: districts of the province; communes of

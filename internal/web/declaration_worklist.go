@@ -23,7 +23,7 @@ func (s *Server) routesDeclarationWorklist() {
 
 func worklistFilter(r *http.Request) (declaration.Filter, error) {
 	q := r.URL.Query()
-	f := declaration.Filter{Unit: q.Get("unit"), Status: q.Get("status")}
+	f := declaration.Filter{Unit: q.Get("unit"), Status: q.Get("status"), Q: q.Get("q"), From: q.Get("from"), To: q.Get("to")}
 	var err error
 	f.Limit, f.Offset, err = pageOf(r, 50)
 	return f, err
@@ -36,11 +36,16 @@ func (s *Server) apiDeclWorklist(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	items, err := s.Declarations.Worklist(r.Context(), auth.From(r.Context()), f, worklistPurpose+" (API)")
+	p := auth.From(r.Context())
+	items, err := s.Declarations.Worklist(r.Context(), p, f, worklistPurpose+" (API)")
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, declWorklistAnswer{Declarations: items})
+	total, err := s.Declarations.WorklistCount(r.Context(), p, f)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, declWorklistAnswer{Declarations: items, Total: total})
 	return nil
 }
 
@@ -62,17 +67,19 @@ func (s *Server) apiDeclHandled(w http.ResponseWriter, r *http.Request) error {
 
 // worklistView is the health station's page.
 type worklistView struct {
-	Items    []declaration.Item
-	Filter   declaration.Filter
-	Units    []geo.Unit // units the caller may narrow to
-	Done     int64      // the declaration just handled
-	Back     string     // this list's query, for the handled form to return to
-	NoteErr  map[int64]string
-	Notes    map[int64]string
-	Prev     string
-	Next     string
-	Label    func(list string, code string) string
-	Statuses []option
+	Items     []declaration.Item
+	Filter    declaration.Filter
+	Units     []geo.Unit // units the caller may narrow to
+	Done      int64      // the declaration just handled
+	Back      string     // this list's query, for the handled form to return to
+	NoteErr   map[int64]string
+	Notes     map[int64]string
+	Total     int               // declarations matching the filter
+	SearchErr map[string]string // a bad search or date, beside its box
+	Prev      string
+	Next      string
+	Label     func(list string, code string) string
+	Statuses  []option
 }
 
 func (s *Server) declWorklistPage(w http.ResponseWriter, r *http.Request) error {
@@ -86,11 +93,19 @@ func (s *Server) renderDeclWorklist(w http.ResponseWriter, r *http.Request, stat
 		return err
 	}
 	items, err := s.Declarations.Worklist(r.Context(), p, f, worklistPurpose+" (page)")
+	var total int
+	if err == nil {
+		total, err = s.Declarations.WorklistCount(r.Context(), p, f)
+	}
+	searchErr := errs.FieldsOf(err)
+	if searchErr != nil {
+		status, items, err = http.StatusBadRequest, nil, nil
+	}
 	if err != nil {
 		return err
 	}
 	lang := langOf(r)
-	wv := worklistView{Items: items, Filter: f, NoteErr: noteErr, Notes: notes,
+	wv := worklistView{Items: items, Filter: f, NoteErr: noteErr, Notes: notes, Total: total, SearchErr: searchErr,
 		Statuses: []option{{declaration.StatusOpen, msg.T(lang, "decl.status.open")},
 			{declaration.StatusHandled, msg.T(lang, "decl.status.handled")}, {declaration.StatusAll, msg.T(lang, "decl.status.all")}},
 		Label: func(list, code string) string {
@@ -114,18 +129,8 @@ func (s *Server) renderDeclWorklist(w http.ResponseWriter, r *http.Request, stat
 	back := r.URL.Query()
 	back.Del("done")
 	wv.Back = back.Encode()
-	page := func(offset int) string {
-		q := r.URL.Query()
-		q.Del("done")
-		q.Set("offset", strconv.Itoa(offset))
-		return "/declarations/worklist?" + q.Encode()
-	}
-	if f.Offset > 0 {
-		wv.Prev = page(max(f.Offset-f.Limit, 0))
-	}
-	if len(items) == f.Limit {
-		wv.Next = page(f.Offset + f.Limit)
-	}
+	r.URL.RawQuery = back.Encode()
+	wv.Prev, wv.Next = pageLinks(r, f.Offset, f.Limit, total)
 	w.Header().Set("Cache-Control", "no-store")
 	s.render(w, r, status, "worklist", wv)
 	return nil

@@ -15,17 +15,13 @@ import (
 )
 
 // newID is a random identifier in the UUID layout: the idempotency key a
-// served form carries, so a double tap records once.
+// served form carries, so a double tap or a resubmitted page records once.
 func newID() string {
 	b := make([]byte, 16)
 	rand.Read(b)
 	h := hex.EncodeToString(b)
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
-
-// newFormID is the idempotency key a served form carries, so a double tap or
-// a resubmitted page records once.
-func newFormID() string { return newID() }
 
 // option is a closed-list choice in the page's language.
 type option struct{ Code, Label string }
@@ -52,6 +48,37 @@ func districtGroups(province string) []unitGroup {
 		out = append(out, unitGroup{d.Code, d.Name, geo.Children(d.Code)})
 	}
 	return out
+}
+
+// filterUnits are the units a list may be narrowed to: a province's
+// districts, each with its communes, or a district's communes; none for a
+// commune, whose lists are its own already.
+func (s *Server) filterUnits(p *auth.Principal) []unitGroup {
+	root := s.homeUnit(p)
+	switch u, _ := geo.Get(root); u.Level {
+	case "province":
+		return districtGroups(root)
+	case "district":
+		return []unitGroup{{u.Code, u.Name, geo.Children(root)}}
+	}
+	return nil
+}
+
+// pageLinks are a list page's links to the previous and next pages: the
+// same query at the other offsets, "" where there are no rows.
+func pageLinks(r *http.Request, offset, limit, total int) (prev, next string) {
+	page := func(offset int) string {
+		q := r.URL.Query()
+		q.Set("offset", strconv.Itoa(offset))
+		return r.URL.Path + "?" + q.Encode()
+	}
+	if offset > 0 {
+		prev = page(max(offset-limit, 0))
+	}
+	if offset+limit < total {
+		next = page(offset + limit)
+	}
+	return prev, next
 }
 
 // opsUnitGroup is a district and its communes in a form's unit list.
@@ -126,4 +153,16 @@ func formInt(r *http.Request, name string, bad map[string]string, l string) int 
 		bad[name] = msg.T(l, "web.form.whole_number")
 	}
 	return n
+}
+
+// openPath is the breadcrumb of a unit: the units above it down to it, those
+// the caller may open (a commune officer's starts at the commune).
+func openPath(p *auth.Principal, unit string) []geo.Unit {
+	var out []geo.Unit
+	for _, u := range geo.Path(unit) {
+		if p.InJurisdiction(u.Code) {
+			out = append(out, u)
+		}
+	}
+	return out
 }

@@ -20,6 +20,8 @@ import (
 	"anticovid/internal/checkin"
 	"anticovid/internal/config"
 	"anticovid/internal/declaration"
+	"anticovid/internal/doortodoor"
+	"anticovid/internal/inbox"
 	"anticovid/internal/notify"
 	"anticovid/internal/otp"
 	"anticovid/internal/people"
@@ -48,6 +50,7 @@ type env struct {
 	scans  *checkin.Service // one per database: it holds the SQLite journal
 	otp    *otp.Service     // the phone codes of venue registration
 	cases  *cases.Service   // case registry and tracing, shared by every server of the env
+	inbox  *inbox.Service   // officials' notices; tests run its Watch themselves
 	down   atomic.Bool
 }
 
@@ -105,8 +108,17 @@ func newEnvConfig(t testing.TB, db *sqldb.DB, configure func(*config.Config)) *e
 	e.otp = otp.New(db, v, outbox)
 	e.cases = cases.NewService(db, ppl, outbox, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	e.cases.Receivers = e.auth.HasProvinceAdmin
+	e.inbox = &inbox.Service{DB: db, Outbox: outbox, BaseURL: "http://anticovid.test", Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Sources: []inbox.Source{{Kind: inbox.KindVenues, Count: func(ctx context.Context, p *auth.Principal) (int, string, error) {
+			n, err := venues.PendingCount(ctx, p)
+			return n, "/venues?status=pending", err
+		}}, {Kind: inbox.KindWorklist, Count: func(ctx context.Context, p *auth.Principal) (int, string, error) {
+			n, err := e.cases.ContactsCount(ctx, p)
+			return n, "/tracing/worklist", err
+		}}}}
 	s := New(Deps{Config: cfg, DB: db, Auth: e.auth, People: ppl, Venues: venues, Checkins: checkins, Keys: keys, Outbox: outbox,
-		Declarations: e.decl, OTP: e.otp, Cases: e.cases, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Declarations: e.decl, OTP: e.otp, Cases: e.cases, Inbox: e.inbox, DoorToDoor: &doortodoor.Service{DB: db, Vault: v},
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	// Every API request and answer is checked against the OpenAPI document
 	// (contract_test.go); down makes the server drop connections, as a phone
 	// sees a lost network.

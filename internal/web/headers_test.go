@@ -15,6 +15,7 @@ import (
 	"anticovid/internal/adoption"
 	"anticovid/internal/bluezone"
 	"anticovid/internal/config"
+	"anticovid/internal/doortodoor"
 	"anticovid/internal/exposure"
 	"anticovid/internal/msg"
 	"anticovid/internal/otp"
@@ -33,6 +34,7 @@ var cacheable = map[string]bool{
 	"GET /api/v1/bluezone/feed":      true,
 	"GET /api/v1/exposure-venues":    true,
 	"GET /en/export/{region}/{file}": true,
+	"GET /di-tung-nha/sw.js":         true, // public code, revalidated on every load (max-age=0)
 }
 
 // fullServer is a server with every optional service wired in, over the
@@ -54,7 +56,8 @@ func fullServer(t testing.TB, configure func(*config.Config)) (*opsEnv, *Server)
 	}
 	s := New(Deps{Config: cfg, DB: db, Auth: oe.auth, People: ppl, Venues: &venue.Service{DB: db, Vault: oe.vault, Signer: oe.keys, BaseURL: "http://anticovid.test"},
 		Checkins: oe.scans, Keys: oe.keys, Outbox: oe.outbox, OTP: oe.otp, Cases: oe.cases, Declarations: oe.decl, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Bluezone: bz, Exposure: exposure.NewService(db, oe.vault, codes), Adoption: adoption.NewService(db, bz), Ops: oe.ops})
+		Bluezone: bz, Exposure: exposure.NewService(db, oe.vault, codes), Adoption: adoption.NewService(db, bz), Ops: oe.ops,
+		DoorToDoor: &doortodoor.Service{DB: db, Vault: oe.vault}})
 	oe.srv.Close()
 	oe.srv = httptest.NewServer(contract(t, s))
 	t.Cleanup(oe.srv.Close)

@@ -149,6 +149,7 @@ var bodyLimits = map[string]int64{
 	"/api/v1/bluezone/contact-logs": bluezone.MaxLogBytes,
 	"/api/v1/adoption/import":       sheet.MaxUpload,
 	"/adoption/import":              sheet.MaxUpload,
+	"/door-to-door/import":          sheet.MaxUpload,
 	"/api/v1/case-imports":          sheet.MaxUpload,
 	"/cases/import":                 sheet.MaxUpload,
 	"/api/v1/venues/import":         sheet.MaxUpload,

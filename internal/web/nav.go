@@ -45,6 +45,7 @@ var (
 // rules, areas, account management, access requests) are linked from the
 // pages they belong to.
 var menu = []navItem{
+	{"/inbox", "inbox.nav", notManager},
 	{"/venues", "venues", anyone},
 	{"/activity", "activity", anyone},
 	{"/audit", "audit", roles(admin)},
@@ -57,6 +58,7 @@ var menu = []navItem{
 	{"/dashboard", "ops.dashboard", notManager},
 	{"/reports", "ops.reports", roles([]auth.Role{auth.ProvinceAdmin, auth.DepartmentOfficer, auth.DistrictOfficer, auth.CommuneOfficer})},
 	{"/cameras", "ops.cameras", roles(localUnit, "health", "police")},
+	{"/door-to-door", "door.nav", mayDoor},
 	{"/campaigns", "ops.campaigns", roles([]auth.Role{auth.ProvinceAdmin, auth.DistrictOfficer, auth.CommuneOfficer}, "ict", "health")},
 	{"/map", "ops.map", anyone},
 	{"/meetings", "meeting.nav", notManager},

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"html"
 	"io/fs"
 	"net/http"
 	"regexp"
@@ -99,5 +100,49 @@ func TestActionsAskFirst(t *testing.T) {
 	b, _ := fs.ReadFile(templateFS, "templates/tracing_worklist.html")
 	if !regexp.MustCompile(`<select name="outcome" required[^>]*><option value="" selected disabled>`).Match(b) {
 		t.Error("the call outcome is pre-selected")
+	}
+}
+
+// deepLinkRE is any link to a page of this site, with its query.
+var deepLinkRE = regexp.MustCompile(`<a [^>]*href="(/[^"#]*)"`)
+
+// TestNoDeadEnds: no role is led to a page it may not open. From each
+// role's home, every link on every page it reaches (three steps deep, with
+// a case, venues and contacts to link to) answers; never 403, 404 or a
+// server error behind a link the role was shown.
+func TestNoDeadEnds(t *testing.T) {
+	oe, _ := fullServer(t, nil)
+	f := newTraceFixture(t, oe.env)
+	if code, body := oe.do("POST", "/api/v1/cases", "admin", map[string]any{"person": map[string]string{"phone": "0911000001"}, "status": "F0", "sample_date": day(f.now, 1)}); code != 201 {
+		t.Fatalf("case: %d %s", code, body)
+	}
+	for _, a := range accounts {
+		if a.Username == "hanoi" { // another province's administrator, as in TestMenuMatchesPermissions
+			continue
+		}
+		c := oe.browser(t, a.Username)
+		c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		seen := map[string]bool{"/": true}
+		from := map[string]string{}
+		level := []string{"/"}
+		for depth := 0; depth < 3 && len(level) > 0; depth++ {
+			var next []string
+			for _, p := range level {
+				code, page := get(t, c, oe.srv.URL+p)
+				if code == http.StatusForbidden || code == http.StatusNotFound || code >= 500 {
+					t.Errorf("%s (%s): %s answers %d, linked from %s", a.Username, a.Role, p, code, from[p])
+					continue
+				}
+				for _, m := range deepLinkRE.FindAllStringSubmatch(page, -1) {
+					l := html.UnescapeString(m[1])
+					if seen[l] || len(seen) > 400 || strings.HasPrefix(l, "/static/") || strings.HasPrefix(l, "/c/") || strings.HasPrefix(l, "/logout") {
+						continue
+					}
+					seen[l], from[l] = true, p
+					next = append(next, l)
+				}
+			}
+			level = next
+		}
 	}
 }

@@ -20,7 +20,9 @@ import (
 	"anticovid/internal/bluezone"
 	"anticovid/internal/cases"
 	"anticovid/internal/config"
+	"anticovid/internal/doortodoor"
 	"anticovid/internal/exposure"
+	"anticovid/internal/inbox"
 	"anticovid/internal/meeting"
 	"anticovid/internal/msg"
 	"anticovid/internal/notify"
@@ -62,7 +64,7 @@ func everyService() *Server {
 	cfg := &config.Config{Province: "80", MaxBody: 64 << 10, CheckinRate: 20}
 	return New(Deps{Config: cfg, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Bluezone: &bluezone.Service{}, Exposure: &exposure.Service{}, Adoption: &adoption.Service{}, Ops: &Ops{}, Venues: &venue.Service{}, Cases: &cases.Service{},
-		Press: &press.Service{}, Meetings: &meeting.Service{}, Outbox: &notify.Outbox{}})
+		Press: &press.Service{}, Meetings: &meeting.Service{}, Outbox: &notify.Outbox{}, Inbox: &inbox.Service{}, DoorToDoor: &doortodoor.Service{}})
 }
 
 // TestOpenAPIValid checks the document with kin-openapi's validator (the

@@ -22,6 +22,7 @@ import (
 	"anticovid/internal/campaign"
 	"anticovid/internal/config"
 	"anticovid/internal/dashboard"
+	"anticovid/internal/doortodoor"
 	"anticovid/internal/people"
 	"anticovid/internal/reports"
 	"anticovid/internal/sqldb"
@@ -110,9 +111,11 @@ func newOpsEnv(t testing.TB, db *sqldb.DB) *opsEnv {
 	clock := &opsClock{t: now}
 	cams := &camera.Service{DB: db, Vault: e.vault, Guard: &camera.Guard{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}, Log: log}
 	dash.Zones = cams
+	door := &doortodoor.Service{DB: db, Vault: e.vault}
 	o := &Ops{
 		Dashboard: dash,
-		Reports:   &reports.Service{DB: db, Province: "80", Live: dash, Outbox: e.outbox, Log: log, Now: clock.now},
+		Reports: &reports.Service{DB: db, Province: "80", Live: dash, Outbox: e.outbox, Log: log, Now: clock.now,
+			DoorToDoor: door},
 		Cameras:   cams,
 		Campaigns: &campaign.Service{DB: db, Vault: e.vault, Outbox: e.outbox, BaseURL: "http://anticovid.test", Log: log},
 	}
@@ -124,7 +127,8 @@ func newOpsEnv(t testing.TB, db *sqldb.DB) *opsEnv {
 	}
 	cfg := &config.Config{Addr: "127.0.0.1:0", Province: "80", Retention: 21 * 24 * time.Hour, SessionTTL: time.Hour, MaxBody: 64 << 10, LogLevel: "error", CheckinRate: 20}
 	s := New(Deps{Config: cfg, DB: db, Auth: e.auth, People: ppl, Venues: &venue.Service{DB: db, Vault: e.vault, Signer: e.keys, BaseURL: "http://anticovid.test"},
-		Keys: e.keys, Outbox: e.outbox, OTP: e.otp, Cases: e.cases, Log: log, Ops: o, Checkins: e.scans, Declarations: e.decl})
+		Keys: e.keys, Outbox: e.outbox, OTP: e.otp, Cases: e.cases, Log: log, Ops: o, Checkins: e.scans, Declarations: e.decl,
+		DoorToDoor: door})
 	e.srv.Close()
 	e.srv = httptest.NewServer(contract(t, s))
 	t.Cleanup(e.srv.Close)

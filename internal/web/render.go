@@ -75,9 +75,18 @@ var templateFuncs = template.FuncMap{
 		return u.Name
 	},
 	"localTime": func(t time.Time) string { return t.In(hcm).Format("15:04 02/01/2006") },
-	"number":    formatNumber,
-	"number64":  n64,
-	"asset":     assetURL,
+	// localDay shows a stored day ("2006-01-02") as people write it.
+	"localDay": func(day string) string {
+		if t, err := time.Parse("2006-01-02", day); err == nil {
+			return t.Format("02/01/2006")
+		}
+		return day
+	},
+	"number": formatNumber,
+	// minutes is the whole minutes from a to b, as contacts' overlaps are.
+	"minutes":  func(a, b time.Time) int64 { return int64(b.Sub(a) / time.Minute) },
+	"number64": n64,
+	"asset":    assetURL,
 }
 
 func loadPages() *pages {
@@ -100,8 +109,11 @@ type view struct {
 	User     *auth.Principal
 	Path     string
 	Nav      []navItem // the reader's menu
-	Title    string
-	Data     any
+	// Unread is the bell's count of the reader's unread notices; -1: no
+	// bell (a visitor, a venue manager, no inbox on this server).
+	Unread int
+	Title  string
+	Data   any
 }
 
 // T translates a message key into the view's language.
@@ -159,6 +171,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	prov, _ := geo.Get(s.Config.Province)
 	v := view{Lang: lang(w, r), Province: prov.Name, User: auth.From(r.Context()), Path: r.URL.Path, Data: data}
 	v.Nav = s.nav(v.User)
+	v.Unread = s.unread(r.Context(), v.User)
 	var buf bytes.Buffer
 	if err := s.pages.sets[name].Execute(&buf, v); err != nil {
 		s.log.Error("template", "page", name, "err", err)

@@ -29,8 +29,10 @@ import (
 	"anticovid/internal/checkin"
 	"anticovid/internal/config"
 	"anticovid/internal/declaration"
+	"anticovid/internal/doortodoor"
 	"anticovid/internal/errs"
 	"anticovid/internal/exposure"
+	"anticovid/internal/inbox"
 	"anticovid/internal/jobs"
 	"anticovid/internal/meeting"
 	"anticovid/internal/notify"
@@ -79,6 +81,12 @@ type Deps struct {
 
 	// Communication and the press (press.go); nil leaves its routes out.
 	Press *press.Service
+
+	// Officials' inbox (inbox.go) and the header's bell; nil leaves both out.
+	Inbox *inbox.Service
+	// The door-to-door drive (doortodoor.go, doortodoor_volunteer.go);
+	// nil leaves its routes out.
+	DoorToDoor *doortodoor.Service
 
 	// Monitoring (metrics_ops.go): the background jobs' figures and the
 	// data-key rotation's progress; nil leaves their metrics out.
@@ -192,7 +200,9 @@ func New(d Deps) *Server {
 	s.routesAdoption()
 	s.routesMessages()
 	s.routesMeetings()
+	s.routesInbox()
 	s.routesPress()
+	s.routesDoorToDoor()
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, errs.ErrForbidden)

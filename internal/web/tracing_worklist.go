@@ -10,7 +10,6 @@ import (
 	"anticovid/internal/auth"
 	"anticovid/internal/cases"
 	"anticovid/internal/errs"
-	"anticovid/internal/geo"
 	"anticovid/internal/msg"
 )
 
@@ -26,7 +25,7 @@ func (s *Server) routesTracingWorklist() {
 
 func workFilter(r *http.Request) (cases.WorkFilter, error) {
 	q := r.URL.Query()
-	f := cases.WorkFilter{Commune: q.Get("commune"), State: q.Get("state")}
+	f := cases.WorkFilter{Commune: q.Get("commune"), State: q.Get("state"), Q: q.Get("q")}
 	var err error
 	if f.Limit, f.Offset, err = pageOf(r, 200); err != nil {
 		return f, err
@@ -41,11 +40,16 @@ func (s *Server) apiTracingWorklist(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	items, err := s.Cases.Worklist(r.Context(), auth.From(r.Context()), f, msg.Both("web.purpose.worklist_api"))
+	p := auth.From(r.Context())
+	items, err := s.Cases.Worklist(r.Context(), p, f, msg.Both("web.purpose.worklist_api"))
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, worklistAnswer{Contacts: orEmpty(items)})
+	total, err := s.Cases.WorkCount(r.Context(), p, f)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, worklistAnswer{Contacts: orEmpty(items), Total: total})
 	return nil
 }
 
@@ -65,7 +69,16 @@ func (s *Server) tracingWorklistPage(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	p := auth.From(r.Context())
+	status := http.StatusOK
 	items, err := s.Cases.Worklist(r.Context(), p, f, msg.Both("web.purpose.worklist_page"))
+	var total int
+	if err == nil {
+		total, err = s.Cases.WorkCount(r.Context(), p, f)
+	}
+	fields := errs.FieldsOf(err)
+	if fields != nil { // a bad search, shown beside its box
+		status, items, err = http.StatusBadRequest, nil, nil
+	}
 	if err != nil {
 		return err
 	}
@@ -73,24 +86,12 @@ func (s *Server) tracingWorklistPage(w http.ResponseWriter, r *http.Request) err
 	if state == "" {
 		state = "open"
 	}
-	s.render(w, r, http.StatusOK, "tracing_worklist", map[string]any{"Items": items, "Filter": f, "State": state,
-		"Outcomes": cases.Outcomes, "States": []string{"open", "overdue", "closed", "all"}, "Communes": s.communeChoices(p), "Message": r.URL.Query().Get("msg"),
-		"Query": r.URL.RawQuery})
+	data := map[string]any{"Items": items, "Filter": f, "State": state, "Total": total, "Errors": fields,
+		"Outcomes": cases.Outcomes, "States": []string{"open", "overdue", "closed", "all"}, "UnitGroups": s.filterUnits(p), "Unit": f.Commune,
+		"Message": r.URL.Query().Get("msg"), "Query": r.URL.RawQuery}
+	data["Prev"], data["Next"] = pageLinks(r, f.Offset, f.Limit, total)
+	s.render(w, r, status, "tracing_worklist", data)
 	return nil
-}
-
-// communeChoice is a commune in the worklist's picker, named with its
-// district (several districts have a "Thị trấn" or a "Xã An Thạnh").
-type communeChoice struct{ Code, Name string }
-
-// communeChoices lists the communes a viewer may pick a worklist for.
-func (s *Server) communeChoices(p *auth.Principal) []communeChoice {
-	var out []communeChoice
-	for _, c := range geo.Communes(s.homeUnit(p)) {
-		d, _ := geo.Ancestor(c.Code, "district")
-		out = append(out, communeChoice{c.Code, c.Name + ", " + d.Name})
-	}
-	return out
 }
 
 func (s *Server) callSubmit(w http.ResponseWriter, r *http.Request) error {

@@ -61,8 +61,14 @@ func readImport(r *http.Request, maxBody int64) ([]venue.Row, error) {
 
 func importFileError(msg string) error { return &errs.Invalid{Fields: map[string]string{"file": msg}} }
 
+// mayImportVenues: the officers who import venue lists (the venue service
+// checks each row's jurisdiction and sector).
+func mayImportVenues(p *auth.Principal) bool {
+	return p.Can(auth.ProvinceAdmin, auth.DepartmentOfficer, auth.DistrictOfficer, auth.CommuneOfficer)
+}
+
 func (s *Server) venueImportPage(w http.ResponseWriter, r *http.Request) error {
-	if !auth.From(r.Context()).Can(auth.ProvinceAdmin, auth.DepartmentOfficer, auth.DistrictOfficer, auth.CommuneOfficer) {
+	if !mayImportVenues(auth.From(r.Context())) {
 		return fmt.Errorf("import page: %w", errs.ErrForbidden)
 	}
 	s.render(w, r, http.StatusOK, "import", importView{})

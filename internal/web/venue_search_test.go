@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"anticovid/internal/sqldb"
 	"anticovid/internal/store/storetest"
@@ -69,6 +70,23 @@ func TestVenueSearch(t *testing.T) {
 		}
 		if code, body := e.do("GET", "/api/v1/venues?sort=price", "admin", nil); code != 400 || !strings.Contains(body, `"sort"`) {
 			t.Fatalf("bad sort: %d %s", code, body)
+		}
+		// Days registered, and the district narrowed to one commune.
+		today := time.Now().In(hcm)
+		if n, _ := names("admin", "q=nguyen+huu+tho&from="+today.Format("2006-01-02")); n != 4 {
+			t.Errorf("registered today: %d", n)
+		}
+		if n, _ := names("admin", "q=nguyen+huu+tho&to="+today.AddDate(0, 0, -1).Format("2006-01-02")); n != 0 {
+			t.Errorf("registered before today: %d", n)
+		}
+		if n, _ := names("benluc", "q=nguyen+huu+tho&commune=27994"); n != 0 {
+			t.Errorf("another commune of the district: %d", n)
+		}
+		if code, body := e.do("GET", "/api/v1/venues?from=05/12/2026", "admin", nil); code != 400 || !strings.Contains(body, `"from"`) {
+			t.Errorf("bad date: %d %s", code, body)
+		}
+		if code, page := get(t, e.browser(t, "benluc"), e.srv.URL+"/venues?to=x"); code != 400 || !strings.Contains(page, "field-error") || !strings.Contains(page, `<option value="27994"`) {
+			t.Errorf("bad date on the page: %d", code)
 		}
 		// The page: the search box keeps what was typed, says how many.
 		_, page := get(t, e.browser(t, "communea"), e.srv.URL+"/venues?q=cho+ben+luc")

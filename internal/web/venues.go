@@ -28,7 +28,8 @@ func (s *Server) routesVenues() {
 
 func venueFilter(r *http.Request) (venue.Filter, error) {
 	q := r.URL.Query()
-	f := venue.Filter{Commune: q.Get("commune"), Category: q.Get("category"), Status: q.Get("status"), Q: q.Get("q"), Sort: q.Get("sort")}
+	f := venue.Filter{Commune: q.Get("commune"), Category: q.Get("category"), Status: q.Get("status"), Q: q.Get("q"), Sort: q.Get("sort"),
+		From: q.Get("from"), To: q.Get("to")}
 	var err error
 	f.Limit, f.Offset, err = pageOf(r, 50)
 	return f, err
@@ -39,28 +40,24 @@ func (s *Server) venuesPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	status := http.StatusOK
 	list, err := s.Venues.List(r.Context(), auth.From(r.Context()), f)
+	var total int
+	if err == nil {
+		total, err = s.Venues.Count(r.Context(), auth.From(r.Context()), f)
+	}
+	searchErrs := errs.FieldsOf(err)
+	if searchErrs != nil { // a bad date, shown beside its box
+		status, list, err = http.StatusBadRequest, nil, nil
+	}
 	if err != nil {
 		return err
-	}
-	total, err := s.Venues.Count(r.Context(), auth.From(r.Context()), f)
-	if err != nil {
-		return err
-	}
-	page := func(offset int) string {
-		q := r.URL.Query()
-		q.Set("offset", strconv.Itoa(offset))
-		return "/venues?" + q.Encode()
 	}
 	data := map[string]any{"Venues": list, "Unit": f.Commune, "CategoryName": categoryName(langOf(r)), "Filter": f, "Total": total,
-		"Groups": categoryGroups(), "Sorts": []string{"", "name", "newest", "commune"}}
-	if f.Offset > 0 {
-		data["Prev"] = page(max(f.Offset-f.Limit, 0))
-	}
-	if len(list) == f.Limit {
-		data["Next"] = page(f.Offset + f.Limit)
-	}
-	s.render(w, r, http.StatusOK, "venues", data)
+		"Groups": categoryGroups(), "Sorts": []string{"", "name", "newest", "commune"}, "UnitGroups": s.filterUnits(auth.From(r.Context())), "CanImport": mayImportVenues(auth.From(r.Context())),
+		"SearchErrors": searchErrs, "Statuses": []string{venue.StatusPending, venue.StatusApproved, venue.StatusSuspended, venue.StatusClosed}}
+	data["Prev"], data["Next"] = pageLinks(r, f.Offset, f.Limit, total)
+	s.render(w, r, status, "venues", data)
 	return nil
 }
 

@@ -1,0 +1,48 @@
+package msg
+
+// Officials' inbox texts: the bell, the inbox page, the notices of each kind
+// of work (counts only), preferences, and the SMS and email that carry them.
+func init() {
+	add(map[string]Text{
+		"inbox.nav":                {"Thông báo", "Notices"},
+		"inbox.title":              {"Hộp thông báo", "Inbox"},
+		"inbox.bell":               {"Thông báo chưa đọc: %d", "Unread notices: %d"},
+		"inbox.unread":             {"Chưa đọc", "Unread"},
+		"inbox.none":               {"Chưa có thông báo nào.", "No notices yet."},
+		"inbox.mark_all":           {"Đánh dấu tất cả là đã đọc", "Mark all read"},
+		"inbox.marked":             {"Đã đánh dấu %d thông báo là đã đọc.", "Marked %d notices read."},
+		"inbox.intro":              {"Công việc mới trong phạm vi quản lý của bạn. Mở một thông báo để đến nơi xử lý; thông báo đã mở được tính là đã đọc.", "New work in your jurisdiction. Open a notice to go where it is done; an opened notice counts as read."},
+		"inbox.prefs":              {"Nhận thông báo qua SMS và email", "Notices by SMS and email"},
+		"inbox.prefs_note":         {"Gửi tới số điện thoại và email bạn đã lưu ở trang Họp trực tuyến. Tin nhắn chỉ có số lượng và đường liên kết, không có thông tin cá nhân.", "Sent to the phone number and email you saved on the Online meetings page. Messages hold counts and links only, no personal data."},
+		"inbox.prefs_saved":        {"Đã lưu cách nhận thông báo.", "Notice settings saved."},
+		"inbox.pref_sms":           {"SMS", "SMS"},
+		"inbox.pref_email":         {"Email", "Email"},
+		"inbox.mode.off":           {"Không gửi", "Off"},
+		"inbox.mode.each":          {"Gửi ngay từng thông báo", "Each notice at once"},
+		"inbox.mode.daily":         {"Bản tổng hợp hằng ngày", "Daily digest"},
+		"inbox.save":               {"Lưu", "Save"},
+		"inbox.too_many":           {"Đánh dấu tối đa 1.000 thông báo mỗi lần.", "Mark at most 1,000 notices at a time."},
+		"inbox.bad_mode":           {"Chọn không gửi, gửi từng thông báo hoặc bản tổng hợp hằng ngày.", "Choose off, each notice or a daily digest."},
+		"inbox.kind.worklist":      {"%[1]d liên hệ mới trong danh sách theo dõi", "%[1]d new contacts on the follow-up worklist"},
+		"inbox.kind.declarations":  {"%[1]d tờ khai y tế mới cần xem (đang chờ: %[2]d)", "%[1]d new flagged health declarations (waiting: %[2]d)"},
+		"inbox.kind.venues":        {"%[1]d địa điểm mới chờ phê duyệt (đang chờ: %[2]d)", "%[1]d new venues waiting for approval (waiting: %[2]d)"},
+		"inbox.kind.report_due":    {"Đến kỳ nộp báo cáo tuần của đơn vị", "The unit's weekly report is due"},
+		"inbox.kind.report_late":   {"Báo cáo tuần của đơn vị đã quá hạn", "The unit's weekly report is late"},
+		"inbox.kind.cameras":       {"%[1]d camera mới mất kết nối (đang mất: %[2]d)", "%[1]d more cameras down (down: %[2]d)"},
+		"inbox.kind.handoffs":      {"%[1]d liên hệ mới được tỉnh khác chuyển đến (chờ tiếp nhận: %[2]d)", "%[1]d new contacts handed over by another province (to receive: %[2]d)"},
+		"inbox.label.worklist":     {"liên hệ mới cần theo dõi", "new contacts to follow up"},
+		"inbox.label.declarations": {"tờ khai y tế cần xem", "flagged health declarations"},
+		"inbox.label.venues":       {"địa điểm chờ phê duyệt", "venues waiting for approval"},
+		"inbox.label.report_due":   {"báo cáo tuần đến hạn", "weekly report due"},
+		"inbox.label.report_late":  {"báo cáo tuần quá hạn", "weekly report late"},
+		"inbox.label.cameras":      {"camera mất kết nối", "cameras down"},
+		"inbox.label.handoffs":     {"liên hệ tỉnh khác chuyển đến", "contacts handed over by another province"},
+		"inbox.sms":                {"AntiCovid: %s. Xem: %s", "AntiCovid: %s. See: %s"},
+		"inbox.email.subject":      {"Thông báo công việc mới", "New work notice"},
+		"inbox.email.body":         {"Kính gửi anh/chị,\n\n%s.\n\nXem và xử lý: %s\n\nĐây là thư tự động của hệ thống; cách nhận thông báo được đặt trong trang Tài khoản.", "Dear colleague,\n\n%s.\n\nSee and act: %s\n\nThis is an automatic message; choose how notices reach you in your account settings."},
+		"inbox.digest.line":        {"%s: %d", "%s: %d"},
+		"inbox.digest.sms":         {"AntiCovid, tổng hợp ngày: %s. Xem: %s", "AntiCovid, daily digest: %s. See: %s"},
+		"inbox.digest.subject":     {"Tổng hợp thông báo công việc ngày %s", "Daily digest of work notices, %s"},
+		"inbox.digest.email":       {"Kính gửi anh/chị,\n\nCông việc mới trong 24 giờ qua (đến %s):\n%s\n\nXem và xử lý: %s\n\nĐây là thư tự động của hệ thống; cách nhận thông báo được đặt trong trang Tài khoản.", "Dear colleague,\n\nNew work in the last 24 hours (to %s):\n%s\n\nSee and act: %s\n\nThis is an automatic message; choose how notices reach you in your account settings."},
+	})
+}

@@ -1,0 +1,136 @@
+package web
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+
+	"anticovid/internal/sqldb"
+	"anticovid/internal/store/storetest"
+)
+
+// TestCaseListSearch: an officer finds a case by the person's name typed
+// without diacritics, by phone, ID number or case number, narrows by area,
+// status and sample dates, sorts and pages with the total shown; a search
+// is audited, stays within the caller's jurisdiction, and bad input is a
+// clear error beside the search box.
+func TestCaseListSearch(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		e := newEnv(t, db)
+		f := newTraceFixture(t, e)
+		ids := map[string]int64{}
+		for _, c := range []struct{ phone, status string }{{"0911000003", "F1"}, {"0911000004", "F2"}, {"0911000002", "F1"}, {"0911000001", "F0"}} {
+			sample := day(f.now, 5)
+			if c.status == "F0" {
+				sample = day(f.now, 1)
+			}
+			code, body := e.do("POST", "/api/v1/cases", "admin", map[string]any{"person": map[string]string{"phone": c.phone}, "status": c.status, "sample_date": sample})
+			if code != 201 {
+				t.Fatalf("case %s: %d %s", c.phone, code, body)
+			}
+			var got struct{ ID int64 }
+			json.Unmarshal([]byte(body), &got)
+			ids[c.phone] = got.ID
+		}
+		type listed struct {
+			Cases []struct {
+				ID int64 `json:"id"`
+			} `json:"cases"`
+			Total int `json:"total"`
+		}
+		list := func(user, query string) (int, listed, string) {
+			t.Helper()
+			code, body := e.do("GET", "/api/v1/cases?"+query, user, nil)
+			var l listed
+			json.Unmarshal([]byte(body), &l)
+			return code, l, body
+		}
+		for _, tc := range []struct {
+			user, query string
+			want        []string // phones, in order
+			total       int
+		}{
+			{"admin", "q=" + url.QueryEscape("tam"), []string{"0911000001"}, 1},
+			{"admin", "q=" + url.QueryEscape("TRẦN thị"), []string{"0911000002"}, 1},
+			{"admin", "q=" + url.QueryEscape("tran hanh"), []string{"0911000002"}, 1},
+			{"admin", "q=" + url.QueryEscape("0911 000 003"), []string{"0911000003"}, 1},
+			{"admin", "q=" + url.QueryEscape(fmt.Sprintf("#%d", ids["0911000004"])), []string{"0911000004"}, 1},
+			{"admin", "q=0988888888", nil, 0},
+			{"admin", "commune=27994", []string{"0911000004", "0911000003"}, 2},
+			{"admin", "commune=803&status=F1", []string{"0911000002", "0911000003"}, 2},
+			{"admin", "commune=794", nil, 0},
+			{"admin", "from=" + day(f.now, 3), []string{"0911000001"}, 1},
+			{"admin", "to=" + day(f.now, 3) + "&sort=oldest", []string{"0911000003", "0911000004", "0911000002"}, 3},
+			{"admin", "sort=oldest&limit=1&offset=1", []string{"0911000004"}, 4},
+			{"admin", "q=van&commune=27994", []string{"0911000003"}, 1},
+			{"tracera", "q=khanh", nil, 0},
+			{"tracera", "", []string{"0911000001", "0911000002"}, 2},
+		} {
+			code, l, body := list(tc.user, tc.query)
+			var got []string
+			for _, c := range l.Cases {
+				for phone, id := range ids {
+					if id == c.ID {
+						got = append(got, phone)
+					}
+				}
+			}
+			if code != 200 || l.Total != tc.total || strings.Join(got, ",") != strings.Join(tc.want, ",") {
+				t.Errorf("%s ?%s: %d total %d %v, want %d %v (%s)", tc.user, tc.query, code, l.Total, got, tc.total, tc.want, body)
+			}
+		}
+		for query, field := range map[string]string{
+			"q=" + strings.Repeat("a", 101): `"q"`, "q=" + url.QueryEscape("!!!"): `"q"`,
+			"from=2026-13-45": `"from"`, "to=hôm-nay": `"to"`, "sort=random": `"sort"`,
+		} {
+			if code, _, body := list("admin", query); code != 400 || !strings.Contains(body, field) {
+				t.Errorf("?%s: %d %s", query, code, body)
+			}
+		}
+		if code, _, _ := list("admin", "commune=00004"); code != 403 {
+			t.Errorf("another province's commune: %d", code)
+		}
+		// The worklist of contacts: the same search box, counted.
+		for query, want := range map[string]string{"q=hanh": "0911000002", "q=" + url.QueryEscape("0911.000.003"): "0911000003",
+			"commune=27994": "0911000003", "q=khanh&commune=27991": "", "q=tam": ""} {
+			code, body := e.do("GET", "/api/v1/worklist?state=all&"+query, "admin", nil)
+			var w struct {
+				Contacts []struct {
+					Phone string `json:"phone"`
+				} `json:"contacts"`
+				Total int `json:"total"`
+			}
+			json.Unmarshal([]byte(body), &w)
+			if code != 200 || (want == "") != (w.Total == 0) || (want != "" && (len(w.Contacts) != 1 || w.Contacts[0].Phone != want || w.Total != 1)) {
+				t.Errorf("worklist ?%s: %d %s", query, code, body)
+			}
+		}
+		if code, body := e.do("GET", "/api/v1/worklist?q=%21%21", "admin", nil); code != 400 || !strings.Contains(body, `"q"`) {
+			t.Errorf("worklist bad search: %d %s", code, body)
+		}
+		// The search is in the audit log with the person it showed.
+		var n int
+		if err := db.R.QueryRow(`SELECT count(*) FROM audit_log WHERE action = 'search' AND subject = 'person' AND username = 'admin' AND record_ids = $1`,
+			fmt.Sprint(f.people["0911000001"])).Scan(&n); err != nil || n == 0 {
+			t.Errorf("search not audited: %v %d", err, n)
+		}
+		// The page: the same search, the total, and a bad one beside its box.
+		c := e.browser(t, "benluc")
+		code, page := get(t, c, e.srv.URL+"/cases?q="+url.QueryEscape("nguyen van tam"))
+		if code != 200 || !strings.Contains(page, fmt.Sprintf(`href="/cases/%d"`, ids["0911000001"])) || !strings.Contains(page, "1 ca") ||
+			strings.Contains(page, fmt.Sprintf(`href="/cases/%d"`, ids["0911000002"])) {
+			t.Errorf("page search: %d", code)
+		}
+		if !strings.Contains(page, `<option value="27994"`) {
+			t.Error("the district officer's page offers no commune filter")
+		}
+		if code, page = get(t, c, e.srv.URL+"/cases?from=31/02/2026"); code != 400 || !strings.Contains(page, "field-error") {
+			t.Errorf("bad date on the page: %d", code)
+		}
+		if code, page = get(t, c, e.srv.URL+"/cases?limit=1"); code != 200 || !strings.Contains(page, "offset=1") {
+			t.Errorf("pager: %d", code)
+		}
+	})
+}

@@ -1,0 +1,197 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"anticovid/internal/config"
+	"anticovid/internal/store/storetest"
+)
+
+// A volunteer's morning on a 360×740 phone: the team's link is opened
+// once online; then the network is gone (the page's and the service
+// worker's requests fail, and the server drops every connection): visits
+// are recorded, the page is reloaded and still works from the service
+// worker's copy and IndexedDB, with the queue intact; back online, the
+// queue reaches the server, each visit exactly once, and sending it again
+// changes nothing.
+func TestBrowserDoorToDoorOffline(t *testing.T) {
+	e := newEnv(t, storetest.SQLite(t))
+	tok := doorSetup(t, e, "communea", "27991", "hamlet,address,residents\nẤp 1,Số 1 đường Nguyễn Trung Trực,3\nẤp 1,Số 3,2\nẤp 2,Số 15 hẻm 4,5\n")
+	ctx := newBrowser(t, 360, 740)
+	page := e.srv.URL + "/di-tung-nha/" + tok
+	if err := chromedp.Do(ctx, chromedp.Navigate(page), chromedp.WaitVisible(`#households li button.record`),
+		chromedp.WaitReady(`#door[data-offline-ready="1"]`)); err != nil {
+		t.Fatal(err)
+	}
+	if n := evalJS(t, ctx, `String(document.querySelectorAll("#households li").length)`); n != "3" {
+		t.Fatalf("households shown: %s", n)
+	}
+	// Offline, as the phone and as the server see it.
+	if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
+		t.Fatal(err)
+	}
+	offline := func(off bool) {
+		t.Helper()
+		on := true
+		if _, err := chromedp.Call(ctx, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
+			EmulateOfflineServiceWorker: &on, MatchedNetworkConditions: []*network.Conditions{{Offline: off, DownloadThroughput: -1, UploadThroughput: -1}}}); err != nil {
+			t.Fatal(err)
+		}
+		e.down.Store(off)
+	}
+	offline(true)
+	record := func(i int, outcome string, counts map[string]string) {
+		t.Helper()
+		acts := []chromedp.Action[chromedp.Void]{chromedp.Click(fmt.Sprintf(`#households li:nth-child(%d) button.record`, i)), chromedp.WaitVisible(`#visit`),
+			chromedp.Click(`#visit input[value=` + outcome + `]`)}
+		for name, v := range counts {
+			acts = append(acts, chromedp.SetValue(`#visit input[name=`+name+`]`, v))
+		}
+		acts = append(acts, chromedp.Click(`#save`), chromedp.WaitNotVisible(`#visit`))
+		if err := chromedp.Do(ctx, acts...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	record(1, "visited", map[string]string{"people": "3", "no_smartphone": "1", "installs": "2", "declarations": "3"})
+	record(2, "nobody_home", nil)
+	if err := chromedp.Do(ctx, chromedp.WaitReady(`#sync[data-pending="2"]`)); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, e.db, "door_visits"); n != 0 {
+		t.Fatalf("offline visits reached the server: %d", n)
+	}
+	// Reload with no network: the service worker's copy and IndexedDB.
+	if err := chromedp.Do(ctx, chromedp.Reload(), chromedp.WaitReady(`#door[data-ready="1"]`), chromedp.WaitVisible(`#households li button.record`),
+		chromedp.WaitReady(`#sync[data-pending="2"]`)); err != nil {
+		t.Fatal(err)
+	}
+	states := evalJS(t, ctx, `Array.prototype.map.call(document.querySelectorAll("#households .state"), function (s) { return s.className; }).join(",")`)
+	if states != "state visited,state nobody_home,state none" {
+		t.Fatalf("states after offline reload: %s", states)
+	}
+	// A third visit after the reload, the phone still offline.
+	record(3, "visited", map[string]string{"people": "2", "installs": "1"})
+	if err := chromedp.Do(ctx, chromedp.WaitReady(`#sync[data-pending="3"]`)); err != nil {
+		t.Fatal(err)
+	}
+	viewport(t, ctx, "door-volunteer-offline")
+	if w := evalJS(t, ctx, `String(document.documentElement.scrollWidth)`); w != "360" {
+		t.Fatalf("page is %s px wide on a 360 px phone", w)
+	}
+	if s := text(t, ctx, "#sync-text"); !strings.Contains(s, "ngoại tuyến") || !strings.Contains(s, "3") {
+		t.Fatalf("status offline: %q", s)
+	}
+	// Back online: the queue goes, once.
+	offline(false)
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.dispatchEvent(new Event("online")), true`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.WaitReady(`#sync[data-pending="0"]`)); err != nil {
+		t.Fatal(err)
+	}
+	screenshot(t, ctx, "door-volunteer-synced")
+	if n := count(t, e.db, "door_visits"); n != 3 {
+		t.Fatalf("visits on the server: %d, want 3", n)
+	}
+	var installs, decls int
+	e.db.R.QueryRow("SELECT SUM(installs), SUM(declarations) FROM door_visits").Scan(&installs, &decls)
+	if installs != 3 || decls != 3 {
+		t.Fatalf("installs %d, declarations %d", installs, decls)
+	}
+	// The phone sends everything it holds again (as after a lost answer):
+	// the server keeps one of each.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`new Promise(function (done) {
+		var r = indexedDB.open("door-team-" + document.getElementById("door").dataset.team, 1);
+		r.onsuccess = function () { var tx = r.result.transaction("visits", "readwrite"), s = tx.objectStore("visits");
+			s.getAll().onsuccess = function (ev) { ev.target.result.forEach(function (v) { v.sent = 0; s.put(v); }); };
+			tx.oncomplete = function () { done(true); }; };
+	})`, chromedp.EvalAwaitPromise),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Reload(), chromedp.WaitReady(`#door[data-ready="1"]`), chromedp.WaitReady(`#sync[data-pending="0"]`)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n := count(t, e.db, "door_visits"); n != 3 {
+		t.Fatalf("visits after sending again: %d, want 3", n)
+	}
+	var visited int
+	e.db.R.QueryRow("SELECT count(*) FROM door_households WHERE state = 'visited'").Scan(&visited)
+	if visited != 2 {
+		t.Fatalf("households visited: %d", visited)
+	}
+}
+
+// A commune chair on a 360×740 phone opens the drive from the menu, adds a
+// hamlet with its coordinates and a household, makes a team and its
+// one-day link; with map tiles configured the hamlets are points on the
+// map. The district then sees the commune's row.
+func TestBrowserDoorToDoorOfficer(t *testing.T) {
+	tiles := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/png")
+		w.Write(testPNG)
+	}))
+	t.Cleanup(tiles.Close)
+	e := newEnvConfig(t, storetest.SQLite(t), func(c *config.Config) { c.MapTiles = tiles.URL + "/{z}/{x}/{y}.png" })
+	login := func(ctx context.Context, user string) {
+		t.Helper()
+		if err := chromedp.Do(ctx, chromedp.Navigate(e.srv.URL+"/login"), chromedp.WaitVisible(`input[name=username]`),
+			chromedp.SendKeys(`input[name=username]`, user), chromedp.SendKeys(`input[name=password]`, testPassword),
+			chromedp.Click(`button[type=submit]`), chromedp.WaitNotPresent(`input[name=password]`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := newBrowser(t, 360, 740)
+	login(ctx, "communea")
+	err := chromedp.Do(ctx, inMenu(`nav a[href="/door-to-door"]`), chromedp.WaitVisible(`#hamlet-form`),
+		chromedp.SendKeys(`#hamlet-form input[name=name]`, "Ấp Chợ"), chromedp.SendKeys(`#hamlet-form input[name=lat]`, "10,6385"),
+		chromedp.SendKeys(`#hamlet-form input[name=lng]`, "106.4845"), chromedp.Submit(`#hamlet-form input[name=name]`), chromedp.WaitVisible(`#done`),
+		chromedp.SendKeys(`#household-form input[name=hamlet]`, "Ấp Chợ"), chromedp.SendKeys(`#household-form input[name=address]`, "Số 7 đường Nguyễn Hữu Thọ"),
+		chromedp.SendKeys(`#household-form input[name=residents]`, "4"), chromedp.Submit(`#household-form input[name=address]`), chromedp.WaitVisible(`#done`),
+		chromedp.SendKeys(`#team-form input[name=name]`, "Đoàn Thanh niên"), chromedp.Submit(`#team-form input[name=name]`), chromedp.WaitVisible(`#door-teams`),
+		chromedp.Click(`#door-teams button[type=submit]`), chromedp.WaitVisible(`#team-link`),
+		chromedp.WaitVisible(`#door-map .leaflet-interactive`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if link := text(t, ctx, "#team-link code"); !doorLinkRe.MatchString(link) {
+		t.Fatalf("team link %q", link)
+	}
+	if row := text(t, ctx, "#door-areas tbody"); !strings.Contains(row, "Ấp Chợ") || !strings.Contains(row, "0%") {
+		t.Fatalf("coverage row: %q", row)
+	}
+	if bad := evalJS(t, ctx, overflowJS); bad != "" {
+		t.Errorf("past the right edge: %s", bad)
+	}
+	screenshot(t, ctx, "door-commune")
+	if err := chromedp.Do(ctx, chromedp.Click(`#todo-link`), chromedp.WaitVisible(`#todo`)); err != nil {
+		t.Fatal(err)
+	}
+	if list := text(t, ctx, "#todo"); !strings.Contains(list, "Số 7 đường Nguyễn Hữu Thọ") || !strings.Contains(list, "Chưa đến") {
+		t.Fatalf("to visit: %q", list)
+	}
+
+	dctx := newBrowser(t, 360, 740)
+	login(dctx, "benluc")
+	if err := chromedp.Do(dctx, chromedp.Navigate(e.srv.URL+"/door-to-door"), chromedp.WaitVisible(`#door-areas`)); err != nil {
+		t.Fatal(err)
+	}
+	if row := text(t, dctx, "#door-areas tbody"); !strings.Contains(row, "Bến Lức") || strings.Contains(row, "Ấp Chợ") {
+		t.Fatalf("district row: %q", row)
+	}
+	if n := evalJS(t, dctx, `String(document.querySelectorAll("#manage").length)`); n != "0" {
+		t.Fatalf("the district manages a commune's drive")
+	}
+	screenshot(t, dctx, "door-district")
+}
