@@ -84,6 +84,7 @@ func benchTrace(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.IntVar(&o.F2, "f2", 20, "F0s whose F2 expansion (default bounds) is timed")
 	fs.Uint64Var(&o.Seed, "seed", 1, "dataset seed")
 	fs.BoolVar(&o.PGOnly, "pg-only", false, "measure PostgreSQL only (country scale, where the SQLite file would not be built)")
+	fs.BoolVar(&o.PurgeDay, "purge-day", false, "at the end, drop the oldest day partition of visits on PostgreSQL and time it (the dataset loses that day)")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the SQLite tracing run to this file")
 	fs.IntVar(&o.Days, "days", 0, "days of check-ins to build (0: the scale's 21); fewer make country scale fit one machine")
 	if err := parseFlags(fs, args); err != nil {

@@ -215,7 +215,7 @@ func purge(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer a.close()
-	rep, err := retention.Purge(ctx, a.db, time.Now(), cfg.Retention)
+	rep, err := retention.PurgeDays(ctx, a.db, a.days(), time.Now(), cfg.Retention)
 	if err != nil {
 		return err
 	}

@@ -184,6 +184,9 @@ func open(ctx context.Context, cfg *config.Config, logOut io.Writer) (*app, erro
 	// Health declarations, and the case registry with contact tracing.
 	a.declarations = declaration.NewService(db, a.people, v, cfg.PublicURL())
 	a.cases = cases.NewService(db, a.people, a.outbox, log)
+	// F2 jobs run under a lease named like this server's job leases: a job
+	// whose server died is taken over by another once it lapses.
+	a.cases.Jobs.Holder, a.cases.Jobs.TTL = a.leases.Holder, cfg.JobLease
 	a.cases.Receivers = a.auth.HasProvinceAdmin // hand-offs in the system only to provinces with officials here
 	a.cases.Engine.QR().DB = db.Reader()
 	a.cases.Background = ctx
@@ -306,23 +309,32 @@ func (a *app) webDeps(checkins *checkin.Service) web.Deps {
 // 10 minutes; new registrations become deltas within that time). Every
 // other job runs on one server at a time, the holder of its lease
 // (internal/jobs); when that server dies another takes the job over once
-// the lease expires (--job-lease). Tracing jobs a stopped server left
-// running are marked abandoned first. The returned group ends when every
+// the lease expires (--job-lease). Every server also takes over F2 tracing
+// jobs whose server died or stopped (their own leases, in trace_jobs). The returned group ends when every
 // loop has returned, so a stopping server closes the database after them.
 func (a *app) runBackground(ctx context.Context) *sync.WaitGroup {
 	var wg sync.WaitGroup
 	wg.Go(func() { a.outbox.Run(ctx, 5*time.Second) })
 	wg.Go(func() { jobs.Local(ctx, "qr-keys-reload", time.Minute, a.keys.Reload, a.stats, a.log) })
-	if err := a.cases.Jobs.Abandon(ctx); err != nil {
-		a.log.Error("tracing jobs", "err", err)
-	}
+	wg.Go(func() { a.cases.Jobs.Run(ctx, 5*time.Second) })
 	wg.Go(func() { a.bluezone.Run(ctx, 10*time.Minute) })
 	l, o := a.leases, a.ops
 	every := func(name string, d time.Duration, tick func(context.Context) error, idle func()) {
 		wg.Go(func() { l.Every(ctx, name, d, tick, idle) })
 	}
 	every("retention", time.Hour, func(ctx context.Context) error {
-		return retention.Tick(ctx, a.db, a.cfg.Retention, a.log)
+		return retention.Tick(ctx, a.db, a.days(), a.cfg.Retention, a.log)
+	}, nil)
+	// Day partitions (PostgreSQL): made at start and, by the one server
+	// holding the lease, every hour for the next store.PartitionsAhead days,
+	// so the ingest never waits on DDL (rows of a day without one go to the
+	// DEFAULT partition, never refused).
+	every("partitions", time.Hour, func(ctx context.Context) error {
+		n, err := store.EnsurePartitions(ctx, a.db, time.Now())
+		if n > 0 {
+			a.log.Info("day partitions made", "n", n)
+		}
+		return err
 	}, nil)
 	every("en-export", 10*time.Minute, func(ctx context.Context) error {
 		return a.en.Tick(ctx, func(msg string, args ...any) { a.log.Info(msg, args...) })
@@ -351,6 +363,10 @@ func (a *app) runBackground(ctx context.Context) *sync.WaitGroup {
 	}
 	return &wg
 }
+
+// days drops whole day partitions for retention on PostgreSQL (nothing on
+// SQLite, where retention deletes rows).
+func (a *app) days() retention.Days { return store.DayDropper{DB: a.db} }
 
 // inboxSources are the kinds of work the inbox watches, counted by their
 // owners the way the home page's task list counts them.

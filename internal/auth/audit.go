@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"anticovid/internal/geo"
 	"anticovid/internal/sqldb"
 )
 
@@ -44,8 +45,11 @@ func Audit(ctx context.Context, db *sqldb.DB, action, subject string, ids []stri
 	if len(list) > 4000 {
 		list = list[:4000] + fmt.Sprintf("…(%d records)", len(ids))
 	}
-	_, err := db.W.ExecContext(ctx, `INSERT INTO audit_log (at, user_id, username, action, subject, record_ids, purpose, request_id)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, time.Now().Unix(), p.UserID, p.Username, action, subject, list, purpose, RequestID(ctx))
+	// The acting official's province: the audit row's distribution key
+	// ('' for the system and national accounts).
+	prov, _ := geo.Ancestor(p.Unit, "province")
+	_, err := db.W.ExecContext(ctx, `INSERT INTO audit_log (at, user_id, username, action, subject, record_ids, purpose, request_id, province_code)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, time.Now().Unix(), p.UserID, p.Username, action, subject, list, purpose, RequestID(ctx), prov.Code)
 	if err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}

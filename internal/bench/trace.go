@@ -34,6 +34,9 @@ type TraceOptions struct {
 	F2     int    // F0s whose F2 expansion is timed
 	Seed   uint64 // dataset seed
 	PGOnly bool   // measure PostgreSQL only
+	// PurgeDay drops the oldest day partition of visits on PostgreSQL at the
+	// end and times it (the dataset then lacks that day: rebuild it after).
+	PurgeDay bool
 	// CPUProfile is a file for a CPU profile of the SQLite tracing run.
 	CPUProfile string
 }
@@ -138,9 +141,17 @@ func Trace(ctx context.Context, o TraceOptions, stdout io.Writer) error {
 			return err
 		}
 		defer pg.Close()
+		// The dataset's days (2021) get their own partitions, as the
+		// partitions job makes each day's ahead in production.
+		if _, err := store.EnsureDays(ctx, pg, datasetNow.AddDate(0, 0, -sc.Days), datasetNow.AddDate(0, 0, 1)); err != nil {
+			return err
+		}
 		if err := ensureDataset(ctx, pg, v, cfg.Province, sc, o.Seed, stdout, "PostgreSQL"); err != nil {
 			return err
 		}
+		var def int64
+		pg.R.QueryRowContext(ctx, "SELECT count(*) FROM visits_default").Scan(&def)
+		fmt.Fprintf(stdout, "PostgreSQL: visits partitioned by day, %d rows in the DEFAULT partition\n", def)
 		start := time.Now()
 		built, err := store.EnsureStayGiST(ctx, pg, rules.StayCap)
 		if err != nil {
@@ -180,6 +191,11 @@ func Trace(ctx context.Context, o TraceOptions, stdout io.Writer) error {
 		}
 		if o.F2 > 0 {
 			if err := runF2(ctx, stdout, tracing.NewEngine(pg, rules), f0s[:min(o.F2, len(f0s))], "PostgreSQL"); err != nil {
+				return err
+			}
+		}
+		if o.PurgeDay {
+			if err := purgeDay(ctx, stdout, pg, result); err != nil {
 				return err
 			}
 		}
@@ -292,5 +308,37 @@ func runF2(ctx context.Context, w io.Writer, e *tracing.Engine, f0s []f0, name s
 	slices.Sort(found)
 	fmt.Fprintf(w, "F2 on %-10s %d F0s (F1 + F2, bounds: %d F1s × %d, min overlap %v, at most %d): p50 %.0f ms, p95 %.0f ms, max %.0f ms; F2 found median %d\n",
 		name, len(lat), b.MaxSeeds, b.CapPerSeed, b.MinOverlap, b.MaxTotal, lat[len(lat)/2], lat[int(0.95*float64(len(lat)-1)+0.5)], lat[len(lat)-1], found[len(found)/2])
+	return nil
+}
+
+// purgeDay drops the oldest day partition of visits holding rows, as
+// retention does (store.DayDropper), and reports how long it took.
+func purgeDay(ctx context.Context, stdout io.Writer, pg *sqldb.DB, result map[string]any) error {
+	parts, err := store.Partitions(ctx, pg, "visits")
+	if err != nil {
+		return err
+	}
+	for _, p := range parts {
+		var start time.Time
+		if start, err = time.Parse("20060102", strings.TrimPrefix(p, "visits_d")); err != nil {
+			continue
+		}
+		var n int64
+		pg.R.QueryRowContext(ctx, "SELECT count(*) FROM "+p).Scan(&n)
+		if n == 0 {
+			continue
+		}
+		t := time.Now()
+		removed, err := store.DayDropper{DB: pg}.DropBefore(ctx, "visits", start.Unix())
+		if err != nil {
+			return err
+		}
+		took := time.Since(t)
+		fmt.Fprintf(stdout, "PostgreSQL: purge of one day (%s, %d check-ins) by dropping its partition: %v (counting included)\n", p, removed, took.Round(time.Millisecond))
+		result["purge_day_ms"] = round2(float64(took.Microseconds()) / 1000)
+		result["purge_day_rows"] = removed
+		return nil
+	}
+	fmt.Fprintln(stdout, "PostgreSQL: no day partition with rows to purge")
 	return nil
 }

@@ -589,7 +589,7 @@ func (s *Service) UploadLog(ctx context.Context, code, client string, rows []Log
 			res.First.Unix(), res.Last.Unix(), k.Commune, dist, prov, now.Unix()).Scan(&out.UploadID); err != nil {
 			return err
 		}
-		return insertHits(ctx, tx, out.UploadID, res.hits)
+		return insertHits(ctx, tx, out.UploadID, prov, res.hits)
 	})
 	if err != nil {
 		return UploadResult{}, fmt.Errorf("%s: %w", op, err)
@@ -598,19 +598,21 @@ func (s *Service) UploadLog(ctx context.Context, code, client string, rows []Log
 	return out, nil
 }
 
-func insertHits(ctx context.Context, tx *sql.Tx, upload int64, hits []slotHit) error {
+// insertHits stores an upload's resolved contacts with the upload's
+// province (their distribution key).
+func insertHits(ctx context.Context, tx *sql.Tx, upload int64, province string, hits []slotHit) error {
 	const per = 50 // see values: SQLite names $N parameters in quadratic time
 	for len(hits) > 0 {
 		n := min(per, len(hits))
 		var b strings.Builder
-		b.WriteString("INSERT INTO bz_sightings (upload_id, device_id, person_id, slot_start, first_at, last_at, max_rssi, n) VALUES ")
-		args := make([]any, 0, n*8)
+		b.WriteString("INSERT INTO bz_sightings (upload_id, device_id, person_id, slot_start, first_at, last_at, max_rssi, n, province_code) VALUES ")
+		args := make([]any, 0, n*9)
 		for i, h := range hits[:n] {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			b.WriteString("(" + sqldb.In(len(args)+1, 8) + ")")
-			args = append(args, upload, h.device, h.person, h.slotStart, h.first, h.last, h.rssi, h.n)
+			b.WriteString("(" + sqldb.In(len(args)+1, 9) + ")")
+			args = append(args, upload, h.device, h.person, h.slotStart, h.first, h.last, h.rssi, h.n, province)
 		}
 		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
 			return err

@@ -530,6 +530,8 @@ func (s *Service) spend(id int64, n int) {
 // queue enqueues up to budget messages after the cursors, group by group.
 func (s *Service) queue(ctx context.Context, id int64, channel, body, unit string, groups []string, cursorP, cursorV int64, budget int) (int, bool, error) {
 	u, _ := geo.Get(unit)
+	// The sending unit's province: the delivery log's distribution key.
+	prov, _ := geo.Ancestor(unit, "province")
 	col := scope(u)
 	queued := 0
 	for _, g := range []string{Residents, VenueManagers} {
@@ -555,13 +557,13 @@ func (s *Service) queue(ctx context.Context, id int64, channel, body, unit strin
 				}
 				if phone != "" {
 					key := fmt.Sprintf("campaign:%d:%s", id, s.Vault.Hash(phone)[:32])
-					ok, err := s.Outbox.Enqueue(ctx, notify.Message{Channel: channel, Kind: notify.KindCampaign, To: phone, Body: body, DedupKey: key})
+					ok, err := s.Outbox.Enqueue(ctx, notify.Message{Channel: channel, Kind: notify.KindCampaign, To: phone, Body: body, DedupKey: key, Province: prov.Code})
 					if err != nil {
 						return queued, false, fmt.Errorf("campaign %d: %w", id, err)
 					}
 					if ok {
-						if _, err := s.DB.W.ExecContext(ctx, `INSERT INTO campaign_deliveries (campaign_id, recipient, dedup_key, queued_at)
-							VALUES ($1, $2, $3, $4) ON CONFLICT (dedup_key) DO NOTHING`, id, kind+":"+strconv.FormatInt(r.ID, 10), key, s.now().Unix()); err != nil {
+						if _, err := s.DB.W.ExecContext(ctx, `INSERT INTO campaign_deliveries (campaign_id, recipient, dedup_key, queued_at, province_code)
+							VALUES ($1, $2, $3, $4, $5) ON CONFLICT (dedup_key) DO NOTHING`, id, kind+":"+strconv.FormatInt(r.ID, 10), key, s.now().Unix(), prov.Code); err != nil {
 							return queued, false, fmt.Errorf("campaign %d: %w", id, err)
 						}
 						queued++

@@ -121,9 +121,11 @@ func NewService(db *sqldb.DB, ppl *people.Service, outbox *notify.Outbox, log *s
 		log = slog.New(slog.DiscardHandler)
 	}
 	e := tracing.NewEngine(db, tracing.DefaultRules())
-	return &Service{DB: db, Vault: ppl.Vault, People: ppl, Engine: e, Rules: tracing.NewSettings(db, e), Jobs: &tracing.Jobs{DB: db, Engine: e, Log: log},
+	s := &Service{DB: db, Vault: ppl.Vault, People: ppl, Engine: e, Rules: tracing.NewSettings(db, e), Jobs: &tracing.Jobs{DB: db, Engine: e, Log: log},
 		Outbox: outbox, Log: log, Now: time.Now, FollowUp: 24 * time.Hour, Quarantine: 14 * 24 * time.Hour,
 		MaxWindow: 30 * 24 * time.Hour, Hotline: "1900 9095"}
+	s.Jobs.Resume = s.resumeF2
+	return s
 }
 
 // hcm is Asia/Ho_Chi_Minh (no DST since 1975): dates are local days.

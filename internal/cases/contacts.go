@@ -190,7 +190,8 @@ func (s *Service) saveExposures(ctx context.Context, tx *sql.Tx, caseID int64, t
 		return err
 	}
 	for _, e := range tr.Exposed(min(tr.Window.To.Unix(), now)) {
-		if _, err := tx.ExecContext(ctx, "INSERT INTO exposures (case_id, venue_id, t_from, t_to, created_at) VALUES ($1, $2, $3, $4, $5)",
+		if _, err := tx.ExecContext(ctx, `INSERT INTO exposures (case_id, venue_id, t_from, t_to, created_at, province_code)
+			VALUES ($1, $2, $3, $4, $5, (SELECT province_code FROM cases WHERE id = $1))`,
 			caseID, e.VenueID, e.From, e.To, now); err != nil {
 			return err
 		}
@@ -447,7 +448,8 @@ func (s *Service) NotifyPending(ctx context.Context, caseID int64) error {
 	// A suspected case's F1s are called from the worklist, not messaged,
 	// until district or province health confirms it.
 	var suspected bool
-	if err := s.DB.R.QueryRowContext(ctx, "SELECT status = $1 AND confirmed_by IS NULL FROM cases WHERE id = $2", F0, caseID).Scan(&suspected); err != nil {
+	var province string
+	if err := s.DB.R.QueryRowContext(ctx, "SELECT status = $1 AND confirmed_by IS NULL, province_code FROM cases WHERE id = $2", F0, caseID).Scan(&suspected, &province); err != nil {
 		return fmt.Errorf("notify: %w", err)
 	}
 	if suspected {
@@ -504,7 +506,7 @@ func (s *Service) NotifyPending(ctx context.Context, caseID int64) error {
 		}
 		body := msg.T("vi", "cases.long_health_you_were", place, time.Unix(m.first, 0).In(hcm).Format("02/01/2006"), s.Hotline)
 		if _, err := s.Outbox.Enqueue(ctx, notify.Message{Channel: notify.SMS, Kind: notify.KindF1, To: phone, Body: body,
-			DedupKey: fmt.Sprintf("trace:f1:case%d:person%d", caseID, m.person)}); err != nil {
+			DedupKey: fmt.Sprintf("trace:f1:case%d:person%d", caseID, m.person), Province: province}); err != nil {
 			return fmt.Errorf("notify: %w", err)
 		}
 	}

@@ -144,7 +144,7 @@ func (s *Service) NotifyVenueVisitors(ctx context.Context, p *auth.Principal, ca
 		if phone := owners[e.VenueID]; phone != "" {
 			body := msg.T("vi", "cases.sms.venue_f0", e.Name, e.From.In(hcm).Format("15:04 02/01"), e.To.In(hcm).Format("15:04 02/01"), s.Hotline)
 			if _, err := s.Outbox.Enqueue(ctx, notify.Message{Channel: notify.SMS, Kind: notify.KindVenue, To: phone, Body: body,
-				DedupKey: fmt.Sprintf("trace:venue-owner:case%d:venue%d", caseID, e.VenueID)}); err != nil {
+				DedupKey: fmt.Sprintf("trace:venue-owner:case%d:venue%d", caseID, e.VenueID), Province: c.ProvinceCode}); err != nil {
 				return queued, fmt.Errorf("notify visitors: %w", err)
 			}
 		}
@@ -163,7 +163,7 @@ func (s *Service) NotifyVenueVisitors(ctx context.Context, p *auth.Principal, ca
 			}
 			body := msg.T("vi", "cases.long_health_covid_19", e.Name, e.From.In(hcm).Format("15:04 02/01"), e.To.In(hcm).Format("15:04 02/01"), s.Hotline)
 			ok, err := s.Outbox.Enqueue(ctx, notify.Message{Channel: notify.SMS, Kind: notify.KindExposure, To: phone, Body: body,
-				DedupKey: fmt.Sprintf("trace:venue:case%d:venue%d:person%d", caseID, e.VenueID, person)})
+				DedupKey: fmt.Sprintf("trace:venue:case%d:venue%d:person%d", caseID, e.VenueID, person), Province: c.ProvinceCode})
 			if err != nil {
 				return queued, fmt.Errorf("notify visitors: %w", err)
 			}

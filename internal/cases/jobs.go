@@ -29,9 +29,26 @@ func (s *Service) StartF2(ctx context.Context, p *auth.Principal, caseID int64, 
 	if job, err := s.Jobs.Latest(ctx, caseID); err == nil && (job.Status == tracing.JobQueued || job.Status == tracing.JobRunning) {
 		return job, nil // one at a time per case
 	}
-	until := s.Now()
-	bg := s.Background
-	return s.Jobs.Start(ctx, tracing.JobWork{Kind: "f2", CaseID: caseID, UserID: p.UserID, Bounds: b, Until: until, Context: bg,
+	return s.Jobs.Start(ctx, s.f2Work(c, p.UserID, b, s.Now()))
+}
+
+// resumeF2 rebuilds the work of an F2 job another server left unfinished
+// (tracing.Jobs.Resume): the same case, bounds and end of window.
+func (s *Service) resumeF2(ctx context.Context, job tracing.Job) (tracing.JobWork, error) {
+	if job.Kind != "f2" {
+		return tracing.JobWork{}, fmt.Errorf("resume: job kind %q", job.Kind)
+	}
+	c, err := s.lookup(ctx, s.DB.W, job.CaseID)
+	if err != nil {
+		return tracing.JobWork{}, err
+	}
+	return s.f2Work(c, 0, job.Bounds, job.CreatedAt), nil
+}
+
+// f2Work is the expansion of case c's F1s within bounds b up to until.
+func (s *Service) f2Work(c Case, userID int64, b tracing.Bounds, until time.Time) tracing.JobWork {
+	caseID := c.ID
+	return tracing.JobWork{Kind: "f2", CaseID: caseID, UserID: userID, Bounds: b, Until: until, Context: s.Background,
 		Seeds: func(ctx context.Context) ([]tracing.Seed, map[int64]bool, error) {
 			return s.seeds(ctx, c)
 		},
@@ -47,7 +64,7 @@ func (s *Service) StartF2(ctx context.Context, p *auth.Principal, caseID int64, 
 				return err
 			})
 		},
-	})
+	}
 }
 
 // seeds are a case's F1s (from the worklist) and everyone to skip.

@@ -397,7 +397,8 @@ func (s *Service) RecordCall(ctx context.Context, p *auth.Principal, contactID i
 		closed = 1 // the quarantine is over by the next call
 	}
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, "INSERT INTO contact_calls (contact_id, at, user_id, username, outcome, note) VALUES ($1, $2, $3, $4, $5, $6)",
+		if _, err := tx.ExecContext(ctx, `INSERT INTO contact_calls (contact_id, at, user_id, username, outcome, note, province_code) VALUES ($1, $2, $3, $4, $5, $6,
+			(SELECT c.province_code FROM contacts k JOIN cases c ON c.id = k.case_id WHERE k.id = $1))`,
 			contactID, now.Unix(), p.UserID, p.Username, outcome, note); err != nil {
 			return err
 		}

@@ -252,7 +252,7 @@ func (s *Service) ingest(ctx context.Context, req Request, venueOf func() (venue
 	}
 	cat, _ := venue.CategoryOf(v.Category)
 	it := item{id: req.ID, venueID: v.ID, dir: req.Direction, at: at.Unix(), stay: int64(cat.DefaultStay.Seconds()),
-		maxStay: int64(maxStay(cat).Seconds()), personID: personID, proven: req.ProvenID, proof: req.Grade, queued: queued}
+		maxStay: int64(maxStay(cat).Seconds()), personID: personID, proven: req.ProvenID, proof: req.Grade, queued: queued, province: v.ProvinceCode}
 	if personID == 0 {
 		sp := s.People.Seal(person) // encryption runs here, in parallel, not in the writer
 		it.person = &sp

@@ -202,3 +202,55 @@ func flip(c byte) string {
 	}
 	return "A"
 }
+
+// TestIngestAcrossMidnight: scans either side of a UTC midnight land in
+// their own day (on PostgreSQL, their own day partitions), and a retry of
+// the first sent with a time past midnight is still a repeat, stored once,
+// on both engines (the writer's NOT EXISTS within a day either side; the
+// partitioned unique index alone would let it through).
+func TestIngestAcrossMidnight(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		now := time.Now().Unix()
+		midnight := now - now%86400
+		if now-midnight < 60 {
+			midnight -= 86400
+		}
+		before, after := time.Unix(midnight-10, 0), time.Unix(midnight+10, 0)
+		in := Request{ID: "bbbbbbbb-0000-4000-8000-000000000001", Token: f.tok, Direction: In, Person: an, At: &before}
+		if r, err := f.s.Ingest(ctx, in); err != nil || !r.Created {
+			t.Fatalf("before midnight: %+v %v", r, err)
+		}
+		retry := in
+		retry.At = &after
+		if r, err := f.s.Ingest(ctx, retry); err != nil || r.Created {
+			t.Fatalf("retry across midnight: %+v %v", r, err)
+		}
+		next := Request{ID: "bbbbbbbb-0000-4000-8000-000000000002", Token: f.tok, Direction: In, Person: an, At: &after}
+		if r, err := f.s.Ingest(ctx, next); err != nil || !r.Created {
+			t.Fatalf("after midnight: %+v %v", r, err)
+		}
+		var n int
+		db.R.QueryRow("SELECT count(*) FROM visits WHERE id = $1", in.ID).Scan(&n)
+		if n != 1 {
+			t.Fatalf("retried scan stored %d times", n)
+		}
+		var prov, want string
+		db.R.QueryRow("SELECT province_code FROM visits WHERE id = $1", next.ID).Scan(&prov)
+		db.R.QueryRow("SELECT province_code FROM venues WHERE id = $1", f.id).Scan(&want)
+		if prov != want || prov == "" {
+			t.Errorf("visit's province %q, want the venue's (%q)", prov, want)
+		}
+		if db.Engine != sqldb.Postgres {
+			return
+		}
+		for id, day := range map[string]time.Time{in.ID: before, next.ID: after} {
+			var where string
+			db.R.QueryRow("SELECT tableoid::regclass::text FROM visits WHERE id = $1", id).Scan(&where)
+			if want := "visits_d" + day.UTC().Format("20060102"); where != want {
+				t.Errorf("visit %s in %s, want %s", id, where, want)
+			}
+		}
+	})
+}

@@ -28,6 +28,7 @@ type item struct {
 	proven   int64          // the person the device's proof cookie names; 0: none
 	proof    int            // the grade a staff scan saw
 	queued   bool           // the phone's own time, from its offline queue
+	province string         // the venue's province: visits' distribution key ('' from a journal restore)
 }
 
 // grade is the scan's evidence grade once its person is known: a device's
@@ -95,7 +96,15 @@ const (
 
 // The writer's statements.
 const (
-	insertIn = `INSERT INTO visits (id, venue_id, person_id, t_in, proof, queued) VALUES ($1, $2, $3, $4, $5, $6)
+	// A check-in id is unique per person within a day either side of the
+	// scan: the unique index says so on SQLite, but on PostgreSQL it also
+	// holds the day partition's key (person_id, id, t_in), so a retry sent
+	// without a time (a new t_in) would pass it. NOT EXISTS makes that retry
+	// a repeat on both engines (one more probe of the same index).
+	insertIn = `INSERT INTO visits (id, venue_id, person_id, t_in, proof, queued, province_code)
+		SELECT CAST($1 AS TEXT), CAST($2 AS BIGINT), CAST($3 AS BIGINT), CAST($4 AS BIGINT), CAST($5 AS INTEGER), CAST($6 AS INTEGER), CAST($7 AS TEXT)
+		WHERE NOT EXISTS (SELECT 1 FROM visits WHERE person_id = CAST($3 AS BIGINT) AND id = CAST($1 AS TEXT)
+			AND t_in > CAST($4 AS BIGINT) - 86400 AND t_in < CAST($4 AS BIGINT) + 86400)
 		ON CONFLICT DO NOTHING`
 	seenOut = "SELECT count(*) FROM visits WHERE out_id = $1"
 	// A check-out keeps the better of the two scans' grades: the stay was
@@ -107,7 +116,7 @@ const (
 	// laterOpen finds an open stay that began after a check-out's time: the
 	// check-out would come before its check-in.
 	laterOpen = "SELECT count(*) FROM visits WHERE person_id = $1 AND venue_id = $2 AND t_out IS NULL AND t_in > $3"
-	insertOut = `INSERT INTO visits (id, venue_id, person_id, t_in, t_out, out_id, proof, queued) VALUES ($1, $2, $3, $4, $5, $1, $6, $7)
+	insertOut = `INSERT INTO visits (id, venue_id, person_id, t_in, t_out, out_id, proof, queued, province_code) VALUES ($1, $2, $3, $4, $5, $1, $6, $7, $8)
 		ON CONFLICT DO NOTHING`
 )
 
@@ -427,7 +436,7 @@ func (w *writer) write(tx *sql.Tx, batch []job, outs []outcome) error {
 		outs[i].proof = it.grade(it.personID)
 		var created bool
 		if it.dir == In {
-			res, err := ins.ExecContext(ctx, it.id, it.venueID, it.personID, it.at, outs[i].proof, flag(it.queued))
+			res, err := ins.ExecContext(ctx, it.id, it.venueID, it.personID, it.at, outs[i].proof, flag(it.queued), it.province)
 			if err != nil {
 				return err
 			}
@@ -478,7 +487,7 @@ func checkOut(ctx context.Context, stmt func(string) *sql.Stmt, it item, proof i
 	if n > 0 {
 		return false, errOutBeforeIn
 	}
-	res, err = stmt(insertOut).ExecContext(ctx, it.id, it.venueID, it.personID, it.at-it.stay, it.at, proof, flag(it.queued))
+	res, err = stmt(insertOut).ExecContext(ctx, it.id, it.venueID, it.personID, it.at-it.stay, it.at, proof, flag(it.queued), it.province)
 	if err != nil {
 		return false, err
 	}

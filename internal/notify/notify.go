@@ -69,6 +69,10 @@ type Message struct {
 	Kind string
 	// Params are an OTT template's parameters; nil sends {"text": Body}.
 	Params map[string]string
+	// Province is the sending unit's province, the outbox row's
+	// distribution key (docs/SCALING.md); '' when the sender has none
+	// (one-time codes, report reminders).
+	Province string
 	// Ref is set by the outbox when it delivers: our reference for the
 	// provider, the same across retries and new for each re-send.
 	Ref string
@@ -163,9 +167,9 @@ func (o *Outbox) Enqueue(ctx context.Context, m Message) (bool, error) {
 		params, _ = json.Marshal(m.Params)
 	}
 	now := o.now().Unix()
-	res, err := o.DB.W.ExecContext(ctx, `INSERT INTO outbox (channel, to_enc, subject, body, dedup_key, status, created_at, next_at, kind, params)
-		VALUES ($1, $2, $3, $4, $5, 'queued', $6, $6, $7, $8) ON CONFLICT (dedup_key) DO NOTHING`,
-		m.Channel, o.Vault.Seal(m.To), m.Subject, o.seal(m.Body), m.DedupKey, now, m.Kind, o.seal(string(params)))
+	res, err := o.DB.W.ExecContext(ctx, `INSERT INTO outbox (channel, to_enc, subject, body, dedup_key, status, created_at, next_at, kind, params, province_code)
+		VALUES ($1, $2, $3, $4, $5, 'queued', $6, $6, $7, $8, $9) ON CONFLICT (dedup_key) DO NOTHING`,
+		m.Channel, o.Vault.Seal(m.To), m.Subject, o.seal(m.Body), m.DedupKey, now, m.Kind, o.seal(string(params)), m.Province)
 	if err != nil {
 		return false, fmt.Errorf("enqueue: %w", err)
 	}

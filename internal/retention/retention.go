@@ -44,12 +44,38 @@ var purges = []struct{ table, column string }{
 	{"campaign_deliveries", "queued_at"},
 }
 
+// Days drops whole day partitions (PostgreSQL: internal/store's DayDropper,
+// given by cmd/anticovid/wire.go, since this package never names a driver).
+type Days interface {
+	// Handles reports whether table is partitioned by day on column.
+	Handles(table, column string) bool
+	// DropBefore drops table's days that begin at or before cutoff (and
+	// deletes older stragglers), returning the rows removed.
+	DropBefore(ctx context.Context, table string, cutoff int64) (int64, error)
+}
+
 // Purge deletes every record older than now − keep, and expired sessions, in
 // batches so a large purge never holds the writer for long.
 func Purge(ctx context.Context, db *sqldb.DB, now time.Time, keep time.Duration) (Report, error) {
+	return PurgeDays(ctx, db, nil, now, keep)
+}
+
+// PurgeDays is Purge, with days (may be nil) dropping the day partitions of
+// the tables it handles instead of deleting their rows: one DROP TABLE per
+// day instead of millions of deletes and the vacuum after them. A table's
+// rows then leave within the day before their time is up, never after.
+func PurgeDays(ctx context.Context, db *sqldb.DB, days Days, now time.Time, keep time.Duration) (Report, error) {
 	cutoff := now.Add(-keep).Unix()
 	rep := Report{}
 	for _, p := range purges {
+		if days != nil && days.Handles(p.table, p.column) {
+			n, err := days.DropBefore(ctx, p.table, cutoff)
+			rep[p.table] += n
+			if err != nil {
+				return rep, fmt.Errorf("purge %s: %w", p.table, err)
+			}
+			continue
+		}
 		for {
 			res, err := db.W.ExecContext(ctx, fmt.Sprintf(
 				"DELETE FROM %[1]s WHERE %[2]s IN (SELECT %[2]s FROM %[1]s WHERE %[3]s < $1 LIMIT 10000)",
@@ -74,8 +100,8 @@ func Purge(ctx context.Context, db *sqldb.DB, now time.Time, keep time.Duration)
 
 // Tick is one turn of the purge job (internal/jobs runs it on one server at
 // a time): Purge now, logged. A purge cut short is finished by the next.
-func Tick(ctx context.Context, db *sqldb.DB, keep time.Duration, log *slog.Logger) error {
-	rep, err := Purge(ctx, db, time.Now(), keep)
+func Tick(ctx context.Context, db *sqldb.DB, days Days, keep time.Duration, log *slog.Logger) error {
+	rep, err := PurgeDays(ctx, db, days, time.Now(), keep)
 	if err == nil {
 		log.Info("retention purge", "deleted", rep)
 	}

@@ -3,10 +3,12 @@ package retention
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
 	"anticovid/internal/sqldb"
+	"anticovid/internal/store"
 	"anticovid/internal/store/storetest"
 )
 
@@ -45,6 +47,72 @@ func TestPurge(t *testing.T) {
 			if _, err := db.R.Exec(fmt.Sprintf("SELECT id FROM %s WHERE %s < 0", p.table, p.column)); err != nil {
 				t.Errorf("%s.%s: %v", p.table, p.column, err)
 			}
+		}
+	})
+}
+
+// TestPurgeDropsDays: with the store's day dropper, PostgreSQL drops the
+// partitions of days past the window (and the rows in them) and keeps the
+// younger ones; SQLite deletes the same rows.
+func TestPurgeDropsDays(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		now := time.Now()
+		for i, age := range []time.Duration{time.Hour, 20 * 24 * time.Hour, 23 * 24 * time.Hour, 25 * 24 * time.Hour} {
+			if _, err := db.W.Exec("INSERT INTO visits (id, venue_id, person_id, t_in) VALUES ($1, 1, 1, $2)",
+				fmt.Sprintf("visit-%d", i), now.Add(-age).Unix()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want := int64(2)
+		if db.Engine == sqldb.Postgres {
+			// The copy the partitioning migration kept is purged too.
+			for i, age := range []time.Duration{time.Hour, 30 * 24 * time.Hour} {
+				if _, err := db.W.Exec("INSERT INTO visits_unpartitioned (id, venue_id, person_id, t_in) VALUES ($1, 1, 1, $2)",
+					fmt.Sprintf("kept-%d", i), now.Add(-age).Unix()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want = 3
+		}
+		days := store.DayDropper{DB: db}
+		before, _ := store.Partitions(context.Background(), db, "visits")
+		rep, err := PurgeDays(context.Background(), db, days, now, 21*24*time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep["visits"] != want {
+			t.Fatalf("report %v, want %d visits", rep, want)
+		}
+		if db.Engine == sqldb.Postgres {
+			var left []string
+			rows, _ := db.R.Query("SELECT id FROM visits_unpartitioned")
+			for rows.Next() {
+				var id string
+				rows.Scan(&id)
+				left = append(left, id)
+			}
+			rows.Close()
+			if fmt.Sprint(left) != "[kept-0]" {
+				t.Errorf("visits_unpartitioned left %v, want [kept-0]", left)
+			}
+		}
+		var n int
+		db.R.QueryRow("SELECT count(*) FROM visits WHERE id IN ('visit-0', 'visit-1')").Scan(&n)
+		if n != 2 {
+			t.Fatalf("%d of the 2 young visits left", n)
+		}
+		if db.Engine != sqldb.Postgres {
+			return
+		}
+		after, _ := store.Partitions(context.Background(), db, "visits")
+		cut := now.Add(-21 * 24 * time.Hour).Unix()
+		for _, p := range after {
+			if p <= store.PartName("visits", cut-cut%86400) {
+				t.Errorf("partition %s kept past the window", p)
+			}
+		}
+		if len(after) >= len(before) || !slices.Contains(after, store.PartName("visits", now.Unix()-now.Unix()%86400)) {
+			t.Errorf("partitions before %d, after %d: %v", len(before), len(after), after)
 		}
 	})
 }

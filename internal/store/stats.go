@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"anticovid/internal/sqldb"
@@ -60,7 +61,10 @@ func DropIndexes(ctx context.Context, db *sqldb.DB, table string) ([]string, err
 			rows.Close()
 			return nil, err
 		}
-		names, defs = append(names, name), append(defs, def)
+		// A partitioned table's index is spelled "ON ONLY parent", which
+		// would make it on the parent alone: made again without ONLY it
+		// is built on every partition.
+		names, defs = append(names, name), append(defs, strings.Replace(def, " ON ONLY ", " ON ", 1))
 	}
 	rows.Close()
 	for _, n := range names {

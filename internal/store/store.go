@@ -139,8 +139,15 @@ func dialect(engine, sqlText string) string {
 }
 
 // Migrate applies every embedded migration not yet applied, each in its own
-// transaction, in number order. It is safe to run from several processes at once.
+// transaction, in number order. A migration with a PostgreSQL-only step
+// (pgSteps, partition.go) runs it after its SQL in the same transaction. It is safe to run from several processes at once.
 func Migrate(ctx context.Context, db *sqldb.DB) (applied []int, err error) {
+	return MigrateTo(ctx, db, 1<<30)
+}
+
+// MigrateTo is Migrate up to and including version upTo: a test of one
+// migration fills the schema before it with rows, then migrates the rest.
+func MigrateTo(ctx context.Context, db *sqldb.DB, upTo int) (applied []int, err error) {
 	names, err := fs.Glob(migrations, "migrations/*.sql")
 	if err != nil {
 		return nil, err
@@ -168,6 +175,9 @@ func Migrate(ctx context.Context, db *sqldb.DB) (applied []int, err error) {
 		if err != nil {
 			return applied, fmt.Errorf("migrate: bad file name %s", base)
 		}
+		if num > upTo {
+			break
+		}
 		body, _ := migrations.ReadFile(name)
 		tx, err := conn.BeginTx(ctx, nil)
 		if err != nil {
@@ -185,6 +195,12 @@ func Migrate(ctx context.Context, db *sqldb.DB) (applied []int, err error) {
 		if _, err := tx.ExecContext(ctx, dialect(db.Engine, string(body))); err != nil {
 			tx.Rollback()
 			return applied, fmt.Errorf("migrate %s: %w", base, err)
+		}
+		if step := pgSteps[num]; step != nil && db.Engine == sqldb.Postgres {
+			if err := step(ctx, tx); err != nil {
+				tx.Rollback()
+				return applied, fmt.Errorf("migrate %s: %w", base, err)
+			}
 		}
 		if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)", num, time.Now().Unix()); err != nil {
 			tx.Rollback()

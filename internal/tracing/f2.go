@@ -3,7 +3,9 @@ package tracing
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -185,15 +187,29 @@ type Job struct {
 	FinishedAt *time.Time `json:"finished_at,omitempty"`
 }
 
-// Jobs runs expansions in the background, one at a time (they are heavy;
-// a queue keeps the server responsive), recording progress in trace_jobs.
+// Jobs runs expansions in the background, one at a time per server (they
+// are heavy; a queue keeps the server responsive), recording progress in
+// trace_jobs. Each job runs under a lease (the row's holder and
+// lease_until), renewed while it waits and runs: a server that dies stops
+// renewing, and once the lease lapses another server's Run takes the job
+// over and does it again from the start (an expansion is recomputed whole,
+// and its worklist rows are upserts). A live server's job is never taken.
 type Jobs struct {
 	DB     *sqldb.DB
 	Engine *Engine
 	Log    *slog.Logger
+	// Holder names this server in trace_jobs (the job leases' holder,
+	// internal/jobs); a random name when empty.
+	Holder string
+	// TTL is how long a job's lease outlives its last renewal (30 s when 0).
+	TTL time.Duration
+	// Resume rebuilds the work of a job another server left (its seeds and
+	// where its result goes) from the job's row; nil: jobs are not resumed.
+	Resume func(ctx context.Context, job Job) (JobWork, error)
 
-	mu  sync.Mutex
-	sem chan struct{}
+	mu     sync.Mutex
+	sem    chan struct{}
+	holder string
 }
 
 // JobWork is what a job does once it runs: the seeds to expand, the people
@@ -209,50 +225,131 @@ type JobWork struct {
 	Context context.Context // lives as long as the server; nil: background
 }
 
-// Start records a queued job and runs it in the background.
+// legacyWait is how old a job without a holder (queued by a server of the
+// previous release, which has no leases) must be before it is taken over:
+// that server may still be running it, and an expansion takes seconds.
+const legacyWait = 10 * time.Minute
+
+func (j *Jobs) ttl() time.Duration {
+	if j.TTL > 0 {
+		return j.TTL
+	}
+	return 30 * time.Second
+}
+
+// me returns the holder name and the one-at-a-time semaphore.
+func (j *Jobs) me() (string, chan struct{}) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.sem == nil {
+		j.sem = make(chan struct{}, 1)
+	}
+	if j.holder == "" {
+		j.holder = j.Holder
+		if j.holder == "" {
+			b := make([]byte, 6)
+			rand.Read(b)
+			j.holder = "trace/" + hex.EncodeToString(b)
+		}
+	}
+	return j.holder, j.sem
+}
+
+// Start records a queued job, leased to this server, and runs it in the
+// background.
 func (j *Jobs) Start(ctx context.Context, w JobWork) (Job, error) {
 	if err := w.Bounds.Validate(); err != nil {
 		return Job{}, fmt.Errorf("start job: %w", err)
 	}
+	holder, _ := j.me()
 	params, _ := json.Marshal(w.Bounds)
 	now := time.Now().UTC().Truncate(time.Second)
 	job := Job{CaseID: w.CaseID, Kind: w.Kind, Bounds: w.Bounds, Status: JobQueued, CreatedAt: now}
-	err := j.DB.W.QueryRowContext(ctx, `INSERT INTO trace_jobs (case_id, kind, params, status, created_by, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, w.CaseID, w.Kind, string(params), JobQueued, w.UserID, now.Unix()).Scan(&job.ID)
+	err := j.DB.W.QueryRowContext(ctx, `INSERT INTO trace_jobs (case_id, kind, params, status, created_by, created_at, holder, lease_until)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`, w.CaseID, w.Kind, string(params), JobQueued, w.UserID, now.Unix(),
+		holder, time.Now().Add(j.ttl()).UnixMilli()).Scan(&job.ID)
 	if err != nil {
 		return Job{}, fmt.Errorf("start job: %w", err)
 	}
-	j.mu.Lock()
-	if j.sem == nil {
-		j.sem = make(chan struct{}, 1)
-	}
-	sem := j.sem
-	j.mu.Unlock()
+	go j.hold(job.ID, w, false)
+	return job, nil
+}
+
+// hold renews job id's lease while it waits its turn and runs, and records
+// how it ended. taken: the semaphore is already held for it.
+func (j *Jobs) hold(id int64, w JobWork, taken bool) {
+	holder, sem := j.me()
 	bg := w.Context
 	if bg == nil {
 		bg = context.Background()
 	}
-	go func() {
-		sem <- struct{}{}
-		defer func() { <-sem }()
-		if err := j.run(bg, job.ID, w); err != nil {
-			if j.Log != nil {
-				j.Log.Error("trace job", "job", job.ID, "err", err)
+	ctx, cancel := context.WithCancel(bg)
+	defer cancel()
+	renewed := make(chan struct{})
+	go func() { // renew; stop the job if another server has it now
+		defer close(renewed)
+		t := time.NewTicker(j.ttl() / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
 			}
-			j.DB.W.ExecContext(context.Background(), "UPDATE trace_jobs SET status = $1, error = $2, finished_at = $3 WHERE id = $4",
-				JobFailed, err.Error(), time.Now().Unix(), job.ID)
+			res, err := j.DB.W.ExecContext(ctx, "UPDATE trace_jobs SET lease_until = $1 WHERE id = $2 AND holder = $3",
+				time.Now().Add(j.ttl()).UnixMilli(), id, holder)
+			if err != nil {
+				continue // the database is out of reach: the lease may lapse, and then is lost
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				if j.Log != nil {
+					j.Log.Warn("trace job lease lost; stopping", "job", id)
+				}
+				cancel()
+				return
+			}
 		}
 	}()
-	return job, nil
+	if !taken {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+	}
+	err := ctx.Err()
+	if err == nil {
+		defer func() { <-sem }()
+		err = j.run(ctx, id, w)
+	} else if taken {
+		<-sem
+	}
+	cancel()
+	<-renewed
+	end := context.WithoutCancel(bg)
+	switch {
+	case err == nil:
+	case bg.Err() != nil:
+		// This server is stopping: hand the job over at once.
+		j.DB.W.ExecContext(end, "UPDATE trace_jobs SET lease_until = 0 WHERE id = $1 AND holder = $2", id, holder)
+	case ctx.Err() != nil:
+		// The lease was lost: the job is another server's now.
+	default:
+		if j.Log != nil {
+			j.Log.Error("trace job", "job", id, "err", err)
+		}
+		j.DB.W.ExecContext(end, "UPDATE trace_jobs SET status = $1, error = $2, finished_at = $3 WHERE id = $4 AND holder = $5",
+			JobFailed, err.Error(), time.Now().Unix(), id, holder)
+	}
 }
 
 func (j *Jobs) run(ctx context.Context, id int64, w JobWork) error {
+	holder, _ := j.me()
 	seeds, exclude, err := w.Seeds(ctx)
 	if err != nil {
 		return err
 	}
-	if _, err := j.DB.W.ExecContext(ctx, "UPDATE trace_jobs SET status = $1, total = $2, started_at = $3 WHERE id = $4",
-		JobRunning, min(len(seeds), w.Bounds.MaxSeeds), time.Now().Unix(), id); err != nil {
+	if _, err := j.DB.W.ExecContext(ctx, "UPDATE trace_jobs SET status = $1, total = $2, started_at = $3 WHERE id = $4 AND holder = $5",
+		JobRunning, min(len(seeds), w.Bounds.MaxSeeds), time.Now().Unix(), id, holder); err != nil {
 		return err
 	}
 	last := time.Now()
@@ -261,36 +358,115 @@ func (j *Jobs) run(ctx context.Context, id int64, w JobWork) error {
 			return
 		}
 		last = time.Now()
-		j.DB.W.ExecContext(ctx, "UPDATE trace_jobs SET done = $1, total = $2, found = $3 WHERE id = $4", done, total, n, id)
+		j.DB.W.ExecContext(ctx, "UPDATE trace_jobs SET done = $1, total = $2, found = $3 WHERE id = $4 AND holder = $5", done, total, n, id, holder)
 	})
 	if err != nil {
 		return err
 	}
+	if err := ctx.Err(); err != nil {
+		return err // the lease was lost or the server stops: the result is not ours to write
+	}
 	if err := w.Sink(ctx, found); err != nil {
 		return err
 	}
-	_, err = j.DB.W.ExecContext(ctx, "UPDATE trace_jobs SET status = $1, found = $2, finished_at = $3 WHERE id = $4",
-		JobDone, len(found), time.Now().Unix(), id)
+	_, err = j.DB.W.ExecContext(ctx, "UPDATE trace_jobs SET status = $1, found = $2, finished_at = $3 WHERE id = $4 AND holder = $5",
+		JobDone, len(found), time.Now().Unix(), id, holder)
 	return err
+}
+
+// ResumeOnce takes over one queued or running job whose lease has lapsed
+// (its server died or stopped), when this server is free to run one, and
+// runs it in the background. It reports the job taken (0: none). One
+// conditional UPDATE claims it: of two servers racing for a job only one
+// sees its row change (PostgreSQL re-checks the condition on the row it
+// waited for).
+func (j *Jobs) ResumeOnce(ctx context.Context) (int64, error) {
+	if j.Resume == nil {
+		return 0, nil
+	}
+	holder, sem := j.me()
+	select {
+	case sem <- struct{}{}:
+	default:
+		return 0, nil // busy: another server may take it
+	}
+	now := time.Now()
+	var id int64
+	err := j.DB.W.QueryRowContext(ctx, `UPDATE trace_jobs SET holder = $1, lease_until = $2
+		WHERE id = (SELECT id FROM trace_jobs WHERE status IN ($3, $4) AND lease_until < $5 AND (holder <> '' OR created_at < $6) ORDER BY id LIMIT 1)
+		AND status IN ($3, $4) AND lease_until < $5 AND (holder <> '' OR created_at < $6) RETURNING id`,
+		holder, now.Add(j.ttl()).UnixMilli(), JobQueued, JobRunning, now.UnixMilli(), now.Add(-legacyWait).Unix()).Scan(&id)
+	if err != nil {
+		<-sem
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, nil
+		}
+		return 0, fmt.Errorf("resume trace job: %w", err)
+	}
+	job, err := j.byID(ctx, id)
+	var w JobWork
+	if err == nil {
+		w, err = j.Resume(ctx, job)
+	}
+	if err != nil {
+		<-sem
+		j.DB.W.ExecContext(ctx, "UPDATE trace_jobs SET status = $1, error = $2, finished_at = $3 WHERE id = $4 AND holder = $5",
+			JobFailed, msg.Both("tracing.m_y_ch_kh"), now.Unix(), id, holder)
+		return id, fmt.Errorf("resume trace job %d: %w", id, err)
+	}
+	if j.Log != nil {
+		j.Log.Info("trace job taken over", "job", id)
+	}
+	go j.hold(id, w, true)
+	return id, nil
+}
+
+// Run takes over lapsed jobs every interval until ctx ends (every server
+// runs it).
+func (j *Jobs) Run(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if _, err := j.ResumeOnce(ctx); err != nil && j.Log != nil && ctx.Err() == nil {
+			j.Log.Error("trace jobs", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // ErrNoJob is returned when a case has no job yet.
 var ErrNoJob = fmt.Errorf("no tracing job: %w", errs.ErrNotFound)
 
+const jobColumns = "id, case_id, kind, params, status, total, done, found, error, created_at, started_at, finished_at"
+
 // Latest returns the newest job of a case.
 func (j *Jobs) Latest(ctx context.Context, caseID int64) (Job, error) {
+	job, err := scanJob(j.DB.R.QueryRowContext(ctx, "SELECT "+jobColumns+" FROM trace_jobs WHERE case_id = $1 ORDER BY id DESC LIMIT 1", caseID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Job{}, ErrNoJob
+	}
+	if err != nil {
+		return Job{}, fmt.Errorf("job of case %d: %w", caseID, err)
+	}
+	return job, nil
+}
+
+// byID reads one job from the primary (it was just claimed there).
+func (j *Jobs) byID(ctx context.Context, id int64) (Job, error) {
+	return scanJob(j.DB.W.QueryRowContext(ctx, "SELECT "+jobColumns+" FROM trace_jobs WHERE id = $1", id))
+}
+
+func scanJob(row *sql.Row) (Job, error) {
 	var job Job
 	var params string
 	var created int64
 	var started, finished *int64
-	err := j.DB.R.QueryRowContext(ctx, `SELECT id, case_id, kind, params, status, total, done, found, error, created_at, started_at, finished_at
-		FROM trace_jobs WHERE case_id = $1 ORDER BY id DESC LIMIT 1`, caseID).
-		Scan(&job.ID, &job.CaseID, &job.Kind, &params, &job.Status, &job.Total, &job.Done, &job.Found, &job.Error, &created, &started, &finished)
-	if err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return Job{}, ErrNoJob
-		}
-		return Job{}, fmt.Errorf("job of case %d: %w", caseID, err)
+	if err := row.Scan(&job.ID, &job.CaseID, &job.Kind, &params, &job.Status, &job.Total, &job.Done, &job.Found, &job.Error, &created, &started, &finished); err != nil {
+		return Job{}, err
 	}
 	json.Unmarshal([]byte(params), &job.Bounds)
 	job.CreatedAt = unix(created)
@@ -303,15 +479,4 @@ func (j *Jobs) Latest(ctx context.Context, caseID int64) (Job, error) {
 		job.FinishedAt = &t
 	}
 	return job, nil
-}
-
-// Abandon marks jobs left running by a stopped server as failed, so their
-// progress does not show forever; call it at start.
-func (j *Jobs) Abandon(ctx context.Context) error {
-	_, err := j.DB.W.ExecContext(ctx, "UPDATE trace_jobs SET status = $1, error = $2 WHERE status IN ($3, $4)",
-		JobFailed, msg.Both("tracing.m_y_ch_kh"), JobQueued, JobRunning)
-	if err != nil {
-		return fmt.Errorf("abandon jobs: %w", err)
-	}
-	return nil
 }

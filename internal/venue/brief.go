@@ -56,13 +56,13 @@ func Briefs(ctx context.Context, db *sqldb.DB, ids []int64) (map[int64]Brief, er
 }
 
 // Door returns what the check-in door needs of a venue (name, category,
-// place, status, QR generation, and the position and capacity its
+// place and province, status, QR generation, and the position and capacity its
 // plausibility rules weigh), with no jurisdiction check: the door
 // proves access with a signed token instead. Callers cache it.
 func Door(ctx context.Context, db *sqldb.DB, id int64) (Venue, error) {
 	var v Venue
-	err := db.R.QueryRowContext(ctx, "SELECT id, name, category, commune_code, address, status, qr_gen, lat, lon, capacity FROM venues WHERE id = $1", id).
-		Scan(&v.ID, &v.Name, &v.Category, &v.CommuneCode, &v.Address, &v.Status, &v.QRGen, &v.Lat, &v.Lon, &v.Capacity)
+	err := db.R.QueryRowContext(ctx, "SELECT id, name, category, commune_code, province_code, address, status, qr_gen, lat, lon, capacity FROM venues WHERE id = $1", id).
+		Scan(&v.ID, &v.Name, &v.Category, &v.CommuneCode, &v.ProvinceCode, &v.Address, &v.Status, &v.QRGen, &v.Lat, &v.Lon, &v.Capacity)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Venue{}, fmt.Errorf("venue %d: %w", id, errs.ErrNotFound)
 	}

@@ -31,7 +31,7 @@ func (s *Service) tell(ctx context.Context, v Venue, dedup, key string, args ...
 		return nil
 	}
 	_, err := s.Outbox.Enqueue(ctx, notify.Message{Channel: notify.SMS, Kind: notify.KindVenue, To: v.ContactPhone,
-		Body: msg.T("vi", key, args...), DedupKey: dedup})
+		Body: msg.T("vi", key, args...), DedupKey: dedup, Province: v.ProvinceCode})
 	if err != nil {
 		return fmt.Errorf("tell venue %d: %w", v.ID, err)
 	}

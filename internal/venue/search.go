@@ -62,7 +62,7 @@ func indexWords(ctx context.Context, ex execer, keys map[int64]string) error {
 		if len(args) == 0 {
 			return nil
 		}
-		_, err := ex.ExecContext(ctx, "INSERT INTO venue_words (word, venue_id) VALUES "+b.String()+" ON CONFLICT DO NOTHING", args...)
+		_, err := ex.ExecContext(ctx, "INSERT INTO venue_words (word, venue_id, province_code) VALUES "+b.String()+" ON CONFLICT DO NOTHING", args...)
 		b.Reset()
 		args = args[:0]
 		if err != nil {
@@ -75,7 +75,9 @@ func indexWords(ctx context.Context, ex execer, keys map[int64]string) error {
 			if len(args) > 0 {
 				b.WriteByte(',')
 			}
-			fmt.Fprintf(&b, "($%d, $%d)", len(args)+1, len(args)+2)
+			// The venue's province: the distribution key that keeps a
+			// venue's words with it (docs/SCALING.md).
+			fmt.Fprintf(&b, "($%d, $%d, COALESCE((SELECT province_code FROM venues WHERE id = $%[2]d), ''))", len(args)+1, len(args)+2)
 			args = append(args, w, id)
 			if len(args) >= 400 {
 				if err := flush(); err != nil {
