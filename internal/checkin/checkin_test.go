@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -191,6 +192,53 @@ func TestConcurrentIngest(t *testing.T) {
 		db.R.QueryRow("SELECT count(*) FROM people").Scan(&persons)
 		if created != 100 || visits != 100 || persons != 37 {
 			t.Fatalf("created %d, visits %d, people %d; want 100, 100, 37", created, visits, persons)
+		}
+	})
+}
+
+// TestSameScanAtOnce: one scan sent many times at once, each copy with its
+// own queued time (a phone retrying through two servers), is stored once:
+// on PostgreSQL no unique index can say so (the day partition's key holds
+// the time), the writers' id locks do.
+func TestSameScanAtOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		f := newFixture(t, db)
+		now := time.Now()
+		var wg sync.WaitGroup
+		var created atomic.Int64
+		const scans, copies = 20, 12
+		person := func(i int) *people.Person {
+			return &people.Person{Name: "Lê Văn Tám", Phone: fmt.Sprintf("09%08d", 500+i), BirthYear: 1985, Commune: "27994"}
+		}
+		for i := 0; i < scans; i++ { // known people: no person row to wait on
+			at := now.Add(-2 * time.Hour)
+			if _, err := f.s.Ingest(context.Background(), Request{ID: fmt.Sprintf("eeeeeeee-%04d", i), Token: f.tok, Direction: In, At: &at, Person: person(i)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for c := 0; c < copies; c++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < scans; i++ {
+					at := now.Add(-time.Duration(c*7+1) * time.Second)
+					r, err := f.s.Ingest(context.Background(), Request{ID: fmt.Sprintf("dddddddd-%04d", i), Token: f.tok, Direction: In, At: &at, Person: person(i)})
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if r.Created {
+						created.Add(1)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		f.s.Close() // commits what the journal holds
+		var visits int
+		db.R.QueryRow("SELECT count(*) FROM visits").Scan(&visits)
+		if created.Load() != scans || visits != 2*scans {
+			t.Fatalf("created %d, stored %d; want %d and %d", created.Load(), visits, scans, 2*scans)
 		}
 	})
 }

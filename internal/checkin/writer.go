@@ -384,7 +384,12 @@ func savepoint(ctx context.Context, tx *sql.Tx, fn func() error) error {
 // commit writes a batch in one transaction and answers it (PostgreSQL).
 func (w *writer) commit(batch []job) {
 	outs := w.each(batch, func(batch []job, outs []outcome) error {
-		err := w.db.Tx(context.Background(), func(tx *sql.Tx) error { return w.write(tx, batch, outs) })
+		err := w.db.Tx(context.Background(), func(tx *sql.Tx) error {
+			if err := lockIDs(tx, batch); err != nil {
+				return err
+			}
+			return w.write(tx, batch, outs)
+		})
 		if err == nil {
 			w.commits.Add(1)
 		}
@@ -393,6 +398,21 @@ func (w *writer) commit(batch []job) {
 	for i, j := range batch {
 		j.done <- outs[i]
 	}
+}
+
+// lockIDs takes a transaction lock on each scan id of a batch, in one
+// order (PostgreSQL). Day partitions put the day in every unique key, so no
+// index can say a scan id is written once; the lock does: the same scan sent
+// twice at once, to two writers or two servers, is written by the first, and
+// the second, waiting, then finds it and answers a repeat.
+func lockIDs(tx *sql.Tx, batch []job) error {
+	ids := make([]string, len(batch))
+	for i, j := range batch {
+		ids[i] = j.it.id
+	}
+	_, err := tx.ExecContext(context.Background(), `SELECT pg_advisory_xact_lock(k) FROM
+		(SELECT DISTINCT hashtextextended(id, 0) AS k FROM unnest(CAST($1 AS TEXT[])) AS id ORDER BY 1) AS ids`, ids)
+	return err
 }
 
 // each writes a batch with try (a transaction or a savepoint that undoes
