@@ -97,7 +97,7 @@ func (s *Server) renderDoor(w http.ResponseWriter, r *http.Request, status int, 
 	u, _ := geo.Get(unit)
 	data := map[string]any{"UnitCode": unit, "UnitName": u.Name, "Path": openPath(p, unit), "Commune": u.Level == "commune",
 		"Total": toDoorRow(doortodoor.Area{Figures: c.Total}), "Tiles": s.Config.MapTiles, "Attribution": s.Config.MapAttribution,
-		"Done": r.URL.Query().Get("done") != ""}
+		"Done": r.URL.Query().Get("done")}
 	var rows []doorRow
 	mapped := false
 	for _, a := range c.Parts {

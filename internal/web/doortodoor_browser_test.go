@@ -155,10 +155,10 @@ func TestBrowserDoorToDoorOfficer(t *testing.T) {
 	login(ctx, "communea")
 	err := chromedp.Do(ctx, inMenu(`nav a[href="/door-to-door"]`), chromedp.WaitVisible(`#hamlet-form`),
 		chromedp.SendKeys(`#hamlet-form input[name=name]`, "Ấp Chợ"), chromedp.SendKeys(`#hamlet-form input[name=lat]`, "10,6385"),
-		chromedp.SendKeys(`#hamlet-form input[name=lng]`, "106.4845"), chromedp.Submit(`#hamlet-form input[name=name]`), chromedp.WaitVisible(`#done`),
+		chromedp.SendKeys(`#hamlet-form input[name=lng]`, "106.4845"), chromedp.Submit(`#hamlet-form input[name=name]`), chromedp.WaitVisible(`#done[data-done=hamlet]`),
 		chromedp.SendKeys(`#household-form input[name=hamlet]`, "Ấp Chợ"), chromedp.SendKeys(`#household-form input[name=address]`, "Số 7 đường Nguyễn Hữu Thọ"),
-		chromedp.SendKeys(`#household-form input[name=residents]`, "4"), chromedp.Submit(`#household-form input[name=address]`), chromedp.WaitVisible(`#done`),
-		chromedp.SendKeys(`#team-form input[name=name]`, "Đoàn Thanh niên"), chromedp.Submit(`#team-form input[name=name]`), chromedp.WaitVisible(`#door-teams`),
+		chromedp.SendKeys(`#household-form input[name=residents]`, "4"), chromedp.Submit(`#household-form input[name=address]`), chromedp.WaitVisible(`#done[data-done=household]`),
+		chromedp.SendKeys(`#team-form input[name=name]`, "Đoàn Thanh niên"), chromedp.Submit(`#team-form input[name=name]`), chromedp.WaitVisible(`#done[data-done=team]`),
 		chromedp.Click(`#door-teams button[type=submit]`), chromedp.WaitVisible(`#team-link`),
 		chromedp.WaitVisible(`#door-map .leaflet-interactive`),
 	)
