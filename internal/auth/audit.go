@@ -41,19 +41,37 @@ func Audit(ctx context.Context, db *sqldb.DB, action, subject string, ids []stri
 	if p == nil {
 		p = &Principal{Username: "system"}
 	}
-	list := strings.Join(ids, ",")
-	if len(list) > 4000 {
-		list = list[:4000] + fmt.Sprintf("…(%d records)", len(ids))
-	}
 	// The acting official's province: the audit row's distribution key
 	// ('' for the system and national accounts).
 	prov, _ := geo.Ancestor(p.Unit, "province")
-	_, err := db.W.ExecContext(ctx, `INSERT INTO audit_log (at, user_id, username, action, subject, record_ids, purpose, request_id, province_code)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, time.Now().Unix(), p.UserID, p.Username, action, subject, list, purpose, RequestID(ctx), prov.Code)
-	if err != nil {
-		return fmt.Errorf("audit: %w", err)
+	at := time.Now().Unix()
+	// Every record is named: a long list takes as many rows as it needs,
+	// each within the column's 4,000 characters.
+	for _, list := range auditLists(ids, 4000) {
+		if _, err := db.W.ExecContext(ctx, `INSERT INTO audit_log (at, user_id, username, action, subject, record_ids, purpose, request_id, province_code)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, at, p.UserID, p.Username, action, subject, list, purpose, RequestID(ctx), prov.Code); err != nil {
+			return fmt.Errorf("audit: %w", err)
+		}
 	}
 	return nil
+}
+
+// auditLists joins ids with commas into lists of at most size characters
+// (one empty list when there are none).
+func auditLists(ids []string, size int) []string {
+	var out []string
+	var b strings.Builder
+	for _, id := range ids {
+		if b.Len() > 0 && b.Len()+1+len(id) > size {
+			out = append(out, b.String())
+			b.Reset()
+		}
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(id)
+	}
+	return append(out, b.String())
 }
 
 // AuditFilter narrows the audit log. Zero fields do not narrow.
@@ -66,6 +84,9 @@ type AuditFilter struct {
 	Records  []string
 	From, To time.Time // At in [From, To)
 	Before   int64     // entries older than this id: the next page
+	// Province: entries of that province's officials and of the system
+	// (a province administrator on a national deployment reads its own).
+	Province string
 	Limit    int       // 1–1000, default 100
 }
 
@@ -85,6 +106,9 @@ func AuditLog(ctx context.Context, db *sqldb.DB, f AuditFilter) ([]AuditEntry, e
 	}
 	if f.Subject != "" {
 		arg("subject = $%d", f.Subject)
+	}
+	if f.Province != "" {
+		arg("province_code IN ($%d, '')", f.Province)
 	}
 	if len(f.Records) > 0 {
 		// record_ids is a comma-separated list: match whole ids only.

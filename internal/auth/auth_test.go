@@ -3,6 +3,8 @@ package auth_test
 import (
 	"context"
 	"errors"
+	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -156,4 +158,47 @@ func TestAudit(t *testing.T) {
 	if e.Username != "truyvet" || e.UserID != 7 || e.Action != "export" || e.RecordIDs != "1,2" || e.Purpose != "truy vết F1" || e.RequestID != "req-1" {
 		t.Fatalf("entry: %+v", e)
 	}
+}
+
+// TestAuditNamesEveryRecord: a read of thousands of records names each of
+// them, over as many rows as it takes, none longer than the column's 4,000
+// characters; a province administrator's filter keeps its own province's
+// entries and the system's.
+func TestAuditNamesEveryRecord(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := auth.WithPrincipal(context.Background(), &auth.Principal{Username: "tracer", Unit: "27991"})
+		ids := make([]string, 3000)
+		for i := range ids {
+			ids[i] = strconv.Itoa(100000 + i)
+		}
+		if err := auth.Audit(ctx, db, auth.ActionExport, "person", ids, "xuất danh sách F1"); err != nil {
+			t.Fatal(err)
+		}
+		entries, err := auth.AuditLog(ctx, db, auth.AuditFilter{Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, e := range entries {
+			if len(e.RecordIDs) > 4000 {
+				t.Errorf("a row of %d characters", len(e.RecordIDs))
+			}
+			got = append(got, strings.Split(e.RecordIDs, ",")...)
+		}
+		sort.Strings(got)
+		if strings.Join(got, ",") != strings.Join(ids, ",") {
+			t.Fatalf("%d rows name %d records, want all %d", len(entries), len(got), len(ids))
+		}
+		if err := auth.Audit(auth.WithPrincipal(context.Background(), &auth.Principal{Username: "hn", Unit: "00004"}), db, auth.ActionView, "person", []string{"7"}, "x"); err != nil {
+			t.Fatal(err)
+		}
+		if err := auth.Audit(context.Background(), db, auth.ActionDelete, "person", []string{"8"}, "purge"); err != nil {
+			t.Fatal(err)
+		}
+		la, _ := auth.AuditLog(ctx, db, auth.AuditFilter{Province: "80", Limit: 1000})
+		hn, _ := auth.AuditLog(ctx, db, auth.AuditFilter{Province: "01", Limit: 1000})
+		if len(la) != len(entries)+1 || len(hn) != 2 {
+			t.Errorf("Long An reads %d entries, Hà Nội %d; want %d and 2", len(la), len(hn), len(entries)+1)
+		}
+	})
 }

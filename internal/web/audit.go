@@ -9,6 +9,7 @@ import (
 
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
+	"anticovid/internal/geo"
 	"anticovid/internal/msg"
 	"anticovid/internal/sheet"
 )
@@ -50,6 +51,9 @@ func (s *Server) auditEntries(r *http.Request, limit int) (auditQuery, error) {
 	q := r.URL.Query()
 	a := auditQuery{User: strings.TrimSpace(q.Get("user")), Who: strings.TrimSpace(q.Get("who")), From: q.Get("from"), To: q.Get("to")}
 	f := auth.AuditFilter{Username: a.User, Action: q.Get("action")}
+	if u, ok := geo.Get(auth.From(r.Context()).Unit); ok && u.Level == "province" {
+		f.Province = u.Code
+	}
 	var err error
 	if f.Limit, err = queryInt(r, "limit", limit); err != nil {
 		return a, err
