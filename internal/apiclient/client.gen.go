@@ -1125,6 +1125,7 @@ type DeclOptionsAnswer struct {
 
 // DeclWorklistAnswer defines model for DeclWorklistAnswer.
 type DeclWorklistAnswer struct {
+	Capped       *bool              `json:"capped,omitempty"`
 	Declarations *[]DeclarationItem `json:"declarations"`
 	Total        int                `json:"total"`
 }
@@ -2096,6 +2097,7 @@ type VisitorsAnswer struct {
 
 // WorklistAnswer defines model for WorklistAnswer.
 type WorklistAnswer struct {
+	Capped   *bool            `json:"capped,omitempty"`
 	Contacts *[]CasesWorkItem `json:"contacts"`
 	Total    int              `json:"total"`
 }

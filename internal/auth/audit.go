@@ -87,7 +87,7 @@ type AuditFilter struct {
 	// Province: entries of that province's officials and of the system
 	// (a province administrator on a national deployment reads its own).
 	Province string
-	Limit    int       // 1–1000, default 100
+	Limit    int // 1–1000, default 100
 }
 
 // AuditLog returns the entries matching f, newest first.

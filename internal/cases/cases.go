@@ -291,12 +291,9 @@ var Sorts = []string{"", "oldest", "sample"}
 
 var sortSQL = map[string]string{"": "created_at DESC, id DESC", "oldest": "created_at, id", "sample": "sample_date DESC, id DESC"}
 
-// nameScan bounds a search by name: names are sealed, so the newest cases
-// matching the other filters are opened, at most this many.
-const nameScan = 5000
-
 // Listed is one page of a list of cases, with how many match in all.
-// Capped: a search by name looked at the newest nameScan cases only.
+// Capped: a search by name looked at the first people.NameScan cases (in
+// the list's order) only.
 type Listed struct {
 	Cases  []Case `json:"cases"`
 	Total  int    `json:"total"`
@@ -335,8 +332,14 @@ func (s *Service) List(ctx context.Context, p *auth.Principal, f Filter) (Listed
 	}
 	var search people.Search
 	q := strings.TrimSpace(f.Q)
-	if n, err := strconv.ParseInt(strings.TrimPrefix(q, "#"), 10, 64); err == nil && len(q) < 10 && n > 0 {
+	// A case number is "#12", or digits too few for an ID number (a CMND
+	// has 9).
+	if n, err := strconv.ParseInt(strings.TrimPrefix(q, "#"), 10, 64); err == nil && n > 0 && (strings.HasPrefix(q, "#") || len(q) < 9) {
 		add("id = $%d", n)
+	} else if q != "" && NeedsGrant(p) {
+		// Police and ICT read people only through a grant: "is this
+		// person a case?" is theirs to ask with one, not by search.
+		return Listed{}, fmt.Errorf("list cases by person: %w", errs.ErrForbidden)
 	} else if search, err = s.People.ParseSearch(ctx, q); err != nil {
 		for k, v := range errs.FieldsOf(err) {
 			bad.Add(k, v)
@@ -352,10 +355,7 @@ func (s *Service) List(ctx context.Context, p *auth.Principal, f Filter) (Listed
 		if len(search.IDs) == 0 {
 			return Listed{Cases: []Case{}}, s.auditSearch(ctx, p, nil)
 		}
-		where += " AND person_id IN (" + sqldb.In(len(args)+1, len(search.IDs)) + ")"
-		for _, id := range search.IDs {
-			args = append(args, id)
-		}
+		where, args = search.Where(where, args, "person_id")
 	}
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 100
@@ -363,7 +363,7 @@ func (s *Service) List(ctx context.Context, p *auth.Principal, f Filter) (Listed
 	f.Offset = max(f.Offset, 0)
 	var out Listed
 	if len(search.Words) > 0 {
-		all, err := s.caseRows(ctx, fmt.Sprintf("SELECT %s FROM cases WHERE %s ORDER BY %s LIMIT %d", caseCols, where, order, nameScan), args...)
+		all, err := s.caseRows(ctx, fmt.Sprintf("SELECT %s FROM cases WHERE %s ORDER BY %s LIMIT %d", caseCols, where, order, people.NameScan), args...)
 		if err != nil {
 			return Listed{}, fmt.Errorf("list cases: %w", err)
 		}
@@ -371,7 +371,7 @@ func (s *Service) List(ctx context.Context, p *auth.Principal, f Filter) (Listed
 		if err != nil {
 			return Listed{}, fmt.Errorf("list cases: %w", err)
 		}
-		out = Listed{Cases: matched[min(f.Offset, len(matched)):min(f.Offset+f.Limit, len(matched))], Total: len(matched), Capped: len(all) == nameScan}
+		out = Listed{Cases: people.Window(matched, f.Offset, f.Limit), Total: len(matched), Capped: len(all) == people.NameScan}
 	} else {
 		if err := s.DB.R.QueryRowContext(ctx, "SELECT count(*) FROM cases WHERE "+where, args...).Scan(&out.Total); err != nil {
 			return Listed{}, fmt.Errorf("list cases: %w", err)

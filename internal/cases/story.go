@@ -1,7 +1,9 @@
 package cases
 
 import (
+	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
 	"strconv"
 	"strings"
@@ -85,7 +87,11 @@ func (s *Service) Story(ctx context.Context, p *auth.Principal, id int64) (Story
 }
 
 // SetIsolation records when (and where) an F0 was isolated: the end of its
-// infectious window. The case is traced again with the closed window.
+// infectious window. An empty kind or place keeps what was recorded. In one
+// transaction it writes the case's history (who set which date) and closes
+// the follow-up of contacts whose shared time all lies after isolation
+// (outcome out_of_window); then the case is traced again with the closed
+// window.
 func (s *Service) SetIsolation(ctx context.Context, p *auth.Principal, id int64, kind, place, start string) (Case, error) {
 	if !CanRegister(p) || NeedsGrant(p) {
 		return Case{}, fmt.Errorf("set isolation: %w", errs.ErrForbidden)
@@ -94,9 +100,15 @@ func (s *Service) SetIsolation(ctx context.Context, p *auth.Principal, id int64,
 	if err != nil {
 		return Case{}, err
 	}
-	in := NewCase{Status: c.Status, SampleDate: c.SampleDate, OnsetDate: c.OnsetDate, IsolationKind: kind,
-		IsolationPlace: strings.TrimSpace(place), IsolationStart: start}
-	d, f := s.validate(&in)
+	in := NewCase{Status: c.Status, SampleDate: c.SampleDate, OnsetDate: c.OnsetDate, IsolationKind: cmp.Or(kind, c.IsolationKind),
+		IsolationPlace: cmp.Or(strings.TrimSpace(place), c.IsolationPlace), IsolationStart: start, IsolationEnd: c.IsolationEnd}
+	d, all := s.validate(&in)
+	f := errs.Fields{} // the form's own fields: an old sample date is not this form's to fix
+	for _, k := range []string{"isolation_start", "isolation_kind", "isolation_place", "isolation_end"} {
+		if all[k] != "" {
+			f.Add(k, all[k])
+		}
+	}
 	if d.isoStart == 0 && f["isolation_start"] == "" {
 		f.Add("isolation_start", msg.Both("cases.isolation_start_needed"))
 	}
@@ -106,8 +118,22 @@ func (s *Service) SetIsolation(ctx context.Context, p *auth.Principal, id int64,
 	if len(f) > 0 {
 		return Case{}, fmt.Errorf("set isolation: %w", f.Err())
 	}
-	if _, err := s.DB.W.ExecContext(ctx, `UPDATE cases SET isolation_kind = $1, isolation_place = $2, isolation_start = $3, updated_at = $4 WHERE id = $5`,
-		in.IsolationKind, in.IsolationPlace, d.isoStart, s.Now().Unix(), id); err != nil {
+	now := s.Now().Unix()
+	day := time.Unix(d.isoStart, 0).In(hcm).Format("02/01/2006")
+	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE cases SET isolation_kind = $1, isolation_place = $2, isolation_start = $3, updated_at = $4 WHERE id = $5`,
+			in.IsolationKind, in.IsolationPlace, d.isoStart, now, id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO case_history (case_id, at, from_status, to_status, user_id, username, note)
+			VALUES ($1, $2, '', $3, $4, $5, $6)`, id, now, c.Status, p.UserID, p.Username, msg.T("vi", "cases.isolation_note", day)); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE contacts SET closed = 1, outcome = $1, outcome_at = $2
+			WHERE case_id = $3 AND closed = 0 AND first_shared >= $4`, OutcomeOutOfWindow, now, id, d.isoStart)
+		return err
+	})
+	if err != nil {
 		return Case{}, fmt.Errorf("set isolation: %w", err)
 	}
 	if c, err = s.Get(ctx, p, id); err != nil {

@@ -14,7 +14,6 @@ import (
 	"anticovid/internal/errs"
 	"anticovid/internal/msg"
 	"anticovid/internal/people"
-	"anticovid/internal/sqldb"
 	"anticovid/internal/tracing"
 )
 
@@ -25,6 +24,9 @@ const (
 	OutcomeHome        = "quarantined_home"
 	OutcomeFacility    = "sent_to_facility"
 	OutcomeTested      = "tested"
+	// OutcomeOutOfWindow closes a contact whose shared time all lies after
+	// the case's isolation date, entered later (not a call's outcome).
+	OutcomeOutOfWindow = "out_of_window"
 )
 
 // Outcomes lists the call outcomes in the order a form offers them.
@@ -80,45 +82,76 @@ type WorkFilter struct {
 	Offset  int
 }
 
+// WorkPage is one page of a worklist and how many contacts match in all.
+// Capped: a search by name looked at the first people.NameScan contacts (in
+// the worklist's order) only.
+type WorkPage struct {
+	Items  []WorkItem
+	Total  int
+	Capped bool
+}
+
 // Worklist returns the contacts to follow in p's jurisdiction (or one of its
 // communes): overdue first, then the most urgent. It shows names and phones,
 // so it is recorded in the audit log with its purpose before it is returned.
 func (s *Service) Worklist(ctx context.Context, p *auth.Principal, f WorkFilter, purpose string) ([]WorkItem, error) {
-	out, err := s.worklistRows(ctx, p, f)
+	pg, err := s.WorkPage(ctx, p, f, purpose)
+	return pg.Items, err
+}
+
+// WorkPage is Worklist with the count of what matches: one read (one scan
+// and one opening of names for a search by name) for both.
+func (s *Service) WorkPage(ctx context.Context, p *auth.Principal, f WorkFilter, purpose string) (WorkPage, error) {
+	pg, err := s.workPage(ctx, p, f)
 	if err != nil {
-		return nil, err
+		return WorkPage{}, err
 	}
-	if err := s.fillPersonal(ctx, p, out, auth.ActionView, purpose); err != nil {
-		return nil, err
+	if err := s.fillPersonal(ctx, p, pg.Items, auth.ActionView, purpose); err != nil {
+		return WorkPage{}, err
 	}
-	return out, nil
+	return pg, nil
 }
 
-// WorkCount returns how many contacts match a worklist's filter in all.
-func (s *Service) WorkCount(ctx context.Context, p *auth.Principal, f WorkFilter) (int, error) {
-	where, args, search, err := s.workWhere(ctx, p, f)
-	if err != nil || search.Exact && len(search.IDs) == 0 {
-		return 0, err
-	}
-	if len(search.Words) > 0 {
-		f.Limit, f.Offset = nameScan, 0
-		items, err := s.workPage(ctx, where, args, search, f)
-		return len(items), err
-	}
-	var n int
-	if err := s.DB.R.QueryRowContext(ctx, "SELECT count(*) FROM contacts c WHERE "+where, args...).Scan(&n); err != nil {
-		return 0, fmt.Errorf("worklist count: %w", err)
-	}
-	return n, nil
-}
-
-// worklistRows reads a worklist without names and phones.
+// worklistRows reads one page of a worklist without names and phones.
 func (s *Service) worklistRows(ctx context.Context, p *auth.Principal, f WorkFilter) ([]WorkItem, error) {
+	pg, err := s.workPage(ctx, p, f)
+	return pg.Items, err
+}
+
+// workPage reads one page of p's worklist and the count, without names and
+// phones; a search by name reads the first people.NameScan rows and keeps
+// those whose contact's name matches.
+func (s *Service) workPage(ctx context.Context, p *auth.Principal, f WorkFilter) (WorkPage, error) {
 	where, args, search, err := s.workWhere(ctx, p, f)
 	if err != nil || search.Exact && len(search.IDs) == 0 {
-		return nil, err
+		return WorkPage{}, err
 	}
-	return s.workPage(ctx, where, args, search, f)
+	if f.Limit <= 0 || f.Limit > 5000 {
+		f.Limit = 200
+	}
+	var pg WorkPage
+	if len(search.Words) > 0 {
+		all, err := s.workScan(ctx, where, args, people.NameScan, 0)
+		if err != nil {
+			return WorkPage{}, err
+		}
+		matched, err := people.KeepNamed(ctx, s.People, all, func(it WorkItem) int64 { return it.PersonID }, search)
+		if err != nil {
+			return WorkPage{}, fmt.Errorf("worklist: %w", err)
+		}
+		pg = WorkPage{Items: people.Window(matched, f.Offset, f.Limit), Total: len(matched), Capped: len(all) == people.NameScan}
+	} else {
+		if err := s.DB.R.QueryRowContext(ctx, "SELECT count(*) FROM contacts c WHERE "+where, args...).Scan(&pg.Total); err != nil {
+			return WorkPage{}, fmt.Errorf("worklist count: %w", err)
+		}
+		if pg.Items, err = s.workScan(ctx, where, args, f.Limit, max(f.Offset, 0)); err != nil {
+			return WorkPage{}, err
+		}
+	}
+	if err := s.nameVenues(ctx, pg.Items); err != nil {
+		return WorkPage{}, fmt.Errorf("worklist: %w", err)
+	}
+	return pg, nil
 }
 
 // workWhere is the condition over contacts (alias c) of p's worklist
@@ -139,12 +172,7 @@ func (s *Service) workWhere(ctx context.Context, p *auth.Principal, f WorkFilter
 	if err != nil {
 		return "", nil, people.Search{}, fmt.Errorf("worklist: %w", err)
 	}
-	if len(search.IDs) > 0 {
-		where += " AND c.person_id IN (" + sqldb.In(len(args)+1, len(search.IDs)) + ")"
-		for _, id := range search.IDs {
-			args = append(args, id)
-		}
-	}
+	where, args = search.Where(where, args, "c.person_id")
 	return where, args, search, nil
 }
 
@@ -176,20 +204,19 @@ func (s *Service) workRows(ctx context.Context, where string, args []any, f Work
 	if err != nil {
 		return nil, err
 	}
-	return s.workPage(ctx, where, args, people.Search{}, f)
-}
-
-// workPage reads one page of worklist rows matching a finished condition;
-// a search by name reads the first nameScan rows and keeps those whose
-// contact's name matches.
-func (s *Service) workPage(ctx context.Context, where string, args []any, search people.Search, f WorkFilter) ([]WorkItem, error) {
 	if f.Limit <= 0 || f.Limit > 5000 {
 		f.Limit = 200
 	}
-	limit, offset := f.Limit, max(f.Offset, 0)
-	if len(search.Words) > 0 {
-		limit, offset = nameScan, 0
+	out, err := s.workScan(ctx, where, args, f.Limit, max(f.Offset, 0))
+	if err == nil {
+		err = s.nameVenues(ctx, out)
 	}
+	return out, err
+}
+
+// workScan reads worklist rows matching a finished condition, in the
+// worklist's order.
+func (s *Service) workScan(ctx context.Context, where string, args []any, limit, offset int) ([]WorkItem, error) {
 	now := s.Now().Unix()
 	args = append(args, limit, offset)
 	rows, err := s.DB.R.QueryContext(ctx, fmt.Sprintf("SELECT "+workCols+` FROM contacts c WHERE %s
@@ -197,27 +224,16 @@ func (s *Service) workPage(ctx context.Context, where string, args []any, search
 	if err != nil {
 		return nil, fmt.Errorf("worklist: %w", err)
 	}
+	defer rows.Close()
 	var out []WorkItem
 	for rows.Next() {
 		it, err := scanWork(rows, now)
 		if err != nil {
-			rows.Close()
 			return nil, fmt.Errorf("worklist: %w", err)
 		}
 		out = append(out, it)
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("worklist: %w", err)
-	}
-	if len(search.Words) > 0 {
-		matched, err := people.KeepNamed(ctx, s.People, out, func(it WorkItem) int64 { return it.PersonID }, search)
-		if err != nil {
-			return nil, fmt.Errorf("worklist: %w", err)
-		}
-		out = matched[min(f.Offset, len(matched)):min(f.Offset+f.Limit, len(matched))]
-	}
-	if err := s.nameVenues(ctx, out); err != nil {
 		return nil, fmt.Errorf("worklist: %w", err)
 	}
 	return out, nil

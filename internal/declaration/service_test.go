@@ -248,8 +248,8 @@ func TestWorklist(t *testing.T) {
 				if err != nil || !slices.Equal(names(items), c.want) {
 					t.Fatalf("got %v %v, want %v", names(items), err, c.want)
 				}
-				if n, err := s.WorklistCount(ctx, u[c.user], c.f); err != nil || n != len(c.want) {
-					t.Errorf("count %d %v, want %d", n, err, len(c.want))
+				if pg, err := s.WorklistPage(ctx, u[c.user], c.f, "test"); err != nil || pg.Total != len(c.want) || len(pg.Items) != len(c.want) {
+					t.Errorf("page of %d, total %d %v; want %d", len(pg.Items), pg.Total, err, len(c.want))
 				}
 			})
 		}

@@ -52,10 +52,6 @@ type Filter struct {
 	Offset   int
 }
 
-// nameScan bounds a search by name: names are sealed, so the first
-// declarations matching the other filters are opened, at most this many.
-const nameScan = 5000
-
 // Item is one flagged declaration, decrypted for the health station.
 type Item struct {
 	ID          int64     `json:"id"`
@@ -76,40 +72,68 @@ type Item struct {
 // partial indexes state it so both planners use them.
 const flagged = "(has_symptoms = 1 OR had_contact = 1)"
 
+// Page is one page of the worklist and how many declarations match in
+// all. Capped: a search by name looked at the first people.NameScan
+// declarations (in the worklist's order) only.
+type Page struct {
+	Items  []Item
+	Total  int
+	Capped bool
+}
+
 // Worklist returns the flagged declarations in the caller's jurisdiction
 // (narrowed by f). It writes the audit entry before decrypting anything: if
 // the entry cannot be written, nothing is returned. purpose is recorded with
 // it.
 func (s *Service) Worklist(ctx context.Context, p *auth.Principal, f Filter, purpose string) ([]Item, error) {
-	where, args, order, search, err := s.worklistWhere(ctx, p, f)
+	pg, err := s.WorklistPage(ctx, p, f, purpose)
 	if err != nil {
 		return nil, err
 	}
+	return pg.Items, nil
+}
+
+// WorklistPage is Worklist with the count of what matches, in one read.
+func (s *Service) WorklistPage(ctx context.Context, p *auth.Principal, f Filter, purpose string) (Page, error) {
+	where, args, order, search, err := s.worklistWhere(ctx, p, f)
+	if err != nil {
+		return Page{}, err
+	}
 	if search.Exact && len(search.IDs) == 0 {
-		return []Item{}, nil
+		return Page{Items: []Item{}}, nil
 	}
 	if f.Limit <= 0 {
 		f.Limit = 50
 	}
 	f.Limit, f.Offset = min(f.Limit, 200), max(f.Offset, 0)
 	limit, offset := f.Limit, f.Offset
+	var pg Page
 	if len(search.Words) > 0 {
-		// By name: the first nameScan rows, kept when the person's name
+		// By name: the first NameScan rows, kept when the declared name
 		// matches, then the page.
-		ids, err := s.namedIDs(ctx, where, args, order, search)
+		ids, capped, err := s.namedIDs(ctx, where, args, order, search)
 		if err != nil {
-			return nil, err
+			return Page{}, err
 		}
-		ids = ids[min(f.Offset, len(ids)):min(f.Offset+f.Limit, len(ids))]
-		if len(ids) == 0 {
-			return []Item{}, nil
+		pg.Total, pg.Capped = len(ids), capped
+		if ids = people.Window(ids, f.Offset, f.Limit); len(ids) == 0 {
+			return Page{Items: []Item{}, Total: pg.Total, Capped: capped}, nil
 		}
 		where, args = "d.id IN ("+sqldb.In(1, len(ids))+")", make([]any, len(ids))
 		for i, id := range ids {
 			args[i] = id
 		}
 		offset = 0
+	} else if err := s.DB.R.QueryRowContext(ctx, "SELECT count(*) FROM declarations d WHERE "+where, args...).Scan(&pg.Total); err != nil {
+		return Page{}, fmt.Errorf("worklist count: %w", err)
 	}
+	items, err := s.worklistItems(ctx, p, where, args, order, limit, offset, purpose)
+	pg.Items = items
+	return pg, err
+}
+
+// worklistItems reads, audits and opens one page of declarations.
+func (s *Service) worklistItems(ctx context.Context, p *auth.Principal, where string, args []any, order string, limit, offset int, purpose string) ([]Item, error) {
 	args = append(args, limit, offset)
 	rows, err := s.DB.R.QueryContext(ctx, fmt.Sprintf(`SELECT d.id, d.person_id, d.answers_enc, d.has_symptoms, d.had_contact,
 		d.created_at, d.handled_at, d.handled_note, COALESCE(d.handled_by, 0), d.proof
@@ -184,52 +208,34 @@ func (s *Service) Worklist(ctx context.Context, p *auth.Principal, f Filter, pur
 	return out, nil
 }
 
-// WorklistCount returns how many declarations match a worklist's filter.
-func (s *Service) WorklistCount(ctx context.Context, p *auth.Principal, f Filter) (int, error) {
-	where, args, order, search, err := s.worklistWhere(ctx, p, f)
-	if err != nil || search.Exact && len(search.IDs) == 0 {
-		return 0, err
-	}
-	if len(search.Words) > 0 {
-		ids, err := s.namedIDs(ctx, where, args, order, search)
-		return len(ids), err
-	}
-	var n int
-	if err := s.DB.R.QueryRowContext(ctx, "SELECT count(*) FROM declarations d WHERE "+where, args...).Scan(&n); err != nil {
-		return 0, fmt.Errorf("worklist count: %w", err)
-	}
-	return n, nil
-}
-
-// namedIDs returns, in order, the ids of the first nameScan declarations
-// matching where whose person's name has the search's words.
-func (s *Service) namedIDs(ctx context.Context, where string, args []any, order string, search people.Search) ([]int64, error) {
-	rows, err := s.DB.R.QueryContext(ctx, fmt.Sprintf("SELECT d.id, d.person_id FROM declarations d WHERE %s ORDER BY %s LIMIT %d", where, order, nameScan), args...)
+// namedIDs returns, in order, the ids of the first people.NameScan
+// declarations matching where whose declared name (the one the station
+// sees: a phone shared by a family declares several) has the search's
+// words, and whether it stopped at NameScan.
+func (s *Service) namedIDs(ctx context.Context, where string, args []any, order string, search people.Search) ([]int64, bool, error) {
+	rows, err := s.DB.R.QueryContext(ctx, fmt.Sprintf("SELECT d.id, d.answers_enc FROM declarations d WHERE %s ORDER BY %s LIMIT %d", where, order, people.NameScan), args...)
 	if err != nil {
-		return nil, fmt.Errorf("worklist by name: %w", err)
+		return nil, false, fmt.Errorf("worklist by name: %w", err)
 	}
 	defer rows.Close()
-	type row struct{ id, person int64 }
-	var all []row
+	var ids []int64
+	n := 0
 	for rows.Next() {
-		var r row
-		if err := rows.Scan(&r.id, &r.person); err != nil {
-			return nil, fmt.Errorf("worklist by name: %w", err)
+		var id int64
+		var sealed []byte
+		if err := rows.Scan(&id, &sealed); err != nil {
+			return nil, false, fmt.Errorf("worklist by name: %w", err)
 		}
-		all = append(all, r)
+		n++
+		var doc struct{ Name string }
+		if opened, err := s.Vault.Open(sealed); err == nil && json.Unmarshal([]byte(opened), &doc) == nil && people.NameHas(doc.Name, search) {
+			ids = append(ids, id)
+		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("worklist by name: %w", err)
+		return nil, false, fmt.Errorf("worklist by name: %w", err)
 	}
-	named, err := people.KeepNamed(ctx, s.People, all, func(r row) int64 { return r.person }, search)
-	if err != nil {
-		return nil, fmt.Errorf("worklist by name: %w", err)
-	}
-	ids := make([]int64, len(named))
-	for i, r := range named {
-		ids[i] = r.id
-	}
-	return ids, nil
+	return ids, n == people.NameScan, nil
 }
 
 // worklistWhere is the condition over declarations (alias d) and the order
@@ -284,12 +290,7 @@ func (s *Service) worklistWhere(ctx context.Context, p *auth.Principal, f Filter
 	if err != nil {
 		return "", nil, "", none, fmt.Errorf("worklist: %w", err)
 	}
-	if len(search.IDs) > 0 {
-		where += " AND d.person_id IN (" + sqldb.In(len(args)+1, len(search.IDs)) + ")"
-		for _, id := range search.IDs {
-			args = append(args, id)
-		}
-	}
+	where, args = search.Where(where, args, "d.person_id")
 	return where, args, order, search, nil
 }
 

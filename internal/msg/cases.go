@@ -48,6 +48,7 @@ func init() {
 		"cases.purpose.search":                          {"Tìm ca bệnh theo người", "Searching cases by person"},
 		"cases.unknown_sort":                            {"Cách sắp xếp không có", "Unknown sort order"},
 		"cases.purpose.stays":                           {"Xem các lần ca bệnh đến địa điểm trong thời gian lây nhiễm", "Viewing the case's visits in its infectious window"},
+		"cases.isolation_note":                          {"Ngày bắt đầu cách ly: %s", "Isolation from %s"},
 		"cases.isolation_start_needed":                  {"Nhập ngày bắt đầu cách ly", "Enter the isolation start date"},
 		"cases.isolation_starts_before_infectious":      {"Ngày cách ly trước thời gian lây nhiễm", "Isolation starts before the infectious window"},
 		"cases.last_call_outcome":                       {"Kết quả gọi gần nhất", "Last call outcome"},

@@ -247,6 +247,30 @@ type Search struct {
 	Words []string
 }
 
+// NameScan bounds a search by name: a list opens the names of at most this
+// many of its rows (in its own order), matching its other filters.
+const NameScan = 5000
+
+// Where narrows a condition to the people an exact search named (column
+// holds person ids); a search by name, or none, leaves it as it is.
+func (q Search) Where(where string, args []any, column string) (string, []any) {
+	if len(q.IDs) == 0 {
+		return where, args
+	}
+	where += " AND " + column + " IN (" + sqldb.In(len(args)+1, len(q.IDs)) + ")"
+	for _, id := range q.IDs {
+		args = append(args, id)
+	}
+	return where, args
+}
+
+// Window is rows[offset:offset+limit] within rows, whatever the numbers (an
+// offset past the end, or one so large that the sum overflows, is empty).
+func Window[T any](rows []T, offset, limit int) []T {
+	lo := min(max(offset, 0), len(rows))
+	return rows[lo : lo+min(max(limit, 0), len(rows)-lo)]
+}
+
 // ParseSearch reads a list's search text; "" is no search.
 func (s *Service) ParseSearch(ctx context.Context, text string) (Search, error) {
 	text = strings.TrimSpace(text)
@@ -302,6 +326,10 @@ func KeepNamed[T any](ctx context.Context, s *Service, rows []T, person func(T) 
 	}
 	return out, nil
 }
+
+// NameHas reports whether a name has every word of q as the start of one
+// of its words.
+func NameHas(name string, q Search) bool { return hasWords(Words(name), q.Words) }
 
 // hasWords reports whether every wanted word starts a word of name.
 func hasWords(name, want []string) bool {

@@ -109,7 +109,9 @@ func Validate(p *Person, now time.Time) error {
 	if y := now.Year(); p.BirthYear < y-120 || p.BirthYear > y {
 		f.Add("birth_year", msg.Both("people.year_birth_between_and", y-120, y))
 	}
-	if u, ok := geo.Get(p.Commune); !ok || u.Level != "commune" {
+	if p.Commune == "" {
+		f.Add("commune_code", msg.Both("people.commune_needed"))
+	} else if u, ok := geo.Get(p.Commune); !ok || u.Level != "commune" {
 		f.Add("commune_code", msg.Both("people.unknown_commune_code"))
 	}
 	return f.Err()

@@ -164,7 +164,8 @@ type declOptionsAnswer struct {
 
 type declWorklistAnswer struct {
 	Declarations []declaration.Item `json:"declarations"`
-	Total        int                `json:"total"` // declarations matching the filter in all
+	Total        int                `json:"total"`            // declarations matching the filter in all
+	Capped       bool               `json:"capped,omitempty"` // a search by name looked at the first 5,000 only
 }
 
 type noteInput struct {
@@ -305,7 +306,8 @@ type reportEmailAnswer struct {
 
 type worklistAnswer struct {
 	Contacts []cases.WorkItem `json:"contacts"`
-	Total    int              `json:"total"` // contacts matching the filter in all
+	Total    int              `json:"total"`            // contacts matching the filter in all
+	Capped   bool             `json:"capped,omitempty"` // a search by name looked at the first 5,000 only
 }
 
 type callInput struct {

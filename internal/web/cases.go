@@ -179,7 +179,7 @@ func (s *Server) renderCases(w http.ResponseWriter, r *http.Request, status int,
 		"SearchErrors": searchErrs, "AllStatuses": cases.Statuses,
 		"Sorts": cases.Sorts, "CanTrace": cases.CanTrace(p), "CanRegister": cases.CanRegister(p),
 		"Suspects": !cases.CanConfirm(p), "Form": form, "Errors": fieldErrs, "Statuses": statuses, "Filter": f, "Worklist": !cases.NeedsGrant(p), "CanRequest": cases.CanRequest(p), "CanDecide": cases.CanDecide(p)}
-	data["Prev"], data["Next"] = pageLinks(r, f.Offset, f.Limit, list.Total)
+	data["Prev"], data["Next"] = pageLinks(r, "/cases", f.Offset, f.Limit, list.Total)
 	s.render(w, r, status, "cases", data)
 	return nil
 }

@@ -81,6 +81,17 @@ func TestCaseListSearch(t *testing.T) {
 				t.Errorf("%s ?%s: %d total %d %v, want %d %v (%s)", tc.user, tc.query, code, l.Total, got, tc.total, tc.want, body)
 			}
 		}
+		// A 9-digit old ID card (CMND) is not a case number; an offset that
+		// would overflow is an empty page, never a crash.
+		if code, l, body := list("admin", "q=123456789"); code != 200 || l.Total != 0 {
+			t.Errorf("9 digits: %d %s", code, body)
+		}
+		for _, u := range []string{"/api/v1/cases?q=tam&offset=9223372036854775807", "/api/v1/worklist?q=hanh&offset=9223372036854775807",
+			"/api/v1/declarations/worklist?q=hanh&offset=9223372036854775807", "/api/v1/cases?offset=9223372036854775807"} {
+			if code, body := e.do("GET", u, "tracera", nil); code != 200 && code != 400 {
+				t.Errorf("%s: %d %s", u, code, body)
+			}
+		}
 		for query, field := range map[string]string{
 			"q=" + strings.Repeat("a", 101): `"q"`, "q=" + url.QueryEscape("!!!"): `"q"`,
 			"from=2026-13-45": `"from"`, "to=hôm-nay": `"to"`, "sort=random": `"sort"`,

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"anticovid/internal/sqldb"
 	"anticovid/internal/store/storetest"
 )
 
@@ -22,11 +23,17 @@ import (
 // share (one minute, not the default stay's 59), and the window asks for
 // the isolation date instead of running to now; once entered, it ends there.
 func TestCaseTellsOneStory(t *testing.T) {
-	e := newEnv(t, storetest.SQLite(t))
+	storetest.Each(t, func(t *testing.T, db *sqldb.DB) { caseTellsOneStory(t, db) })
+}
+
+func caseTellsOneStory(t *testing.T, db *sqldb.DB) {
+	e := newEnv(t, db)
 	f := newTraceFixture(t, e)
 	f.visit(t, "t-f0-quick", "0911000001", "Chợ Bến Lức", 3, 1)
 	f.visit(t, "t-hanh-before", "0911000002", "Chợ Bến Lức", 3+10.0/60, -1)
 	f.visit(t, "t-f0-no-out", "0911000001", "Trường THCS Thạnh Lợi", 30, -1)
+	f.visit(t, "t-f0-late", "0911000001", "Chợ Bến Lức", 0.1, 5)
+	f.visit(t, "t-yen-late", "0911000004", "Chợ Bến Lức", 0.1, 20)
 	if code, body := e.do("PUT", "/api/v1/tracing/rules", "admin", map[string]any{"min_overlap_minutes": 5, "within_hour": true}); code != 200 {
 		t.Fatalf("rules: %d %s", code, body)
 	}
@@ -64,7 +71,7 @@ func TestCaseTellsOneStory(t *testing.T) {
 	}
 	read()
 	onset, _ := time.ParseInLocation("2006-01-02", day(f.now, 2), hcm)
-	if st := detail.Story; !st.Window.From.Equal(onset.Add(-48*time.Hour)) || !st.OpenEnd || len(st.Stays) != 4 {
+	if st := detail.Story; !st.Window.From.Equal(onset.Add(-48*time.Hour)) || !st.OpenEnd || len(st.Stays) != 5 {
 		t.Fatalf("story: %+v", st)
 	}
 	var quick stay
@@ -153,8 +160,15 @@ func TestCaseTellsOneStory(t *testing.T) {
 		}
 	}
 
-	// Entering the isolation date closes the window there.
+	// Entering the isolation date closes the window there; contacts met
+	// only after it leave the follow-up, saying why; the history says who.
 	iso := day(f.now, 0)
+	isoDay, _ := time.ParseInLocation("2006-01-02", iso, hcm)
+	var after int
+	e.db.R.QueryRow("SELECT count(*) FROM contacts WHERE case_id = $1 AND closed = 0 AND first_shared >= $2", c.ID, isoDay.Unix()).Scan(&after)
+	if f.now.Sub(isoDay) > 10*time.Minute && after == 0 {
+		t.Fatal("no contact met after today's midnight to test with")
+	}
 	resp, err := tracer.PostForm(caseURL+"/isolation", url.Values{"isolation_start": {iso}, "isolation_kind": {"home"}})
 	if err != nil || resp.StatusCode != 200 || !strings.Contains(resp.Request.URL.RawQuery, "msg=isolation") {
 		t.Fatalf("isolation: %v %v", err, resp)
@@ -170,8 +184,24 @@ func TestCaseTellsOneStory(t *testing.T) {
 			t.Errorf("a stay after isolation is in the story: %+v", s)
 		}
 	}
-	if _, page = get(t, tracer, caseURL); strings.Contains(page, `id="isolation"`) || strings.Contains(page, `id="window-open"`) {
-		t.Error("the page still asks for the isolation date")
+	if _, page = get(t, tracer, caseURL); strings.Contains(page, `id="isolation"`) || strings.Contains(page, `id="window-open"`) || !strings.Contains(page, "Ngày bắt đầu cách ly: "+isoDay.Format("02/01/2006")) {
+		t.Error("the page still asks for the isolation date, or its history does not say it was set")
+	}
+	var open, outside int
+	e.db.R.QueryRow("SELECT count(*) FROM contacts WHERE case_id = $1 AND closed = 0 AND first_shared >= $2", c.ID, isoDay.Unix()).Scan(&open)
+	e.db.R.QueryRow("SELECT count(*) FROM contacts WHERE case_id = $1 AND outcome = 'out_of_window'", c.ID).Scan(&outside)
+	if open != 0 || outside != after {
+		t.Errorf("after isolation: %d contacts still followed past it, %d closed as outside the window (of %d)", open, outside, after)
+	}
+	// A second entry with the date alone keeps the kind recorded.
+	if code, body := e.do("POST", fmt.Sprintf("/api/v1/cases/%d/isolation", c.ID), "tracera", map[string]any{"isolation_start": iso}); code != 200 || !strings.Contains(body, `"isolation_kind":"home"`) {
+		t.Errorf("date alone: %d %s", code, body)
+	}
+	// Officers of another commune, Police and venue managers may not set it.
+	for _, u := range []string{"communeb", "managera", "tanan"} {
+		if code, _ := e.do("POST", fmt.Sprintf("/api/v1/cases/%d/isolation", c.ID), u, map[string]any{"isolation_start": iso}); code != 403 {
+			t.Errorf("%s set the isolation date: %d", u, code)
+		}
 	}
 
 	// A bad date is a clear error; another commune's officer cannot set it.

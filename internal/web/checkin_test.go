@@ -2,6 +2,7 @@ package web
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -108,6 +109,38 @@ func TestBrowserCheckinOtherProvince(t *testing.T) {
 
 // A resident opens a venue's QR link on a phone, registers, checks in and out;
 // then loses the network, checks in, regains it, and exactly one record is made.
+// TestBrowserCheckinAsksForCommune: a first-time visitor who leaves the
+// home commune unchosen is asked for it, and nothing is queued (a scan
+// queued offline without it would be refused when it finally arrives);
+// without JavaScript the form comes back with the same request beside it.
+func TestBrowserCheckinAsksForCommune(t *testing.T) {
+	e := newEnv(t, storetest.SQLite(t))
+	ctx := newBrowser(t, 360, 740)
+	market := e.venues["Chợ Bến Lức"]
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(e.srv.URL+"/c/"+e.keys.Sign(market, 1)),
+		chromedp.WaitVisible(`input[name=name]`),
+		chromedp.SendKeys(`input[name=name]`, "Phan Văn Út"),
+		chromedp.SendKeys(`input[name=phone]`, "0913 222 333"),
+		chromedp.SendKeys(`input[name=birth_year]`, "1988"),
+		chromedp.Click("#in"),
+		waitText("#status", "Chọn xã/phường nơi bạn ở"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := evalJS(t, ctx, `[localStorage.getItem("acv.queue") || "[]", String(document.activeElement.name)].join("|")`); got != "[]|commune_code" {
+		t.Errorf("queue and focus after no commune: %s", got)
+	}
+	if n := count(t, e.db, "visits"); n != 0 {
+		t.Errorf("%d visits stored without a commune", n)
+	}
+	code, _, page := sendForm(t, e.srv.Client(), e.srv.URL+"/c/"+e.keys.Sign(market, 1), url.Values{"id": {"aaaaaaaa-1111-4111-8111-000000000001"},
+		"name": {"Phan Văn Út"}, "phone": {"0913222333"}, "birth_year": {"1988"}, "commune_code": {""}, "direction": {"in"}})
+	if code != 400 || !strings.Contains(page, "Chọn xã/phường nơi bạn ở") {
+		t.Errorf("no-script form without a commune: %d", code)
+	}
+}
+
 func TestBrowserCheckin(t *testing.T) {
 	e := newEnv(t, storetest.SQLite(t))
 	ctx := newBrowser(t, 390, 844)

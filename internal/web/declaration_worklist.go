@@ -36,16 +36,11 @@ func (s *Server) apiDeclWorklist(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	p := auth.From(r.Context())
-	items, err := s.Declarations.Worklist(r.Context(), p, f, worklistPurpose+" (API)")
+	pg, err := s.Declarations.WorklistPage(r.Context(), auth.From(r.Context()), f, worklistPurpose+" (API)")
 	if err != nil {
 		return err
 	}
-	total, err := s.Declarations.WorklistCount(r.Context(), p, f)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, declWorklistAnswer{Declarations: items, Total: total})
+	writeJSON(w, http.StatusOK, declWorklistAnswer{Declarations: pg.Items, Total: pg.Total, Capped: pg.Capped})
 	return nil
 }
 
@@ -75,6 +70,7 @@ type worklistView struct {
 	NoteErr   map[int64]string
 	Notes     map[int64]string
 	Total     int               // declarations matching the filter
+	Capped    bool              // a search by name stopped at the first 5,000
 	SearchErr map[string]string // a bad search or date, beside its box
 	Prev      string
 	Next      string
@@ -92,20 +88,16 @@ func (s *Server) renderDeclWorklist(w http.ResponseWriter, r *http.Request, stat
 	if err != nil {
 		return err
 	}
-	items, err := s.Declarations.Worklist(r.Context(), p, f, worklistPurpose+" (page)")
-	var total int
-	if err == nil {
-		total, err = s.Declarations.WorklistCount(r.Context(), p, f)
-	}
+	pg, err := s.Declarations.WorklistPage(r.Context(), p, f, worklistPurpose+" (page)")
 	searchErr := errs.FieldsOf(err)
 	if searchErr != nil {
-		status, items, err = http.StatusBadRequest, nil, nil
+		status, err = http.StatusBadRequest, nil
 	}
 	if err != nil {
 		return err
 	}
 	lang := langOf(r)
-	wv := worklistView{Items: items, Filter: f, NoteErr: noteErr, Notes: notes, Total: total, SearchErr: searchErr,
+	wv := worklistView{Items: pg.Items, Filter: f, NoteErr: noteErr, Notes: notes, Total: pg.Total, Capped: pg.Capped, SearchErr: searchErr,
 		Statuses: []option{{declaration.StatusOpen, msg.T(lang, "decl.status.open")},
 			{declaration.StatusHandled, msg.T(lang, "decl.status.handled")}, {declaration.StatusAll, msg.T(lang, "decl.status.all")}},
 		Label: func(list, code string) string {
@@ -129,8 +121,7 @@ func (s *Server) renderDeclWorklist(w http.ResponseWriter, r *http.Request, stat
 	back := r.URL.Query()
 	back.Del("done")
 	wv.Back = back.Encode()
-	r.URL.RawQuery = back.Encode()
-	wv.Prev, wv.Next = pageLinks(r, f.Offset, f.Limit, total)
+	wv.Prev, wv.Next = pageLinks(r, "/declarations/worklist", f.Offset, f.Limit, pg.Total)
 	w.Header().Set("Cache-Control", "no-store")
 	s.render(w, r, status, "worklist", wv)
 	return nil

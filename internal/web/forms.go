@@ -65,12 +65,15 @@ func (s *Server) filterUnits(p *auth.Principal) []unitGroup {
 }
 
 // pageLinks are a list page's links to the previous and next pages: the
-// same query at the other offsets, "" where there are no rows.
-func pageLinks(r *http.Request, offset, limit, total int) (prev, next string) {
+// list at path with the same query at the other offsets, "" where there
+// are no rows. (The path is the list's, not the request's: a form posted
+// elsewhere may render the list.)
+func pageLinks(r *http.Request, path string, offset, limit, total int) (prev, next string) {
 	page := func(offset int) string {
 		q := r.URL.Query()
+		q.Del("done")
 		q.Set("offset", strconv.Itoa(offset))
-		return r.URL.Path + "?" + q.Encode()
+		return path + "?" + q.Encode()
 	}
 	if offset > 0 {
 		prev = page(max(offset-limit, 0))

@@ -64,6 +64,9 @@ func personalReads(e *env, user string, caseID int64) map[string]int {
 	out["contacts"], _ = e.do("GET", fmt.Sprintf("/api/v1/cases/%d/contacts", caseID), user, nil)
 	out["export"], _ = e.do("POST", fmt.Sprintf("/api/v1/cases/%d/contacts/export", caseID), user, map[string]string{"format": "pdf", "purpose": "gửi tổ truy vết"})
 	out["worklist"], _ = e.do("GET", fmt.Sprintf("/api/v1/worklist?case=%d&state=all", caseID), user, nil)
+	// "Is this person a case?" by phone, ID number or name is personal too.
+	out["search by phone"], _ = e.do("GET", "/api/v1/cases?q=0911000001", user, nil)
+	out["search by name"], _ = e.do("GET", "/api/v1/cases?q=nguyen+van+tam", user, nil)
 	return out
 }
 

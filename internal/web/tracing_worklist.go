@@ -40,16 +40,11 @@ func (s *Server) apiTracingWorklist(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	p := auth.From(r.Context())
-	items, err := s.Cases.Worklist(r.Context(), p, f, msg.Both("web.purpose.worklist_api"))
+	pg, err := s.Cases.WorkPage(r.Context(), auth.From(r.Context()), f, msg.Both("web.purpose.worklist_api"))
 	if err != nil {
 		return err
 	}
-	total, err := s.Cases.WorkCount(r.Context(), p, f)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, worklistAnswer{Contacts: orEmpty(items), Total: total})
+	writeJSON(w, http.StatusOK, worklistAnswer{Contacts: orEmpty(pg.Items), Total: pg.Total, Capped: pg.Capped})
 	return nil
 }
 
@@ -70,14 +65,10 @@ func (s *Server) tracingWorklistPage(w http.ResponseWriter, r *http.Request) err
 	}
 	p := auth.From(r.Context())
 	status := http.StatusOK
-	items, err := s.Cases.Worklist(r.Context(), p, f, msg.Both("web.purpose.worklist_page"))
-	var total int
-	if err == nil {
-		total, err = s.Cases.WorkCount(r.Context(), p, f)
-	}
+	pg, err := s.Cases.WorkPage(r.Context(), p, f, msg.Both("web.purpose.worklist_page"))
 	fields := errs.FieldsOf(err)
 	if fields != nil { // a bad search, shown beside its box
-		status, items, err = http.StatusBadRequest, nil, nil
+		status, err = http.StatusBadRequest, nil
 	}
 	if err != nil {
 		return err
@@ -86,10 +77,10 @@ func (s *Server) tracingWorklistPage(w http.ResponseWriter, r *http.Request) err
 	if state == "" {
 		state = "open"
 	}
-	data := map[string]any{"Items": items, "Filter": f, "State": state, "Total": total, "Errors": fields,
+	data := map[string]any{"Items": pg.Items, "Filter": f, "State": state, "Total": pg.Total, "Capped": pg.Capped, "Errors": fields,
 		"Outcomes": cases.Outcomes, "States": []string{"open", "overdue", "closed", "all"}, "UnitGroups": s.filterUnits(p), "Unit": f.Commune,
 		"Message": r.URL.Query().Get("msg"), "Query": r.URL.RawQuery}
-	data["Prev"], data["Next"] = pageLinks(r, f.Offset, f.Limit, total)
+	data["Prev"], data["Next"] = pageLinks(r, "/tracing/worklist", f.Offset, f.Limit, pg.Total)
 	s.render(w, r, status, "tracing_worklist", data)
 	return nil
 }

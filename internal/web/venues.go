@@ -56,7 +56,7 @@ func (s *Server) venuesPage(w http.ResponseWriter, r *http.Request) error {
 	data := map[string]any{"Venues": list, "Unit": f.Commune, "CategoryName": categoryName(langOf(r)), "Filter": f, "Total": total,
 		"Groups": categoryGroups(), "Sorts": []string{"", "name", "newest", "commune"}, "UnitGroups": s.filterUnits(auth.From(r.Context())), "CanImport": mayImportVenues(auth.From(r.Context())),
 		"SearchErrors": searchErrs, "Statuses": []string{venue.StatusPending, venue.StatusApproved, venue.StatusSuspended, venue.StatusClosed}}
-	data["Prev"], data["Next"] = pageLinks(r, f.Offset, f.Limit, total)
+	data["Prev"], data["Next"] = pageLinks(r, "/venues", f.Offset, f.Limit, total)
 	s.render(w, r, status, "venues", data)
 	return nil
 }

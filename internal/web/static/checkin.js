@@ -17,7 +17,7 @@
   var en = document.documentElement.lang === "en";
   // The page gives the texts in its language (data-t-*, from the catalog).
   var texts = root.dataset;
-  var T = { saved: texts.tSaved, sending: texts.tSending, in: texts.tIn, out: texts.tOut, as: texts.tAs, fix: texts.tFix, unavailable: texts.tUnavailable };
+  var T = { saved: texts.tSaved, sending: texts.tSending, in: texts.tIn, out: texts.tOut, as: texts.tAs, fix: texts.tFix, unavailable: texts.tUnavailable, commune: texts.tCommune };
 
   function load(k, d) { try { return JSON.parse(localStorage.getItem(k)) || d; } catch (e) { return d; } }
   function save(k, v) { localStorage.setItem(k, JSON.stringify(v)); }
@@ -109,9 +109,16 @@
     if (showing) return;
     ev.preventDefault();
     if (busy) return; // the tap before is still waiting for its answer
+    var p = load("acv.person", null);
+    if (!p && !form.commune_code.value) {
+      // Nothing is queued without a home commune: the server would refuse
+      // the scan when it arrives, maybe hours later, offline.
+      say("error", T.commune);
+      form.commune_code.focus();
+      return;
+    }
     hold(true);
     var direction = ev.submitter ? ev.submitter.value : "in";
-    var p = load("acv.person", null);
     if (!p) {
       var d = {
         name: form.name.value.trim(), phone: form.phone.value.trim(),
