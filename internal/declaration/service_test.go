@@ -315,6 +315,11 @@ func TestWorklist(t *testing.T) {
 		if _, err := s.Worklist(ctx, u["communea"], Filter{Unit: "nope"}, "test"); !errors.Is(err, errs.ErrInvalid) {
 			t.Errorf("bad unit: %v", err)
 		}
+		// A family's shared phone: the name searched is the one declared.
+		declare(t, s, "0900000002", "Trần Thị Bích", "27991", "cough", false)
+		if got, err := s.Worklist(ctx, u["communea"], Filter{Q: "tran thi bich", Status: StatusAll}, "test"); err != nil || !slices.Equal(names(got), []string{"Trần Thị Bích"}) {
+			t.Errorf("by the declared name: %v %v", names(got), err)
+		}
 		// An unflagged declaration cannot be "handled": it is not on the list.
 		var healthy int64
 		db.R.QueryRow("SELECT id FROM declarations WHERE has_symptoms = 0 AND had_contact = 0").Scan(&healthy)
