@@ -1,8 +1,8 @@
 // Package bench holds the benchmarks `anticovid bench ...` runs: check-in
 // ingest over loopback, F0 → F1 tracing on SQLite and PostgreSQL, the
 // dashboard, and the Bluezone/EN server with simulated phones. Each takes an
-// options struct and writes its report to a writer, the last line (or the
-// "result:" line) a JSON object scripts read. The command only parses flags;
+// options struct and writes its report to a writer, the last line one JSON
+// object with its figures, which scripts read (scripts/bench-all). The command only parses flags;
 // the services a benchmark drives come in as parameters.
 package bench
 
