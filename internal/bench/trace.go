@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -122,6 +123,9 @@ func Trace(ctx context.Context, o TraceOptions, stdout io.Writer) error {
 		debug.FreeOSMemory()
 		busiest(ctx, stdout, db)
 		resetPeakRSS()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		fmt.Fprintf(stdout, "resident at the start of tracing: %d MB (Go heap in use %d MB, held %d MB)\n", rss()>>20, ms.HeapInuse>>20, (ms.HeapSys-ms.HeapReleased)>>20)
 		stopProfile, err := startProfiles(o.CPUProfile, "")
 		if err != nil {
 			return err
