@@ -171,6 +171,7 @@ type QR struct {
 type probes struct {
 	mu    sync.Mutex
 	bySQL map[string]*checkin.VenueProbe
+	cats  *venue.CategoryReader
 }
 
 // NewQR returns the QR source with rules.
@@ -208,6 +209,23 @@ func (q *QR) venueProbe(ctx context.Context) (*checkin.VenueProbe, error) {
 	return p, nil
 }
 
+// categories returns the venue category reader, preparing it on first use.
+func (q *QR) categories(ctx context.Context) (*venue.CategoryReader, error) {
+	if q.probes == nil {
+		return nil, fmt.Errorf("tracing: a QR source is made by NewQR")
+	}
+	q.probes.mu.Lock()
+	defer q.probes.mu.Unlock()
+	if q.probes.cats == nil {
+		c, err := venue.PrepareCategoryReader(ctx, q.DB)
+		if err != nil {
+			return nil, err
+		}
+		q.probes.cats = c
+	}
+	return q.probes.cats, nil
+}
+
 // Rules returns the rules in force.
 func (q *QR) Rules() Rules { return *q.rules.Load() }
 
@@ -233,7 +251,7 @@ type Visit struct {
 
 // Visits returns the stays of personID checked in within w, oldest first,
 // with each venue's category. The check-in package owns the stays and the
-// venue package the categories: two indexed reads, once per trace.
+// venue package the categories: indexed reads on statements prepared once.
 func (q *QR) Visits(ctx context.Context, personID int64, w Window) ([]Visit, error) {
 	probe, err := q.venueProbe(ctx)
 	if err != nil {
@@ -247,13 +265,17 @@ func (q *QR) Visits(ctx context.Context, personID int64, w Window) ([]Visit, err
 	for _, st := range stays {
 		ids = append(ids, st.VenueID)
 	}
-	briefs, err := venue.Briefs(ctx, q.DB, ids)
+	cats, err := q.categories(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("visits of %d: %w", personID, err)
+	}
+	category, err := cats.Categories(ctx, ids)
 	if err != nil {
 		return nil, fmt.Errorf("visits of %d: %w", personID, err)
 	}
 	out := make([]Visit, len(stays))
 	for i, st := range stays {
-		out[i] = Visit{VenueID: st.VenueID, Category: briefs[st.VenueID].Category, In: st.In, Out: st.Out}
+		out[i] = Visit{VenueID: st.VenueID, Category: category[st.VenueID], In: st.In, Out: st.Out}
 	}
 	return out, nil
 }
