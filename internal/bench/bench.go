@@ -1,8 +1,8 @@
 // Package bench holds the benchmarks `anticovid bench ...` runs: check-in
 // ingest over loopback, F0 → F1 tracing on SQLite and PostgreSQL, the
 // dashboard, and the Bluezone/EN server with simulated phones. Each takes an
-// options struct and writes its report to a writer, the last line (or the
-// "result:" line) a JSON object scripts read. The command only parses flags;
+// options struct and writes its report to a writer, the last line one JSON
+// object with its figures, which scripts read (scripts/bench-all). The command only parses flags;
 // the services a benchmark drives come in as parameters.
 package bench
 
@@ -72,7 +72,13 @@ func startProfiles(cpuFile, traceFile string) (func(), error) {
 func resetPeakRSS() { os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
 
 // peakRSS reads the process's peak resident set (VmHWM, Linux) in bytes, or 0.
-func peakRSS() uint64 {
+func peakRSS() uint64 { return procStatus("VmHWM:") }
+
+// rss reads the process's resident set now (VmRSS, Linux) in bytes, or 0.
+func rss() uint64 { return procStatus("VmRSS:") }
+
+// procStatus reads a figure in kB of /proc/self/status, in bytes, or 0.
+func procStatus(field string) uint64 {
 	f, err := os.Open("/proc/self/status")
 	if err != nil {
 		return 0
@@ -80,7 +86,7 @@ func peakRSS() uint64 {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+		if rest, ok := strings.CutPrefix(sc.Text(), field); ok {
 			kb, _ := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
 			return kb << 10
 		}

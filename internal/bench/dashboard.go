@@ -95,7 +95,7 @@ func Dashboard(ctx context.Context, o DashboardOptions, stdout io.Writer) error 
 		return err
 	}
 	defer db.Close()
-	if err := ensureDataset(ctx, db, v, cfg.Province, sc, o.Seed, stdout, file); err != nil {
+	if _, err := ensureDataset(ctx, db, v, cfg.Province, sc, o.Seed, stdout, file); err != nil {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -222,6 +222,6 @@ func Dashboard(ctx context.Context, o DashboardOptions, stdout io.Writer) error 
 	result["goal_ms"] = 50
 	result["goal_met"] = fresh.q(0.95) < 50 && cached.q(0.95) < 50
 	b, _ := json.Marshal(result)
-	fmt.Fprintf(stdout, "result: %s\n", b)
+	fmt.Fprintln(stdout, string(b))
 	return nil
 }

@@ -26,16 +26,17 @@ func withDays(sc demo.Scale, days int) demo.Scale {
 	return sc
 }
 
-// ensureDataset loads the demo dataset unless the database already has it.
-func ensureDataset(ctx context.Context, db *sqldb.DB, v *vault.Vault, province string, sc demo.Scale, seed uint64, stdout io.Writer, where string) error {
+// ensureDataset loads the demo dataset unless the database already has it,
+// and reports whether it did.
+func ensureDataset(ctx context.Context, db *sqldb.DB, v *vault.Vault, province string, sc demo.Scale, seed uint64, stdout io.Writer, where string) (bool, error) {
 	n, err := venue.Count(ctx, db)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if n > 0 {
 		visits, _ := checkin.Count(ctx, db)
 		fmt.Fprintf(stdout, "dataset: reusing %s (%d venues, %d visits)\n", where, n, visits)
-		return nil
+		return false, nil
 	}
 	fmt.Fprintf(stdout, "dataset: building %s (scale %s, seed %d) …\n", where, sc.Name, seed)
 	stop := store.BulkLoad(ctx, db, 5*time.Second, func(busy, logN, ckpt int) {
@@ -46,22 +47,22 @@ func ensureDataset(ctx context.Context, db *sqldb.DB, v *vault.Vault, province s
 	defer stop()
 	defs, err := store.DropIndexes(ctx, db, "visits")
 	if err != nil {
-		return err
+		return false, err
 	}
 	st, err := demo.Load(ctx, db, v, auth.NewService(db, time.Hour), province, sc, seed, datasetNow)
 	if err != nil {
-		return err
+		return false, err
 	}
 	start := time.Now()
 	if err := store.CreateIndexes(ctx, db, defs); err != nil {
-		return err
+		return false, err
 	}
 	fmt.Fprintf(stdout, "dataset: %d visit indexes rebuilt in %v\n", len(defs), time.Since(start).Round(time.Second))
 	start = time.Now()
 	if err := store.Analyze(ctx, db); err != nil {
-		return err
+		return false, err
 	}
 	fmt.Fprintf(stdout, "dataset: %d venues, %d people, %d visits in %v (analyze %v)\n", st.Venues, st.People, st.Visits,
 		st.Elapsed.Round(time.Second), time.Since(start).Round(time.Second))
-	return nil
+	return true, nil
 }

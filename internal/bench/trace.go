@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -93,16 +94,24 @@ func Trace(ctx context.Context, o TraceOptions, stdout io.Writer) error {
 		sc.Name, sc.People, sc.Venues, sc.CheckinsADay, sc.Days, len(f0s), rules.MinOverlap, rules.StayCap)
 
 	result := map[string]any{"f0": len(f0s), "p50_ms": nil, "p95_ms": nil, "max_ms": nil, "contacts_median": nil,
-		"pg_p95_ms": nil, "ratio_vs_pg": nil, "rss_mb": nil}
+		"f0_per_s": nil, "f2_p95_ms": nil, "pg_p95_ms": nil, "ratio_vs_pg": nil, "rss_mb": nil, "build_rss_mb": 0}
 	var lite traceFigures
 	if !o.PGOnly {
 		db, err := store.OpenMigrated(ctx, "sqlite:"+file, "")
 		if err != nil {
 			return err
 		}
-		if err := ensureDataset(ctx, db, v, cfg.Province, sc, o.Seed, stdout, file); err != nil {
+		resetPeakRSS()
+		built, err := ensureDataset(ctx, db, v, cfg.Province, sc, o.Seed, stdout, file)
+		if err != nil {
 			db.Close()
 			return err
+		}
+		if built {
+			// The build holds far more than tracing does: its peak is
+			// reported apart, and the tracing phase's is measured after a reset.
+			result["build_rss_mb"] = int(peakRSS() >> 20)
+			fmt.Fprintf(stdout, "peak RSS of the dataset build: %d MB\n", result["build_rss_mb"])
 		}
 		// Measure as a server would run: a fresh handle, without the
 		// build's page cache, and the memory it used handed back.
@@ -114,6 +123,20 @@ func Trace(ctx context.Context, o TraceOptions, stdout io.Writer) error {
 		debug.FreeOSMemory()
 		busiest(ctx, stdout, db)
 		resetPeakRSS()
+		// A build in this process leaves memory resident that tracing does
+		// not use, outside the Go heap (SQLite's C side: after a 2-day
+		// province build 155 MB resident with 7 MB of Go heap in use; the
+		// 21-day build's left the peak while tracing at 706 MB against
+		// 110 MB in a fresh process), and the peak below starts from it: a
+		// run reusing the dataset measures tracing alone, as a server would.
+		start := rss() >> 20
+		result["rss_start_mb"] = start
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		fmt.Fprintf(stdout, "resident at the start of tracing: %d MB (Go heap in use %d MB)\n", start, ms.HeapInuse>>20)
+		if built {
+			fmt.Fprintln(stdout, "(this process built the dataset and keeps some of that memory: run again to measure tracing alone)")
+		}
 		stopProfile, err := startProfiles(o.CPUProfile, "")
 		if err != nil {
 			return err
@@ -126,14 +149,17 @@ func Trace(ctx context.Context, o TraceOptions, stdout io.Writer) error {
 		report(stdout, "SQLite (B-tree covering index)", lite)
 		result["p50_ms"], result["p95_ms"], result["max_ms"] = round2(lite.pct(0.5)), round2(lite.pct(0.95)), round2(lite.pct(1))
 		result["contacts_median"] = lite.median()
+		result["f0_per_s"] = round1(float64(len(f0s)) / lite.Wall.Seconds())
 		if o.F2 > 0 {
-			if err := runF2(ctx, stdout, tracing.NewEngine(db, rules), f0s[:min(o.F2, len(f0s))], "SQLite"); err != nil {
+			p95, err := runF2(ctx, stdout, tracing.NewEngine(db, rules), f0s[:min(o.F2, len(f0s))], "SQLite")
+			if err != nil {
 				return err
 			}
+			result["f2_p95_ms"] = p95
 		}
 		rss := int(peakRSS() >> 20)
 		result["rss_mb"] = rss
-		fmt.Fprintf(stdout, "peak RSS while tracing (dataset already built): %d MB\n", rss)
+		fmt.Fprintf(stdout, "peak RSS while tracing (F1 and F2): %d MB\n", rss)
 	}
 	if o.PGURL != "" {
 		pg, err := store.OpenMigrated(ctx, o.PGURL, "")
@@ -146,7 +172,7 @@ func Trace(ctx context.Context, o TraceOptions, stdout io.Writer) error {
 		if _, err := store.EnsureDays(ctx, pg, datasetNow.AddDate(0, 0, -sc.Days), datasetNow.AddDate(0, 0, 1)); err != nil {
 			return err
 		}
-		if err := ensureDataset(ctx, pg, v, cfg.Province, sc, o.Seed, stdout, "PostgreSQL"); err != nil {
+		if _, err := ensureDataset(ctx, pg, v, cfg.Province, sc, o.Seed, stdout, "PostgreSQL"); err != nil {
 			return err
 		}
 		var def int64
@@ -190,8 +216,14 @@ func Trace(ctx context.Context, o TraceOptions, stdout io.Writer) error {
 			result["ratio_vs_pg"] = round2(gist.pct(0.95) / p)
 		}
 		if o.F2 > 0 {
-			if err := runF2(ctx, stdout, tracing.NewEngine(pg, rules), f0s[:min(o.F2, len(f0s))], "PostgreSQL"); err != nil {
+			p95, err := runF2(ctx, stdout, tracing.NewEngine(pg, rules), f0s[:min(o.F2, len(f0s))], "PostgreSQL")
+			if err != nil {
 				return err
+			}
+			if o.PGOnly {
+				result["f2_p95_ms"] = p95
+			} else {
+				result["pg_f2_p95_ms"] = p95
 			}
 		}
 		if o.PurgeDay {
@@ -271,8 +303,9 @@ func report(w io.Writer, name string, f traceFigures) {
 		name, len(f.Lat), f.Wall.Round(time.Millisecond), round2(f.pct(0.5)), round2(f.pct(0.95)), round2(f.pct(0.99)), round2(f.pct(1)), f.median(), s[int(0.95*float64(len(s)-1))], s[len(s)-1])
 }
 
-// runF2 expands the F1s of a few F0s with the default bounds.
-func runF2(ctx context.Context, w io.Writer, e *tracing.Engine, f0s []f0, name string) error {
+// runF2 expands the F1s of a few F0s with the default bounds and returns
+// the p95 of F1 + F2, in milliseconds.
+func runF2(ctx context.Context, w io.Writer, e *tracing.Engine, f0s []f0, name string) (float64, error) {
 	b := tracing.DefaultBounds()
 	var lat []float64
 	var found []int
@@ -280,7 +313,7 @@ func runF2(ctx context.Context, w io.Writer, e *tracing.Engine, f0s []f0, name s
 		t := time.Now()
 		f1, err := e.Contacts(ctx, x.person, x.w)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		exclude := map[int64]bool{x.person: true}
 		best := map[int64]tracing.Seed{}
@@ -299,7 +332,7 @@ func runF2(ctx context.Context, w io.Writer, e *tracing.Engine, f0s []f0, name s
 		}
 		f2, err := e.Expand(ctx, seeds, b, exclude, x.w.To, nil)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		lat = append(lat, float64(time.Since(t).Microseconds())/1000)
 		found = append(found, len(f2))
@@ -308,7 +341,7 @@ func runF2(ctx context.Context, w io.Writer, e *tracing.Engine, f0s []f0, name s
 	slices.Sort(found)
 	fmt.Fprintf(w, "F2 on %-10s %d F0s (F1 + F2, bounds: %d F1s × %d, min overlap %v, at most %d): p50 %.0f ms, p95 %.0f ms, max %.0f ms; F2 found median %d\n",
 		name, len(lat), b.MaxSeeds, b.CapPerSeed, b.MinOverlap, b.MaxTotal, lat[len(lat)/2], lat[int(0.95*float64(len(lat)-1)+0.5)], lat[len(lat)-1], found[len(found)/2])
-	return nil
+	return round2(lat[int(0.95*float64(len(lat)-1)+0.5)]), nil
 }
 
 // purgeDay drops the oldest day partition of visits holding rows, as

@@ -101,9 +101,7 @@ func (e *Engine) Expand(ctx context.Context, seeds []Seed, b Bounds, exclude map
 		if q, ok := s.(*QR); ok {
 			r := q.Rules()
 			r.MinOverlap = max(r.MinOverlap, b.MinOverlap)
-			nq := NewQR(q.DB, r)
-			nq.Probe = q.Probe
-			s = nq
+			s = q.derive(r)
 		}
 		sub.Sources = append(sub.Sources, s)
 	}

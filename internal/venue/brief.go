@@ -142,3 +142,42 @@ func Locate(ctx context.Context, db *sqldb.DB, ids []int64) (map[int64]Located, 
 	}
 	return out, nil
 }
+
+// CategoryReader reads venues' categories on one statement prepared once on
+// the reader pool, for contact tracing: each trace needs the categories of
+// the F0's venues, and Briefs, a new statement text for each number of ids,
+// has SQLite parse and plan it again on every trace (6% of a province
+// trace's CPU). Safe for concurrent use; it lives as long as the database.
+type CategoryReader struct{ stmt *sql.Stmt }
+
+// PrepareCategoryReader prepares the statement. CAST keeps SQLite from
+// preparing it again whenever the id changes (with STAT4 statistics a
+// parameter compared with an indexed column is planned for its value).
+func PrepareCategoryReader(ctx context.Context, db *sqldb.DB) (*CategoryReader, error) {
+	stmt, err := db.R.PrepareContext(ctx, "SELECT category FROM venues WHERE id = CAST($1 AS BIGINT)")
+	if err != nil {
+		return nil, fmt.Errorf("venue categories: %w", err)
+	}
+	return &CategoryReader{stmt: stmt}, nil
+}
+
+// Categories returns the categories of the venues ids, by id; unknown ids
+// are absent.
+func (c *CategoryReader) Categories(ctx context.Context, ids []int64) (map[int64]string, error) {
+	out := make(map[int64]string, len(ids))
+	for _, id := range ids {
+		if _, ok := out[id]; ok {
+			continue
+		}
+		var cat string
+		err := c.stmt.QueryRowContext(ctx, id).Scan(&cat)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("venue categories: %w", err)
+		}
+		out[id] = cat
+	}
+	return out, nil
+}
