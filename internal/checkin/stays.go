@@ -24,13 +24,6 @@ type PersonStay struct {
 const staysOfSQL = `SELECT venue_id, t_in, t_out FROM visits
 		WHERE person_id = CAST($1 AS BIGINT) AND t_in >= CAST($2 AS BIGINT) AND t_in < CAST($3 AS BIGINT) ORDER BY t_in, venue_id`
 
-// StaysOf returns the stays of personID checked in within [from, to),
-// oldest first (then by venue), from the index keyed by person.
-func StaysOf(ctx context.Context, db *sqldb.DB, personID, from, to int64) ([]PersonStay, error) {
-	rows, err := db.R.QueryContext(ctx, staysOfSQL, personID, from, to)
-	return scanPersonStays(rows, err, personID)
-}
-
 func scanPersonStays(rows *sql.Rows, err error, personID int64) ([]PersonStay, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stays of %d: %w", personID, err)
@@ -75,7 +68,7 @@ const longProbeSQL = `SELECT person_id, t_in, t_out, proof FROM visits WHERE ven
 type VenueProbe struct {
 	conn       *sql.Conn // nil: the statements are on the reader pool
 	near, long *sql.Stmt
-	person     *sql.Stmt // StaysOf's; nil on a probe opened on one connection
+	person     *sql.Stmt // staysOfSQL; nil on a probe opened on one connection
 }
 
 // OpenVenueProbe prepares a probe on one reader connection. custom, when not
@@ -143,8 +136,10 @@ func (p *VenueProbe) Close() {
 	}
 }
 
-// StaysOf is the package's StaysOf on the probe's prepared statement; a
-// probe opened on one connection has none and must not be asked.
+// StaysOf returns the stays of personID checked in within [from, to),
+// oldest first (then by venue), from the index keyed by person, on the
+// probe's prepared statement; a probe opened on one connection has none
+// and must not be asked.
 func (p *VenueProbe) StaysOf(ctx context.Context, personID, from, to int64) ([]PersonStay, error) {
 	rows, err := p.person.QueryContext(ctx, personID, from, to)
 	return scanPersonStays(rows, err, personID)
