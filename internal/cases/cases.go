@@ -398,10 +398,7 @@ func (s *Service) List(ctx context.Context, p *auth.Principal, f Filter) (Listed
 // auditSearch records a search of the case list by person, with the people
 // it showed.
 func (s *Service) auditSearch(ctx context.Context, p *auth.Principal, persons []int64) error {
-	strs := make([]string, len(persons))
-	for i, id := range persons {
-		strs[i] = strconv.FormatInt(id, 10)
-	}
+	_, strs := distinctPersons(len(persons), func(i int) int64 { return persons[i] })
 	return auth.Audit(asCaller(ctx, p), s.DB, auth.ActionSearch, "person", strs, msg.Both("cases.purpose.search"))
 }
 

@@ -39,13 +39,11 @@ type Story struct {
 
 // Story returns an F0's window and stays as tracing sees them, with the
 // rules in force, so every figure on the case's page (a stay's times, a
-// contact's overlap) comes from the same intervals. The stays are the F0's
-// movements: shown with personal standing or through a grant.
-func (s *Service) Story(ctx context.Context, p *auth.Principal, id int64) (Story, error) {
-	c, acc, err := s.Open(ctx, p, id)
-	if err != nil {
-		return Story{}, err
-	}
+// contact's overlap) comes from the same intervals. c and acc are what Open
+// gave p. The stays are the F0's movements: shown with personal standing or
+// through a grant.
+func (s *Service) Story(ctx context.Context, p *auth.Principal, c Case, acc Access) (Story, error) {
+	id := c.ID
 	if c.Status != F0 {
 		return Story{}, fmt.Errorf("story of case %d: %w", id, errs.ErrNotFound)
 	}

@@ -227,14 +227,24 @@ func PhonesAfter(ctx context.Context, db *sqldb.DB, column, unit string, after i
 // phone number or an ID number (CCCD, CMND or passport), as typed. Never
 // more than five: a phone shared by a family lists each.
 func (s *Service) Known(ctx context.Context, text string) ([]int64, error) {
-	text = strings.Join(strings.FieldsFunc(text, func(r rune) bool { return r == ' ' || r == '.' || r == '-' }), "")
-	if ph, err := NormalizePhone(text); err == nil {
-		return s.IDsByKey(ctx, "phone_hash", s.Vault.Hash(ph), 5)
-	}
-	if idn, ok := NormalizeIDNumber(text); ok && idn != "" {
-		return s.IDsByKey(ctx, "id_number_hash", s.Vault.Hash(idn), 5)
+	if column, key := lookupKey(text); column != "" {
+		return s.IDsByKey(ctx, column, s.Vault.Hash(key), 5)
 	}
 	return nil, fmt.Errorf("known person: %w", &errs.Invalid{Fields: map[string]string{"who": msg.Both("people.known.what")}})
+}
+
+// lookupKey reads text as officials type what they know of a person: a
+// phone number or an ID number, with spaces, dots or dashes anywhere. It
+// returns the look-up column and the normalised value, or "" for neither.
+func lookupKey(text string) (column, key string) {
+	text = strings.Join(strings.FieldsFunc(text, func(r rune) bool { return r == ' ' || r == '.' || r == '-' }), "")
+	if ph, err := NormalizePhone(text); err == nil {
+		return "phone_hash", ph
+	}
+	if idn, ok := NormalizeIDNumber(text); ok && idn != "" {
+		return "id_number_hash", idn
+	}
+	return "", ""
 }
 
 // Search is what an official typed into a list's search box to find people:
@@ -277,14 +287,7 @@ func (s *Service) ParseSearch(ctx context.Context, text string) (Search, error) 
 	if text == "" {
 		return Search{}, nil
 	}
-	compact := strings.Join(strings.FieldsFunc(text, func(r rune) bool { return r == ' ' || r == '.' || r == '-' }), "")
-	column, key := "", ""
-	if ph, err := NormalizePhone(compact); err == nil {
-		column, key = "phone_hash", ph
-	} else if idn, ok := NormalizeIDNumber(compact); ok && strings.ContainsAny(idn, "0123456789") {
-		column, key = "id_number_hash", idn
-	}
-	if column != "" {
+	if column, key := lookupKey(text); column != "" {
 		ids, err := s.IDsByKey(ctx, column, s.Vault.Hash(key), 20)
 		return Search{Exact: true, IDs: ids}, err
 	}

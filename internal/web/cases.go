@@ -117,7 +117,7 @@ func (s *Server) caseDetail(r *http.Request) (caseDetail, cases.Access, error) {
 		return caseDetail{}, cases.Access{}, err
 	}
 	if c.Status == cases.F0 {
-		if st, err := s.Cases.Story(r.Context(), p, id); err == nil {
+		if st, err := s.Cases.Story(r.Context(), p, c, acc); err == nil {
 			d.Story, d.Window = &st, &st.Window
 		} else if !errors.Is(err, errs.ErrInvalid) {
 			return caseDetail{}, cases.Access{}, err
