@@ -59,7 +59,8 @@ func benchIngest(ctx context.Context, args []string, stdout io.Writer) error {
 	defer a.close()
 	d := bench.Deployment{DB: a.db, People: a.people, Venues: a.venues, Keys: a.keys, Province: cfg.Province,
 		StartCheckins: a.startCheckins,
-		Handler:       func(c *checkin.Service) http.Handler { return web.New(a.webDeps(c)) }}
+		Handler:       func(c *checkin.Service) http.Handler { return web.New(a.webDeps(c)) },
+		Storeless:     func() *checkin.Service { return checkin.NewStoreless(a.db, a.people, a.vault, a.keys) }}
 	// More servers: each opened as a server process would be, sharing
 	// nothing with the first but the database (and the data key).
 	for range o.Servers - 1 {

@@ -34,7 +34,8 @@ func TestBenchAllQuick(t *testing.T) {
 	}
 	md := string(b)
 	for _, want := range []string{"- machine: ", " cores, ", "- load average (1, 5, 15 min): ", "| benchmark | figure | measured | goal | met |",
-		"| trace | F0 → F1 p95 (ms) | ", "| trace | peak RSS while tracing (MB) | "} {
+		"| trace | F0 → F1 p95 (ms) | ", "| trace | peak RSS while tracing (MB) | ",
+		"| ingest | ratio to the no-database server (same server, storing nothing) | "} {
 		if !strings.Contains(md, want) {
 			t.Errorf("no %q in\n%s", want, md)
 		}

@@ -24,7 +24,7 @@ func TestBenchIngestTwoServers(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {
 		t.Fatalf("last line is not JSON: %v\n%s", err, out)
 	}
-	if res["servers"] != 2 || res["checkins_per_s"] <= 0 || res["ratio"] <= 0 || !strings.Contains(out, "2 server(s)") {
+	if res["servers"] != 2 || res["checkins_per_s"] <= 0 || res["ratio"] <= 0 || res["ratio_server_no_db"] <= 0 || !strings.Contains(out, "2 server(s)") {
 		t.Fatalf("%v\n%s", res, out)
 	}
 	var stored, acked int

@@ -50,6 +50,9 @@ type Deployment struct {
 	StartCheckins func(context.Context) (*checkin.Service, error)
 	// Handler is the deployment's web server over that writer.
 	Handler func(*checkin.Service) http.Handler
+	// Storeless makes the check-in service that stores nothing
+	// (checkin.NewStoreless): Handler over it is the no-database server.
+	Storeless func() *checkin.Service
 	// Others are more servers on the same database (bench ingest
 	// --servers), each with its own pool, check-in writer and web server.
 	Others []Server
@@ -120,8 +123,10 @@ func drive(ctx context.Context, urls []string, clients int, d time.Duration, nex
 }
 
 // Ingest registers venues and people in d, then drives POST /api/v1/checkins
-// over loopback, and the same load against a handler that only decodes and
-// answers (the no-database baseline). It fails when a check-in failed.
+// over loopback, and the same load against the same server storing nothing
+// (the no-database server: what storing costs) and against a handler that
+// only decodes and answers (the bare baseline: what the whole server costs).
+// It fails when a check-in failed.
 func Ingest(ctx context.Context, d Deployment, o IngestOptions, stdout io.Writer) error {
 	admin := &auth.Principal{Role: auth.ProvinceAdmin, Unit: d.Province}
 	communes := bluezone.ProvinceCommunes(d.Province)
@@ -135,7 +140,7 @@ func Ingest(ctx context.Context, d Deployment, o IngestOptions, stdout io.Writer
 	}
 	servers := append([]Server{{StartCheckins: d.StartCheckins, Handler: d.Handler}}, d.Others...)
 	var writers []*checkin.Service
-	var urls, baseURLs []string
+	var urls, baseURLs, storelessURLs []string
 	for _, sv := range servers {
 		c, err := sv.StartCheckins(ctx)
 		if err != nil {
@@ -148,8 +153,18 @@ func Ingest(ctx context.Context, d Deployment, o IngestOptions, stdout io.Writer
 		}
 		defer stop()
 		urls = append(urls, u+"/api/v1/checkins")
-		// The baseline: the same JSON decoded and answered, no database,
-		// on as many listeners.
+		// The no-database server: the same server checking every scan as
+		// the real one does, storing nothing, on as many listeners.
+		storeless := d.Storeless()
+		defer storeless.Close()
+		u, stop, err = serve(d.Handler(storeless))
+		if err != nil {
+			return err
+		}
+		defer stop()
+		storelessURLs = append(storelessURLs, u+"/api/v1/checkins")
+		// The bare baseline: the same JSON decoded and answered, nothing
+		// checked, on as many listeners.
 		u, stop, err = serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			var req checkin.Request
 			if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&req); err != nil {
@@ -209,12 +224,16 @@ func Ingest(ctx context.Context, d Deployment, o IngestOptions, stdout io.Writer
 	b1, s1, c1 := batches()
 	fmt.Fprintf(stdout, "check-ins:  %8.0f/s  p50 %.2f ms  p99 %.2f ms  CPU %.0f µs each  (%d ok, %d failed; %.1f a batch, %d commits)\n",
 		got.PerSecond, got.P50, got.P99, got.CPU, got.OK, got.Fail, float64(s1-s0)/float64(max(b1-b0, 1)), c1-c0)
+	nd := drive(ctx, storelessURLs, o.Clients, o.Duration, body)
+	fmt.Fprintf(stdout, "no-database server: %8.0f/s  p50 %.2f ms  p99 %.2f ms  CPU %.0f µs each\n", nd.PerSecond, nd.P50, nd.P99, nd.CPU)
 	bl := drive(ctx, baseURLs, o.Clients, o.Duration, body)
-	fmt.Fprintf(stdout, "no-database: %8.0f/s  p50 %.2f ms  p99 %.2f ms  CPU %.0f µs each\n", bl.PerSecond, bl.P50, bl.P99, bl.CPU)
+	fmt.Fprintf(stdout, "bare decoder: %8.0f/s  p50 %.2f ms  p99 %.2f ms  CPU %.0f µs each\n", bl.PerSecond, bl.P50, bl.P99, bl.CPU)
 	stored, _ := checkin.Count(ctx, d.DB)
 	fmt.Fprintf(stdout, "visits stored: %d (acknowledged in the measured run: %d)\n", stored, got.OK)
 	out, _ := json.Marshal(map[string]float64{"checkins_per_s": round1(got.PerSecond), "p50_ms": round1(got.P50), "p99_ms": round1(got.P99),
-		"baseline_per_s": round1(bl.PerSecond), "ratio": math.Round(got.PerSecond/bl.PerSecond*1000) / 1000, "servers": float64(len(servers))})
+		"baseline_per_s": round1(bl.PerSecond), "ratio": math.Round(got.PerSecond/bl.PerSecond*1000) / 1000,
+		"server_no_db_per_s": round1(nd.PerSecond), "ratio_server_no_db": math.Round(got.PerSecond/nd.PerSecond*1000) / 1000,
+		"cpu_us": math.Round(got.CPU), "server_no_db_cpu_us": math.Round(nd.CPU), "servers": float64(len(servers))})
 	fmt.Fprintln(stdout, string(out))
 	if got.Fail > 0 {
 		return fmt.Errorf("%d check-ins failed", got.Fail)

@@ -302,3 +302,25 @@ func TestIngestAcrossMidnight(t *testing.T) {
 		}
 	})
 }
+
+// TestStoreless: the no-database service of bench ingest checks a scan as
+// the real one does (a bad token is refused the same way), answers a good
+// one with a person token the real service accepts, and stores nothing.
+func TestStoreless(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		s := NewStoreless(db, f.s.People, f.s.Vault, f.keys)
+		defer s.Close()
+		r, err := s.Ingest(ctx, Request{ID: "cccccccc-0000-4000-8000-000000000001", Token: f.tok, Direction: In, Person: an})
+		if err != nil || !r.Created || r.PersonToken == "" || r.VenueName != "Chợ Bến Lức" {
+			t.Fatalf("storeless scan: %+v %v", r, err)
+		}
+		if _, err := s.Ingest(ctx, Request{ID: "cccccccc-0000-4000-8000-000000000002", Token: f.tok[:len(f.tok)-1] + flip(f.tok[len(f.tok)-1]), Direction: In, Person: an}); err == nil {
+			t.Fatal("storeless service took a forged venue token")
+		}
+		if n, err := Count(ctx, db); err != nil || n != 0 {
+			t.Fatalf("storeless service stored %d visits (%v)", n, err)
+		}
+	})
+}

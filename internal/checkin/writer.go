@@ -84,6 +84,9 @@ type writer struct {
 	done     sync.WaitGroup
 
 	batches, scans, commits atomic.Int64 // so far, for the benchmark
+
+	storeless bool         // NewStoreless: answer without writing
+	made      atomic.Int64 // the last person id a storeless writer made up
 }
 
 const (
@@ -168,6 +171,12 @@ func newWriter(ctx context.Context, db *sqldb.DB, p *people.Service) (*writer, e
 var errClosed = errors.New("check-in writer closed")
 
 func (w *writer) submit(ctx context.Context, it item) (outcome, error) {
+	if w.storeless {
+		if it.personID == 0 {
+			it.personID = w.made.Add(1)
+		}
+		return outcome{created: true, personID: it.personID, proof: it.grade(it.personID)}, nil
+	}
 	j := job{it, make(chan outcome, 1)}
 	select {
 	case w.in <- j:
