@@ -59,8 +59,8 @@ type job struct {
 // development machine, and syncing every few scans spent much of a core on
 // them (bench ingest: batches of 9 without the wait, 21 with it).
 //
-// On PostgreSQL each batch is a transaction, and four writers commit in
-// parallel.
+// On PostgreSQL each batch is a transaction, its check-ins one statement,
+// and four writers commit in parallel.
 //
 // On SQLite (one writer) a transaction stays open across batches for up to
 // commitEvery, and each batch is made durable by its frame in the journal
@@ -70,7 +70,8 @@ type job struct {
 // of ~20 scans wrote ~45 pages and spent ~70% of the writer in Commit. With
 // the journal the writer spends ~29 µs per scan instead of ~45 µs. Readers
 // see a busy server's scans when they commit (within commitEvery); a lone
-// scan commits at once, and an idle writer commits after idleCommit.
+// scan commits at once, and an idle writer commits after idleCommit. The
+// journal's fsync runs beside the writer (syncJournal).
 type writer struct {
 	db      *sqldb.DB
 	people  *people.Service
