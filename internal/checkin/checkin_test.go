@@ -324,3 +324,42 @@ func TestStoreless(t *testing.T) {
 		}
 	})
 }
+
+// Closing the service while phones scan answers every scan (stored, or
+// refused as closed) and leaves no scan waiting for a writer that has gone.
+func TestCloseWhileScanning(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		f := newFixture(t, db)
+		var wg sync.WaitGroup
+		var stored atomic.Int64
+		for g := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; ; i++ {
+					_, err := f.s.Ingest(context.Background(), Request{ID: fmt.Sprintf("cccccccc-%04d-4000-8000-%012d", g, i), Token: f.tok, Direction: In, Person: an})
+					if err != nil {
+						if !errors.Is(err, errClosed) {
+							t.Errorf("scan %d: %v", i, err)
+						}
+						return
+					}
+					stored.Add(1)
+				}
+			}()
+		}
+		time.Sleep(50 * time.Millisecond)
+		f.s.Close()
+		done := make(chan struct{})
+		go func() { wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatal("scans still waiting 10 s after the service closed")
+		}
+		var n int64
+		if err := db.R.QueryRow("SELECT count(*) FROM visits").Scan(&n); err != nil || n != stored.Load() {
+			t.Fatalf("%d visits stored, %d scans answered as stored (%v)", n, stored.Load(), err)
+		}
+	})
+}

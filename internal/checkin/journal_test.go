@@ -3,11 +3,14 @@ package checkin
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"hash/crc32"
 	"os"
 	"path/filepath"
 	"reflect"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"anticovid/internal/people"
 	"anticovid/internal/store/storetest"
@@ -168,4 +171,60 @@ func TestJournalRestoredOnStart(t *testing.T) {
 	if err != nil || got.Phone != p.Phone {
 		t.Fatalf("person 500: %+v, %v", got, err)
 	}
+}
+
+// A scan on SQLite is answered only once its journal frame is synced: an
+// answer given before would be a check-in a crash can lose. A sync that
+// fails answers an error.
+func TestAnswerWaitsForJournalSync(t *testing.T) {
+	f := newFixture(t, storetest.SQLite(t))
+	ctx := context.Background()
+	entered, release := make(chan struct{}, 1), make(chan struct{})
+	var fail atomic.Bool
+	syncFile = func(file *os.File) error {
+		select {
+		case entered <- struct{}{}:
+		default:
+		}
+		<-release
+		if fail.Load() {
+			return errors.New("disk gone")
+		}
+		return file.Sync()
+	}
+	t.Cleanup(func() { syncFile = (*os.File).Sync })
+	type answer struct {
+		r   Result
+		err error
+	}
+	scan := func(id string) chan answer {
+		c := make(chan answer, 1)
+		go func() {
+			r, err := f.s.Ingest(ctx, Request{ID: id, Token: f.tok, Direction: In, Person: an})
+			c <- answer{r, err}
+		}()
+		select {
+		case <-entered:
+		case <-time.After(5 * time.Second):
+			t.Fatal("the journal was never synced")
+		}
+		select {
+		case a := <-c:
+			t.Fatalf("answered %+v, %v while its frame was being synced", a.r, a.err)
+		case <-time.After(100 * time.Millisecond):
+		}
+		return c
+	}
+	c := scan("eeeeeeee-0000-4000-8000-000000000001")
+	release <- struct{}{}
+	if a := <-c; a.err != nil || !a.r.Created {
+		t.Fatalf("after the sync: %+v, %v", a.r, a.err)
+	}
+	fail.Store(true)
+	c = scan("eeeeeeee-0000-4000-8000-000000000002")
+	release <- struct{}{}
+	if a := <-c; a.err == nil {
+		t.Fatalf("a failed sync answered %+v; want an error", a.r)
+	}
+	close(release)
 }

@@ -80,6 +80,10 @@ type writer struct {
 	journal *journal             // SQLite only
 	in      chan job
 	stop    chan struct{}
+	// submit holds gate to queue a scan and close takes it to stop, so no
+	// scan is queued after the writers have drained the queue and gone.
+	gate    sync.RWMutex
+	closed  bool
 	closing sync.Once
 	done    sync.WaitGroup
 
@@ -183,13 +187,18 @@ func (w *writer) submit(ctx context.Context, it item) (outcome, error) {
 		return outcome{created: true, personID: it.personID, proof: it.grade(it.personID)}, nil
 	}
 	j := job{it, make(chan outcome, 1)}
+	w.gate.RLock()
+	if w.closed {
+		w.gate.RUnlock()
+		return outcome{}, errClosed
+	}
 	select {
 	case w.in <- j:
-	case <-w.stop:
-		return outcome{}, errClosed
 	case <-ctx.Done():
+		w.gate.RUnlock()
 		return outcome{}, ctx.Err()
 	}
+	w.gate.RUnlock()
 	// Once queued the scan will be written: wait for it even if the client
 	// has gone, so the answer it missed was at least true.
 	o := <-j.done
@@ -198,6 +207,9 @@ func (w *writer) submit(ctx context.Context, it item) (outcome, error) {
 
 func (w *writer) close() {
 	w.closing.Do(func() {
+		w.gate.Lock()
+		w.closed = true
+		w.gate.Unlock()
 		close(w.stop)
 		w.done.Wait()
 		if w.journal != nil {
@@ -552,7 +564,9 @@ func (w *writer) write(tx *sql.Tx, batch []job, outs []outcome) error {
 
 // insertMany stores the check-ins batch[ins] (persons resolved in outs) in
 // one statement and marks those stored as created. The same scan twice in
-// the batch is stored once, by its first copy.
+// the batch is stored once, by its first copy, whatever their times: within
+// one batch (milliseconds) a repeated id is a retry, as SQLite's unique
+// (person_id, id) index says for every scan.
 func insertMany(ctx context.Context, stmt *sql.Stmt, batch []job, outs []outcome, ins []int) error {
 	type key struct {
 		person int64
