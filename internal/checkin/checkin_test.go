@@ -337,7 +337,9 @@ func TestCloseWhileScanning(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for i := 0; ; i++ {
-					_, err := f.s.Ingest(context.Background(), Request{ID: fmt.Sprintf("cccccccc-%04d-4000-8000-%012d", g, i), Token: f.tok, Direction: In, Person: an})
+					// A new person each scan: the same one scanning this fast would be held for review.
+					p := people.Person{Name: "Trần Thị Bình", Phone: fmt.Sprintf("09%d%07d", g, i), BirthYear: 1990, Commune: "27991"}
+					_, err := f.s.Ingest(context.Background(), Request{ID: fmt.Sprintf("cccccccc-%04d-4000-8000-%012d", g, i), Token: f.tok, Direction: In, Person: &p})
 					if err != nil {
 						if !errors.Is(err, errClosed) {
 							t.Errorf("scan %d: %v", i, err)
