@@ -147,7 +147,37 @@ func TestRollingUpgradeWithPreviousRelease(t *testing.T) {
 	if people != 2 {
 		t.Fatalf("%d people for two phones: a server did not find the other's person by phone", people)
 	}
+	// Both queue messages in the outbox (a phone code each): the previous
+	// release's ON CONFLICT (dedup_key) needs the outbox whole.
+	sendCode := func(base, phone string) {
+		t.Helper()
+		if code, body := call(t, "POST", base+"/api/v1/bluezone/register/code", "", nil, map[string]string{"phone": phone}); code != http.StatusAccepted {
+			t.Fatalf("phone code on %s: %d %s", base, code, body)
+		}
+	}
+	sendCode(oldBase, "0987000011")
+	sendCode(newBase, "0987000012")
+	outbox := func() (rows int, partitioned bool) {
+		db.R.QueryRow("SELECT count(*) FROM outbox").Scan(&rows)
+		db.R.QueryRow("SELECT EXISTS (SELECT 1 FROM pg_partitioned_table WHERE partrelid = to_regclass('outbox'))").Scan(&partitioned)
+		return rows, partitioned
+	}
+	if n, part := outbox(); n != 2 || part {
+		t.Fatalf("beside the previous release: %d messages queued (want 2), outbox partitioned %v (want whole)", n, part)
+	}
 	t.Logf("previous release %s served the new schema beside this one", ref)
+
+	// The previous release gone, the upgrade is finished: the keyed tables
+	// are partitioned by day and this release goes on queueing messages.
+	oldSrv.Process.Kill()
+	oldSrv.Wait()
+	if out, err := cli(t, "", "migrate", "--finish", "--db", pg, "--data", t.TempDir()); err != nil || !strings.Contains(out, "partitioned by day: outbox, campaign_deliveries, en_keys") {
+		t.Fatalf("migrate --finish: %v %s", err, out)
+	}
+	sendCode(newBase, "0987000013")
+	if n, part := outbox(); n != 3 || !part {
+		t.Fatalf("after migrate --finish: %d messages queued (want 3), outbox partitioned %v", n, part)
+	}
 }
 
 // waitReady waits for /readyz to answer 200.

@@ -21,6 +21,7 @@ import (
 	"anticovid/internal/errs"
 	"anticovid/internal/reports"
 	"anticovid/internal/retention"
+	"anticovid/internal/store"
 	"anticovid/internal/web"
 )
 
@@ -199,11 +200,25 @@ func (e exitStatus) Unwrap() error { return e.err }
 
 func migrate(ctx context.Context, args []string, stdout io.Writer) error {
 	fs, cfg := configFlags("migrate")
+	finish := fs.Bool("finish", false, "once every server runs this release: also the steps an older server could not run beside "+
+		"(PostgreSQL: partition outbox, campaign_deliveries and en_keys by day)")
 	a, err := parseAndOpen(ctx, fs, cfg, args)
 	if err != nil {
 		return err
 	}
 	defer a.close()
+	if *finish {
+		swapped, err := store.PartitionKeyed(ctx, a.db, time.Now())
+		if err != nil {
+			return err
+		}
+		if _, err := store.EnsurePartitions(ctx, a.db, time.Now()); err != nil {
+			return err
+		}
+		if len(swapped) > 0 {
+			fmt.Fprintf(stdout, "partitioned by day: %s\n", strings.Join(swapped, ", "))
+		}
+	}
 	fmt.Fprintf(stdout, "database (%s) is up to date\n", a.db.Engine)
 	return nil
 }

@@ -562,8 +562,9 @@ func (s *Service) queue(ctx context.Context, id int64, channel, body, unit strin
 						return queued, false, fmt.Errorf("campaign %d: %w", id, err)
 					}
 					if ok {
+						// No conflict target: see store.KeyedDayTables.
 						if _, err := s.DB.W.ExecContext(ctx, `INSERT INTO campaign_deliveries (campaign_id, recipient, dedup_key, queued_at, province_code)
-							VALUES ($1, $2, $3, $4, $5) ON CONFLICT (dedup_key) DO NOTHING`, id, kind+":"+strconv.FormatInt(r.ID, 10), key, s.now().Unix(), prov.Code); err != nil {
+							VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, id, kind+":"+strconv.FormatInt(r.ID, 10), key, s.now().Unix(), prov.Code); err != nil {
 							return queued, false, fmt.Errorf("campaign %d: %w", id, err)
 						}
 						queued++

@@ -123,8 +123,10 @@ func (s *Service) Publish(ctx context.Context, cert, client string, keys []Key) 
 			if i >= len(accepted) {
 				avail = (int64(key.RollingStart) + int64(key.RollingPeriod)) * 600
 			}
+			// No conflict target: partitioned by day on PostgreSQL, en_keys
+			// keeps key_data unique through en_keys_keys (store.KeyedDayTables).
 			res, err := tx.ExecContext(ctx, `INSERT INTO en_keys (key_data, rolling_start, rolling_period, transmission_risk, region,
-				certificate_id, created_at, available_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (key_data) DO NOTHING`,
+				certificate_id, created_at, available_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
 				key.Data, key.RollingStart, key.RollingPeriod, key.TransmissionRisk, s.Region, k.ID, now.Unix(), avail)
 			if err != nil {
 				return err

@@ -126,6 +126,15 @@ func TestENUploadRules(t *testing.T) {
 		if _, err := s.Publish(context.Background(), cert2, "ip", good[:2]); !strings.Contains(fmt.Sprint(err), "already uploaded") {
 			t.Errorf("cross-upload duplicate: %v", err)
 		}
+		// The same keys two days later: on PostgreSQL en_keys is partitioned
+		// by day, and only en_keys_keys spans the days.
+		code4, _, _ := s.Codes.Issue(ctx, auth.From(ctx), PurposeEN, person, time.Time{})
+		cert4, _, _ := s.Verify(context.Background(), code4, "ip")
+		s.Now = func() time.Time { return serverNow.Add(49 * time.Hour) }
+		if _, err := s.Publish(context.Background(), cert4, "ip", good[2:4]); !strings.Contains(fmt.Sprint(err), "already uploaded") {
+			t.Errorf("duplicate two days later: %v", err)
+		}
+		s.Now = s.Codes.Now
 		if n := stored(); n != 15 {
 			t.Errorf("stored %d keys, want 15", n)
 		}

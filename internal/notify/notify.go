@@ -167,8 +167,11 @@ func (o *Outbox) Enqueue(ctx context.Context, m Message) (bool, error) {
 		params, _ = json.Marshal(m.Params)
 	}
 	now := o.now().Unix()
+	// No conflict target: on PostgreSQL the outbox may be partitioned by
+	// day, where the dedup key is unique through outbox_keys
+	// (store.KeyedDayTables), not through an index on dedup_key alone.
 	res, err := o.DB.W.ExecContext(ctx, `INSERT INTO outbox (channel, to_enc, subject, body, dedup_key, status, created_at, next_at, kind, params, province_code)
-		VALUES ($1, $2, $3, $4, $5, 'queued', $6, $6, $7, $8, $9) ON CONFLICT (dedup_key) DO NOTHING`,
+		VALUES ($1, $2, $3, $4, $5, 'queued', $6, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
 		m.Channel, o.Vault.Seal(m.To), m.Subject, o.seal(m.Body), m.DedupKey, now, m.Kind, o.seal(string(params)), m.Province)
 	if err != nil {
 		return false, fmt.Errorf("enqueue: %w", err)

@@ -17,6 +17,7 @@ import (
 
 	"anticovid/internal/config"
 	"anticovid/internal/sqldb"
+	"anticovid/internal/store"
 	"anticovid/internal/store/storetest"
 	"anticovid/internal/vault"
 )
@@ -392,6 +393,95 @@ func TestRateLimit(t *testing.T) {
 		}
 		if d := time.Since(start); d < 1000*time.Millisecond {
 			t.Fatalf("41 messages at 20/s took %v", d)
+		}
+	})
+}
+
+// TestEnqueueOnceAcrossServers: two servers enqueue the same messages at the
+// same moment, one of them a day later by its clock (a campaign re-run
+// tomorrow): each dedup key is stored once and reported new to one caller
+// only. On PostgreSQL the servers have their own connection pools on one
+// database whose outbox is partitioned by day, so the two rows of a key
+// would land in different partitions: only outbox_keys keeps them one.
+func TestEnqueueOnceAcrossServers(t *testing.T) {
+	run := func(t *testing.T, a, b *sqldb.DB) {
+		ctx := context.Background()
+		v := testVault(t)
+		today := time.Now()
+		servers := []*Outbox{{DB: a, Vault: v}, {DB: b, Vault: v, Now: func() time.Time { return today.Add(25 * time.Hour) }}}
+		const keys, racers = 40, 4
+		var wg sync.WaitGroup
+		var stored [keys]atomic.Int32
+		start := make(chan struct{})
+		for i, o := range servers {
+			for r := range racers {
+				wg.Go(func() {
+					<-start
+					for k := range keys {
+						// The servers go through the keys from either end,
+						// each racer a step apart: they meet on every key.
+						k = (k + r) % keys
+						if i == 1 {
+							k = keys - 1 - k
+						}
+						ok, err := o.Enqueue(ctx, Message{Channel: SMS, Kind: KindCampaign, To: phone, Body: text, DedupKey: fmt.Sprintf("campaign:1:%d", k)})
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						if ok {
+							stored[k].Add(1)
+						}
+					}
+				})
+			}
+		}
+		close(start)
+		wg.Wait()
+		for k := range keys {
+			if n := stored[k].Load(); n != 1 {
+				t.Errorf("key %d reported stored %d times", k, n)
+			}
+		}
+		// Across days, one after the other: tomorrow's row first, then today's
+		// enqueue of the same key; today's first, then tomorrow's.
+		for i, o := range []*Outbox{servers[1], servers[0], servers[0], servers[1]} {
+			ok, err := o.Enqueue(ctx, Message{Channel: SMS, Kind: KindCampaign, To: phone, Body: text, DedupKey: fmt.Sprintf("campaign:2:%d", i/2)})
+			if err != nil || ok != (i%2 == 0) {
+				t.Errorf("enqueue %d of campaign 2: %v %v", i, ok, err)
+			}
+		}
+		var rows, distinct int
+		a.R.QueryRow("SELECT count(*), count(DISTINCT dedup_key) FROM outbox").Scan(&rows, &distinct)
+		if rows != keys+2 || distinct != keys+2 {
+			t.Errorf("%d rows for %d keys, want %d", rows, distinct, keys+2)
+		}
+	}
+	t.Run("sqlite", func(t *testing.T) {
+		db := storetest.SQLite(t)
+		run(t, db, db)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		u := storetest.PostgresURL(t)
+		var dbs [2]*sqldb.DB
+		for i := range dbs {
+			db, err := store.OpenMigrated(context.Background(), u, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			dbs[i] = db
+		}
+		var partitioned bool
+		dbs[0].W.QueryRow("SELECT EXISTS (SELECT 1 FROM pg_partitioned_table WHERE partrelid = to_regclass('outbox'))").Scan(&partitioned)
+		if !partitioned {
+			t.Fatal("the outbox of a new database is not partitioned by day")
+		}
+		run(t, dbs[0], dbs[1])
+		var days int
+		dbs[0].R.QueryRow("SELECT count(DISTINCT tableoid) FROM outbox").Scan(&days)
+		if days != 2 {
+			t.Errorf("the messages are in %d partitions, want 2 (both servers' days)", days)
 		}
 	})
 }

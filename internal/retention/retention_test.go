@@ -116,3 +116,38 @@ func TestPurgeDropsDays(t *testing.T) {
 		}
 	})
 }
+
+// TestPurgeDropsKeyedDays: the outbox past the window leaves (on PostgreSQL
+// by dropping its day partitions), and with it its dedup keys: an old key
+// may be queued again, a young one still may not. The same on both engines.
+func TestPurgeDropsKeyedDays(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		now := time.Now()
+		enqueue := func(key string, at int64) int64 {
+			t.Helper()
+			res, err := db.W.Exec(`INSERT INTO outbox (channel, to_enc, subject, body, dedup_key, status, created_at, next_at, kind, params)
+				VALUES ('sms', $1, '', 'b', $2, 'sent', $3, $3, 'otp', '') ON CONFLICT DO NOTHING`, []byte{0}, key, at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, _ := res.RowsAffected()
+			return n
+		}
+		enqueue("young", now.Add(-time.Hour).Unix())
+		enqueue("old", now.Add(-25*24*time.Hour).Unix())
+		days := store.DayDropper{DB: db}
+		if days.Handles("outbox", "created_at") != (db.Engine == sqldb.Postgres) {
+			t.Fatalf("%s: outbox handled as partitioned: %v, want %v", db.Engine, !(db.Engine == sqldb.Postgres), db.Engine == sqldb.Postgres)
+		}
+		rep, err := PurgeDays(context.Background(), db, days, now, 21*24*time.Hour)
+		if err != nil || rep["outbox"] != 1 {
+			t.Fatalf("report %v, %v; want 1 outbox row", rep, err)
+		}
+		if enqueue("young", now.Unix()) != 0 {
+			t.Error("a key of a message still kept was queued again")
+		}
+		if enqueue("old", now.Unix()) != 1 {
+			t.Error("a purged message's key is still taken")
+		}
+	})
+}

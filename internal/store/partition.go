@@ -45,19 +45,38 @@ type DayTable struct {
 	// Copy gives the expression a column's values are copied with at the
 	// swap instead of the column itself (a backfill done in the same pass).
 	Copy map[string]string
+	// Key is a column unique across all days (KeyedDayTables). PostgreSQL
+	// enforces a unique index on a partitioned table only together with the
+	// partition key, so the key is claimed in a small unpartitioned table,
+	// TABLE_keys (key PRIMARY KEY, at = the row's day column), by triggers:
+	// an insert whose key is claimed is skipped (as ON CONFLICT DO NOTHING
+	// would), a deleted row frees its key, and DropBefore frees a dropped
+	// day's keys with the DROP.
+	Key string
 }
 
-// DayTables are the tables partitioned by day. outbox, campaign_deliveries
-// and en_keys are not: each has a key that must stay unique across all days
-// (dedup_key: a campaign re-run or a retry must not text anyone twice;
-// key_data: a key uploaded twice is one key), and PostgreSQL enforces
-// uniqueness on a partitioned table only together with the partition key.
+// DayTables are the tables partitioned by day by migration 0043.
 var DayTables = []DayTable{
 	{Table: "visits", Column: "t_in", Copy: map[string]string{
 		"province_code": "COALESCE((SELECT v.province_code FROM venues v WHERE v.id = o.venue_id), '')"}},
 	{Table: "bz_sightings", Column: "first_at", Copy: map[string]string{
 		"province_code": "COALESCE((SELECT u.province_code FROM bz_uploads u WHERE u.id = o.upload_id), '')"}},
 	{Table: "audit_log", Column: "at"},
+}
+
+// KeyedDayTables are the tables with a key unique across all days
+// (dedup_key: a campaign re-run or a retried message must not text anyone
+// twice; key_data: a key uploaded twice is one key). They are partitioned
+// by PartitionKeyed, not by a migration: the previous release inserts into
+// them with ON CONFLICT (dedup_key) / (key_data), which needs a unique index
+// on exactly that column, which a partitioned table cannot have. This
+// release says ON CONFLICT DO NOTHING (no target), which holds on both
+// shapes and on SQLite. The day column of each is the one retention purges
+// it by.
+var KeyedDayTables = []DayTable{
+	{Table: "outbox", Column: "created_at", Key: "dedup_key"},
+	{Table: "campaign_deliveries", Column: "queued_at", Key: "dedup_key"},
+	{Table: "en_keys", Column: "created_at", Key: "key_data"},
 }
 
 // PartitionsAhead is how many days ahead of today partitions are made.
@@ -94,6 +113,105 @@ func PartitionByDay(ctx context.Context, tx *sql.Tx, now time.Time) error {
 	for _, t := range DayTables {
 		if err := swap(ctx, tx, t, now); err != nil {
 			return fmt.Errorf("partition %s: %w", t.Table, err)
+		}
+	}
+	return nil
+}
+
+// PartitionKeyed swaps every table of KeyedDayTables not yet partitioned
+// for its partitioned copy, as PartitionByDay does, and gives it its key
+// table and triggers (DayTable.Key), in one transaction under the
+// migrations' lock. It reports the tables it swapped. Run it once no server
+// of the previous release is left (`anticovid migrate --finish`; Migrate
+// runs it itself on a new database, where none can be): an older server's
+// messages and EN uploads would fail on the partitioned tables. Nothing on
+// SQLite.
+func PartitionKeyed(ctx context.Context, db *sqldb.DB, now time.Time) ([]string, error) {
+	if !Partitioned(db) {
+		return nil, nil
+	}
+	conn, err := db.W.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("partition keyed tables: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(80210701)"); err != nil {
+		return nil, fmt.Errorf("partition keyed tables: lock: %w", err)
+	}
+	defer conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock(80210701)")
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("partition keyed tables: %w", err)
+	}
+	defer tx.Rollback()
+	var swapped []string
+	for _, t := range KeyedDayTables {
+		var done bool
+		if err := tx.QueryRowContext(ctx, partitionedQuery, t.Table).Scan(&done); err != nil {
+			return nil, fmt.Errorf("partition %s: %w", t.Table, err)
+		}
+		if done {
+			continue
+		}
+		if err := swap(ctx, tx, t, now); err != nil {
+			return nil, fmt.Errorf("partition %s: %w", t.Table, err)
+		}
+		if err := claimKeys(ctx, tx, t); err != nil {
+			return nil, fmt.Errorf("partition %s: keys: %w", t.Table, err)
+		}
+		swapped = append(swapped, t.Table)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("partition keyed tables: %w", err)
+	}
+	return swapped, nil
+}
+
+// partitionedQuery tells whether the table named $1 is partitioned.
+const partitionedQuery = "SELECT EXISTS (SELECT 1 FROM pg_partitioned_table WHERE partrelid = to_regclass($1))"
+
+// claimKeys gives the partitioned table t its key table, filled from its
+// rows, and the triggers that keep it: BEFORE INSERT claims the key (ON
+// CONFLICT DO NOTHING on the key table's primary key, so of two servers
+// inserting one key at once the second waits for the first to commit, then
+// skips its row), AFTER DELETE frees it, and an UPDATE of the key or the
+// day is refused (neither is ever updated; a moved day would strand its
+// claim).
+func claimKeys(ctx context.Context, tx *sql.Tx, t DayTable) error {
+	kt := t.Table + "_keys"
+	var typ string
+	if err := tx.QueryRowContext(ctx, `SELECT format_type(atttypid, atttypmod) FROM pg_attribute
+		WHERE attrelid = to_regclass($1) AND attname = $2`, t.Table, t.Key).Scan(&typ); err != nil {
+		return err
+	}
+	for _, q := range []string{
+		fmt.Sprintf("CREATE TABLE %s (key %s PRIMARY KEY, at BIGINT NOT NULL)", kt, typ),
+		fmt.Sprintf("CREATE INDEX %s_at ON %s (at)", kt, kt),
+		fmt.Sprintf("INSERT INTO %s (key, at) SELECT %s, %s FROM %s", kt, t.Key, t.Column, t.Table),
+		fmt.Sprintf(`CREATE FUNCTION %[1]s_claim() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+	INSERT INTO %[2]s (key, at) VALUES (NEW.%[3]s, NEW.%[4]s) ON CONFLICT DO NOTHING;
+	IF FOUND THEN
+		RETURN NEW;
+	END IF;
+	RETURN NULL;
+END $f$`, t.Table, kt, t.Key, t.Column),
+		fmt.Sprintf(`CREATE FUNCTION %[1]s_release() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+	DELETE FROM %[2]s WHERE key = OLD.%[3]s AND at = OLD.%[4]s;
+	RETURN NULL;
+END $f$`, t.Table, kt, t.Key, t.Column),
+		fmt.Sprintf(`CREATE FUNCTION %[1]s_frozen() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+	RAISE EXCEPTION '%[1]s: %[2]s and %[3]s are never updated (they are claimed in %[1]s_keys)';
+END $f$`, t.Table, t.Key, t.Column),
+		fmt.Sprintf("CREATE TRIGGER %[1]s_claim BEFORE INSERT ON %[1]s FOR EACH ROW EXECUTE FUNCTION %[1]s_claim()", t.Table),
+		fmt.Sprintf("CREATE TRIGGER %[1]s_release AFTER DELETE ON %[1]s FOR EACH ROW EXECUTE FUNCTION %[1]s_release()", t.Table),
+		fmt.Sprintf(`CREATE TRIGGER %[1]s_frozen BEFORE UPDATE OF %[2]s, %[3]s ON %[1]s FOR EACH ROW
+			WHEN (OLD.%[2]s IS DISTINCT FROM NEW.%[2]s OR OLD.%[3]s IS DISTINCT FROM NEW.%[3]s) EXECUTE FUNCTION %[1]s_frozen()`, t.Table, t.Key, t.Column),
+	} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("%s: %w", strings.Join(strings.Fields(q)[:3], " "), err)
 		}
 	}
 	return nil
@@ -285,8 +403,12 @@ func EnsureDays(ctx context.Context, db *sqldb.DB, from, to time.Time) (int, err
 	if !Partitioned(db) {
 		return 0, nil
 	}
+	tables, err := dayTables(ctx, db)
+	if err != nil {
+		return 0, err
+	}
 	made := 0
-	for _, t := range DayTables {
+	for _, t := range tables {
 		have, err := partitions(ctx, db, t.Table)
 		if err != nil {
 			return made, err
@@ -303,8 +425,14 @@ func EnsureDays(ctx context.Context, db *sqldb.DB, from, to time.Time) (int, err
 					fmt.Sprintf("CREATE TABLE %s (LIKE %s INCLUDING DEFAULTS)", name, t.Table),
 					fmt.Sprintf("INSERT INTO %s SELECT * FROM %s WHERE %s >= %d AND %s < %d", name, def, t.Column, d, t.Column, d+day),
 					fmt.Sprintf("DELETE FROM %s WHERE %s >= %d AND %s < %d", def, t.Column, d, t.Column, d+day),
+					// The DELETE freed the moved rows' keys (its trigger):
+					// claimed again before anyone else sees the gap.
+					reclaim(t, name),
 					fmt.Sprintf("ALTER TABLE %s ATTACH PARTITION %s FOR VALUES FROM (%d) TO (%d)", t.Table, name, d, d+day),
 				} {
+					if q == "" {
+						continue
+					}
 					if _, err := tx.ExecContext(ctx, q); err != nil {
 						return err
 					}
@@ -318,6 +446,31 @@ func EnsureDays(ctx context.Context, db *sqldb.DB, from, to time.Time) (int, err
 		}
 	}
 	return made, nil
+}
+
+// reclaim is the statement claiming again the keys of the rows moved into
+// partition name ("" for a table without a key).
+func reclaim(t DayTable, name string) string {
+	if t.Key == "" {
+		return ""
+	}
+	return fmt.Sprintf("INSERT INTO %s_keys (key, at) SELECT %s, %s FROM %s ON CONFLICT DO NOTHING", t.Table, t.Key, t.Column, name)
+}
+
+// dayTables are the tables partitioned by day in db: DayTables and the
+// KeyedDayTables that PartitionKeyed has swapped.
+func dayTables(ctx context.Context, db *sqldb.DB) ([]DayTable, error) {
+	out := slices.Clone(DayTables)
+	for _, t := range KeyedDayTables {
+		var done bool
+		if err := db.W.QueryRowContext(ctx, partitionedQuery, t.Table).Scan(&done); err != nil {
+			return nil, fmt.Errorf("partitioned %s: %w", t.Table, err)
+		}
+		if done {
+			out = append(out, t)
+		}
+	}
+	return out, nil
 }
 
 // partitions names the day partitions of table (not its DEFAULT).
@@ -365,7 +518,13 @@ func (d DayDropper) Handles(table, column string) bool {
 	if d.DB == nil || !Partitioned(d.DB) {
 		return false
 	}
-	for _, t := range DayTables {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	tables, err := dayTables(ctx, d.DB)
+	if err != nil {
+		return false // deleted row by row this time: slower, never wrong
+	}
+	for _, t := range tables {
 		if t.Table == table && t.Column == column {
 			return true
 		}
@@ -384,10 +543,10 @@ func (d DayDropper) DropBefore(ctx context.Context, table string, cutoff int64) 
 	if err != nil {
 		return 0, err
 	}
-	var col string
-	for _, t := range DayTables {
+	var col, key string
+	for _, t := range append(slices.Clone(DayTables), KeyedDayTables...) {
 		if t.Table == table {
-			col = t.Column
+			col, key = t.Column, t.Key
 		}
 	}
 	if col == "" {
@@ -407,7 +566,14 @@ func (d DayDropper) DropBefore(ctx context.Context, table string, cutoff int64) 
 			if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM "+name).Scan(&rows); err != nil {
 				return err
 			}
-			_, err := tx.ExecContext(ctx, "DROP TABLE "+name)
+			if _, err := tx.ExecContext(ctx, "DROP TABLE "+name); err != nil {
+				return err
+			}
+			if key == "" {
+				return nil
+			}
+			// The day's keys go with it (a DROP fires no delete trigger).
+			_, err := tx.ExecContext(ctx, "DELETE FROM "+table+"_keys WHERE at >= $1 AND at < $2", start.Unix(), start.Unix()+day)
 			return err
 		})
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -141,8 +142,21 @@ func dialect(engine, sqlText string) string {
 // Migrate applies every embedded migration not yet applied, each in its own
 // transaction, in number order. A migration with a PostgreSQL-only step
 // (pgSteps, partition.go) runs it after its SQL in the same transaction. It is safe to run from several processes at once.
+//
+// On a new PostgreSQL database (this run applied the first migration) it
+// then partitions the keyed tables too (PartitionKeyed): no server of an
+// older release can be running on a schema that did not exist. An upgraded
+// database gets them partitioned by `anticovid migrate --finish` once every
+// server runs this release.
 func Migrate(ctx context.Context, db *sqldb.DB) (applied []int, err error) {
-	return MigrateTo(ctx, db, 1<<30)
+	applied, err = MigrateTo(ctx, db, 1<<30)
+	if err != nil || !slices.Contains(applied, 1) {
+		return applied, err
+	}
+	if _, err := PartitionKeyed(ctx, db, time.Now()); err != nil {
+		return applied, fmt.Errorf("migrate: %w", err)
+	}
+	return applied, nil
 }
 
 // MigrateTo is Migrate up to and including version upTo: a test of one

@@ -1,0 +1,13 @@
+-- Day partitions of outbox, campaign_deliveries and en_keys (issue #17):
+-- this migration changes no table, on either engine. Their partitioned
+-- copies (PostgreSQL; internal/store/partition.go, PartitionKeyed) cannot be
+-- made while a server of the previous release runs: it inserts into them
+-- with ON CONFLICT (dedup_key) / ON CONFLICT (key_data), which needs a
+-- unique index on exactly that column, and a partitioned table can have a
+-- unique index only with its partition key. This release inserts with ON
+-- CONFLICT DO NOTHING (no target), which holds on both shapes; the swap is
+-- run by `anticovid migrate --finish` once every server runs this release
+-- (and by Migrate itself on a new database). This number marks the release
+-- whose code is ready for it, so that the rolling-upgrade test builds the
+-- release before it as the previous one.
+SELECT 1;
