@@ -117,7 +117,7 @@ func newEnvConfig(t testing.TB, db *sqldb.DB, configure func(*config.Config)) *e
 			return n, "/tracing/worklist", err
 		}}}}
 	s := New(Deps{Config: cfg, DB: db, Auth: e.auth, People: ppl, Venues: venues, Checkins: checkins, Keys: keys, Outbox: outbox,
-		Declarations: e.decl, OTP: e.otp, Cases: e.cases, Inbox: e.inbox, DoorToDoor: &doortodoor.Service{DB: db, Vault: v},
+		Declarations: e.decl, OTP: e.otp, Cases: e.cases, Inbox: e.inbox, DoorToDoor: &doortodoor.Service{DB: db, Vault: v, Declarations: e.decl},
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	// Every API request and answer is checked against the OpenAPI document
 	// (contract_test.go); down makes the server drop connections, as a phone
