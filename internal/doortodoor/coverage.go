@@ -16,10 +16,10 @@ import (
 
 // Figures are a hamlet's or an area's coverage.
 type Figures struct {
-	Households   int64 `json:"households"`    // households listed
-	Visited      int64 `json:"visited"`       // households whose state is visited
-	Attempted    int64 `json:"attempted"`     // households with any visit
-	Installs     int64 `json:"installs"`      // Bluezone installs helped
+	Households int64 `json:"households"` // households listed
+	Visited    int64 `json:"visited"`    // households whose state is visited
+	Attempted  int64 `json:"attempted"`  // households with any visit
+	Installs   int64 `json:"installs"`   // Bluezone installs helped
 	// Declarations helped: Assisted plus those the volunteers counted as
 	// made on the resident's own phone (the visit form's count, which no
 	// longer includes the declarations filled in on the volunteer's page,

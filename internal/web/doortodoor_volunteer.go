@@ -45,7 +45,8 @@ func volunteerErr(v doortodoor.Volunteer, err error) (doortodoor.Volunteer, erro
 type doorHouseholdsAnswer struct {
 	Team       doortodoor.Team        `json:"team"`
 	Commune    string                 `json:"commune_name"`
-	Expires    string                 `json:"expires"` // dd/mm/yyyy HH:mm, Vietnam time
+	Expires    string                 `json:"expires"`    // dd/mm/yyyy HH:mm, Vietnam time
+	PublicKey  string                 `json:"public_key"` // the team's P-256 key that declarations are sealed to
 	Households []doortodoor.Household `json:"households"`
 }
 
@@ -62,7 +63,7 @@ func (s *Server) apiDoorHouseholds(w http.ResponseWriter, r *http.Request) error
 		hs = []doortodoor.Household{}
 	}
 	c, _ := geo.Get(v.Team.Commune)
-	writeJSON(w, http.StatusOK, doorHouseholdsAnswer{Team: v.Team, Commune: c.Name, Expires: localTimeOf(v.Expires), Households: hs})
+	writeJSON(w, http.StatusOK, doorHouseholdsAnswer{Team: v.Team, Commune: c.Name, Expires: localTimeOf(v.Expires), PublicKey: v.PublicKey, Households: hs})
 	return nil
 }
 
