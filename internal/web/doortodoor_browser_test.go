@@ -202,6 +202,47 @@ func TestBrowserDoorToDoorOffline(t *testing.T) {
 	checkDoorCards(t, e, printDoorCards(t, e, "communea", "Trương Thị Ngọc Lan", "Trương Văn Hùng"), map[string]bool{"0987654321": true, "0987654322": true})
 }
 
+// A phone that queued a visit and a declaration offline reaches signal
+// only after its link expired: the page (410, from the network) records
+// nothing more, sends what was recorded while the link was valid, and says
+// in Vietnamese that the link has expired and how much was sent.
+func TestBrowserDoorToDoorExpiredLink(t *testing.T) {
+	e := newEnv(t, storetest.SQLite(t))
+	tok := doorSetup(t, e, "communea", "27991", "hamlet,address\nẤp 1,Số 1\nẤp 1,Số 2\n")
+	ctx := newBrowser(t, 360, 740)
+	if err := chromedp.Do(ctx, chromedp.Navigate(e.srv.URL+"/di-tung-nha/"+tok), chromedp.WaitVisible(`#households li button.record`),
+		chromedp.WaitReady(`#door[data-offline-ready="1"]`)); err != nil {
+		t.Fatal(err)
+	}
+	e.down.Store(true)
+	if err := chromedp.Do(ctx, chromedp.Click(`#households li:nth-child(1) button.record`), chromedp.WaitVisible(`#visit`),
+		chromedp.Click(`#decl-open`), chromedp.WaitVisible(`#decl`),
+		chromedp.SendKeys(`#decl input[name=name]`, "Lâm Thị Hồng"), chromedp.SendKeys(`#decl input[name=birth_year]`, "1960"),
+		chromedp.Click(`#decl input[name=sex][value=female]`), chromedp.SendKeys(`#decl input[name=phone]`, "0977111222"),
+		chromedp.Click(`#decl input[name=contact_case][value=no]`), chromedp.Click(`#decl input[name=animal_market][value=no]`),
+		chromedp.SetValue(`#decl select[name=vaccine_doses]`, "1"), chromedp.Click(`#decl-save`), chromedp.WaitNotVisible(`#decl`),
+		chromedp.Click(`#save`), chromedp.WaitNotVisible(`#visit`), chromedp.WaitReady(`#sync[data-pending="2"]`)); err != nil {
+		t.Fatal(err)
+	}
+	// A day and an hour later, back online.
+	e.doorSkew.Store(int64(25 * time.Hour))
+	e.down.Store(false)
+	if err := chromedp.Do(ctx, chromedp.Reload(), chromedp.WaitReady(`#door[data-ready="1"]`), chromedp.WaitVisible(`#expired`),
+		chromedp.WaitReady(`#sync[data-pending="0"]`)); err != nil {
+		t.Fatal(err)
+	}
+	if msg := text(t, ctx, "#expired"); !strings.Contains(msg, "Đường dẫn đã hết hạn") || !strings.Contains(msg, "Chờ gửi: 0") || !strings.Contains(msg, "Đã gửi: 2") {
+		t.Fatalf("expired message: %q", msg)
+	}
+	if n := evalJS(t, ctx, `String(document.querySelectorAll("#households li button.record").length)`); n != "0" {
+		t.Fatalf("an expired link still records: %s buttons", n)
+	}
+	if v, d := count(t, e.db, "door_visits"), count(t, e.db, "declarations"); v != 1 || d != 1 {
+		t.Fatalf("after the expiry: %d visits, %d declarations; want 1, 1", v, d)
+	}
+	screenshot(t, ctx, "door-volunteer-expired")
+}
+
 // A commune chair on a 360×740 phone opens the drive from the menu, adds a
 // hamlet with its coordinates and a household, makes a team and its
 // one-day link; with map tiles configured the hamlets are points on the
