@@ -460,20 +460,20 @@ type Volunteer struct {
 // Open checks a link's token: ErrBadLink when forged, altered or its team
 // revoked or gone, ErrLinkExpired when its day is over.
 func (s *Service) Open(ctx context.Context, tok string) (Volunteer, error) {
-	return s.open(ctx, tok, 0)
+	return s.openLink(ctx, tok, 0)
 }
 
 // OpenSync is Open for sending a queue: a link expired less than SyncGrace
 // ago still opens, marked Expired, so that what was recorded while it was
 // valid reaches the server (Sync refuses anything recorded after).
 func (s *Service) OpenSync(ctx context.Context, tok string) (Volunteer, error) {
-	return s.open(ctx, tok, SyncGrace)
+	return s.openLink(ctx, tok, SyncGrace)
 }
 
-// open checks a token, accepting it until grace after its expiry. An
+// openLink checks a token, accepting it until grace after its expiry. An
 // expired link's Volunteer comes back with ErrLinkExpired, so its page
 // can still say how many items its phone holds.
-func (s *Service) open(ctx context.Context, tok string, grace time.Duration) (Volunteer, error) {
+func (s *Service) openLink(ctx context.Context, tok string, grace time.Duration) (Volunteer, error) {
 	b, err := base64.RawURLEncoding.DecodeString(tok)
 	if err != nil || len(b) != linkLen || !s.Vault.CheckTag(linkTag, b[:16], b[16:]) {
 		return Volunteer{}, ErrBadLink
