@@ -236,7 +236,7 @@ func demoDoorToDoor(ctx context.Context, a *app, province string) error {
 	}
 	for len(visits) > 0 {
 		n := min(len(visits), doortodoor.MaxBatch)
-		if _, err := a.door.Sync(ctx, vol, visits[:n]); err != nil {
+		if _, err := a.door.Sync(ctx, vol, doortodoor.Batch{Visits: visits[:n]}); err != nil {
 			return err
 		}
 		visits = visits[n:]

@@ -42,7 +42,7 @@ var sealedColumns = []struct {
 	{"en_signing_keys", "private_enc", false, ""}, {"cameras", "secret_enc", false, ""},
 	{"users", "totp_secret_enc", false, ""}, {"users", "totp_pending_enc", false, ""},
 	{"meeting_contacts", "email_enc", false, ""}, {"meeting_contacts", "phone_enc", false, ""},
-	{"token_keys", "seed_enc", false, ""}, {"vault_check", "sealed", false, ""}, {"vault_lookup", "sealed", false, ""},
+	{"token_keys", "seed_enc", false, ""}, {"door_teams", "key_private_enc", false, ""}, {"vault_check", "sealed", false, ""}, {"vault_lookup", "sealed", false, ""},
 }
 
 // sealedValues reads every sealed value in the database, by table.column.
@@ -259,7 +259,7 @@ func TestDataKeyRotationUnderLoad(t *testing.T) {
 
 // reseaTables are the re-seal job's tables: the owners' and the vault's own.
 var reseaTables = []string{"people", "venues", "outbox", "declarations", "case_imports", "bz_devices", "en_signing_keys",
-	"cameras", "users", "meeting_contacts", "token_keys", "vault"}
+	"cameras", "users", "meeting_contacts", "door_teams", "token_keys", "vault"}
 
 // post sends a JSON body and returns the status and answer.
 func post(u string, body any) (int, []byte) {

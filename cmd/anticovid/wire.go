@@ -255,7 +255,9 @@ func open(ctx context.Context, cfg *config.Config, logOut io.Writer) (*app, erro
 
 	// The door-to-door drive: volunteer links signed with the vault's tag
 	// key; its weekly figures join the reports.
-	a.door = &doortodoor.Service{DB: db, Vault: v}
+	// Declarations filled in with a volunteer's help become declarations
+	// through the declaration service; each team's private key is sealed.
+	a.door = &doortodoor.Service{DB: db, Vault: v, Declarations: a.declarations}
 	rep.DoorToDoor = a.door
 
 	// Communication and the press: material files in the database (every
@@ -279,7 +281,7 @@ func open(ctx context.Context, cfg *config.Config, logOut io.Writer) (*app, erro
 
 	// Data-key rotation: each owner of sealed values re-seals its own table.
 	a.rotation = &vault.Rotation{DB: db, Vault: v, Log: log, Tables: []vault.Resealer{
-		a.people, a.venues, a.outbox, a.declarations, a.cases, a.bluezone, a.en, cams, a.auth, a.meetings, keys}}
+		a.people, a.venues, a.outbox, a.declarations, a.cases, a.bluezone, a.en, cams, a.auth, a.meetings, a.door, keys}}
 	if v.Rotating() {
 		log.Info("data key rotation: new values are sealed with the new key, both keys open", "key_id", v.KeyID())
 	}

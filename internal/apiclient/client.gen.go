@@ -1232,31 +1232,29 @@ type DoorHouseholdsAnswer struct {
 	CommuneName string                 `json:"commune_name"`
 	Expires     string                 `json:"expires"`
 	Households  *[]DoortodoorHousehold `json:"households"`
+	PublicKey   string                 `json:"public_key"`
 	Team        DoortodoorTeam         `json:"team"`
-}
-
-// DoorVisitsAnswer defines model for DoorVisitsAnswer.
-type DoorVisitsAnswer struct {
-	Results *[]DoortodoorSyncResult `json:"results"`
-}
-
-// DoorVisitsInputRequest defines model for DoorVisitsInputRequest.
-type DoorVisitsInputRequest struct {
-	Visits *[]DoortodoorVisitRequest `json:"visits,omitempty"`
 }
 
 // DoortodoorArea defines model for DoortodoorArea.
 type DoortodoorArea struct {
-	Attempted    int      `json:"attempted"`
-	Declarations int      `json:"declarations"`
-	Households   int      `json:"households"`
-	Installs     int      `json:"installs"`
-	Key          string   `json:"key"`
-	Lat          *float32 `json:"lat,omitempty"`
-	Lng          *float32 `json:"lng,omitempty"`
-	Name         string   `json:"name"`
-	NoSmartphone int      `json:"no_smartphone"`
-	Visited      int      `json:"visited"`
+	AssistedDeclarations int      `json:"assisted_declarations"`
+	Attempted            int      `json:"attempted"`
+	Declarations         int      `json:"declarations"`
+	Households           int      `json:"households"`
+	Installs             int      `json:"installs"`
+	Key                  string   `json:"key"`
+	Lat                  *float32 `json:"lat,omitempty"`
+	Lng                  *float32 `json:"lng,omitempty"`
+	Name                 string   `json:"name"`
+	NoSmartphone         int      `json:"no_smartphone"`
+	Visited              int      `json:"visited"`
+}
+
+// DoortodoorBatchRequest defines model for DoortodoorBatchRequest.
+type DoortodoorBatchRequest struct {
+	Declarations *[]DoortodoorSealedDeclarationRequest `json:"declarations,omitempty"`
+	Visits       *[]DoortodoorVisitRequest             `json:"visits,omitempty"`
 }
 
 // DoortodoorCoverage defines model for DoortodoorCoverage.
@@ -1268,12 +1266,13 @@ type DoortodoorCoverage struct {
 
 // DoortodoorFigures defines model for DoortodoorFigures.
 type DoortodoorFigures struct {
-	Attempted    int `json:"attempted"`
-	Declarations int `json:"declarations"`
-	Households   int `json:"households"`
-	Installs     int `json:"installs"`
-	NoSmartphone int `json:"no_smartphone"`
-	Visited      int `json:"visited"`
+	AssistedDeclarations int `json:"assisted_declarations"`
+	Attempted            int `json:"attempted"`
+	Declarations         int `json:"declarations"`
+	Households           int `json:"households"`
+	Installs             int `json:"installs"`
+	NoSmartphone         int `json:"no_smartphone"`
+	Visited              int `json:"visited"`
 }
 
 // DoortodoorHousehold defines model for DoortodoorHousehold.
@@ -1287,10 +1286,26 @@ type DoortodoorHousehold struct {
 	StateAt   *int   `json:"state_at,omitempty"`
 }
 
+// DoortodoorSealedDeclarationRequest defines model for DoortodoorSealedDeclarationRequest.
+type DoortodoorSealedDeclarationRequest struct {
+	Data        *string `json:"data,omitempty"`
+	HouseholdId *int    `json:"household_id,omitempty"`
+	Id          *string `json:"id,omitempty"`
+	Iv          *string `json:"iv,omitempty"`
+	Key         *string `json:"key,omitempty"`
+	MadeAt      *int    `json:"made_at,omitempty"`
+}
+
 // DoortodoorSyncResult defines model for DoortodoorSyncResult.
 type DoortodoorSyncResult struct {
 	Id     string `json:"id"`
 	Status string `json:"status"`
+}
+
+// DoortodoorSynced defines model for DoortodoorSynced.
+type DoortodoorSynced struct {
+	Declarations *[]DoortodoorSyncResult `json:"declarations"`
+	Results      *[]DoortodoorSyncResult `json:"results"`
 }
 
 // DoortodoorTeam defines model for DoortodoorTeam.
@@ -2416,7 +2431,7 @@ type DeclareHealthJSONRequestBody = DeclarationInputRequest
 type MarkDeclarationHandledJSONRequestBody = NoteInputRequest
 
 // SyncDoorVisitsJSONRequestBody defines body for SyncDoorVisits for application/json ContentType.
-type SyncDoorVisitsJSONRequestBody = DoorVisitsInputRequest
+type SyncDoorVisitsJSONRequestBody = DoortodoorBatchRequest
 
 // PublishENKeysJSONRequestBody defines body for PublishENKeys for application/json ContentType.
 type PublishENKeysJSONRequestBody = EnPublishInputRequest
@@ -3295,18 +3310,18 @@ type ClientInterface interface {
 	// Corresponds with GET /api/v1/door/households (the `ListDoorHouseholds` operationId).
 	ListDoorHouseholds(ctx context.Context, params *ListDoorHouseholdsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// SyncDoorVisitsWithBody Gửi các lượt thăm hộ đã ghi (mã lượt thăm do máy tạo; gửi lại không bị trùng).
+	// SyncDoorVisitsWithBody Gửi các lượt thăm hộ và tờ khai y tế khai giúp (mã hoá trên máy bằng khoá của tổ) đã ghi; mã do máy tạo nên gửi lại không bị trùng; đường dẫn hết hạn dưới 72 giờ vẫn gửi được những gì ghi trước khi hết hạn.
 	//
-	// Send the visits recorded offline; ids are made on the phone, so sending again stores nothing twice.
+	// Send the visits and the health declarations filled in with help (encrypted on the phone to the team's key) recorded offline; ids are made on the phone, so sending again stores nothing twice; a link expired less than 72 hours ago still sends what was recorded before it expired.
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/v1/door/visits (the `SyncDoorVisits` operationId).
 	SyncDoorVisitsWithBody(ctx context.Context, params *SyncDoorVisitsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// SyncDoorVisits Gửi các lượt thăm hộ đã ghi (mã lượt thăm do máy tạo; gửi lại không bị trùng).
+	// SyncDoorVisits Gửi các lượt thăm hộ và tờ khai y tế khai giúp (mã hoá trên máy bằng khoá của tổ) đã ghi; mã do máy tạo nên gửi lại không bị trùng; đường dẫn hết hạn dưới 72 giờ vẫn gửi được những gì ghi trước khi hết hạn.
 	//
-	// Send the visits recorded offline; ids are made on the phone, so sending again stores nothing twice.
+	// Send the visits and the health declarations filled in with help (encrypted on the phone to the team's key) recorded offline; ids are made on the phone, so sending again stores nothing twice; a link expired less than 72 hours ago still sends what was recorded before it expired.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -5720,9 +5735,9 @@ func (c *Client) ListDoorHouseholds(ctx context.Context, params *ListDoorHouseho
 	return c.Client.Do(req)
 }
 
-// SyncDoorVisitsWithBody Gửi các lượt thăm hộ đã ghi (mã lượt thăm do máy tạo; gửi lại không bị trùng).
+// SyncDoorVisitsWithBody Gửi các lượt thăm hộ và tờ khai y tế khai giúp (mã hoá trên máy bằng khoá của tổ) đã ghi; mã do máy tạo nên gửi lại không bị trùng; đường dẫn hết hạn dưới 72 giờ vẫn gửi được những gì ghi trước khi hết hạn.
 //
-// Send the visits recorded offline; ids are made on the phone, so sending again stores nothing twice.
+// Send the visits and the health declarations filled in with help (encrypted on the phone to the team's key) recorded offline; ids are made on the phone, so sending again stores nothing twice; a link expired less than 72 hours ago still sends what was recorded before it expired.
 //
 // Takes any type of body and a specified content type.
 //
@@ -5739,9 +5754,9 @@ func (c *Client) SyncDoorVisitsWithBody(ctx context.Context, params *SyncDoorVis
 	return c.Client.Do(req)
 }
 
-// SyncDoorVisits Gửi các lượt thăm hộ đã ghi (mã lượt thăm do máy tạo; gửi lại không bị trùng).
+// SyncDoorVisits Gửi các lượt thăm hộ và tờ khai y tế khai giúp (mã hoá trên máy bằng khoá của tổ) đã ghi; mã do máy tạo nên gửi lại không bị trùng; đường dẫn hết hạn dưới 72 giờ vẫn gửi được những gì ghi trước khi hết hạn.
 //
-// Send the visits recorded offline; ids are made on the phone, so sending again stores nothing twice.
+// Send the visits and the health declarations filled in with help (encrypted on the phone to the team's key) recorded offline; ids are made on the phone, so sending again stores nothing twice; a link expired less than 72 hours ago still sends what was recorded before it expired.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -14576,18 +14591,18 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/v1/door/households (the `ListDoorHouseholds` operationId).
 	ListDoorHouseholdsWithResponse(ctx context.Context, params *ListDoorHouseholdsParams, reqEditors ...RequestEditorFn) (*ListDoorHouseholdsResponse, error)
 
-	// SyncDoorVisitsWithBodyWithResponse Gửi các lượt thăm hộ đã ghi (mã lượt thăm do máy tạo; gửi lại không bị trùng).
+	// SyncDoorVisitsWithBodyWithResponse Gửi các lượt thăm hộ và tờ khai y tế khai giúp (mã hoá trên máy bằng khoá của tổ) đã ghi; mã do máy tạo nên gửi lại không bị trùng; đường dẫn hết hạn dưới 72 giờ vẫn gửi được những gì ghi trước khi hết hạn.
 	//
-	// Send the visits recorded offline; ids are made on the phone, so sending again stores nothing twice.
+	// Send the visits and the health declarations filled in with help (encrypted on the phone to the team's key) recorded offline; ids are made on the phone, so sending again stores nothing twice; a link expired less than 72 hours ago still sends what was recorded before it expired.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/door/visits (the `SyncDoorVisits` operationId).
 	SyncDoorVisitsWithBodyWithResponse(ctx context.Context, params *SyncDoorVisitsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SyncDoorVisitsResponse, error)
 
-	// SyncDoorVisitsWithResponse Gửi các lượt thăm hộ đã ghi (mã lượt thăm do máy tạo; gửi lại không bị trùng).
+	// SyncDoorVisitsWithResponse Gửi các lượt thăm hộ và tờ khai y tế khai giúp (mã hoá trên máy bằng khoá của tổ) đã ghi; mã do máy tạo nên gửi lại không bị trùng; đường dẫn hết hạn dưới 72 giờ vẫn gửi được những gì ghi trước khi hết hạn.
 	//
-	// Send the visits recorded offline; ids are made on the phone, so sending again stores nothing twice.
+	// Send the visits and the health declarations filled in with help (encrypted on the phone to the team's key) recorded offline; ids are made on the phone, so sending again stores nothing twice; a link expired less than 72 hours ago still sends what was recorded before it expired.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -20654,7 +20669,7 @@ type SyncDoorVisitsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *DoorVisitsAnswer
+	JSON200 *DoortodoorSynced
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *Error
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -20672,7 +20687,7 @@ type SyncDoorVisitsResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r SyncDoorVisitsResponse) GetJSON200() *DoorVisitsAnswer {
+func (r SyncDoorVisitsResponse) GetJSON200() *DoortodoorSynced {
 	return r.JSON200
 }
 
@@ -27922,9 +27937,9 @@ func (c *ClientWithResponses) ListDoorHouseholdsWithResponse(ctx context.Context
 	return ParseListDoorHouseholdsResponse(rsp)
 }
 
-// SyncDoorVisitsWithBodyWithResponse Gửi các lượt thăm hộ đã ghi (mã lượt thăm do máy tạo; gửi lại không bị trùng).
+// SyncDoorVisitsWithBodyWithResponse Gửi các lượt thăm hộ và tờ khai y tế khai giúp (mã hoá trên máy bằng khoá của tổ) đã ghi; mã do máy tạo nên gửi lại không bị trùng; đường dẫn hết hạn dưới 72 giờ vẫn gửi được những gì ghi trước khi hết hạn.
 //
-// Send the visits recorded offline; ids are made on the phone, so sending again stores nothing twice.
+// Send the visits and the health declarations filled in with help (encrypted on the phone to the team's key) recorded offline; ids are made on the phone, so sending again stores nothing twice; a link expired less than 72 hours ago still sends what was recorded before it expired.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -27937,9 +27952,9 @@ func (c *ClientWithResponses) SyncDoorVisitsWithBodyWithResponse(ctx context.Con
 	return ParseSyncDoorVisitsResponse(rsp)
 }
 
-// SyncDoorVisitsWithResponse Gửi các lượt thăm hộ đã ghi (mã lượt thăm do máy tạo; gửi lại không bị trùng).
+// SyncDoorVisitsWithResponse Gửi các lượt thăm hộ và tờ khai y tế khai giúp (mã hoá trên máy bằng khoá của tổ) đã ghi; mã do máy tạo nên gửi lại không bị trùng; đường dẫn hết hạn dưới 72 giờ vẫn gửi được những gì ghi trước khi hết hạn.
 //
-// Send the visits recorded offline; ids are made on the phone, so sending again stores nothing twice.
+// Send the visits and the health declarations filled in with help (encrypted on the phone to the team's key) recorded offline; ids are made on the phone, so sending again stores nothing twice; a link expired less than 72 hours ago still sends what was recorded before it expired.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -33713,7 +33728,7 @@ func ParseSyncDoorVisitsResponse(rsp *http.Response) (*SyncDoorVisitsResponse, e
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest DoorVisitsAnswer
+		var dest DoortodoorSynced
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

@@ -16,18 +16,23 @@ import (
 
 // Figures are a hamlet's or an area's coverage.
 type Figures struct {
-	Households   int64 `json:"households"`    // households listed
-	Visited      int64 `json:"visited"`       // households whose state is visited
-	Attempted    int64 `json:"attempted"`     // households with any visit
-	Installs     int64 `json:"installs"`      // Bluezone installs helped
-	Declarations int64 `json:"declarations"`  // declarations filled in with help
-	NoSmartphone int64 `json:"no_smartphone"` // people met without a smartphone
+	Households int64 `json:"households"` // households listed
+	Visited    int64 `json:"visited"`    // households whose state is visited
+	Attempted  int64 `json:"attempted"`  // households with any visit
+	Installs   int64 `json:"installs"`   // Bluezone installs helped
+	// Declarations helped: Assisted plus those the volunteers counted as
+	// made on the resident's own phone (the visit form's count, which no
+	// longer includes the declarations filled in on the volunteer's page,
+	// so nothing is counted twice).
+	Declarations int64 `json:"declarations"`
+	Assisted     int64 `json:"assisted_declarations"` // declarations filled in on the volunteer's page and stored
+	NoSmartphone int64 `json:"no_smartphone"`         // people met without a smartphone
 }
 
 // Add returns the sum of two sets of figures.
 func (f Figures) Add(g Figures) Figures {
 	return Figures{f.Households + g.Households, f.Visited + g.Visited, f.Attempted + g.Attempted,
-		f.Installs + g.Installs, f.Declarations + g.Declarations, f.NoSmartphone + g.NoSmartphone}
+		f.Installs + g.Installs, f.Declarations + g.Declarations, f.Assisted + g.Assisted, f.NoSmartphone + g.NoSmartphone}
 }
 
 // Percent is the share of households visited, in whole percent.
@@ -105,8 +110,12 @@ func (s *Service) Coverage(ctx context.Context, p *auth.Principal, unit string) 
 	if err == nil {
 		err = s.sums(ctx, vcol, col, unit, time.Time{}, time.Time{}, func(k string, f Figures) {
 			a := part(k)
-			a.Installs, a.Declarations, a.NoSmartphone = f.Installs, f.Declarations, f.NoSmartphone
+			a.Installs, a.Declarations, a.NoSmartphone = a.Installs+f.Installs, a.Declarations+f.Declarations, f.NoSmartphone
 		})
+	}
+	if err == nil {
+		err = s.DB.CountBy(ctx, func(k string, n int64) { a := part(k); a.Assisted, a.Declarations = n, a.Declarations+n },
+			fmt.Sprintf("SELECT %s, count(*) FROM door_declarations WHERE %s = $1 GROUP BY %s", vcol, col, vcol), unit)
 	}
 	if err != nil {
 		return Coverage{}, fmt.Errorf("%s: %w", op, err)
@@ -171,8 +180,13 @@ func (s *Service) Week(ctx context.Context, unit string, from, to time.Time) (Fi
 	}
 	if err == nil {
 		err = s.sums(ctx, col, col, unit, from, to, func(_ string, g Figures) {
-			f.Installs, f.Declarations, f.NoSmartphone = g.Installs, g.Declarations, g.NoSmartphone
+			f.Installs, f.Declarations, f.NoSmartphone = g.Installs, f.Declarations+g.Declarations, g.NoSmartphone
 		})
+	}
+	if err == nil {
+		err = s.DB.R.QueryRowContext(ctx, fmt.Sprintf(`SELECT count(*) FROM door_declarations
+			WHERE %s = $1 AND made_at >= $2 AND made_at < $3`, col), unit, from.Unix(), to.Unix()).Scan(&f.Assisted)
+		f.Declarations += f.Assisted
 	}
 	if err != nil {
 		return Figures{}, fmt.Errorf("door week: %w", err)

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"anticovid/internal/auth"
+	"anticovid/internal/declaration"
 	"anticovid/internal/errs"
 	"anticovid/internal/geo"
 	"anticovid/internal/msg"
@@ -108,9 +109,12 @@ type SyncResult struct {
 // Service keeps hamlets, households, teams and visits.
 type Service struct {
 	DB *sqldb.DB
-	// Vault's tag key signs team links.
+	// Vault's tag key signs team links; its data key seals the teams'
+	// private keys.
 	Vault *vault.Vault
-	Now   func() time.Time
+	// Declarations records the declarations volunteers fill in with help.
+	Declarations *declaration.Service
+	Now          func() time.Time
 }
 
 func (s *Service) now() time.Time {
@@ -421,7 +425,8 @@ const linkTag = "door-team/v1"
 // linkLen is a link token's bytes: team id and expiry (8 each), tag (16).
 const linkLen = 8 + 8 + 16
 
-// Link issues a team's token for one day from now (43 characters).
+// Link issues a team's token for one day from now (43 characters); the
+// team's first link also makes its key pair (assisted.go).
 func (s *Service) Link(ctx context.Context, p *auth.Principal, teamID int64) (string, time.Time, error) {
 	t, err := s.team(ctx, teamID)
 	if err != nil {
@@ -433,6 +438,9 @@ func (s *Service) Link(ctx context.Context, p *auth.Principal, teamID int64) (st
 	if t.Revoked {
 		return "", time.Time{}, fmt.Errorf("door link: team revoked: %w", errs.ErrConflict)
 	}
+	if _, err := s.teamKey(ctx, t.ID); err != nil {
+		return "", time.Time{}, fmt.Errorf("door link: %w", err)
+	}
 	exp := s.now().Add(LinkValidity).Truncate(time.Second)
 	b := make([]byte, 16, linkLen)
 	binary.BigEndian.PutUint64(b[0:], uint64(t.ID))
@@ -440,23 +448,37 @@ func (s *Service) Link(ctx context.Context, p *auth.Principal, teamID int64) (st
 	return base64.RawURLEncoding.EncodeToString(append(b, s.Vault.Tag(linkTag, b)...)), exp, nil
 }
 
-// Volunteer is what a valid link gives: its team and when it stops working.
+// Volunteer is what a valid link gives: its team, when it stops working,
+// and the team's public key that the page encrypts declarations to.
 type Volunteer struct {
-	Team    Team      `json:"team"`
-	Expires time.Time `json:"expires"`
+	Team      Team      `json:"team"`
+	Expires   time.Time `json:"expires"`
+	Expired   bool      `json:"expired"` // past Expires: only a sync within SyncGrace is taken
+	PublicKey string    `json:"public_key"`
 }
 
 // Open checks a link's token: ErrBadLink when forged, altered or its team
 // revoked or gone, ErrLinkExpired when its day is over.
 func (s *Service) Open(ctx context.Context, tok string) (Volunteer, error) {
+	return s.openLink(ctx, tok, 0)
+}
+
+// OpenSync is Open for sending a queue: a link expired less than SyncGrace
+// ago still opens, marked Expired, so that what was recorded while it was
+// valid reaches the server (Sync refuses anything recorded after).
+func (s *Service) OpenSync(ctx context.Context, tok string) (Volunteer, error) {
+	return s.openLink(ctx, tok, SyncGrace)
+}
+
+// openLink checks a token, accepting it until grace after its expiry. An
+// expired link's Volunteer comes back with ErrLinkExpired, so its page
+// can still say how many items its phone holds.
+func (s *Service) openLink(ctx context.Context, tok string, grace time.Duration) (Volunteer, error) {
 	b, err := base64.RawURLEncoding.DecodeString(tok)
 	if err != nil || len(b) != linkLen || !s.Vault.CheckTag(linkTag, b[:16], b[16:]) {
 		return Volunteer{}, ErrBadLink
 	}
 	exp := time.Unix(int64(binary.BigEndian.Uint64(b[8:])), 0)
-	if !s.now().Before(exp) {
-		return Volunteer{}, ErrLinkExpired
-	}
 	t, err := s.team(ctx, int64(binary.BigEndian.Uint64(b[0:])))
 	if errors.Is(err, errs.ErrNotFound) || (err == nil && t.Revoked) {
 		return Volunteer{}, ErrBadLink
@@ -464,7 +486,16 @@ func (s *Service) Open(ctx context.Context, tok string) (Volunteer, error) {
 	if err != nil {
 		return Volunteer{}, err
 	}
-	return Volunteer{Team: t, Expires: exp}, nil
+	var key sql.NullString
+	if err := s.DB.R.QueryRowContext(ctx, "SELECT key_public FROM door_teams WHERE id = $1", t.ID).Scan(&key); err != nil {
+		return Volunteer{}, fmt.Errorf("door team %d: %w", t.ID, err)
+	}
+	now := s.now()
+	v := Volunteer{Team: t, Expires: exp, Expired: !now.Before(exp), PublicKey: key.String}
+	if !now.Before(exp.Add(grace)) {
+		return v, ErrLinkExpired
+	}
+	return v, nil
 }
 
 // TeamHouseholds lists the households a volunteer's team visits: its
@@ -477,7 +508,7 @@ var visitID = regexp.MustCompile(`^[A-Za-z0-9-]{16,64}$`)
 
 // checkVisit validates one visit; its time is clamped to the link's day
 // (a phone's clock may be wrong, and a queued visit must still land).
-func (s *Service) checkVisit(v *Visit, i int, now time.Time) error {
+func (s *Service) checkVisit(v *Visit, i int, now, exp time.Time) error {
 	f := errs.Fields{}
 	k := fmt.Sprintf("visits[%d]", i)
 	if !visitID.MatchString(v.ID) {
@@ -494,38 +525,67 @@ func (s *Service) checkVisit(v *Visit, i int, now time.Time) error {
 	if v.Outcome != Visited && v.People+v.NoSmartphone+v.Installs+v.Declarations > 0 {
 		f.Add(k+".outcome", msg.Both("door.counts_need_visit"))
 	}
-	if t := time.Unix(v.VisitedAt, 0); v.VisitedAt == 0 || t.After(now) || t.Before(now.Add(-LinkValidity-time.Hour)) {
+	if t := time.Unix(v.VisitedAt, 0); v.VisitedAt == 0 || t.After(now) || t.Before(exp.Add(-LinkValidity-time.Hour)) {
 		v.VisitedAt = now.Unix()
 	}
 	return f.Err()
 }
 
-// Sync stores a volunteer's visits, each once: a visit whose id was stored
-// before is a duplicate and changes nothing, so a phone may send its queue
-// again after a lost answer. Two volunteers' visits to one house are both
-// kept; the household's state becomes the most advanced outcome (the
-// latest among equals). Every household must be the team's, else nothing
-// is stored.
-func (s *Service) Sync(ctx context.Context, v Volunteer, visits []Visit) ([]SyncResult, error) {
+// Batch is what a volunteer's phone sends: queued visits and sealed
+// declarations.
+type Batch struct {
+	Visits       []Visit             `json:"visits"`
+	Declarations []SealedDeclaration `json:"declarations"`
+}
+
+// Synced says what became of each visit and declaration sent, in order.
+type Synced struct {
+	Visits       []SyncResult `json:"results"`
+	Declarations []SyncResult `json:"declarations"`
+}
+
+// Sync stores a volunteer's visits and declarations, each once: one whose
+// id was stored before is a duplicate and changes nothing, so a phone may
+// send its queue again after a lost answer. Two volunteers' visits to one
+// house are both kept; the household's state becomes the most advanced
+// outcome (the latest among equals). Every household must be the team's
+// and every declaration must open with the team's key and be valid, else
+// nothing is stored. Through an expired link (OpenSync), what was recorded
+// after the expiry is answered "expired" and not stored.
+func (s *Service) Sync(ctx context.Context, v Volunteer, b Batch) (Synced, error) {
 	const op = "door sync"
-	if len(visits) == 0 || len(visits) > MaxBatch {
-		return nil, invalid(op, "visits", "door.batch", MaxBatch)
+	visits := b.Visits
+	if n := len(visits) + len(b.Declarations); n == 0 || len(visits) > MaxBatch {
+		return Synced{}, invalid(op, "visits", "door.batch", MaxBatch)
+	}
+	if len(b.Declarations) > MaxDeclarations {
+		return Synced{}, invalid(op, "declarations", "door.decl_batch", MaxDeclarations)
 	}
 	now := s.now()
 	f := errs.Fields{}
 	for i := range visits {
-		if err := s.checkVisit(&visits[i], i, now); err != nil {
+		if err := s.checkVisit(&visits[i], i, now, v.Expires); err != nil {
 			for k, m := range errs.FieldsOf(err) {
 				f[k] = m
 			}
 		}
 	}
 	if err := f.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
+		return Synced{}, fmt.Errorf("%s: %w", op, err)
 	}
-	out := make([]SyncResult, len(visits))
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	synced := Synced{Visits: make([]SyncResult, len(visits)), Declarations: make([]SyncResult, len(b.Declarations))}
+	decls, err := s.checkDeclarations(ctx, v, b.Declarations, now, synced.Declarations)
+	if err != nil {
+		return Synced{}, fmt.Errorf("%s: %w", op, err)
+	}
+	out := synced.Visits
+	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		for i, vi := range visits {
+			out[i].ID = vi.ID
+			if v.Expired && vi.VisitedAt >= v.Expires.Unix() {
+				out[i].Status = "expired"
+				continue
+			}
 			var commune string
 			var hamlet int64
 			err := tx.QueryRowContext(ctx, "SELECT commune_code, hamlet_id FROM door_households WHERE id = $1", vi.HouseholdID).Scan(&commune, &hamlet)
@@ -543,7 +603,6 @@ func (s *Service) Sync(ctx context.Context, v Volunteer, visits []Visit) ([]Sync
 			if err != nil {
 				return err
 			}
-			out[i].ID = vi.ID
 			if n, _ := res.RowsAffected(); n == 0 {
 				var team, household int64
 				if err := tx.QueryRowContext(ctx, "SELECT team_id, household_id FROM door_visits WHERE id = $1", vi.ID).Scan(&team, &household); err != nil {
@@ -564,8 +623,11 @@ func (s *Service) Sync(ctx context.Context, v Volunteer, visits []Visit) ([]Sync
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
+	if err == nil {
+		err = s.submitDeclarations(ctx, v, decls, now, synced.Declarations)
 	}
-	return out, nil
+	if err != nil {
+		return Synced{}, fmt.Errorf("%s: %w", op, err)
+	}
+	return synced, nil
 }

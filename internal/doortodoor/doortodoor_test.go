@@ -112,33 +112,36 @@ func TestDriveEndToEnd(t *testing.T) {
 			{ID: "aaaaaaaa-0000-0000-0000-000000000001", HouseholdID: h1, Outcome: NobodyHome, VisitedAt: now.Add(-2 * time.Hour).Unix()},
 			{ID: "aaaaaaaa-0000-0000-0000-000000000002", HouseholdID: h1, Outcome: Visited, People: 3, NoSmartphone: 1, Installs: 2, Declarations: 3, VisitedAt: now.Add(-time.Hour).Unix()},
 		}
-		res, err := s.Sync(ctx, v, batch)
+		syn, err := s.Sync(ctx, v, Batch{Visits: batch})
+		res := syn.Visits
 		if err != nil || res[0].Status != "created" || res[1].Status != "created" {
 			t.Fatalf("sync: %+v %v", res, err)
 		}
-		res, err = s.Sync(ctx, v, batch)
+		syn, err = s.Sync(ctx, v, Batch{Visits: batch})
+		res = syn.Visits
 		if err != nil || res[0].Status != "duplicate" || res[1].Status != "duplicate" {
 			t.Fatalf("sync again: %+v %v", res, err)
 		}
 		tok2, _, _ := s.Link(ctx, officer, team2.ID)
 		v2, _ := s.Open(ctx, tok2)
-		if _, err := s.Sync(ctx, v2, []Visit{{ID: "bbbbbbbb-0000-0000-0000-000000000001", HouseholdID: h1, Outcome: Visited}}); !errors.Is(err, errs.ErrForbidden) {
+		if _, err := s.Sync(ctx, v2, Batch{Visits: []Visit{{ID: "bbbbbbbb-0000-0000-0000-000000000001", HouseholdID: h1, Outcome: Visited}}}); !errors.Is(err, errs.ErrForbidden) {
 			t.Fatalf("another hamlet: %v", err)
 		}
 		// Team 2 replays team 1's id on its own house: refused as a conflict, nothing changed.
-		res, err = s.Sync(ctx, v2, []Visit{{ID: batch[0].ID, HouseholdID: h3, Outcome: Refused}})
+		syn, err = s.Sync(ctx, v2, Batch{Visits: []Visit{{ID: batch[0].ID, HouseholdID: h3, Outcome: Refused}}})
+		res = syn.Visits
 		if err != nil || res[0].Status != "conflict" {
 			t.Fatalf("replayed id: %+v %v", res, err)
 		}
 		// A later "nobody home" by team 2 at its house, then a visit by team 1
 		// with an earlier time: both kept, the most advanced wins.
-		if _, err := s.Sync(ctx, v2, []Visit{{ID: "bbbbbbbb-0000-0000-0000-000000000002", HouseholdID: h3, Outcome: NobodyHome, VisitedAt: now.Add(-10 * time.Minute).Unix()}}); err != nil {
+		if _, err := s.Sync(ctx, v2, Batch{Visits: []Visit{{ID: "bbbbbbbb-0000-0000-0000-000000000002", HouseholdID: h3, Outcome: NobodyHome, VisitedAt: now.Add(-10 * time.Minute).Unix()}}}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Sync(ctx, v, []Visit{{ID: "aaaaaaaa-0000-0000-0000-000000000003", HouseholdID: h3, Outcome: Visited, People: 2, Installs: 1, VisitedAt: now.Add(-30 * time.Minute).Unix()}}); err != nil {
+		if _, err := s.Sync(ctx, v, Batch{Visits: []Visit{{ID: "aaaaaaaa-0000-0000-0000-000000000003", HouseholdID: h3, Outcome: Visited, People: 2, Installs: 1, VisitedAt: now.Add(-30 * time.Minute).Unix()}}}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Sync(ctx, v, []Visit{{ID: "short", HouseholdID: h3, Outcome: "maybe"}}); !errors.Is(err, errs.ErrInvalid) {
+		if _, err := s.Sync(ctx, v, Batch{Visits: []Visit{{ID: "short", HouseholdID: h3, Outcome: "maybe"}}}); !errors.Is(err, errs.ErrInvalid) {
 			t.Fatalf("bad visit: %v", err)
 		}
 		var visits int

@@ -27,7 +27,7 @@ func init() {
 		"api.tag.doortodoor":                 {"Đi từng ngõ, gõ từng nhà", "Door-to-door drive"},
 		"api.op.getDoorToDoorCoverage":       {"Độ phủ đi từng nhà của một đơn vị: số hộ đã thăm, số người được giúp cài Bluezone và khai báo.", "Door-to-door coverage of a unit (?unit=): households visited, installs and declarations helped, per hamlet or commune."},
 		"api.op.listDoorHouseholds":          {"Danh sách hộ của tổ tình nguyện (đường dẫn 1 ngày trong tiêu đề X-Door-Link).", "The households of a volunteer team (its one-day link token in X-Door-Link)."},
-		"api.op.syncDoorVisits":              {"Gửi các lượt thăm hộ đã ghi (mã lượt thăm do máy tạo; gửi lại không bị trùng).", "Send the visits recorded offline; ids are made on the phone, so sending again stores nothing twice."},
+		"api.op.syncDoorVisits":              {"Gửi các lượt thăm hộ và tờ khai y tế khai giúp (mã hoá trên máy bằng khoá của tổ) đã ghi; mã do máy tạo nên gửi lại không bị trùng; đường dẫn hết hạn dưới 72 giờ vẫn gửi được những gì ghi trước khi hết hạn.", "Send the visits and the health declarations filled in with help (encrypted on the phone to the team's key) recorded offline; ids are made on the phone, so sending again stores nothing twice; a link expired less than 72 hours ago still sends what was recorded before it expired."},
 		"api.tag.adoption":                   {"Tỷ lệ cài đặt ứng dụng", "Smartphone adoption"},
 		"api.tag.operations":                 {"Trung tâm điều hành: bảng số liệu, bản đồ, vùng", "Operations centre: dashboard, map, areas"},
 		"api.tag.reports":                    {"Báo cáo tuần", "Weekly reports"},

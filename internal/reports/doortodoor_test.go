@@ -40,10 +40,10 @@ func TestReportDoorToDoor(t *testing.T) {
 			t.Fatal(err)
 		}
 		hs, _ := door.TeamHouseholds(ctx, vol)
-		if _, err := door.Sync(ctx, vol, []doortodoor.Visit{
+		if _, err := door.Sync(ctx, vol, doortodoor.Batch{Visits: []doortodoor.Visit{
 			{ID: "cccccccc-0000-4000-8000-000000000001", HouseholdID: hs[0].ID, Outcome: doortodoor.Visited, People: 4, Installs: 2, Declarations: 4, VisitedAt: now.Add(-time.Hour).Unix()},
 			{ID: "cccccccc-0000-4000-8000-000000000002", HouseholdID: hs[1].ID, Outcome: doortodoor.NobodyHome, VisitedAt: now.Add(-time.Hour).Unix()},
-		}); err != nil {
+		}}); err != nil {
 			t.Fatal(err)
 		}
 		s := newService(db, &clock{t: week30.Deadline()})

@@ -40,7 +40,7 @@ var owners = map[string]string{
 	"meeting_reports_seen": "meeting",
 	"press_blobs":          "press", "press_materials": "press", "press_material_uses": "press", "press_releases": "press",
 	"inbox_watch": "inbox", "inbox_notices": "inbox", "inbox_prefs": "inbox", "inbox_digest_days": "inbox",
-	"door_hamlets": "doortodoor", "door_households": "doortodoor", "door_teams": "doortodoor", "door_visits": "doortodoor",
+	"door_hamlets": "doortodoor", "door_households": "doortodoor", "door_teams": "doortodoor", "door_visits": "doortodoor", "door_declarations": "doortodoor",
 	"job_leases": "jobs", "token_keys": "token", "vault_check": "vault", "vault_lookup": "vault", "vault_reseal": "vault",
 }
 

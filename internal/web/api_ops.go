@@ -165,7 +165,7 @@ var apiOps = map[string]apiOp{
 	// The door-to-door drive: coverage for officers; the volunteers' list and visit sync (a team's one-day link in X-Door-Link).
 	"GET /api/v1/door-to-door/coverage": {ID: "getDoorToDoorCoverage", Tag: "doortodoor", Role: roleDoor, Query: []param{q("unit", "string")}, Resp: ok(doortodoor.Coverage{})},
 	"GET /api/v1/door/households":       {ID: "listDoorHouseholds", Tag: "doortodoor", Role: rolePublic, Headers: []param{{Name: doorHeader, Type: "string", Required: true}}, Resp: ok(doorHouseholdsAnswer{}), Errs: []int{http.StatusUnauthorized}},
-	"POST /api/v1/door/visits":          {ID: "syncDoorVisits", Tag: "doortodoor", Role: rolePublic, Headers: []param{{Name: doorHeader, Type: "string", Required: true}}, Body: doorVisitsInput{}, Resp: ok(doorVisitsAnswer{}), Errs: []int{http.StatusUnauthorized}},
+	"POST /api/v1/door/visits":          {ID: "syncDoorVisits", Tag: "doortodoor", Role: rolePublic, Headers: []param{{Name: doorHeader, Type: "string", Required: true}}, Body: doortodoor.Batch{}, Resp: ok(doortodoor.Synced{}), Errs: []int{http.StatusUnauthorized, http.StatusForbidden}},
 
 	// Smartphone adoption.
 	"GET /api/v1/adoption":                 {ID: "getAdoption", Tag: "adoption", Role: roleAny, Query: []param{q("unit", "string")}, Resp: ok(adoption.Report{})},

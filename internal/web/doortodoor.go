@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"anticovid/internal/errs"
 	"anticovid/internal/geo"
 	"anticovid/internal/msg"
+	"anticovid/internal/poster"
 	"anticovid/internal/sheet"
 )
 
@@ -29,6 +31,8 @@ func (s *Server) routesDoorToDoor() {
 	s.api("GET", "/api/v1/door-to-door/coverage", s.apiDoorCoverage)
 	s.page("GET /door-to-door", true, s.doorPage)
 	s.page("GET /door-to-door/todo", true, s.doorTodoPage)
+	s.page("GET /door-to-door/cards", true, s.doorCardsPage)
+	s.page("POST /door-to-door/cards/print", true, s.doorCardsPrint)
 	s.page("POST /door-to-door/hamlets", true, s.doorHamletForm)
 	s.page("POST /door-to-door/households", true, s.doorHouseholdForm)
 	s.page("POST /door-to-door/import", true, s.doorImportForm)
@@ -97,7 +101,7 @@ func (s *Server) renderDoor(w http.ResponseWriter, r *http.Request, status int, 
 	u, _ := geo.Get(unit)
 	data := map[string]any{"UnitCode": unit, "UnitName": u.Name, "Path": openPath(p, unit), "Commune": u.Level == "commune",
 		"Total": toDoorRow(doortodoor.Area{Figures: c.Total}), "Tiles": s.Config.MapTiles, "Attribution": s.Config.MapAttribution,
-		"Done": r.URL.Query().Get("done")}
+		"Done": r.URL.Query().Get("done"), "Cards": u.Level == "commune" || u.Level == "district"}
 	var rows []doorRow
 	mapped := false
 	for _, a := range c.Parts {
@@ -250,5 +254,60 @@ func (s *Server) doorTodoPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	u, _ := geo.Get(unit)
 	s.render(w, r, http.StatusOK, "doortodoor_todo", map[string]any{"UnitCode": unit, "UnitName": u.Name, "Households": list, "Count": len(list)})
+	return nil
+}
+
+// doorCardsPage lists the personal QR cards of declarations filled in with
+// help that are not yet printed (a hamlet's or a team's when asked): the
+// names are read, and the read audited, by doortodoor.Cards.
+func (s *Server) doorCardsPage(w http.ResponseWriter, r *http.Request) error {
+	ctx, p := r.Context(), auth.From(r.Context())
+	unit := s.doorUnit(r)
+	hamlet, _ := strconv.ParseInt(r.URL.Query().Get("hamlet"), 10, 64)
+	team, _ := strconv.ParseInt(r.URL.Query().Get("team"), 10, 64)
+	cards, err := s.DoorToDoor.Cards(ctx, p, unit, hamlet, team)
+	if err != nil {
+		return err
+	}
+	u, _ := geo.Get(unit)
+	data := map[string]any{"UnitCode": unit, "UnitName": u.Name, "Cards": cards, "Count": len(cards), "Hamlet": hamlet, "Team": team}
+	if u.Level == "commune" {
+		hamlets, err := s.DoorToDoor.Hamlets(ctx, p, unit)
+		if err != nil {
+			return err
+		}
+		teams, err := s.DoorToDoor.Teams(ctx, p, unit)
+		if err != nil {
+			return err
+		}
+		data["Hamlets"], data["Teams"] = hamlets, teams
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	s.render(w, r, http.StatusOK, "doortodoor_cards", data)
+	return nil
+}
+
+// doorCardsPrint prints the cards the officer saw as one PDF, eight to an
+// A4 page, and marks them printed.
+func (s *Server) doorCardsPrint(w http.ResponseWriter, r *http.Request) error {
+	if err := r.ParseForm(); err != nil {
+		return fmt.Errorf("door cards print: %w", errs.ErrTooLarge)
+	}
+	cards, err := s.DoorToDoor.PrintCards(r.Context(), auth.From(r.Context()), r.PostForm["id"])
+	if err != nil {
+		return err
+	}
+	out := make([]poster.Card, len(cards))
+	for i, c := range cards {
+		out[i] = poster.Card{URL: c.URL, Name: c.Name, Hamlet: c.Hamlet, Expires: c.Expires.In(hcm).Format("02/01/2006")}
+	}
+	var buf bytes.Buffer
+	if err := poster.Cards(&buf, out); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/pdf")
+	w.Header().Set("Content-Disposition", `attachment; filename="the-qr-ca-nhan.pdf"`)
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(buf.Bytes())
 	return nil
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"anticovid/internal/config"
+	"anticovid/internal/doortodoor"
 	"anticovid/internal/store/storetest"
 )
 
@@ -66,13 +68,68 @@ func TestBrowserDoorToDoorOffline(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.WaitReady(`#sync[data-pending="2"]`)); err != nil {
 		t.Fatal(err)
 	}
-	if n := count(t, e.db, "door_visits"); n != 0 {
-		t.Fatalf("offline visits reached the server: %d", n)
+	// Two health declarations at the first house, still offline: each is
+	// sealed and queued, and the form is empty again.
+	declare := func(name, phone string, want int) {
+		t.Helper()
+		if err := chromedp.Do(ctx, chromedp.WaitVisible(`#decl-open`), chromedp.Click(`#decl-open`), chromedp.WaitVisible(`#decl`),
+			chromedp.SendKeys(`#decl input[name=name]`, name), chromedp.SendKeys(`#decl input[name=birth_year]`, "1952"),
+			chromedp.Click(`#decl input[name=sex][value=female]`), chromedp.SendKeys(`#decl input[name=phone]`, phone),
+			chromedp.Click(`#decl input[name=symptoms][value=cough]`),
+			chromedp.Click(`#decl input[name=contact_case][value=no]`), chromedp.Click(`#decl input[name=animal_market][value=no]`),
+			chromedp.SetValue(`#decl select[name=vaccine_doses]`, "2")); err != nil {
+			t.Fatal(err)
+		}
+		if want == 1 {
+			screenshot(t, ctx, "door-volunteer-declaration")
+			if w := evalJS(t, ctx, `String(document.documentElement.scrollWidth)`); w != "360" {
+				t.Fatalf("the declaration form is %s px wide on a 360 px phone", w)
+			}
+		}
+		if err := chromedp.Do(ctx, chromedp.Click(`#decl-save`), chromedp.WaitNotVisible(`#decl`),
+			chromedp.WaitReady(fmt.Sprintf(`#decl-count[data-n="%d"]`, want))); err != nil {
+			t.Fatal(err)
+		}
+		if v := evalJS(t, ctx, `Array.prototype.map.call(document.querySelectorAll("#decl input[name=name], #decl input[name=phone]"), function (i) { return i.value; }).join("")`); v != "" {
+			t.Fatalf("the declaration form still holds %q", v)
+		}
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(`#households li:nth-child(1) button.record`), chromedp.WaitVisible(`#visit`)); err != nil {
+		t.Fatal(err)
+	}
+	declare("Trương Thị Ngọc Lan", "0987 654 321", 1)
+	declare("Trương Văn Hùng", "0987654322", 2)
+	if err := chromedp.Do(ctx, chromedp.Click(`#cancel`), chromedp.WaitNotVisible(`#visit`), chromedp.WaitReady(`#sync[data-pending="4"]`)); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, e.db, "door_visits") + count(t, e.db, "declarations"); n != 0 {
+		t.Fatalf("offline visits or declarations reached the server: %d", n)
 	}
 	// Reload with no network: the service worker's copy and IndexedDB.
 	if err := chromedp.Do(ctx, chromedp.Reload(), chromedp.WaitReady(`#door[data-ready="1"]`), chromedp.WaitVisible(`#households li button.record`),
-		chromedp.WaitReady(`#sync[data-pending="2"]`)); err != nil {
+		chromedp.WaitReady(`#sync[data-pending="4"]`)); err != nil {
 		t.Fatal(err)
+	}
+	// What the phone keeps: every store of its IndexedDB, read back by the
+	// page. The declarations are there, sealed: no name, no phone.
+	stored, err := chromedp.Run(ctx, chromedp.Evaluate[string](`new Promise(function (done) {
+		var r = indexedDB.open("door-team-" + document.getElementById("door").dataset.team);
+		r.onsuccess = function () { var db = r.result, out = {}, names = Array.prototype.slice.call(db.objectStoreNames), n = names.length;
+			names.forEach(function (name) { db.transaction(name).objectStore(name).getAll().onsuccess = function (ev) { out[name] = ev.target.result; if (--n === 0) done(JSON.stringify(out)); }; }); };
+	})`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept struct {
+		Decls []doortodoor.SealedDeclaration `json:"decls"`
+	}
+	if err := json.Unmarshal([]byte(stored), &kept); err != nil || len(kept.Decls) != 2 || kept.Decls[0].Data == "" {
+		t.Fatalf("sealed declarations kept: %v %.300s", err, stored)
+	}
+	for _, plain := range []string{"Trương", "Ngọc Lan", "Hùng", "0987 654 321", "0987654321", "0987654322", "cough", `"1952"`, `"kind"`, "birth_year"} {
+		if strings.Contains(stored, plain) {
+			t.Fatalf("IndexedDB holds %q in the clear", plain)
+		}
 	}
 	states := evalJS(t, ctx, `Array.prototype.map.call(document.querySelectorAll("#households .state"), function (s) { return s.className; }).join(",")`)
 	if states != "state visited,state nobody_home,state none" {
@@ -80,14 +137,14 @@ func TestBrowserDoorToDoorOffline(t *testing.T) {
 	}
 	// A third visit after the reload, the phone still offline.
 	record(3, "visited", map[string]string{"people": "2", "installs": "1"})
-	if err := chromedp.Do(ctx, chromedp.WaitReady(`#sync[data-pending="3"]`)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.WaitReady(`#sync[data-pending="5"]`)); err != nil {
 		t.Fatal(err)
 	}
 	viewport(t, ctx, "door-volunteer-offline")
 	if w := evalJS(t, ctx, `String(document.documentElement.scrollWidth)`); w != "360" {
 		t.Fatalf("page is %s px wide on a 360 px phone", w)
 	}
-	if s := text(t, ctx, "#sync-text"); !strings.Contains(s, "ngoại tuyến") || !strings.Contains(s, "3") {
+	if s := text(t, ctx, "#sync-text"); !strings.Contains(s, "ngoại tuyến") || !strings.Contains(s, "5") {
 		t.Fatalf("status offline: %q", s)
 	}
 	// Back online: the queue goes, once.
@@ -102,6 +159,16 @@ func TestBrowserDoorToDoorOffline(t *testing.T) {
 	if n := count(t, e.db, "door_visits"); n != 3 {
 		t.Fatalf("visits on the server: %d, want 3", n)
 	}
+	if d, dd := count(t, e.db, "declarations"), count(t, e.db, "door_declarations"); d != 2 || dd != 2 {
+		t.Fatalf("declarations on the server: %d (door %d), want 2", d, dd)
+	}
+	// The sealed declarations the phone kept, sent again: still two.
+	if code, body := doorAPI(t, e, "POST", "/api/v1/door/visits", tok, doortodoor.Batch{Declarations: kept.Decls}); code != 200 || strings.Count(body, `"duplicate"`) != 2 {
+		t.Fatalf("resent declarations: %d %s", code, body)
+	}
+	if n := count(t, e.db, "declarations"); n != 2 {
+		t.Fatalf("declarations after sending again: %d", n)
+	}
 	var installs, decls int
 	e.db.R.QueryRow("SELECT SUM(installs), SUM(declarations) FROM door_visits").Scan(&installs, &decls)
 	if installs != 3 || decls != 3 {
@@ -110,7 +177,7 @@ func TestBrowserDoorToDoorOffline(t *testing.T) {
 	// The phone sends everything it holds again (as after a lost answer):
 	// the server keeps one of each.
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`new Promise(function (done) {
-		var r = indexedDB.open("door-team-" + document.getElementById("door").dataset.team, 1);
+		var r = indexedDB.open("door-team-" + document.getElementById("door").dataset.team);
 		r.onsuccess = function () { var tx = r.result.transaction("visits", "readwrite"), s = tx.objectStore("visits");
 			s.getAll().onsuccess = function (ev) { ev.target.result.forEach(function (v) { v.sent = 0; s.put(v); }); };
 			tx.oncomplete = function () { done(true); }; };
@@ -130,6 +197,50 @@ func TestBrowserDoorToDoorOffline(t *testing.T) {
 	if visited != 2 {
 		t.Fatalf("households visited: %d", visited)
 	}
+	// The commune officer prints the two cards; each QR reads back, verifies
+	// and names its person.
+	checkDoorCards(t, e, printDoorCards(t, e, "communea", "Trương Thị Ngọc Lan", "Trương Văn Hùng"), map[string]bool{"0987654321": true, "0987654322": true})
+}
+
+// A phone that queued a visit and a declaration offline reaches signal
+// only after its link expired: the page (410, from the network) records
+// nothing more, sends what was recorded while the link was valid, and says
+// in Vietnamese that the link has expired and how much was sent.
+func TestBrowserDoorToDoorExpiredLink(t *testing.T) {
+	e := newEnv(t, storetest.SQLite(t))
+	tok := doorSetup(t, e, "communea", "27991", "hamlet,address\nẤp 1,Số 1\nẤp 1,Số 2\n")
+	ctx := newBrowser(t, 360, 740)
+	if err := chromedp.Do(ctx, chromedp.Navigate(e.srv.URL+"/di-tung-nha/"+tok), chromedp.WaitVisible(`#households li button.record`),
+		chromedp.WaitReady(`#door[data-offline-ready="1"]`)); err != nil {
+		t.Fatal(err)
+	}
+	e.down.Store(true)
+	if err := chromedp.Do(ctx, chromedp.Click(`#households li:nth-child(1) button.record`), chromedp.WaitVisible(`#visit`),
+		chromedp.Click(`#decl-open`), chromedp.WaitVisible(`#decl`),
+		chromedp.SendKeys(`#decl input[name=name]`, "Lâm Thị Hồng"), chromedp.SendKeys(`#decl input[name=birth_year]`, "1960"),
+		chromedp.Click(`#decl input[name=sex][value=female]`), chromedp.SendKeys(`#decl input[name=phone]`, "0977111222"),
+		chromedp.Click(`#decl input[name=contact_case][value=no]`), chromedp.Click(`#decl input[name=animal_market][value=no]`),
+		chromedp.SetValue(`#decl select[name=vaccine_doses]`, "1"), chromedp.Click(`#decl-save`), chromedp.WaitNotVisible(`#decl`),
+		chromedp.Click(`#save`), chromedp.WaitNotVisible(`#visit`), chromedp.WaitReady(`#sync[data-pending="2"]`)); err != nil {
+		t.Fatal(err)
+	}
+	// A day and an hour later, back online.
+	e.doorSkew.Store(int64(25 * time.Hour))
+	e.down.Store(false)
+	if err := chromedp.Do(ctx, chromedp.Reload(), chromedp.WaitReady(`#door[data-ready="1"]`), chromedp.WaitVisible(`#expired`),
+		chromedp.WaitReady(`#sync[data-pending="0"]`)); err != nil {
+		t.Fatal(err)
+	}
+	if msg := text(t, ctx, "#expired"); !strings.Contains(msg, "Đường dẫn đã hết hạn") || !strings.Contains(msg, "Chờ gửi: 0") || !strings.Contains(msg, "Đã gửi: 2") {
+		t.Fatalf("expired message: %q", msg)
+	}
+	if n := evalJS(t, ctx, `String(document.querySelectorAll("#households li button.record").length)`); n != "0" {
+		t.Fatalf("an expired link still records: %s buttons", n)
+	}
+	if v, d := count(t, e.db, "door_visits"), count(t, e.db, "declarations"); v != 1 || d != 1 {
+		t.Fatalf("after the expiry: %d visits, %d declarations; want 1, 1", v, d)
+	}
+	screenshot(t, ctx, "door-volunteer-expired")
 }
 
 // A commune chair on a 360×740 phone opens the drive from the menu, adds a

@@ -112,19 +112,26 @@ func TestDoorToDoorHTTP(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		visit := doorVisitsInput{Visits: []doortodoor.Visit{{ID: "11111111-2222-4333-8444-555555555555", HouseholdID: h1, Outcome: doortodoor.Visited, People: 3, Installs: 2, Declarations: 1, VisitedAt: time.Now().Add(-time.Hour).Unix()}}}
+		ancient := &doortodoor.Service{DB: db, Vault: e.vault, Now: func() time.Time { return time.Now().Add(-doortodoor.SyncGrace - 25*time.Hour) }}
+		longAgo, _, _ := ancient.Link(context.Background(), &auth.Principal{Username: "communea", Role: auth.CommuneOfficer, Unit: "27991"}, teamA)
+		visit := doortodoor.Batch{Visits: []doortodoor.Visit{{ID: "11111111-2222-4333-8444-555555555555", HouseholdID: h1, Outcome: doortodoor.Visited, People: 3, Installs: 2, Declarations: 1, VisitedAt: time.Now().Add(-time.Hour).Unix()}}}
 		for name, c := range map[string]struct {
 			tok  string
 			want int
-		}{"none": {"", 401}, "forged": {string(forged), 401}, "expired": {expired, 401}, "other commune": {tokB, 403}} {
+		}{"none": {"", 401}, "forged": {string(forged), 401}, "expired past the grace": {longAgo, 401}, "other commune": {tokB, 403}} {
 			if code, body := doorAPI(t, e, "POST", "/api/v1/door/visits", c.tok, visit); code != c.want {
 				t.Errorf("%s: %d %s", name, code, body)
 			}
 		}
+		// Expired within the grace: the sync is answered, but a visit made
+		// after the expiry is refused as such.
+		if code, body := doorAPI(t, e, "POST", "/api/v1/door/visits", expired, visit); code != 200 || !strings.Contains(body, `"status":"expired"`) {
+			t.Errorf("expired link's late visit: %d %s", code, body)
+		}
 		if code, _ := doorAPI(t, e, "GET", "/api/v1/door/households", expired, nil); code != 401 {
 			t.Errorf("expired list: %d", code)
 		}
-		for tok, want := range map[string]int{tokA: 200, expired: 410, string(forged): 403, "x": 403} {
+		for tok, want := range map[string]int{tokA: 200, expired: 410, longAgo: 410, string(forged): 403, "x": 403} {
 			if code, _ := e.do("GET", "/di-tung-nha/"+tok, "", nil); code != want {
 				t.Errorf("page %.8s: %d, want %d", tok, code, want)
 			}
@@ -133,15 +140,15 @@ func TestDoorToDoorHTTP(t *testing.T) {
 		// The same queue sent three times: stored once.
 		for i, want := range []string{"created", "duplicate", "duplicate"} {
 			code, body := doorAPI(t, e, "POST", "/api/v1/door/visits", tokA, visit)
-			var ans doorVisitsAnswer
-			if code != 200 || json.Unmarshal([]byte(body), &ans) != nil || ans.Results[0].Status != want {
+			var ans doortodoor.Synced
+			if code != 200 || json.Unmarshal([]byte(body), &ans) != nil || ans.Visits[0].Status != want {
 				t.Fatalf("send %d: %d %s", i, code, body)
 			}
 		}
 		if n := count(t, db, "door_visits"); n != 1 {
 			t.Fatalf("visits stored: %d", n)
 		}
-		big := doorVisitsInput{Visits: make([]doortodoor.Visit, doortodoor.MaxBatch+1)}
+		big := doortodoor.Batch{Visits: make([]doortodoor.Visit, doortodoor.MaxBatch+1)}
 		if code, _ := doorAPI(t, e, "POST", "/api/v1/door/visits", tokA, big); code != 400 && code != 413 {
 			t.Errorf("huge batch: %d", code)
 		}
@@ -223,7 +230,7 @@ func TestDoorToDoorInWeeklyReport(t *testing.T) {
 	_, body := doorAPI(t, e, "GET", "/api/v1/door/households", tok, nil)
 	var list doorHouseholdsAnswer
 	json.Unmarshal([]byte(body), &list)
-	visit := doorVisitsInput{Visits: []doortodoor.Visit{{ID: "dddddddd-0000-4000-8000-000000000001", HouseholdID: list.Households[0].ID, Outcome: doortodoor.Visited, People: 2, Installs: 2, Declarations: 1}}}
+	visit := doortodoor.Batch{Visits: []doortodoor.Visit{{ID: "dddddddd-0000-4000-8000-000000000001", HouseholdID: list.Households[0].ID, Outcome: doortodoor.Visited, People: 2, Installs: 2, Declarations: 1}}}
 	if code, body := doorAPI(t, e, "POST", "/api/v1/door/visits", tok, visit); code != 200 {
 		t.Fatalf("sync: %d %s", code, body)
 	}

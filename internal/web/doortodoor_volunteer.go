@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"anticovid/internal/declaration"
 	"anticovid/internal/doortodoor"
 	"anticovid/internal/errs"
 	"anticovid/internal/geo"
@@ -29,7 +30,11 @@ func (s *Server) routesDoorVolunteer() {
 
 // volunteer checks the link token of an API request.
 func (s *Server) volunteer(r *http.Request) (doortodoor.Volunteer, error) {
-	v, err := s.DoorToDoor.Open(r.Context(), r.Header.Get(doorHeader))
+	return volunteerErr(s.DoorToDoor.Open(r.Context(), r.Header.Get(doorHeader)))
+}
+
+// volunteerErr answers a link's refusal as 401.
+func volunteerErr(v doortodoor.Volunteer, err error) (doortodoor.Volunteer, error) {
 	if errors.Is(err, doortodoor.ErrBadLink) || errors.Is(err, doortodoor.ErrLinkExpired) {
 		return v, fmt.Errorf("door link: %w: %w", err, errs.ErrUnauthorized)
 	}
@@ -40,7 +45,8 @@ func (s *Server) volunteer(r *http.Request) (doortodoor.Volunteer, error) {
 type doorHouseholdsAnswer struct {
 	Team       doortodoor.Team        `json:"team"`
 	Commune    string                 `json:"commune_name"`
-	Expires    string                 `json:"expires"` // dd/mm/yyyy HH:mm, Vietnam time
+	Expires    string                 `json:"expires"`    // dd/mm/yyyy HH:mm, Vietnam time
+	PublicKey  string                 `json:"public_key"` // the team's P-256 key that declarations are sealed to
 	Households []doortodoor.Household `json:"households"`
 }
 
@@ -57,35 +63,28 @@ func (s *Server) apiDoorHouseholds(w http.ResponseWriter, r *http.Request) error
 		hs = []doortodoor.Household{}
 	}
 	c, _ := geo.Get(v.Team.Commune)
-	writeJSON(w, http.StatusOK, doorHouseholdsAnswer{Team: v.Team, Commune: c.Name, Expires: localTimeOf(v.Expires), Households: hs})
+	writeJSON(w, http.StatusOK, doorHouseholdsAnswer{Team: v.Team, Commune: c.Name, Expires: localTimeOf(v.Expires), PublicKey: v.PublicKey, Households: hs})
 	return nil
 }
 
-// doorVisitsInput is a batch of queued visits.
-type doorVisitsInput struct {
-	Visits []doortodoor.Visit `json:"visits"`
-}
-
-// doorVisitsAnswer says what became of each visit sent, in order.
-type doorVisitsAnswer struct {
-	Results []doortodoor.SyncResult `json:"results"`
-}
-
+// apiDoorVisits takes a phone's queue: visits and sealed declarations
+// (doortodoor.Batch), through a link valid or expired less than
+// doortodoor.SyncGrace ago. The log names counts only.
 func (s *Server) apiDoorVisits(w http.ResponseWriter, r *http.Request) error {
-	v, err := s.volunteer(r)
+	v, err := volunteerErr(s.DoorToDoor.OpenSync(r.Context(), r.Header.Get(doorHeader)))
 	if err != nil {
 		return err
 	}
-	var in doorVisitsInput
+	var in doortodoor.Batch
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	res, err := s.DoorToDoor.Sync(r.Context(), v, in.Visits)
+	res, err := s.DoorToDoor.Sync(r.Context(), v, in)
 	if err != nil {
 		return err
 	}
-	s.log.Info("door visits synced", "team", v.Team.ID, "visits", len(res))
-	writeJSON(w, http.StatusOK, doorVisitsAnswer{Results: res})
+	s.log.Info("door visits synced", "team", v.Team.ID, "visits", len(res.Visits), "declarations", len(res.Declarations), "expired_link", v.Expired)
+	writeJSON(w, http.StatusOK, res)
 	return nil
 }
 
@@ -95,22 +94,29 @@ func (s *Server) apiDoorVisits(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) doorVolunteerPage(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Referrer-Policy", "no-referrer") // the token is in the path
 	tok := r.PathValue("token")
-	v, err := s.DoorToDoor.Open(r.Context(), tok)
-	if err != nil {
-		l := lang(w, r)
-		status, key := http.StatusForbidden, "door.link_bad"
-		switch {
-		case errors.Is(err, doortodoor.ErrLinkExpired):
-			status, key = http.StatusGone, "door.link_expired"
-		case !errors.Is(err, doortodoor.ErrBadLink):
-			return err
-		}
-		s.render(w, r, status, "doortodoor_link", map[string]any{"Message": msg.T(l, key)})
+	v, err := s.DoorToDoor.OpenSync(r.Context(), tok)
+	status := http.StatusOK
+	if errors.Is(err, doortodoor.ErrBadLink) {
+		s.render(w, r, http.StatusForbidden, "doortodoor_link", map[string]any{"Message": msg.T(lang(w, r), "door.link_bad")})
 		return nil
 	}
+	if errors.Is(err, doortodoor.ErrLinkExpired) || v.Expired {
+		// Expired: the page still opens, without its forms, so the phone
+		// sends what it holds (within the grace) and says how much.
+		status = http.StatusGone
+	} else if err != nil {
+		return err
+	}
 	c, _ := geo.Get(v.Team.Commune)
-	s.render(w, r, http.StatusOK, "doortodoor_volunteer", map[string]any{"Token": tok, "Team": v.Team, "Commune": c.Name,
-		"Until": localTimeOf(v.Expires), "Outcomes": doortodoor.Outcomes})
+	l := lang(w, r)
+	doses := make([]int, declaration.MaxVaccineDoses+1)
+	for i := range doses {
+		doses[i] = i
+	}
+	s.render(w, r, status, "doortodoor_volunteer", map[string]any{"Token": tok, "Team": v.Team, "Commune": c.Name,
+		"Until": localTimeOf(v.Expires), "Outcomes": doortodoor.Outcomes, "Key": v.PublicKey, "Expired": v.Expired,
+		"ExpiresUnix": v.Expires.Unix(), "GraceUnix": v.Expires.Add(doortodoor.SyncGrace).Unix(), "GraceHours": int(doortodoor.SyncGrace.Hours()),
+		"Sexes": options(declaration.Sexes, l), "Symptoms": options(declaration.Symptoms, l), "Questions": []string{"contact_case", "animal_market"}, "Doses": doses})
 	return nil
 }
 

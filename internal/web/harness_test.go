@@ -52,6 +52,9 @@ type env struct {
 	cases  *cases.Service   // case registry and tracing, shared by every server of the env
 	inbox  *inbox.Service   // officials' notices; tests run its Watch themselves
 	down   atomic.Bool
+	// doorSkew moves the door-to-door service's clock (nanoseconds), so a
+	// test sees a team's link expire.
+	doorSkew atomic.Int64
 }
 
 // accounts: username → role, unit, department. Communes 27991 and 27994 are
@@ -117,7 +120,8 @@ func newEnvConfig(t testing.TB, db *sqldb.DB, configure func(*config.Config)) *e
 			return n, "/tracing/worklist", err
 		}}}}
 	s := New(Deps{Config: cfg, DB: db, Auth: e.auth, People: ppl, Venues: venues, Checkins: checkins, Keys: keys, Outbox: outbox,
-		Declarations: e.decl, OTP: e.otp, Cases: e.cases, Inbox: e.inbox, DoorToDoor: &doortodoor.Service{DB: db, Vault: v},
+		Declarations: e.decl, OTP: e.otp, Cases: e.cases, Inbox: e.inbox, DoorToDoor: &doortodoor.Service{DB: db, Vault: v, Declarations: e.decl,
+			Now: func() time.Time { return time.Now().Add(time.Duration(e.doorSkew.Load())) }},
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	// Every API request and answer is checked against the OpenAPI document
 	// (contract_test.go); down makes the server drop connections, as a phone

@@ -71,7 +71,7 @@ func TestBrowserEveryPageFitsAPhone(t *testing.T) {
 		}
 		if user == "admin" { // pages one step from the menu
 			pages = append(pages, "/tracing/handoffs", "/access/requests", "/venues/import", "/venues/new", "/cases/import",
-				fmt.Sprintf("/cases/%d", c.ID), fmt.Sprintf("/cases/%d/chain", c.ID), fmt.Sprintf("/venues/%d", e.venues["Chợ Bến Lức"]), "/tracing/worklist?state=all")
+				fmt.Sprintf("/cases/%d", c.ID), fmt.Sprintf("/cases/%d/chain", c.ID), fmt.Sprintf("/venues/%d", e.venues["Chợ Bến Lức"]), "/tracing/worklist?state=all", "/door-to-door/cards?unit=27991")
 		}
 		client := e.srv.Client()
 		if user != "" {

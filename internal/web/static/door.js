@@ -3,26 +3,42 @@
 // is queued there with an id made on this phone, and the queue is sent
 // whenever the phone is online. The server stores a visit id once, so
 // sending the queue again after a lost answer loses and doubles nothing.
+// Health declarations filled in here are encrypted at once to the team's
+// public key (ECDH P-256 with a key pair for each declaration, HKDF-SHA-256,
+// AES-256-GCM) and only the ciphertext is queued: the plaintext form is
+// cleared, and this page cannot read a queued declaration back; it only
+// counts them. After the link expires nothing more is recorded; what was
+// recorded before is still sent for the grace the server allows.
 (function () {
   "use strict";
   var root = document.getElementById("door");
   if (!root) return;
-  var token = root.dataset.token, team = root.dataset.team;
+  var token = root.dataset.token, team = root.dataset.team, commune = root.dataset.commune, teamKey = root.dataset.key;
+  var expiresAt = parseInt(root.dataset.expires, 10) || 0, graceUntil = parseInt(root.dataset.graceUntil, 10) || 0;
+  var decls = [], rejected = 0;
   var rank = { nobody_home: 1, refused: 2, visited: 3 };
   var db = null, list = null, visits = [], syncing = false, expired = false;
+  // closed: past the grace, the server takes nothing more from this link.
+  var closed = false;
+  function now() { return Math.floor(Date.now() / 1000); }
+  function linkExpired() { return root.dataset.expired === "1" || (expiresAt && now() >= expiresAt); }
   // unreachable: the last request failed (no signal, though the phone may
   // think itself online).
   var unreachable = false;
   function t(k) { return root.getAttribute("data-t-" + k) || k; }
   function $(id) { return document.getElementById(id); }
 
-  // --- IndexedDB: meta (the list) and visits (keyPath id, sent 0/1).
+  // --- IndexedDB: meta (the list), visits and decls (sealed declarations),
+  // both keyPath id with sent 0/1.
   function openDB() {
     return new Promise(function (res, rej) {
-      var r = indexedDB.open("door-team-" + team, 1);
-      r.onupgradeneeded = function () {
-        r.result.createObjectStore("meta");
-        r.result.createObjectStore("visits", { keyPath: "id" });
+      var r = indexedDB.open("door-team-" + team, 2);
+      r.onupgradeneeded = function (e) {
+        if (e.oldVersion < 1) {
+          r.result.createObjectStore("meta");
+          r.result.createObjectStore("visits", { keyPath: "id" });
+        }
+        if (e.oldVersion < 2) r.result.createObjectStore("decls", { keyPath: "id" });
       };
       r.onsuccess = function () { res(r.result); };
       r.onerror = function () { rej(r.error); };
@@ -67,15 +83,30 @@
       var queued = visits.filter(function (v) { return v.household_id === h.id && !v.sent; }).length;
       if (queued) { var qs = document.createElement("span"); qs.className = "queued"; qs.textContent = " (" + t("pending") + ": " + queued + ")"; a.appendChild(qs); }
       var st = document.createElement("span"); st.className = "state " + (s || "none"); st.textContent = t("state-" + (s || "none"));
-      var b = document.createElement("button"); b.type = "button"; b.className = "small record"; b.textContent = t("record");
-      b.addEventListener("click", function () { openForm(h); });
-      li.appendChild(a); li.appendChild(st); li.appendChild(b);
+      li.appendChild(a); li.appendChild(st);
+      if (!linkExpired()) {
+        var b = document.createElement("button"); b.type = "button"; b.className = "small record"; b.textContent = t("record");
+        b.addEventListener("click", function () { openForm(h); });
+        li.appendChild(b);
+      }
       ul.appendChild(li);
     });
   }
   function status() {
-    var pending = visits.filter(function (v) { return !v.sent; }).length, el = $("sync");
+    var pending = visits.filter(function (v) { return !v.sent; }).length + decls.filter(function (d) { return !d.sent; }).length, el = $("sync");
+    var sent = visits.filter(function (v) { return v.sent && v.status !== "rejected" && v.status !== "expired"; }).length +
+      decls.filter(function (d) { return d.sent && d.status !== "rejected" && d.status !== "expired"; }).length;
     var text = expired ? t("expired") : pending ? t("pending") + ": " + pending : t("synced");
+    if (linkExpired()) {
+      var ex = $("expired");
+      ex.textContent = (closed || (graceUntil && now() >= graceUntil) ? t("expired-over") : t("expired-grace")) +
+        " " + t("pending") + ": " + pending + " · " + t("sent") + ": " + sent + (rejected ? " · " + t("rejected") + ": " + rejected : "");
+      ex.hidden = false;
+      $("visit").hidden = true; $("decl").hidden = true;
+    }
+    var dp = decls.filter(function (d) { return !d.sent; }).length, ds = decls.length - dp;
+    $("decl-count").textContent = decls.length ? t("decl-queued") + ": " + t("pending") + " " + dp + " · " + t("sent") + " " + ds : "";
+    $("decl-count").dataset.n = decls.length;
     var off = !navigator.onLine || unreachable;
     if (off) text = t("offline") + (pending ? " " + t("pending") + ": " + pending : "");
     if (!list && off) text = t("failed");
@@ -85,11 +116,17 @@
   }
 
   // --- The visit form.
-  var form = $("visit");
+  var form = $("visit"), current = null;
+  function houseDecls() {
+    var n = current ? decls.filter(function (d) { return d.household_id === current.id; }).length : 0;
+    $("decl-house").textContent = n ? t("decl-saved") + ": " + n : "";
+  }
   function openForm(h) {
     form.reset();
     form.elements.household_id.value = h.id;
+    current = h;
     $("visit-address").textContent = h.address + " · " + h.hamlet;
+    houseDecls();
     form.hidden = false;
     toggleCounts();
     form.scrollIntoView();
@@ -104,9 +141,10 @@
     e.preventDefault();
     var outcome = form.querySelector("input[name=outcome]:checked").value;
     function n(name) { return outcome === "visited" ? Math.max(0, Math.min(200, parseInt(form.elements[name].value, 10) || 0)) : 0; }
+    if (linkExpired()) { status(); return; }
     var v = { id: newID(), household_id: parseInt(form.elements.household_id.value, 10), outcome: outcome,
       people: n("people"), no_smartphone: n("no_smartphone"), installs: n("installs"), declarations: n("declarations"),
-      visited_at: Math.floor(Date.now() / 1000), sent: 0 };
+      visited_at: now(), sent: 0 };
     run("visits", "readwrite", function (s) { return s.put(v); }).then(function () {
       visits.push(v);
       form.hidden = true;
@@ -115,43 +153,151 @@
     });
   });
   $("search").addEventListener("input", render);
+
+  // --- Declarations filled in with help: sealed, then queued.
+  var dform = $("decl");
+  function b64u(buf) {
+    var s = "", b = new Uint8Array(buf);
+    for (var i = 0; i < b.length; i++) s += String.fromCharCode(b[i]);
+    return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+  function unb64u(s) {
+    var bin = atob(s.replace(/-/g, "+").replace(/_/g, "/")), b = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) b[i] = bin.charCodeAt(i);
+    return b;
+  }
+  var enc = new TextEncoder();
+  // seal encrypts plain (a string) for the team; aad binds it to the
+  // team, its id, household and time, as the server checks.
+  function seal(d, plain) {
+    var subtle = window.crypto && crypto.subtle, eph;
+    if (!subtle || !teamKey) return Promise.reject(new Error("nocrypto"));
+    var iv = crypto.getRandomValues(new Uint8Array(12));
+    var aad = enc.encode("door-declaration/v1|" + team + "|" + d.id + "|" + d.household_id + "|" + d.made_at);
+    return Promise.all([
+      subtle.importKey("raw", unb64u(teamKey), { name: "ECDH", namedCurve: "P-256" }, false, []),
+      subtle.generateKey({ name: "ECDH", namedCurve: "P-256" }, false, ["deriveBits"])
+    ]).then(function (k) {
+      eph = k[1];
+      return subtle.deriveBits({ name: "ECDH", public: k[0] }, eph.privateKey, 256);
+    }).then(function (secret) {
+      return subtle.importKey("raw", secret, "HKDF", false, ["deriveKey"]);
+    }).then(function (ikm) {
+      return subtle.deriveKey({ name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: enc.encode("anticovid door declaration v1") },
+        ikm, { name: "AES-GCM", length: 256 }, false, ["encrypt"]);
+    }).then(function (key) {
+      return Promise.all([subtle.encrypt({ name: "AES-GCM", iv: iv, additionalData: aad }, key, enc.encode(plain)), subtle.exportKey("raw", eph.publicKey)]);
+    }).then(function (r) {
+      d.key = b64u(r[1]); d.iv = b64u(iv); d.data = b64u(r[0]);
+      return d;
+    });
+  }
+  $("decl-open").addEventListener("click", function () {
+    if (!current || linkExpired()) return;
+    dform.reset();
+    dform.elements.street.value = current.address;
+    $("decl-error").hidden = true;
+    dform.hidden = false;
+    dform.scrollIntoView();
+  });
+  $("decl-cancel").addEventListener("click", function () { dform.reset(); dform.hidden = true; });
+  dform.addEventListener("submit", function (e) {
+    e.preventDefault();
+    if (!current || linkExpired()) { status(); return; }
+    var el = dform.elements;
+    function yes(name) { var c = dform.querySelector("input[name=" + name + "]:checked"); return c ? c.value === "yes" : null; }
+    var sex = dform.querySelector("input[name=sex]:checked");
+    var in_ = { kind: "resident", name: el.name.value, birth_year: parseInt(el.birth_year.value, 10) || 0, sex: sex ? sex.value : "",
+      nationality: el.nationality.value, id_number: el.id_number.value, phone: el.phone.value, commune_code: commune, street: el.street.value,
+      symptoms: Array.prototype.map.call(dform.querySelectorAll("input[name=symptoms]:checked"), function (c) { return c.value; }),
+      contact_case: yes("contact_case"), animal_market: yes("animal_market"),
+      vaccine_doses: el.vaccine_doses.value === "" ? null : parseInt(el.vaccine_doses.value, 10) };
+    var d = { id: newID(), household_id: current.id, made_at: now(), sent: 0 };
+    var plain = JSON.stringify(in_);
+    in_ = null;
+    dform.reset(); // the plaintext leaves the page before anything is kept
+    seal(d, plain).then(function (sealed) {
+      plain = null;
+      return run("decls", "readwrite", function (s) { return s.put(sealed); }).then(function () {
+        decls.push({ id: sealed.id, household_id: sealed.household_id, sent: 0 });
+        dform.hidden = true;
+        houseDecls(); status();
+        sync();
+      });
+    }).catch(function () {
+      plain = null;
+      $("decl-error").textContent = t("decl-nocrypto");
+      $("decl-error").hidden = false;
+    });
+  });
   $("sync-now").addEventListener("click", function () { load(); sync(); });
 
   // --- Sending the queue: in batches, marking what the server answered.
+  // Sealed declarations are read from IndexedDB only to be sent as they
+  // are; the page's own list of them holds ids and households only.
   function sync() {
-    if (syncing || expired || !navigator.onLine) { status(); return Promise.resolve(); }
+    if (syncing || expired || closed || !navigator.onLine) { status(); return Promise.resolve(); }
     var queue = visits.filter(function (v) { return !v.sent; }).slice(0, 100);
-    if (!queue.length) { status(); return Promise.resolve(); }
+    var dqueue = decls.filter(function (d) { return !d.sent; }).slice(0, 20);
+    if (!queue.length && !dqueue.length) { status(); return Promise.resolve(); }
     syncing = true;
     var body = { visits: queue.map(function (v) {
       return { id: v.id, household_id: v.household_id, outcome: v.outcome, people: v.people, no_smartphone: v.no_smartphone,
         installs: v.installs, declarations: v.declarations, visited_at: v.visited_at };
     }) };
-    return fetch("/api/v1/door/visits", { method: "POST", headers: { "Content-Type": "application/json", "X-Door-Link": token }, body: JSON.stringify(body) })
+    return Promise.all(dqueue.map(function (d) { return run("decls", "readonly", function (s) { return s.get(d.id); }); }))
+      .then(function (sealed) {
+        body.declarations = sealed.map(function (d) { return { id: d.id, household_id: d.household_id, made_at: d.made_at, key: d.key, iv: d.iv, data: d.data }; });
+        return fetch("/api/v1/door/visits", { method: "POST", headers: { "Content-Type": "application/json", "X-Door-Link": token }, body: JSON.stringify(body) });
+      })
       .then(function (res) {
         unreachable = false;
-        if (res.status === 401) { expired = true; return null; }
+        if (res.status === 401) { if (linkExpired()) closed = true; else expired = true; return null; }
+        if (res.status === 400) { return res.json().then(function (e) { return { refused: e.fields || {} }; }); }
         return res.ok ? res.json() : null;
       })
       .then(function (ans) {
         if (!ans) return;
-        var done = {};
-        ans.results.forEach(function (r) { done[r.id] = r.status; });
-        return run("visits", "readwrite", function (s) {
-          queue.forEach(function (v) { if (done[v.id]) { v.sent = 1; v.status = done[v.id]; s.put(v); } });
-        });
+        var done = {}, ddone = {};
+        if (ans.refused) {
+          // Items the server named will never be accepted: set aside, counted.
+          Object.keys(ans.refused).forEach(function (k) {
+            var m = /^(visits|declarations)\[(\d+)\]/.exec(k);
+            if (!m) return;
+            var item = m[1] === "visits" ? queue[+m[2]] : dqueue[+m[2]];
+            if (item) (m[1] === "visits" ? done : ddone)[item.id] = "rejected";
+          });
+        } else {
+          ans.results.forEach(function (r) { done[r.id] = r.status; });
+          (ans.declarations || []).forEach(function (r) { ddone[r.id] = r.status; });
+        }
+        var mark = function (list, answers) {
+          return function (s) {
+            list.forEach(function (v) {
+              if (!answers[v.id]) return;
+              if (answers[v.id] === "rejected" || answers[v.id] === "expired") rejected++;
+              v.sent = 1; v.status = answers[v.id];
+              if (s.name === "decls") {
+                var req = s.get(v.id);
+                req.onsuccess = function () { var rec = req.result; if (rec) { rec.sent = 1; rec.status = v.status; delete rec.data; delete rec.key; delete rec.iv; s.put(rec); } };
+              } else s.put(v);
+            });
+          };
+        };
+        return run("visits", "readwrite", mark(queue, done)).then(function () { return run("decls", "readwrite", mark(dqueue, ddone)); });
       })
       .catch(function () { unreachable = true; /* the queue stays */ })
       .then(function () {
         syncing = false;
         render(); status();
-        if (visits.some(function (v) { return !v.sent; }) && navigator.onLine && !expired) setTimeout(sync, 2000);
+        var more = visits.some(function (v) { return !v.sent; }) || decls.some(function (d) { return !d.sent; });
+        if (more && navigator.onLine && !expired && !closed) setTimeout(sync, 2000);
       });
   }
 
   // --- The household list: the kept copy first, then the server's.
   function load() {
-    if (!navigator.onLine) return Promise.resolve();
+    if (!navigator.onLine || linkExpired()) { render(); status(); return Promise.resolve(); }
     return fetch("/api/v1/door/households", { headers: { "X-Door-Link": token } })
       .then(function (res) {
         unreachable = false;
@@ -186,10 +332,14 @@
 
   openDB().then(function (d) {
     db = d;
-    return Promise.all([run("meta", "readonly", function (s) { return s.get("list"); }), run("visits", "readonly", function (s) { return s.getAll(); })]);
+    return Promise.all([run("meta", "readonly", function (s) { return s.get("list"); }), run("visits", "readonly", function (s) { return s.getAll(); }),
+      run("decls", "readonly", function (s) { return s.getAll(); })]);
   }).then(function (r) {
     list = r[0] || null;
     visits = r[1] || [];
+    // Only what the page shows is kept in memory: ids, households, sent.
+    decls = (r[2] || []).map(function (d) { return { id: d.id, household_id: d.household_id, sent: d.sent, status: d.status }; });
+    rejected = visits.concat(decls).filter(function (v) { return v.status === "rejected" || v.status === "expired"; }).length;
     render(); status();
     return load();
   }).then(function () {
