@@ -1345,6 +1345,7 @@ type ExportRequest struct {
 	Commune *string             `json:"commune,omitempty"`
 	Format  ExportRequestFormat `json:"format"`
 	Purpose string              `json:"purpose"`
+	Q       *string             `json:"q,omitempty"`
 	State   *string             `json:"state,omitempty"`
 }
 
