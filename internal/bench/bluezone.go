@@ -71,7 +71,7 @@ type BluezoneOptions struct {
 // The process the index builds' peak resident set was measured in
 // (index_rss_process in the JSON line).
 const (
-	rssFreshProcess = "fresh"         // started for the builds alone
+	rssFreshProcess = "fresh"          // started for the builds alone
 	rssThisProcess  = "after_register" // the benchmark's, after the registration (if one ran)
 )
 
