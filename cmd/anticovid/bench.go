@@ -131,8 +131,17 @@ func benchBluezone(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.Uint64Var(&o.LogSeed, "log-seed", 0, "seed of the F0 logs (default: --seed); another seed reads other parts of the index")
 	fs.BoolVar(&o.Reuse, "reuse", false, "reuse the phones registered by an earlier run in --dir, rebuild the index from them, and time everything else")
 	fs.BoolVar(&o.ResolveOnly, "resolve-only", false, "reuse the phones and index of an earlier run in --dir and time resolution only")
+	fs.BoolVar(&o.BuildsOnly, "builds-only", false, "build the index of the phones registered in --dir and print the builds' figures (time, bytes, peak RSS) as JSON: the fresh process the benchmark runs its builds in")
+	inProcess := fs.Bool("builds-in-process", false, "run the index builds in this process after the registration, not in a fresh one (their peak RSS then includes what the registration left resident)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if !*inProcess && !o.BuildsOnly {
+		exe, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		o.Rerun = append([]string{exe, "bench", "bluezone"}, args...)
 	}
 	return bench.Bluezone(ctx, o, stdout)
 }

@@ -31,6 +31,10 @@ type front struct {
 	lns     []net.Listener
 	urls    []string
 	stop    []func() // on shutdown: the SIGHUP watcher
+	// started runs once every server serves: the ACME warm-up, which must
+	// not start before the validator can reach either challenge (the TLS
+	// listener for tls-alpn-01, the plain one's handler for http-01).
+	started []func()
 }
 
 // newHTTPServer is an http.Server with the timeouts every listener uses.
@@ -71,6 +75,7 @@ func listen(cfg *config.Config, site *web.Server, log *slog.Logger) (*front, err
 	redirect := site.Probes(tlsconf.Redirect(names, port))
 	if m := tlsConf.acme; m != nil {
 		redirect = tlsconf.Challenges(m, redirect) // http-01 challenges first
+		f.started = append(f.started, func() { go tlsconf.Warm(m, names, tlsConf.warmed) })
 	}
 	https := newHTTPServer(tlsconf.HSTS(site))
 	https.TLSConfig = tlsConf.config
@@ -101,6 +106,10 @@ func (f *front) serve() <-chan error {
 			}
 		}()
 	}
+	for _, fn := range f.started {
+		fn()
+	}
+	f.started = nil
 	return errc
 }
 
@@ -132,11 +141,13 @@ func (f *front) close() {
 type tlsSetup struct {
 	config *tls.Config
 	acme   *autocert.Manager
+	warmed func(domain string, err error) // logs the warm-up's outcome
 }
 
 // certificates builds the TLS configuration of cfg and the names the
-// plain side redirects to. ACME certificates are asked for at once in the
-// background; certificate files are reloaded on SIGHUP.
+// plain side redirects to. ACME certificates are asked for in the
+// background once the servers serve (front.serve); certificate files are
+// reloaded on SIGHUP.
 func certificates(cfg *config.Config, log *slog.Logger, f *front) (tlsSetup, []string, error) {
 	if names := cfg.Domains(); len(names) > 0 {
 		m, err := tlsconf.NewACME(tlsconf.ACMEOptions{Domains: names, Directory: cfg.ACMEDirectory, Email: cfg.ACMEEmail,
@@ -146,14 +157,14 @@ func certificates(cfg *config.Config, log *slog.Logger, f *front) (tlsSetup, []s
 		}
 		tc := m.TLSConfig()
 		tc.MinVersion = tls.VersionTLS12
-		go tlsconf.Warm(m, names, func(domain string, err error) {
+		warmed := func(domain string, err error) {
 			if err != nil {
 				log.Error("acme certificate", "domain", domain, "err", err)
 			} else {
 				log.Info("acme certificate ready", "domain", domain)
 			}
-		})
-		return tlsSetup{config: tc, acme: m}, names, nil
+		}
+		return tlsSetup{config: tc, acme: m, warmed: warmed}, names, nil
 	}
 	files, err := tlsconf.LoadFiles(cfg.TLSCert, cfg.TLSKey)
 	if err != nil {

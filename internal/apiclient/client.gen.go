@@ -1360,6 +1360,7 @@ type ExportRequest struct {
 	Commune *string             `json:"commune,omitempty"`
 	Format  ExportRequestFormat `json:"format"`
 	Purpose string              `json:"purpose"`
+	Q       *string             `json:"q,omitempty"`
 	State   *string             `json:"state,omitempty"`
 }
 

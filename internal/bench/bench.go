@@ -8,9 +8,11 @@ package bench
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"math"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"runtime/trace"
 	"strconv"
@@ -92,4 +94,14 @@ func procStatus(field string) uint64 {
 		}
 	}
 	return 0
+}
+
+// residentSplit says what the resident set holds now: anonymous memory
+// (heaps: Go's, and the C-like one of the SQLite driver) and file pages
+// mapped in, and how much of it is Go's heap.
+func residentSplit() string {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return fmt.Sprintf("%d MB resident (anonymous %d MB, file %d MB; Go heap in use %d MB)",
+		rss()>>20, procStatus("RssAnon:")>>20, procStatus("RssFile:")>>20, ms.HeapInuse>>20)
 }

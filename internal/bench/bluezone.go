@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -10,6 +11,7 @@ import (
 	"math"
 	mrand "math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
@@ -50,7 +52,28 @@ type BluezoneOptions struct {
 	LogSeed     uint64 // seed of the F0 logs (0: Seed)
 	Reuse       bool   // reuse the phones of an earlier run in Dir, rebuild the index, time the rest
 	ResolveOnly bool   // reuse the phones and index of an earlier run in Dir, time resolution only
+	// BuildsOnly builds the index of the phones registered in Dir, reports
+	// the builds and ends with their figures as one JSON line (builds): the
+	// fresh process Rerun starts.
+	BuildsOnly bool
+	// Rerun is this benchmark's command line (the executable, then its
+	// arguments). When set, the index builds run in a fresh process of it
+	// (--dir Dir --builds-only), so their peak resident set is theirs
+	// alone, as in a server, which does not bulk-load a million phones
+	// first: after the registration this process keeps anonymous memory
+	// outside Go's heap that closing the database and debug.FreeOSMemory
+	// do not return (44 MB at 300,000 phones, ~160 MB at a million; the
+	// bulk load's SQLite page cache was up to 4 GB). Empty: the builds run
+	// in this process, after the registration.
+	Rerun []string
 }
+
+// The process the index builds' peak resident set was measured in
+// (index_rss_process in the JSON line).
+const (
+	rssFreshProcess = "fresh"          // started for the builds alone
+	rssThisProcess  = "after_register" // the benchmark's, after the registration (if one ran)
+)
 
 // Simulation is a database holding simulated registered phones and a
 // Bluezone service over it, at a fixed clock.
@@ -150,7 +173,7 @@ func Bluezone(ctx context.Context, o BluezoneOptions, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "bench bluezone: %d phones, %d-day logs of ~%d distinct contact IDs a day, %d logs, database %s, directory %s\n",
 		o.Phones, o.Days, o.IDsPerDay, o.Logs, db.Engine, dir)
 	registerRate := 0.0
-	if !o.ResolveOnly && !o.Reuse {
+	if !o.ResolveOnly && !o.Reuse && !o.BuildsOnly {
 		t0 := time.Now()
 		// A bulk load into the benchmark's own database: the indexes on
 		// random phone and token hashes are dropped first and built by sorting
@@ -204,24 +227,43 @@ func Bluezone(ctx context.Context, o BluezoneOptions, stdout io.Writer) error {
 			return err
 		}
 	}
-	defer svc.Index.Close()
+	defer func() { svc.Index.Close() }()
 	svc.KeepDays = o.Days
 	today := bluezone.DayNumber(now)
-	indexBuild, indexBytes, buildRSS := 0.0, svc.Index.Bytes(today), uint64(0)
-	if o.ResolveOnly {
+	indexBuild, indexBytes, buildRSS, rssWhere := 0.0, svc.Index.Bytes(today), uint64(0), rssThisProcess
+	switch {
+	case o.ResolveOnly:
 		fmt.Fprintf(stdout, "reusing %d phones and the index in %s (index build not timed)\n", o.Phones, dir)
-	} else {
+	case o.BuildsOnly || len(o.Rerun) == 0:
 		// The simulation's own memory is released before and the peak
-		// resident set cleared, so the figure is the builds' alone.
+		// resident set cleared, so the figure is the builds' (and what an
+		// earlier registration left in this process: see Rerun).
 		runtime.GC()
 		debug.FreeOSMemory()
 		resetPeakRSS()
-		fmt.Fprintf(stdout, "resident before the builds: %d MB (a registration in this process leaves some; --reuse starts clean)\n", peakRSS()>>20)
+		fmt.Fprintf(stdout, "before the builds: %s\n", residentSplit())
 		if indexBuild, indexBytes, err = buildPhase(ctx, svc, db, v, cfg.Province, today, o.Days, o.Seed, o.Ratchet, now, stdout); err != nil {
 			return err
 		}
 		buildRSS = peakRSS()
 		fmt.Fprintf(stdout, "process peak RSS over every build (VmHWM): %d MB\n", buildRSS>>20)
+		if o.BuildsOnly {
+			line, _ := json.Marshal(builds{indexBuild, indexBytes, buildRSS >> 20})
+			fmt.Fprintln(stdout, string(line))
+			return nil
+		}
+	default:
+		fmt.Fprintf(stdout, "after registration: %s; the builds run in a fresh process\n", residentSplit())
+		svc.Index.Close() // the fresh process writes the files; reopened after
+		b, err := buildInFreshProcess(ctx, o.Rerun, dir, stdout)
+		if err != nil {
+			return err
+		}
+		indexBuild, indexBytes, buildRSS, rssWhere = b.Build, b.Bytes, b.PeakRSSMB<<20, rssFreshProcess
+		if svc, err = simService(db, v, dir, now); err != nil {
+			return err
+		}
+		svc.KeepDays = o.Days
 	}
 	sim, err := reuseSimulation(ctx, db, svc, dir, cfg.Province, o.Phones, o.Seed, now)
 	if err != nil {
@@ -330,9 +372,51 @@ func Bluezone(ctx context.Context, o BluezoneOptions, stdout io.Writer) error {
 	line, _ := json.Marshal(map[string]any{
 		"phones": o.Phones, "resolve_p95_ms": round2(p95), "index_build_s": round2(indexBuild),
 		"index_bytes": indexBytes, "export_100k_s": round2(exportS), "register_per_s": math.Round(registerRate),
-		"index_peak_rss_mb": buildRSS >> 20})
+		"index_peak_rss_mb": buildRSS >> 20, "index_rss_process": rssWhere})
 	fmt.Fprintln(stdout, orderedJSON(line))
 	return nil
+}
+
+// builds are the figures of the index builds a --builds-only process
+// prints.
+type builds struct {
+	Build     float64 `json:"index_build_s"`
+	Bytes     int64   `json:"index_bytes"`
+	PeakRSSMB uint64  `json:"index_peak_rss_mb"`
+}
+
+// buildInFreshProcess runs the index builds in a new process of rerun over
+// dir, passing its report on to stdout, and returns its figures (its last
+// line).
+func buildInFreshProcess(ctx context.Context, rerun []string, dir string, stdout io.Writer) (builds, error) {
+	cmd := exec.CommandContext(ctx, rerun[0], append(slices.Clone(rerun[1:]), "--dir", dir, "--builds-only")...)
+	cmd.Stderr = os.Stderr
+	pipe, err := cmd.StdoutPipe()
+	if err != nil {
+		return builds{}, err
+	}
+	if err := cmd.Start(); err != nil {
+		return builds{}, fmt.Errorf("bench bluezone: the builds' process: %w", err)
+	}
+	// Its report goes on as it comes; its JSON line (the last) is this
+	// benchmark's to read, not to print.
+	sc := bufio.NewScanner(pipe)
+	var last string
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "{") {
+			last = sc.Text()
+		} else {
+			fmt.Fprintf(stdout, "  %s\n", sc.Text())
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		return builds{}, fmt.Errorf("bench bluezone: the builds' process: %w", err)
+	}
+	var b builds
+	if err := json.Unmarshal([]byte(last), &b); err != nil {
+		return builds{}, fmt.Errorf("bench bluezone: the builds' process ended with %q: %w", last, err)
+	}
+	return b, nil
 }
 
 // orderedJSON puts the interface's keys in the order the issue lists them.
@@ -340,7 +424,7 @@ func orderedJSON(b []byte) string {
 	var m map[string]json.RawMessage
 	json.Unmarshal(b, &m)
 	var parts []string
-	for _, k := range []string{"phones", "resolve_p95_ms", "index_build_s", "index_bytes", "export_100k_s", "register_per_s", "index_peak_rss_mb"} {
+	for _, k := range []string{"phones", "resolve_p95_ms", "index_build_s", "index_bytes", "export_100k_s", "register_per_s", "index_peak_rss_mb", "index_rss_process"} {
 		parts = append(parts, fmt.Sprintf("%q: %s", k, m[k]))
 	}
 	return "{" + strings.Join(parts, ", ") + "}"

@@ -353,7 +353,7 @@ func (s *Service) List(ctx context.Context, p *auth.Principal, f Filter) (Listed
 	}
 	if search.Exact {
 		if len(search.IDs) == 0 {
-			return Listed{Cases: []Case{}}, s.auditSearch(ctx, p, nil)
+			return Listed{Cases: []Case{}}, s.auditSearch(ctx, p, nil, msg.Both("cases.purpose.search"))
 		}
 		where, args = search.Where(where, args, "person_id")
 	}
@@ -390,16 +390,18 @@ func (s *Service) List(ctx context.Context, p *auth.Principal, f Filter) (Listed
 		for i, c := range out.Cases {
 			ids[i] = c.PersonID
 		}
-		return out, s.auditSearch(ctx, p, ids)
+		return out, s.auditSearch(ctx, p, ids, msg.Both("cases.purpose.search"))
 	}
 	return out, nil
 }
 
-// auditSearch records a search of the case list by person, with the people
-// it showed.
-func (s *Service) auditSearch(ctx context.Context, p *auth.Principal, persons []int64) error {
+// auditSearch records a search of a list by person (the case list, the
+// contacts worklist's page, API and export) with the people it showed, each
+// once, and also when it showed nobody: that someone was looked for is
+// itself worth the record.
+func (s *Service) auditSearch(ctx context.Context, p *auth.Principal, persons []int64, purpose string) error {
 	_, strs := distinctPersons(len(persons), func(i int) int64 { return persons[i] })
-	return auth.Audit(asCaller(ctx, p), s.DB, auth.ActionSearch, "person", strs, msg.Both("cases.purpose.search"))
+	return auth.Audit(asCaller(ctx, p), s.DB, auth.ActionSearch, "person", strs, purpose)
 }
 
 // caseRows reads cases by a query selecting caseCols.

@@ -108,8 +108,9 @@ func (s *Service) ExportContacts(ctx context.Context, p *auth.Principal, caseID 
 	return name, s.write(w, format, title, p, purpose, items)
 }
 
-// ExportWorklist writes a worklist (one commune, or p's jurisdiction) as XLSX
-// or PDF, after recording the export and its purpose in the audit log.
+// ExportWorklist writes a worklist (one commune, or p's jurisdiction, with
+// f's state and search) as XLSX, PDF or CSV, after recording the export and
+// its purpose in the audit log, and a search by person as a search.
 func (s *Service) ExportWorklist(ctx context.Context, p *auth.Principal, f WorkFilter, format, purpose string, w io.Writer) (string, error) {
 	if err := checkExport(format, purpose); err != nil {
 		return "", fmt.Errorf("export worklist: %w", err)
@@ -135,6 +136,9 @@ func (s *Service) exportItems(ctx context.Context, p *auth.Principal, f WorkFilt
 	// Read without personal data first, then audit as an export and decrypt.
 	items, err := s.worklistRows(ctx, p, f)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.auditWorkSearch(ctx, p, f, items, purpose); err != nil {
 		return nil, err
 	}
 	if err := s.fillPersonal(ctx, p, items, auth.ActionExport, purpose); err != nil {

@@ -106,10 +106,27 @@ func (s *Service) WorkPage(ctx context.Context, p *auth.Principal, f WorkFilter,
 	if err != nil {
 		return WorkPage{}, err
 	}
+	if err := s.auditWorkSearch(ctx, p, f, pg.Items, purpose); err != nil {
+		return WorkPage{}, err
+	}
 	if err := s.fillPersonal(ctx, p, pg.Items, auth.ActionView, purpose); err != nil {
 		return WorkPage{}, err
 	}
 	return pg, nil
+}
+
+// auditWorkSearch records a worklist searched by person (f.Q) as the case
+// list's search is, with the contacts' people it found or none; the reading
+// of their names is recorded besides, as a view or an export.
+func (s *Service) auditWorkSearch(ctx context.Context, p *auth.Principal, f WorkFilter, items []WorkItem, purpose string) error {
+	if strings.TrimSpace(f.Q) == "" {
+		return nil
+	}
+	persons := make([]int64, len(items))
+	for i, it := range items {
+		persons[i] = it.PersonID
+	}
+	return s.auditSearch(ctx, p, persons, purpose)
 }
 
 // worklistRows reads one page of a worklist without names and phones.

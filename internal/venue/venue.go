@@ -111,6 +111,17 @@ func (v *Venue) Validate() error {
 // Create registers a venue. Officers and admins create approved venues within
 // their jurisdiction; a venue manager's venue waits for the commune's approval.
 func (s *Service) Create(ctx context.Context, p *auth.Principal, v Venue) (Venue, error) {
+	return s.CreateOnce(ctx, p, v, "")
+}
+
+// CreateOnce is Create with the idempotency key of the form that asked
+// (a random id the form carries): the same key again, a double submit or a
+// reloaded page, returns the venue the first made instead of a second one
+// (if the caller may see it). An empty key is Create.
+func (s *Service) CreateOnce(ctx context.Context, p *auth.Principal, v Venue, clientID string) (Venue, error) {
+	if len(clientID) > 64 {
+		return Venue{}, fmt.Errorf("create venue: %w", &errs.Invalid{Fields: map[string]string{"id": msg.Both("venue.form_id_invalid")}})
+	}
 	if err := v.Validate(); err != nil {
 		return Venue{}, fmt.Errorf("create venue: %w", err)
 	}
@@ -136,16 +147,25 @@ func (s *Service) Create(ctx context.Context, p *auth.Principal, v Venue) (Venue
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `INSERT INTO venues (name, category, commune_code, district_code, province_code, address,
 		lat, lon, contact_name, contact_phone_enc, capacity, opening_hours, starts_at, ends_at, plate, route, status, qr_gen, manager_id, created_at,
-		search_key, contact_phone_hash)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22) RETURNING id`,
+		search_key, contact_phone_hash, client_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
+		ON CONFLICT (province_code, client_id) DO NOTHING RETURNING id`,
 			v.Name, v.Category, v.CommuneCode, v.DistrictCode, v.ProvinceCode, v.Address, v.Lat, v.Lon, v.ContactName,
 			s.Vault.Seal(v.ContactPhone), v.Capacity, v.OpeningHours, unixOrNil(v.StartsAt), unixOrNil(v.EndsAt),
-			v.Plate, v.Route, v.Status, v.QRGen, v.ManagerID, v.CreatedAt.Unix(), searchKey(v), s.phoneHash(v.ContactPhone)).Scan(&v.ID)
+			v.Plate, v.Route, v.Status, v.QRGen, v.ManagerID, v.CreatedAt.Unix(), searchKey(v), s.phoneHash(v.ContactPhone), nullIfEmpty(clientID)).Scan(&v.ID)
 		if err != nil {
 			return err
 		}
 		return indexWords(ctx, tx, map[int64]string{v.ID: searchKey(v)})
 	})
+	if errors.Is(err, sql.ErrNoRows) && clientID != "" {
+		// The form was sent before: answer with the venue it made.
+		var id int64
+		if err := s.DB.W.QueryRowContext(ctx, "SELECT id FROM venues WHERE province_code = $1 AND client_id = $2", v.ProvinceCode, clientID).Scan(&id); err != nil {
+			return Venue{}, fmt.Errorf("create venue: form %s: %w", clientID, err)
+		}
+		return s.Get(ctx, p, id)
+	}
 	if err != nil {
 		return Venue{}, fmt.Errorf("create venue: %w", err)
 	}
@@ -156,6 +176,14 @@ func (s *Service) Create(ctx context.Context, p *auth.Principal, v Venue) (Venue
 func categoryDept(code string) string {
 	c, _ := CategoryOf(code)
 	return c.Department
+}
+
+// nullIfEmpty stores "" as NULL (a UNIQUE index holds many NULLs).
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 func unixOrNil(t *time.Time) any {

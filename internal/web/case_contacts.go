@@ -64,6 +64,9 @@ type exportRequest struct {
 	Purpose string `json:"purpose" jsonschema:"required"`
 	Commune string `json:"commune"`
 	State   string `json:"state"`
+	// Q is the worklist's search (a phone, an ID number or words of a
+	// name): the export holds what the searched list shows.
+	Q string `json:"q,omitempty"`
 }
 
 // readExport reads what to export: the JSON body on the API, the form on a
@@ -77,7 +80,7 @@ func readExport(r *http.Request) (exportRequest, error) {
 		return in, fmt.Errorf("export form: %w", errs.ErrTooLarge)
 	}
 	return exportRequest{Format: r.PostFormValue("format"), Purpose: r.PostFormValue("purpose"),
-		Commune: r.PostFormValue("commune"), State: r.PostFormValue("state")}, nil
+		Commune: r.PostFormValue("commune"), State: r.PostFormValue("state"), Q: r.PostFormValue("q")}, nil
 }
 
 // caseExport answers a case's contacts as XLSX or PDF.

@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/url"
 	"strings"
 	"testing"
@@ -142,6 +143,99 @@ func TestCaseListSearch(t *testing.T) {
 		}
 		if code, page = get(t, c, e.srv.URL+"/cases?limit=1"); code != 200 || !strings.Contains(page, "offset=1") {
 			t.Errorf("pager: %d", code)
+		}
+	})
+}
+
+// worklistSearchEnv: Tâm is an F0 whose contacts are Hạnh (Bến Lức) and
+// Khánh (Thạnh Lợi); searches counts admin's audited searches of people
+// naming exactly records.
+func worklistSearchEnv(t *testing.T, db *sqldb.DB) (*env, *traceFixture, func(records string) int) {
+	e := newEnv(t, db)
+	f := newTraceFixture(t, e)
+	if code, body := e.do("POST", "/api/v1/cases", "admin", map[string]any{"person": map[string]string{"phone": "0911000001"}, "status": "F0", "sample_date": day(f.now, 1)}); code != 201 {
+		t.Fatalf("case: %d %s", code, body)
+	}
+	return e, f, func(records string) int {
+		t.Helper()
+		var n int
+		if err := db.R.QueryRow(`SELECT count(*) FROM audit_log WHERE action = 'search' AND subject = 'person' AND username = 'admin' AND record_ids = $1`, records).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+}
+
+// TestWorklistExportFollowsSearch: the worklist's export holds what the
+// searched list shows (the same q, commune and state, on the API and from
+// the page's form), and a search naming someone is audited as a search.
+func TestWorklistExportFollowsSearch(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		e, f, searches := worklistSearchEnv(t, db)
+		hanh := fmt.Sprint(f.people["0911000002"])
+		// The unsearched list has both contacts; the search, Hạnh alone.
+		for _, tc := range []struct {
+			body      map[string]string
+			want, not string
+		}{
+			{map[string]string{"state": "all"}, "Lê Văn Khánh", ""},
+			{map[string]string{"state": "all", "q": "hanh"}, "Trần Thị Hạnh", "Lê Văn Khánh"},
+			{map[string]string{"state": "all", "q": "0911.000.002"}, "Trần Thị Hạnh", "Lê Văn Khánh"},
+			{map[string]string{"state": "all", "q": "hanh", "commune": "27994"}, "", "Trần Thị Hạnh"},
+			{map[string]string{"state": "closed", "q": "hanh"}, "", "Trần Thị Hạnh"},
+		} {
+			before := searches(hanh)
+			body := map[string]string{"format": "csv", "purpose": "Gửi danh sách cho trạm y tế"}
+			for k, v := range tc.body {
+				body[k] = v
+			}
+			code, csv := e.do("POST", "/api/v1/worklist/export", "admin", body)
+			if code != 200 || tc.want != "" && !strings.Contains(csv, tc.want) || tc.not != "" && strings.Contains(csv, tc.not) {
+				t.Errorf("export %v: %d, want %q and not %q: %s", tc.body, code, tc.want, tc.not, csv)
+			}
+			if after := searches(hanh); tc.body["q"] != "" && tc.want != "" && after != before+1 {
+				t.Errorf("export %v: %d searches naming Hạnh audited, want 1", tc.body, after-before)
+			}
+		}
+		// The page's export form carries the search, and its export is the
+		// searched list.
+		c := e.browser(t, "admin")
+		if code, page := get(t, c, e.srv.URL+"/tracing/worklist?state=all&q=hanh"); code != 200 || !strings.Contains(page, `<input type="hidden" name="q" value="hanh">`) {
+			t.Fatalf("worklist page: %d, export form without the search", code)
+		}
+		resp, err := c.PostForm(e.srv.URL+"/tracing/worklist/export", url.Values{"format": {"csv"}, "purpose": {"Gửi danh sách cho trạm y tế"},
+			"state": {"all"}, "q": {"hanh"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		csv, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(csv), "Trần Thị Hạnh") || strings.Contains(string(csv), "Lê Văn Khánh") {
+			t.Errorf("page export: %d %s", resp.StatusCode, csv)
+		}
+	})
+}
+
+// TestWorklistSearchAudited: every search of the worklist is audited as a
+// search, also when it found nobody (on the API, the page and the export),
+// as the case list's is; an unsearched list is not a search.
+func TestWorklistSearchAudited(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		e, _, searches := worklistSearchEnv(t, db)
+		c := e.browser(t, "admin")
+		before := searches("")
+		e.do("GET", "/api/v1/worklist?state=all&q=0988888888", "admin", nil)
+		e.do("GET", "/api/v1/worklist?state=all&q=hanh&commune=27994", "admin", nil)
+		get(t, c, e.srv.URL+"/tracing/worklist?state=all&q=yen")
+		e.do("POST", "/api/v1/worklist/export", "admin", map[string]string{"format": "csv", "purpose": "Gửi danh sách cho trạm y tế", "q": "0988888888"})
+		if n := searches("") - before; n != 4 {
+			t.Errorf("%d empty worklist searches audited, want 4", n)
+		}
+		// An unsearched list is not a search.
+		before = searches("")
+		e.do("GET", "/api/v1/worklist?state=closed", "admin", nil)
+		if n := searches("") - before; n != 0 {
+			t.Errorf("an unsearched empty list audited as %d searches", n)
 		}
 	})
 }

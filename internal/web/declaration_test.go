@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -318,4 +319,40 @@ func proveDecl(t *testing.T, decl *declaration.Service, res declaration.Result) 
 		t.Fatal(err)
 	}
 	return res
+}
+
+// TestStatusUnitFilterAction: the review lists' filter names its list's
+// GET path, so a page rendered at a form's POST path (a handled note
+// refused) filters the list, not the path it was posted to.
+func TestStatusUnitFilterAction(t *testing.T) {
+	e, _ := declEnv(t, storetest.SQLite(t), 0)
+	code, body := e.do("POST", "/api/v1/declarations", "", declBody("0900000002", "Sốt Bến Lức", "27991", []string{"fever"}, false))
+	var r declaration.Result
+	json.Unmarshal([]byte(body), &r)
+	if code != 201 {
+		t.Fatalf("declare: %d %s", code, body)
+	}
+	browser := e.browser(t, "health")
+	resp, err := browser.PostForm(fmt.Sprintf("%s/declarations/%d/handled", e.srv.URL, r.ID), url.Values{"note": {""}, "back": {"status=all"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 400 || !strings.Contains(string(page), `<form method="get" action="/declarations/worklist" class="filters card">`) {
+		t.Fatalf("refused note at %s: %d, filter form %q", resp.Request.URL.Path, resp.StatusCode, filterForm(string(page)))
+	}
+	held := newEnv(t, storetest.SQLite(t))
+	if code, page := get(t, held.browser(t, "tracera"), held.srv.URL+"/checkins/held?status=all"); code != 200 ||
+		!strings.Contains(page, `<form method="get" action="/checkins/held" class="filters card">`) {
+		t.Fatalf("held check-ins: %d, filter form %q", code, filterForm(page))
+	}
+}
+
+// filterForm is a page's filter form's opening tag, for messages.
+func filterForm(page string) string {
+	if i := strings.Index(page, `class="filters card"`); i >= 0 {
+		return page[max(i-80, 0) : i+20]
+	}
+	return ""
 }

@@ -67,6 +67,7 @@ type worklistView struct {
 	Units     []geo.Unit // units the caller may narrow to
 	Done      int64      // the declaration just handled
 	Back      string     // this list's query, for the handled form to return to
+	List      string     // this list's path, the filter's action
 	NoteErr   map[int64]string
 	Notes     map[int64]string
 	Total     int               // declarations matching the filter
@@ -97,7 +98,7 @@ func (s *Server) renderDeclWorklist(w http.ResponseWriter, r *http.Request, stat
 		return err
 	}
 	lang := langOf(r)
-	wv := worklistView{Items: pg.Items, Filter: f, NoteErr: noteErr, Notes: notes, Total: pg.Total, Capped: pg.Capped, SearchErr: searchErr,
+	wv := worklistView{Items: pg.Items, Filter: f, List: "/declarations/worklist", NoteErr: noteErr, Notes: notes, Total: pg.Total, Capped: pg.Capped, SearchErr: searchErr,
 		Statuses: []option{{declaration.StatusOpen, msg.T(lang, "decl.status.open")},
 			{declaration.StatusHandled, msg.T(lang, "decl.status.handled")}, {declaration.StatusAll, msg.T(lang, "decl.status.all")}},
 		Label: func(list, code string) string {
@@ -121,7 +122,7 @@ func (s *Server) renderDeclWorklist(w http.ResponseWriter, r *http.Request, stat
 	back := r.URL.Query()
 	back.Del("done")
 	wv.Back = back.Encode()
-	wv.Prev, wv.Next = pageLinks(r, "/declarations/worklist", f.Offset, f.Limit, pg.Total)
+	wv.Prev, wv.Next = pageLinks(r, wv.List, f.Offset, f.Limit, pg.Total)
 	w.Header().Set("Cache-Control", "no-store")
 	s.render(w, r, status, "worklist", wv)
 	return nil

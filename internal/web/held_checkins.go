@@ -86,6 +86,7 @@ type heldView struct {
 	Units    []geo.Unit
 	Statuses []option
 	Back     string
+	List     string // this list's path, the filter's action
 	Done     string // the hold just decided
 	Released bool   // and how
 	Prev     string
@@ -130,7 +131,7 @@ func (s *Server) heldPage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	lang := langOf(r)
-	hv := heldView{Filter: f, Done: r.URL.Query().Get("done"), Released: r.URL.Query().Get("did") == checkinRelease,
+	hv := heldView{Filter: f, List: "/checkins/held", Done: r.URL.Query().Get("done"), Released: r.URL.Query().Get("did") == checkinRelease,
 		Statuses: []option{{checkin.HeldStatus, msg.T(lang, "held.status.held")}, {checkin.ReleasedStatus, msg.T(lang, "held.status.released")},
 			{checkin.RejectedStatus, msg.T(lang, "held.status.rejected")}, {checkin.AllStatuses, msg.T(lang, "held.status.all")}}}
 	if hv.Filter.Status == "" {

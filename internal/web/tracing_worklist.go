@@ -108,14 +108,15 @@ func (s *Server) callSubmit(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// worklistExport answers a worklist as XLSX or PDF.
+// worklistExport answers a worklist as XLSX, PDF or CSV: what the list
+// shows with the same search, commune and state.
 func (s *Server) worklistExport(w http.ResponseWriter, r *http.Request) error {
 	in, err := readExport(r)
 	if err != nil {
 		return err
 	}
 	var buf bytes.Buffer
-	f := cases.WorkFilter{Commune: in.Commune, State: in.State}
+	f := cases.WorkFilter{Commune: in.Commune, State: in.State, Q: in.Q}
 	name, err := s.Cases.ExportWorklist(r.Context(), auth.From(r.Context()), f, in.Format, in.Purpose, &buf)
 	if err != nil {
 		return err

@@ -45,6 +45,8 @@ func (s *Server) venueNewPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	rv.Values["id"] = newID() // a double submit adds the venue once
+	w.Header().Set("Cache-Control", "no-store")
 	s.render(w, r, http.StatusOK, "venue_new", rv)
 	return nil
 }
@@ -63,7 +65,7 @@ func (s *Server) venueNewSubmit(w http.ResponseWriter, r *http.Request) error {
 	}
 	v, f := venueFromForm(r, "")
 	if len(f) == 0 {
-		v, err = s.Venues.Create(r.Context(), p, v)
+		v, err = s.Venues.CreateOnce(r.Context(), p, v, r.PostFormValue("id"))
 		if err == nil {
 			http.Redirect(w, r, fmt.Sprintf("/venues/%d", v.ID), http.StatusSeeOther)
 			return nil

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -51,6 +52,65 @@ func TestVenueNewForm(t *testing.T) {
 		}
 		if code, _ := get(t, e.browser(t, "managera"), e.srv.URL+"/venues/new"); code != 403 {
 			t.Fatalf("venue manager's form: %d", code)
+		}
+	})
+}
+
+// TestVenueNewFormOnce: the form carries an idempotency key, so a double
+// submit, or the same form sent again after an error was corrected, adds
+// one venue and shows the first; another officer replaying the key gets
+// neither a venue of their own nor a look at the first.
+func TestVenueNewFormOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		e := newEnv(t, db)
+		b := e.browser(t, "communea")
+		_, page := get(t, b, e.srv.URL+"/venues/new")
+		m := regexp.MustCompile(`<input type="hidden" name="id" value="([0-9a-f-]{36})">`).FindStringSubmatch(page)
+		if m == nil {
+			t.Fatalf("the form carries no id: %s", page)
+		}
+		if _, again := get(t, b, e.srv.URL+"/venues/new"); strings.Contains(again, m[1]) {
+			t.Fatal("two forms carry the same id")
+		}
+		form := url.Values{"id": {m[1]}, "name": {"Nhà thuốc Long Châu"}, "category": {"shop"}, "commune_code": {"27991"}, "address": {"5 Nguyễn Huệ"}}
+		// A mistake first: the page sent back keeps the id.
+		bad := url.Values{"id": {m[1]}, "category": {"shop"}, "commune_code": {"27991"}}
+		if code, _, page := sendForm(t, b, e.srv.URL+"/venues/new", bad); code != 400 || !strings.Contains(page, `name="id" value="`+m[1]+`"`) {
+			t.Fatalf("bad input: %d, id kept %v", code, strings.Contains(page, m[1]))
+		}
+		code, first, _ := sendForm(t, b, e.srv.URL+"/venues/new", form)
+		code2, second, page := sendForm(t, b, e.srv.URL+"/venues/new", form)
+		if code != 200 || code2 != 200 || !strings.HasPrefix(first, "/venues/") || second != first || !strings.Contains(page, "Nhà thuốc Long Châu") {
+			t.Fatalf("submitted twice: %d %s, then %d %s", code, first, code2, second)
+		}
+		count := func() int {
+			var n int
+			db.R.QueryRow("SELECT count(*) FROM venues WHERE name = $1", "Nhà thuốc Long Châu").Scan(&n)
+			return n
+		}
+		if n := count(); n != 1 {
+			t.Fatalf("%d venues after a double submit, want 1", n)
+		}
+		// A new form is a new venue.
+		_, page = get(t, b, e.srv.URL+"/venues/new")
+		form.Set("id", regexp.MustCompile(`name="id" value="([0-9a-f-]{36})"`).FindStringSubmatch(page)[1])
+		if code, path, _ := sendForm(t, b, e.srv.URL+"/venues/new", form); code != 200 || path == first || count() != 2 {
+			t.Fatalf("a second form: %d %s, %d venues", code, path, count())
+		}
+		// Another commune's officer replaying the first key.
+		other := url.Values{"id": {m[1]}, "name": {"Chợ Thạnh Lợi"}, "category": {"market"}, "commune_code": {"27994"}, "address": {"Ấp 3"}}
+		if code, _, page := sendForm(t, e.browser(t, "communeb"), e.srv.URL+"/venues/new", other); code != 403 || strings.Contains(page, "Nhà thuốc Long Châu") {
+			t.Fatalf("replayed key: %d", code)
+		}
+		var n int
+		db.R.QueryRow("SELECT count(*) FROM venues WHERE name = $1", "Chợ Thạnh Lợi").Scan(&n)
+		if n != 0 {
+			t.Fatal("a replayed key made a venue")
+		}
+		// An absurd key is refused, not stored.
+		form.Set("id", strings.Repeat("x", 65))
+		if code, _, _ := sendForm(t, b, e.srv.URL+"/venues/new", form); code != 400 || count() != 2 {
+			t.Fatalf("a 65-character key: %d, %d venues", code, count())
 		}
 	})
 }
