@@ -2,6 +2,7 @@ package declaration
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -23,49 +24,46 @@ type Card struct {
 // ids unknown (or purged) are absent. The token carries the declaration's
 // own proof grade: a declaration filled in with a volunteer's help is
 // unproven (nobody proved the phone), so a staff scan of its card is not
-// proof of the person either. This reads names: callers check
-// jurisdiction and write the audit entry before showing them.
+// proof of the person either. The name is the one declared (the
+// declaration's own answers), never the name of whoever the phone names:
+// a card must not tell its holder who owns a phone. This reads names:
+// callers check jurisdiction and write the audit entry before showing them.
 func (s *Service) Cards(ctx context.Context, ids []int64) (map[int64]Card, error) {
 	out := make(map[int64]Card, len(ids))
 	if len(ids) == 0 {
 		return out, nil
 	}
-	type row struct {
-		id, person, expires int64
-		proof               int
-	}
-	var rows []row
 	err := sqldb.Chunks(ids, nil, func(in string, args []any) error {
-		rs, err := s.DB.R.QueryContext(ctx, "SELECT id, person_id, expires_at, proof FROM declarations WHERE id IN ("+in+")", args...)
+		rs, err := s.DB.R.QueryContext(ctx, "SELECT id, person_id, expires_at, proof, answers_enc FROM declarations WHERE id IN ("+in+")", args...)
 		if err != nil {
 			return err
 		}
 		defer rs.Close()
 		for rs.Next() {
-			var r row
-			if err := rs.Scan(&r.id, &r.person, &r.expires, &r.proof); err != nil {
+			var c Card
+			var expires int64
+			var proof int
+			var sealed []byte
+			if err := rs.Scan(&c.DeclarationID, &c.PersonID, &expires, &proof, &sealed); err != nil {
 				return err
 			}
-			rows = append(rows, r)
+			doc, err := s.Vault.Open(sealed)
+			if err != nil {
+				return fmt.Errorf("declaration %d: %w", c.DeclarationID, err)
+			}
+			var answers Input
+			if err := json.Unmarshal([]byte(doc), &answers); err != nil {
+				return fmt.Errorf("declaration %d: %w", c.DeclarationID, err)
+			}
+			c.Name, c.Expires = answers.Name, time.Unix(expires, 0).UTC()
+			c.Token = s.Sign(Claims{PersonID: c.PersonID, DeclarationID: c.DeclarationID, Expires: c.Expires, Proof: proof})
+			c.URL = s.URL(c.Token)
+			out[c.DeclarationID] = c
 		}
 		return rs.Err()
 	})
 	if err != nil {
 		return nil, fmt.Errorf("declaration cards: %w", err)
-	}
-	persons := make([]int64, len(rows))
-	for i, r := range rows {
-		persons[i] = r.person
-	}
-	reach, err := s.People.Personal(ctx, persons)
-	if err != nil {
-		return nil, fmt.Errorf("declaration cards: %w", err)
-	}
-	for _, r := range rows {
-		c := Card{DeclarationID: r.id, PersonID: r.person, Name: reach[r.person].Name, Expires: time.Unix(r.expires, 0).UTC()}
-		c.Token = s.Sign(Claims{PersonID: r.person, DeclarationID: r.id, Expires: c.Expires, Proof: r.proof})
-		c.URL = s.URL(c.Token)
-		out[r.id] = c
 	}
 	return out, nil
 }

@@ -436,6 +436,21 @@ const (
 // obtains their QR nor speaks for them. A repeat of a client id returns the
 // first submission and records nothing.
 func (s *Service) Submit(ctx context.Context, in Input, device int64) (Result, error) {
+	return s.submit(ctx, in, device, s.People.FindOrCreate)
+}
+
+// SubmitAssisted records a declaration someone filled in for another person
+// (a volunteer at their door): unproven, without a QR in the result, and
+// never attached to whoever the phone already names unless the name and
+// birth year match too (people.Service.FindOrAdd): a grandmother declared
+// with her son's phone is a person of her own, and typing a stranger's
+// phone with another name yields nothing of the stranger's.
+func (s *Service) SubmitAssisted(ctx context.Context, in Input) (Result, error) {
+	return s.submit(ctx, in, 0, s.People.FindOrAdd)
+}
+
+// submit validates and records a declaration, finding its person with find.
+func (s *Service) submit(ctx context.Context, in Input, device int64, find func(context.Context, people.Person) (int64, error)) (Result, error) {
 	now := s.now().UTC().Truncate(time.Second)
 	if err := Validate(&in, now); err != nil {
 		return Result{}, fmt.Errorf("declare: %w", err)
@@ -446,7 +461,7 @@ func (s *Service) Submit(ctx context.Context, in Input, device int64) (Result, e
 			return r, err
 		}
 	}
-	personID, err := s.People.FindOrCreate(ctx, people.Person{Name: in.Name, Phone: in.Phone, IDNumber: in.IDNumber,
+	personID, err := find(ctx, people.Person{Name: in.Name, Phone: in.Phone, IDNumber: in.IDNumber,
 		BirthYear: in.BirthYear, Commune: in.CommuneCode})
 	if err != nil {
 		return Result{}, fmt.Errorf("declare: %w", err)
@@ -525,7 +540,15 @@ func (s *Service) previous(ctx context.Context, in Input, device int64) (Result,
 	if !known { // as before: a declaration whose person is gone is not a previous one
 		return Result{}, false, nil
 	}
-	if phoneHash != s.Vault.Hash(in.Phone) {
+	same := phoneHash == s.Vault.Hash(in.Phone)
+	if phoneHash == "" { // a person of their own on a shared phone (people.Service.FindOrAdd): compare the phone kept
+		phones, err := s.People.Phones(ctx, []int64{r.PersonID})
+		if err != nil {
+			return Result{}, false, fmt.Errorf("declare: client id %s: %w", in.ID, err)
+		}
+		same = phones[r.PersonID] != "" && phones[r.PersonID] == in.Phone
+	}
+	if !same {
 		return Result{}, false, fmt.Errorf("declare: client id %s used by another person: %w", in.ID, errs.ErrConflict)
 	}
 	if r.Proof < PhoneProven && device == r.PersonID {

@@ -301,13 +301,13 @@ func (s *Service) checkDeclarations(ctx context.Context, v Volunteer, ds []Seale
 func (s *Service) submitDeclarations(ctx context.Context, v Volunteer, as []assisted, now time.Time, results []SyncResult) error {
 	d, pr := codes(v.Team.Commune)
 	for _, a := range as {
-		res, err := s.Declarations.Submit(ctx, a.in, 0)
+		res, err := s.Declarations.SubmitAssisted(ctx, a.in)
 		if err != nil {
 			return err
 		}
 		r, err := s.DB.W.ExecContext(ctx, `INSERT INTO door_declarations (id, declaration_id, household_id, hamlet_id, team_id,
-			commune_code, district_code, province_code, made_at, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-			ON CONFLICT (id) DO NOTHING`, a.d.ID, res.ID, a.d.HouseholdID, a.hamlet, v.Team.ID, v.Team.Commune, d, pr, a.d.MadeAt, now.Unix())
+			commune_code, district_code, province_code, made_at, received_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+			ON CONFLICT (id) DO NOTHING`, a.d.ID, res.ID, a.d.HouseholdID, a.hamlet, v.Team.ID, v.Team.Commune, d, pr, a.d.MadeAt, now.Unix(), res.ExpiresAt.Unix())
 		if err != nil {
 			return err
 		}
@@ -329,43 +329,96 @@ type Card struct {
 	declaration.Card
 }
 
-// Cards lists the cards not yet printed of a commune or district (one
-// hamlet's or team's when given), oldest first, at most MaxCards; a card
-// whose QR has expired is left out (it would be no use). The names are
-// personal data: the read is audited.
-func (s *Service) Cards(ctx context.Context, p *auth.Principal, unit string, hamlet, team int64) ([]Card, error) {
+// CardFilter says which cards the cards page lists: those not yet printed
+// (the default), or those printed already, for a reprint.
+type CardFilter struct {
+	Hamlet, Team int64
+	Printed      bool
+}
+
+// Cards lists the cards of a commune or district (one hamlet's or team's
+// when asked) whose QR is still valid: not yet printed, oldest first (the
+// nearest to expiring), or printed already, the latest printed first; at
+// most MaxCards. Expired cards are left out in the query itself, so
+// however many expired unprinted cards pile up they never hide a valid
+// one. The names are personal data: the read is audited.
+func (s *Service) Cards(ctx context.Context, p *auth.Principal, unit string, f CardFilter) ([]Card, error) {
 	u, ok := geo.Get(unit)
 	if !ok || (u.Level != "commune" && u.Level != "district") || !CanView(p, unit) {
 		return nil, forbidden("door cards")
 	}
-	q := fmt.Sprintf("d.%s_code = $1 AND d.printed_at IS NULL", u.Level)
-	args := []any{unit}
-	if hamlet > 0 {
-		args = append(args, hamlet)
+	now := s.now()
+	// expires_at is 0 on a row an older server wrote during a rolling
+	// upgrade (migration 0048): its declaration's lifetime from received_at.
+	q := fmt.Sprintf("d.%s_code = $1 AND (d.expires_at > $2 OR (d.expires_at = 0 AND d.received_at > $3))", u.Level)
+	args := []any{unit, now.Unix(), now.Add(-s.cardTTL()).Unix()}
+	order := "d.made_at, d.id"
+	if f.Printed {
+		q += " AND d.printed_at IS NOT NULL"
+		order = "d.printed_at DESC, d.id"
+	} else {
+		q += " AND d.printed_at IS NULL"
+	}
+	if f.Hamlet > 0 {
+		args = append(args, f.Hamlet)
 		q += fmt.Sprintf(" AND d.hamlet_id = $%d", len(args))
 	}
-	if team > 0 {
-		args = append(args, team)
+	if f.Team > 0 {
+		args = append(args, f.Team)
 		q += fmt.Sprintf(" AND d.team_id = $%d", len(args))
 	}
-	return s.cards(ctx, p, q, args)
+	cards, err := s.cards(ctx, p, q, args, order)
+	if err != nil || len(cards) == 0 {
+		return cards, err
+	}
+	if err := s.auditCards(ctx, p, auth.ActionView, "door-to-door cards", cards); err != nil {
+		return nil, fmt.Errorf("door cards: %w", err)
+	}
+	return cards, nil
 }
 
-// PrintCards returns the cards of ids (the list an officer saw) and marks
-// them printed; a card outside the caller's jurisdiction is forbidden. The
-// read is audited.
-func (s *Service) PrintCards(ctx context.Context, p *auth.Principal, ids []string) ([]Card, error) {
+// cardTTL is the lifetime of a declaration's QR.
+func (s *Service) cardTTL() time.Duration {
+	if s.Declarations != nil && s.Declarations.TTL > 0 {
+		return s.Declarations.TTL
+	}
+	return declaration.DefaultTTL
+}
+
+// PrintCards prints the cards of ids (the list an officer saw), new or
+// printed before (a reprint): render makes the file from them, and only
+// when it has succeeded are the new ones marked printed, so a failed
+// render loses no card; a card lost after that (a dropped download) is
+// printed again from the printed list. A card outside the caller's
+// jurisdiction is forbidden; an expired one is left out. The print is
+// audited as an export, before the file leaves.
+func (s *Service) PrintCards(ctx context.Context, p *auth.Principal, ids []string, render func([]Card) error) error {
 	const op = "door print cards"
 	if len(ids) == 0 || len(ids) > MaxCards {
-		return nil, invalid(op, "ids", "door.cards_count", MaxCards)
+		return invalid(op, "ids", "door.cards_count", MaxCards)
 	}
 	args := make([]any, len(ids))
 	for i, id := range ids {
 		args[i] = id
 	}
-	cards, err := s.cards(ctx, p, "d.id IN ("+sqldb.In(1, len(ids))+")", args)
+	cards, err := s.cards(ctx, p, "d.id IN ("+sqldb.In(1, len(ids))+")", args, "d.made_at, d.id")
 	if err != nil {
-		return nil, err
+		return err
+	}
+	if len(cards) == 0 { // every one expired (or purged) since the list was shown
+		return invalid(op, "ids", "door.cards_expired")
+	}
+	if err := render(cards); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	purpose := "door-to-door cards print"
+	for _, c := range cards {
+		if c.Printed {
+			purpose = "door-to-door cards reprint"
+		}
+	}
+	if err := s.auditCards(ctx, p, auth.ActionExport, purpose, cards); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
 	}
 	now := s.now().Unix()
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
@@ -378,18 +431,31 @@ func (s *Service) PrintCards(ctx context.Context, p *auth.Principal, ids []strin
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
+		return fmt.Errorf("%s: %w", op, err)
 	}
-	return cards, nil
+	return nil
 }
 
-// cards reads the cards a condition on door_declarations d selects, each
-// within p's view, audits the read and returns them.
-func (s *Service) cards(ctx context.Context, p *auth.Principal, where string, args []any) ([]Card, error) {
+// auditCards writes the audit entry of reading cards' names.
+func (s *Service) auditCards(ctx context.Context, p *auth.Principal, action, purpose string, cards []Card) error {
+	ids := make([]string, len(cards))
+	for i, c := range cards {
+		ids[i] = strconv.FormatInt(c.DeclarationID, 10)
+	}
+	if auth.From(ctx) != p {
+		ctx = auth.WithPrincipal(ctx, p) // the audit entry names the caller given
+	}
+	return auth.Audit(ctx, s.DB, action, "declaration", ids, purpose)
+}
+
+// cards reads the cards a condition on door_declarations d selects, in
+// order, each within p's view and with its QR still valid; the caller
+// audits the read.
+func (s *Service) cards(ctx context.Context, p *auth.Principal, where string, args []any, order string) ([]Card, error) {
 	const op = "door cards"
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT d.id, d.declaration_id, d.commune_code, m.name, t.name, d.made_at, d.printed_at IS NOT NULL
 		FROM door_declarations d JOIN door_hamlets m ON m.id = d.hamlet_id JOIN door_teams t ON t.id = d.team_id
-		WHERE `+where+fmt.Sprintf(" ORDER BY d.made_at, d.id LIMIT %d", MaxCards), args...)
+		WHERE `+where+fmt.Sprintf(" ORDER BY %s LIMIT %d", order, MaxCards), args...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
@@ -424,7 +490,6 @@ func (s *Service) cards(ctx context.Context, p *auth.Principal, where string, ar
 	}
 	now := s.now()
 	out := make([]Card, 0, len(list))
-	audited := make([]string, 0, len(list))
 	for _, c := range list {
 		dc, ok := got[c.DeclarationID]
 		if !ok || !now.Before(dc.Expires) { // purged, or its QR would not scan
@@ -432,16 +497,6 @@ func (s *Service) cards(ctx context.Context, p *auth.Principal, where string, ar
 		}
 		c.Card = dc
 		out = append(out, c)
-		audited = append(audited, strconv.FormatInt(c.DeclarationID, 10))
-	}
-	if len(out) == 0 {
-		return out, nil
-	}
-	if auth.From(ctx) != p {
-		ctx = auth.WithPrincipal(ctx, p) // the audit entry names the caller given
-	}
-	if err := auth.Audit(ctx, s.DB, auth.ActionView, "declaration", audited, "door-to-door cards"); err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	return out, nil
 }

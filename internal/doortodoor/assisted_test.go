@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -160,11 +161,11 @@ func TestAssistedDeclarations(t *testing.T) {
 		}
 
 		// The cards: listed for the commune and the district, not the other commune.
-		if _, err := s.Cards(ctx, other, "27991", 0, 0); !errors.Is(err, errs.ErrForbidden) {
+		if _, err := s.Cards(ctx, other, "27991", CardFilter{}); !errors.Is(err, errs.ErrForbidden) {
 			t.Fatalf("other commune's cards: %v", err)
 		}
 		ctxA := auth.WithPrincipal(ctx, officer)
-		cards, err := s.Cards(ctxA, officer, "27991", hs[0].HamletID, team.ID)
+		cards, err := s.Cards(ctxA, officer, "27991", CardFilter{Hamlet: hs[0].HamletID, Team: team.ID})
 		if err != nil || len(cards) != 2 || cards[0].Name != "Trần Thị Bảy" || cards[0].Hamlet != "Ấp 1" {
 			t.Fatalf("cards: %+v %v", cards, err)
 		}
@@ -179,17 +180,18 @@ func TestAssistedDeclarations(t *testing.T) {
 		if audits != 1 {
 			t.Fatalf("audit entries: %d", audits)
 		}
-		if dc, err := s.Cards(ctx, district, "803", 0, 0); err != nil || len(dc) != 2 {
+		if dc, err := s.Cards(ctx, district, "803", CardFilter{}); err != nil || len(dc) != 2 {
 			t.Fatalf("district cards: %d %v", len(dc), err)
 		}
-		if _, err := s.PrintCards(ctx, other, []string{cards[0].ID}); !errors.Is(err, errs.ErrForbidden) {
+		if err := s.PrintCards(ctx, other, []string{cards[0].ID}, func([]Card) error { return nil }); !errors.Is(err, errs.ErrForbidden) {
 			t.Fatalf("other commune prints: %v", err)
 		}
-		printed, err := s.PrintCards(ctxA, officer, []string{cards[0].ID, cards[1].ID})
+		var printed []Card
+		err = s.PrintCards(ctxA, officer, []string{cards[0].ID, cards[1].ID}, func(c []Card) error { printed = c; return nil })
 		if err != nil || len(printed) != 2 {
 			t.Fatalf("print: %+v %v", printed, err)
 		}
-		if left, _ := s.Cards(ctxA, officer, "27991", 0, 0); len(left) != 0 {
+		if left, _ := s.Cards(ctxA, officer, "27991", CardFilter{}); len(left) != 0 {
 			t.Fatalf("printed cards still listed: %d", len(left))
 		}
 
@@ -235,6 +237,117 @@ func TestAssistedDeclarations(t *testing.T) {
 		s2 := &Service{DB: db, Vault: only}
 		if _, err := s2.privateKey(ctx, team.ID); err != nil {
 			t.Fatalf("key after rotation: %v", err)
+		}
+	})
+}
+
+// The cards page after a busy fortnight: more than MaxCards expired cards
+// never printed, then two new ones. The list shows the two (the expired
+// are filtered in the query, not after its LIMIT). A print whose file
+// fails to render marks nothing printed; a print that succeeds moves the
+// cards to the printed list, audited as an export, where they can be
+// printed again (audited as a reprint) until they expire.
+func TestAssistedCardsExpiryAndReprint(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := auth.WithPrincipal(context.Background(), officer)
+		now := time.Date(2021, 8, 10, 2, 0, 0, 0, time.UTC)
+		s := newService(t, db, &now)
+		s.Declarations = declaration.NewService(db, people.NewService(db, s.Vault), s.Vault, "http://anticovid.test")
+		s.Declarations.Now = func() time.Time { return now }
+		s.Declarations.TTL = time.Hour // the QR lifetime, short so the test can outlive it
+		if _, err := s.AddHouseholds(ctx, officer, "27991", []NewHousehold{{Hamlet: "Ấp 1", Address: "Số 1"}}); err != nil {
+			t.Fatal(err)
+		}
+		team, _ := s.AddTeam(ctx, officer, "27991", "Hội Phụ nữ", 0)
+		tok, _, err := s.Link(ctx, officer, team.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := s.Open(ctx, tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs, _ := s.TeamHouseholds(ctx, v)
+		n := 0
+		send := func(count int) {
+			t.Helper()
+			for count > 0 {
+				var b Batch
+				for ; count > 0 && len(b.Declarations) < MaxDeclarations; count-- {
+					n++
+					id := fmt.Sprintf("cccccccc-0000-0000-0000-%012d", n)
+					b.Declarations = append(b.Declarations, sealed(t, v, id, hs[0].ID, now.Add(-time.Minute),
+						resident(fmt.Sprintf("Người Thứ %d", n), fmt.Sprintf("09130%05d", n), "27991")))
+				}
+				if _, err := s.Sync(ctx, v, b); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		send(MaxCards + 1)
+		now = now.Add(2 * time.Hour) // every card so far has expired, none printed
+		send(2)
+		list, err := s.Cards(ctx, officer, "27991", CardFilter{})
+		if err != nil || len(list) != 2 || list[0].Name != fmt.Sprintf("Người Thứ %d", MaxCards+2) {
+			t.Fatalf("valid cards behind %d expired: %d %v", MaxCards+1, len(list), err)
+		}
+		ids := []string{list[0].ID, list[1].ID}
+		exports := func(purpose string) (k int) {
+			db.R.QueryRowContext(ctx, "SELECT count(*) FROM audit_log WHERE username = 'xa1' AND action = $1 AND purpose = $2", auth.ActionExport, purpose).Scan(&k)
+			return k
+		}
+
+		// The PDF fails: nothing is marked printed, nothing exported.
+		if err := s.PrintCards(ctx, officer, ids, func([]Card) error { return errors.New("disk full") }); err == nil {
+			t.Fatal("a failed render was not reported")
+		}
+		if l, _ := s.Cards(ctx, officer, "27991", CardFilter{}); len(l) != 2 {
+			t.Fatalf("after a failed print, cards waiting: %d, want 2", len(l))
+		}
+		if k := exports("door-to-door cards print"); k != 0 {
+			t.Fatalf("failed print audited as an export: %d", k)
+		}
+
+		// Printed: out of the new list, in the printed one.
+		var got []Card
+		if err := s.PrintCards(ctx, officer, ids, func(c []Card) error { got = c; return nil }); err != nil || len(got) != 2 {
+			t.Fatalf("print: %d %v", len(got), err)
+		}
+		if k := exports("door-to-door cards print"); k != 1 {
+			t.Fatalf("print export audits: %d", k)
+		}
+		if l, _ := s.Cards(ctx, officer, "27991", CardFilter{}); len(l) != 0 {
+			t.Fatalf("printed cards still waiting: %d", len(l))
+		}
+		printed, err := s.Cards(ctx, officer, "27991", CardFilter{Printed: true})
+		if err != nil || len(printed) != 2 || !printed[0].Printed {
+			t.Fatalf("printed list: %+v %v", printed, err)
+		}
+		var at1 int64
+		db.R.QueryRowContext(ctx, "SELECT printed_at FROM door_declarations WHERE id = $1", ids[0]).Scan(&at1)
+
+		// Printed again (the download was lost): same cards, a reprint in the audit.
+		now = now.Add(time.Minute)
+		got = nil
+		if err := s.PrintCards(ctx, officer, []string{printed[0].ID, printed[1].ID}, func(c []Card) error { got = c; return nil }); err != nil || len(got) != 2 || got[0].Token == "" {
+			t.Fatalf("reprint: %d %v", len(got), err)
+		}
+		if k := exports("door-to-door cards reprint"); k != 1 {
+			t.Fatalf("reprint export audits: %d", k)
+		}
+		var at2 int64
+		db.R.QueryRowContext(ctx, "SELECT printed_at FROM door_declarations WHERE id = $1", ids[0]).Scan(&at2)
+		if at2 != at1 {
+			t.Fatalf("a reprint moved printed_at from %d to %d", at1, at2)
+		}
+
+		// Expired, printed cards leave the printed list too; printing them is refused.
+		now = now.Add(2 * time.Hour)
+		if l, err := s.Cards(ctx, officer, "27991", CardFilter{Printed: true}); err != nil || len(l) != 0 {
+			t.Fatalf("expired printed cards listed: %d %v", len(l), err)
+		}
+		if err := s.PrintCards(ctx, officer, ids, func([]Card) error { return nil }); !errors.Is(err, errs.ErrInvalid) {
+			t.Fatalf("printing expired cards: %v", err)
 		}
 	})
 }

@@ -323,3 +323,72 @@ func MaskPhone(p string) string {
 	}
 	return strings.Repeat("*", len(p)-3) + p[len(p)-3:]
 }
+
+// FindOrAdd is FindOrCreate for a person someone else typed in (a
+// volunteer filling in a household's declarations): a family often shares
+// one phone, and nobody proved the phone, so the phone alone must not say
+// who the person is. The person the phone already names is reused only
+// when the name (folded, as searches compare it) and birth year match too;
+// a phone nobody holds yet is registered to p, as FindOrCreate would.
+// Otherwise p becomes a person of their own: the phone is kept, sealed, to
+// reach them, but not as the look-up key (people_phone is unique: the key
+// names the one person check-ins and the phone proof find); declared again
+// with the same name, birth year, commune and phone, they are found again
+// among the people of that commune and year without a phone key.
+func (s *Service) FindOrAdd(ctx context.Context, p Person) (int64, error) {
+	if err := Validate(&p, time.Now()); err != nil {
+		return 0, fmt.Errorf("person: %w", err)
+	}
+	sp := s.Seal(p)
+	var id int64
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		run := func(q string, args ...any) *sql.Row { return tx.QueryRowContext(ctx, q, args...) }
+		var err error
+		if id, err = findOrCreate(sp, run); err != nil {
+			return err
+		}
+		var name []byte
+		var born int
+		if err := run("SELECT name_enc, birth_year FROM people WHERE id = $1", id).Scan(&name, &born); err != nil {
+			return err
+		}
+		if n, err := s.Vault.Open(name); err == nil && born == p.BirthYear && Fold(n) == Fold(p.Name) {
+			return nil // the phone's own person (or the one just registered)
+		}
+		// Declared before on this phone (a second visit): the same name,
+		// birth year, commune and phone among those without a phone key.
+		rows, err := tx.QueryContext(ctx, `SELECT id, name_enc, phone_enc FROM people
+			WHERE commune_code = $1 AND birth_year = $2 AND phone_hash IS NULL ORDER BY id LIMIT 1000`, p.Commune, p.BirthYear)
+		if err != nil {
+			return err
+		}
+		found := int64(0)
+		for rows.Next() && found == 0 {
+			var cand int64
+			var n, ph []byte
+			if err := rows.Scan(&cand, &n, &ph); err != nil {
+				rows.Close()
+				return err
+			}
+			name, err1 := s.Vault.Open(n)
+			phone, err2 := s.Vault.Open(ph)
+			if err1 == nil && err2 == nil && phone == p.Phone && Fold(name) == Fold(p.Name) {
+				found = cand
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if found > 0 {
+			id = found
+			return nil
+		}
+		return run(insertPerson, sp.Name, sp.Phone, nil, sp.IDNumber, nullable(sp.IDNumberHash),
+			sp.BirthYear, sp.Commune, sp.District, sp.Province, time.Now().Unix()).Scan(&id)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("person: %w", err)
+	}
+	return id, nil
+}

@@ -258,19 +258,22 @@ func (s *Server) doorTodoPage(w http.ResponseWriter, r *http.Request) error {
 }
 
 // doorCardsPage lists the personal QR cards of declarations filled in with
-// help that are not yet printed (a hamlet's or a team's when asked): the
-// names are read, and the read audited, by doortodoor.Cards.
+// help whose QR is still valid: those not yet printed, or with ?printed=1
+// those printed already, to print again (a hamlet's or a team's when
+// asked). The names are read, and the read audited, by doortodoor.Cards.
 func (s *Server) doorCardsPage(w http.ResponseWriter, r *http.Request) error {
 	ctx, p := r.Context(), auth.From(r.Context())
 	unit := s.doorUnit(r)
-	hamlet, _ := strconv.ParseInt(r.URL.Query().Get("hamlet"), 10, 64)
-	team, _ := strconv.ParseInt(r.URL.Query().Get("team"), 10, 64)
-	cards, err := s.DoorToDoor.Cards(ctx, p, unit, hamlet, team)
+	var f doortodoor.CardFilter
+	f.Hamlet, _ = strconv.ParseInt(r.URL.Query().Get("hamlet"), 10, 64)
+	f.Team, _ = strconv.ParseInt(r.URL.Query().Get("team"), 10, 64)
+	f.Printed = r.URL.Query().Get("printed") == "1"
+	cards, err := s.DoorToDoor.Cards(ctx, p, unit, f)
 	if err != nil {
 		return err
 	}
 	u, _ := geo.Get(unit)
-	data := map[string]any{"UnitCode": unit, "UnitName": u.Name, "Cards": cards, "Count": len(cards), "Hamlet": hamlet, "Team": team}
+	data := map[string]any{"UnitCode": unit, "UnitName": u.Name, "Cards": cards, "Count": len(cards), "Hamlet": f.Hamlet, "Team": f.Team, "Printed": f.Printed}
 	if u.Level == "commune" {
 		hamlets, err := s.DoorToDoor.Hamlets(ctx, p, unit)
 		if err != nil {
@@ -288,21 +291,23 @@ func (s *Server) doorCardsPage(w http.ResponseWriter, r *http.Request) error {
 }
 
 // doorCardsPrint prints the cards the officer saw as one PDF, eight to an
-// A4 page, and marks them printed.
+// A4 page: new cards, or printed ones again. The PDF is made first; only
+// then does doortodoor.PrintCards mark the new ones printed, so a failed
+// render loses none (and a download lost after that is printed again from
+// the printed list).
 func (s *Server) doorCardsPrint(w http.ResponseWriter, r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
 		return fmt.Errorf("door cards print: %w", errs.ErrTooLarge)
 	}
-	cards, err := s.DoorToDoor.PrintCards(r.Context(), auth.From(r.Context()), r.PostForm["id"])
-	if err != nil {
-		return err
-	}
-	out := make([]poster.Card, len(cards))
-	for i, c := range cards {
-		out[i] = poster.Card{URL: c.URL, Name: c.Name, Hamlet: c.Hamlet, Expires: c.Expires.In(hcm).Format("02/01/2006")}
-	}
 	var buf bytes.Buffer
-	if err := poster.Cards(&buf, out); err != nil {
+	err := s.DoorToDoor.PrintCards(r.Context(), auth.From(r.Context()), r.PostForm["id"], func(cards []doortodoor.Card) error {
+		out := make([]poster.Card, len(cards))
+		for i, c := range cards {
+			out[i] = poster.Card{URL: c.URL, Name: c.Name, Hamlet: c.Hamlet, Expires: c.Expires.In(hcm).Format("02/01/2006")}
+		}
+		return poster.Cards(&buf, out)
+	})
+	if err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/pdf")

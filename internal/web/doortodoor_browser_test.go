@@ -243,6 +243,111 @@ func TestBrowserDoorToDoorExpiredLink(t *testing.T) {
 	screenshot(t, ctx, "door-volunteer-expired")
 }
 
+// Refusals do not stall the queue. With the server out of reach, a
+// volunteer queues three declarations: one with a birth year the server
+// refuses (as an older copy of the form let through), a good one, and one
+// at a house that, by the time the phone reaches the server, is no longer
+// the team's. The first batch is refused as a whole (403); the page sends
+// each alone, sets the two refused aside and shows them as refused with
+// the server's reason, and the good one reaches the server. Nothing is
+// sent again after that.
+func TestBrowserDoorToDoorRefused(t *testing.T) {
+	e := newEnv(t, storetest.SQLite(t))
+	tok := doorSetup(t, e, "communea", "27991", "hamlet,address\nẤp 1,Số 1\nẤp 1,Số 2\n")
+	ctx := newBrowser(t, 360, 740)
+	if err := chromedp.Do(ctx, chromedp.Navigate(e.srv.URL+"/di-tung-nha/"+tok), chromedp.WaitVisible(`#households li button.record`),
+		chromedp.WaitReady(`#door[data-ready="1"]`)); err != nil {
+		t.Fatal(err)
+	}
+	// The form itself holds to the server's rules.
+	for field, cases := range map[string]map[string]bool{
+		"phone":     {"0987 654 321": true, "+84 987.654.321": true, "84987654321": true, "0087654321": false, "098765432": false, "09876543210": false, "1987654321": false},
+		"id_number": {"079085001234": true, "123456789": true, "B1234567": true, "12345": false, "1234567890": false},
+	} {
+		for v, ok := range cases {
+			got := evalJS(t, ctx, fmt.Sprintf(`(function () { var i = document.querySelector("#decl input[name=%s]"); i.value = %q; var ok = i.checkValidity(); i.value = ""; return String(ok); })()`, field, v))
+			if got != fmt.Sprint(ok) {
+				t.Errorf("%s %q valid in the form: %s, want %v", field, v, got, ok)
+			}
+		}
+	}
+	year := time.Now().Year()
+	if r := evalJS(t, ctx, `(function () { var i = document.querySelector("#decl input[name=birth_year]"); return i.min + "-" + i.max; })()`); r != fmt.Sprintf("%d-%d", year-120, year) {
+		t.Errorf("birth year range in the form: %s", r)
+	}
+	e.down.Store(true)
+	declare := func(house int, name, born, phone string) {
+		t.Helper()
+		if err := chromedp.Do(ctx, chromedp.Click(fmt.Sprintf(`#households li:nth-child(%d) button.record`, house)), chromedp.WaitVisible(`#visit`),
+			chromedp.Click(`#decl-open`), chromedp.WaitVisible(`#decl`),
+			chromedp.SendKeys(`#decl input[name=name]`, name), chromedp.SetValue(`#decl input[name=birth_year]`, born),
+			chromedp.Click(`#decl input[name=sex][value=female]`), chromedp.SendKeys(`#decl input[name=phone]`, phone),
+			chromedp.Click(`#decl input[name=contact_case][value=no]`), chromedp.Click(`#decl input[name=animal_market][value=no]`),
+			chromedp.SetValue(`#decl select[name=vaccine_doses]`, "1"), chromedp.Click(`#decl-save`), chromedp.WaitNotVisible(`#decl`),
+			chromedp.Click(`#cancel`), chromedp.WaitNotVisible(`#visit`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	evalJS(t, ctx, `document.getElementById("decl").noValidate = true, ""`) // as an older copy of the page
+	declare(1, "Lâm Thị Sai", "1800", "0977111000")
+	evalJS(t, ctx, `document.getElementById("decl").noValidate = false, ""`)
+	declare(1, "Lâm Thị Đúng", "1960", "0977111222")
+	declare(2, "Lâm Văn Dời", "1961", "0977111333")
+	if err := chromedp.Do(ctx, chromedp.WaitReady(`#sync[data-pending="3"]`)); err != nil {
+		t.Fatal(err)
+	}
+	// The second house moves to another commune's list before the phone
+	// reaches the server.
+	if _, err := e.db.W.Exec("UPDATE door_households SET commune_code = '27994' WHERE address = 'Số 2'"); err != nil {
+		t.Fatal(err)
+	}
+	e.down.Store(false)
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.dispatchEvent(new Event("online")), true`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.WaitReady(`#sync[data-pending="0"]`), chromedp.WaitReady(`#refused[data-n="2"]`)); err != nil {
+		t.Fatalf("the queue did not settle: %v (pending %s)", err, evalJS(t, ctx, `document.getElementById("sync").dataset.pending`))
+	}
+	if d, dd := count(t, e.db, "declarations"), count(t, e.db, "door_declarations"); d != 1 || dd != 1 {
+		t.Fatalf("declarations on the server: %d (door %d), want 1", d, dd)
+	}
+	c, err := e.decl.Cards(t.Context(), []int64{firstID(t, e)})
+	if err != nil || len(c) != 1 {
+		t.Fatalf("cards: %v %v", c, err)
+	}
+	for _, card := range c {
+		if card.Name != "Lâm Thị Đúng" {
+			t.Fatalf("the declaration on the server is %q's", card.Name)
+		}
+	}
+	refused := text(t, ctx, "#refused")
+	if !strings.Contains(refused, "Tờ khai khai giúp · Số 1") || !strings.Contains(refused, "Năm sinh") {
+		t.Fatalf("refused list: %q", refused)
+	}
+	if !strings.Contains(text(t, ctx, "#refused-box"), "Không được nhận") {
+		t.Fatal("the refused items are not headed as refused")
+	}
+	viewport(t, ctx, "door-volunteer-refused")
+	if w := evalJS(t, ctx, `String(document.documentElement.scrollWidth)`); w != "360" {
+		t.Fatalf("page is %s px wide on a 360 px phone", w)
+	}
+	// Settled: after a reload nothing is sent again, and the refused stay shown.
+	if err := chromedp.Do(ctx, chromedp.Reload(), chromedp.WaitReady(`#door[data-ready="1"]`), chromedp.WaitReady(`#refused[data-n="2"]`),
+		chromedp.WaitReady(`#sync[data-pending="0"]`)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// firstID is the id of the one declaration stored.
+func firstID(t *testing.T, e *env) int64 {
+	t.Helper()
+	var id int64
+	if err := e.db.R.QueryRow("SELECT id FROM declarations ORDER BY id LIMIT 1").Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
 // A commune chair on a 360×740 phone opens the drive from the menu, adds a
 // hamlet with its coordinates and a household, makes a team and its
 // one-day link; with map tiles configured the hamlets are points on the

@@ -165,10 +165,66 @@ func TestDoorToDoorAssistedCards(t *testing.T) {
 		t.Errorf("print as communeb: %d", code)
 	}
 	urls := printDoorCards(t, e, "communea", "Huỳnh Văn Mười Một", "Ngô Thị Mười Hai")
-	var audits int
-	db.R.QueryRow("SELECT count(*) FROM audit_log WHERE username = 'communea' AND purpose = 'door-to-door cards'").Scan(&audits)
-	if audits < 2 { // the list and the print
-		t.Fatalf("audit entries: %d", audits)
+	var views, exports int
+	db.R.QueryRow("SELECT count(*) FROM audit_log WHERE username = 'communea' AND action = 'view' AND purpose = 'door-to-door cards'").Scan(&views)
+	db.R.QueryRow("SELECT count(*) FROM audit_log WHERE username = 'communea' AND action = 'export' AND purpose = 'door-to-door cards print'").Scan(&exports)
+	if views < 1 || exports != 1 { // the list, and the print as an export
+		t.Fatalf("audit entries: %d views, %d exports", views, exports)
 	}
 	checkDoorCards(t, e, urls, map[string]bool{"0933000111": true, "0933000222": true})
+
+	// The download was lost: the printed list has both cards, and printing
+	// them again gives the same QR codes, audited as a reprint.
+	c := e.browser(t, "communea")
+	code, page := get(t, c, e.srv.URL+"/door-to-door/cards?unit=27991&printed=1")
+	if code != 200 || !strings.Contains(page, "Huỳnh Văn Mười Một") || !strings.Contains(page, "In lại 2 thẻ") {
+		t.Fatalf("printed cards page: %d", code)
+	}
+	var ids []string
+	for _, m := range cardIDRe.FindAllStringSubmatch(page, -1) {
+		ids = append(ids, m[1])
+	}
+	resp, err := c.PostForm(e.srv.URL+"/door-to-door/cards/print?unit=27991", url.Values{"id": ids})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pdf, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.HasPrefix(string(pdf), "%PDF") {
+		t.Fatalf("reprint: %d", resp.StatusCode)
+	}
+	file := filepath.Join(t.TempDir(), "again.pdf")
+	os.WriteFile(file, pdf, 0o644)
+	var again []string
+	for _, p := range pdfPages(t, testenv.Command(t, "pdftoppm"), file) {
+		again = append(again, zbarRead(t, p)...)
+	}
+	if strings.Join(again, " ") != strings.Join(urls, " ") {
+		t.Fatalf("reprinted QR codes differ:\n%v\n%v", again, urls)
+	}
+	db.R.QueryRow("SELECT count(*) FROM audit_log WHERE username = 'communea' AND action = 'export' AND purpose = 'door-to-door cards reprint'").Scan(&exports)
+	if exports != 1 {
+		t.Fatalf("reprint audit entries: %d", exports)
+	}
+
+	// A declaration typed with the first resident's phone but another name:
+	// its card names the name declared, and its QR is not the phone owner's.
+	plain, _ := json.Marshal(assistedInput("Kẻ Mạo Danh", "0933000111"))
+	d := doortodoor.SealedDeclaration{ID: "eeeeeeee-0000-4000-8000-000000000009", HouseholdID: h, MadeAt: time.Now().Add(-time.Minute).Unix()}
+	if err := doortodoor.SealDeclaration(list.PublicKey, list.Team.ID, &d, plain); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := doorAPI(t, e, "POST", "/api/v1/door/visits", tok, doortodoor.Batch{Declarations: []doortodoor.SealedDeclaration{d}}); code != 200 {
+		t.Fatalf("stranger's phone: %d %s", code, body)
+	}
+	_, page = get(t, c, e.srv.URL+"/door-to-door/cards?unit=27991")
+	if !strings.Contains(page, "Kẻ Mạo Danh") || strings.Contains(page, "Huỳnh Văn Mười Một") {
+		t.Fatal("the card of a declaration with a stranger's phone does not name what was declared")
+	}
+	owner, err := e.decl.People.ByPhone(t.Context(), "0933000111")
+	var person int64
+	db.R.QueryRow("SELECT person_id FROM declarations ORDER BY id DESC LIMIT 1").Scan(&person)
+	if err != nil || len(owner) != 1 || person == owner[0] {
+		t.Fatalf("the stranger's declaration is person %d; the phone's owner %v (%v)", person, owner, err)
+	}
 }

@@ -8,7 +8,11 @@
 // AES-256-GCM) and only the ciphertext is queued: the plaintext form is
 // cleared, and this page cannot read a queued declaration back; it only
 // counts them. After the link expires nothing more is recorded; what was
-// recorded before is still sent for the grace the server allows.
+// recorded before is still sent for the grace the server allows. An item
+// the server refuses (a field it names, or a household no longer the
+// team's) is set aside, shown as refused with the server's reason, and the
+// rest of the queue goes on; a network or server failure is retried with a
+// growing delay.
 (function () {
   "use strict";
   var root = document.getElementById("door");
@@ -18,6 +22,10 @@
   var decls = [], rejected = 0;
   var rank = { nobody_home: 1, refused: 2, visited: 3 };
   var db = null, list = null, visits = [], syncing = false, expired = false;
+  // failures: consecutive network or server failures, for the back-off;
+  // suspects: ids of a batch refused as a whole (403, or a 400 naming no
+  // item), sent one at a time until the refused one is found.
+  var failures = 0, timer = null, suspects = [];
   // closed: past the grace, the server takes nothing more from this link.
   var closed = false;
   function now() { return Math.floor(Date.now() / 1000); }
@@ -111,8 +119,29 @@
     if (off) text = t("offline") + (pending ? " " + t("pending") + ": " + pending : "");
     if (!list && off) text = t("failed");
     $("sync-text").textContent = text;
+    showRefused();
     el.className = off ? "offline" : "";
     el.dataset.pending = pending;
+  }
+
+  // refusedItems are the queued items the server will not take, with why.
+  function refusedItems() {
+    return visits.filter(function (v) { return v.status === "rejected"; }).map(function (v) { return { kind: "visit", item: v }; })
+      .concat(decls.filter(function (d) { return d.status === "rejected"; }).map(function (d) { return { kind: "decl", item: d }; }));
+  }
+  function showRefused() {
+    var ul = $("refused"), items = refusedItems();
+    ul.textContent = "";
+    ul.dataset.n = items.length;
+    $("refused-box").hidden = !items.length;
+    items.forEach(function (r) {
+      var h = list && list.households.filter(function (x) { return x.id === r.item.household_id; })[0];
+      var li = document.createElement("li");
+      li.className = "refused " + r.kind;
+      li.textContent = t("refused-" + r.kind) + (h ? " · " + h.address + " · " + h.hamlet : "") +
+        (r.kind === "visit" ? " · " + t("state-" + r.item.outcome) : "") + ": " + (r.item.reason || t("rejected"));
+      ul.appendChild(li);
+    });
   }
 
   // --- The visit form.
@@ -192,6 +221,12 @@
       return d;
     });
   }
+  // The server's birth year range: this year back to 120 years ago.
+  (function () {
+    var y = new Date().getFullYear();
+    dform.elements.birth_year.min = y - 120;
+    dform.elements.birth_year.max = y;
+  })();
   $("decl-open").addEventListener("click", function () {
     if (!current || linkExpired()) return;
     dform.reset();
@@ -234,13 +269,23 @@
 
   // --- Sending the queue: in batches, marking what the server answered.
   // Sealed declarations are read from IndexedDB only to be sent as they
-  // are; the page's own list of them holds ids and households only.
+  // are; the page's own list of them holds ids, households and status.
+  function later(ms) {
+    clearTimeout(timer);
+    timer = setTimeout(sync, ms);
+  }
   function sync() {
     if (syncing || expired || closed || !navigator.onLine) { status(); return Promise.resolve(); }
     var queue = visits.filter(function (v) { return !v.sent; }).slice(0, 100);
     var dqueue = decls.filter(function (d) { return !d.sent; }).slice(0, 20);
+    suspects = suspects.filter(function (id) { return queue.concat(dqueue).some(function (x) { return x.id === id; }); });
+    if (suspects.length) { // one suspect at a time: its own answer says whether it is the refused one
+      queue = queue.filter(function (v) { return v.id === suspects[0]; });
+      dqueue = queue.length ? [] : dqueue.filter(function (d) { return d.id === suspects[0]; });
+    }
     if (!queue.length && !dqueue.length) { status(); return Promise.resolve(); }
     syncing = true;
+    var retryIn = 0;
     var body = { visits: queue.map(function (v) {
       return { id: v.id, household_id: v.household_id, outcome: v.outcome, people: v.people, no_smartphone: v.no_smartphone,
         installs: v.installs, declarations: v.declarations, visited_at: v.visited_at };
@@ -253,45 +298,83 @@
       .then(function (res) {
         unreachable = false;
         if (res.status === 401) { if (linkExpired()) closed = true; else expired = true; return null; }
-        if (res.status === 400) { return res.json().then(function (e) { return { refused: e.fields || {} }; }); }
-        return res.ok ? res.json() : null;
+        if (res.status === 400 || res.status === 403) {
+          // The API's error: {"error": {"code", "message", "fields"}}.
+          return res.json().catch(function () { return {}; }).then(function (e) {
+            var err = (e && e.error) || {};
+            return { refused: err.fields || {}, message: err.message || "" };
+          });
+        }
+        if (!res.ok) { // 5xx, 429: the queue stays, tried again later
+          retryIn = (parseInt(res.headers.get("Retry-After"), 10) || 0) * 1000;
+          throw new Error("status " + res.status);
+        }
+        return res.json();
       })
       .then(function (ans) {
+        failures = 0;
         if (!ans) return;
-        var done = {}, ddone = {};
+        var done = {}, ddone = {}, why = {};
+        var refuse = function (kind, item, reason) {
+          (kind === "visits" ? done : ddone)[item.id] = "rejected";
+          why[item.id] = reason;
+        };
         if (ans.refused) {
-          // Items the server named will never be accepted: set aside, counted.
+          // Items the server named will never be accepted: set aside, with its reason.
+          var named = 0;
           Object.keys(ans.refused).forEach(function (k) {
             var m = /^(visits|declarations)\[(\d+)\]/.exec(k);
             if (!m) return;
             var item = m[1] === "visits" ? queue[+m[2]] : dqueue[+m[2]];
-            if (item) (m[1] === "visits" ? done : ddone)[item.id] = "rejected";
+            if (item) { named++; refuse(m[1], item, ans.refused[k]); }
           });
+          if (!named) {
+            // Refused as a whole (a household no longer the team's, or a
+            // 400 naming no item): alone, the item is set aside; in a
+            // batch, each is sent alone to find which.
+            var all = queue.concat(dqueue);
+            if (all.length === 1) {
+              var only = all[0], reasons = Object.keys(ans.refused).map(function (k) { return ans.refused[k]; });
+              refuse(queue.length ? "visits" : "declarations", only, reasons.concat(ans.message ? [ans.message] : []).join("; "));
+            } else {
+              suspects = all.map(function (x) { return x.id; });
+            }
+          }
         } else {
           ans.results.forEach(function (r) { done[r.id] = r.status; });
           (ans.declarations || []).forEach(function (r) { ddone[r.id] = r.status; });
         }
+        if (suspects.length && (done[suspects[0]] || ddone[suspects[0]])) suspects.shift();
         var mark = function (list, answers) {
           return function (s) {
             list.forEach(function (v) {
               if (!answers[v.id]) return;
               if (answers[v.id] === "rejected" || answers[v.id] === "expired") rejected++;
               v.sent = 1; v.status = answers[v.id];
+              if (why[v.id]) v.reason = why[v.id];
               if (s.name === "decls") {
                 var req = s.get(v.id);
-                req.onsuccess = function () { var rec = req.result; if (rec) { rec.sent = 1; rec.status = v.status; delete rec.data; delete rec.key; delete rec.iv; s.put(rec); } };
+                req.onsuccess = function () {
+                  var rec = req.result;
+                  if (rec) { rec.sent = 1; rec.status = v.status; if (v.reason) rec.reason = v.reason; delete rec.data; delete rec.key; delete rec.iv; s.put(rec); }
+                };
               } else s.put(v);
             });
           };
         };
         return run("visits", "readwrite", mark(queue, done)).then(function () { return run("decls", "readwrite", mark(dqueue, ddone)); });
       })
-      .catch(function () { unreachable = true; /* the queue stays */ })
+      .catch(function () {
+        unreachable = true; // the queue stays
+        failures++;
+        // 2 s, 4 s, 8 s … up to 5 minutes (or what Retry-After says).
+        retryIn = Math.max(retryIn, Math.min(300000, 2000 * Math.pow(2, failures - 1)));
+      })
       .then(function () {
         syncing = false;
         render(); status();
         var more = visits.some(function (v) { return !v.sent; }) || decls.some(function (d) { return !d.sent; });
-        if (more && navigator.onLine && !expired && !closed) setTimeout(sync, 2000);
+        if (more && navigator.onLine && !expired && !closed) later(retryIn || 500);
       });
   }
 
@@ -338,7 +421,7 @@
     list = r[0] || null;
     visits = r[1] || [];
     // Only what the page shows is kept in memory: ids, households, sent.
-    decls = (r[2] || []).map(function (d) { return { id: d.id, household_id: d.household_id, sent: d.sent, status: d.status }; });
+    decls = (r[2] || []).map(function (d) { return { id: d.id, household_id: d.household_id, sent: d.sent, status: d.status, reason: d.reason }; });
     rejected = visits.concat(decls).filter(function (v) { return v.status === "rejected" || v.status === "expired"; }).length;
     render(); status();
     return load();
@@ -346,8 +429,8 @@
     root.dataset.ready = "1";
     sync();
   });
-  window.addEventListener("online", function () { status(); load().then(sync); });
+  window.addEventListener("online", function () { failures = 0; status(); load().then(sync); });
   window.addEventListener("offline", status);
-  setInterval(sync, 30000);
+  setInterval(function () { if (!failures) sync(); }, 30000); // while failing, the back-off decides
   keepOffline();
 })();
