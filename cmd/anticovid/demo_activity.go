@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
@@ -18,6 +19,7 @@ import (
 	"anticovid/internal/camera"
 	"anticovid/internal/campaign"
 	"anticovid/internal/cases"
+	"anticovid/internal/declaration"
 	"anticovid/internal/demo"
 	"anticovid/internal/doortodoor"
 	"anticovid/internal/errs"
@@ -241,7 +243,30 @@ func demoDoorToDoor(ctx context.Context, a *app, province string) error {
 		}
 		visits = visits[n:]
 	}
-	return nil
+	// Three residents without a smartphone declared with the team's help
+	// (sealed to the team's key as the volunteer's page does): their cards
+	// wait at /door-to-door/cards.
+	var ds []doortodoor.SealedDeclaration
+	no, doses := false, 2
+	for i, name := range []string{"Nguyễn Thị Hai", "Trần Văn Ba", "Lê Thị Tư"} {
+		if i >= len(hs) {
+			break
+		}
+		in := declaration.Input{Kind: declaration.KindResident, Name: name, BirthYear: 1940 + 5*i, Sex: []string{"female", "male", "female"}[i],
+			Nationality: "Việt Nam", Phone: fmt.Sprintf("098800%04d", i+1), CommuneCode: commune, Street: demo.DoorAddress(i),
+			ContactCase: &no, AnimalMarket: &no, VaccineDoses: &doses}
+		plain, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		d := doortodoor.SealedDeclaration{ID: fmt.Sprintf("demo-door-declaration-%02d", i), HouseholdID: hs[i].ID, MadeAt: now.Add(-time.Hour).Unix()}
+		if err := doortodoor.SealDeclaration(vol.PublicKey, vol.Team.ID, &d, plain); err != nil {
+			return err
+		}
+		ds = append(ds, d)
+	}
+	_, err = a.door.Sync(ctx, vol, doortodoor.Batch{Declarations: ds})
+	return err
 }
 
 // demoBluezone registers Bluezone phones in every commune, from a quarter

@@ -117,11 +117,14 @@ func TestDemoLooksLikeAProvince(t *testing.T) {
 		t.Errorf("adoption: %+v", ad.Unit)
 	}
 	var door struct {
-		Total struct{ Households, Visited, Installs int }
+		Total struct {
+			Households, Visited, Installs int
+			Assisted                      int `json:"assisted_declarations"`
+		}
 		Parts []struct{ Lat *float64 }
 	}
 	get("/api/v1/door-to-door/coverage?unit=80", &door)
-	if door.Total.Households != 100 || door.Total.Visited == 0 || door.Total.Visited >= 100 || door.Total.Installs == 0 || len(door.Parts) != 1 {
+	if door.Total.Households != 100 || door.Total.Visited == 0 || door.Total.Visited >= 100 || door.Total.Installs == 0 || door.Total.Assisted != 3 || len(door.Parts) != 1 {
 		t.Errorf("door to door: %+v", door)
 	}
 	var ups struct{ Uploads []struct{ Candidates int } }
