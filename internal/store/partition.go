@@ -120,8 +120,9 @@ func PartitionByDay(ctx context.Context, tx *sql.Tx, now time.Time) error {
 
 // PartitionKeyed swaps every table of KeyedDayTables not yet partitioned
 // for its partitioned copy, as PartitionByDay does, and gives it its key
-// table and triggers (DayTable.Key), in one transaction under the
-// migrations' lock. It reports the tables it swapped. Run it once no server
+// table and triggers (DayTable.Key), a transaction a table, under the
+// migrations' lock. It reports the tables it swapped (stopped midway, it
+// goes on from the next table when run again). Run it once no server
 // of the previous release is left (`anticovid migrate --finish`; Migrate
 // runs it itself on a new database, where none can be): an older server's
 // messages and EN uploads would fail on the partitioned tables. Nothing on
@@ -139,32 +140,47 @@ func PartitionKeyed(ctx context.Context, db *sqldb.DB, now time.Time) ([]string,
 		return nil, fmt.Errorf("partition keyed tables: lock: %w", err)
 	}
 	defer conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock(80210701)")
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("partition keyed tables: %w", err)
-	}
-	defer tx.Rollback()
 	var swapped []string
 	for _, t := range KeyedDayTables {
-		var done bool
-		if err := tx.QueryRowContext(ctx, partitionedQuery, t.Table).Scan(&done); err != nil {
-			return nil, fmt.Errorf("partition %s: %w", t.Table, err)
+		done, err := partitionKeyed(ctx, conn, t, now)
+		if err != nil {
+			return swapped, fmt.Errorf("partition %s: %w", t.Table, err)
 		}
 		if done {
-			continue
+			swapped = append(swapped, t.Table)
 		}
-		if err := swap(ctx, tx, t, now); err != nil {
-			return nil, fmt.Errorf("partition %s: %w", t.Table, err)
-		}
-		if err := claimKeys(ctx, tx, t); err != nil {
-			return nil, fmt.Errorf("partition %s: keys: %w", t.Table, err)
-		}
-		swapped = append(swapped, t.Table)
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("partition keyed tables: %w", err)
 	}
 	return swapped, nil
+}
+
+// keyedLockTimeout bounds how long the swap of a keyed table waits for a
+// lock: behind a long reader (a dump, an export) it would hold every
+// server's messages waiting; it fails instead, and is run again.
+const keyedLockTimeout = "10s"
+
+// partitionKeyed swaps one keyed table in a transaction of its own (its
+// rows copied, then renamed: from the rename to the commit its reads and
+// writes wait, so one table at a time) and tells whether it did.
+func partitionKeyed(ctx context.Context, conn *sql.Conn, t DayTable, now time.Time) (bool, error) {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback()
+	var done bool
+	if err := tx.QueryRowContext(ctx, partitionedQuery, t.Table).Scan(&done); err != nil || done {
+		return false, err
+	}
+	if _, err := tx.ExecContext(ctx, "SET LOCAL lock_timeout = '"+keyedLockTimeout+"'"); err != nil {
+		return false, err
+	}
+	if err := swap(ctx, tx, t, now); err != nil {
+		return false, err
+	}
+	if err := claimKeys(ctx, tx, t); err != nil {
+		return false, fmt.Errorf("keys: %w", err)
+	}
+	return true, tx.Commit()
 }
 
 // partitionedQuery tells whether the table named $1 is partitioned.
@@ -561,19 +577,21 @@ func (d DayDropper) DropBefore(ctx context.Context, table string, cutoff int64) 
 		if start.Unix() > cutoff {
 			continue
 		}
+		if key != "" {
+			// The day's claims go first (a DROP fires no delete trigger), in
+			// batches and before the DROP, whose lock on the whole table
+			// would otherwise stall every insert while they are deleted. A
+			// row of the day left unclaimed for a moment is past retention.
+			if _, err := d.deleteBatched(ctx, table+"_keys", "at >= $1 AND at < $2", start.Unix(), start.Unix()+day); err != nil {
+				return n, fmt.Errorf("drop partition %s: %w", name, err)
+			}
+		}
 		var rows int64
 		err = d.DB.Tx(ctx, func(tx *sql.Tx) error {
 			if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM "+name).Scan(&rows); err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, "DROP TABLE "+name); err != nil {
-				return err
-			}
-			if key == "" {
-				return nil
-			}
-			// The day's keys go with it (a DROP fires no delete trigger).
-			_, err := tx.ExecContext(ctx, "DELETE FROM "+table+"_keys WHERE at >= $1 AND at < $2", start.Unix(), start.Unix()+day)
+			_, err := tx.ExecContext(ctx, "DROP TABLE "+name)
 			return err
 		})
 		if err != nil {
@@ -587,19 +605,41 @@ func (d DayDropper) DropBefore(ctx context.Context, table string, cutoff int64) 
 	}
 	k, _ := res.RowsAffected()
 	n += k
+	if key != "" {
+		// Every row before the cutoff is gone now: so are their claims,
+		// also one a row never stored left behind (an insert its claim
+		// passed but another unique index skipped).
+		if _, err := d.deleteBatched(ctx, table+"_keys", "at < $1", cutoff); err != nil {
+			return n, fmt.Errorf("purge %s_keys: %w", table, err)
+		}
+	}
 	// The table the swap kept (TABLE_unpartitioned) holds the same
 	// personal data: it is purged too, in batches, until a later release
 	// drops it (empty once the retention period has passed).
 	var kept bool
 	d.DB.W.QueryRowContext(ctx, "SELECT to_regclass($1) IS NOT NULL", table+"_unpartitioned").Scan(&kept)
-	for kept {
-		res, err := d.DB.W.ExecContext(ctx, fmt.Sprintf("DELETE FROM %[1]s_unpartitioned WHERE ctid IN (SELECT ctid FROM %[1]s_unpartitioned WHERE %[2]s < $1 LIMIT 10000)", table, col), cutoff)
-		if err != nil {
+	if kept {
+		k, err := d.deleteBatched(ctx, table+"_unpartitioned", col+" < $1", cutoff)
+		if n += k; err != nil {
 			return n, fmt.Errorf("purge %s_unpartitioned: %w", table, err)
 		}
-		k, _ := res.RowsAffected()
-		n += k
-		kept = k == 10000
 	}
 	return n, nil
+}
+
+// deleteBatched deletes table's rows matching where, 10,000 a statement,
+// so no lock is held long and no transaction grows with the table.
+// It answers how many it deleted.
+func (d DayDropper) deleteBatched(ctx context.Context, table, where string, args ...any) (int64, error) {
+	var n int64
+	for {
+		res, err := d.DB.W.ExecContext(ctx, fmt.Sprintf("DELETE FROM %[1]s WHERE ctid IN (SELECT ctid FROM %[1]s WHERE %[2]s LIMIT 10000)", table, where), args...)
+		if err != nil {
+			return n, err
+		}
+		k, _ := res.RowsAffected()
+		if n += k; k < 10000 {
+			return n, nil
+		}
+	}
 }
