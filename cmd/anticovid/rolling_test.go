@@ -170,6 +170,11 @@ func TestRollingUpgradeWithPreviousRelease(t *testing.T) {
 	}
 	t.Logf("previous release %s served the new schema beside this one", ref)
 
+	// While the previous release still runs, --finish refuses: its
+	// connections carry no application_name of this release.
+	if out, err := cli(t, "", "migrate", "--finish", "--db", pg, "--data", t.TempDir()); err == nil || !strings.Contains(out+err.Error(), "previous release") {
+		t.Fatalf("migrate --finish beside the previous release: %v %s", err, out)
+	}
 	// The previous release gone, the upgrade is finished: the keyed tables
 	// are partitioned by day and this release goes on queueing messages.
 	oldSrv.Process.Kill()

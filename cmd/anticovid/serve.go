@@ -198,16 +198,29 @@ type exitStatus struct {
 func (e exitStatus) Error() string { return e.err.Error() }
 func (e exitStatus) Unwrap() error { return e.err }
 
+// keyedRelease is the schema version of the first release whose writes
+// work on the partitioned keyed tables (migration 0046).
+const keyedRelease = 46
+
 func migrate(ctx context.Context, args []string, stdout io.Writer) error {
 	fs, cfg := configFlags("migrate")
 	finish := fs.Bool("finish", false, "once every server runs this release: also the steps an older server could not run beside "+
 		"(PostgreSQL: partition outbox, campaign_deliveries and en_keys by day)")
+	force := fs.Bool("force", false, "with --finish: run although connections that may be older servers are open")
 	a, err := parseAndOpen(ctx, fs, cfg, args)
 	if err != nil {
 		return err
 	}
 	defer a.close()
 	if *finish {
+		older, err := store.OlderServers(ctx, a.db, keyedRelease)
+		if err != nil {
+			return err
+		}
+		if len(older) > 0 && !*force {
+			return fmt.Errorf("migrate --finish: %d connection(s) may be servers of a previous release, which could no longer queue messages "+
+				"once the tables are partitioned: stop them first, or pass --force if they are not (%s)", len(older), strings.Join(older, "; "))
+		}
 		swapped, err := store.PartitionKeyed(ctx, a.db, time.Now())
 		if err != nil {
 			return err

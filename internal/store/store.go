@@ -34,6 +34,11 @@ func Open(ctx context.Context, dbURL, dataDir string) (*sqldb.DB, error) {
 		if err != nil {
 			return nil, fmt.Errorf("store: open postgres: %w", err)
 		}
+		if cc.RuntimeParams["application_name"] == "" {
+			// Names the release in pg_stat_activity, for migrate --finish
+			// (OlderServers) and the operator.
+			cc.RuntimeParams["application_name"] = AppName()
+		}
 		pool := sql.OpenDB(connector{stdlib.GetConnector(*cc)})
 		pool.SetMaxOpenConns(16)
 		pool.SetMaxIdleConns(16)
