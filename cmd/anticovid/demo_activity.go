@@ -248,12 +248,12 @@ func demoDoorToDoor(ctx context.Context, a *app, province string) error {
 	// wait at /door-to-door/cards.
 	var ds []doortodoor.SealedDeclaration
 	no, doses := false, 2
-	for i, name := range []string{"Nguyễn Thị Hai", "Trần Văn Ba", "Lê Thị Tư"} {
+	for i, r := range demo.DoorAssisted {
 		if i >= len(hs) {
 			break
 		}
-		in := declaration.Input{Kind: declaration.KindResident, Name: name, BirthYear: 1940 + 5*i, Sex: []string{"female", "male", "female"}[i],
-			Nationality: "Việt Nam", Phone: fmt.Sprintf("098800%04d", i+1), CommuneCode: commune, Street: demo.DoorAddress(i),
+		in := declaration.Input{Kind: declaration.KindResident, Name: r.Name, BirthYear: 1940 + 5*i, Sex: r.Sex,
+			Nationality: demo.Nationality, Phone: fmt.Sprintf("098800%04d", i+1), CommuneCode: commune, Street: demo.DoorAddress(i),
 			ContactCase: &no, AnimalMarket: &no, VaccineDoses: &doses}
 		plain, err := json.Marshal(in)
 		if err != nil {

@@ -41,6 +41,9 @@ var (
 	DoorHamlets = []string{"Khu phố 1", "Khu phố 2", "Ấp Chợ", "Ấp Bình Hòa"}
 	DoorTeams   = []string{"Hội Liên hiệp Phụ nữ", "Đoàn Thanh niên", "Hội Cựu chiến binh"}
 	doorLanes   = []string{"đường Nguyễn Hữu Thọ", "hẻm 3", "hẻm 7", "đường Phan Văn Mảng", "ngõ Chợ"}
+	// Residents without a smartphone whose declarations a team filled in.
+	DoorAssisted = []struct{ Name, Sex string }{{"Nguyễn Thị Hai", "female"}, {"Trần Văn Ba", "male"}, {"Lê Thị Tư", "female"}}
+	Nationality  = "Việt Nam"
 )
 
 // DoorAddress is the demo address of household i of a hamlet.

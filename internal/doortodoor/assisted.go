@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
 	"time"
 
@@ -212,6 +213,10 @@ type assisted struct {
 // its own, so no citizen's id can collide with it.
 func declID(id string) string { return "door-" + id }
 
+// declarationID is a visit's id short enough that declID of it is a
+// declaration's client id (at most 64 characters).
+var declarationID = regexp.MustCompile(`^[A-Za-z0-9-]{16,59}$`)
+
 // checkDeclarations opens and validates the new declarations of a batch
 // (those not stored before), without storing anything. results says what
 // became of the others: duplicate, conflict (another team's id) or expired
@@ -224,8 +229,8 @@ func (s *Service) checkDeclarations(ctx context.Context, v Volunteer, ds []Seale
 	for i, d := range ds {
 		k := fmt.Sprintf("declarations[%d]", i)
 		results[i].ID = d.ID
-		if !visitID.MatchString(d.ID) {
-			f.Add(k+".id", msg.Both("door.visit_id"))
+		if !declarationID.MatchString(d.ID) {
+			f.Add(k+".id", msg.Both("door.declaration_id"))
 			continue
 		}
 		if len(d.Data) > MaxSealed || len(d.Key) > 100 || len(d.IV) > 40 {

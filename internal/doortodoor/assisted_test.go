@@ -100,7 +100,8 @@ func TestAssistedDeclarations(t *testing.T) {
 		invalidDecl := resident("X", "12", "27991")
 		bad := sealed(t, v, "dddddddd-0000-0000-0000-000000000004", h1, at, invalidDecl)
 		forB := sealed(t, vB, "dddddddd-0000-0000-0000-000000000005", hsB[0].ID, at, resident("Võ Thị Mười", "0912345005", "27994"))
-		replay := forB // team B's ciphertext sent through team A's link, on team A's house
+		long := sealed(t, v, strings.Repeat("d", 60), h1, at, resident("Đỗ Văn Mười Một", "0912345006", "27991")) // "door-" and 60 would pass 64
+		replay := forB                                                                                            // team B's ciphertext sent through team A's link, on team A's house
 		replay.HouseholdID = h1
 		for name, c := range map[string]struct {
 			b    Batch
@@ -113,6 +114,7 @@ func TestAssistedDeclarations(t *testing.T) {
 			"too large":          {Batch{Declarations: []SealedDeclaration{huge}}, errs.ErrInvalid, "declarations[0]"},
 			"invalid answers":    {Batch{Declarations: []SealedDeclaration{bad}}, errs.ErrInvalid, "declarations[0].phone"},
 			"other team's":       {Batch{Declarations: []SealedDeclaration{replay}}, errs.ErrInvalid, "declarations[0]"},
+			"id too long":        {Batch{Declarations: []SealedDeclaration{long}}, errs.ErrInvalid, "declarations[0].id"},
 			"other team's house": {Batch{Declarations: []SealedDeclaration{forB}}, errs.ErrForbidden, ""},
 		} {
 			_, err := s.Sync(ctx, v, c.b)

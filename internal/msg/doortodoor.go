@@ -11,6 +11,7 @@ func init() {
 		"door.team_name":            {"Tên tổ từ 1 đến 120 ký tự", "team name of 1 to 120 characters"},
 		"door.hamlet_unknown":       {"Ấp/khu phố không thuộc xã", "the hamlet is not the commune's"},
 		"door.visit_id":             {"Mã lượt thăm không hợp lệ", "invalid visit id"},
+		"door.declaration_id":       {"Mã tờ khai không hợp lệ", "invalid declaration id"},
 		"door.outcome":              {"Kết quả không hợp lệ", "invalid outcome"},
 		"door.count":                {"Số từ 0 đến 200", "a number from 0 to 200"},
 		"door.counts_need_visit":    {"Chỉ ghi số người khi đã gặp được hộ", "counts only for a household visited"},
