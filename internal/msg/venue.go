@@ -82,6 +82,7 @@ func init() {
 		"venue.unknown_unit_code":                   {"Mã đơn vị không tồn tại", "Unknown unit code"},
 		"venue.vehicle_needs_plate_number":          {"Phương tiện cần biển số", "A vehicle needs a plate number"},
 		"venue.form_id_invalid":                     {"Biểu mẫu không hợp lệ, hãy tải lại trang", "The form is not valid: reload the page"},
+		"venue.form_used":                           {"Biểu mẫu này đã thêm một địa điểm khác; bấm gửi lần nữa để thêm địa điểm này", "This form already added another venue: submit again to add this one"},
 		"venue.vehicles_only_buses_coaches":         {"Chỉ với phương tiện (xe buýt, xe khách, phà): biển số (bắt buộc với phương tiện)", "Vehicles only (buses, coaches, ferries): plate number (required for vehicles)"},
 		"venue.vehicles_only_route_e":               {"Chỉ với phương tiện: tuyến, ví dụ Tân An – Bến Lức", "Vehicles only: route, e.g. Tân An – Bến Lức"},
 		"venue.venue_name_required_2":               {"Tên địa điểm (bắt buộc), 2–200 ký tự", "Venue name (required), 2–200 characters"},

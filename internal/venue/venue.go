@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -108,6 +109,13 @@ func (v *Venue) Validate() error {
 	return f.Err()
 }
 
+// formID is what a form's idempotency key may be (the form makes UUIDs).
+var formID = regexp.MustCompile(`^[A-Za-z0-9_-]{8,64}$`)
+
+// ErrFormUsed: the form's key already made another venue (the error
+// names the form's "id" field too).
+var ErrFormUsed = errors.New("the form already made another venue")
+
 // Create registers a venue. Officers and admins create approved venues within
 // their jurisdiction; a venue manager's venue waits for the commune's approval.
 func (s *Service) Create(ctx context.Context, p *auth.Principal, v Venue) (Venue, error) {
@@ -115,12 +123,23 @@ func (s *Service) Create(ctx context.Context, p *auth.Principal, v Venue) (Venue
 }
 
 // CreateOnce is Create with the idempotency key of the form that asked
-// (a random id the form carries): the same key again, a double submit or a
-// reloaded page, returns the venue the first made instead of a second one
-// (if the caller may see it). An empty key is Create.
+// (a random id the form carries): the same key again from the same user
+// with the same venue, a double submit or a reloaded page, returns the
+// venue the first made instead of a second one. The same key with another
+// venue (the form kept by a browser and filled in again) is refused with
+// ErrFormUsed, nothing made; another user's key is theirs alone. An empty
+// key is Create.
 func (s *Service) CreateOnce(ctx context.Context, p *auth.Principal, v Venue, clientID string) (Venue, error) {
-	if len(clientID) > 64 {
+	if clientID != "" && !formID.MatchString(clientID) {
 		return Venue{}, fmt.Errorf("create venue: %w", &errs.Invalid{Fields: map[string]string{"id": msg.Both("venue.form_id_invalid")}})
+	}
+	key := ""
+	if clientID != "" {
+		var user int64
+		if p != nil {
+			user = p.UserID
+		}
+		key = fmt.Sprintf("%d:%s", user, clientID)
 	}
 	if err := v.Validate(); err != nil {
 		return Venue{}, fmt.Errorf("create venue: %w", err)
@@ -149,22 +168,27 @@ func (s *Service) CreateOnce(ctx context.Context, p *auth.Principal, v Venue, cl
 		lat, lon, contact_name, contact_phone_enc, capacity, opening_hours, starts_at, ends_at, plate, route, status, qr_gen, manager_id, created_at,
 		search_key, contact_phone_hash, client_id)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
-		ON CONFLICT (province_code, client_id) DO NOTHING RETURNING id`,
+		ON CONFLICT (province_code, client_id) WHERE client_id IS NOT NULL DO NOTHING RETURNING id`,
 			v.Name, v.Category, v.CommuneCode, v.DistrictCode, v.ProvinceCode, v.Address, v.Lat, v.Lon, v.ContactName,
 			s.Vault.Seal(v.ContactPhone), v.Capacity, v.OpeningHours, unixOrNil(v.StartsAt), unixOrNil(v.EndsAt),
-			v.Plate, v.Route, v.Status, v.QRGen, v.ManagerID, v.CreatedAt.Unix(), searchKey(v), s.phoneHash(v.ContactPhone), nullIfEmpty(clientID)).Scan(&v.ID)
+			v.Plate, v.Route, v.Status, v.QRGen, v.ManagerID, v.CreatedAt.Unix(), searchKey(v), s.phoneHash(v.ContactPhone), nullIfEmpty(key)).Scan(&v.ID)
 		if err != nil {
 			return err
 		}
 		return indexWords(ctx, tx, map[int64]string{v.ID: searchKey(v)})
 	})
-	if errors.Is(err, sql.ErrNoRows) && clientID != "" {
-		// The form was sent before: answer with the venue it made.
-		var id int64
-		if err := s.DB.W.QueryRowContext(ctx, "SELECT id FROM venues WHERE province_code = $1 AND client_id = $2", v.ProvinceCode, clientID).Scan(&id); err != nil {
-			return Venue{}, fmt.Errorf("create venue: form %s: %w", clientID, err)
+	if errors.Is(err, sql.ErrNoRows) && key != "" {
+		// The form was sent before: answer with the venue it made, if it
+		// is this one.
+		var first Venue
+		if err := s.DB.W.QueryRowContext(ctx, "SELECT id, name, category, commune_code, address FROM venues WHERE province_code = $1 AND client_id = $2",
+			v.ProvinceCode, key).Scan(&first.ID, &first.Name, &first.Category, &first.CommuneCode, &first.Address); err != nil {
+			return Venue{}, fmt.Errorf("create venue: a form sent again: %w", err)
 		}
-		return s.Get(ctx, p, id)
+		if first.Name != v.Name || first.Category != v.Category || first.CommuneCode != v.CommuneCode || first.Address != v.Address {
+			return Venue{}, fmt.Errorf("create venue: %w: %w", ErrFormUsed, &errs.Invalid{Fields: map[string]string{"id": msg.Both("venue.form_used")}})
+		}
+		return s.Get(ctx, p, first.ID)
 	}
 	if err != nil {
 		return Venue{}, fmt.Errorf("create venue: %w", err)

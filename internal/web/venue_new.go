@@ -1,11 +1,13 @@
 package web
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 
 	"anticovid/internal/auth"
 	"anticovid/internal/errs"
+	"anticovid/internal/venue"
 )
 
 // routesVenueNew registers an officer's form for one venue, beside the
@@ -74,6 +76,9 @@ func (s *Server) venueNewSubmit(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		f = errs.FieldsOf(err)
+		if errors.Is(err, venue.ErrFormUsed) {
+			rv.Values["id"] = newID() // sent again, the form adds this venue
+		}
 	}
 	rv.Errors = localFields(langOf(r), &errs.Invalid{Fields: f})
 	s.render(w, r, http.StatusBadRequest, "venue_new", rv)

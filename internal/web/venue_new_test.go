@@ -65,7 +65,7 @@ func TestVenueNewFormOnce(t *testing.T) {
 		e := newEnv(t, db)
 		b := e.browser(t, "communea")
 		_, page := get(t, b, e.srv.URL+"/venues/new")
-		m := regexp.MustCompile(`<input type="hidden" name="id" value="([0-9a-f-]{36})">`).FindStringSubmatch(page)
+		m := regexp.MustCompile(`<input type="hidden" name="id" value="([0-9a-f-]{36})" autocomplete="off">`).FindStringSubmatch(page)
 		if m == nil {
 			t.Fatalf("the form carries no id: %s", page)
 		}
@@ -97,20 +97,33 @@ func TestVenueNewFormOnce(t *testing.T) {
 		if code, path, _ := sendForm(t, b, e.srv.URL+"/venues/new", form); code != 200 || path == first || count() != 2 {
 			t.Fatalf("a second form: %d %s, %d venues", code, path, count())
 		}
-		// Another commune's officer replaying the first key.
+		// The first form kept by the browser and filled in with another
+		// venue: refused with a new id, and sent again it adds that venue.
+		kept := url.Values{"id": {m[1]}, "name": {"Quán cà phê Gió"}, "category": {"shop"}, "commune_code": {"27991"}, "address": {"9 Nguyễn Huệ"}}
+		code, _, page = sendForm(t, b, e.srv.URL+"/venues/new", kept)
+		fresh := regexp.MustCompile(`name="id" value="([0-9a-f-]{36})"`).FindStringSubmatch(page)
+		if code != 400 || !strings.Contains(page, "đã thêm một địa điểm khác") || fresh == nil || fresh[1] == m[1] || strings.Contains(page, "Nhà thuốc Long Châu") {
+			t.Fatalf("a used form with another venue: %d, new id %v", code, fresh)
+		}
+		kept.Set("id", fresh[1])
+		if code, path, page := sendForm(t, b, e.srv.URL+"/venues/new", kept); code != 200 || path == first || !strings.Contains(page, "Quán cà phê Gió") {
+			t.Fatalf("sent again with the new id: %d %s", code, path)
+		}
+		// Another officer's form with the same id is theirs: their venue,
+		// never the first.
 		other := url.Values{"id": {m[1]}, "name": {"Chợ Thạnh Lợi"}, "category": {"market"}, "commune_code": {"27994"}, "address": {"Ấp 3"}}
-		if code, _, page := sendForm(t, e.browser(t, "communeb"), e.srv.URL+"/venues/new", other); code != 403 || strings.Contains(page, "Nhà thuốc Long Châu") {
-			t.Fatalf("replayed key: %d", code)
+		if code, path, page := sendForm(t, e.browser(t, "communeb"), e.srv.URL+"/venues/new", other); code != 200 || path == first || strings.Contains(page, "Nhà thuốc Long Châu") {
+			t.Fatalf("another officer's id: %d %s", code, path)
 		}
-		var n int
-		db.R.QueryRow("SELECT count(*) FROM venues WHERE name = $1", "Chợ Thạnh Lợi").Scan(&n)
-		if n != 0 {
-			t.Fatal("a replayed key made a venue")
+		if n := count(); n != 2 {
+			t.Fatalf("%d venues named Nhà thuốc Long Châu, want 2", n)
 		}
-		// An absurd key is refused, not stored.
-		form.Set("id", strings.Repeat("x", 65))
-		if code, _, _ := sendForm(t, b, e.srv.URL+"/venues/new", form); code != 400 || count() != 2 {
-			t.Fatalf("a 65-character key: %d, %d venues", code, count())
+		// Keys that are not a form's are refused, not stored.
+		for _, id := range []string{strings.Repeat("x", 65), "x", "a\x00bcdefgh", "abcdefgh\xff", "ab cd ef gh"} {
+			form.Set("id", id)
+			if code, _, _ := sendForm(t, b, e.srv.URL+"/venues/new", form); code != 400 || count() != 2 {
+				t.Fatalf("key %q: %d, %d venues", id, code, count())
+			}
 		}
 	})
 }
