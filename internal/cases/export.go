@@ -134,11 +134,12 @@ const exportLimit = 5000
 func (s *Service) exportItems(ctx context.Context, p *auth.Principal, f WorkFilter, purpose string) ([]WorkItem, error) {
 	f.Limit = exportLimit
 	// Read without personal data first, then audit as an export and decrypt.
-	items, err := s.worklistRows(ctx, p, f)
+	pg, err := s.workPage(ctx, p, f)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.auditWorkSearch(ctx, p, f, items, purpose); err != nil {
+	items := pg.Items
+	if err := s.auditWorkSearch(ctx, p, f, pg, purpose); err != nil {
 		return nil, err
 	}
 	if err := s.fillPersonal(ctx, p, items, auth.ActionExport, purpose); err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -89,6 +90,7 @@ type WorkPage struct {
 	Items  []WorkItem
 	Total  int
 	Capped bool
+	found  []int64 // a search by phone or ID number: the people it found on the worklist, on this page or not
 }
 
 // Worklist returns the contacts to follow in p's jurisdiction (or one of its
@@ -106,7 +108,7 @@ func (s *Service) WorkPage(ctx context.Context, p *auth.Principal, f WorkFilter,
 	if err != nil {
 		return WorkPage{}, err
 	}
-	if err := s.auditWorkSearch(ctx, p, f, pg.Items, purpose); err != nil {
+	if err := s.auditWorkSearch(ctx, p, f, pg, purpose); err != nil {
 		return WorkPage{}, err
 	}
 	if err := s.fillPersonal(ctx, p, pg.Items, auth.ActionView, purpose); err != nil {
@@ -116,23 +118,21 @@ func (s *Service) WorkPage(ctx context.Context, p *auth.Principal, f WorkFilter,
 }
 
 // auditWorkSearch records a worklist searched by person (f.Q) as the case
-// list's search is, with the contacts' people it found or none; the reading
-// of their names is recorded besides, as a view or an export.
-func (s *Service) auditWorkSearch(ctx context.Context, p *auth.Principal, f WorkFilter, items []WorkItem, purpose string) error {
+// list's search is, with the contacts' people it found or none (a search by
+// phone or ID number: also those past the page shown, since its total says
+// they are there); the reading of their names is recorded besides, as a
+// view or an export.
+func (s *Service) auditWorkSearch(ctx context.Context, p *auth.Principal, f WorkFilter, pg WorkPage, purpose string) error {
 	if strings.TrimSpace(f.Q) == "" {
 		return nil
 	}
-	persons := make([]int64, len(items))
-	for i, it := range items {
-		persons[i] = it.PersonID
+	persons := slices.Clone(pg.found)
+	for _, it := range pg.Items {
+		if !slices.Contains(persons, it.PersonID) {
+			persons = append(persons, it.PersonID)
+		}
 	}
 	return s.auditSearch(ctx, p, persons, purpose)
-}
-
-// worklistRows reads one page of a worklist without names and phones.
-func (s *Service) worklistRows(ctx context.Context, p *auth.Principal, f WorkFilter) ([]WorkItem, error) {
-	pg, err := s.workPage(ctx, p, f)
-	return pg.Items, err
 }
 
 // workPage reads one page of p's worklist and the count, without names and
@@ -163,6 +163,9 @@ func (s *Service) workPage(ctx context.Context, p *auth.Principal, f WorkFilter)
 		}
 		if pg.Items, err = s.workScan(ctx, where, args, f.Limit, max(f.Offset, 0)); err != nil {
 			return WorkPage{}, err
+		}
+		if search.Exact && pg.Total > 0 {
+			pg.found = search.IDs
 		}
 	}
 	if err := s.nameVenues(ctx, pg.Items); err != nil {

@@ -221,9 +221,19 @@ func TestWorklistExportFollowsSearch(t *testing.T) {
 // as the case list's is; an unsearched list is not a search.
 func TestWorklistSearchAudited(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqldb.DB) {
-		e, _, searches := worklistSearchEnv(t, db)
+		e, f, searches := worklistSearchEnv(t, db)
 		c := e.browser(t, "admin")
-		before := searches("")
+		// A search by phone past its page shows nobody but counts the
+		// contact: it is audited naming them.
+		hanh := fmt.Sprint(f.people["0911000002"])
+		before := searches(hanh)
+		if code, body := e.do("GET", "/api/v1/worklist?state=all&q=0911000002&offset=50", "admin", nil); code != 200 || strings.Contains(body, "Hạnh") {
+			t.Fatalf("a search past its page: %d %s", code, body)
+		}
+		if n := searches(hanh) - before; n != 1 {
+			t.Errorf("a phone search past its page audited naming Hạnh %d times, want 1", n)
+		}
+		before = searches("")
 		e.do("GET", "/api/v1/worklist?state=all&q=0988888888", "admin", nil)
 		e.do("GET", "/api/v1/worklist?state=all&q=hanh&commune=27994", "admin", nil)
 		get(t, c, e.srv.URL+"/tracing/worklist?state=all&q=yen")
