@@ -138,6 +138,11 @@ func (s *Service) exportItems(ctx context.Context, p *auth.Principal, f WorkFilt
 	if err != nil {
 		return nil, err
 	}
+	if pg.Capped {
+		// A name search over more contacts than it looks at: the file
+		// would miss some without saying so.
+		return nil, fmt.Errorf("worklist export: %w", &errs.Invalid{Fields: map[string]string{"q": msg.Both("cases.export_capped")}})
+	}
 	items := pg.Items
 	if err := s.auditWorkSearch(ctx, p, f, pg, purpose); err != nil {
 		return nil, err

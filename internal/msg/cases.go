@@ -46,6 +46,7 @@ func init() {
 		"cases.isolation_home_or_facility":              {"Nơi cách ly phải là home hoặc facility", "Isolation must be home or facility"},
 		"cases.isolation_place_at_most":                 {"Nơi cách ly tối đa 300 ký tự", "Isolation place at most 300 characters"},
 		"cases.purpose.search":                          {"Tìm ca bệnh theo người", "Searching cases by person"},
+		"cases.export_capped":                           {"Tìm theo tên chỉ xét 5.000 người đầu tiên nên danh sách xuất sẽ thiếu: thu hẹp bằng địa bàn hoặc trạng thái, hoặc tìm theo số điện thoại", "A name search looks at the first 5,000 contacts only, so the export would be incomplete: narrow by area or status, or search by phone"},
 		"cases.unknown_sort":                            {"Cách sắp xếp không có", "Unknown sort order"},
 		"cases.purpose.stays":                           {"Xem các lần ca bệnh đến địa điểm trong thời gian lây nhiễm", "Viewing the case's visits in its infectious window"},
 		"cases.isolation_note":                          {"Ngày bắt đầu cách ly: %s", "Isolation from %s"},

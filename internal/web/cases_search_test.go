@@ -249,3 +249,32 @@ func TestWorklistSearchAudited(t *testing.T) {
 		}
 	})
 }
+
+// TestWorklistExportCappedSearch: a name search over more contacts than a
+// search opens names of would export an incomplete file without saying so:
+// the export is refused with the reason, the page still shows its notice.
+func TestWorklistExportCappedSearch(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		e, _, _ := worklistSearchEnv(t, db)
+		// people.NameScan more contacts, copies of the first.
+		if _, err := db.W.Exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000)
+			INSERT INTO contacts (case_id, person_id, level, source, venue_id, overlap_seconds, first_shared, last_shared, evidence,
+				commune_code, district_code, province_code, created_at, due_at)
+			SELECT c.case_id, 1000000 + n.i, c.level, c.source, c.venue_id, c.overlap_seconds, c.first_shared, c.last_shared, c.evidence,
+				c.commune_code, c.district_code, c.province_code, c.created_at, c.due_at
+			FROM contacts c, n WHERE c.id = (SELECT min(id) FROM contacts)`); err != nil {
+			t.Fatal(err)
+		}
+		code, body := e.do("POST", "/api/v1/worklist/export", "admin", map[string]string{"format": "csv", "purpose": "Gửi danh sách cho trạm y tế", "state": "all", "q": "hanh"})
+		if code != 400 || !strings.Contains(body, `"q"`) {
+			t.Fatalf("export of a capped name search: %d %s", code, body)
+		}
+		// By phone the search is exact, and exports.
+		if code, csv := e.do("POST", "/api/v1/worklist/export", "admin", map[string]string{"format": "csv", "purpose": "Gửi danh sách cho trạm y tế", "state": "all", "q": "0911000002"}); code != 200 || !strings.Contains(csv, "Trần Thị Hạnh") {
+			t.Fatalf("export by phone: %d %s", code, csv)
+		}
+		if _, page := get(t, e.browser(t, "admin"), e.srv.URL+"/tracing/worklist?state=all&q=hanh"); !strings.Contains(page, "5.000") {
+			t.Fatal("the page does not say its name search was capped")
+		}
+	})
+}
