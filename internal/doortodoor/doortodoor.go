@@ -391,7 +391,9 @@ func (s *Service) Teams(ctx context.Context, p *auth.Principal, commune string) 
 func (s *Service) team(ctx context.Context, id int64) (Team, error) {
 	t := Team{ID: id}
 	var hamlet, revoked sql.NullInt64
-	err := s.DB.R.QueryRowContext(ctx, "SELECT commune_code, name, hamlet_id, revoked_at, created_at FROM door_teams WHERE id = $1", id).
+	// The primary: a link opened the moment it was made, or a team revoked
+	// a moment ago, must not wait for a replica.
+	err := s.DB.W.QueryRowContext(ctx, "SELECT commune_code, name, hamlet_id, revoked_at, created_at FROM door_teams WHERE id = $1", id).
 		Scan(&t.Commune, &t.Name, &hamlet, &revoked, &t.Created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Team{}, fmt.Errorf("door team %d: %w", id, errs.ErrNotFound)
@@ -487,7 +489,7 @@ func (s *Service) openLink(ctx context.Context, tok string, grace time.Duration)
 		return Volunteer{}, err
 	}
 	var key sql.NullString
-	if err := s.DB.R.QueryRowContext(ctx, "SELECT key_public FROM door_teams WHERE id = $1", t.ID).Scan(&key); err != nil {
+	if err := s.DB.W.QueryRowContext(ctx, "SELECT key_public FROM door_teams WHERE id = $1", t.ID).Scan(&key); err != nil {
 		return Volunteer{}, fmt.Errorf("door team %d: %w", t.ID, err)
 	}
 	now := s.now()
