@@ -76,18 +76,10 @@ func PurgeDays(ctx context.Context, db *sqldb.DB, days Days, now time.Time, keep
 			}
 			continue
 		}
-		for {
-			res, err := db.W.ExecContext(ctx, fmt.Sprintf(
-				"DELETE FROM %[1]s WHERE %[2]s IN (SELECT %[2]s FROM %[1]s WHERE %[3]s < $1 LIMIT 10000)",
-				p.table, "id", p.column), cutoff)
-			if err != nil {
-				return rep, fmt.Errorf("purge %s: %w", p.table, err)
-			}
-			n, _ := res.RowsAffected()
-			rep[p.table] += n
-			if n < 10000 {
-				break
-			}
+		n, err := db.DeleteBatched(ctx, p.table, "id", p.column+" < $1", cutoff)
+		rep[p.table] += n
+		if err != nil {
+			return rep, fmt.Errorf("purge %s: %w", p.table, err)
 		}
 	}
 	n, err := auth.PurgeSessions(ctx, db, now)

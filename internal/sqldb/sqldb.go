@@ -109,6 +109,24 @@ func (db *DB) Close() error {
 	return err
 }
 
+// DeleteBatched deletes table's rows matching where, 10,000 a statement
+// (chosen by key: a unique column, or PostgreSQL's ctid), so no lock is
+// held long and no transaction grows with the table. It answers how many
+// it deleted, also when a statement failed.
+func (db *DB) DeleteBatched(ctx context.Context, table, key, where string, args ...any) (int64, error) {
+	var n int64
+	for {
+		res, err := db.W.ExecContext(ctx, fmt.Sprintf("DELETE FROM %[1]s WHERE %[2]s IN (SELECT %[2]s FROM %[1]s WHERE %[3]s LIMIT 10000)", table, key, where), args...)
+		if err != nil {
+			return n, err
+		}
+		k, _ := res.RowsAffected()
+		if n += k; k < 10000 {
+			return n, nil
+		}
+	}
+}
+
 // chunk is how many ids one IN list holds: any number of ids then fits a
 // statement (SQLite takes 32,766 parameters, PostgreSQL 65,535) and its
 // parser stays fast.

@@ -582,7 +582,7 @@ func (d DayDropper) DropBefore(ctx context.Context, table string, cutoff int64) 
 			// batches and before the DROP, whose lock on the whole table
 			// would otherwise stall every insert while they are deleted. A
 			// row of the day left unclaimed for a moment is past retention.
-			if _, err := d.deleteBatched(ctx, table+"_keys", "at >= $1 AND at < $2", start.Unix(), start.Unix()+day); err != nil {
+			if _, err := d.DB.DeleteBatched(ctx, table+"_keys", "key", "at >= $1 AND at < $2", start.Unix(), start.Unix()+day); err != nil {
 				return n, fmt.Errorf("drop partition %s: %w", name, err)
 			}
 		}
@@ -609,7 +609,7 @@ func (d DayDropper) DropBefore(ctx context.Context, table string, cutoff int64) 
 		// Every row before the cutoff is gone now: so are their claims,
 		// also one a row never stored left behind (an insert its claim
 		// passed but another unique index skipped).
-		if _, err := d.deleteBatched(ctx, table+"_keys", "at < $1", cutoff); err != nil {
+		if _, err := d.DB.DeleteBatched(ctx, table+"_keys", "key", "at < $1", cutoff); err != nil {
 			return n, fmt.Errorf("purge %s_keys: %w", table, err)
 		}
 	}
@@ -619,27 +619,10 @@ func (d DayDropper) DropBefore(ctx context.Context, table string, cutoff int64) 
 	var kept bool
 	d.DB.W.QueryRowContext(ctx, "SELECT to_regclass($1) IS NOT NULL", table+"_unpartitioned").Scan(&kept)
 	if kept {
-		k, err := d.deleteBatched(ctx, table+"_unpartitioned", col+" < $1", cutoff)
+		k, err := d.DB.DeleteBatched(ctx, table+"_unpartitioned", "ctid", col+" < $1", cutoff)
 		if n += k; err != nil {
 			return n, fmt.Errorf("purge %s_unpartitioned: %w", table, err)
 		}
 	}
 	return n, nil
-}
-
-// deleteBatched deletes table's rows matching where, 10,000 a statement,
-// so no lock is held long and no transaction grows with the table.
-// It answers how many it deleted.
-func (d DayDropper) deleteBatched(ctx context.Context, table, where string, args ...any) (int64, error) {
-	var n int64
-	for {
-		res, err := d.DB.W.ExecContext(ctx, fmt.Sprintf("DELETE FROM %[1]s WHERE ctid IN (SELECT ctid FROM %[1]s WHERE %[2]s LIMIT 10000)", table, where), args...)
-		if err != nil {
-			return n, err
-		}
-		k, _ := res.RowsAffected()
-		if n += k; k < 10000 {
-			return n, nil
-		}
-	}
 }
