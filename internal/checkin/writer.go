@@ -59,10 +59,13 @@ type job struct {
 // development machine, and syncing every few scans spent much of a core on
 // them (bench ingest: batches of 9 without the wait, 21 with it).
 //
-// On PostgreSQL each batch is a transaction, one statement a scan, and four
-// writers commit in parallel. (The batch's check-ins in one INSERT … SELECT
-// FROM unnest(…) measured no faster with two servers: 3,594 and 5,144/s
-// against 3,606 and 6,028/s, alternating, so it was not kept.)
+// On PostgreSQL each batch is a transaction and pgWriters writers commit in
+// parallel. A batch's check-ins are one statement each, sent together with
+// the lock on their ids in one round trip (sqldb.PipeTx, pipeline mode): the
+// database then wakes once for them, not once a scan (two servers, bench
+// ingest: see SCALING.md). (The batch's check-ins in one INSERT … SELECT
+// FROM unnest(…) measured no faster, 3,594 and 5,144/s against 3,606 and
+// 6,028/s, alternating, so it was not kept.)
 //
 // On SQLite (one writer) a transaction stays open across batches for up to
 // commitEvery, and each batch is made durable by its frame in the journal
@@ -103,6 +106,11 @@ const (
 	commitEvery = 100 * time.Millisecond
 	idleCommit  = 5 * time.Millisecond
 	quietBatch  = 2 // a batch this small after the wait commits at once
+	// pgWriters write in parallel on PostgreSQL. With pipelined batches two
+	// do better than four: their batches are twice as large (bench ingest,
+	// two servers, alternating: 9,591, 9,717 and 9,633/s against 8,347,
+	// 7,746 and 9,462/s).
+	pgWriters = 2
 )
 
 // The writer's statements.
@@ -168,7 +176,7 @@ func newWriter(ctx context.Context, db *sqldb.DB, p *people.Service) (*writer, e
 		go w.runJournaled()
 		return w, nil
 	}
-	for range 4 {
+	for range pgWriters {
 		w.done.Add(1)
 		go w.run()
 	}
@@ -303,7 +311,7 @@ func (w *writer) restore(ctx context.Context, tx *sql.Tx, items []item) error {
 		}
 		batch[i] = job{it: items[i]}
 	}
-	return w.write(tx, batch, make([]outcome, len(batch)))
+	return w.write(tx, w.prepared(tx), batch, make([]outcome, len(batch)))
 }
 
 // runJournaled is the SQLite writer (see writer). It applies a batch and
@@ -427,7 +435,7 @@ func (w *writer) syncJournal(in <-chan written) {
 func (w *writer) apply(ctx context.Context, tx *sql.Tx, batch []job) []outcome {
 	return w.each(batch, func(batch []job, outs []outcome) error {
 		return savepoint(ctx, tx, func() error {
-			if err := w.write(tx, batch, outs); err != nil {
+			if err := w.write(tx, w.prepared(tx), batch, outs); err != nil {
 				return err
 			}
 			items := make([]item, len(batch))
@@ -454,14 +462,12 @@ func savepoint(ctx context.Context, tx *sql.Tx, fn func() error) error {
 	return err
 }
 
-// commit writes a batch in one transaction and answers it (PostgreSQL).
+// commit writes a batch in one transaction and answers it (PostgreSQL):
+// the batch's ids locked and its check-ins written in one round trip.
 func (w *writer) commit(batch []job) {
 	outs := w.each(batch, func(batch []job, outs []outcome) error {
-		err := w.db.Tx(context.Background(), func(tx *sql.Tx) error {
-			if err := lockIDs(tx, batch); err != nil {
-				return err
-			}
-			return w.write(tx, batch, outs)
+		err := w.db.PipeTx(context.Background(), func(tx *sql.Tx, pipe sqldb.Pipe) error {
+			return w.write(tx, pipe, batch, outs, lockIDs(batch))
 		})
 		if err == nil {
 			w.commits.Add(1)
@@ -478,14 +484,13 @@ func (w *writer) commit(batch []job) {
 // index can say a scan id is written once; the lock does: the same scan sent
 // twice at once, to two writers or two servers, is written by the first, and
 // the second, waiting, then finds it and answers a repeat.
-func lockIDs(tx *sql.Tx, batch []job) error {
+func lockIDs(batch []job) sqldb.Stmt {
 	ids := make([]string, len(batch))
 	for i, j := range batch {
 		ids[i] = j.it.id
 	}
-	_, err := tx.ExecContext(context.Background(), `SELECT pg_advisory_xact_lock(k) FROM
-		(SELECT DISTINCT hashtextextended(id, 0) AS k FROM unnest(CAST($1 AS TEXT[])) AS id ORDER BY 1) AS ids`, ids)
-	return err
+	return sqldb.Stmt{SQL: `SELECT pg_advisory_xact_lock(k) FROM
+		(SELECT DISTINCT hashtextextended(id, 0) AS k FROM unnest(CAST($1 AS TEXT[])) AS id ORDER BY 1) AS ids`, Args: []any{ids}}
 }
 
 // each writes a batch with try (a transaction or a savepoint that undoes
@@ -513,10 +518,29 @@ func (w *writer) each(batch []job, try func([]job, []outcome) error) []outcome {
 	return outs
 }
 
-func (w *writer) write(tx *sql.Tx, batch []job, outs []outcome) error {
+// write writes a batch in tx. Consecutive check-ins go to the database
+// through pipe together (one round trip on PostgreSQL), after lead, which the
+// first of them carries; a check-out, which reads before it writes, first
+// sends what waits, so the scans keep their order.
+func (w *writer) write(tx *sql.Tx, pipe sqldb.Pipe, batch []job, outs []outcome, lead ...sqldb.Stmt) error {
 	ctx := context.Background()
 	stmt := func(q string) *sql.Stmt { return tx.StmtContext(ctx, w.stmts[q]) }
-	ins := stmt(w.insertIn)
+	waiting := lead
+	var at []int // the scan each waiting check-in is (after lead)
+	send := func() error {
+		if len(waiting) == 0 {
+			return nil
+		}
+		n, err := pipe(ctx, waiting)
+		if err != nil {
+			return err
+		}
+		for k, i := range at {
+			outs[i].created = n[len(waiting)-len(at)+k] == 1
+		}
+		waiting, at = nil, at[:0]
+		return nil
+	}
 	var err error
 	for i, j := range batch {
 		it := j.it
@@ -527,22 +551,39 @@ func (w *writer) write(tx *sql.Tx, batch []job, outs []outcome) error {
 		}
 		outs[i].personID = it.personID
 		outs[i].proof = it.grade(it.personID)
-		var created bool
 		if it.dir == In {
-			res, err := ins.ExecContext(ctx, it.id, it.venueID, it.personID, it.at, outs[i].proof, flag(it.queued), it.province)
-			if err != nil {
-				return err
-			}
-			n, _ := res.RowsAffected()
-			created = n == 1
-		} else if created, err = checkOut(ctx, stmt, it, outs[i].proof); errors.Is(err, errOutBeforeIn) {
+			waiting = append(waiting, sqldb.Stmt{SQL: w.insertIn, Args: []any{it.id, it.venueID, it.personID, it.at, outs[i].proof, flag(it.queued), it.province}})
+			at = append(at, i)
+			continue
+		}
+		if err := send(); err != nil {
+			return err
+		}
+		created, err := checkOut(ctx, stmt, it, outs[i].proof)
+		if errors.Is(err, errOutBeforeIn) {
 			outs[i].err = &errs.Invalid{Fields: map[string]string{"at": msg.Both("checkin.out_before_in")}}
 		} else if err != nil {
 			return err
 		}
 		outs[i].created = created
 	}
-	return nil
+	return send()
+}
+
+// prepared is the SQLite writer's pipe: the statements, prepared on its
+// one connection, run one by one in tx.
+func (w *writer) prepared(tx *sql.Tx) sqldb.Pipe {
+	return func(ctx context.Context, stmts []sqldb.Stmt) ([]int64, error) {
+		n := make([]int64, len(stmts))
+		for i, s := range stmts {
+			res, err := tx.StmtContext(ctx, w.stmts[s.SQL]).ExecContext(ctx, s.Args...)
+			if err != nil {
+				return n, err
+			}
+			n[i], _ = res.RowsAffected()
+		}
+		return n, nil
+	}
 }
 
 func flag(b bool) int {

@@ -25,6 +25,11 @@ type DB struct {
 	Path   string // the SQLite database file ("" on PostgreSQL)
 	// OnClose runs before the pools close (background work tied to the DB).
 	OnClose []func()
+	// Pipeline sends stmts on driverConn, a connection of W, in one round
+	// trip, in order, and answers the rows each one affected; it stops at
+	// the first that fails. internal/store sets it for PostgreSQL (pipeline
+	// mode); nil on an engine without one.
+	Pipeline func(ctx context.Context, driverConn any, stmts []Stmt) ([]int64, error)
 
 	// reader is the read-replica view of this database (see Reader);
 	// primary the database a view was made from; replica reports on it.
@@ -86,6 +91,63 @@ func (db *DB) Tx(ctx context.Context, fn func(*sql.Tx) error) error {
 		return fmt.Errorf("begin: %w", err)
 	}
 	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// Stmt is one statement of a Pipe.
+type Stmt struct {
+	SQL  string
+	Args []any
+}
+
+// Pipe runs statements in order in a transaction and answers the rows each
+// one affected; it stops at the first that fails.
+type Pipe func(ctx context.Context, stmts []Stmt) ([]int64, error)
+
+// PipeTx runs fn in a write transaction as Tx does, with a pipe that sends
+// many statements in one round trip (PostgreSQL's pipeline mode: a batch of
+// check-ins costs the database one wake-up, not one a statement). On an
+// engine without pipelining the pipe runs them one by one.
+func (db *DB) PipeTx(ctx context.Context, fn func(*sql.Tx, Pipe) error) error {
+	if db.Pipeline == nil {
+		return db.Tx(ctx, func(tx *sql.Tx) error {
+			return fn(tx, func(ctx context.Context, stmts []Stmt) ([]int64, error) {
+				n := make([]int64, len(stmts))
+				for i, s := range stmts {
+					res, err := tx.ExecContext(ctx, s.SQL, s.Args...)
+					if err != nil {
+						return n, err
+					}
+					n[i], _ = res.RowsAffected()
+				}
+				return n, nil
+			})
+		})
+	}
+	conn, err := db.W.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	pipe := func(ctx context.Context, stmts []Stmt) (n []int64, err error) {
+		// The transaction is open on this connection: Raw sends on it.
+		err = conn.Raw(func(dc any) error {
+			n, err = db.Pipeline(ctx, dc, stmts)
+			return err
+		})
+		return n, err
+	}
+	if err := fn(tx, pipe); err != nil {
 		tx.Rollback()
 		return err
 	}

@@ -47,7 +47,7 @@ func Open(ctx context.Context, dbURL, dataDir string) (*sqldb.DB, error) {
 			pool.Close()
 			return nil, fmt.Errorf("store: connect postgres: %w", err)
 		}
-		return &sqldb.DB{W: pool, R: pool, Engine: sqldb.Postgres}, nil
+		return &sqldb.DB{W: pool, R: pool, Engine: sqldb.Postgres, Pipeline: pipeline}, nil
 	}
 	path := strings.TrimPrefix(dbURL, "sqlite:")
 	if path == "" {
@@ -258,4 +258,29 @@ func SyncSequence(ctx context.Context, db *sqldb.DB, table string) error {
 		return fmt.Errorf("sync sequence %s: %w", table, err)
 	}
 	return nil
+}
+
+// pipeline is PostgreSQL's sqldb.DB.Pipeline: pgx sends a batch in pipeline
+// mode (statements it has not prepared on the connection are described
+// first, in one more round trip).
+func pipeline(ctx context.Context, dc any, stmts []sqldb.Stmt) ([]int64, error) {
+	c, ok := dc.(*stdlib.Conn)
+	if !ok {
+		return nil, fmt.Errorf("store: pipeline on a %T", dc)
+	}
+	var b pgx.Batch
+	for _, s := range stmts {
+		b.Queue(s.SQL, s.Args...)
+	}
+	br := c.Conn().SendBatch(ctx, &b)
+	n := make([]int64, len(stmts))
+	for i := range stmts {
+		tag, err := br.Exec()
+		if err != nil {
+			br.Close()
+			return n, err
+		}
+		n[i] = tag.RowsAffected()
+	}
+	return n, br.Close()
 }

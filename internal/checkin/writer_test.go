@@ -1,0 +1,100 @@
+package checkin
+
+import (
+	"context"
+	"database/sql"
+	"strconv"
+	"testing"
+	"time"
+
+	"anticovid/internal/people"
+	"anticovid/internal/sqldb"
+	"anticovid/internal/store/storetest"
+)
+
+// A batch's check-ins are sent together (one round trip on PostgreSQL), but
+// the scans keep their order: a check-out is written after the check-ins
+// before it and before the ones after it, a repeat and a new phone in the
+// same batch are answered as when sent one by one.
+func TestWriteKeepsOrder(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		if _, err := f.s.Ingest(ctx, Request{ID: "bbbbbbbb-0000-4000-8000-000000000001", Token: f.tok, Direction: Out, Person: an}); err != nil { // a closed stay
+			t.Fatal(err)
+		}
+		var pid int64
+		if err := db.R.QueryRow("SELECT person_id FROM visits").Scan(&pid); err != nil {
+			t.Fatal(err)
+		}
+		f.s.Close() // the writer's goroutines stop; its statements stay prepared
+		w := f.s.writer
+		t0 := time.Now().Add(-3 * time.Hour).Unix()
+		sealed := f.s.People.Seal(people.Person{Name: "Trần Thị Bình", Phone: "0987654321", BirthYear: 1990, Commune: "27991"})
+		scan := func(id, dir string, at int64) item {
+			return item{id: "bbbbbbbb-0000-4000-8000-" + id, venueID: f.id, dir: dir, at: at, stay: 3600, maxStay: 4 * 3600, personID: pid, province: "80"}
+		}
+		items := []item{
+			scan("000000000002", In, t0),       // a stay
+			scan("000000000003", Out, t0+600),  // closes it
+			scan("000000000004", Out, t0+1200), // no open stay: a stay ending here
+			scan("000000000005", In, t0+1800),  // after that check-out: had it gone first, the check-out would be refused
+			scan("000000000002", In, t0+60),    // a repeat
+			scan("000000000006", Out, t0+1700), // before 005's entry: refused, the batch goes on
+			scan("000000000007", In, t0+1900),  // a new phone
+		}
+		items[6].personID, items[6].person = 0, &sealed
+		batch := make([]job, len(items))
+		for i, it := range items {
+			batch[i] = job{it, make(chan outcome, 1)}
+		}
+		outs := make([]outcome, len(batch))
+		if db.Engine == sqldb.Postgres {
+			w.commit(batch) // the pipelined transaction, ids locked
+			for i, j := range batch {
+				outs[i] = <-j.done
+			}
+		} else {
+			outs = w.each(batch, func(batch []job, outs []outcome) error {
+				return db.Tx(ctx, func(tx *sql.Tx) error { return w.write(tx, w.prepared(tx), batch, outs) })
+			})
+		}
+		for i, want := range []bool{true, true, true, true, false, false, true} {
+			if outs[i].created != want || (i != 5) != (outs[i].err == nil) {
+				t.Errorf("scan %d (%s): created %v, error %v", i, items[i].id, outs[i].created, outs[i].err)
+			}
+		}
+		if outs[6].personID == 0 || outs[6].personID == pid {
+			t.Errorf("the new phone's person: %d", outs[6].personID)
+		}
+		var got []string
+		rows, err := db.R.Query("SELECT id || ':' || t_in || '-' || COALESCE(t_out, 0) FROM visits WHERE id <> 'bbbbbbbb-0000-4000-8000-000000000001' ORDER BY id")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var s string
+			rows.Scan(&s)
+			got = append(got, s)
+		}
+		want := []string{
+			fmtStay("000000000002", t0, t0+600),
+			fmtStay("000000000004", t0+1200-3600, t0+1200),
+			fmtStay("000000000005", t0+1800, 0),
+			fmtStay("000000000007", t0+1900, 0),
+		}
+		if len(got) != len(want) {
+			t.Fatalf("visits %v, want %v", got, want)
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Errorf("visit %s, want %s", got[i], want[i])
+			}
+		}
+	})
+}
+
+func fmtStay(id string, in, out int64) string {
+	return "bbbbbbbb-0000-4000-8000-" + id + ":" + strconv.FormatInt(in, 10) + "-" + strconv.FormatInt(out, 10)
+}
