@@ -541,16 +541,23 @@ func (w *writer) write(tx *sql.Tx, pipe sqldb.Pipe, batch []job, outs []outcome,
 		waiting, at = nil, at[:0]
 		return nil
 	}
-	var err error
+	// Every new phone's person first: a transaction that waits for another's
+	// new person then holds no lock on scan ids (lead), so two writers
+	// cannot wait for each other.
 	for i, j := range batch {
-		it := j.it
-		if it.personID == 0 {
-			if it.personID, err = w.persons.FindOrCreate(ctx, tx, *it.person); err != nil {
+		outs[i].personID = j.it.personID
+		if outs[i].personID == 0 {
+			id, err := w.persons.FindOrCreate(ctx, tx, *j.it.person)
+			if err != nil {
 				return err
 			}
+			outs[i].personID = id
 		}
-		outs[i].personID = it.personID
-		outs[i].proof = it.grade(it.personID)
+		outs[i].proof = j.it.grade(outs[i].personID)
+	}
+	for i, j := range batch {
+		it := j.it
+		it.personID = outs[i].personID
 		if it.dir == In {
 			waiting = append(waiting, sqldb.Stmt{SQL: w.insertIn, Args: []any{it.id, it.venueID, it.personID, it.at, outs[i].proof, flag(it.queued), it.province}})
 			at = append(at, i)
