@@ -98,3 +98,67 @@ func TestWriteKeepsOrder(t *testing.T) {
 func fmtStay(id string, in, out int64) string {
 	return "bbbbbbbb-0000-4000-8000-" + id + ":" + strconv.FormatInt(in, 10) + "-" + strconv.FormatInt(out, 10)
 }
+
+// While another server's writer holds a scan's id (its transaction has
+// locked the id and written the scan, with its own receive time, but not
+// committed), this server's copy of the scan waits, then answers a repeat:
+// one row, for a check-in and for a check-out alone in its batch. No
+// unique index can say so on PostgreSQL (the day is in every key), only
+// the lock.
+func TestScanIDLockedAcrossServers(t *testing.T) {
+	db := storetest.Postgres(t)
+	f := newFixture(t, db)
+	ctx := context.Background()
+	first, err := f.s.Ingest(ctx, Request{ID: "cccccccc-0000-4000-8000-000000000000", Token: f.tok, Direction: Out, Person: an})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pid int64
+	if err := db.R.QueryRow("SELECT person_id FROM visits").Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().Unix()
+	for k, dir := range []string{In, Out} {
+		id := "cccccccc-0000-4000-8000-00000000000" + strconv.Itoa(k+1)
+		other, err := db.W.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lock := lockIDs([]job{{it: item{id: id}}})
+		if _, err := other.ExecContext(ctx, lock.SQL, lock.Args...); err != nil {
+			t.Fatal(err)
+		}
+		if dir == In {
+			_, err = other.ExecContext(ctx, insertIn, id, f.id, pid, now+1, 0, 0, "80")
+		} else {
+			_, err = other.ExecContext(ctx, insertOut, id, f.id, pid, now-7200, now+1, 0, 0, "80")
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan Result, 1)
+		go func() {
+			r, err := f.s.Ingest(ctx, Request{ID: id, Token: f.tok, Direction: dir, PersonToken: first.PersonToken})
+			if err != nil {
+				t.Error(err)
+			}
+			done <- r
+		}()
+		select {
+		case r := <-done:
+			t.Fatalf("%s: answered (created %v) while the other server held the id", dir, r.Created)
+		case <-time.After(500 * time.Millisecond):
+		}
+		if err := other.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if r := <-done; r.Created {
+			t.Errorf("%s: stored again after the other server's commit", dir)
+		}
+		var n int
+		db.R.QueryRow("SELECT count(*) FROM visits WHERE id = $1 OR out_id = $1", id).Scan(&n)
+		if n != 1 {
+			t.Errorf("%s: %d rows for the scan", dir, n)
+		}
+	}
+}

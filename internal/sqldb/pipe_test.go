@@ -3,9 +3,13 @@ package sqldb_test
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
+	"fmt"
 	"slices"
 	"testing"
+	"time"
 
+	"anticovid/internal/errs"
 	"anticovid/internal/sqldb"
 	"anticovid/internal/store/storetest"
 )
@@ -58,6 +62,41 @@ func TestPipeTx(t *testing.T) {
 		db.R.QueryRowContext(ctx, "SELECT count(*), sum(n) FROM pipe_test").Scan(&n, &sum)
 		if err == nil || n != 3 || sum != 62 {
 			t.Fatalf("after a failed statement: %d rows summing to %d, error %v", n, sum, err)
+		}
+		if db.Engine != sqldb.Postgres {
+			return
+		}
+		// A driver that says its connection is bad, or a pipeline that
+		// panics, fails the transaction instead of hanging it (database/sql
+		// would close the connection under the open transaction).
+		real := db.Pipeline
+		defer func() { db.Pipeline = real }()
+		for name, p := range map[string]func(context.Context, any, []sqldb.Stmt) ([]int64, error){
+			"bad connection": func(context.Context, any, []sqldb.Stmt) ([]int64, error) {
+				return nil, fmt.Errorf("send: %w", driver.ErrBadConn)
+			},
+			"panic": func(context.Context, any, []sqldb.Stmt) ([]int64, error) { panic("broken") },
+		} {
+			db.Pipeline = p
+			done := make(chan error, 1)
+			go func() {
+				done <- db.PipeTx(ctx, func(tx *sql.Tx, pipe sqldb.Pipe) error {
+					_, err := pipe(ctx, []sqldb.Stmt{{SQL: ins, Args: []any{7, 70}}})
+					return err
+				})
+			}()
+			select {
+			case err := <-done:
+				if err == nil || (name == "bad connection") != errs.Unavailable(err) {
+					t.Errorf("%s: %v (unavailable: %v)", name, err, errs.Unavailable(err))
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("%s: the transaction hangs", name)
+			}
+		}
+		db.Pipeline = real
+		if _, err := db.W.ExecContext(ctx, ins, 8, 80); err != nil {
+			t.Errorf("the pool after: %v", err)
 		}
 	})
 }

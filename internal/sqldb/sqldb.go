@@ -7,7 +7,11 @@ package sqldb
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
+	"errors"
 	"fmt"
+
+	"anticovid/internal/errs"
 )
 
 // Engines.
@@ -140,9 +144,21 @@ func (db *DB) PipeTx(ctx context.Context, fn func(*sql.Tx, Pipe) error) error {
 		return fmt.Errorf("begin: %w", err)
 	}
 	pipe := func(ctx context.Context, stmts []Stmt) (n []int64, err error) {
-		// The transaction is open on this connection: Raw sends on it.
-		err = conn.Raw(func(dc any) error {
+		// The transaction is open on this connection: Raw sends on it. Raw
+		// would close the connection after a panic or driver.ErrBadConn,
+		// which waits for the transaction to end: forever. Both become a
+		// plain error; the rollback then ends the transaction and the pool
+		// drops a broken connection when it is handed back.
+		err = conn.Raw(func(dc any) (err error) {
+			defer func() {
+				if r := recover(); r != nil {
+					err = fmt.Errorf("pipeline: %v", r)
+				}
+			}()
 			n, err = db.Pipeline(ctx, dc, stmts)
+			if errors.Is(err, driver.ErrBadConn) {
+				err = fmt.Errorf("%w: pipeline: %s", errs.ErrUnavailable, err)
+			}
 			return err
 		})
 		return n, err

@@ -264,7 +264,7 @@ func SyncSequence(ctx context.Context, db *sqldb.DB, table string) error {
 // mode (statements it has not prepared on the connection are described
 // first, in one more round trip).
 func pipeline(ctx context.Context, dc any, stmts []sqldb.Stmt) ([]int64, error) {
-	c, ok := dc.(*stdlib.Conn)
+	c, ok := dc.(interface{ Conn() *pgx.Conn }) // *stdlib.Conn, also inside the replica router's
 	if !ok {
 		return nil, fmt.Errorf("store: pipeline on a %T", dc)
 	}
