@@ -91,7 +91,8 @@ func TestLeaseOneHolder(t *testing.T) {
 
 // Every runs a job on one server at a time: three servers ticking for a
 // while never run it concurrently, the others run idle instead, and when
-// the holder stops the job moves on to another server.
+// the holder stops the job moves on to another server: at once, because
+// the holder releases its lease (the lease, 30 s, outlasts the wait).
 func TestEveryOneServerAtATime(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		var running, most, runs, idles atomic.Int32
@@ -99,7 +100,7 @@ func TestEveryOneServerAtATime(t *testing.T) {
 		ctxs := make([]context.CancelFunc, 3)
 		var wg sync.WaitGroup
 		for i := range 3 {
-			l := New(db, time.Second, nil)
+			l := New(db, 30*time.Second, nil)
 			ctx, cancel := context.WithCancel(context.Background())
 			ctxs[i] = cancel
 			wg.Go(func() {
@@ -130,17 +131,20 @@ func TestEveryOneServerAtATime(t *testing.T) {
 			t.Fatalf("runs %d, idle turns %d", runs.Load(), idles.Load())
 		}
 		ctxs[first]() // the holder stops and releases its lease
-		time.Sleep(400 * time.Millisecond)
+		// Another server takes it at its next tick (20 ms); a loaded CI
+		// machine once took more than 400 ms, so wait for it, up to 10 s.
+		moved := false
+		for deadline := time.Now().Add(10 * time.Second); !moved && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			for i := range ran {
+				if i != first && ran[i].Load() > 0 {
+					moved = true
+				}
+			}
+		}
 		for _, cancel := range ctxs {
 			cancel()
 		}
 		wg.Wait()
-		moved := false
-		for i := range ran {
-			if i != first && ran[i].Load() > 0 {
-				moved = true
-			}
-		}
 		if !moved {
 			t.Error("the job did not move to another server when its holder stopped")
 		}
