@@ -311,7 +311,7 @@ func (w *writer) restore(ctx context.Context, tx *sql.Tx, items []item) error {
 		}
 		batch[i] = job{it: items[i]}
 	}
-	return w.write(tx, w.prepared(tx), batch, make([]outcome, len(batch)))
+	return w.write(tx, sqldb.TxPipe(tx, w.stmts), batch, make([]outcome, len(batch)))
 }
 
 // runJournaled is the SQLite writer (see writer). It applies a batch and
@@ -435,7 +435,7 @@ func (w *writer) syncJournal(in <-chan written) {
 func (w *writer) apply(ctx context.Context, tx *sql.Tx, batch []job) []outcome {
 	return w.each(batch, func(batch []job, outs []outcome) error {
 		return savepoint(ctx, tx, func() error {
-			if err := w.write(tx, w.prepared(tx), batch, outs); err != nil {
+			if err := w.write(tx, sqldb.TxPipe(tx, w.stmts), batch, outs); err != nil {
 				return err
 			}
 			items := make([]item, len(batch))
@@ -575,22 +575,6 @@ func (w *writer) write(tx *sql.Tx, pipe sqldb.Pipe, batch []job, outs []outcome,
 		outs[i].created = created
 	}
 	return send()
-}
-
-// prepared is the SQLite writer's pipe: the statements, prepared on its
-// one connection, run one by one in tx.
-func (w *writer) prepared(tx *sql.Tx) sqldb.Pipe {
-	return func(ctx context.Context, stmts []sqldb.Stmt) ([]int64, error) {
-		n := make([]int64, len(stmts))
-		for i, s := range stmts {
-			res, err := tx.StmtContext(ctx, w.stmts[s.SQL]).ExecContext(ctx, s.Args...)
-			if err != nil {
-				return n, err
-			}
-			n[i], _ = res.RowsAffected()
-		}
-		return n, nil
-	}
 }
 
 func flag(b bool) int {

@@ -56,7 +56,7 @@ func TestWriteKeepsOrder(t *testing.T) {
 			}
 		} else {
 			outs = w.each(batch, func(batch []job, outs []outcome) error {
-				return db.Tx(ctx, func(tx *sql.Tx) error { return w.write(tx, w.prepared(tx), batch, outs) })
+				return db.Tx(ctx, func(tx *sql.Tx) error { return w.write(tx, sqldb.TxPipe(tx, w.stmts), batch, outs) })
 			})
 		}
 		for i, want := range []bool{true, true, true, true, false, false, true} {

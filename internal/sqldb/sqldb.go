@@ -94,7 +94,13 @@ func (db *DB) Tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	if err := fn(tx); err != nil {
+	return settle(tx, fn(tx))
+}
+
+// settle commits tx when err (what its work returned) is nil, else rolls
+// it back and returns err.
+func settle(tx *sql.Tx, err error) error {
+	if err != nil {
 		tx.Rollback()
 		return err
 	}
@@ -120,19 +126,7 @@ type Pipe func(ctx context.Context, stmts []Stmt) ([]int64, error)
 // engine without pipelining the pipe runs them one by one.
 func (db *DB) PipeTx(ctx context.Context, fn func(*sql.Tx, Pipe) error) error {
 	if db.Pipeline == nil {
-		return db.Tx(ctx, func(tx *sql.Tx) error {
-			return fn(tx, func(ctx context.Context, stmts []Stmt) ([]int64, error) {
-				n := make([]int64, len(stmts))
-				for i, s := range stmts {
-					res, err := tx.ExecContext(ctx, s.SQL, s.Args...)
-					if err != nil {
-						return n, err
-					}
-					n[i], _ = res.RowsAffected()
-				}
-				return n, nil
-			})
-		})
+		return db.Tx(ctx, func(tx *sql.Tx) error { return fn(tx, TxPipe(tx, nil)) })
 	}
 	conn, err := db.W.Conn(ctx)
 	if err != nil {
@@ -163,14 +157,30 @@ func (db *DB) PipeTx(ctx context.Context, fn func(*sql.Tx, Pipe) error) error {
 		})
 		return n, err
 	}
-	if err := fn(tx, pipe); err != nil {
-		tx.Rollback()
-		return err
+	return settle(tx, fn(tx, pipe))
+}
+
+// TxPipe is a pipe that runs the statements one by one in tx: one found in
+// prepared (statements prepared once on tx's database) as that statement,
+// others as written.
+func TxPipe(tx *sql.Tx, prepared map[string]*sql.Stmt) Pipe {
+	return func(ctx context.Context, stmts []Stmt) ([]int64, error) {
+		n := make([]int64, len(stmts))
+		for i, s := range stmts {
+			var res sql.Result
+			var err error
+			if st, ok := prepared[s.SQL]; ok {
+				res, err = tx.StmtContext(ctx, st).ExecContext(ctx, s.Args...)
+			} else {
+				res, err = tx.ExecContext(ctx, s.SQL, s.Args...)
+			}
+			if err != nil {
+				return n, err
+			}
+			n[i], _ = res.RowsAffected()
+		}
+		return n, nil
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
 }
 
 // Close closes both pools.
