@@ -16,6 +16,7 @@ import (
 	"anticovid/internal/people"
 	"anticovid/internal/sqldb"
 	"anticovid/internal/store/storetest"
+	"anticovid/internal/testenv"
 	"anticovid/internal/token"
 	"anticovid/internal/vault"
 	"anticovid/internal/venue"
@@ -125,7 +126,7 @@ func TestIngestRefusals(t *testing.T) {
 			is    error
 		}{
 			{"forged token", Request{ID: "bbbbbbbb-1", Token: other.Sign(f.id, 1), Direction: In, Person: an}, "token", errs.ErrInvalid},
-			{"altered token", Request{ID: "bbbbbbbb-2", Token: f.tok[:20] + flip(f.tok[20]) + f.tok[21:], Direction: In, Person: an}, "token", errs.ErrInvalid},
+			{"altered token", Request{ID: "bbbbbbbb-2", Token: testenv.Alter(f.tok, 20), Direction: In, Person: an}, "token", errs.ErrInvalid},
 			{"replaced poster", Request{ID: "bbbbbbbb-3", Token: f.keys.Sign(f.id, 2), Direction: In, Person: an}, "token", errs.ErrInvalid},
 			{"suspended venue", Request{ID: "bbbbbbbb-4", Token: f.keys.Sign(suspended.ID, 1), Direction: In, Person: an}, "token", errs.ErrInvalid},
 			{"unknown venue", Request{ID: "bbbbbbbb-5", Token: f.keys.Sign(999999, 1), Direction: In, Person: an}, "", errs.ErrNotFound},
@@ -243,14 +244,6 @@ func TestSameScanAtOnce(t *testing.T) {
 	})
 }
 
-// flip is another character of the token alphabet than c.
-func flip(c byte) string {
-	if c == 'A' {
-		return "B"
-	}
-	return "A"
-}
-
 // TestIngestAcrossMidnight: scans either side of a UTC midnight land in
 // their own day (on PostgreSQL, their own day partitions), and a retry of
 // the first sent with a time past midnight is still a repeat, stored once,
@@ -316,7 +309,7 @@ func TestStoreless(t *testing.T) {
 		if err != nil || !r.Created || r.PersonToken == "" || r.VenueName != "Chợ Bến Lức" {
 			t.Fatalf("storeless scan: %+v %v", r, err)
 		}
-		if _, err := s.Ingest(ctx, Request{ID: "cccccccc-0000-4000-8000-000000000002", Token: f.tok[:len(f.tok)-1] + flip(f.tok[len(f.tok)-1]), Direction: In, Person: an}); err == nil {
+		if _, err := s.Ingest(ctx, Request{ID: "cccccccc-0000-4000-8000-000000000002", Token: testenv.Alter(f.tok, len(f.tok)-1), Direction: In, Person: an}); err == nil {
 			t.Fatal("storeless service took a forged venue token")
 		}
 		if n, err := Count(ctx, db); err != nil || n != 0 {

@@ -27,3 +27,13 @@ func Command(t testing.TB, name string) string {
 	}
 	return p
 }
+
+// Alter returns s with its i-th character replaced by another of the
+// base64 alphabet, so a test's tampering never leaves s unchanged by chance.
+func Alter(s string, i int) string {
+	c := byte('A')
+	if s[i] == 'A' {
+		c = 'B'
+	}
+	return s[:i] + string(c) + s[i+1:]
+}

@@ -135,7 +135,7 @@ func TestDoorToDoorAssistedCards(t *testing.T) {
 	}
 	altered := batch
 	altered.Declarations = []doortodoor.SealedDeclaration{batch.Declarations[0]}
-	altered.Declarations[0].Data = "A" + altered.Declarations[0].Data[1:]
+	altered.Declarations[0].Data = testenv.Alter(altered.Declarations[0].Data, 0)
 	if code, body := doorAPI(t, e, "POST", "/api/v1/door/visits", tok, altered); code != 400 || !strings.Contains(body, "declarations[0]") {
 		t.Fatalf("altered: %d %s", code, body)
 	}
