@@ -1,10 +1,12 @@
 package checkin
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -541,18 +543,28 @@ func (w *writer) write(tx *sql.Tx, pipe sqldb.Pipe, batch []job, outs []outcome,
 		waiting, at = nil, at[:0]
 		return nil
 	}
-	// Every new phone's person first: a transaction that waits for another's
-	// new person then holds no lock on scan ids (lead), so two writers
-	// cannot wait for each other.
+	// Every new phone's person first, in the order of their keys: a
+	// transaction that waits for another's new person then holds no lock on
+	// scan ids (lead) nor on a person the other still has to store, so two
+	// writers cannot wait for each other.
+	var news []int
 	for i, j := range batch {
-		outs[i].personID = j.it.personID
-		if outs[i].personID == 0 {
-			id, err := w.persons.FindOrCreate(ctx, tx, *j.it.person)
-			if err != nil {
-				return err
-			}
-			outs[i].personID = id
+		if outs[i].personID = j.it.personID; outs[i].personID == 0 {
+			news = append(news, i)
 		}
+	}
+	slices.SortFunc(news, func(a, b int) int {
+		pa, pb := batch[a].it.person, batch[b].it.person
+		return cmp.Or(cmp.Compare(pa.Column, pb.Column), cmp.Compare(pa.Hash, pb.Hash))
+	})
+	for _, i := range news {
+		id, err := w.persons.FindOrCreate(ctx, tx, *batch[i].it.person)
+		if err != nil {
+			return err
+		}
+		outs[i].personID = id
+	}
+	for i, j := range batch {
 		outs[i].proof = j.it.grade(outs[i].personID)
 	}
 	for i, j := range batch {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -159,6 +160,58 @@ func TestScanIDLockedAcrossServers(t *testing.T) {
 		db.R.QueryRow("SELECT count(*) FROM visits WHERE id = $1 OR out_id = $1", id).Scan(&n)
 		if n != 1 {
 			t.Errorf("%s: %d rows for the scan", dir, n)
+		}
+	}
+}
+
+// Two writers whose batches bring the same new phones in opposite orders
+// store each person once and never wait for each other: both store the
+// batch's new people in the order of their keys (PostgreSQL; a deadlock
+// would fail one batch, whose scans are then written one by one).
+func TestNewPeopleInKeyOrder(t *testing.T) {
+	db := storetest.Postgres(t)
+	f := newFixture(t, db)
+	f.s.Close() // the writer's goroutines stop; its statements stay prepared
+	w := f.s.writer
+	now := time.Now().Unix()
+	for round := range 10 {
+		var sealed []people.Sealed
+		for k := range 20 {
+			s := f.s.People.Seal(people.Person{Name: "Lê Văn Mới", Phone: "09" + strconv.Itoa(10_000_000+round*100+k), BirthYear: 1990, Commune: "27991"})
+			sealed = append(sealed, s)
+		}
+		batches := make([][]job, 2)
+		for b := range batches {
+			for k := range sealed {
+				p := &sealed[k]
+				if b == 1 {
+					p = &sealed[len(sealed)-1-k]
+				}
+				id := "dddddddd-0000-4000-8000-" + strconv.Itoa(100_000_000_000+round*1000+b*100+k)
+				batches[b] = append(batches[b], job{item{id: id, venueID: f.id, dir: In, at: now, province: "80", person: p}, make(chan outcome, 1)})
+			}
+		}
+		commits := w.commits.Load()
+		var wg sync.WaitGroup
+		for _, b := range batches {
+			wg.Go(func() { w.commit(b) })
+		}
+		wg.Wait()
+		persons := map[string]int64{}
+		for _, b := range batches {
+			for _, j := range b {
+				o := <-j.done
+				if o.err != nil || !o.created {
+					t.Fatalf("round %d: %+v", round, o)
+				}
+				if id, ok := persons[j.it.person.Hash]; ok && id != o.personID {
+					t.Fatalf("round %d: one phone stored as persons %d and %d", round, id, o.personID)
+				}
+				persons[j.it.person.Hash] = o.personID
+			}
+		}
+		if n := w.commits.Load() - commits; n != 2 {
+			t.Fatalf("round %d: %d commits for two batches: one failed (a deadlock) and its scans were written one by one", round, n)
 		}
 	}
 }
