@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -39,6 +40,9 @@ func TestBenchAllQuick(t *testing.T) {
 		if !strings.Contains(md, want) {
 			t.Errorf("no %q in\n%s", want, md)
 		}
+	}
+	if !regexp.MustCompile(`(?m)^- speed of the machine in this run: [0-9.]+ requests/s`).MatchString(md) {
+		t.Errorf("no speed of the machine in\n%s", md)
 	}
 	if strings.Contains(md, "(failed)") || strings.Contains(md, "FAILED") {
 		t.Errorf("a benchmark failed:\n%s", md)
