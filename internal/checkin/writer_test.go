@@ -3,7 +3,9 @@ package checkin
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -162,6 +164,46 @@ func TestScanIDLockedAcrossServers(t *testing.T) {
 			t.Errorf("%s: %d rows for the scan", dir, n)
 		}
 	}
+}
+
+// A batch's new phones are stored in the order of their keys, whatever
+// their order in the batch: person ids rise with the phone's hash (what
+// keeps two PostgreSQL writers from deadlocking, TestNewPeopleInKeyOrder).
+func TestNewPeopleStoredInKeyOrder(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		f := newFixture(t, db)
+		f.s.Close() // the writer's goroutines stop; its statements stay prepared
+		w := f.s.writer
+		var sealed []people.Sealed
+		for k := range 12 {
+			sealed = append(sealed, f.s.People.Seal(people.Person{Name: "Đỗ Thị Thứ Tự", Phone: "09" + strconv.Itoa(20_000_000+k), BirthYear: 1990, Commune: "27991"}))
+		}
+		slices.SortFunc(sealed, func(a, b people.Sealed) int { return strings.Compare(b.Hash, a.Hash) }) // the batch in reverse key order
+		var batch []job
+		for k := range sealed {
+			batch = append(batch, job{item{id: "eeeeeeee-0000-4000-8000-" + strconv.Itoa(100_000_000_000+k), venueID: f.id, dir: In,
+				at: time.Now().Unix(), province: "80", person: &sealed[k]}, make(chan outcome, 1)})
+		}
+		outs := make([]outcome, len(batch))
+		if db.Engine == sqldb.Postgres {
+			w.commit(batch)
+			for i, j := range batch {
+				outs[i] = <-j.done
+			}
+		} else {
+			outs = w.each(batch, func(batch []job, outs []outcome) error {
+				return db.Tx(context.Background(), func(tx *sql.Tx) error { return w.write(tx, sqldb.TxPipe(tx, w.stmts), batch, outs) })
+			})
+		}
+		for i := range outs {
+			if outs[i].err != nil || !outs[i].created {
+				t.Fatalf("scan %d: %+v", i, outs[i])
+			}
+			if i > 0 && outs[i].personID >= outs[i-1].personID {
+				t.Fatalf("scan %d's person is %d, scan %d's %d: the smaller key was stored later", i-1, outs[i-1].personID, i, outs[i].personID)
+			}
+		}
+	})
 }
 
 // Two writers whose batches bring the same new phones in opposite orders

@@ -10,6 +10,7 @@ import (
 	"anticovid/internal/errs"
 	"anticovid/internal/sqldb"
 	"anticovid/internal/store/storetest"
+	"anticovid/internal/testenv"
 )
 
 // TestNobodyGetsAnotherPersonsQR: a declaration typed with an existing
@@ -79,7 +80,7 @@ func TestNobodyGetsAnotherPersonsQR(t *testing.T) {
 			t.Errorf("victim's client id and phone from the attacker's device: %+v %v", r, err)
 		}
 		// A forged handle names nothing.
-		if _, err := s.Prove(ctx, v0.Pending[:len(v0.Pending)-2]+"AA", victim); !errors.Is(err, errs.ErrInvalid) {
+		if _, err := s.Prove(ctx, testenv.Alter(v0.Pending, 10), victim); !errors.Is(err, errs.ErrInvalid) {
 			t.Errorf("forged handle: %v", err)
 		}
 		// The health station sees the forged declarations as unverified.

@@ -16,6 +16,7 @@ import (
 	"anticovid/internal/people"
 	"anticovid/internal/sqldb"
 	"anticovid/internal/store/storetest"
+	"anticovid/internal/testenv"
 	"anticovid/internal/vault"
 )
 
@@ -91,7 +92,7 @@ func TestAssistedDeclarations(t *testing.T) {
 
 		// Refusals first: nothing is stored by any of them.
 		tampered := d1
-		tampered.Data = tampered.Data[:len(tampered.Data)-4] + "AAAA"
+		tampered.Data = testenv.Alter(tampered.Data, 10)
 		moved := d1 // another house of the team: the ciphertext is bound to its household
 		moved.HouseholdID = h2
 		otherCommune := sealed(t, v, "dddddddd-0000-0000-0000-000000000003", h1, at, resident("Phạm Văn Chín", "0912345003", "27994"))

@@ -33,7 +33,7 @@ const linkLen = 8 + 8 + 8 + 16
 
 // Token is the personal link's token for an invitee: it names the meeting
 // and the user and expires at the meeting's end + LinkGrace, under a vault
-// tag only this server makes (43 characters).
+// tag only this server makes (54 characters).
 func (s *Service) Token(m Meeting, userID int64) string {
 	b := make([]byte, 24, linkLen)
 	binary.BigEndian.PutUint64(b[0:], uint64(m.ID))

@@ -28,8 +28,10 @@ func Command(t testing.TB, name string) string {
 	return p
 }
 
-// Alter returns s with its i-th character replaced by another of the
-// base64 alphabet, so a test's tampering never leaves s unchanged by chance.
+// Alter returns s with its i-th character replaced by another (A or B), so
+// a test's tampering never leaves a base64 or base32 token unchanged by
+// chance. Choose i away from the end: the last character of unpadded base64
+// may carry bits the decoder ignores.
 func Alter(s string, i int) string {
 	c := byte('A')
 	if s[i] == 'A' {
