@@ -255,7 +255,7 @@ func serve(h http.Handler) (string, func(), error) {
 // registerPeople stores n people as earlier check-ins would have, phones
 // 09xxxxxxxx numbered from 0, before the measured run, and returns their ids.
 func registerPeople(ctx context.Context, d Deployment, n int, communes []string) ([]int64, error) {
-	w, err := people.NewWriter(ctx, d.DB.W)
+	w, err := people.NewWriter(ctx, d.DB)
 	if err != nil {
 		return nil, err
 	}

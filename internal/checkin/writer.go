@@ -147,7 +147,7 @@ const (
 func newWriter(ctx context.Context, db *sqldb.DB, p *people.Service) (*writer, error) {
 	w := &writer{db: db, people: p, stmts: map[string]*sql.Stmt{}, in: make(chan job, 4*maxBatch), stop: make(chan struct{})}
 	var err error
-	if w.persons, err = people.NewWriter(ctx, db.W); err != nil {
+	if w.persons, err = people.NewWriter(ctx, db); err != nil {
 		return nil, err
 	}
 	w.insertIn = insertIn

@@ -158,7 +158,7 @@ func (s *Service) FindOrCreate(ctx context.Context, p Person) (int64, error) {
 	var id int64
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		id, err = findOrCreate(sp, func(q string, args ...any) *sql.Row { return tx.QueryRowContext(ctx, q, args...) })
+		id, err = findOrCreate(s.DB.Engine, sp, func(q string, args ...any) *sql.Row { return tx.QueryRowContext(ctx, q, args...) })
 		return err
 	})
 	if err != nil {
@@ -195,17 +195,33 @@ const (
 		birth_year, commune_code, district_code, province_code, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 		ON CONFLICT (phone_hash) DO NOTHING RETURNING id`
+	// lockIDNumber is in its own space of advisory locks (two keys, the
+	// first 2), apart from the check-in writer's scan-id locks (one key).
+	lockIDNumber  = "SELECT 1 FROM (SELECT pg_advisory_xact_lock(2, hashtext($1))) AS locked"
 	restorePerson = `INSERT INTO people (id, name_enc, phone_enc, phone_hash, id_number_enc, id_number_hash,
 		birth_year, commune_code, district_code, province_code, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING`
 )
 
 // findOrCreate looks a sealed person up by its key and inserts it when absent,
-// running each statement through run.
-func findOrCreate(sp Sealed, run func(q string, args ...any) *sql.Row) (int64, error) {
+// running each statement through run (inside a transaction).
+//
+// A phone is a unique key: a second transaction inserting the same phone
+// waits for the first and then finds its person. An ID number is not
+// (people_id_number is not unique), so on PostgreSQL, where transactions
+// run at once, the look-up and insert of a person known by ID number only
+// hold a transaction lock on it (lockIDNumber): two servers given the same
+// new ID card at once store one person, not two. SQLite has one writer.
+func findOrCreate(engine string, sp Sealed, run func(q string, args ...any) *sql.Row) (int64, error) {
 	q := selectByPhone
 	if sp.Column != "phone_hash" {
 		q = selectByIDNumber
+		if engine == sqldb.Postgres {
+			var locked int
+			if err := run(lockIDNumber, sp.Hash).Scan(&locked); err != nil {
+				return 0, err
+			}
+		}
 	}
 	var id int64
 	err := run(q, sp.Hash).Scan(&id)
@@ -231,15 +247,20 @@ func nullable(hash string) any {
 // Writer finds or creates people inside a caller's transactions with
 // statements prepared once (the check-in writer stores thousands a second).
 type Writer struct {
-	stmts map[string]*sql.Stmt
+	engine string
+	stmts  map[string]*sql.Stmt
 }
 
 // NewWriter prepares the statements on db (the single SQLite writer
 // connection, or a PostgreSQL pool).
-func NewWriter(ctx context.Context, db *sql.DB) (*Writer, error) {
-	w := &Writer{stmts: map[string]*sql.Stmt{}}
-	for _, q := range []string{selectByPhone, selectByIDNumber, insertPerson, restorePerson} {
-		st, err := db.PrepareContext(ctx, q)
+func NewWriter(ctx context.Context, db *sqldb.DB) (*Writer, error) {
+	w := &Writer{engine: db.Engine, stmts: map[string]*sql.Stmt{}}
+	qs := []string{selectByPhone, selectByIDNumber, insertPerson, restorePerson}
+	if db.Engine == sqldb.Postgres {
+		qs = append(qs, lockIDNumber)
+	}
+	for _, q := range qs {
+		st, err := db.W.PrepareContext(ctx, q)
 		if err != nil {
 			return nil, fmt.Errorf("people writer: %w", err)
 		}
@@ -250,7 +271,7 @@ func NewWriter(ctx context.Context, db *sql.DB) (*Writer, error) {
 
 // FindOrCreate returns the id of the sealed person, inserting it in tx when new.
 func (w *Writer) FindOrCreate(ctx context.Context, tx *sql.Tx, sp Sealed) (int64, error) {
-	id, err := findOrCreate(sp, func(q string, args ...any) *sql.Row {
+	id, err := findOrCreate(w.engine, sp, func(q string, args ...any) *sql.Row {
 		return tx.StmtContext(ctx, w.stmts[q]).QueryRowContext(ctx, args...)
 	})
 	if err != nil {
@@ -344,7 +365,7 @@ func (s *Service) FindOrAdd(ctx context.Context, p Person) (int64, error) {
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		run := func(q string, args ...any) *sql.Row { return tx.QueryRowContext(ctx, q, args...) }
 		var err error
-		if id, err = findOrCreate(sp, run); err != nil {
+		if id, err = findOrCreate(s.DB.Engine, sp, run); err != nil {
 			return err
 		}
 		var name []byte
