@@ -565,11 +565,9 @@ func (w *writer) write(tx *sql.Tx, pipe sqldb.Pipe, batch []job, outs []outcome,
 		outs[i].personID = id
 	}
 	for i, j := range batch {
-		outs[i].proof = j.it.grade(outs[i].personID)
-	}
-	for i, j := range batch {
 		it := j.it
 		it.personID = outs[i].personID
+		outs[i].proof = it.grade(it.personID)
 		if it.dir == In {
 			waiting = append(waiting, sqldb.Stmt{SQL: w.insertIn, Args: []any{it.id, it.venueID, it.personID, it.at, outs[i].proof, flag(it.queued), it.province}})
 			at = append(at, i)

@@ -51,17 +51,7 @@ func TestWriteKeepsOrder(t *testing.T) {
 		for i, it := range items {
 			batch[i] = job{it, make(chan outcome, 1)}
 		}
-		outs := make([]outcome, len(batch))
-		if db.Engine == sqldb.Postgres {
-			w.commit(batch) // the pipelined transaction, ids locked
-			for i, j := range batch {
-				outs[i] = <-j.done
-			}
-		} else {
-			outs = w.each(batch, func(batch []job, outs []outcome) error {
-				return db.Tx(ctx, func(tx *sql.Tx) error { return w.write(tx, sqldb.TxPipe(tx, w.stmts), batch, outs) })
-			})
-		}
+		outs := writeBatch(w, batch)
 		for i, want := range []bool{true, true, true, true, false, false, true} {
 			if outs[i].created != want || (i != 5) != (outs[i].err == nil) {
 				t.Errorf("scan %d (%s): created %v, error %v", i, items[i].id, outs[i].created, outs[i].err)
@@ -95,6 +85,23 @@ func TestWriteKeepsOrder(t *testing.T) {
 				t.Errorf("visit %s, want %s", got[i], want[i])
 			}
 		}
+	})
+}
+
+// writeBatch writes batch as the engine's writer does (PostgreSQL: commit's
+// pipelined transaction, ids locked; SQLite: write in a transaction) and
+// returns its outcomes.
+func writeBatch(w *writer, batch []job) []outcome {
+	if w.db.Engine == sqldb.Postgres {
+		w.commit(batch)
+		outs := make([]outcome, len(batch))
+		for i, j := range batch {
+			outs[i] = <-j.done
+		}
+		return outs
+	}
+	return w.each(batch, func(batch []job, outs []outcome) error {
+		return w.db.Tx(context.Background(), func(tx *sql.Tx) error { return w.write(tx, sqldb.TxPipe(tx, w.stmts), batch, outs) })
 	})
 }
 
@@ -184,17 +191,7 @@ func TestNewPeopleStoredInKeyOrder(t *testing.T) {
 			batch = append(batch, job{item{id: "eeeeeeee-0000-4000-8000-" + strconv.Itoa(100_000_000_000+k), venueID: f.id, dir: In,
 				at: time.Now().Unix(), province: "80", person: &sealed[k]}, make(chan outcome, 1)})
 		}
-		outs := make([]outcome, len(batch))
-		if db.Engine == sqldb.Postgres {
-			w.commit(batch)
-			for i, j := range batch {
-				outs[i] = <-j.done
-			}
-		} else {
-			outs = w.each(batch, func(batch []job, outs []outcome) error {
-				return db.Tx(context.Background(), func(tx *sql.Tx) error { return w.write(tx, sqldb.TxPipe(tx, w.stmts), batch, outs) })
-			})
-		}
+		outs := writeBatch(w, batch)
 		for i := range outs {
 			if outs[i].err != nil || !outs[i].created {
 				t.Fatalf("scan %d: %+v", i, outs[i])
